@@ -5,6 +5,7 @@
     ├── QueryError (400)           an expression is malformed; carries start/end offsets and a hint
     │   └── QueryTooComplex (400)  length or nesting caps exceeded
     ├── Unauthorized (401)         missing or unknown token
+    ├── Forbidden (403)            the token may not do this (e.g. an enterprise-only option)
     ├── NoResults (204)            nothing matched; rendered as an empty body
     └── StoreError (500)           the engine failed; never caused by user input
 
@@ -86,6 +87,11 @@ class QueryTooComplex(QueryError):
 class Unauthorized(ShoalError):
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(ShoalError):
+    status = 403
+    code = "forbidden"
 
 
 class NoResults(ShoalError):

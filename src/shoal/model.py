@@ -118,6 +118,9 @@ def _check_target(report: Report) -> None:
                 ipaddress.ip_address(item.value)
             except ValueError as exc:
                 raise InvalidReport(f"'ip' item value is not an IP address: {item.value!r}") from exc
-        elif item.type == "port-tcp" and item.context == "":
-            if not item.value.isdigit() or not 0 <= int(item.value) <= 65535:
-                raise InvalidReport(f"'port-tcp' item value is not a port number: {item.value!r}")
+        elif item.type == "port-tcp" and item.context == "" and not _is_port(item.value):
+            raise InvalidReport(f"'port-tcp' item value is not a port number: {item.value!r}")
+
+
+def _is_port(value: str) -> bool:
+    return value.isascii() and value.isdigit() and 0 <= int(value) <= 65535

@@ -1,0 +1,1 @@
+"""The HTTP API: Driftnet-compatible routes under ``/v1/``."""

@@ -1,0 +1,50 @@
+"""One JSON error shape for every failure: ``{"error": message, "code": code, "detail": [...]}``."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from shoal.errors import NoResults, ShoalError
+
+log = logging.getLogger("shoal.api")
+
+
+def error_body(status: int, code: str, message: str, detail: list[dict[str, object]]) -> Response:
+    body = {"error": message, "code": code, "detail": detail}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def render_error(error: ShoalError) -> Response:
+    if isinstance(error, NoResults):
+        return Response(status_code=204)
+    return error_body(error.status, error.code, error.message, error.details())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShoalError)
+    async def shoal_error(_: Request, error: ShoalError) -> Response:
+        if error.status >= 500:
+            log.error("store failure: %s", error.message)
+        return render_error(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+        message = str(error.detail) if error.detail else "error"
+        return error_body(error.status_code, "http", message, [{"message": message}])
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> Response:
+        detail = [{"message": str(e.get("msg")), "parameter": str(e.get("loc", ["", ""])[-1])} for e in error.errors()]
+        return error_body(400, "bad_parameter", detail[0]["message"] if detail else "bad request", detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> Response:
+        log.exception("unexpected error", exc_info=error)
+        return error_body(500, "internal", "internal error", [{"message": type(error).__name__}])

@@ -1,0 +1,145 @@
+"""Turn Driftnet query parameters into store requests. Every malformed value raises BadParameter naming it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Collection
+
+from starlette.datastructures import QueryParams
+
+from shoal.errors import BadParameter, QueryError
+from shoal.query.ast import And, Expr, Match, Or, Term
+from shoal.query.check import check
+from shoal.query.parser import parse
+from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, SummaryRequest
+
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no", ""}
+SUMMARY_LIMIT_DEFAULT = 100
+SUMMARY_LIMIT_MAX = 10_000
+SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
+MAX_PARAMETER_LENGTH = 4096
+
+
+def single(params: QueryParams, name: str) -> str | None:
+    """The parameter's value; a repeated single-valued parameter is an error rather than a silent pick."""
+    values = params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadParameter(name, f"'{name}' may be given only once")
+    if len(values[0]) > MAX_PARAMETER_LENGTH:
+        raise BadParameter(name, f"'{name}' is longer than {MAX_PARAMETER_LENGTH} characters")
+    return values[0]
+
+
+def boolean(params: QueryParams, name: str) -> bool:
+    value = single(params, name)
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise BadParameter(name, f"'{name}' must be true or false, not {value!r}")
+
+
+def integer(params: QueryParams, name: str, default: int, low: int, high: int, why: str = "") -> int:
+    value = single(params, name)
+    if value is None or value == "":
+        return default
+    stripped = value.strip()
+    if not stripped.isascii() or not stripped.lstrip("-").isdigit() or len(stripped) > 12:
+        raise BadParameter(name, f"'{name}' must be a whole number, not {value!r}")
+    number = int(stripped)
+    if not low <= number <= high:
+        raise BadParameter(name, f"'{name}' must be between {low} and {high}{why}, not {number}")
+    return number
+
+
+def date(params: QueryParams, name: str) -> dt.date | None:
+    value = single(params, name)
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(name, f"'{name}' must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def network(params: QueryParams, name: str = "ip") -> IPNetwork | None:
+    value = single(params, name)
+    if value is None or value == "":
+        return None
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise BadParameter(
+            name, f"'{name}' must be an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24, not {value!r}"
+        ) from None
+
+
+def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | None:
+    """expression, field, query and keyword are ANDed; the filter values are ORed, then ANDed with the rest."""
+    clauses: list[Expr] = []
+    for name in ("expression", "field", "query"):
+        text = single(params, name)
+        if text is not None and text.strip():
+            clauses.append(parsed(text, name, known_types))
+    keyword = single(params, "keyword")
+    if keyword is not None and keyword.strip():
+        clauses.append(Term("search-term", Match.WORDS, keyword))
+    filters = [parsed(text, "filter", known_types) for text in params.getlist("filter") if text.strip()]
+    if filters:
+        clauses.append(filters[0] if len(filters) == 1 else Or(tuple(filters)))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else And(tuple(clauses))
+
+
+def parsed(text: str, parameter: str, known_types: Collection[str]) -> Expr:
+    try:
+        return check(parse(text), known_types)
+    except QueryError as exc:
+        exc.parameter = parameter
+        raise
+
+
+def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
+    date_from, date_to = date(params, "from"), date(params, "to")
+    if date_from and date_to and date_from > date_to:
+        raise BadParameter("from", f"'from' ({date_from}) is after 'to' ({date_to})")
+    return Filters(
+        expression=expression_of(params, known_types),
+        ip=network(params),
+        indirect=boolean(params, "indirect"),
+        date_from=date_from,
+        date_to=date_to,
+        slop=integer(params, "slop", 0, 0, MAX_SLOP),
+        host_in_url=boolean(params, "host_in_url"),
+        most_recent=boolean(params, "most_recent"),
+    )
+
+
+def page_of(params: QueryParams) -> int:
+    return integer(params, "page", 0, 0, MAX_PAGES - 1, " (at most 100 pages of 100 results)")
+
+
+def summary_of(params: QueryParams, known_types: Collection[str], enterprise: bool) -> SummaryRequest | None:
+    summary_type = single(params, "summarize")
+    if summary_type is None or summary_type == "":
+        return None
+    if summary_type not in known_types and summary_type not in ("protocol", "http-header-name"):
+        raise BadParameter("summarize", f"unknown type {summary_type!r} for 'summarize'")
+    ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
+    why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"
+    return SummaryRequest(
+        type=summary_type,
+        contexts=tuple(params.getlist("summary_context")),
+        excluded_contexts=tuple(params.getlist("summary_nocontext")),
+        limit=integer(params, "summary_limit", SUMMARY_LIMIT_DEFAULT, 1, ceiling, why),
+    )

@@ -1,0 +1,67 @@
+"""``shoal import``: JSON Lines (plain or gzip) into the store, with progress and per-line rejections."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.ingest.jsonl import open_input, read_reports
+from shoal.ingest.pipeline import IngestTotals, ingest_stream
+
+SHOWN_REJECTIONS = 20
+
+
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="JSON Lines files of reports (.gz too); '-' for stdin.")],
+    data: DataOption = None,
+) -> None:
+    """Import reports. Prints imported / duplicate / rejected counts; bad lines never stop the import."""
+    store = open_store(data)
+    totals = IngestTotals()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("reports {task.fields[reports]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=not errors.is_terminal,
+    ) as progress:
+        for path in files:
+            source = "stdin" if str(path) == "-" else str(path)
+            if source != "stdin" and not path.is_file():
+                errors.print(f"[red]skipped[/] {path}: no such file")
+                continue
+            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
+            size = None if source == "stdin" else path.stat().st_size
+            task = progress.add_task(Path(source).name, total=size, reports=0)
+            records = read_reports(stream, source)
+
+            def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
+                progress.update(task, completed=_position(stream), reports=current.processed)
+
+            ingest_stream(store, records, totals, on_batch=advance)
+            progress.update(task, completed=size, reports=totals.processed)
+            stream.close()
+    store.close()
+    for rejected in totals.rejected[:SHOWN_REJECTIONS]:
+        errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
+    if len(totals.rejected) > SHOWN_REJECTIONS:
+        errors.print(f"[yellow]… and {len(totals.rejected) - SHOWN_REJECTIONS} more rejected lines[/]")
+    console.print(
+        f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
+    )
+
+
+def _position(stream: BinaryIO) -> int | None:
+    """Bytes consumed from the underlying file (compressed position for gzip)."""
+    raw = getattr(stream, "fileobj", None) or stream
+    try:
+        return raw.tell()
+    except (OSError, ValueError):
+        return None

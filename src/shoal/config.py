@@ -1,0 +1,12 @@
+"""Where the data lives: ``--data DIR``, else ``$SHOAL_DATA``, else ``./shoal-data``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "shoal-data"
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    return Path(explicit or os.environ.get("SHOAL_DATA") or DEFAULT_DATA_DIR)

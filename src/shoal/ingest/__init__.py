@@ -1,0 +1,1 @@
+"""The one ingest path: importers (and later the collector) turn input into Reports; ``ingest`` stores them."""

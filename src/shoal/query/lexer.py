@@ -1,0 +1,253 @@
+"""Expression text → tokens.
+
+    term      := type [";" context] (":" | "=") value
+    type      := name                      name: any characters but whitespace and ( ) ; : = "
+    context   := name | quoted | (empty)               a backslash escapes the next character
+    value     := quoted ["*"] | unquoted               unquoted: up to whitespace or an unescaped ")"
+    operators := and | or | not                        case-insensitive, standing alone
+
+Whitespace is exactly the four characters the AST's renderer escapes (space, tab, CR, LF); any
+other character, however it looks, is part of the word it touches. Offsets are ``str`` indices
+into the source text, ``end`` exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from shoal.errors import QueryError
+from shoal.query.ast import Match, Span, Term
+
+WHITESPACE = frozenset(" \t\r\n")
+_NAME_STOPS = WHITESPACE | frozenset('();:="')  # end a type or context name
+_VALUE_STOPS = WHITESPACE | frozenset(")")  # end an unquoted value
+_ESCAPE_HINTS = {
+    "(": "escape it as \\( or quote the value",
+    '"': 'escape it as \\" or quote the whole value',
+    "*": "only a trailing * makes a prefix; escape it as \\* to match a literal *",
+}
+_GROUPING_HINT = "to group, put parentheses around whole terms: (title:a or title:b); escape a literal ( as \\("
+
+
+class TokenKind(Enum):
+    LPAREN = "("
+    RPAREN = ")"
+    AND = "and"
+    OR = "or"
+    NOT = "not"
+    TERM = "term"
+    EOF = "end of expression"
+
+
+_OPERATOR_WORDS = {"and": TokenKind.AND, "or": TokenKind.OR, "not": TokenKind.NOT}
+
+
+@dataclass(frozen=True, slots=True)
+class TermParts:
+    """The unescaped pieces of one ``type[;context](:|=)value`` term and where each one sits."""
+
+    type: str
+    context: str | None
+    match: Match
+    value: str
+    prefix: bool
+    quoted: bool
+    type_span: Span
+    context_span: Span | None  # the context's text, quotes included; ``;`` excluded
+    value_span: Span  # the value's text, quotes and trailing ``*`` included
+
+    def to_term(self, span: Span) -> Term:
+        return Term(self.type, self.match, self.value, self.context, self.prefix, span)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: TokenKind
+    span: Span
+    text: str  # the source text the token was read from
+    term: TermParts | None = None  # set for TERM tokens only
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split expression text into tokens, ending with one EOF token; raise QueryError on bad syntax."""
+    return _Scanner(text).tokens()
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def tokens(self) -> list[Token]:
+        tokens: list[Token] = []
+        while True:
+            self._skip_whitespace()
+            start = self.pos
+            if start == len(self.text):
+                tokens.append(Token(TokenKind.EOF, Span(start, start), ""))
+                return tokens
+            char = self.text[start]
+            if char in "()":
+                self.pos += 1
+                kind = TokenKind.LPAREN if char == "(" else TokenKind.RPAREN
+                tokens.append(Token(kind, Span(start, self.pos), char))
+            elif char == '"':
+                self._quoted()
+                raise QueryError(
+                    "a quoted value needs a type",
+                    start,
+                    self.pos,
+                    f"write type:value, e.g. search-term:{self.text[start : self.pos]}",
+                )
+            else:
+                tokens.append(self._word())
+
+    def _skip_whitespace(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in WHITESPACE:
+            self.pos += 1
+
+    def _peek(self) -> str:
+        """The character at the current position, or "" at the end."""
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _word(self) -> Token:
+        """An operator word or a term."""
+        start = self.pos
+        type_name = self._name()
+        type_span = Span(start, self.pos)
+        separator = self._peek()
+        if separator not in (";", ":", "="):
+            return self._operator_or_bare_word(start, separator)
+        if type_span.start == type_span.end:
+            raise QueryError(
+                f"missing type before '{separator}'", self.pos, self.pos + 1, "write type:value, e.g. title:nginx"
+            )
+        context: str | None = None
+        context_span: Span | None = None
+        if separator == ";":
+            self.pos += 1
+            context_start = self.pos
+            context = self._quoted() if self._peek() == '"' else self._name()
+            context_span = Span(context_start, self.pos)
+            self._expect_operator_after_context(start)
+        match = Match(self._peek())
+        self.pos += 1
+        value_start = self.pos
+        value, prefix, quoted = self._value(start)
+        parts = TermParts(
+            type_name, context, match, value, prefix, quoted, type_span, context_span, Span(value_start, self.pos)
+        )
+        return Token(TokenKind.TERM, Span(start, self.pos), self.text[start : self.pos], parts)
+
+    def _operator_or_bare_word(self, start: int, stop: str) -> Token:
+        word = self.text[start : self.pos]
+        kind = _OPERATOR_WORDS.get(word.lower())
+        if kind is not None and stop != '"':
+            return Token(kind, Span(start, self.pos), word)
+        if stop == '"':
+            raise QueryError(
+                "expected ':' or '=' before the quoted value",
+                self.pos,
+                self.pos + 1,
+                f'write type:"value", e.g. {word}:"…"',
+            )
+        raise QueryError(
+            f"expected type:value, found '{word}'", start, self.pos, f"write type:value, e.g. search-term:{word}"
+        )
+
+    def _expect_operator_after_context(self, term_start: int) -> None:
+        char = self._peek()
+        if char in (":", "="):
+            return
+        if char in (";", '"'):
+            raise QueryError(f"unexpected '{char}' in the context", self.pos, self.pos + 1, f"escape it as \\{char}")
+        raise QueryError(
+            "expected ':' or '=' after the context",
+            term_start,
+            self.pos,
+            "write type;context=value, e.g. http-header;Server=nginx",
+        )
+
+    def _name(self) -> str:
+        """A type or context name: up to a name stop, with backslash escapes."""
+        chars: list[str] = []
+        while (char := self._peek()) and char not in _NAME_STOPS:
+            chars.append(self._escaped() if char == "\\" else char)
+            self.pos += 1
+        return "".join(chars)
+
+    def _escaped(self) -> str:
+        """The character after the backslash at the current position; leaves pos on that character."""
+        if self.pos + 1 == len(self.text):
+            raise QueryError(
+                "a backslash at the end of the expression escapes nothing",
+                self.pos,
+                self.pos + 1,
+                "write \\\\ for a literal backslash",
+            )
+        self.pos += 1
+        return self.text[self.pos]
+
+    def _quoted(self) -> str:
+        """A double-quoted string starting at the current position; returns it unescaped."""
+        start = self.pos
+        chars: list[str] = []
+        self.pos += 1
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == '"':
+                self.pos += 1
+                return "".join(chars)
+            if char == "\\" and self.pos + 1 < len(self.text):
+                self.pos += 1
+                char = self.text[self.pos]
+            chars.append(char)
+            self.pos += 1
+        raise QueryError("unterminated quote", start, len(self.text), 'close it with "')
+
+    def _value(self, term_start: int) -> tuple[str, bool, bool]:
+        """(value, prefix, quoted) of the value starting at the current position."""
+        char = self._peek()
+        if char == "" or char in _VALUE_STOPS:
+            operator = self.text[self.pos - 1]
+            example = self.text[term_start : self.pos]
+            raise QueryError(
+                f"missing value after '{operator}'",
+                self.pos - 1,
+                self.pos,
+                f"put the value right after '{operator}', quoting it if it has spaces: {example}\"two words\"",
+            )
+        if char == '"':
+            value = self._quoted()
+            prefix = self._peek() == "*"
+            if prefix:
+                self.pos += 1
+            if (after := self._peek()) and after not in _VALUE_STOPS:
+                raise QueryError(
+                    f"unexpected '{after}' after the quoted value",
+                    self.pos,
+                    self.pos + 1,
+                    "separate terms with a space",
+                )
+            return value, prefix, True
+        return *self._unquoted_value(), False
+
+    def _unquoted_value(self) -> tuple[str, bool]:
+        chars: list[str] = []
+        prefix = False
+        while (char := self._peek()) and char not in _VALUE_STOPS:
+            if char == "\\":
+                chars.append(self._escaped())
+            elif char == "*" and self._ends_value(self.pos + 1):
+                prefix = True
+            elif char in _ESCAPE_HINTS:
+                hint = _GROUPING_HINT if char == "(" and not chars else _ESCAPE_HINTS[char]
+                raise QueryError(f"unexpected '{char}' in an unquoted value", self.pos, self.pos + 1, hint)
+            else:
+                chars.append(char)
+            self.pos += 1
+        return "".join(chars), prefix
+
+    def _ends_value(self, index: int) -> bool:
+        return index == len(self.text) or self.text[index] in _VALUE_STOPS

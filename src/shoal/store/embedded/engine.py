@@ -1,0 +1,183 @@
+"""EmbeddedStore: the Store interface over one tantivy index in ``DATA/index``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+import tantivy
+from tantivy import Order, Query
+
+from shoal.errors import StoreError
+from shoal.model import Item, Report
+from shoal.store.base import PAGE_SIZE, Filters, IngestResult, Page, Summary, SummaryRequest
+from shoal.store.embedded.compile import compile_filters, count_matches
+from shoal.store.embedded.schema import CONTEXT_SEP, build_document, build_schema
+from shoal.store.embedded.summarize import summarize_terms
+
+WRITER_HEAP_BYTES = 256 * 1024 * 1024
+SCAN_CHUNK = 10_000
+
+
+class EmbeddedStore:
+    def __init__(self, data_dir: Path | str) -> None:
+        self.path = Path(data_dir) / "index"
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.schema = build_schema()
+        try:
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            raise StoreError(f"cannot open the index at {self.path}: {exc}") from exc
+        self._writer: tantivy.IndexWriter | None = None
+        self._write_lock = threading.Lock()
+        self._types: frozenset[str] | None = None
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def searcher(self) -> tantivy.Searcher:
+        return self.index.searcher()
+
+    def refresh(self) -> None:
+        self.index.reload()
+        self._types = None
+
+    def count(self) -> int:
+        return self.searcher().num_docs
+
+    def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
+        searcher = self.searcher()
+        query = compile_filters(self.schema, filters)
+        if filters.most_recent:
+            addresses = newest_per_target(searcher, query)
+            page = addresses[offset : offset + limit]
+            return Page(total=len(addresses), reports=[load_report(searcher, address) for address in page])
+        result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
+        return Page(total=result.count, reports=[load_report(searcher, address) for _, address in result.hits])
+
+    def iter_matches(self, filters: Filters) -> Iterator[Report]:
+        """Every matching report, newest first, in chunks (constant memory in the number of matches)."""
+        searcher = self.searcher()
+        query = compile_filters(self.schema, filters)
+        if filters.most_recent:
+            for address in newest_per_target(searcher, query):
+                yield load_report(searcher, address)
+            return
+        offset = 0
+        while True:
+            hits = searcher.search(query, limit=SCAN_CHUNK, offset=offset, count=False, order_by_field="sort").hits
+            for _, address in hits:
+                yield load_report(searcher, address)
+            if len(hits) < SCAN_CHUNK:
+                return
+            offset += SCAN_CHUNK
+
+    def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
+        searcher = self.searcher()
+        query = compile_filters(self.schema, filters)
+        if filters.most_recent:
+            query = self.selection_of(searcher, newest_per_target(searcher, query))
+        elif filters == Filters():
+            query = None
+        return summarize_terms(searcher, self.schema, query, request)
+
+    def selection_of(self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> Query:
+        ids = [load_report(searcher, address).id for address in addresses]
+        if not ids:
+            return Query.empty_query()
+        return Query.term_set_query(self.schema, "id", ids)
+
+    def known_types(self) -> frozenset[str]:
+        if self._types is None:
+            terms = self.searcher().terms_with_prefix("kinds", "")
+            self._types = frozenset(term for term, count in terms if count and CONTEXT_SEP not in term)
+        return self._types
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def ingest(self, reports: Iterable[Report]) -> IngestResult:
+        """Add reports whose ids are new; one atomic commit. Same-id reports count as duplicates."""
+        batch: dict[str, Report] = {}
+        duplicates = 0
+        for report in reports:
+            if report.id in batch:
+                duplicates += 1
+            else:
+                batch[report.id] = report
+        if not batch:
+            return IngestResult(duplicates=duplicates)
+        with self._write_lock:
+            self.index.reload()
+            existing = self.existing_ids(list(batch))
+            writer = self.writer()
+            imported: list[str] = []
+            try:
+                for report_id, report in batch.items():
+                    if report_id in existing:
+                        duplicates += 1
+                        continue
+                    writer.add_json(build_document(report))
+                    imported.append(report_id)
+                writer.commit()
+            except Exception:
+                writer.rollback()
+                raise
+            self.index.reload()
+            self._types = None
+        return IngestResult(imported=len(imported), duplicates=duplicates, imported_ids=imported)
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        searcher = self.searcher()
+        query = Query.term_set_query(self.schema, "id", ids)
+        result = searcher.search(query, limit=len(ids), count=True)
+        if result.count == 0:
+            return set()
+        return {load_report(searcher, address).id for _, address in result.hits}
+
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            try:
+                self._writer = self.index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=2)
+            except ValueError as exc:
+                raise StoreError(f"the index at {self.path} is locked by another writer: {exc}") from exc
+        return self._writer
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+
+
+def load_report(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Report:
+    data = orjson.loads(searcher.doc(address)["doc"][0])
+    return report_from_stored(data)
+
+
+def report_from_stored(data: dict) -> Report:
+    return Report(
+        date=dt.date.fromisoformat(data["date"]),
+        id=data["id"],
+        items=tuple(
+            Item(type=i["type"], value=i["value"], context=i["context"], is_metadata=i["is_metadata"])
+            for i in data["items"]
+        ),
+    )
+
+
+def newest_per_target(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:
+    """Addresses of the newest matching report of each {ip, port}, newest first."""
+    total = count_matches(searcher, query)
+    if total == 0:
+        return []
+    hits = searcher.search(query, limit=total, count=False, order_by_field="sort", order=Order.Desc).hits
+    addresses = [address for _, address in hits]
+    targets = searcher.fast_field_values("target", addresses)
+    seen: set[int] = set()
+    newest = []
+    for address, target in zip(addresses, targets, strict=True):
+        if target not in seen:
+            seen.add(target)
+            newest.append(address)
+    return newest

@@ -1,0 +1,186 @@
+"""The tantivy schema and how a Report becomes a tantivy document.
+
+One document per report. Each kind of query reads its own field (in the table, ``|`` stands for
+``TYPE_SEP`` and ``/`` for ``CONTEXT_SEP``):
+
+| field     | kind                 | terms                                           | serves                        |
+|-----------|----------------------|-------------------------------------------------|-------------------------------|
+| words     | JSON, default tokens | key ``type`` / ``type/context`` / ``*``       | ``type:value`` phrases/prefix |
+| exact     | raw                  | ``type|value`` and ``*|value``             | ``type=value``, summaries     |
+| exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
+| kinds     | raw                  | ``type`` and ``type/context``                 | protocol=, http-header-name=  |
+| hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
+| hostsc    | raw                  | ``type/context|`` + reversed labels        | ``host;context:``             |
+| ipc       | raw                  | ``context|`` + 128 address bits               | ``ip;context:CIDR``           |
+| multi     | raw                  | ``type|value`` held under ≥ 2 contexts         | exact multi-context summaries |
+| ip, ipall | ip address           | the scanned ip / every ip item                  | ``ip=``, indirect, ``ip:``    |
+| day       | i64 days since epoch | range                                            | from/to                       |
+| sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
+| target    | u64 fast             | hash of (ip, port)                              | most_recent                   |
+| doc       | stored bytes         | the report as JSON                              | results                       |
+
+Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
+that no phrase with slop ≤ MAX_SLOP can match across two items (DESIGN.md §2, trap 1).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+from urllib.parse import urlsplit
+
+import orjson
+import tantivy
+
+from shoal.model import Report
+from shoal.store.base import MAX_SLOP
+
+TYPE_SEP = "\x1f"  # between a key and a value in raw terms
+CONTEXT_SEP = "\x1e"  # between a type and a context
+ANY_TYPE = "*"  # the key under which every value is indexed again, for search-term
+MAX_TERM_BYTES = 8192  # raw terms are cut to this many bytes (index and query alike)
+EPOCH = dt.date(1970, 1, 1)
+# One removed token per position: the default tokenizer drops tokens of 40 bytes or more, and tantivy keeps
+# their positions, so each filler token opens a one-position gap that no query word can fill.
+ITEM_GAP = " " + " ".join(["g" * 48] * (MAX_SLOP + 1)) + " "
+ID_SORT_CHARS = 6
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    sb.add_json_field("words", tokenizer_name="default", index_option="position")
+    for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    sb.add_ip_addr_field("ip", indexed=True, fast=True)
+    sb.add_ip_addr_field("ipall", indexed=True)
+    sb.add_integer_field("day", indexed=True, fast=True)
+    sb.add_integer_field("sort", fast=True)
+    sb.add_unsigned_field("target", fast=True)
+    sb.add_bytes_field("doc", stored=True)
+    return sb.build()
+
+
+def json_key(key: str) -> str:
+    """A JSON-field key that tantivy never splits: dots would otherwise read as path separators."""
+    return key.replace(".", "\x1d")
+
+
+def words_path(item_type: str, context: str | None) -> str:
+    key = item_type if context is None else item_type + CONTEXT_SEP + context
+    return "words." + json_key(key)
+
+
+def cut(term: str) -> str:
+    data = term.encode()
+    if len(data) <= MAX_TERM_BYTES:
+        return term
+    return data[:MAX_TERM_BYTES].decode(errors="ignore")
+
+
+def reversed_host(host: str) -> str:
+    """``www.Example.com.`` → ``com.example.www``: right-anchored label matching becomes a prefix match."""
+    return ".".join(reversed(host.strip().rstrip(".").lower().split(".")))
+
+
+def url_host(url: str) -> str | None:
+    text = url.strip()
+    try:
+        host = urlsplit(text if "://" in text else "//" + text).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def address_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """128 bits of the address (IPv4 mapped into IPv6), so a CIDR is a prefix of the bit string."""
+    if isinstance(address, ipaddress.IPv4Address):
+        address = ipaddress.IPv6Address("::ffff:" + str(address))
+    return format(int(address), "0128b")
+
+
+def day_number(date: dt.date) -> int:
+    return (date - EPOCH).days
+
+
+def sort_key(day: int, report_id: str) -> int:
+    """Newest first, then by id descending (first characters, 7 bits each)."""
+    key = 0
+    for ch in report_id[:ID_SORT_CHARS].ljust(ID_SORT_CHARS, "\0"):
+        key = (key << 7) | (ord(ch) & 0x7F)
+    return (day << 42) | key
+
+
+def target_key(ip: str | None, port: int | None) -> int:
+    digest = hashlib.blake2b(f"{ip}|{port}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def port_term(value: str) -> str:
+    return str(int(value)) if value.isdigit() else value
+
+
+def build_document(report: Report) -> str:
+    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
+    words: dict[str, list[str]] = {}
+    exact: set[str] = set()
+    exactc: set[str] = set()
+    kinds: set[str] = set()
+    hosts: set[str] = set()
+    hostsc: set[str] = set()
+    ipc: set[str] = set()
+    ipall: list[str] = []
+    contexts_of_value: dict[str, set[str]] = {}
+    scanned_ip: str | None = None
+    scanned_port: int | None = None
+    for item in report.items:
+        item_type, context, value = item.type, item.context, item.value
+        if item_type == "port-tcp":
+            value = port_term(value)
+            if context == "" and scanned_port is None and value.isdigit():
+                scanned_port = int(value)
+        elif item_type == "ip":
+            address = ipaddress.ip_address(value)
+            ipall.append(str(address))
+            if context == "" and scanned_ip is None:
+                scanned_ip = str(address)
+            else:
+                ipc.add(context + TYPE_SEP + address_bits(address))
+        elif item_type in ("host", "url"):
+            host = item.value if item_type == "host" else url_host(item.value)
+            if host:
+                reversed_name = reversed_host(host)
+                hosts.add(item_type + TYPE_SEP + reversed_name)
+                hostsc.add(item_type + CONTEXT_SEP + context + TYPE_SEP + reversed_name)
+        words.setdefault(json_key(item_type), []).append(value)
+        words.setdefault(json_key(item_type + CONTEXT_SEP + context), []).append(value)
+        words.setdefault(ANY_TYPE, []).append(value)
+        typed_value = cut(item_type + TYPE_SEP + value)
+        exact.add(typed_value)
+        exact.add(cut(ANY_TYPE + TYPE_SEP + value))
+        exactc.add(cut(item_type + CONTEXT_SEP + context + TYPE_SEP + value))
+        kinds.add(item_type)
+        kinds.add(item_type + CONTEXT_SEP + context)
+        contexts_of_value.setdefault(typed_value, set()).add(context)
+    day = day_number(report.date)
+    document = {
+        "id": report.id,
+        "words": {key: ITEM_GAP.join(values) for key, values in words.items()},
+        "exact": list(exact),
+        "exactc": list(exactc),
+        "kinds": list(kinds),
+        "hosts": list(hosts),
+        "hostsc": list(hostsc),
+        "ipc": list(ipc),
+        "multi": [value for value, contexts in contexts_of_value.items() if len(contexts) > 1],
+        "ipall": ipall,
+        "day": day,
+        "sort": sort_key(day, report.id),
+        "target": target_key(scanned_ip, scanned_port),
+        "doc": base64.b64encode(orjson.dumps(report.as_dict())).decode(),
+    }
+    if scanned_ip is not None:
+        document["ip"] = scanned_ip
+    return orjson.dumps(document).decode()

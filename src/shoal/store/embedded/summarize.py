@@ -1,0 +1,94 @@
+"""Exact summaries from the term dictionary: per-value report counts, ``other`` and cardinality.
+
+``terms_with_prefix`` walks the terms of one type and counts, per term, the matching documents holding it,
+summed over segments: exact at any cardinality (no 65,000-bucket limit, no approximate ``other``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import orjson
+import tantivy
+from tantivy import Occur, Query
+
+from shoal.store.base import Summary, SummaryRequest
+from shoal.store.embedded.compile import count_matches, regex_literal
+from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP
+
+# Types whose values are the contexts of another type (the spec's two special keywords).
+CONTEXT_TYPES = {"protocol": "server-banner", "http-header-name": "http-header"}
+
+
+def summarize_terms(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
+) -> Summary:
+    counts = count_values(searcher, schema, query, request)
+    return top_values(counts, request.limit)
+
+
+def count_values(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
+) -> Counter[str]:
+    if request.type in CONTEXT_TYPES:
+        return terms(searcher, "kinds", CONTEXT_TYPES[request.type] + CONTEXT_SEP, query)
+    if not request.contexts and not request.excluded_contexts:
+        return terms(searcher, "exact", request.type + TYPE_SEP, query)
+    contexts = allowed_contexts(searcher, request)
+    if len(contexts) == 1:
+        return terms(searcher, "exactc", request.type + CONTEXT_SEP + contexts[0] + TYPE_SEP, query)
+    counts: Counter[str] = Counter()
+    for context in contexts:
+        counts.update(terms(searcher, "exactc", request.type + CONTEXT_SEP + context + TYPE_SEP, query))
+    subtract_overlaps(searcher, schema, query, request.type, set(contexts), counts)
+    return +counts
+
+
+def allowed_contexts(searcher: tantivy.Searcher, request: SummaryRequest) -> list[str]:
+    if request.contexts:
+        wanted = list(dict.fromkeys(request.contexts))
+    else:
+        prefix = request.type + CONTEXT_SEP
+        wanted = [term[len(prefix) :] for term, _ in searcher.terms_with_prefix("kinds", prefix)]
+    excluded = set(request.excluded_contexts)
+    return [context for context in wanted if context not in excluded]
+
+
+def subtract_overlaps(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    query: Query | None,
+    item_type: str,
+    contexts: set[str],
+    counts: Counter[str],
+) -> None:
+    """A report holding one value under several allowed contexts was counted once per context: count it once.
+
+    Only reports flagged in the ``multi`` field (a value under ≥ 2 contexts of a type) are read.
+    """
+    flagged = Query.regex_query(schema, "multi", regex_literal(item_type + TYPE_SEP) + ".*")
+    selection = flagged if query is None else Query.boolean_query([(Occur.Must, query), (Occur.Must, flagged)])
+    total = count_matches(searcher, selection)
+    if total == 0:
+        return
+    for _, address in searcher.search(selection, limit=total, count=False).hits:
+        items = orjson.loads(searcher.doc(address)["doc"][0])["items"]
+        held: dict[str, set[str]] = {}
+        for item in items:
+            if item["type"] == item_type and item["context"] in contexts:
+                held.setdefault(item["value"], set()).add(item["context"])
+        for value, value_contexts in held.items():
+            if len(value_contexts) > 1:
+                counts[value] -= len(value_contexts) - 1
+
+
+def terms(searcher: tantivy.Searcher, field: str, prefix: str, query: Query | None) -> Counter[str]:
+    found = searcher.terms_with_prefix(field, prefix, filter_query=query)
+    return Counter({term[len(prefix) :]: count for term, count in found if count > 0})
+
+
+def top_values(counts: Counter[str], limit: int) -> Summary:
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    listed = ranked[:limit]
+    other = sum(counts.values()) - sum(count for _, count in listed)
+    return Summary(values=listed, other=other, cardinality=len(counts))
