@@ -32,10 +32,7 @@ UNQUOTED_SPECIALS = frozenset(' \t\r\n()"\\*')
 def quote_value(value: str, prefix: bool = False) -> str:
     """Canonical rendering of a value: bare when safe, otherwise double-quoted with escapes."""
     needs_quotes = value == "" or any(ch in UNQUOTED_SPECIALS for ch in value) or value.lower() in {"and", "or", "not"}
-    if needs_quotes:
-        body = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    else:
-        body = value
+    body = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if needs_quotes else value
     return body + ("*" if prefix else "")
 
 

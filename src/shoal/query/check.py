@@ -1,0 +1,215 @@
+"""Parsed AST → checked AST: every type is known, every term is one its type accepts, values are canonical.
+
+What each type accepts is data: ``BUILTIN_TYPES`` names and describes the Driftnet types, and
+``TYPE_RULES`` holds the few that restrict the operator, the context, prefixes or the value. A type
+without a rule takes either operator, any context and prefixes. Errors carry the offending term's
+span, narrowed to its type, context or value when ``check`` is given the source text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+
+from shoal.errors import QueryError
+from shoal.query.ast import Expr, Match, Not, Span, Term
+from shoal.query.lexer import tokenize
+from shoal.query.words import split_words
+
+BUILTIN_TYPES: dict[str, str] = {
+    "ip": "an IP address (v4 or v6) scanned or referenced; takes an address or a CIDR range",
+    "port-tcp": "the TCP port scanned, 0-65535",
+    "server-banner": "the banner or first response of a service; its context is the protocol",
+    "protocol": "the protocol identified (the context of server-banner); search it as protocol=name",
+    "http-header": "an HTTP response header value; its context is the header name",
+    "http-header-name": "an HTTP response header name (the context of http-header); search it as http-header-name=Name",
+    "title": "the title of an HTML page",
+    "url": "a URL seen anywhere; url:example.com also matches its subdomains",
+    "host": "a hostname seen anywhere; matches whole labels from the right, so subdomains match",
+    "subject": "the subject of a TLS certificate",
+    "issuer": "the issuer of a TLS certificate",
+    "cert-dns-name": "a DNS name listed in a TLS certificate",
+    "cert-sha256": "the SHA-256 fingerprint of a TLS certificate",
+    "jarm": "the JARM fingerprint of a TLS server",
+    "favicon-mmh3": "the MurmurHash3 of a favicon (Shodan-style)",
+    "entity": "the organisation holding the IP address",
+    "asn": "the autonomous system number of the IP address",
+    "geo-country": "the two-letter country code of the IP address; search it as geo-country=GB",
+    "product-tag": "a product identified from the response",
+    "product-info": "details (such as the version) of an identified product",
+    "search-term": "a value of any type (slower than naming the type)",
+}
+
+
+def _canonical_ip(value: str) -> str | None:
+    """``value`` as ipaddress prints it (host bits of a CIDR cleared), or None if it is not an address or CIDR."""
+    try:
+        address = ipaddress.ip_network(value, strict=False) if "/" in value else ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    text = str(address)
+    return None if "%" in text else text  # scoped IPv6 addresses never appear in reports
+
+
+def _canonical_port(value: str) -> str | None:
+    """``value`` without leading zeros, or None if it is not a whole number from 0 to 65535."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return digits if len(digits) <= 5 and int(digits) <= 65535 else None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRule:
+    """Restrictions a type puts on its terms; the defaults restrict nothing."""
+
+    match: Match | None = None  # the only operator allowed
+    context: bool = True  # may a term name a context?
+    prefix_hint: str = ""  # non-empty: prefixes are not allowed, and this says what to do instead
+    canonical: Callable[[str], str | None] | None = None  # canonical text of a value; None when invalid
+    expects: str = ""  # what canonical accepts, e.g. "an IP address or CIDR range"
+    example: str = ""  # a valid term of this type
+
+
+TYPE_RULES: dict[str, TypeRule] = {
+    "protocol": TypeRule(match=Match.EXACT, context=False),
+    "http-header-name": TypeRule(match=Match.EXACT, context=False),
+    "search-term": TypeRule(context=False),
+    "ip": TypeRule(
+        prefix_hint="use a CIDR range for a block of addresses, e.g. ip:10.0.0.0/8",
+        canonical=_canonical_ip,
+        expects="an IP address or CIDR range",
+        example="ip:8.8.8.8 or ip:2001:db8::/32",
+    ),
+    "port-tcp": TypeRule(
+        prefix_hint="write the whole port number, e.g. port-tcp:443",
+        canonical=_canonical_port,
+        expects="a port number from 0 to 65535",
+        example="port-tcp:443",
+    ),
+    "host": TypeRule(prefix_hint="host: already matches subdomains: host:example.com matches www.example.com"),
+}
+_NO_RULE = TypeRule()
+
+
+def check(expr: Expr, known_types: Collection[str], *, source: str | None = None) -> Expr:
+    """Return ``expr`` with canonical values, or raise QueryError for the first term that is not valid.
+
+    ``known_types`` are the types the store has seen; they are valid alongside BUILTIN_TYPES. Pass the
+    text ``expr`` was parsed from as ``source`` to have errors point at the faulty part of a term.
+    """
+    return _Checker(frozenset(known_types) | BUILTIN_TYPES.keys(), source).visit(expr)
+
+
+@dataclass(frozen=True, slots=True)
+class _TermLocation:
+    """Where the parts of a term sit in the source; each is the whole term's span when unknown."""
+
+    type: Span
+    context: Span  # the ``;`` and the context
+    value: Span
+
+
+class _Checker:
+    def __init__(self, known_types: frozenset[str], source: str | None) -> None:
+        self.known_types = known_types
+        self.sorted_types = sorted(known_types)
+        self.source = source
+
+    def visit(self, expr: Expr) -> Expr:
+        if isinstance(expr, Term):
+            return self.visit_term(expr)
+        if isinstance(expr, Not):
+            return replace(expr, child=self.visit(expr.child))
+        return replace(expr, children=tuple(self.visit(child) for child in expr.children))
+
+    def visit_term(self, term: Term) -> Term:
+        where = self._locate(term)
+        if term.type not in self.known_types:
+            raise QueryError(f"unknown type '{term.type}'", where.type.start, where.type.end, self._suggest(term.type))
+        rule = TYPE_RULES.get(term.type, _NO_RULE)
+        if rule.match is not None and term.match is not rule.match:
+            fixed = replace(term, match=rule.match, context=term.context if rule.context else None)
+            raise QueryError(
+                f"{term.type} must be searched with '{rule.match.value}'",
+                term.span.start,
+                term.span.end,
+                f"write {fixed}",
+            )
+        if not rule.context and term.context is not None:
+            raise QueryError(
+                f"{term.type} takes no context",
+                where.context.start,
+                where.context.end,
+                f"write {replace(term, context=None)}",
+            )
+        if term.prefix and rule.prefix_hint:
+            raise QueryError(
+                f"{term.type} values cannot be prefixes", where.value.start, where.value.end, rule.prefix_hint
+            )
+        if rule.canonical is not None:
+            value = rule.canonical(term.value)
+            if value is None:
+                raise QueryError(
+                    f"{term.type} needs {rule.expects}", where.value.start, where.value.end, f"e.g. {rule.example}"
+                )
+            term = replace(term, value=value)
+        _check_value(term, where.value)
+        return term
+
+    def _suggest(self, type_name: str) -> str:
+        close = difflib.get_close_matches(type_name.lower(), self.sorted_types, n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "search-term:value searches every type"
+
+    def _locate(self, term: Term) -> _TermLocation:
+        """Find the parts of ``term`` by lexing its source text again."""
+        whole = term.span
+        unknown = _TermLocation(whole, whole, whole)
+        if self.source is None:
+            return unknown
+        try:
+            tokens = tokenize(self.source[whole.start : whole.end])
+        except QueryError:
+            return unknown
+        parts = tokens[0].term
+        if parts is None or len(tokens) != 2 or (parts.type, parts.value) != (term.type, term.value):
+            return unknown  # the source is not the text this term was parsed from
+        context = whole
+        if parts.context_span is not None:
+            context = Span(parts.context_span.start - 1, parts.context_span.end)  # the ';' too
+        return _TermLocation(
+            _shift(parts.type_span, whole.start), _shift(context, whole.start), _shift(parts.value_span, whole.start)
+        )
+
+
+def _shift(span: Span, offset: int) -> Span:
+    return Span(span.start + offset, span.end + offset)
+
+
+def _check_value(term: Term, value_span: Span) -> None:
+    """A prefix needs something to complete; a words match needs a word."""
+    if term.match is Match.EXACT:
+        if term.prefix and not term.value:
+            raise QueryError(
+                "'*' needs at least one character before it",
+                value_span.start,
+                value_span.end,
+                f"write the start of the value before the *, e.g. {term.type}=abc*",
+            )
+        return
+    if split_words(term.value):
+        return
+    exact = replace(term, match=Match.EXACT)
+    if term.prefix:
+        hint = f"use = for a prefix of the whole value: {exact}" if term.value else f"e.g. {term.type}:abc*"
+        raise QueryError("'*' needs a word before it", value_span.start, value_span.end, hint)
+    raise QueryError(
+        "the value has no words to search for",
+        value_span.start,
+        value_span.end,
+        f"use = for an exact match: {exact}",
+    )
