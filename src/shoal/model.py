@@ -9,7 +9,7 @@ import datetime as dt
 import ipaddress
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 ID_LENGTH = 22
 
@@ -23,8 +23,9 @@ class InvalidReport(ValueError):
     """A report (or a line holding one) does not have the documented shape."""
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
+    """One observed (or enriched) value. A tuple: reports hold millions of them, so they must be cheap."""
+
     type: str
     value: str
     context: str = ""
@@ -76,8 +77,7 @@ class Report:
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
             raise InvalidReport("'items' must be a non-empty list")
-        items = tuple(_parse_item(raw, n) for n, raw in enumerate(raw_items))
-        report = cls(date=date, items=items, id=report_id)
+        report = cls(date=date, items=tuple(map(_parse_item, raw_items)), id=report_id)
         _check_target(report)
         return report
 
@@ -86,29 +86,30 @@ def _parse_date(value: Any) -> dt.date:
     if not isinstance(value, str):
         raise InvalidReport("'date' must be a string YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value[:10]) if len(value) >= 10 else dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value[:10])
     except ValueError as exc:
         raise InvalidReport(f"'date' is not a valid YYYY-MM-DD date: {value!r}") from exc
 
 
-def _parse_item(raw: Any, n: int) -> Item:
-    if not isinstance(raw, dict):
-        raise InvalidReport(f"item {n} must be a JSON object")
-    item_type, value, context = raw.get("type"), raw.get("value"), raw.get("context", "")
+def _parse_item(raw: Any) -> Item:
+    """One item from its JSON object (the hot loop of every import: plain type checks, no helpers)."""
+    if type(raw) is not dict:
+        raise InvalidReport(f"an item must be a JSON object, not {raw!r:.40}")
+    item_type = raw.get("type")
+    value = raw.get("value")
+    context = raw.get("context") or ""
     is_metadata = raw.get("is_metadata", False)
-    if not isinstance(item_type, str) or not item_type:
-        raise InvalidReport(f"item {n}: 'type' must be a non-empty string")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if type(item_type) is not str or not item_type:
+        raise InvalidReport(f"item 'type' must be a non-empty string, not {item_type!r:.40}")
+    if type(value) is not str:
+        if type(value) not in (int, float):
+            raise InvalidReport(f"item 'value' must be a string, not {value!r:.40}")
         value = str(value)
-    if not isinstance(value, str):
-        raise InvalidReport(f"item {n}: 'value' must be a string")
-    if context is None:
-        context = ""
-    if not isinstance(context, str):
-        raise InvalidReport(f"item {n}: 'context' must be a string")
-    if not isinstance(is_metadata, bool):
-        raise InvalidReport(f"item {n}: 'is_metadata' must be true or false")
-    return Item(type=item_type, value=value, context=context, is_metadata=is_metadata)
+    if type(context) is not str:
+        raise InvalidReport(f"item 'context' must be a string, not {context!r:.40}")
+    if is_metadata is not True and is_metadata is not False:
+        raise InvalidReport(f"item 'is_metadata' must be true or false, not {is_metadata!r:.40}")
+    return Item(item_type, value, context, is_metadata)
 
 
 def _check_target(report: Report) -> None:

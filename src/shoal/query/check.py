@@ -179,11 +179,9 @@ class _Checker:
         if parts is None or len(tokens) != 2 or (parts.type, parts.value) != (term.type, term.value):
             return unknown  # the source is not the text this term was parsed from
         context = whole
-        if parts.context_span is not None:
-            context = Span(parts.context_span.start - 1, parts.context_span.end)  # the ';' too
-        return _TermLocation(
-            _shift(parts.type_span, whole.start), _shift(context, whole.start), _shift(parts.value_span, whole.start)
-        )
+        if parts.context_span is not None:  # with the ';' before it
+            context = Span(whole.start + parts.context_span.start - 1, whole.start + parts.context_span.end)
+        return _TermLocation(_shift(parts.type_span, whole.start), context, _shift(parts.value_span, whole.start))
 
 
 def _shift(span: Span, offset: int) -> Span:

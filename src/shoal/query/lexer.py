@@ -27,7 +27,7 @@ _ESCAPE_HINTS = {
     '"': 'escape it as \\" or quote the whole value',
     "*": "only a trailing * makes a prefix; escape it as \\* to match a literal *",
 }
-_GROUPING_HINT = "to group, put parentheses around whole terms: (title:a or title:b); escape a literal ( as \\("
+_GROUPING_HINT = "escape a literal ( as \\(; to group, put parentheses around whole terms: (title:a or title:b)"
 
 
 class TokenKind(Enum):
@@ -142,9 +142,6 @@ class _Scanner:
 
     def _operator_or_bare_word(self, start: int, stop: str) -> Token:
         word = self.text[start : self.pos]
-        kind = _OPERATOR_WORDS.get(word.lower())
-        if kind is not None and stop != '"':
-            return Token(kind, Span(start, self.pos), word)
         if stop == '"':
             raise QueryError(
                 "expected ':' or '=' before the quoted value",
@@ -152,9 +149,12 @@ class _Scanner:
                 self.pos + 1,
                 f'write type:"value", e.g. {word}:"…"',
             )
-        raise QueryError(
-            f"expected type:value, found '{word}'", start, self.pos, f"write type:value, e.g. search-term:{word}"
-        )
+        kind = _OPERATOR_WORDS.get(word.lower())
+        if kind is None:
+            raise QueryError(
+                f"expected type:value, found '{word}'", start, self.pos, f"write type:value, e.g. search-term:{word}"
+            )
+        return Token(kind, Span(start, self.pos), word)
 
     def _expect_operator_after_context(self, term_start: int) -> None:
         char = self._peek()

@@ -80,7 +80,7 @@ class _Parser:
                     token.span.end,
                     "add 'and' or 'or' between the two",
                 )
-            elif token.kind is not TokenKind.NOT:
+            elif token.kind is not TokenKind.NOT:  # a NOT right after an operand means "and not"
                 return _combine(And, operands)
             operands.append(self._unary())
 
@@ -162,7 +162,7 @@ class _Parser:
                 f"the expression nests parentheses and 'not' more than {MAX_DEPTH} deep",
                 token.span.start,
                 token.span.end,
-                "simplify it; 'not not x' is just x",
+                "remove redundant parentheses and double negations",
             )
 
     def _peek(self) -> Token:

@@ -49,7 +49,7 @@ class EmbeddedStore:
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         searcher = self.searcher()
-        query = compile_filters(self.schema, filters)
+        query = compile_filters(self.schema, filters, self.known_types())
         if filters.most_recent:
             addresses = newest_per_target(searcher, query)
             page = addresses[offset : offset + limit]
@@ -60,7 +60,7 @@ class EmbeddedStore:
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every matching report, newest first, in chunks (constant memory in the number of matches)."""
         searcher = self.searcher()
-        query = compile_filters(self.schema, filters)
+        query = compile_filters(self.schema, filters, self.known_types())
         if filters.most_recent:
             for address in newest_per_target(searcher, query):
                 yield load_report(searcher, address)
@@ -76,7 +76,7 @@ class EmbeddedStore:
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
         searcher = self.searcher()
-        query = compile_filters(self.schema, filters)
+        query = compile_filters(self.schema, filters, self.known_types())
         if filters.most_recent:
             query = self.selection_of(searcher, newest_per_target(searcher, query))
         elif filters == Filters():

@@ -5,8 +5,8 @@ One document per report. Each kind of query reads its own field (in the table, `
 
 | field     | kind                 | terms                                           | serves                        |
 |-----------|----------------------|-------------------------------------------------|-------------------------------|
-| words     | JSON, default tokens | key ``type`` / ``type/context`` / ``*``       | ``type:value`` phrases/prefix |
-| exact     | raw                  | ``type|value`` and ``*|value``             | ``type=value``, summaries     |
+| words     | JSON, default tokens | key ``type``, and ``type/context`` if context   | ``type:value`` phrases/prefix |
+| exact     | raw                  | ``type|value``                                  | ``type=value``, summaries     |
 | exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
 | kinds     | raw                  | ``type`` and ``type/context``                 | protocol=, http-header-name=  |
 | hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
@@ -39,7 +39,6 @@ from shoal.store.base import MAX_SLOP
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
 CONTEXT_SEP = "\x1e"  # between a type and a context
-ANY_TYPE = "*"  # the key under which every value is indexed again, for search-term
 MAX_TERM_BYTES = 8192  # raw terms are cut to this many bytes (index and query alike)
 EPOCH = dt.date(1970, 1, 1)
 # One removed token per position: the default tokenizer drops tokens of 40 bytes or more, and tantivy keeps
@@ -74,6 +73,8 @@ def words_path(item_type: str, context: str | None) -> str:
 
 
 def cut(term: str) -> str:
+    if len(term) <= MAX_TERM_BYTES // 4:  # a character is at most 4 bytes
+        return term
     data = term.encode()
     if len(data) <= MAX_TERM_BYTES:
         return term
@@ -135,8 +136,7 @@ def build_document(report: Report) -> str:
     contexts_of_value: dict[str, set[str]] = {}
     scanned_ip: str | None = None
     scanned_port: int | None = None
-    for item in report.items:
-        item_type, context, value = item.type, item.context, item.value
+    for item_type, value, context, _ in report.items:
         if item_type == "port-tcp":
             value = port_term(value)
             if context == "" and scanned_port is None and value.isdigit():
@@ -148,26 +148,33 @@ def build_document(report: Report) -> str:
                 scanned_ip = str(address)
             else:
                 ipc.add(context + TYPE_SEP + address_bits(address))
-        elif item_type in ("host", "url"):
-            host = item.value if item_type == "host" else url_host(item.value)
+        elif item_type == "host" or item_type == "url":
+            host = value if item_type == "host" else url_host(value)
             if host:
                 reversed_name = reversed_host(host)
                 hosts.add(item_type + TYPE_SEP + reversed_name)
                 hostsc.add(item_type + CONTEXT_SEP + context + TYPE_SEP + reversed_name)
-        words.setdefault(json_key(item_type), []).append(value)
-        words.setdefault(json_key(item_type + CONTEXT_SEP + context), []).append(value)
-        words.setdefault(ANY_TYPE, []).append(value)
+        type_key = item_type if "." not in item_type else json_key(item_type)
+        if type_key in words:
+            words[type_key].append(value)
+        else:
+            words[type_key] = [value]
         typed_value = cut(item_type + TYPE_SEP + value)
         exact.add(typed_value)
-        exact.add(cut(ANY_TYPE + TYPE_SEP + value))
-        exactc.add(cut(item_type + CONTEXT_SEP + context + TYPE_SEP + value))
+        kind = item_type + CONTEXT_SEP + context
         kinds.add(item_type)
-        kinds.add(item_type + CONTEXT_SEP + context)
-        contexts_of_value.setdefault(typed_value, set()).add(context)
+        kinds.add(kind)
+        exactc.add(cut(kind + TYPE_SEP + value))
+        if context:
+            words.setdefault(json_key(kind), []).append(value)
+        if typed_value in contexts_of_value:
+            contexts_of_value[typed_value].add(context)
+        else:
+            contexts_of_value[typed_value] = {context}
     day = day_number(report.date)
     document = {
         "id": report.id,
-        "words": {key: ITEM_GAP.join(values) for key, values in words.items()},
+        "words": {key: values[0] if len(values) == 1 else ITEM_GAP.join(values) for key, values in words.items()},
         "exact": list(exact),
         "exactc": list(exactc),
         "kinds": list(kinds),
