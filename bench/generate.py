@@ -110,45 +110,67 @@ class Entity:
     titles: tuple[str, ...] = ()
 
 
-# key | entity | asn | countries | kind | weight of generated /16s | site domains | reverse-DNS template
+# key | entity | asn | countries | kind | weight when generating /16s | registered domains of its sites
 ENTITY_TABLE = """
-amazon       | Amazon.com, Inc.                            | 16509 | US IE DE GB JP SG | cloud | 14 | amazon.com | ec2-{dashed}.compute-1.amazonaws.com
-tencent      | Tencent Cloud Computing (Beijing) Co., Ltd. | 45090 | CN SG HK    | cloud | 6  | qq.com, tencent.com | -
-alibaba      | Alibaba (US) Technology Co., Ltd.           | 45102 | CN US SG    | cloud | 6  | aliyun.com, alibaba.com | -
-digitalocean | DigitalOcean, LLC                           | 14061 | US NL DE SG IN | cloud | 8 | -                | -
-google       | Google LLC                                  | 15169 | US BE GB NL | cloud | 6  | google.com, youtube.com | {reversed}.bc.googleusercontent.com
-microsoft    | Microsoft Corporation                       | 8075  | US IE NL    | cloud | 7  | microsoft.com, office.com | -
-cloudflare   | Cloudflare, Inc.                            | 13335 | US          | cdn   | 3  | cloudflare.com   | -
-akamai       | Akamai Technologies, Inc.                   | 20940 | US NL       | cdn   | 2  | akamai.com       | a{dashed}.deploy.static.akamaitechnologies.com
-ovh          | OVH SAS                                     | 16276 | FR CA DE    | cloud | 6  | ovhcloud.com     | ns{number}.ip-{dashed}.eu
-hetzner      | Hetzner Online GmbH                         | 24940 | DE FI       | cloud | 6  | hetzner.com      | static.{reversed}.clients.your-server.de
-linode       | Akamai Connected Cloud (Linode)             | 63949 | US GB DE    | cloud | 3  | -                | {dashed}.ip.linodeusercontent.com
-vultr        | The Constant Company, LLC                   | 20473 | US NL JP    | cloud | 3  | -                | {dashed}.vultrusercontent.com
-contabo      | Contabo GmbH                                | 51167 | DE          | cloud | 3  | -                | vmi{number}.contaboserver.net
-oracle       | Oracle Corporation                          | 31898 | US GB       | cloud | 2  | oracle.com       | -
-chinanet     | Chinanet                                    | 4134  | CN          | isp   | 14 | -                | -
-unicom       | China Unicom Backbone                       | 4837  | CN          | isp   | 9  | -                | -
-kt           | Korea Telecom                               | 4766  | KR          | isp   | 6  | -                | -
-skb          | SK Broadband Co Ltd                         | 9318  | KR          | isp   | 3  | -                | -
-comcast      | Comcast Cable Communications, LLC           | 7922  | US          | isp   | 7  | -                | c-{dashed}.hsd1.ca.comcast.net
-dtag         | Deutsche Telekom AG                         | 3320  | DE          | isp   | 5  | -                | p{number}.dip0.t-ipconnect.de
-bt           | British Telecommunications PLC              | 2856  | GB          | isp   | 4  | -                | host{dashed}.range86-1.btcentralplus.com
-orange       | Orange S.A.                                 | 3215  | FR          | isp   | 4  | -                | lfbn-{number}.w90-1.abo.wanadoo.fr
-telefonica   | Telefonica de Espana S.A.U.                 | 3352  | ES          | isp   | 3  | -                | {reversed}.dynamic.telefonica.es
-rostelecom   | Rostelecom                                  | 12389 | RU          | isp   | 6  | -                | {dashed}.dynamic.spb.rt.ru
-tci          | Iran Telecommunication Company PJS          | 58224 | IR          | isp   | 4  | -                | -
-vnpt         | VNPT Corp                                   | 45899 | VN          | isp   | 4  | -                | {dashed}.vnpt.vn
-chunghwa     | Chunghwa Telecom Co., Ltd.                  | 3462  | TW          | isp   | 4  | -                | {dashed}.dynamic-ip.hinet.net
-ntt          | NTT Communications Corporation              | 4713  | JP          | isp   | 4  | -                | p{number}-ipngn100.tokyo.ocn.ne.jp
-jio          | Reliance Jio Infocomm Limited               | 55836 | IN          | isp   | 4  | -                | -
-claro        | Claro S.A.                                  | 28573 | BR          | isp   | 4  | -                | {dashed}.user.veloxzone.com.br
-turktelekom  | Turk Telekom                                | 9121  | TR          | isp   | 3  | -                | -
-telstra      | Telstra Limited                             | 1221  | AU          | isp   | 2  | -                | cpe-{dashed}.bpw.bigpond.net.au
-oxford       | University of Oxford                        | 786   | GB          | edu   | 0  | ox.ac.uk         | -
-ucl          | University College London                   | 786   | GB          | edu   | 0  | ucl.ac.uk        | -
-london       | University of London                        | 786   | GB          | edu   | 0  | london.ac.uk     | -
-cambridge    | University of Cambridge                     | 786   | GB          | edu   | 0  | cam.ac.uk        | -
+amazon       | Amazon.com, Inc.                            | 16509 | US IE DE GB JP SG | cloud | 14 | amazon.com
+tencent      | Tencent Cloud Computing (Beijing) Co., Ltd. | 45090 | CN SG HK          | cloud | 6  | qq.com, tencent.com
+alibaba      | Alibaba (US) Technology Co., Ltd.           | 45102 | CN US SG          | cloud | 6  | aliyun.com, alibaba.com
+digitalocean | DigitalOcean, LLC                           | 14061 | US NL DE SG IN    | cloud | 8  | -
+google       | Google LLC                                  | 15169 | US BE GB NL       | cloud | 6  | google.com, youtube.com
+microsoft    | Microsoft Corporation                       | 8075  | US IE NL          | cloud | 7  | microsoft.com, office.com
+cloudflare   | Cloudflare, Inc.                            | 13335 | US                | cdn   | 3  | cloudflare.com
+akamai       | Akamai Technologies, Inc.                   | 20940 | US NL             | cdn   | 2  | akamai.com
+ovh          | OVH SAS                                     | 16276 | FR CA DE          | cloud | 6  | ovhcloud.com
+hetzner      | Hetzner Online GmbH                         | 24940 | DE FI             | cloud | 6  | hetzner.com
+linode       | Akamai Connected Cloud (Linode)             | 63949 | US GB DE          | cloud | 3  | -
+vultr        | The Constant Company, LLC                   | 20473 | US NL JP          | cloud | 3  | -
+contabo      | Contabo GmbH                                | 51167 | DE                | cloud | 3  | -
+oracle       | Oracle Corporation                          | 31898 | US GB             | cloud | 2  | oracle.com
+chinanet     | Chinanet                                    | 4134  | CN                | isp   | 14 | -
+unicom       | China Unicom Backbone                       | 4837  | CN                | isp   | 9  | -
+kt           | Korea Telecom                               | 4766  | KR                | isp   | 6  | -
+skb          | SK Broadband Co Ltd                         | 9318  | KR                | isp   | 3  | -
+comcast      | Comcast Cable Communications, LLC           | 7922  | US                | isp   | 7  | -
+dtag         | Deutsche Telekom AG                         | 3320  | DE                | isp   | 5  | -
+bt           | British Telecommunications PLC              | 2856  | GB                | isp   | 4  | -
+orange       | Orange S.A.                                 | 3215  | FR                | isp   | 4  | -
+telefonica   | Telefonica de Espana S.A.U.                 | 3352  | ES                | isp   | 3  | -
+rostelecom   | Rostelecom                                  | 12389 | RU                | isp   | 6  | -
+tci          | Iran Telecommunication Company PJS          | 58224 | IR                | isp   | 4  | -
+vnpt         | VNPT Corp                                   | 45899 | VN                | isp   | 4  | -
+chunghwa     | Chunghwa Telecom Co., Ltd.                  | 3462  | TW                | isp   | 4  | -
+ntt          | NTT Communications Corporation              | 4713  | JP                | isp   | 4  | -
+jio          | Reliance Jio Infocomm Limited               | 55836 | IN                | isp   | 4  | -
+claro        | Claro S.A.                                  | 28573 | BR                | isp   | 4  | -
+turktelekom  | Turk Telekom                                | 9121  | TR                | isp   | 3  | -
+telstra      | Telstra Limited                             | 1221  | AU                | isp   | 2  | -
+oxford       | University of Oxford                        | 786   | GB                | edu   | 0  | ox.ac.uk
+ucl          | University College London                   | 786   | GB                | edu   | 0  | ucl.ac.uk
+london       | University of London                        | 786   | GB                | edu   | 0  | london.ac.uk
+cambridge    | University of Cambridge                     | 786   | GB                | edu   | 0  | cam.ac.uk
 """
+# Reverse-DNS name templates: {dashed} 1-2-3-4, {reversed} 4.3.2.1, {number} a random number
+RDNS_TEMPLATES = {
+    "amazon": "ec2-{dashed}.compute-1.amazonaws.com",
+    "google": "{reversed}.bc.googleusercontent.com",
+    "akamai": "a{dashed}.deploy.static.akamaitechnologies.com",
+    "ovh": "ns{number}.ip-{dashed}.eu",
+    "hetzner": "static.{reversed}.clients.your-server.de",
+    "linode": "{dashed}.ip.linodeusercontent.com",
+    "vultr": "{dashed}.vultrusercontent.com",
+    "contabo": "vmi{number}.contaboserver.net",
+    "comcast": "c-{dashed}.hsd1.ca.comcast.net",
+    "dtag": "p{number}.dip0.t-ipconnect.de",
+    "bt": "host{dashed}.range86-1.btcentralplus.com",
+    "orange": "lfbn-{number}.w90-1.abo.wanadoo.fr",
+    "telefonica": "{reversed}.dynamic.telefonica.es",
+    "rostelecom": "{dashed}.dynamic.spb.rt.ru",
+    "vnpt": "{dashed}.vnpt.vn",
+    "chunghwa": "{dashed}.dynamic-ip.hinet.net",
+    "ntt": "p{number}-ipngn100.tokyo.ocn.ne.jp",
+    "claro": "{dashed}.user.veloxzone.com.br",
+    "telstra": "cpe-{dashed}.bpw.bigpond.net.au",
+}
 ENTITY_TITLES = {
     "oxford": ("University of Oxford", "Oxford University IT Services", "Bodleian Libraries | University of Oxford"),
     "ucl": ("University College London Portal", "UCL - London's Global University"),
@@ -313,58 +335,18 @@ Boa/0.94.14rc21 | boa, dahua        | - | WEB SERVICE                        | 0
 """
 STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}" for code, reason in
                 [("200", "OK"), ("401", "Unauthorized"), ("403", "Forbidden"), ("404", "Not Found")]}  # fmt: skip
-TITLES = """
-Login
-Welcome to nginx!
-404 Not Found
-403 Forbidden
-Home
-Document
-Index of /
-Just a moment...
-Dashboard
-Sign in to your account
-301 Moved Permanently
-Example Domain
-Outlook
-Grafana
-phpMyAdmin
-Kibana
-GitLab
-Dashboard [Jenkins]
-cPanel Login
-Plesk Obsidian 18.0.61
-Roundcube Webmail :: Welcome to Roundcube Webmail
-Coming Soon
-Site en construction
-Attention Required! | Cloudflare
-Swagger UI
-Proxmox Virtual Environment
-pfSense - Login
-Zabbix
-Nextcloud
-My Blog – Just another WordPress site
-OpenWrt - LuCI
-Unauthorized
-University of London
-University College London Portal
-University of Oxford
-ログイン
-Вход в систему
-登录
-driftnet.io - Internet Scan Data
-Work Resources
-Bob's "Home" Page; Welcome
-(untitled)
-Hikvision DVR
-RouterOS router configuration page
-Under Construction
-Test Page
-Welcome to Our Website
-Router
-Web Client
-Default Parallels Plesk Page
-"""
+TITLES = [
+    "Login", "Welcome to nginx!", "404 Not Found", "403 Forbidden", "Home", "Document", "Index of /",
+    "Just a moment...", "Dashboard", "Sign in to your account", "301 Moved Permanently", "Example Domain", "Outlook",
+    "Grafana", "phpMyAdmin", "Kibana", "GitLab", "Dashboard [Jenkins]", "cPanel Login", "Plesk Obsidian 18.0.61",
+    "Roundcube Webmail :: Welcome to Roundcube Webmail", "Coming Soon", "Site en construction",
+    "Attention Required! | Cloudflare", "Swagger UI", "Proxmox Virtual Environment", "pfSense - Login", "Zabbix",
+    "Nextcloud", "My Blog – Just another WordPress site", "OpenWrt - LuCI", "Unauthorized", "University of London",
+    "University College London Portal", "University of Oxford", "ログイン", "Вход в систему", "登录",
+    "driftnet.io - Internet Scan Data", "Work Resources", "Bob's \"Home\" Page; Welcome", "(untitled)",
+    "Hikvision DVR", "RouterOS router configuration page", "Under Construction", "Test Page",
+    "Welcome to Our Website", "Router", "Web Client", "Default Parallels Plesk Page",
+]  # fmt: skip
 CONTENT_TYPES = ["text/html; charset=UTF-8", "text/html", "text/html; charset=utf-8", "application/json",
                  "text/plain; charset=utf-8", "text/html; charset=iso-8859-1"]  # fmt: skip
 # share of web services | header name | value ({hex} {number} filled in)
@@ -487,7 +469,7 @@ BANNERS = load_banners()
 WEB_PROFILES = Zipf(load_web_profiles(WEB_TABLE), exponent=1.1)
 GOOGLE_WEB_PROFILE = next(profile for profile in WEB_PROFILES.values if profile.server == "gws")
 IOT_PROFILES = Zipf(load_web_profiles(IOT_TABLE))
-TITLE_RANKS = Zipf(TITLES.strip().splitlines())
+TITLE_RANKS = Zipf(TITLES)
 CONTENT_TYPE_RANKS = Zipf(CONTENT_TYPES)
 EXTRA_HEADERS = [(float(share or 0), name or "", value or "") for share, name, value in table(HEADER_TABLE)]
 SUBDOMAIN_RANKS = Zipf(SUBDOMAINS)

@@ -103,7 +103,7 @@ def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | N
 
 def parsed(text: str, parameter: str, known_types: Collection[str]) -> Expr:
     try:
-        return check(parse(text), known_types)
+        return check(parse(text), known_types, source=text)
     except QueryError as exc:
         exc.parameter = parameter
         raise
