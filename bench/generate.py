@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
 try:
@@ -80,22 +81,35 @@ class Zipf(Generic[T]):
         return self.values[min(bisect.bisect_right(self.cumulative, rng.random() * self.total), self.last)]
 
 
-def table(text: str) -> list[list[str | None]]:
-    """The rows of a '|'-separated text table; a '-' cell is None."""
-    rows = []
-    for line in text.strip().splitlines():
-        cells = [cell.strip() for cell in line.split("|")]
-        rows.append([None if cell == "-" else cell for cell in cells])
-    return rows
-
-
-def words(text: str | None, separator: str = ",") -> tuple[str, ...]:
-    return tuple(word.strip() for word in text.split(separator) if word.strip()) if text else ()
-
-
 # ---------------------------------------------------------------------------------------------------------------
-# Vocabulary: who owns the networks, what runs on them, what they say. Rows are in popularity order.
+# Vocabulary: who owns the networks, what runs on them, what they say. Read from vocabulary.txt (the same for
+# every seed), where rows are in popularity order.
 # ---------------------------------------------------------------------------------------------------------------
+
+VOCABULARY_PATH = Path(__file__).with_name("vocabulary.txt")
+GENERATED_NETWORK_COUNT = 278  # /16s beyond the named ones, owned by entities in proportion to their weight
+SITE_SHARE = {"cloud": 0.5, "cdn": 0.6, "isp": 0.1, "edu": 0.85}  # hosts serving a named site
+OWN_DOMAIN_SHARE = {"cloud": 0.3, "cdn": 0.5, "isp": 0.0, "edu": 0.9}  # sites under the entity's own domains
+RDNS_SHARE = {"cloud": 0.5, "cdn": 0.3, "isp": 0.7, "edu": 0.0}  # hosts with a reverse-DNS name (if a template)
+IOT_SHARE = {"cloud": 0.02, "cdn": 0.0, "isp": 0.45, "edu": 0.05}  # nameless web servers that are devices
+ENTITY_TITLE_SHARE = 0.5  # sites of an entity with its own titles that show one of them
+HIGH_PORT_SHARE = 0.08
+HIGH_PORT_PROTOCOLS = Zipf(["http", "generic", "https", "ssh"], weights=[45, 30, 15, 10])
+DEFAULT_WEB_PORTS = {80: "http", 443: "https"}
+STATUS_LINES = {
+    "200": "HTTP/1.1 200 OK",
+    "401": "HTTP/1.1 401 Unauthorized",
+    "403": "HTTP/1.1 403 Forbidden",
+    "404": "HTTP/1.1 404 Not Found",
+}
+HSTS_HEADER = (0.2, "Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+AUTH_HEADER = ("WWW-Authenticate", 'Basic realm="index.html"')
+X_POWERED_BY_SHARE = 0.35
+GOOGLE_ISSUER = ("CN=WR2, O=Google Trust Services, C=US", False)
+EDU_ISSUER = ("CN=GEANT OV RSA CA 4, O=GEANT Vereniging, C=NL", True)
+CITIES = {"GB": "London", "US": "Seattle", "DE": "Berlin", "FR": "Paris", "CN": "Beijing", "JP": "Tokyo"}
+ENGLISH_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,288 +121,7 @@ class Entity:
     network_weight: float  # weight when assigning generated /16s
     domains: tuple[str, ...]  # registered domains of sites hosted on its networks
     rdns: str | None  # reverse-DNS name template: {dashed} 1-2-3-4, {reversed} 4.3.2.1, {number}
-    titles: tuple[str, ...] = ()
-
-
-# key | entity | asn | countries | kind | weight when generating /16s | registered domains of its sites
-ENTITY_TABLE = """
-amazon       | Amazon.com, Inc.                            | 16509 | US IE DE GB JP SG | cloud | 14 | amazon.com
-tencent      | Tencent Cloud Computing (Beijing) Co., Ltd. | 45090 | CN SG HK          | cloud | 6  | qq.com, tencent.com
-alibaba      | Alibaba (US) Technology Co., Ltd.           | 45102 | CN US SG          | cloud | 6  | aliyun.com, alibaba.com
-digitalocean | DigitalOcean, LLC                           | 14061 | US NL DE SG IN    | cloud | 8  | -
-google       | Google LLC                                  | 15169 | US BE GB NL       | cloud | 6  | google.com, youtube.com
-microsoft    | Microsoft Corporation                       | 8075  | US IE NL          | cloud | 7  | microsoft.com, office.com
-cloudflare   | Cloudflare, Inc.                            | 13335 | US                | cdn   | 3  | cloudflare.com
-akamai       | Akamai Technologies, Inc.                   | 20940 | US NL             | cdn   | 2  | akamai.com
-ovh          | OVH SAS                                     | 16276 | FR CA DE          | cloud | 6  | ovhcloud.com
-hetzner      | Hetzner Online GmbH                         | 24940 | DE FI             | cloud | 6  | hetzner.com
-linode       | Akamai Connected Cloud (Linode)             | 63949 | US GB DE          | cloud | 3  | -
-vultr        | The Constant Company, LLC                   | 20473 | US NL JP          | cloud | 3  | -
-contabo      | Contabo GmbH                                | 51167 | DE                | cloud | 3  | -
-oracle       | Oracle Corporation                          | 31898 | US GB             | cloud | 2  | oracle.com
-chinanet     | Chinanet                                    | 4134  | CN                | isp   | 14 | -
-unicom       | China Unicom Backbone                       | 4837  | CN                | isp   | 9  | -
-kt           | Korea Telecom                               | 4766  | KR                | isp   | 6  | -
-skb          | SK Broadband Co Ltd                         | 9318  | KR                | isp   | 3  | -
-comcast      | Comcast Cable Communications, LLC           | 7922  | US                | isp   | 7  | -
-dtag         | Deutsche Telekom AG                         | 3320  | DE                | isp   | 5  | -
-bt           | British Telecommunications PLC              | 2856  | GB                | isp   | 4  | -
-orange       | Orange S.A.                                 | 3215  | FR                | isp   | 4  | -
-telefonica   | Telefonica de Espana S.A.U.                 | 3352  | ES                | isp   | 3  | -
-rostelecom   | Rostelecom                                  | 12389 | RU                | isp   | 6  | -
-tci          | Iran Telecommunication Company PJS          | 58224 | IR                | isp   | 4  | -
-vnpt         | VNPT Corp                                   | 45899 | VN                | isp   | 4  | -
-chunghwa     | Chunghwa Telecom Co., Ltd.                  | 3462  | TW                | isp   | 4  | -
-ntt          | NTT Communications Corporation              | 4713  | JP                | isp   | 4  | -
-jio          | Reliance Jio Infocomm Limited               | 55836 | IN                | isp   | 4  | -
-claro        | Claro S.A.                                  | 28573 | BR                | isp   | 4  | -
-turktelekom  | Turk Telekom                                | 9121  | TR                | isp   | 3  | -
-telstra      | Telstra Limited                             | 1221  | AU                | isp   | 2  | -
-oxford       | University of Oxford                        | 786   | GB                | edu   | 0  | ox.ac.uk
-ucl          | University College London                   | 786   | GB                | edu   | 0  | ucl.ac.uk
-london       | University of London                        | 786   | GB                | edu   | 0  | london.ac.uk
-cambridge    | University of Cambridge                     | 786   | GB                | edu   | 0  | cam.ac.uk
-"""
-# Reverse-DNS name templates: {dashed} 1-2-3-4, {reversed} 4.3.2.1, {number} a random number
-RDNS_TEMPLATES = {
-    "amazon": "ec2-{dashed}.compute-1.amazonaws.com",
-    "google": "{reversed}.bc.googleusercontent.com",
-    "akamai": "a{dashed}.deploy.static.akamaitechnologies.com",
-    "ovh": "ns{number}.ip-{dashed}.eu",
-    "hetzner": "static.{reversed}.clients.your-server.de",
-    "linode": "{dashed}.ip.linodeusercontent.com",
-    "vultr": "{dashed}.vultrusercontent.com",
-    "contabo": "vmi{number}.contaboserver.net",
-    "comcast": "c-{dashed}.hsd1.ca.comcast.net",
-    "dtag": "p{number}.dip0.t-ipconnect.de",
-    "bt": "host{dashed}.range86-1.btcentralplus.com",
-    "orange": "lfbn-{number}.w90-1.abo.wanadoo.fr",
-    "telefonica": "{reversed}.dynamic.telefonica.es",
-    "rostelecom": "{dashed}.dynamic.spb.rt.ru",
-    "vnpt": "{dashed}.vnpt.vn",
-    "chunghwa": "{dashed}.dynamic-ip.hinet.net",
-    "ntt": "p{number}-ipngn100.tokyo.ocn.ne.jp",
-    "claro": "{dashed}.user.veloxzone.com.br",
-    "telstra": "cpe-{dashed}.bpw.bigpond.net.au",
-}
-ENTITY_TITLES = {
-    "oxford": ("University of Oxford", "Oxford University IT Services", "Bodleian Libraries | University of Oxford"),
-    "ucl": ("University College London Portal", "UCL - London's Global University"),
-    "london": ("University of London", "University of London Online Library"),
-    "cambridge": ("University of Cambridge", "Raven Login"),
-}
-# The most popular IPv4 /16s by rank (Zipf; rank 1 holds ~16% of reports), then generated ones.
-NAMED_NETWORKS = """
-43.135 tencent CN, 52.95 amazon US, 47.88 alibaba US, 104.21 cloudflare US, 159.89 digitalocean IN,
-142.250 google US, 51.15 ovh FR, 88.198 hetzner DE, 218.92 chinanet CN, 95.167 rostelecom RU, 5.160 tci IR,
-220.70 kt KR, 20.81 microsoft US, 123.30 vnpt VN, 129.67 oxford GB, 35.176 amazon GB, 73.15 comcast US,
-81.2 bt GB, 128.40 ucl GB, 131.111 cambridge GB, 61.177 chinanet CN, 193.61 london GB
-"""
-GENERATED_NETWORK_COUNT = 278
-IPV6_NETWORKS = """
-2a01:4f8::/32 hetzner DE, 2600:1f18::/32 amazon US, 2606:4700::/32 cloudflare US, 2001:41d0::/32 ovh FR,
-2402:4e00::/32 tencent CN, 2a00:1450:4009::/48 google GB, 2001:630:440::/44 oxford GB
-"""
-SITE_SHARE = {"cloud": 0.5, "cdn": 0.6, "isp": 0.1, "edu": 0.85}  # hosts serving a named site
-OWN_DOMAIN_SHARE = {"cloud": 0.3, "cdn": 0.5, "isp": 0.0, "edu": 0.9}  # sites under the entity's own domains
-RDNS_SHARE = {"cloud": 0.5, "cdn": 0.3, "isp": 0.7, "edu": 0.0}  # hosts with a reverse-DNS name, if a template
-IOT_SHARE = {"cloud": 0.02, "cdn": 0.0, "isp": 0.45, "edu": 0.05}  # nameless web servers that are devices
-
-# port weight protocol; other ports are a long tail of random high ports.
-PORTS = """
-80 30 http, 443 22 https, 22 14 ssh, 8080 6 http, 21 4 ftp, 25 3.5 smtp, 3389 3 rdp, 8443 3 https, 23 2.5 telnet,
-3306 2.2 mysql, 110 1.5 pop3, 143 1.4 imap, 993 1.3 tls, 995 1.1 tls, 587 1.1 smtp, 5432 1 postgres, 6379 0.9 redis,
-8000 0.9 http, 8888 0.8 http, 2222 0.7 ssh, 1883 0.7 mqtt, 9100 0.6 generic, 502 0.5 modbus, 161 0.5 generic,
-465 0.5 tls, 5000 0.5 http, 81 0.5 http, 8081 0.5 http, 7547 0.4 http, 4443 0.4 https, 10443 0.3 https,
-9443 0.3 https, 2323 0.3 telnet, 636 0.2 tls, 9000 0.2 http
-"""
-HIGH_PORT_SHARE = 0.08
-HIGH_PORT_PROTOCOLS = Zipf(["http", "generic", "https", "ssh"], weights=[45, 30, 15, 10])
-DEFAULT_WEB_PORTS = {80: "http", 443: "https"}
-
-# protocol | banner (backslash escapes; {host} {ip} filled in) | product tags | product-info
-BANNER_TABLE = r"""
-ssh | SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6 | openssh | Ubuntu-3ubuntu0.6
-ssh | SSH-2.0-OpenSSH_7.4 | openssh | -
-ssh | SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 | openssh | Debian-2+deb12u3
-ssh | SSH-2.0-OpenSSH_8.0 | openssh | -
-ssh | SSH-2.0-OpenSSH_7.6p1 Ubuntu-4ubuntu0.7 | openssh | Ubuntu-4ubuntu0.7
-ssh | SSH-2.0-dropbear_2020.81 | dropbear | -
-ssh | SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3 | openssh | Debian-5+deb11u3
-ssh | SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5 | openssh | Ubuntu-3ubuntu13.5
-ssh | SSH-2.0-ROSSSH | mikrotik, routeros | -
-ssh | SSH-2.0-OpenSSH_7.4p1 Raspbian-10+deb9u7 | openssh, raspbian | Raspbian-10+deb9u7
-ssh | SSH-2.0-Cisco-1.25 | cisco | -
-ssh | SSH-2.0-dropbear_2019.78 | dropbear | -
-ssh | SSH-2.0-HUAWEI-1.5 | huawei | -
-ssh | SSH-2.0-libssh_0.9.6 | libssh | -
-ssh | SSH-2.0-OpenSSH_9.8 FreeBSD-20240701 | openssh, freebsd | FreeBSD-20240701
-ftp | 220 (vsFTPd 3.0.5) | vsftpd | (vsFTPd 3.0.5)
-ftp | 220 (vsFTPd 3.0.3) | vsftpd | (vsFTPd 3.0.3)
-ftp | 220 ProFTPD Server (ProFTPD Default Installation) [{ip}] | proftpd | -
-ftp | 220 Microsoft FTP Service | microsoft ftp | -
-ftp | 220-FileZilla Server 1.8.0\r\n220 Please visit https://filezilla-project.org/ | filezilla | 1.8.0
-ftp | 220---------- Welcome to Pure-FTPd [privsep] [TLS] ---------- | pure-ftpd | -
-ftp | 220 DiskStation FTP server ready. | synology | -
-ftp | 220 ProFTPD 1.3.5e Server (Debian) [{ip}] | proftpd | (Debian)
-smtp | 220 {host} ESMTP Postfix (Ubuntu) | postfix | (Ubuntu)
-smtp | 220 {host} ESMTP Exim 4.96 Ubuntu | exim | -
-smtp | 220 {host} ESMTP Postfix | postfix | -
-smtp | 220 {host} Microsoft ESMTP MAIL Service ready | microsoft exchange | -
-smtp | 220 {host} ESMTP Sendmail 8.15.2/8.15.2; ready | sendmail | 8.15.2/8.15.2
-smtp | 220 {host} ESMTP Postfix (Debian/GNU) | postfix | (Debian/GNU)
-telnet | \r\nUser Access Verification\r\n\r\nUsername:  | cisco | -
-telnet | (none) login:  | busybox | -
-telnet | Ubuntu 22.04.4 LTS\r\nserver login:  | ubuntu | -
-telnet | MikroTik v6.49.10 (stable)\r\nLogin:  | mikrotik, routeros | v6.49.10 (stable)
-telnet | dvrdvs login:  | xiongmai | -
-telnet | \r\n\r\nWelcome to ZXHN H108N\r\nLogin:  | zte | -
-redis | -NOAUTH Authentication required. | redis | -
-redis | redis_version:7.2.4 | redis | 7.2.4
-redis | redis_version:6.0.16 | redis | 6.0.16
-redis | redis_version:5.0.7 | redis | 5.0.7
-redis | -DENIED Redis is running in protected mode because protected mode is enabled | redis | -
-mysql | 5.7.44-log | mysql | 5.7.44-log
-mysql | 8.0.36-0ubuntu0.22.04.1 | mysql | 8.0.36-0ubuntu0.22.04.1
-mysql | 5.5.5-10.11.6-MariaDB-0+deb12u1 | mariadb | 10.11.6-MariaDB-0+deb12u1
-mysql | Host '{ip}' is not allowed to connect to this MySQL server | mysql | -
-mysql | 5.5.5-10.3.39-MariaDB | mariadb | 10.3.39-MariaDB
-postgres | FATAL:  unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0 | postgresql | -
-postgres | FATAL:  no pg_hba.conf entry for host "{ip}", user "postgres", database "postgres", SSL off | postgresql | -
-mqtt | MQTT Connection Code: 0 | mqtt, mosquitto | -
-mqtt | MQTT Connection Code: 5 | mqtt | -
-modbus | Unit ID: 0\nDevice: Schneider Electric BMX P34 2020 v2.9 | schneider electric, modicon | BMX P34 2020 v2.9
-modbus | Unit ID: 1\nDevice: Siemens SIMATIC S7-1200 | siemens, simatic | S7-1200
-modbus | Unit ID: 255\nDevice: Moxa MB3170 Modbus Gateway | moxa | -
-rdp | Remote Desktop Protocol; CredSSP (NLA) required | microsoft rdp | CredSSP (NLA)
-rdp | Remote Desktop Protocol; TLS security | microsoft rdp | -
-rdp | Remote Desktop Protocol; xrdp | xrdp | -
-pop3 | +OK Dovecot (Ubuntu) ready. | dovecot | (Ubuntu)
-pop3 | +OK POP3 server ready <{host}> | - | -
-pop3 | +OK The Microsoft Exchange POP3 service is ready. | microsoft exchange | -
-imap | * OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS] Dovecot (Ubuntu) ready. | dovecot | (Ubuntu)
-imap | * OK The Microsoft Exchange IMAP4 service is ready. | microsoft exchange | -
-imap | * OK Courier-IMAP ready. Copyright 1998-2018 Double Precision, Inc. | courier | -
-tls | * OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Dovecot ready. | dovecot | -
-tls | +OK Dovecot ready. | dovecot | -
-tls | 220 {host} ESMTP Postfix | postfix | -
-tls | 0\x84\x00\x00\x00\x10\x02\x01\x01a\x84\x00\x00\x00\x07\n\x01\x00\x04\x00\x04\x00 | openldap | -
-generic | @PJL INFO STATUS\r\nCODE=10001\r\nDISPLAY="Ready"\r\nONLINE=TRUE | hp jetdirect | -
-generic | \x15\x03\x01\x00\x02\x02\n | - | -
-generic | HTTP/1.0 400 Bad Request | - | -
-generic | Public; community=public; sysDescr=Linux router 4.14.76 | net-snmp | -
-generic | \x00\x00\x00\x0c\x00\x00\x00\x01 | - | -
-generic | Welcome to Claymore's Dual Miner | claymore | -
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class WebProfile:
-    server: str | None  # the Server header; None when absent
-    tags: tuple[str, ...]
-    info: str | None  # product-info
-    title: str | None  # the profile's own page title (default page, device UI)
-    title_share: float  # how often that title is shown rather than a site's title
-    path: str
-    status: str
-    powered_by: tuple[str, ...]
-
-
-# Server header | product tags | product-info | own title | its share | path | status | X-Powered-By values
-WEB_TABLE = """
-nginx                  | nginx          | -        | Welcome to nginx!                     | 0.25 | / | 200 | -
-nginx/1.18.0 (Ubuntu)  | nginx          | (Ubuntu) | Welcome to nginx!                     | 0.3  | / | 200 | PHP/7.4.3
-Apache/2.4.41 (Ubuntu) | apache         | (Ubuntu) | Apache2 Ubuntu Default Page: It works | 0.3  | / | 200 | PHP/7.4.3-4ubuntu2.24
-cloudflare             | cloudflare     | -        | Just a moment...                      | 0.3  | / | 403 | -
-Microsoft-IIS/10.0     | iis, microsoft | -        | IIS Windows Server                    | 0.4  | / | 200 | ASP.NET
-Apache                 | apache         | -        | -                                     | 0    | / | 200 | PHP/8.1.2-1ubuntu2.14
-nginx/1.24.0           | nginx          | -        | Welcome to nginx!                     | 0.2  | / | 200 | -
-Apache/2.4.6 (CentOS) OpenSSL/1.0.2k-fips | apache, openssl | (CentOS) | Welcome to CentOS     | 0.2  | / | 200 | PHP/5.4.16
-openresty              | openresty, nginx | -      | -                                     | 0    | / | 200 | -
-Apache/2.4.38 (Debian) | apache         | (Debian) | -                                     | 0    | / | 200 | PHP/7.3.33
-nginx/1.22.1           | nginx          | -        | -                                     | 0    | / | 200 | Express
-Microsoft-IIS/8.5      | iis, microsoft | -        | IIS Windows Server                    | 0.4  | / | 200 | ASP.NET
-lighttpd/1.4.59        | lighttpd       | -        | -                                     | 0    | / | 200 | -
-Apache/2.4.37 (Fedora) | apache         | (Fedora) | Test Page for the Apache HTTP Server on Fedora | 0.5 | / | 200 | -
-Caddy                  | caddy          | -        | -                                     | 0    | / | 200 | -
-Apache-Coyote/1.1      | tomcat, apache tomcat | - | Apache Tomcat/9.0.83                  | 0.3  | / | 200 | -
-Jetty(9.4.44.v20210927) | jetty         | (9.4.44.v20210927) | -                           | 0    | / | 200 | -
-gunicorn               | gunicorn       | -        | Swagger UI                            | 0.2  | /docs | 200 | -
-Werkzeug/2.0.2 Python/3.10.12 | werkzeug, python | - | -                                   | 0    | / | 200 | -
-Kestrel                | kestrel, microsoft | -    | -                                     | 0    | / | 200 | -
-AkamaiGHost            | akamai         | -        | Access Denied                         | 0.5  | / | 403 | -
-gws                    | google         | -        | Error 404 (Not Found)!!1              | 0.5  | / | 404 | -
-CherryPy/18.8.0        | cherrypy       | -        | -                                     | 0    | / | 200 | -
-mini_httpd/1.30 26Oct2018 | mini_httpd  | -        | -                                     | 0    | / | 200 | -
-NimPlant C2 Server     | nimplant       | -        | -                                     | 0    | / | 404 | -
-"""
-IOT_TABLE = """
-Hikvision-Webs | hikvision          | - | Hikvision DVR                      | 0.8  | /doc/page/login.asp | 200 | -
--              | mikrotik, routeros | - | RouterOS router configuration page | 0.95 | /webfig/            | 200 | -
--              | dahua              | - | WEB SERVICE                        | 0.9  | /                   | 200 | -
-DNVRS-Webs     | hikvision, hikvision dvr ds-7208hwi-sh | - | Hikvision DVR  | 0.9  | /doc/page/login.asp | 200 | -
-uc-httpd 1.0.0 | xiongmai           | - | NETSurveillance WEB                | 0.9  | /                   | 200 | -
-GoAhead-Webs   | goahead            | - | Router Login                       | 0.6  | /                   | 401 | -
-nginx          | synology, nginx    | - | Synology DiskStation               | 0.9  | /webman/index.cgi   | 200 | -
-micro_httpd    | zyxel              | - | Unauthorized                       | 0.7  | /                   | 401 | -
-Boa/0.94.14rc21 | boa, dahua        | - | WEB SERVICE                        | 0.6  | /                   | 200 | -
-"""
-STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}" for code, reason in
-                [("200", "OK"), ("401", "Unauthorized"), ("403", "Forbidden"), ("404", "Not Found")]}  # fmt: skip
-TITLES = [
-    "Login", "Welcome to nginx!", "404 Not Found", "403 Forbidden", "Home", "Document", "Index of /",
-    "Just a moment...", "Dashboard", "Sign in to your account", "301 Moved Permanently", "Example Domain", "Outlook",
-    "Grafana", "phpMyAdmin", "Kibana", "GitLab", "Dashboard [Jenkins]", "cPanel Login", "Plesk Obsidian 18.0.61",
-    "Roundcube Webmail :: Welcome to Roundcube Webmail", "Coming Soon", "Site en construction",
-    "Attention Required! | Cloudflare", "Swagger UI", "Proxmox Virtual Environment", "pfSense - Login", "Zabbix",
-    "Nextcloud", "My Blog – Just another WordPress site", "OpenWrt - LuCI", "Unauthorized", "University of London",
-    "University College London Portal", "University of Oxford", "ログイン", "Вход в систему", "登录",
-    "driftnet.io - Internet Scan Data", "Work Resources", "Bob's \"Home\" Page; Welcome", "(untitled)",
-    "Hikvision DVR", "RouterOS router configuration page", "Under Construction", "Test Page",
-    "Welcome to Our Website", "Router", "Web Client", "Default Parallels Plesk Page",
-]  # fmt: skip
-CONTENT_TYPES = ["text/html; charset=UTF-8", "text/html", "text/html; charset=utf-8", "application/json",
-                 "text/plain; charset=utf-8", "text/html; charset=iso-8859-1"]  # fmt: skip
-# share of web services | header name | value ({hex} {number} filled in)
-HEADER_TABLE = """
-0.45  | Connection | keep-alive
-0.4   | Content-Length | {number}
-0.18  | X-Frame-Options | SAMEORIGIN
-0.12  | Cache-Control | no-cache, no-store, must-revalidate
-0.08  | Set-Cookie | PHPSESSID={hex}; path=/; HttpOnly
-0.05  | Vary | Accept-Encoding
-0.02  | X-Generator | Drupal 10 (https://www.drupal.org)
-0.01  | Content-Disposition | inline; filename="index.html"
-0.003 | X-Clacks-Overhead | GNU Terry Pratchett
-"""
-HSTS_HEADER = (0.2, "Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-AUTH_HEADER = ("WWW-Authenticate", 'Basic realm="index.html"')
-X_POWERED_BY_SHARE = 0.35
-SUBDOMAINS = ["www", "", "mail", "api", "vpn", "portal", "remote", "dev", "app", "staging", "test", "cdn", "m", "owa",
-              "git", "admin", "shop", "blog", "login", "static", "autodiscover", "webmail", "ns1", "srv01"]  # fmt: skip
-EDU_SUBDOMAINS = ["www", "webmail", "vpn", "portal", "www.cs", "www.physics", "www.maths", "library", "weblearn",
-                  "intranet", "sso", "moodle", "www.it", "eduroam", ""]  # fmt: skip
-# issuer | organisation-validated (the subject then names the organisation)
-ISSUER_TABLE = """
-CN=R3, O=Let's Encrypt, C=US | no
-CN=R11, O=Let's Encrypt, C=US | no
-CN=R10, O=Let's Encrypt, C=US | no
-CN=E5, O=Let's Encrypt, C=US | no
-CN=Sectigo RSA Domain Validation Secure Server CA, O=Sectigo Limited, L=Salford, ST=Greater Manchester, C=GB | no
-CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US | yes
-CN=GlobalSign GCC R6 AlphaSSL CA 2023, O=GlobalSign nv-sa, C=BE | no
-CN=Amazon RSA 2048 M02, O=Amazon, C=US | no
-CN=Cloudflare Inc ECC CA-3, O=Cloudflare, Inc., C=US | no
-CN=Sectigo RSA Organization Validation Secure Server CA, O=Sectigo Limited, L=Salford, ST=Greater Manchester, C=GB | yes
-"""
-GOOGLE_ISSUER = ("CN=WR2, O=Google Trust Services, C=US", False)
-EDU_ISSUER = ("CN=GEANT OV RSA CA 4, O=GEANT Vereniging, C=NL", True)
-SELF_SIGNED_SUBJECTS = ["CN=localhost", "C=US, ST=California, L=Sunnyvale, O=Fortinet, OU=FortiGate, CN=FGT60F",
-                        "CN={ip}, O=Hikvision, C=CN", "CN=localhost.localdomain, O=SomeOrganization, C=--",
-                        "CN=Synology Inc. CA, O=Synology Inc., C=TW", "CN=router.lan, O=MikroTik"]  # fmt: skip
-CITIES = {"GB": "London", "US": "Seattle", "DE": "Berlin", "FR": "Paris", "CN": "Beijing", "JP": "Tokyo"}
-ENGLISH_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    titles: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,22 +131,75 @@ class Network:
     country: str
 
 
+@dataclass(frozen=True, slots=True)
+class WebProfile:
+    server: str | None  # the Server header; None when absent
+    tags: tuple[str, ...]
+    info: str | None  # product-info
+    status: str
+    path: str
+    powered_by: tuple[str, ...]
+    title_share: float  # how often the profile's own title is shown rather than a site's title
+    title: str | None  # the profile's own page title (default page, device UI)
+
+
+Banner = tuple[str, tuple[str, ...], str | None]  # (server-banner, product tags, product-info)
+
+
+def read_vocabulary(path: Path) -> dict[str, list[str]]:
+    """The sections of a vocabulary file: name -> data lines (comments and blank lines dropped)."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif line and not line.startswith("#"):
+            current.append(line)
+    return sections
+
+
+def rows(section: str, columns: int) -> list[list[str]]:
+    """A section's rows split on '|' into columns (the last keeps any further '|'); a '-' cell is ''."""
+    result = []
+    for line in VOCABULARY[section]:
+        cells = [cell.strip() for cell in line.split("|", columns - 1)]
+        if len(cells) != columns:
+            raise ValueError(f"{VOCABULARY_PATH.name} [{section}]: expected {columns} columns in {line!r}")
+        result.append(["" if cell == "-" else cell for cell in cells])
+    return result
+
+
+def words(text: str, separator: str = ",") -> tuple[str, ...]:
+    return tuple(word.strip() for word in text.split(separator) if word.strip())
+
+
 def load_entities() -> dict[str, Entity]:
-    entities = {}
-    for key, name, asn, countries, kind, weight, domains, rdns in table(ENTITY_TABLE):
-        assert key and name and asn and countries and kind and weight
-        entities[key] = Entity(name, int(asn), words(countries, " "), kind, float(weight), words(domains), rdns,
-                               ENTITY_TITLES.get(key, ()))  # fmt: skip
-    return entities
+    titles: dict[str, list[str]] = {}
+    for key, title in rows("entity-titles", 2):
+        titles.setdefault(key, []).append(title)
+    return {
+        key: Entity(
+            name,
+            int(asn),
+            words(countries, " "),
+            kind,
+            float(weight),
+            words(domains),
+            rdns or None,
+            tuple(titles.get(key, ())),
+        )
+        for key, name, asn, countries, kind, weight, domains, rdns in rows("entities", 8)
+    }
 
 
-def load_networks(text: str) -> list[Network]:
-    return [Network(prefix, ENTITIES[key], country) for prefix, key, country in map(str.split, words(text))]
+def load_networks(section: str) -> list[Network]:
+    return [Network(prefix, ENTITIES[key], country) for prefix, key, country in rows(section, 3)]
 
 
 def generate_networks(vocabulary_rng: random.Random) -> list[Network]:
     """IPv4 /16s in popularity order: the named ones, then random ones owned by entities in proportion to weight."""
-    networks = load_networks(NAMED_NETWORKS)
+    networks = load_networks("ipv4-networks")
     taken = {network.prefix for network in networks}
     owners = Zipf(list(ENTITIES.values()), weights=[entity.network_weight for entity in ENTITIES.values()])
     reserved_first_octets = {0, 10, 100, 127, 169, 172, 192, 198}
@@ -439,43 +225,52 @@ def generate_domains(vocabulary_rng: random.Random) -> list[str]:
     return ["example.com", "driftnet.io", "example.org", "example.net", *tail]
 
 
-def load_web_profiles(text: str) -> list[WebProfile]:
-    profiles = []
-    for server, tags, info, title, share, path, status, powered_by in table(text):
-        assert share and path and status
-        profiles.append(WebProfile(server, words(tags), info, title, float(share), path, STATUS_LINES[status],
-                                   words(powered_by)))  # fmt: skip
-    return profiles
+def load_web_profiles(section: str) -> list[WebProfile]:
+    return [
+        WebProfile(
+            server or None,
+            words(tags),
+            info or None,
+            STATUS_LINES[status],
+            path,
+            words(powered_by),
+            float(share),
+            title or None,
+        )
+        for server, tags, info, status, path, powered_by, share, title in rows(section, 8)
+    ]
 
 
-def load_banners() -> dict[str, Zipf[tuple[str, tuple[str, ...], str | None]]]:
-    by_protocol: dict[str, list[tuple[str, tuple[str, ...], str | None]]] = {}
-    for protocol, banner, tags, info in table(BANNER_TABLE):
-        assert protocol and banner
+def load_banners() -> dict[str, Zipf[Banner]]:
+    by_protocol: dict[str, list[Banner]] = {}
+    for protocol, banner, tags, info in rows("banners", 4):
         unescaped = banner.encode("ascii").decode("unicode_escape")
-        by_protocol.setdefault(protocol, []).append((unescaped, words(tags), info))
+        by_protocol.setdefault(protocol, []).append((unescaped, words(tags), info or None))
     return {protocol: Zipf(banners, exponent=1.2) for protocol, banners in by_protocol.items()}
 
 
+VOCABULARY = read_vocabulary(VOCABULARY_PATH)
 ENTITIES = load_entities()
 _vocabulary_rng = random.Random(VOCABULARY_SEED)
 IPV4_NETWORKS = generate_networks(_vocabulary_rng)
 IPV4_NETWORK_RANKS = Zipf(IPV4_NETWORKS)
-IPV6_NETWORK_RANKS = Zipf(load_networks(IPV6_NETWORKS))
+IPV6_NETWORK_RANKS = Zipf(load_networks("ipv6-networks"))
 DOMAINS = Zipf(generate_domains(_vocabulary_rng))
-PORT_RANKS = Zipf([(int(p), proto) for p, _, proto in map(str.split, words(PORTS))],
-                  weights=[float(weight) for _, weight, _ in map(str.split, words(PORTS))])  # fmt: skip
+PORT_RANKS = Zipf(
+    [(int(port), protocol) for port, _, protocol in rows("ports", 3)],
+    weights=[float(weight) for _, weight, _ in rows("ports", 3)],
+)
 BANNERS = load_banners()
-WEB_PROFILES = Zipf(load_web_profiles(WEB_TABLE), exponent=1.1)
+WEB_PROFILES = Zipf(load_web_profiles("web-servers"), exponent=1.1)
 GOOGLE_WEB_PROFILE = next(profile for profile in WEB_PROFILES.values if profile.server == "gws")
-IOT_PROFILES = Zipf(load_web_profiles(IOT_TABLE))
-TITLE_RANKS = Zipf(TITLES)
-CONTENT_TYPE_RANKS = Zipf(CONTENT_TYPES)
-EXTRA_HEADERS = [(float(share or 0), name or "", value or "") for share, name, value in table(HEADER_TABLE)]
-SUBDOMAIN_RANKS = Zipf(SUBDOMAINS)
-EDU_SUBDOMAIN_RANKS = Zipf(EDU_SUBDOMAINS)
-ISSUERS = Zipf([(issuer or "", validated == "yes") for issuer, validated in table(ISSUER_TABLE)])
-SELF_SIGNED_SUBJECT_RANKS = Zipf(SELF_SIGNED_SUBJECTS)
+IOT_PROFILES = Zipf(load_web_profiles("devices"))
+TITLES = Zipf([title for (title,) in rows("titles", 1)])
+CONTENT_TYPES = Zipf([value for (value,) in rows("content-types", 1)])
+EXTRA_HEADERS = [(float(share), name, value) for share, name, value in rows("headers", 3)]
+SUBDOMAINS = Zipf([label for (label,) in rows("subdomains", 1)])
+EDU_SUBDOMAINS = Zipf([label for (label,) in rows("edu-subdomains", 1)])
+ISSUERS = Zipf([(issuer, validated == "yes") for issuer, validated in rows("issuers", 2)])
+SELF_SIGNED_SUBJECTS = Zipf([subject for (subject,) in rows("self-signed", 1)])
 MOST_POPULAR_NETWORK = f"{IPV4_NETWORKS[0].prefix}.0.0/16"
 
 
@@ -580,15 +375,16 @@ class Population:
             domain = rng.choice(entity.domains)
         else:
             domain = DOMAINS.draw(rng)
-        label = (EDU_SUBDOMAIN_RANKS if entity.kind == "edu" else SUBDOMAIN_RANKS).draw(rng)
+        label = (EDU_SUBDOMAINS if entity.kind == "edu" else SUBDOMAINS).draw(rng)
         return (f"{label}.{domain}" if label else domain), domain
 
     def reverse_dns(self, entity: Entity, ip: str) -> str | None:
         if entity.rdns is None or ":" in ip:
             return None
         octets = ip.split(".")
-        return entity.rdns.format(dashed="-".join(octets), reversed=".".join(reversed(octets)),
-                                  number=self.rng.randint(100000, 999999))  # fmt: skip
+        return entity.rdns.format(
+            dashed="-".join(octets), reversed=".".join(reversed(octets)), number=self.rng.randint(100000, 999999)
+        )
 
     def pick_port(self, host: Host) -> tuple[int, str]:
         rng = self.rng
@@ -642,7 +438,7 @@ class Population:
         head = [*self.target_items(service), item("server-banner", profile.status, service.protocol)]
         if profile.server is not None:
             head.append(item("http-header", profile.server, "Server"))
-        head.append(item("http-header", CONTENT_TYPE_RANKS.draw(rng), "Content-Type"))
+        head.append(item("http-header", CONTENT_TYPES.draw(rng), "Content-Type"))
         tail: list[Item] = []
         tags = list(profile.tags)
         if profile.powered_by and rng.random() < X_POWERED_BY_SHARE:
@@ -670,9 +466,9 @@ class Population:
         rng = self.rng
         if profile.title is not None and rng.random() < profile.title_share:
             return profile.title
-        if entity.titles and rng.random() < 0.5:
+        if entity.titles and rng.random() < ENTITY_TITLE_SHARE:
             return rng.choice(entity.titles)
-        return TITLE_RANKS.draw(rng)
+        return TITLES.draw(rng)
 
     def url(self, service: Service, path: str) -> str:
         host = service.host
@@ -705,7 +501,7 @@ class Population:
         name, domain = host.site, host.domain
         if name is None or domain is None:
             if rng.random() < SELF_SIGNED_SHARE:
-                subject = SELF_SIGNED_SUBJECT_RANKS.draw(rng).replace("{ip}", host.ip)
+                subject = SELF_SIGNED_SUBJECTS.draw(rng).replace("{ip}", host.ip)
                 return Certificate(subject, subject, (), f"{rng.getrandbits(256):064x}")
             name, domain = self.invent_site(host.network.entity)
         known = self.certificates.get(name)
@@ -815,15 +611,26 @@ def jsonl_chunks(
     """The reports of generate(), as JSON Lines bytes, many lines per chunk (the fast path)."""
     window = window_days(end_date, days)
     starts = [b'{"date":"%s","id":"' % day.isoformat().encode() for day in window]
-    date_items = [b',{"context":"Date","is_metadata":false,"type":"http-header","value":"%s' % (
-        http_date_prefix(day).encode()) for day in window]  # fmt: skip
+    date_items = [
+        b',{"context":"Date","is_metadata":false,"type":"http-header","value":"%s' % (http_date_prefix(day).encode())
+        for day in window
+    ]
     lines: list[bytes] = []
     for day_index, report_id, service, http_time in scans(count, seed, days):
         if service.tail is None:
             parts = (starts[day_index], report_id, b'","items":[', service.head_json, b"]}\n")
         else:
-            parts = (starts[day_index], report_id, b'","items":[', service.head_json, date_items[day_index],
-                     http_time.encode(), b'"},', service.tail_json, b"]}\n")  # fmt: skip
+            parts = (
+                starts[day_index],
+                report_id,
+                b'","items":[',
+                service.head_json,
+                date_items[day_index],
+                http_time.encode(),
+                b'"},',
+                service.tail_json,
+                b"]}\n",
+            )
         lines.append(b"".join(parts))
         if len(lines) >= lines_per_chunk:
             yield b"".join(lines)
@@ -886,11 +693,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=1000, help="number of reports (default 1000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same corpus")
     parser.add_argument("--out", default="-", help="output path ('.gz' for gzip), or '-' for stdout (default)")
-    parser.add_argument("--end-date", type=dt.date.fromisoformat, default=DEFAULT_END_DATE,
-                        help=f"newest date of the window (default {DEFAULT_END_DATE})")  # fmt: skip
+    parser.add_argument(
+        "--end-date",
+        type=dt.date.fromisoformat,
+        default=DEFAULT_END_DATE,
+        help=f"newest date of the window (default {DEFAULT_END_DATE})",
+    )
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"days in the window (default {DEFAULT_DAYS})")
-    parser.add_argument("--compress-level", type=int, default=1, choices=range(10), metavar="0-9",
-                        help="gzip level for .gz outputs (default 1, the fastest)")  # fmt: skip
+    parser.add_argument(
+        "--compress-level",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0-9",
+        help="gzip level for .gz outputs (default 1, the fastest)",
+    )
     args = parser.parse_args(argv)
     if args.count < 0 or args.days < 1:
         parser.error("--count must be >= 0 and --days >= 1")
@@ -900,8 +717,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    write_jsonl(args.out, args.count, args.seed, end_date=args.end_date, days=args.days,
-                compress_level=args.compress_level)  # fmt: skip
+    write_jsonl(
+        args.out, args.count, args.seed, end_date=args.end_date, days=args.days, compress_level=args.compress_level
+    )
     seconds = time.perf_counter() - started
     rate = args.count / seconds if seconds > 0 else float("inf")
     print(f"generated {args.count:,} reports in {seconds:.1f} s ({rate:,.0f} reports/s) -> {args.out}", file=sys.stderr)

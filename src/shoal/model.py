@@ -6,8 +6,8 @@ Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metada
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -112,11 +112,23 @@ def _parse_item(raw: Any) -> Item:
     return Item(item_type, value, context, is_metadata)
 
 
+def pack_ip(value: str) -> bytes:
+    """The 4 or 16 bytes of an IPv4 or IPv6 address in its usual text form; ValueError if it is not one."""
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in value else socket.AF_INET, value)
+    except (OSError, ValueError):
+        raise ValueError(f"not an IP address: {value!r}") from None
+
+
+def canonical_ip(packed: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
+
+
 def _check_target(report: Report) -> None:
     for item in report.items:
         if item.type == "ip":
             try:
-                ipaddress.ip_address(item.value)
+                pack_ip(item.value)
             except ValueError as exc:
                 raise InvalidReport(f"'ip' item value is not an IP address: {item.value!r}") from exc
         elif item.type == "port-tcp" and item.context == "" and not _is_port(item.value):

@@ -10,8 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, console, errors, open_store
-from shoal.ingest.jsonl import open_input, read_reports
-from shoal.ingest.pipeline import IngestTotals, ingest_stream
+from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
+from shoal.ingest.pipeline import IngestTotals, ingest_chunks
 
 SHOWN_REJECTIONS = 20
 
@@ -19,6 +19,9 @@ SHOWN_REJECTIONS = 20
 def import_command(
     files: Annotated[list[Path], typer.Argument(help="JSON Lines files of reports (.gz too); '-' for stdin.")],
     data: DataOption = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parser processes (default: cores - 1; 0 parses in this process).")
+    ] = None,
 ) -> None:
     """Import reports. Prints imported / duplicate / rejected counts; bad lines never stop the import."""
     store = open_store(data)
@@ -40,12 +43,12 @@ def import_command(
             stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
             size = None if source == "stdin" else path.stat().st_size
             task = progress.add_task(Path(source).name, total=size, reports=0)
-            records = read_reports(stream, source)
+            chunks = read_chunks(stream, source)
 
             def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
                 progress.update(task, completed=_position(stream), reports=current.processed)
 
-            ingest_stream(store, records, totals, on_batch=advance)
+            ingest_chunks(store, chunks, decode_chunk, totals, on_batch=advance, workers=workers)
             progress.update(task, completed=size, reports=totals.processed)
             stream.close()
     store.close()

@@ -30,17 +30,46 @@ def open_input(path: Path) -> BinaryIO:
     return raw
 
 
-def read_reports(lines: BinaryIO, source: str) -> Iterator[Report | Rejected]:
-    """One Report per valid line; one Rejected (with its 1-based line number and reason) per bad line."""
-    for number, line in enumerate(lines, start=1):
+CHUNK_LINES = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class LineChunk:
+    """Consecutive raw lines of one input, with the 1-based number of the first."""
+
+    source: str
+    first_line: int
+    lines: list[bytes]
+
+
+def read_chunks(stream: BinaryIO, source: str, lines_per_chunk: int = CHUNK_LINES) -> Iterator[LineChunk]:
+    first, lines = 1, []
+    for number, line in enumerate(stream, start=1):
+        if not lines:
+            first = number
+        lines.append(line)
+        if len(lines) >= lines_per_chunk:
+            yield LineChunk(source, first, lines)
+            lines = []
+    if lines:
+        yield LineChunk(source, first, lines)
+
+
+def decode_chunk(chunk: LineChunk) -> list[Report | Rejected]:
+    """One Report per valid line; one Rejected (with its line number and reason) per bad line; blanks skipped."""
+    records: list[Report | Rejected] = []
+    for number, line in enumerate(chunk.lines, start=chunk.first_line):
         if not line.strip():
             continue
         try:
-            data = orjson.loads(line)
+            records.append(Report.from_dict(orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
-            yield Rejected(source, number, f"not valid JSON: {exc}")
-            continue
-        try:
-            yield Report.from_dict(data)
+            records.append(Rejected(chunk.source, number, f"not valid JSON: {exc}"))
         except InvalidReport as exc:
-            yield Rejected(source, number, str(exc))
+            records.append(Rejected(chunk.source, number, str(exc)))
+    return records
+
+
+def read_reports(stream: BinaryIO, source: str) -> Iterator[Report | Rejected]:
+    for chunk in read_chunks(stream, source):
+        yield from decode_chunk(chunk)

@@ -1,16 +1,29 @@
-"""Batching reports into the store: every source goes through ``ingest_stream``."""
+"""Batching reports into the store: every source goes through here.
+
+``ingest_stream`` takes Reports made in this process (collector, tests). ``ingest_chunks`` takes raw input
+chunks and a decoder, and runs decode + ``store.prepare`` in worker processes, so that parsing and document
+building use the other cores while this process feeds the engine. Both commit in atomic batches and collect
+rejected records without stopping.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
+from typing import Any, TypeVar
 
 from shoal.ingest.jsonl import Rejected
 from shoal.model import Report
 from shoal.store.base import Store
 
 BATCH_SIZE = 20_000
+Chunk = TypeVar("Chunk")
 
 
 @dataclass
@@ -31,17 +44,72 @@ def ingest_stream(
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> IngestTotals:
-    """Store reports in atomic batches; rejected records are collected, never abort the rest."""
+    """Store reports in atomic batches, in this process."""
+    prepared = (record if isinstance(record, Rejected) else store.prepare(record) for record in records)
+    return _store_batches(store, prepared, totals or IngestTotals(), on_batch, batch_size)
+
+
+def ingest_chunks(
+    store: Store,
+    chunks: Iterable[Chunk],
+    decode: Callable[[Chunk], list[Report | Rejected]],
+    totals: IngestTotals | None = None,
+    on_batch: Callable[[IngestTotals], None] | None = None,
+    workers: int | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> IngestTotals:
+    """Decode and prepare chunks in worker processes (``decode`` must be a module-level function)."""
     totals = totals or IngestTotals()
-    iterator = iter(records)
+    workers = default_workers() if workers is None else workers
+    if workers == 0:
+        records = (record for chunk in chunks for record in decode(chunk))
+        return ingest_stream(store, records, totals, on_batch, batch_size)
+    job = partial(decode_and_prepare, decode=decode, prepare=store.prepare)
+    context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        prepared = _in_order(pool, job, chunks, ahead=workers * 4)
+        return _store_batches(store, prepared, totals, on_batch, batch_size)
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def decode_and_prepare(
+    chunk: Any, decode: Callable[[Any], list[Report | Rejected]], prepare: Callable[[Report], Any]
+) -> list[Any]:
+    return [record if isinstance(record, Rejected) else prepare(record) for record in decode(chunk)]
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, job: Callable[[Any], list[Any]], chunks: Iterable[Any], ahead: int
+) -> Iterator[Any]:
+    """Results of job over chunks, in input order, with at most ``ahead`` chunks in flight."""
+    pending: deque[Future[list[Any]]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(job, chunk))
+        if len(pending) >= ahead:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
+
+
+def _store_batches(
+    store: Store,
+    prepared: Iterable[Any],
+    totals: IngestTotals,
+    on_batch: Callable[[IngestTotals], None] | None,
+    batch_size: int,
+) -> IngestTotals:
+    iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        reports = []
+        ready = []
         for record in batch:
             if isinstance(record, Rejected):
                 totals.rejected.append(record)
             else:
-                reports.append(record)
-        result = store.ingest(reports)
+                ready.append(record)
+        result = store.ingest_prepared(ready)
         totals.imported += result.imported
         totals.duplicates += result.duplicates
         if on_batch is not None:

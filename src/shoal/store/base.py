@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from shoal.model import Report
 from shoal.query.ast import Expr
@@ -69,6 +69,12 @@ class Store(Protocol):
     def iter_matches(self, filters: Filters) -> Iterable[Report]: ...
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary: ...
+
+    # Ingest is split so the costly half can run in worker processes: ``prepare`` is a pure, picklable
+    # function turning a Report into the engine's own payload; ``ingest_prepared`` stores a batch atomically.
+    prepare: Callable[[Report], Any]
+
+    def ingest_prepared(self, batch: Sequence[Any]) -> IngestResult: ...
 
     def ingest(self, reports: Iterable[Report]) -> IngestResult: ...
 

@@ -126,7 +126,7 @@ class Compiler:
             return ip_range(self.schema, "ipall", network)
         if term.context == "":
             return ip_range(self.schema, "ip", network)
-        bits = address_bits(network.network_address)
+        bits = address_bits(network.network_address.packed)
         prefix_length = network.prefixlen + (96 if network.version == 4 else 0)
         return Query.regex_query(
             self.schema, "ipc", regex_literal(term.context + TYPE_SEP + bits[:prefix_length]) + "[01]*"

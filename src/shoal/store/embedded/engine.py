@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-import orjson
 import tantivy
 from tantivy import Order, Query
 
 from shoal.errors import StoreError
-from shoal.model import Item, Report
+from shoal.model import Report
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, Page, Summary, SummaryRequest
 from shoal.store.embedded.compile import compile_filters, count_matches
-from shoal.store.embedded.schema import CONTEXT_SEP, build_document, build_schema
+from shoal.store.embedded.schema import CONTEXT_SEP, build_schema, prepare_report, report_from_stored
 from shoal.store.embedded.summarize import summarize_terms
 
 WRITER_HEAP_BYTES = 256 * 1024 * 1024
@@ -97,36 +95,36 @@ class EmbeddedStore:
 
     # -- writing ------------------------------------------------------------------------------------------
 
+    prepare = staticmethod(prepare_report)
+
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        """Add reports whose ids are new; one atomic commit. Same-id reports count as duplicates."""
-        batch: dict[str, Report] = {}
-        duplicates = 0
-        for report in reports:
-            if report.id in batch:
-                duplicates += 1
-            else:
-                batch[report.id] = report
-        if not batch:
+        return self.ingest_prepared([prepare_report(report) for report in reports])
+
+    def ingest_prepared(self, batch: Sequence[tuple[str, str]]) -> IngestResult:
+        """Add prepared reports whose ids are new, in one atomic commit. Same-id reports count as duplicates."""
+        unique: dict[str, str] = {}
+        for report_id, document in batch:
+            unique.setdefault(report_id, document)
+        duplicates = len(batch) - len(unique)
+        if not unique:
             return IngestResult(duplicates=duplicates)
         with self._write_lock:
             self.index.reload()
-            existing = self.existing_ids(list(batch))
+            existing = self.existing_ids(list(unique))
             writer = self.writer()
             imported: list[str] = []
             try:
-                for report_id, report in batch.items():
-                    if report_id in existing:
-                        duplicates += 1
-                        continue
-                    writer.add_json(build_document(report))
-                    imported.append(report_id)
+                for report_id, document in unique.items():
+                    if report_id not in existing:
+                        writer.add_json(document)
+                        imported.append(report_id)
                 writer.commit()
             except Exception:
                 writer.rollback()
                 raise
             self.index.reload()
             self._types = None
-        return IngestResult(imported=len(imported), duplicates=duplicates, imported_ids=imported)
+        return IngestResult(imported=len(imported), duplicates=duplicates + len(existing), imported_ids=imported)
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         searcher = self.searcher()
@@ -151,19 +149,7 @@ class EmbeddedStore:
 
 
 def load_report(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Report:
-    data = orjson.loads(searcher.doc(address)["doc"][0])
-    return report_from_stored(data)
-
-
-def report_from_stored(data: dict) -> Report:
-    return Report(
-        date=dt.date.fromisoformat(data["date"]),
-        id=data["id"],
-        items=tuple(
-            Item(type=i["type"], value=i["value"], context=i["context"], is_metadata=i["is_metadata"])
-            for i in data["items"]
-        ),
-    )
+    return report_from_stored(searcher.doc(address)["doc"][0])
 
 
 def newest_per_target(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:

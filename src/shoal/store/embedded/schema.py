@@ -28,13 +28,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import ipaddress
 from urllib.parse import urlsplit
 
 import orjson
 import tantivy
 
-from shoal.model import Report
+from shoal.model import Item, Report, canonical_ip, pack_ip
 from shoal.store.base import MAX_SLOP
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
@@ -44,7 +43,7 @@ EPOCH = dt.date(1970, 1, 1)
 # One removed token per position: the default tokenizer drops tokens of 40 bytes or more, and tantivy keeps
 # their positions, so each filler token opens a one-position gap that no query word can fill.
 ITEM_GAP = " " + " ".join(["g" * 48] * (MAX_SLOP + 1)) + " "
-ID_SORT_CHARS = 6
+ID_SORT_BYTES = 6
 
 
 def build_schema() -> tantivy.Schema:
@@ -95,11 +94,14 @@ def url_host(url: str) -> str | None:
     return host or None
 
 
-def address_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+def address_bits(packed: bytes) -> str:
     """128 bits of the address (IPv4 mapped into IPv6), so a CIDR is a prefix of the bit string."""
-    if isinstance(address, ipaddress.IPv4Address):
-        address = ipaddress.IPv6Address("::ffff:" + str(address))
-    return format(int(address), "0128b")
+    if len(packed) == 4:
+        packed = IPV4_MAPPED + packed
+    return format(int.from_bytes(packed, "big"), "0128b")
 
 
 def day_number(date: dt.date) -> int:
@@ -107,20 +109,30 @@ def day_number(date: dt.date) -> int:
 
 
 def sort_key(day: int, report_id: str) -> int:
-    """Newest first, then by id descending (first characters, 7 bits each)."""
-    key = 0
-    for ch in report_id[:ID_SORT_CHARS].ljust(ID_SORT_CHARS, "\0"):
-        key = (key << 7) | (ord(ch) & 0x7F)
-    return (day << 42) | key
+    """Newest first, then by id descending (the id's first six bytes)."""
+    return (day << 48) | int.from_bytes(report_id.encode()[:ID_SORT_BYTES].ljust(ID_SORT_BYTES, b"\0"), "big")
 
 
-def target_key(ip: str | None, port: int | None) -> int:
-    digest = hashlib.blake2b(f"{ip}|{port}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+def target_key(packed_ip: bytes | None, port: int | None) -> int:
+    """One number per {ip, port}: exact for IPv4 (address << 16 | port), a 63-bit hash for IPv6."""
+    if packed_ip is not None and len(packed_ip) == 4 and port is not None:
+        return int.from_bytes(packed_ip, "big") << 16 | port
+    digest = hashlib.blake2b(repr((packed_ip, port)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") | 1 << 63
 
 
 def port_term(value: str) -> str:
     return str(int(value)) if value.isdigit() else value
+
+
+def stored_form(report: Report) -> bytes:
+    """The report as kept in the index: ``[date, id, [[type, value, context, is_metadata], ...]]``."""
+    return orjson.dumps((report.date.isoformat(), report.id, [(*item,) for item in report.items]))
+
+
+def report_from_stored(data: bytes) -> Report:
+    date, report_id, items = orjson.loads(data)
+    return Report(date=dt.date.fromisoformat(date), id=report_id, items=tuple(Item(*item) for item in items))
 
 
 def build_document(report: Report) -> str:
@@ -134,7 +146,7 @@ def build_document(report: Report) -> str:
     ipc: set[str] = set()
     ipall: list[str] = []
     contexts_of_value: dict[str, set[str]] = {}
-    scanned_ip: str | None = None
+    scanned_ip: bytes | None = None
     scanned_port: int | None = None
     for item_type, value, context, _ in report.items:
         if item_type == "port-tcp":
@@ -142,12 +154,12 @@ def build_document(report: Report) -> str:
             if context == "" and scanned_port is None and value.isdigit():
                 scanned_port = int(value)
         elif item_type == "ip":
-            address = ipaddress.ip_address(value)
-            ipall.append(str(address))
+            packed = pack_ip(value)
+            ipall.append(canonical_ip(packed))
             if context == "" and scanned_ip is None:
-                scanned_ip = str(address)
+                scanned_ip = packed
             else:
-                ipc.add(context + TYPE_SEP + address_bits(address))
+                ipc.add(context + TYPE_SEP + address_bits(packed))
         elif item_type == "host" or item_type == "url":
             host = value if item_type == "host" else url_host(value)
             if host:
@@ -186,8 +198,13 @@ def build_document(report: Report) -> str:
         "day": day,
         "sort": sort_key(day, report.id),
         "target": target_key(scanned_ip, scanned_port),
-        "doc": base64.b64encode(orjson.dumps(report.as_dict())).decode(),
+        "doc": base64.b64encode(stored_form(report)).decode(),
     }
     if scanned_ip is not None:
-        document["ip"] = scanned_ip
+        document["ip"] = canonical_ip(scanned_ip)
     return orjson.dumps(document).decode()
+
+
+def prepare_report(report: Report) -> tuple[str, str]:
+    """What ``EmbeddedStore.ingest_prepared`` takes: (id, document). Pure, so it can run in worker processes."""
+    return report.id, build_document(report)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-import orjson
 import tantivy
 from tantivy import Occur, Query
 
 from shoal.store.base import Summary, SummaryRequest
 from shoal.store.embedded.compile import count_matches, regex_literal
-from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP
+from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP, report_from_stored
 
 # Types whose values are the contexts of another type (the spec's two special keywords).
 CONTEXT_TYPES = {"protocol": "server-banner", "http-header-name": "http-header"}
@@ -72,11 +71,11 @@ def subtract_overlaps(
     if total == 0:
         return
     for _, address in searcher.search(selection, limit=total, count=False).hits:
-        items = orjson.loads(searcher.doc(address)["doc"][0])["items"]
+        report = report_from_stored(searcher.doc(address)["doc"][0])
         held: dict[str, set[str]] = {}
-        for item in items:
-            if item["type"] == item_type and item["context"] in contexts:
-                held.setdefault(item["value"], set()).add(item["context"])
+        for item in report.items:
+            if item.type == item_type and item.context in contexts:
+                held.setdefault(item.value, set()).add(item.context)
         for value, value_contexts in held.items():
             if len(value_contexts) > 1:
                 counts[value] -= len(value_contexts) - 1
