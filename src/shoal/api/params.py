@@ -71,7 +71,7 @@ def date(params: QueryParams, name: str) -> dt.date | None:
         raise BadParameter(name, f"'{name}' must be a date YYYY-MM-DD, not {value!r}") from None
 
 
-def network(params: QueryParams, name: str = "ip") -> IPNetwork | None:
+def network(params: QueryParams, name: str) -> IPNetwork | None:
     value = single(params, name)
     if value is None or value == "":
         return None
@@ -115,7 +115,7 @@ def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
         raise BadParameter("from", f"'from' ({date_from}) is after 'to' ({date_to})")
     return Filters(
         expression=expression_of(params, known_types),
-        ip=network(params),
+        ip=network(params, "ip"),
         indirect=boolean(params, "indirect"),
         date_from=date_from,
         date_to=date_to,
