@@ -5,11 +5,15 @@ Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metada
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import secrets
 import socket
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import orjson
 
 ID_LENGTH = 22
 
@@ -17,6 +21,13 @@ ID_LENGTH = 22
 def new_report_id() -> str:
     """A 22-character URL-safe random id (128 bits of randomness, like Driftnet's)."""
     return secrets.token_urlsafe(16)[:ID_LENGTH]
+
+
+def content_id(data: dict[str, Any]) -> str:
+    """A 22-character URL-safe id derived from a report's date and items, for input that carries no id:
+    importing the same file twice then adds nothing, as with ids that are given."""
+    digest = hashlib.blake2b(orjson.dumps([data.get("date"), data.get("items")]), digest_size=16).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:ID_LENGTH]
 
 
 class InvalidReport(ValueError):
@@ -71,7 +82,7 @@ class Report:
         date = _parse_date(data.get("date"))
         report_id = data.get("id")
         if report_id is None:
-            report_id = new_report_id()
+            report_id = content_id(data)
         elif not isinstance(report_id, str) or not report_id or len(report_id) > 128:
             raise InvalidReport("'id' must be a non-empty string of at most 128 characters")
         raw_items = data.get("items")
