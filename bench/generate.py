@@ -7,11 +7,12 @@
 or, from another script, ``generate(count, seed)`` yields the reports as dicts in the spec's shape
 ``{"date", "id", "items": [{"context", "is_metadata", "type", "value"}, ...]}``.
 
-The model: a fixed vocabulary (networks, entities, domains, products: the same for every seed) and a
-population of ~count/5 services (ip:port) built lazily from the seed. Reports are emitted day by day,
-oldest first, over a window ending at ``end_date``; newer days hold more reports. Each day scans a
-sample of the population, so an ip:port is reported on ~5 dates and history exists. Per scan only the
-id and the HTTP ``Date`` header change (and, for 2% of re-scans, the service itself, e.g. an upgrade).
+The model: a fixed vocabulary (networks, entities, domains, products; read from vocabulary.txt next to
+this file, the same for every seed) and a population of ~count/5 services (ip:port) built lazily from the
+seed. Reports are emitted day by day, oldest first, over a window ending at ``end_date``; newer days hold
+more reports. Each day scans a sample of the population, so an ip:port is reported on ~5 dates and history
+exists. Per scan only the id and the HTTP ``Date`` header change (and, for 2% of re-scans, the service
+itself, e.g. an upgrade).
 
 Stdlib only; uses orjson when it is installed. The JSON Lines path serialises each service once and
 splices the per-scan parts in, which is what makes it fast.
@@ -26,6 +27,7 @@ import datetime as dt
 import gzip
 import ipaddress
 import itertools
+import os
 import queue
 import random
 import sys
@@ -107,7 +109,6 @@ AUTH_HEADER = ("WWW-Authenticate", 'Basic realm="index.html"')
 X_POWERED_BY_SHARE = 0.35
 GOOGLE_ISSUER = ("CN=WR2, O=Google Trust Services, C=US", False)
 EDU_ISSUER = ("CN=GEANT OV RSA CA 4, O=GEANT Vereniging, C=NL", True)
-CITIES = {"GB": "London", "US": "Seattle", "DE": "Berlin", "FR": "Paris", "CN": "Beijing", "JP": "Tokyo"}
 ENGLISH_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -201,9 +202,10 @@ def generate_networks(vocabulary_rng: random.Random) -> list[Network]:
     """IPv4 /16s in popularity order: the named ones, then random ones owned by entities in proportion to weight."""
     networks = load_networks("ipv4-networks")
     taken = {network.prefix for network in networks}
+    wanted = len(networks) + GENERATED_NETWORK_COUNT
     owners = Zipf(list(ENTITIES.values()), weights=[entity.network_weight for entity in ENTITIES.values()])
     reserved_first_octets = {0, 10, 100, 127, 169, 172, 192, 198}
-    while len(networks) < len(taken) + GENERATED_NETWORK_COUNT:
+    while len(networks) < wanted:
         first = vocabulary_rng.randint(1, 223)
         prefix = f"{first}.{vocabulary_rng.randint(0, 255)}"
         if first in reserved_first_octets or prefix in taken:
@@ -517,7 +519,7 @@ class Population:
         subject = f"CN={name}"
         if organisation_validated:
             organisation = entity.name if entity.kind == "edu" else f"{domain.split('.')[0].title()} Ltd"
-            subject += f", O={organisation}, L={CITIES.get(country, 'London')}, C={country}"
+            subject += f", O={organisation}, C={country}"
         dns_names = [name]
         if domain != name and rng.random() < 0.5:
             dns_names.append(domain)
@@ -717,9 +719,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    write_jsonl(
-        args.out, args.count, args.seed, end_date=args.end_date, days=args.days, compress_level=args.compress_level
-    )
+    try:
+        write_jsonl(
+            args.out, args.count, args.seed, end_date=args.end_date, days=args.days, compress_level=args.compress_level
+        )
+    except BrokenPipeError:  # the reader stopped early, as `| head` does: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        return 0
     seconds = time.perf_counter() - started
     rate = args.count / seconds if seconds > 0 else float("inf")
     print(f"generated {args.count:,} reports in {seconds:.1f} s ({rate:,.0f} reports/s) -> {args.out}", file=sys.stderr)
