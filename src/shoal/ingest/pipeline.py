@@ -22,7 +22,7 @@ from shoal.ingest.jsonl import Rejected
 from shoal.model import Report
 from shoal.store.base import Store
 
-BATCH_SIZE = 20_000
+BATCH_SIZE = 50_000  # reports per atomic commit
 Chunk = TypeVar("Chunk")
 
 

@@ -42,7 +42,7 @@ MAX_TERM_BYTES = 8192  # raw terms are cut to this many bytes (index and query a
 EPOCH = dt.date(1970, 1, 1)
 # One removed token per position: the default tokenizer drops tokens of 40 bytes or more, and tantivy keeps
 # their positions, so each filler token opens a one-position gap that no query word can fill.
-ITEM_GAP = " " + " ".join(["g" * 48] * (MAX_SLOP + 1)) + " "
+ITEM_GAP = " " + " ".join(["g" * 40] * (MAX_SLOP + 1)) + " "
 ID_SORT_BYTES = 6
 
 
