@@ -11,8 +11,9 @@ mkdir -p "$DATA"
 corpus="$DATA/demo-corpus-$COUNT.jsonl.gz"
 if [ ! -f "$corpus" ]; then
     echo "generating $COUNT demo reports into $corpus"
-    .venv/bin/python bench/generate.py --count "$COUNT" --seed 1 --out "$corpus.part"
-    mv "$corpus.part" "$corpus"
+    partial="$DATA/.demo-corpus-$COUNT.partial.jsonl.gz"
+    .venv/bin/python bench/generate.py --count "$COUNT" --seed 1 --out "$partial"
+    mv "$partial" "$corpus"
 fi
 .venv/bin/shoal import --data "$DATA" "$corpus"
 token=$(.venv/bin/shoal token create demo --data "$DATA")
