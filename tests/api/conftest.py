@@ -33,7 +33,7 @@ def client(corpus_store: Store, token_store: TokenStore, normal_token: str) -> I
         yield test_client
 
 
-def assert_error(response, status: int, parameter: str | None = None) -> dict:  # noqa: ANN001
+def assert_error(response, status: int, parameter: str | None = None) -> dict:
     """Every error: the status, a JSON body with a message, and the parameter it is about."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")

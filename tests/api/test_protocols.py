@@ -10,7 +10,7 @@ from tests.api.conftest import assert_error
 URL = "/v1/scan/protocols"
 
 
-def ids(response) -> list[str]:  # noqa: ANN001
+def ids(response) -> list[str]:
     return [result["id"] for result in response.json()["results"]]
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from shoal.ingest.jsonl import LineChunk, decode_chunk, open_input, read_chunks, read_reports
 from shoal.ingest.pipeline import ingest_chunks, ingest_stream
-from shoal.store.base import Filters, Store
+from shoal.model import Item, Report
+from shoal.store.base import Filters, Store, SummaryRequest
 from tests.corpus import CORPUS
 
 LINES = [orjson.dumps(report.as_dict()) + b"\n" for report in CORPUS]
@@ -58,3 +59,14 @@ def test_ingest_stream_reports_each_batch(empty_store: Store) -> None:
     ingest_stream(empty_store, CORPUS + CORPUS[:3], on_batch=lambda t: seen.append(t.processed), batch_size=10)
     assert seen == [10, 19]
     assert empty_store.count() == 16
+
+
+def tag_everything(report: Report) -> Report:
+    return Report(date=report.date, id=report.id, items=(*report.items, Item("product-tag", "tagged", "", True)))
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_transform_runs_before_storing(empty_store: Store, workers: int) -> None:
+    chunks = read_chunks(io.BytesIO(b"".join(LINES)), "in", lines_per_chunk=4)
+    ingest_chunks(empty_store, chunks, decode_chunk, workers=workers, transform=tag_everything)
+    assert empty_store.summarize(Filters(), SummaryRequest("product-tag")).values[0] == ("tagged", 16)

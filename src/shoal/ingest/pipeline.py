@@ -37,15 +37,20 @@ class IngestTotals:
         return self.imported + self.duplicates + len(self.rejected)
 
 
+Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it can run in worker processes
+
+
 def ingest_stream(
     store: Store,
     records: Iterable[Report | Rejected],
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    transform: Transform | None = None,
 ) -> IngestTotals:
     """Store reports in atomic batches, in this process."""
-    prepared = (record if isinstance(record, Rejected) else store.prepare(record) for record in records)
+    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
+    prepared = (record if isinstance(record, Rejected) else prepare(record) for record in records)
     return _store_batches(store, prepared, totals or IngestTotals(), on_batch, batch_size)
 
 
@@ -57,14 +62,16 @@ def ingest_chunks(
     on_batch: Callable[[IngestTotals], None] | None = None,
     workers: int | None = None,
     batch_size: int = BATCH_SIZE,
+    transform: Transform | None = None,
 ) -> IngestTotals:
-    """Decode and prepare chunks in worker processes (``decode`` must be a module-level function)."""
+    """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
     if workers == 0:
         records = (record for chunk in chunks for record in decode(chunk))
-        return ingest_stream(store, records, totals, on_batch, batch_size)
-    job = partial(decode_and_prepare, decode=decode, prepare=store.prepare)
+        return ingest_stream(store, records, totals, on_batch, batch_size, transform)
+    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
+    job = partial(decode_and_prepare, decode=decode, prepare=prepare)
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         prepared = _in_order(pool, job, chunks, ahead=workers * 4)
@@ -79,6 +86,10 @@ def decode_and_prepare(
     chunk: Any, decode: Callable[[Any], list[Report | Rejected]], prepare: Callable[[Report], Any]
 ) -> list[Any]:
     return [record if isinstance(record, Rejected) else prepare(record) for record in decode(chunk)]
+
+
+def _transform_and_prepare(transform: Transform, prepare: Callable[[Report], Any], report: Report) -> Any:
+    return prepare(transform(report))
 
 
 def _in_order(
