@@ -1,4 +1,5 @@
-"""The one data model: a Report is a dated set of Items about one ip:port.
+"""The one data model: a Report is a dated set of Items about one ip:port; a PortObservation is the plain
+fact that an ip:port accepted a TCP connection on a day (DESIGN.md §1).
 
 Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metadata", "type", "value"}]}``.
 """
@@ -44,6 +45,14 @@ class Item(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return {"context": self.context, "is_metadata": self.is_metadata, "type": self.type, "value": self.value}
+
+
+class PortObservation(NamedTuple):
+    """ip:port accepted a TCP connection on date (UTC). Every report is also one; port scans add more."""
+
+    ip: str
+    port: int
+    date: dt.date
 
 
 @dataclass(frozen=True, slots=True)

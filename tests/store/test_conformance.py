@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,32 @@ def test_summarize(
     assert summary.values == values
     assert summary.other == other
     assert summary.cardinality == cardinality
+
+
+def test_iter_matches_walks_past_chunks_and_tied_keys(empty_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Export pages by a cursor on the sort key: every report once, newest first, across chunk borders and ties."""
+    from shoal.model import Item, Report
+    from shoal.store.embedded import engine
+
+    monkeypatch.setattr(engine, "SCAN_CHUNK", 3)
+    target = (Item("ip", "192.0.2.9", "", True), Item("port-tcp", "80", "", True))
+    reports = [Report(date=dt.date(2026, 11, 1 + n % 3), id=f"same-prefix-{n:02d}", items=target) for n in range(10)]
+    empty_store.ingest(reports)
+    walked = [report.id for report in empty_store.iter_matches(Filters())]
+    assert sorted(walked) == sorted(report.id for report in reports)
+    assert len(walked) == len(set(walked)) == 10
+    days = [int(report_id[-2:]) % 3 for report_id in walked]
+    assert days == sorted(days, reverse=True)
+
+
+def test_a_store_that_does_not_hold_the_writer_lets_others_write(tmp_path: Path) -> None:
+    from shoal.store.embedded import EmbeddedStore
+    from tests.corpus import CORPUS
+
+    serving = EmbeddedStore(tmp_path, hold_writer=False)
+    serving.ingest(CORPUS[:5])
+    importing = EmbeddedStore(tmp_path)
+    assert importing.ingest(CORPUS[5:]).imported == 11
+    importing.close()
+    serving.refresh()
+    assert serving.count() == 16

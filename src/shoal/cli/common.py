@@ -21,9 +21,9 @@ DataOption = Annotated[
 ]
 
 
-def open_store(data: Path | None) -> EmbeddedStore:
+def open_store(data: Path | None, hold_writer: bool = True) -> EmbeddedStore:
     try:
-        return EmbeddedStore(data_dir(data))
+        return EmbeddedStore(data_dir(data), hold_writer=hold_writer)
     except ShoalError as exc:
         fail(exc)
 

@@ -1,4 +1,5 @@
-"""``shoal import``: JSON Lines (plain or gzip) into the store, with progress and per-line rejections."""
+"""``shoal import``: JSON Lines of reports, or masscan output (format detected by content; plain or gzip) into
+the store, with progress and per-line rejections."""
 
 from __future__ import annotations
 
@@ -10,22 +11,38 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.enrich import configure, enrich_report
+from shoal.ingest.detect import Format, detect
 from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
-from shoal.ingest.pipeline import IngestTotals, ingest_chunks
+from shoal.ingest.masscan import read_masscan_json, read_masscan_list
+from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
 
 SHOWN_REJECTIONS = 20
 
 
 def import_command(
-    files: Annotated[list[Path], typer.Argument(help="JSON Lines files of reports (.gz too); '-' for stdin.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="JSON Lines of reports, or masscan -oJ/-oD/-oL output (.gz too); '-' for stdin."),
+    ],
     data: DataOption = None,
     workers: Annotated[
         int | None, typer.Option(help="Parser processes (default: cores - 1; 0 parses in this process).")
     ] = None,
+    enrich: Annotated[
+        bool, typer.Option(help="Add geo-country, entity/asn, product and honeypot items (see 'shoal enrichers').")
+    ] = False,
+    asn_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: an ASN database in MaxMind format.")] = None,
+    city_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: a City/Country database (MMDB).")] = None,
 ) -> None:
-    """Import reports. Prints imported / duplicate / rejected counts; bad lines never stop the import."""
+    """Import reports or masscan open ports. Prints imported / duplicate / rejected counts (of observations for
+    masscan output); bad lines never stop the import."""
     store = open_store(data)
     totals = IngestTotals()
+    transform = None
+    if enrich:
+        configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
+        transform = enrich_report
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -43,12 +60,19 @@ def import_command(
             stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
             size = None if source == "stdin" else path.stat().st_size
             task = progress.add_task(Path(source).name, total=size, reports=0)
-            chunks = read_chunks(stream, source)
 
             def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
                 progress.update(task, completed=_position(stream), reports=current.processed)
 
-            ingest_chunks(store, chunks, decode_chunk, totals, on_batch=advance, workers=workers)
+            kind = detect(stream)
+            if kind is Format.REPORTS:
+                chunks = read_chunks(stream, source)
+                ingest_chunks(
+                    store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
+                )
+            else:
+                read = read_masscan_json if kind is Format.MASSCAN_JSON else read_masscan_list
+                ingest_stream(store, read(stream, source), totals, on_batch=advance)
             progress.update(task, completed=size, reports=totals.processed)
             stream.close()
     store.close()

@@ -1,15 +1,19 @@
 """Batching reports into the store: every source goes through here.
 
-``ingest_stream`` takes Reports made in this process (collector, tests). ``ingest_chunks`` takes raw input
-chunks and a decoder, and runs decode + ``store.prepare`` in worker processes, so that parsing and document
-building use the other cores while this process feeds the engine. Both commit in atomic batches and collect
-rejected records without stopping.
+``ingest_stream`` takes Reports made in this process (collector, tests), and PortObservations (masscan
+output). ``ingest_chunks`` takes raw input chunks and a decoder, and runs decode + ``store.prepare`` in worker
+processes, so that parsing and document building use the other cores while this process feeds the engine.
+Both commit in atomic batches and collect rejected records without stopping.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,10 +23,11 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from shoal.ingest.jsonl import Rejected
-from shoal.model import Report
+from shoal.model import PortObservation, Report
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
+PR_SET_PDEATHSIG = 1
 Chunk = TypeVar("Chunk")
 
 
@@ -42,15 +47,15 @@ Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it ca
 
 def ingest_stream(
     store: Store,
-    records: Iterable[Report | Rejected],
+    records: Iterable[Report | PortObservation | Rejected],
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
     transform: Transform | None = None,
 ) -> IngestTotals:
-    """Store reports in atomic batches, in this process."""
+    """Store reports and observations in atomic batches, in this process."""
     prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
-    prepared = (record if isinstance(record, Rejected) else prepare(record) for record in records)
+    prepared = (prepare(record) if isinstance(record, Report) else record for record in records)
     return _store_batches(store, prepared, totals or IngestTotals(), on_batch, batch_size)
 
 
@@ -73,9 +78,17 @@ def ingest_chunks(
     prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
     job = partial(decode_and_prepare, decode=decode, prepare=prepare)
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
         prepared = _in_order(pool, job, chunks, ahead=workers * 4)
         return _store_batches(store, prepared, totals, on_batch, batch_size)
+
+
+def die_with_parent() -> None:
+    """In a worker: exit when the importing process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def default_workers() -> int:
@@ -85,7 +98,7 @@ def default_workers() -> int:
 def decode_and_prepare(
     chunk: Any, decode: Callable[[Any], list[Report | Rejected]], prepare: Callable[[Report], Any]
 ) -> list[Any]:
-    return [record if isinstance(record, Rejected) else prepare(record) for record in decode(chunk)]
+    return [prepare(record) if isinstance(record, Report) else record for record in decode(chunk)]
 
 
 def _transform_and_prepare(transform: Transform, prepare: Callable[[Report], Any], report: Report) -> Any:
@@ -114,15 +127,22 @@ def _store_batches(
 ) -> IngestTotals:
     iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        ready = []
+        ready, observations = [], []
         for record in batch:
             if isinstance(record, Rejected):
                 totals.rejected.append(record)
+            elif isinstance(record, PortObservation):
+                observations.append(record)
             else:
                 ready.append(record)
-        result = store.ingest_prepared(ready)
-        totals.imported += result.imported
-        totals.duplicates += result.duplicates
+        results = []
+        if ready or not observations:
+            results.append(store.ingest_prepared(ready))
+        if observations:
+            results.append(store.ingest_observations(observations))
+        for result in results:
+            totals.imported += result.imported
+            totals.duplicates += result.duplicates
         if on_batch is not None:
             on_batch(totals)
     return totals

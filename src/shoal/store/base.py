@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shoal.model import Report
+import numpy as np
+
+from shoal.model import PortObservation, Report
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -56,6 +59,44 @@ class Summary:
     cardinality: int  # number of distinct values
 
 
+@dataclass(frozen=True, slots=True)
+class PortQuery:
+    """Which open-port observations: addresses in ``network`` (v4 or v6) on days in [date_from, date_to]."""
+
+    network: IPNetwork
+    date_from: dt.date | None = None  # inclusive; None: no lower bound
+    date_to: dt.date | None = None  # inclusive; None: no upper bound
+
+
+@dataclass(frozen=True, eq=False)
+class OpenPorts:
+    """Observation counts per (host, port), one row per pair, sorted by host then port.
+
+    ``hosts`` is uint32 for IPv4 and S16 (the 16 address bytes) for IPv6; ``counts`` are int64 numbers of
+    observations, i.e. of days the pair was seen open. Summaries and the honeypot rule are computed from this
+    (``shoal.ports``), so an engine only has to produce it.
+    """
+
+    version: int  # 4 or 6
+    hosts: np.ndarray
+    ports: np.ndarray  # uint16
+    counts: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.ports)
+
+    def host_text(self, host: Any) -> str:
+        """One element of ``hosts`` as an address (numpy drops an S16 value's trailing zero bytes)."""
+        if self.version == 4:
+            return socket.inet_ntop(socket.AF_INET, int(host).to_bytes(4, "big"))
+        return socket.inet_ntop(socket.AF_INET6, bytes(host).ljust(16, b"\0"))
+
+    @classmethod
+    def empty(cls, version: int) -> OpenPorts:
+        hosts = np.zeros(0, dtype=np.uint32 if version == 4 else "S16")
+        return cls(version, hosts, np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.int64))
+
+
 @dataclass(slots=True)
 class IngestResult:
     imported: int = 0
@@ -77,6 +118,11 @@ class Store(Protocol):
     def ingest_prepared(self, batch: Sequence[Any]) -> IngestResult: ...
 
     def ingest(self, reports: Iterable[Report]) -> IngestResult: ...
+
+    # Open-port observations (DESIGN.md §1): one per (ip, port, day); ingesting reports also records theirs.
+    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult: ...
+
+    def open_ports(self, query: PortQuery) -> OpenPorts: ...
 
     def known_types(self) -> frozenset[str]: ...
 

@@ -1,18 +1,22 @@
-"""EmbeddedStore: the Store interface over one tantivy index in ``DATA/index``."""
+"""EmbeddedStore: the Store interface over one tantivy index in ``DATA/index`` (reports) and the open-port
+observation segments in ``DATA/ports`` (``ports.ObservationStore``)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import tantivy
-from tantivy import Order, Query
+from tantivy import FieldType, Occur, Order, Query
 
 from shoal.errors import StoreError
-from shoal.model import Report
-from shoal.store.base import PAGE_SIZE, Filters, IngestResult, Page, Summary, SummaryRequest
+from shoal.model import PortObservation, Report
+from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.embedded.compile import compile_filters, count_matches
+from shoal.store.embedded.ports import MAX_DAY, ObservationStore, day_number, encode, encode_observations
 from shoal.store.embedded.schema import CONTEXT_SEP, build_schema, prepare_report, report_from_stored
 from shoal.store.embedded.summarize import summarize_terms
 
@@ -21,10 +25,14 @@ WRITER_HEAP_BYTES = 256 * 1024 * 1024
 # writer, not the decoding worker, is the bottleneck).
 WRITER_THREADS = 2
 SCAN_CHUNK = 10_000
+WRITER_LOCK_WAIT = 30.0
 
 
 class EmbeddedStore:
-    def __init__(self, data_dir: Path | str) -> None:
+    """``hold_writer=False`` (long-running processes such as ``shoal serve``) releases tantivy's writer lock
+    after every batch, so that other processes (``shoal import``, ``shoal scan``) can write meanwhile."""
+
+    def __init__(self, data_dir: Path | str, hold_writer: bool = True) -> None:
         self.path = Path(data_dir) / "index"
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = build_schema()
@@ -33,8 +41,10 @@ class EmbeddedStore:
         except ValueError as exc:
             raise StoreError(f"cannot open the index at {self.path}: {exc}") from exc
         self._writer: tantivy.IndexWriter | None = None
+        self._hold_writer = hold_writer
         self._write_lock = threading.Lock()
         self._types: frozenset[str] | None = None
+        self.ports = ObservationStore(Path(data_dir) / "ports")
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -66,14 +76,7 @@ class EmbeddedStore:
             for address in newest_per_target(searcher, query):
                 yield load_report(searcher, address)
             return
-        offset = 0
-        while True:
-            hits = searcher.search(query, limit=SCAN_CHUNK, offset=offset, count=False, order_by_field="sort").hits
-            for _, address in hits:
-                yield load_report(searcher, address)
-            if len(hits) < SCAN_CHUNK:
-                return
-            offset += SCAN_CHUNK
+        yield from scan_newest_first(self.schema, searcher, query)
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
         searcher = self.searcher()
@@ -90,6 +93,13 @@ class EmbeddedStore:
             return Query.empty_query()
         return Query.term_set_query(self.schema, "id", ids)
 
+    def open_ports(self, query: PortQuery) -> OpenPorts:
+        first = 0 if query.date_from is None else max(0, day_number(query.date_from))
+        last = MAX_DAY if query.date_to is None else min(MAX_DAY, day_number(query.date_to))
+        if first > last:
+            return OpenPorts.empty(query.network.version)
+        return self.ports.query(query.network, first, last)
+
     def known_types(self) -> frozenset[str]:
         if self._types is None:
             terms = self.searcher().terms_with_prefix("kinds", "")
@@ -103,11 +113,15 @@ class EmbeddedStore:
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
         return self.ingest_prepared([prepare_report(report) for report in reports])
 
-    def ingest_prepared(self, batch: Sequence[tuple[str, str]]) -> IngestResult:
-        """Add prepared reports whose ids are new, in one atomic commit. Same-id reports count as duplicates."""
-        unique: dict[str, str] = {}
-        for report_id, document in batch:
-            unique.setdefault(report_id, document)
+    def ingest_prepared(self, batch: Sequence[tuple[str, str, Any]]) -> IngestResult:
+        """Add prepared reports whose ids are new, in one atomic commit. Same-id reports count as duplicates.
+
+        The open-port observations of the new reports are committed just before the reports: an interrupted
+        batch may leave observations whose reports are missing, and importing it again completes it (an
+        observation is stored once however often it is added)."""
+        unique: dict[str, tuple[str, Any]] = {}
+        for report_id, document, target in batch:
+            unique.setdefault(report_id, (document, target))
         duplicates = len(batch) - len(unique)
         if not unique:
             return IngestResult(duplicates=duplicates)
@@ -116,18 +130,30 @@ class EmbeddedStore:
             existing = self.existing_ids(list(unique))
             writer = self.writer()
             imported: list[str] = []
+            targets = []
             try:
-                for report_id, document in unique.items():
+                for report_id, (document, target) in unique.items():
                     if report_id not in existing:
                         writer.add_json(document)
                         imported.append(report_id)
+                        if target is not None:
+                            targets.append(target)
+                self.ports.add(*encode(targets))
                 writer.commit()
             except Exception:
                 writer.rollback()
                 raise
+            if not self._hold_writer:
+                self.close()
             self.index.reload()
             self._types = None
         return IngestResult(imported=len(imported), duplicates=duplicates + len(existing), imported_ids=imported)
+
+    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult:
+        """Store open-port observations (port-scan results) atomically; ValueError if one is malformed, before
+        anything is stored. Counts are of observations: one already stored is a duplicate."""
+        imported, duplicates = self.ports.add(*encode_observations(observations))
+        return IngestResult(imported=imported, duplicates=duplicates)
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         searcher = self.searcher()
@@ -138,11 +164,15 @@ class EmbeddedStore:
         return {load_report(searcher, address).id for _, address in result.hits}
 
     def writer(self) -> tantivy.IndexWriter:
-        if self._writer is None:
+        """The index writer; waits up to WRITER_LOCK_WAIT seconds while another process holds the lock."""
+        deadline = time.monotonic() + WRITER_LOCK_WAIT
+        while self._writer is None:
             try:
                 self._writer = self.index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=WRITER_THREADS)
             except ValueError as exc:
-                raise StoreError(f"the index at {self.path} is locked by another writer: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(f"the index at {self.path} is locked by another writer: {exc}") from exc
+                time.sleep(0.2)
         return self._writer
 
     def close(self) -> None:
@@ -153,6 +183,32 @@ class EmbeddedStore:
 
 def load_report(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Report:
     return report_from_stored(searcher.doc(address)["doc"][0])
+
+
+def scan_newest_first(schema: tantivy.Schema, searcher: tantivy.Searcher, query: Query) -> Iterator[Report]:
+    """Every match, newest first, by a cursor on the ``sort`` fast field (no offsets, so linear in the matches).
+
+    Each chunk asks for ``sort <= last key seen``; the reports already yielded with exactly that key are skipped
+    (keys tie only when two reports share a day and their id's first bytes)."""
+    last_key: int | None = None
+    at_last_key: set[str] = set()
+    while True:
+        chunk_query = query
+        if last_key is not None:
+            upto = Query.range_query(schema, "sort", FieldType.Integer, None, last_key)
+            chunk_query = Query.boolean_query([(Occur.Must, query), (Occur.Must, upto)])
+        limit = SCAN_CHUNK + len(at_last_key)
+        hits = searcher.search(chunk_query, limit=limit, count=False, order_by_field="sort", order=Order.Desc).hits
+        for key, address in hits:
+            report = load_report(searcher, address)
+            if key == last_key and report.id in at_last_key:
+                continue
+            if key != last_key:
+                last_key, at_last_key = key, set()
+            at_last_key.add(report.id)
+            yield report
+        if len(hits) < limit:
+            return
 
 
 def newest_per_target(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:

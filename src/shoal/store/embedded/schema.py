@@ -205,6 +205,19 @@ def build_document(report: Report) -> str:
     return orjson.dumps(document).decode()
 
 
-def prepare_report(report: Report) -> tuple[str, str]:
-    """What ``EmbeddedStore.ingest_prepared`` takes: (id, document). Pure, so it can run in worker processes."""
-    return report.id, build_document(report)
+Target = tuple[bytes, int, int]  # an open-port observation: (packed ip, port, day number)
+
+
+def observation_of(report: Report) -> Target | None:
+    """The open-port observation a report is (its scanned ip and port-tcp on its date), if it names both."""
+    ip, port = report.ip, report.port
+    day = day_number(report.date)
+    if ip is None or port is None or not 0 <= port <= 0xFFFF or not 0 <= day <= 0xFFFF:
+        return None
+    return pack_ip(ip), port, day
+
+
+def prepare_report(report: Report) -> tuple[str, str, Target | None]:
+    """What ``EmbeddedStore.ingest_prepared`` takes: (id, document, observation). Pure, so it can run in worker
+    processes."""
+    return report.id, build_document(report), observation_of(report)
