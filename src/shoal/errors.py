@@ -4,13 +4,21 @@
     ├── BadParameter (400)         a request parameter is malformed; names the parameter
     ├── QueryError (400)           an expression is malformed; carries start/end offsets and a hint
     │   └── QueryTooComplex (400)  length or nesting caps exceeded
+    ├── RequestTooLong (414)       the query string is longer than the server accepts
+    ├── HeadersTooLarge (431)      the request line and headers are over the server's limit
+    ├── MalformedRequest (400)     bytes the HTTP parser refuses (answered before the app runs)
     ├── Unauthorized (401)         missing or unknown token
     ├── Forbidden (403)            the token may not do this (e.g. an enterprise-only option)
+    │   └── TargetNotAllowed (403) a scan target outside the collector's allow-list, or on its deny-list
+    ├── TooManyRequests (429)      more concurrent queries than the token may run; carries retry_after
+    │   └── QuotaExceeded (429)    a monthly quota is used up; names it, its limit and when it resets
+    ├── QueryTimeout (504)         the query ran longer than its time limit
     ├── NoResults (204)            nothing matched; rendered as an empty body
     └── StoreError (500)           the engine failed; never caused by user input
 
-Every subclass carries structured fields; ``shoal.api.errors`` renders them in one JSON shape
-and the CLI prints them with a caret under the offending span.
+Every subclass carries structured fields; ``shoal.api.errors`` renders them in one JSON shape (plus the
+headers ``headers()`` asks for, e.g. ``Retry-After``) and the CLI prints them with a caret under the
+offending span.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ class ShoalError(Exception):
 
     def details(self) -> list[dict[str, object]]:
         return [{"message": self.message}]
+
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class BadParameter(ShoalError):
@@ -84,14 +95,93 @@ class QueryTooComplex(QueryError):
     code = "query_too_complex"
 
 
+class RequestTooLong(ShoalError):
+    status = 414
+    code = "request_too_long"
+
+
+class HeadersTooLarge(ShoalError):
+    status = 431
+    code = "headers_too_large"
+
+
+class MalformedRequest(ShoalError):
+    status = 400
+    code = "malformed_request"
+
+
 class Unauthorized(ShoalError):
     status = 401
     code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(ShoalError):
     status = 403
     code = "forbidden"
+
+
+class TargetNotAllowed(Forbidden):
+    code = "target_not_allowed"
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+    def details(self) -> list[dict[str, object]]:
+        return [{"message": self.message, "parameter": "ip", "target": self.target}]
+
+
+class TooManyRequests(ShoalError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class QuotaExceeded(TooManyRequests):
+    code = "quota_exceeded"
+
+    def __init__(self, quota: str, limit: int, usage: int, cost: int, next_reset: str, retry_after: int) -> None:
+        super().__init__(
+            f"the monthly {quota}_limit of {limit:,} units is used up ({usage:,} used, this call costs {cost:,});"
+            f" it resets at {next_reset}",
+            retry_after,
+        )
+        self.quota, self.limit, self.usage, self.cost, self.next_reset = quota, limit, usage, cost, next_reset
+
+    def details(self) -> list[dict[str, object]]:
+        return [
+            {
+                "message": self.message,
+                "quota": f"{self.quota}_limit",
+                "limit": self.limit,
+                "usage": self.usage,
+                "cost": self.cost,
+                "next_reset": self.next_reset,
+            }
+        ]
+
+
+class QueryTimeout(ShoalError):
+    status = 504
+    code = "query_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the query did not finish within its time limit of {seconds:g} s; narrow it, or raise 'timeout'"
+        )
+        self.seconds = seconds
+
+    def details(self) -> list[dict[str, object]]:
+        return [{"message": self.message, "parameter": "timeout", "timeout": self.seconds}]
 
 
 class NoResults(ShoalError):

@@ -15,22 +15,30 @@ from shoal.errors import NoResults, ShoalError
 log = logging.getLogger("shoal.api")
 
 
-def error_body(status: int, code: str, message: str, detail: list[dict[str, object]]) -> Response:
+def error_body(
+    status: int, code: str, message: str, detail: list[dict[str, object]], headers: dict[str, str] | None = None
+) -> Response:
     body = {"error": message, "code": code, "detail": detail}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_bytes(error: ShoalError) -> bytes:
+    """The JSON body of ``error``, for the places below the app (``shoal.api.protocol``) that write raw bytes."""
+    return orjson.dumps({"error": error.message, "code": error.code, "detail": error.details()})
 
 
 def render_error(error: ShoalError) -> Response:
     if isinstance(error, NoResults):
         return Response(status_code=204)
-    return error_body(error.status, error.code, error.message, error.details())
+    return error_body(error.status, error.code, error.message, error.details(), error.headers())
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShoalError)
     async def shoal_error(_: Request, error: ShoalError) -> Response:
-        if error.status >= 500:
+        if error.status >= 500 and error.status != 504:
             log.error("store failure: %s", error.message)
         return render_error(error)
 

@@ -9,10 +9,11 @@ from collections.abc import Collection
 from starlette.datastructures import QueryParams
 
 from shoal.errors import BadParameter, QueryError
+from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.ast import And, Expr, Match, Or, Term
 from shoal.query.check import check
 from shoal.query.parser import parse
-from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, SummaryRequest
+from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, PortQuery, SummaryRequest
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no", ""}
@@ -110,9 +111,7 @@ def parsed(text: str, parameter: str, known_types: Collection[str]) -> Expr:
 
 
 def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
-    date_from, date_to = date(params, "from"), date(params, "to")
-    if date_from and date_to and date_from > date_to:
-        raise BadParameter("from", f"'from' ({date_from}) is after 'to' ({date_to})")
+    date_from, date_to = dates_of(params)
     return Filters(
         expression=expression_of(params, known_types),
         ip=network(params, "ip"),
@@ -123,6 +122,30 @@ def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
         host_in_url=boolean(params, "host_in_url"),
         most_recent=boolean(params, "most_recent"),
     )
+
+
+def port_query_of(params: QueryParams, today: dt.date) -> PortQuery:
+    """scan/ports and scan/ipports: ``ip`` (required, at most WIDEST_PREFIX wide), ``from``, ``to``."""
+    ip = network(params, "ip")
+    if ip is None:
+        raise BadParameter("ip", "'ip' is required: an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24")
+    widest = WIDEST_PREFIX[ip.version]
+    if ip.prefixlen < widest:
+        raise BadParameter(
+            "ip",
+            f"'ip' {ip} is wider than /{widest}, the widest CIDR searched for open ports: "
+            f"split it into /{widest} ranges (or smaller) and make one request for each",
+        )
+    date_from, date_to = dates_of(params)
+    date_from, date_to = window(date_from, date_to, today)
+    return PortQuery(ip, date_from, date_to)
+
+
+def dates_of(params: QueryParams) -> tuple[dt.date | None, dt.date | None]:
+    date_from, date_to = date(params, "from"), date(params, "to")
+    if date_from and date_to and date_from > date_to:
+        raise BadParameter("from", f"'from' ({date_from}) is after 'to' ({date_to})")
+    return date_from, date_to
 
 
 def page_of(params: QueryParams) -> int:

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from shoal.model import Report
+from shoal.ports import IpPortSummary, PortSummary
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Page, Summary
 
 
@@ -20,7 +22,19 @@ def page_body(page: Page, number: int) -> dict[str, Any]:
         "page": number,
         "pages": pages,
         "result_count": page.total,
-        "results": [report.as_dict() for report in page.reports],
+        "results": [report_dict(report) for report in page.reports],
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """``report.as_dict()``, inlined: a page renders 1,300 items, and method calls were a tenth of a search's CPU."""
+    return {
+        "date": report.date.isoformat(),
+        "id": report.id,
+        "items": [
+            {"context": context, "is_metadata": is_metadata, "type": type_, "value": value}
+            for type_, value, context, is_metadata in report.items
+        ],
     }
 
 
@@ -29,3 +43,20 @@ def summary_body(summary: Summary, with_cardinality: bool) -> dict[str, Any]:
     if with_cardinality:
         body["cardinality"] = summary.cardinality
     return {"summary": body}
+
+
+def ports_body(summary: PortSummary) -> dict[str, Any]:
+    """scan/ports: ``{"other", "values": {port: count}}``, plus ``"honeypot": true`` when the rule holds."""
+    body: dict[str, Any] = {"other": summary.other, "values": {str(port): count for port, count in summary.values}}
+    if summary.honeypot:
+        body["honeypot"] = True
+    return body
+
+
+def ipports_body(summary: IpPortSummary) -> dict[str, Any]:
+    """scan/ipports: ``{"other": IPs left out, "values": {ip: {"other", "values": {port: count}}}}``."""
+    values = {
+        host.ip: {"other": host.other, "values": {str(port): count for port, count in host.values}}
+        for host in summary.hosts
+    }
+    return {"other": summary.other, "values": values}

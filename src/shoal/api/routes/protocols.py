@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from shoal.api.deps import get_store, known_types, require_token
+from shoal.api.deps import known_types, require_token
+from shoal.api.limits import run_query
 from shoal.api.params import boolean, filters_of, page_of, summary_of
 from shoal.api.render import json_response, page_body, summary_body
 from shoal.errors import Forbidden, NoResults
@@ -18,12 +18,13 @@ router = APIRouter()
 
 
 @router.get("/v1/scan/protocols")
-def scan_protocols(
-    request: Request,
-    token: Annotated[Token, Depends(require_token)],
-    store: Annotated[Store, Depends(get_store)],
-) -> Response:
-    params = request.query_params
+async def scan_protocols(request: Request) -> Response:
+    token = require_token(request)
+    return await run_query(request, answer, request.query_params, request.app.state.store, token)
+
+
+def answer(params: QueryParams, store: Store, token: Token) -> Response:
+    """The whole call, on a query thread: check the parameters, ask the store, render."""
     types = known_types(store)
     filters = filters_of(params, types)
     summary = summary_of(params, types, token.enterprise)

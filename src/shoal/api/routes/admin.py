@@ -1,0 +1,41 @@
+"""``GET /v1/admin/user``: the calling token's class and quota (free: it costs no units)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from shoal.api.deps import require_token
+from shoal.api.render import json_response
+from shoal.tokens import Token
+from shoal.usage import UsageBook, iso, month_of, next_reset
+
+router = APIRouter()
+
+
+@router.get("/v1/admin/user")
+async def admin_user(request: Request) -> Response:
+    token = require_token(request)
+    usage: UsageBook = request.app.state.usage
+    return json_response(user_body(token, usage, dt.datetime.now(dt.UTC)))
+
+
+def user_body(token: Token, usage: UsageBook, now: dt.datetime) -> dict[str, object]:
+    used = usage.used(token.id, now)
+    return {
+        "name": token.name,
+        "class": token.token_class,
+        "id": token.id,
+        "created": token.created or None,
+        "quota": {
+            "api_limit": token.quota_limit("api"),
+            "api_usage": used["api"],
+            "priority_limit": token.quota_limit("priority"),
+            "priority_usage": used["priority"],
+            "concurrency_limit": token.limits.concurrency,
+            "period": month_of(now),
+            "next_reset": iso(next_reset(now)),
+        },
+    }
