@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Collector benchmark, loopback only: port discovery connects/s, identification services/s, and the
+identification latency of client-first protocols on their usual ports.
+
+    python bench/collect.py [--addresses 1000] [--runs 5] [--latency-runs 50]    (as root: ports < 1024)
+
+A second process (this script with ``--serve``) opens the listeners: ``--addresses`` loopback addresses
+(127.52.0.0/16) × five services on their usual ports (SSH and FTP banners, HTTP, Redis, MQTT: what the
+collector identifies by far most often), plus one each of TLS, PostgreSQL and Modbus for the latency runs.
+It runs on uvloop on one core while the collector runs on the other. Every address and port scanned is one
+this script opened. Not part of the test suite: run it by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import ipaddress
+import os
+import platform
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from shoal.collect.connection import Timeouts
+from shoal.collect.policy import ScanPolicy
+from shoal.collect.probes import modbus, mqtt
+from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
+from shoal.model import Report
+
+NETWORK = ipaddress.ip_network("127.52.0.0/16")
+SERVICE_PORTS = (22, 21, 80, 6379, 1883)
+LATENCY_IP = "127.53.0.1"
+LATENCY_PORTS = {"http": 80, "tls": 443, "redis": 6379, "postgres": 5432, "mqtt": 1883, "modbus": 502}
+SETTINGS = ScanSettings(rate=1e6, concurrency=512, per_host=16, timeouts=Timeouts(1.0, 1.0, 5.0), jarm=False)
+POLICY = ScanPolicy(allow=(NETWORK, ipaddress.ip_network(f"{LATENCY_IP}/32")), max_rate=1e6)
+HTTP_ANSWER = b"HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Length: 31\r\n\r\n<html><title>bench</title></html>"
+REDIS_INFO = b"# Server\r\nredis_version:7.0.15\r\n"
+REDIS_ANSWER = b"$%d\r\n%s\r\n" % (len(REDIS_INFO), REDIS_INFO)
+PG_ERROR = b"SFATAL\x00VFATAL\x00C0A000\x00Munsupported frontend protocol 1234.5679: server supports 3.0 to 3.0\x00\x00"
+MODBUS_ANSWER = b"\x2b\x0e\x01\x01\x00\x00\x01\x00\x05bench"
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+# -- the listener process ------------------------------------------------------------------------------------
+
+
+def banner_service(banner: bytes) -> Handler:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(banner)
+        await reader.read(1024)  # FTP's QUIT, or the client hanging up
+
+    return serve
+
+
+def answering(request_end: bytes, answer: bytes) -> Handler:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(request_end)
+        writer.write(answer)
+        await writer.drain()
+        await reader.read(1024)
+
+    return serve
+
+
+async def postgres_service(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    for answer in (b"N", b"E" + (4 + len(PG_ERROR)).to_bytes(4, "big") + PG_ERROR):
+        await reader.readexactly(8)
+        writer.write(answer)
+    await reader.read(1024)
+
+
+async def modbus_service(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    request = await reader.readexactly(len(modbus.REQUEST))
+    writer.write(request[:4] + (1 + len(MODBUS_ANSWER)).to_bytes(2, "big") + request[6:7] + MODBUS_ANSWER)
+    await reader.read(1024)
+
+
+def closing(handler: Handler) -> Handler:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await handler(reader, writer)
+        except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    return serve
+
+
+def tls_context(folder: Path) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench.example")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "bench.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "bench.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "bench.crt", folder / "bench.key")
+    return context
+
+
+async def serve(addresses: int) -> None:
+    services = {
+        22: banner_service(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"),
+        21: banner_service(b"220 (vsFTPd 3.0.3)\r\n"),
+        80: answering(b"\r\n\r\n", HTTP_ANSWER),
+        6379: answering(b"server\r\n", REDIS_ANSWER),
+        1883: answering(mqtt.CLIENT_ID, b"\x20\x02\x00\x00"),
+    }
+    servers = []
+    for ip in [str(address) for _, address in zip(range(addresses), NETWORK.hosts(), strict=False)]:
+        for port, handler in services.items():
+            servers.append(await asyncio.start_server(closing(handler), ip, port, backlog=1024))
+    with tempfile.TemporaryDirectory() as folder:
+        context = tls_context(Path(folder))
+        latency = {
+            "http": (services[80], None),
+            "tls": (answering(b"\r\n\r\n", HTTP_ANSWER), context),
+            "redis": (services[6379], None),
+            "postgres": (postgres_service, None),
+            "mqtt": (services[1883], None),
+            "modbus": (modbus_service, None),
+        }
+        for name, (handler, tls) in latency.items():
+            servers.append(await asyncio.start_server(closing(handler), LATENCY_IP, LATENCY_PORTS[name], ssl=tls))
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+
+
+# -- the collector side --------------------------------------------------------------------------------------
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.open_ports = 0
+        self.protocols: dict[str, int] = {}
+
+    def open_port(self, ip: str, port: int, day: dt.date) -> None:
+        self.open_ports += 1
+
+    def report(self, report: Report) -> None:
+        protocol = report.items[2].context
+        self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
+
+
+def scan_rate(addresses: int, identify: bool) -> tuple[float, float, CountingSink]:
+    """ip:ports per second over every listener (discovery only, or with identification): per second of wall
+    time, and per second of this process's CPU time (what one free core would do, whatever else runs)."""
+    sink = CountingSink()
+    collector = Collector(POLICY, ScanSettings(**{**SETTINGS_FIELDS, "identify": identify}), sink)
+    last = list(NETWORK.hosts())[addresses - 1]
+    networks = list(ipaddress.summarize_address_range(next(NETWORK.hosts()), last))
+    started, cpu_started = time.perf_counter(), time.process_time()
+    stats = run_event_loop(collector.scan(networks, SERVICE_PORTS))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    expected = addresses * len(SERVICE_PORTS)
+    if stats.open_ports != expected:
+        raise SystemExit(f"expected {expected} open ports, found {stats.open_ports}: is the listener process up?")
+    return stats.tried / elapsed, stats.tried / cpu, sink
+
+
+SETTINGS_FIELDS = {name: getattr(SETTINGS, name) for name in SETTINGS.__slots__}
+
+
+def latencies(runs: int) -> dict[str, list[float]]:
+    """Milliseconds to discover and identify each client-first service on its usual port, one at a time."""
+
+    async def measure() -> dict[str, list[float]]:
+        collector = Collector(POLICY, SETTINGS, CountingSink())
+        results: dict[str, list[float]] = {}
+        for name, port in LATENCY_PORTS.items():
+            samples = []
+            for _ in range(runs + 2):
+                started = time.perf_counter()
+                report = await collector.collect(LATENCY_IP, port)
+                samples.append((time.perf_counter() - started) * 1000)
+                if report is None or report.items[2].context not in (name, "https"):
+                    raise SystemExit(f"{name} on port {port} was not identified: {report}")
+            results[name] = samples[2:]  # two warm-ups
+        return results
+
+    return run_event_loop(measure())
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024**2
+    return f"{os.cpu_count()} vCPU {model}, {memory:.1f} GiB, Python {platform.python_version()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the collector on loopback listeners it opens itself.")
+    parser.add_argument("--addresses", type=int, default=1000, help="loopback addresses, 5 services each")
+    parser.add_argument("--runs", type=int, default=5, help="timed scans of every listener, per measure")
+    parser.add_argument("--latency-runs", type=int, default=50, help="timed identifications per protocol")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        run_event_loop(serve(args.addresses))
+        return 0
+    listeners = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--addresses", str(args.addresses)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listeners.stdout is not None
+        if listeners.stdout.readline().strip() != "ready":
+            raise SystemExit("the listener process did not start (run as root: it binds ports below 1024)")
+        load = os.getloadavg()[0]
+        discovery = [scan_rate(args.addresses, identify=False) for _ in range(args.runs)]
+        identified = [scan_rate(args.addresses, identify=True) for _ in range(args.runs)]
+        latency = latencies(args.latency_runs)
+    finally:
+        listeners.communicate("", timeout=30)
+    services = args.addresses * len(SERVICE_PORTS)
+    print(f"date {dt.date.today()}; {machine()}; load average before the run {load:.2f}")
+    print(f"listeners: {args.addresses} addresses x ports {SERVICE_PORTS} = {services}; {args.runs} runs each\n")
+    print("| measure | median /s (wall) | runs | median /s of collector CPU | target |\n|---|---:|---|---:|---|")
+    for label, results, target in (
+        ("port discovery: connects", discovery, "≥ 4,000"),
+        ("discovery + identification: services", identified, "≥ 1,000"),
+    ):
+        walls = [wall for wall, _, _ in results]
+        cpus = [cpu for _, cpu, _ in results]
+        runs = ", ".join(f"{rate:,.0f}" for rate in walls)
+        print(f"| {label} | {statistics.median(walls):,.0f} | {runs} | {statistics.median(cpus):,.0f} | {target} |")
+    print(f"\nprotocols identified in the last run: {identified[-1][2].protocols}\n")
+    print("| protocol (usual port) | median ms | p95 ms |\n|---|---:|---:|")
+    for name, samples in latency.items():
+        p95 = statistics.quantiles(samples, n=20)[-1]
+        print(f"| {name} ({LATENCY_PORTS[name]}) | {statistics.median(samples):.2f} | {p95:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the real daemons the collector tests scan on loopback (Debian packages; PostgreSQL is usually
+# preinstalled). Idempotent and quiet: does nothing when every binary is present. Never starts a service.
+set -euo pipefail
+declare -A PACKAGE_OF=(
+    [/usr/sbin/nginx]=nginx
+    [/usr/sbin/sshd]=openssh-server
+    [/usr/bin/redis-server]=redis-server
+    [/usr/sbin/vsftpd]=vsftpd
+    [/usr/sbin/mosquitto]=mosquitto
+    [/usr/sbin/telnetd]=inetutils-telnetd
+)
+missing=()
+for binary in "${!PACKAGE_OF[@]}"; do
+    [ -x "$binary" ] || missing+=("${PACKAGE_OF[$binary]}")
+done
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "install-test-daemons: missing ${missing[*]} (needs root and apt-get)" >&2
+    exit 1
+fi
+# Keep the packages' own services from starting on their default ports (they would take the tests' ports).
+policy=/usr/sbin/policy-rc.d
+added_policy=
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+fi
+trap 'if [ -n "$added_policy" ]; then rm -f "$policy"; fi' EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,64 @@
+"""``GET /v1/scan/protocols/prioritize``: queue a protocol-level collection of one ip:port.
+
+The answer comes at once (``{"ip", "port", "status": "queued"}``); ``shoal serve``'s collection worker does
+the work, and the report is searchable with ``scan/protocols?ip=IP`` about a second after it ends. Each token
+may call this 5 times a second averaged over 10 minutes (Driftnet's rule): a bucket of 3,000 calls refilled
+at 5 a second; past it, 429 with ``Retry-After``. The call also costs one unit of the token's monthly
+``priority_limit`` (charged by ``shoal.api.guard``, returned if the call fails).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
+from starlette.responses import Response
+
+from shoal.api.deps import require_token
+from shoal.api.params import integer, single
+from shoal.api.render import json_response
+from shoal.collect.ratelimit import KeyedRateLimit
+from shoal.errors import BadParameter, Forbidden, TooManyRequests
+
+CALLS_PER_SECOND = 5.0
+AVERAGED_OVER_SECONDS = 600
+
+router = APIRouter()
+
+
+def per_token_limit() -> KeyedRateLimit:
+    return KeyedRateLimit(CALLS_PER_SECOND, CALLS_PER_SECOND * AVERAGED_OVER_SECONDS)
+
+
+def target_of(params: QueryParams) -> tuple[str, int]:
+    text = single(params, "ip")
+    if text is None or not text.strip():
+        raise BadParameter("ip", "'ip' is required: the address to collect, e.g. ip=192.0.2.1")
+    try:
+        ip = str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise BadParameter("ip", f"'ip' must be one IP address (no CIDR), not {text!r}") from None
+    if not single(params, "port"):
+        raise BadParameter("port", "'port' is required: the TCP port to collect, e.g. port=443")
+    return ip, integer(params, "port", 0, 1, 65535)
+
+
+@router.get("/v1/scan/protocols/prioritize")
+async def prioritize(request: Request) -> Response:
+    token = require_token(request)
+    ip, port = target_of(request.query_params)
+    wait = request.app.state.prioritize_limit.try_take(token.id)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise TooManyRequests(
+            f"prioritize is limited to {CALLS_PER_SECOND:g} calls a second per token, averaged over"
+            f" {AVERAGED_OVER_SECONDS // 60} minutes; retry in {seconds} s",
+            seconds,
+        )
+    collector = request.app.state.collector
+    if collector is None:
+        raise Forbidden("this server does not collect: start it with 'shoal serve --allow CIDR'")
+    collector.submit(ip, port)
+    return json_response({"ip": ip, "port": port, "status": "queued"})

@@ -1,0 +1,151 @@
+"""The collector: a bounded-concurrency connect scan whose open ports are identified and reported.
+
+``Collector.scan`` discovers: for each permitted ip:port it connects (rate-limited, per-host limited); an
+accepted connection is an open port (``sink.open_port``), handed on to identification, whose service
+becomes one Report (``sink.report``). ``Collector.collect`` does the same for one ip:port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from shoal.collect.connection import Connection, Connector, PortClosed, Timeouts
+from shoal.collect.identify import identify
+from shoal.collect.policy import ScanPolicy
+from shoal.collect.probes import Service
+from shoal.collect.ratelimit import ConnectionRate
+from shoal.collect.targets import count_targets, iterate_targets
+from shoal.enrich.fingerprints import jarm_async
+from shoal.model import Item, Report
+from shoal.store.base import IPNetwork
+
+log = logging.getLogger("shoal.collect")
+JARM_CONNECTIONS = 11  # a JARM fingerprint's own: a plain connect, then 10 hellos (counted against our rate)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    rate: float = 1000.0  # new connections per second (capped by the policy's max_rate)
+    concurrency: int = 512  # ip:ports in flight
+    per_host: int = 16  # connections open at once to one address
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    identify: bool = True  # False: port discovery only
+    jarm: bool = True  # a JARM fingerprint for every TLS service
+
+
+@dataclass(slots=True)
+class ScanStats:
+    targets: int = 0  # ip:ports to try
+    tried: int = 0
+    open_ports: int = 0
+    reports: int = 0
+    started: float = field(default_factory=time.monotonic)
+    protocols: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class ResultSink(Protocol):
+    def open_port(self, ip: str, port: int, day: dt.date) -> None: ...
+
+    def report(self, report: Report) -> None: ...
+
+
+def build_report(ip: str, port: int, service: Service, day: dt.date) -> Report:
+    """``ip`` and ``port-tcp`` (metadata, empty context) first, then the banner, then the service's items."""
+    items = (
+        Item("ip", ip, "", True),
+        Item("port-tcp", str(port), "", True),
+        Item("server-banner", service.banner, service.protocol),
+        *service.items,
+    )
+    return Report(date=day, items=items)
+
+
+class Collector:
+    def __init__(self, policy: ScanPolicy, settings: ScanSettings, sink: ResultSink) -> None:
+        self.policy = policy
+        self.settings = settings
+        self.sink = sink
+        self.rate = ConnectionRate(min(settings.rate, policy.max_rate))
+        self.connector = Connector(policy, self.rate, settings.per_host, settings.timeouts)
+        self.stats = ScanStats()
+
+    async def scan(self, networks: Sequence[IPNetwork], ports: Sequence[int]) -> ScanStats:
+        """Scan every permitted ip:port. Raises TargetNotAllowed, before any packet, if a network is
+        not wholly inside the allow-list."""
+        for network in networks:
+            self.policy.check_network(network)
+        self.stats = ScanStats(targets=count_targets(networks, ports, self.policy))
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+
+        for ip, port in iterate_targets(networks, ports, self.policy):
+            await slots.acquire()
+            task = asyncio.create_task(self.collect(ip, port))
+            running.add(task)
+            task.add_done_callback(finished)
+        if running:
+            await asyncio.wait(running)
+        return self.stats
+
+    async def collect(self, ip: str, port: int) -> Report | None:
+        """Discover and identify one ip:port; the report (also given to the sink), or None."""
+        try:
+            return await self._collect(ip, port)
+        except Exception:
+            log.warning("collecting %s:%d failed", ip, port, exc_info=True)
+            return None
+        finally:
+            self.stats.tried += 1
+
+    async def _collect(self, ip: str, port: int) -> Report | None:
+        try:
+            connection = await self.connector.open(ip, port)
+        except PortClosed:
+            return None
+        day = dt.datetime.now(dt.UTC).date()
+        self.stats.open_ports += 1
+        self.sink.open_port(ip, port, day)
+        if not self.settings.identify:
+            connection.close()
+            return None
+        service = await self._identify(ip, port, connection)
+        if service is None:
+            return None
+        report = build_report(ip, port, service, day)
+        self.stats.reports += 1
+        self.stats.protocols[service.protocol] = self.stats.protocols.get(service.protocol, 0) + 1
+        self.sink.report(report)
+        return report
+
+    async def _identify(self, ip: str, port: int, connection: Connection) -> Service | None:
+        service = await identify(self.connector, ip, port, connection)
+        if service is not None and service.tls and self.settings.jarm:
+            await self.rate.acquire(JARM_CONNECTIONS)
+            jarm = await jarm_async(ip, port, self.settings.timeouts.first_byte * 2)
+            if jarm is not None:
+                service.items.append(Item("jarm", jarm))
+        return service
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop when it is installed (about 2.4x the connects/s of asyncio's own loop)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

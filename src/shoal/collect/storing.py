@@ -1,0 +1,75 @@
+"""Collector results into the store: open ports as observations, reports through the one ingest path.
+
+``StoreWriter`` buffers what the collector finds and writes it on a worker thread every second (or sooner
+when a batch fills), so the event loop never waits for a commit and results are searchable within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+
+from shoal.ingest.pipeline import Transform, ingest_stream
+from shoal.model import PortObservation, Report
+from shoal.store.base import Store
+
+FLUSH_SECONDS = 1.0
+FLUSH_SIZE = 5_000  # results waiting before a flush is due, whatever the clock says
+
+
+@dataclass(slots=True)
+class StoredTotals:
+    observations: int = 0
+    reports: int = 0
+
+
+class StoreWriter:
+    """A ``ResultSink`` that writes to a store. Run ``run()`` as a task while collecting, ``flush()`` after."""
+
+    def __init__(self, store: Store, transform: Transform | None) -> None:
+        self.store = store
+        self.transform = transform
+        self.totals = StoredTotals()
+        self._observations: list[PortObservation] = []
+        self._reports: list[Report] = []
+        self._due = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def open_port(self, ip: str, port: int, day: dt.date) -> None:
+        self._observations.append(PortObservation(ip, port, day))
+        self._check_size()
+
+    def report(self, report: Report) -> None:
+        self._reports.append(report)
+        self._check_size()
+
+    def _check_size(self) -> None:
+        if len(self._observations) + len(self._reports) >= FLUSH_SIZE:
+            self._due.set()
+
+    async def run(self) -> None:
+        """Flush every second, or when a batch is full, until cancelled (then call ``flush`` once more)."""
+        while True:
+            try:
+                async with asyncio.timeout(FLUSH_SECONDS):
+                    await self._due.wait()
+            except TimeoutError:
+                pass
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            self._due.clear()
+            observations, self._observations = self._observations, []
+            reports, self._reports = self._reports, []
+            if observations or reports:
+                await asyncio.to_thread(self._write, observations, reports)
+
+    def _write(self, observations: list[PortObservation], reports: list[Report]) -> None:
+        if observations:
+            self.store.ingest_observations(observations)
+            self.totals.observations += len(observations)
+        if reports:
+            totals = ingest_stream(self.store, reports, transform=self.transform)
+            self.totals.reports += totals.imported

@@ -1,0 +1,114 @@
+"""``CollectionWorker``: a Collector on its own thread and event loop inside ``shoal serve``.
+
+It takes ip:ports from ``submit`` (the prioritize endpoint) and, with ``rescan_every``, periodically queues
+every known open ip:port inside the allow-list again, so reports accumulate as history. Results go through a
+``StoreWriter`` and are searchable about a second after their collection ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from ipaddress import ip_address
+
+from shoal.collect.policy import ScanPolicy
+from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
+from shoal.collect.storing import StoreWriter
+from shoal.ingest.pipeline import Transform
+from shoal.store.base import PortQuery, Store
+
+CONCURRENT_COLLECTIONS = 32
+START_TIMEOUT = 10.0
+
+
+class CollectionWorker:
+    def __init__(
+        self,
+        store: Store,
+        policy: ScanPolicy,
+        settings: ScanSettings,
+        transform: Transform | None,
+        rescan_every: float | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.settings = settings
+        self.transform = transform
+        self.rescan_every = rescan_every
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[str, int]] | None = None
+        self._pending: set[tuple[str, int]] = set()
+        self._stopping: asyncio.Event | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=run_event_loop, args=(self._main(),), name="shoal-collector", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError("the collection worker did not start")
+
+    def submit(self, ip: str, port: int) -> None:
+        """Queue a collection of ip:port; TargetNotAllowed (nothing queued) if the policy refuses it."""
+        self.policy.check_address(ip)
+        if self._loop is None:
+            raise RuntimeError("the collection worker is not running")
+        self._loop.call_soon_threadsafe(self._enqueue, ip, port)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join()
+
+    def _enqueue(self, ip: str, port: int) -> None:
+        if self._queue is not None and (ip, port) not in self._pending:
+            self._pending.add((ip, port))
+            self._queue.put_nowait((ip, port))
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        writer = StoreWriter(self.store, self.transform)
+        collector = Collector(self.policy, self.settings, writer)
+        tasks = [asyncio.create_task(writer.run())]
+        tasks += [asyncio.create_task(self._collect_queued(collector)) for _ in range(CONCURRENT_COLLECTIONS)]
+        if self.rescan_every:
+            tasks.append(asyncio.create_task(self._rescan(self.rescan_every)))
+        self._ready.set()
+        await self._stopping.wait()
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks)
+        await writer.flush()
+
+    async def _collect_queued(self, collector: Collector) -> None:
+        assert self._queue is not None
+        while True:
+            ip, port = await self._queue.get()
+            try:
+                await collector.collect(ip, port)
+            finally:
+                self._pending.discard((ip, port))
+
+    async def _rescan(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            for ip, port in await asyncio.to_thread(self.known_open_ports):
+                self._enqueue(ip, port)
+
+    def known_open_ports(self) -> list[tuple[str, int]]:
+        """Every ip:port ever seen open inside the allow-list (and not denied)."""
+        found: dict[tuple[str, int], None] = {}  # overlapping allowed networks list a pair once
+        for network in self.policy.allow:
+            observed = self.store.open_ports(PortQuery(network))
+            for host, port in zip(observed.hosts, observed.ports, strict=True):
+                ip = observed.host_text(host)
+                if self.policy.permits(ip_address(ip)):
+                    found[ip, int(port)] = None
+        return list(found)

@@ -1,0 +1,95 @@
+"""``GET /v1/scan/protocols/prioritize``: queue a collection, find its report, and every refusal."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shoal.api.app import create_app
+from shoal.collect.connection import Timeouts
+from shoal.collect.policy import ScanPolicy
+from shoal.collect.ratelimit import KeyedRateLimit
+from shoal.collect.scanner import ScanSettings
+from shoal.collect.worker import CollectionWorker
+from shoal.store.embedded import EmbeddedStore
+from shoal.tokens import TokenStore
+from tests.api.conftest import assert_error
+from tests.collect.conftest import BLOCK
+from tests.collect.fakes import answers, fake_server
+
+ALLOWED = ipaddress.ip_network(f"127.{BLOCK}.5.0/24")
+HTTP_OK = b"HTTP/1.1 200 OK\r\nServer: prioritized\r\nContent-Length: 0\r\n\r\n"
+
+
+@pytest.fixture
+def collecting(tmp_path: Path) -> Iterator[TestClient]:
+    store = EmbeddedStore(tmp_path)
+    tokens = TokenStore(tmp_path)
+    settings = ScanSettings(timeouts=Timeouts(connect=1, first_byte=0.3, service=3), jarm=False)
+    worker = CollectionWorker(store, ScanPolicy(allow=(ALLOWED,)), settings, transform=None)
+    worker.start()
+    try:
+        with TestClient(create_app(store, tokens, collector=worker), raise_server_exceptions=False) as client:
+            client.headers["Authorization"] = f"Bearer {tokens.create('prioritizer')}"
+            yield client
+    finally:
+        worker.stop()
+        store.close()
+
+
+def test_a_prioritized_target_becomes_searchable(collecting: TestClient) -> None:
+    with fake_server(f"127.{BLOCK}.5.1", 8080, answers(b"\r\n\r\n", HTTP_OK)):
+        response = collecting.get("/v1/scan/protocols/prioritize", params={"ip": f"127.{BLOCK}.5.1", "port": "8080"})
+        assert response.status_code == 200, response.text
+        assert response.json() == {"ip": f"127.{BLOCK}.5.1", "port": 8080, "status": "queued"}
+        deadline = time.monotonic() + 15
+        while (found := collecting.get("/v1/scan/protocols", params={"ip": f"127.{BLOCK}.5.1"})).status_code == 204:
+            assert time.monotonic() < deadline, "the prioritized report never became searchable"
+            time.sleep(0.2)
+    [report] = found.json()["results"]
+    assert {"context": "Server", "is_metadata": False, "type": "http-header", "value": "prioritized"} in report["items"]
+
+
+def test_a_target_outside_the_allow_list_is_403_with_the_reason(collecting: TestClient) -> None:
+    response = collecting.get("/v1/scan/protocols/prioritize", params={"ip": "192.0.2.1", "port": "80"})
+    body = assert_error(response, 403, "ip")
+    assert body["code"] == "target_not_allowed" and "outside the collector's allow-list" in body["error"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"port": "80"}, "ip"),
+        ({"ip": f"127.{BLOCK}.5.0/24", "port": "80"}, "ip"),
+        ({"ip": f"127.{BLOCK}.5.1"}, "port"),
+        ({"ip": f"127.{BLOCK}.5.1", "port": "70000"}, "port"),
+    ],
+)
+def test_bad_parameters_are_400(collecting: TestClient, params: dict[str, str], parameter: str) -> None:
+    assert_error(collecting.get("/v1/scan/protocols/prioritize", params=params), 400, parameter)
+
+
+def test_too_many_calls_are_429_with_retry_after(collecting: TestClient) -> None:
+    # One call per 100 s after a burst of 2: slow enough that no refill lands between calls on a loaded machine.
+    collecting.app.state.prioritize_limit = KeyedRateLimit(rate=0.01, capacity=2)  # type: ignore[attr-defined]
+    params = {"ip": "192.0.2.1", "port": "80"}  # refused targets count too: the limit comes first
+    assert [collecting.get("/v1/scan/protocols/prioritize", params=params).status_code for _ in range(2)] == [403, 403]
+    response = collecting.get("/v1/scan/protocols/prioritize", params=params)
+    assert_error(response, 429)
+    assert 90 <= int(response.headers["Retry-After"]) <= 100
+
+
+def test_a_server_that_does_not_collect_says_so(tmp_path: Path) -> None:
+    store, tokens = EmbeddedStore(tmp_path), TokenStore(tmp_path)
+    with TestClient(create_app(store, tokens), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {tokens.create('someone')}"
+        body = assert_error(
+            client.get("/v1/scan/protocols/prioritize", params={"ip": f"127.{BLOCK}.5.1", "port": "80"}), 403
+        )
+    assert "shoal serve --allow" in body["error"]
+    store.close()

@@ -1,0 +1,106 @@
+"""Real daemons on their own loopback addresses, for the collector tests.
+
+Each starts in a temporary folder, listens on its own loopback address only, and is killed at the end of the session. A
+daemon whose binary is missing (or that needs root when we are not) skips its tests, except in CI
+(CI=true), where it fails them: CI must prove every probe against the real thing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+START_TIMEOUT = 20.0
+
+
+def unavailable(why: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{why} (CI must run every daemon: scripts/install-test-daemons.sh installs them)")
+    pytest.skip(why)
+
+
+def require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        unavailable(f"{what} needs root (daemons run on their usual ports, on their own loopback addresses)")
+
+
+def binary(*candidates: str) -> str:
+    """The first of the candidate binaries that exists, or skip/fail; root is needed to run them here."""
+    for candidate in candidates:
+        found = shutil.which(candidate) or (candidate if os.access(candidate, os.X_OK) else None)
+        if found:
+            require_root(found)
+            return found
+    unavailable(f"{candidates[0]} is not installed (scripts/install-test-daemons.sh)")
+    raise AssertionError("unreachable")
+
+
+def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{process.args} exited with {process.returncode}: {output}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex((ip, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{process.args} did not listen on {ip}:{port} within {START_TIMEOUT} s")
+
+
+@contextmanager
+def running(
+    command: Sequence[str], ip: str, port: int, folder: Path, user: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Run ``command`` until the block ends; yields (ip, port) once it accepts connections."""
+    log = folder / "daemon.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            list(command),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=folder,
+            user=user,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(ip, port, process, log)
+        yield ip, port
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def folder_for(user: str) -> Path:
+    """A fresh folder the daemon's user owns (pytest's own folders are root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"shoal-{user}-"))
+    shutil.chown(folder, user, user)
+    return folder
