@@ -1,0 +1,221 @@
+"""``GET /v1/scan/protocols/export``: every match of a search, streamed as NDJSON or CSV (Shoal).
+
+The parameters are scan/protocols' (parsed by ``filters_of``), without its 10,000-result cap. The body is a
+generator over ``Store.iter_matches`` written in chunks of about 64 KiB, so memory stays constant however
+many reports match. ``X-Result-Count`` carries the number of matches when the export started.
+
+A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/protocols/export/link``
+(with the token) answers with a URL carrying a ``ticket``: good for that exact query, once, for a minute.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
+from starlette.responses import Response, StreamingResponse
+
+from shoal.api.deps import known_types, require_token
+from shoal.api.limits import run_query
+from shoal.api.params import filters_of, single
+from shoal.api.render import json_response
+from shoal.errors import BadParameter, NoResults, Unauthorized
+from shoal.model import Report
+from shoal.store.base import Filters, Store
+from shoal.tokens import Token
+from shoal.usage import UsageBook
+
+router = APIRouter()
+
+EXPORT_PATH = "/v1/scan/protocols/export"
+CHUNK_BYTES = 64 * 1024
+TICKET_SECONDS = 60
+EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
+GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
+MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+# One CSV row per report: (column, item type, item context or None for any context). Several values of
+# one column are joined with " | ". NDJSON is the lossless format; CSV is for spreadsheets and grep.
+CSV_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("title", "title", None),
+    ("server_banner", "server-banner", None),
+    ("http_server", "http-header", "Server"),
+    ("host", "host", ""),
+    ("product_tag", "product-tag", None),
+    ("geo_country", "geo-country", None),
+    ("entity", "entity", None),
+    ("asn", "asn", None),
+    ("subject", "subject", None),
+    ("issuer", "issuer", None),
+    ("cert_sha256", "cert-sha256", None),
+)
+CSV_HEADER = ("date", "id", "ip", "port", "protocol", *(column for column, _, _ in CSV_COLUMNS))
+JOIN = " | "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_format(params: QueryParams) -> str:
+    value = (single(params, "format") or "ndjson").strip().lower()
+    if value not in MEDIA_TYPES:
+        raise BadParameter("format", f"'format' must be ndjson or csv, not {value!r}")
+    return value
+
+
+def ndjson_lines(reports: Iterable[Report]) -> Iterator[bytes]:
+    """Each report as one line of Driftnet JSON (sorted keys): the input ``shoal import`` reads."""
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+    for report in reports:
+        yield orjson.dumps(report.as_dict(), option=option)
+
+
+def csv_row(report: Report) -> list[str]:
+    port = report.port
+    protocols = [item.context for item in report.items if item.type == "server-banner"]
+    row = [report.date.isoformat(), report.id, report.ip or "", "" if port is None else str(port), joined(protocols)]
+    for _, item_type, context in CSV_COLUMNS:
+        values = [i.value for i in report.items if i.type == item_type and (context is None or i.context == context)]
+        row.append(joined(values))
+    return [safe_cell(cell) for cell in row]
+
+
+def joined(values: list[str]) -> str:
+    return JOIN.join(dict.fromkeys(value for value in values if value))
+
+
+def safe_cell(cell: str) -> str:
+    """Scan data is written by strangers: a cell a spreadsheet would run as a formula gets a leading '."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def csv_lines(reports: Iterable[Report]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for report in reports:
+        writer.writerow(csv_row(report))
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def encode(reports: Iterable[Report], export: str) -> Iterator[bytes]:
+    """The reports as ``export`` (ndjson or csv), in chunks of about CHUNK_BYTES."""
+    lines = csv_lines(reports) if export == "csv" else ndjson_lines(reports)
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    token: Token
+    query: tuple[tuple[str, str], ...]
+    expires: float
+
+
+class ExportTickets:
+    """One-use, short-lived permissions to download one export without an Authorization header."""
+
+    def __init__(self, lifetime: float = TICKET_SECONDS) -> None:
+        self.lifetime = lifetime
+        self._tickets: dict[str, Ticket] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, token: Token, query: tuple[tuple[str, str], ...]) -> str:
+        secret = secrets.token_urlsafe(24)
+        now = time.monotonic()
+        with self._lock:
+            self._tickets = {key: t for key, t in self._tickets.items() if t.expires > now}
+            self._tickets[secret] = Ticket(token, query, now + self.lifetime)
+        return secret
+
+    def redeem(self, secret: str, query: tuple[tuple[str, str], ...]) -> Token | None:
+        with self._lock:
+            ticket = self._tickets.pop(secret, None)
+        if ticket is None or ticket.expires <= time.monotonic() or ticket.query != query:
+            return None
+        return ticket.token
+
+
+def query_of(params: QueryParams) -> tuple[tuple[str, str], ...]:
+    """The request's parameters in a canonical order, without the ticket."""
+    return tuple(sorted((name, value) for name, value in params.multi_items() if name != "ticket"))
+
+
+def export_token(request: Request) -> tuple[Token, int]:
+    """The caller's token and the units already charged for this call.
+
+    The Guard (shoal.api.guard) authenticated a Bearer call and charged it one unit; it lets a call with a
+    ``ticket`` and no Authorization header through unmetered, for the ticket to be redeemed here.
+    """
+    if isinstance(request.scope.get("state", {}).get("token"), Token):
+        return require_token(request), GUARD_UNITS
+    ticket = single(request.query_params, "ticket")
+    if ticket is None:
+        return require_token(request), GUARD_UNITS
+    tickets: ExportTickets = request.app.state.export_tickets
+    token = tickets.redeem(ticket, query_of(request.query_params))
+    if token is None:
+        raise Unauthorized("this export link has expired or was used already; start the export again")
+    return token, 0
+
+
+def prepared(params: QueryParams, store: Store) -> tuple[str, Filters, int]:
+    """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
+    export = export_format(params)
+    filters = filters_of(params, known_types(store))
+    total = store.search(filters, offset=0, limit=1).total
+    if total == 0:
+        raise NoResults()
+    return export, filters, total
+
+
+def export_cost(total: int) -> int:
+    """Units an export of ``total`` reports costs: one per started EXPORT_UNIT."""
+    return max(1, -(-total // EXPORT_UNIT))
+
+
+@router.get(EXPORT_PATH)
+async def export_reports(request: Request) -> Response:
+    token, charged = export_token(request)
+    store: Store = request.app.state.store
+    export, filters, total = await run_query(request, prepared, request.query_params, store)
+    cost = export_cost(total)
+    if cost > charged:
+        usage: UsageBook = request.app.state.usage
+        usage.charge(token.id, "api", cost - charged, token.quota_limit("api"))
+    headers = {
+        "Content-Disposition": f'attachment; filename="shoal-export.{export}"',
+        "X-Result-Count": str(total),
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(
+        encode(store.iter_matches(filters), export), media_type=MEDIA_TYPES[export], headers=headers
+    )
+
+
+@router.post(f"{EXPORT_PATH}/link")
+async def export_link(request: Request) -> Response:
+    token = require_token(request)
+    _, _, total = await run_query(request, prepared, request.query_params, request.app.state.store)
+    query = query_of(request.query_params)
+    tickets: ExportTickets = request.app.state.export_tickets
+    ticket = tickets.issue(token, query)
+    url = f"{EXPORT_PATH}?{QueryParams([*query, ('ticket', ticket)])}"
+    return json_response({"url": url, "result_count": total, "expires_in": TICKET_SECONDS})

@@ -1,0 +1,358 @@
+"""A typed client for Shoal's HTTP API, and for Driftnet's: the paths, parameters and JSON are the same.
+
+    from shoal.client import Client
+
+    with Client("http://127.0.0.1:8080", token) as client:
+        page = client.search("product-tag:nginx", ip="8.8.8.0/24")       # one page of 100 reports
+        for report in client.iter_search("protocol=ssh"): ...            # every page (at most 10,000)
+        summary = client.summarize("port-tcp", "product-tag:nginx", limit=10)
+        client.ports("8.8.8.8"), client.ipports("8.8.8.0/24"), client.prioritize("8.8.8.8", 443), client.user()
+        for report in client.export("title:london"): ...                 # Shoal only: every match, streamed
+
+A 204 (nothing matched) is an empty result, never an error. Errors are raised as the server's own exception
+classes (``shoal.errors``), rebuilt from the JSON error body, so a caller catches what the server raised:
+
+    ShoalError
+    ├── BadParameter (400)              .parameter
+    ├── QueryError (400)                .start, .end, .hint, .parameter
+    │   └── QueryTooComplex (400)
+    ├── Unauthorized (401), Forbidden (403), RequestTooLong (414)
+    ├── TooManyRequests (429)           .retry_after
+    │   └── QuotaExceeded (429)         .quota, .limit, .usage, .cost, .next_reset
+    ├── QueryTimeout (504)              .seconds
+    └── ApiError                        any other answer (404, 5xx, a body that is not Shoal's): .status, .code
+        └── ConnectionFailed            no answer at all (refused, DNS, timeout): .status 0
+
+Transport errors are translated in one place (``Client._send``), ``raise … from`` the httpx error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypedDict, Unpack
+
+import httpx
+import orjson
+
+from shoal.errors import (
+    BadParameter,
+    Forbidden,
+    QueryError,
+    QueryTimeout,
+    QueryTooComplex,
+    QuotaExceeded,
+    RequestTooLong,
+    ShoalError,
+    TooManyRequests,
+    Unauthorized,
+)
+from shoal.model import Report
+
+DEFAULT_TIMEOUT = 60.0
+PAGE_SIZE = 100
+ExportFormat = Literal["ndjson", "csv"]
+
+
+class ApiError(ShoalError):
+    """An answer that is neither a result nor one of Shoal's known errors."""
+
+    def __init__(self, status: int, message: str, code: str = "http") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ConnectionFailed(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message, "connection")
+
+
+class Selection(TypedDict, total=False):
+    """What selects reports besides the expression: scan/protocols' other parameters."""
+
+    ip: str  # an address or CIDR
+    indirect: bool
+    date_from: dt.date | str  # inclusive, YYYY-MM-DD
+    date_to: dt.date | str
+    slop: int
+    most_recent: bool
+    host_in_url: bool
+    filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    page: int
+    pages: int
+    result_count: int
+    results: list[Report]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCounts:
+    """A summary: value → number of reports, the sum of the counts left out, and (if asked) the cardinality."""
+
+    values: dict[str, int]
+    other: int
+    cardinality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortCounts:
+    values: dict[int, int]  # port → observations
+    other: int
+    honeypot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IpPortCounts:
+    values: dict[str, PortCounts]  # ip → its ports
+    other: int  # IPs left out
+
+
+NO_VALUES = ValueCounts({}, 0)
+
+
+def selection_params(expression: str, selection: Selection) -> list[tuple[str, str]]:
+    unknown = set(selection) - set(Selection.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown search option(s): {', '.join(sorted(unknown))}")
+    params = [("expression", expression)] if expression else []
+    if "ip" in selection:
+        params.append(("ip", selection["ip"]))
+    params += dates(selection.get("date_from"), selection.get("date_to"))
+    if "slop" in selection:
+        params.append(("slop", str(selection["slop"])))
+    for flag in ("indirect", "most_recent", "host_in_url"):
+        if selection.get(flag):
+            params.append((flag, "true"))
+    params += [("filter", text) for text in selection.get("filters", ())]
+    return params
+
+
+def dates(date_from: dt.date | str | None, date_to: dt.date | str | None) -> list[tuple[str, str]]:
+    return [
+        (name, value.isoformat() if isinstance(value, dt.date) else value)
+        for name, value in (("from", date_from), ("to", date_to))
+        if value is not None
+    ]
+
+
+def port_counts(body: dict[str, Any]) -> PortCounts:
+    values = {int(port): int(n) for port, n in body.get("values", {}).items()}
+    return PortCounts(values, int(body.get("other", 0)), bool(body.get("honeypot", False)))
+
+
+# -- errors: one builder per Shoal error code, then by status for anything else --------------------------------
+
+Detail = dict[str, Any]
+
+
+def _retry_after(response: httpx.Response) -> int:
+    value = response.headers.get("retry-after", "1")
+    return int(value) if value.isdigit() else 1
+
+
+def _query_error(kind: type[QueryError]) -> Callable[[str, Detail, httpx.Response], ShoalError]:
+    def build(message: str, detail: Detail, _: httpx.Response) -> ShoalError:
+        start, end = int(detail.get("start", 0)), int(detail.get("end", 0))
+        return kind(message, start, end, str(detail.get("hint", "")), parameter=str(detail.get("parameter", "")))
+
+    return build
+
+
+def _quota(message: str, detail: Detail, response: httpx.Response) -> ShoalError:
+    quota = str(detail.get("quota", "api_limit")).removesuffix("_limit")
+    return QuotaExceeded(
+        quota,
+        int(detail.get("limit", 0)),
+        int(detail.get("usage", 0)),
+        int(detail.get("cost", 0)),
+        str(detail.get("next_reset", "")),
+        _retry_after(response),
+    )
+
+
+ERRORS_BY_CODE: dict[str, Callable[[str, Detail, httpx.Response], ShoalError]] = {
+    "bad_parameter": lambda message, detail, _: BadParameter(str(detail.get("parameter", "")), message),
+    "query_syntax": _query_error(QueryError),
+    "query_too_complex": _query_error(QueryTooComplex),
+    "unauthorized": lambda message, _, __: Unauthorized(message),
+    "forbidden": lambda message, _, __: Forbidden(message),
+    "request_too_long": lambda message, _, __: RequestTooLong(message),
+    "too_many_requests": lambda message, _, response: TooManyRequests(message, _retry_after(response)),
+    "quota_exceeded": _quota,
+    "query_timeout": lambda _, detail, __: QueryTimeout(float(detail.get("timeout", 0))),
+}
+ERRORS_BY_STATUS: dict[int, Callable[[str, Detail, httpx.Response], ShoalError]] = {
+    400: lambda message, detail, _: BadParameter(str(detail.get("parameter", "")), message),
+    401: ERRORS_BY_CODE["unauthorized"],
+    403: ERRORS_BY_CODE["forbidden"],
+    414: ERRORS_BY_CODE["request_too_long"],
+    429: ERRORS_BY_CODE["too_many_requests"],
+}
+
+
+def error_of(response: httpx.Response) -> ShoalError:
+    """The exception an error answer stands for (Shoal's JSON error shape, or any other body)."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    details = body.get("detail")
+    detail: Detail = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
+    message = str(body.get("error") or detail.get("message") or response.text[:200] or response.reason_phrase)
+    build = ERRORS_BY_CODE.get(str(body.get("code"))) or ERRORS_BY_STATUS.get(response.status_code)
+    if build is None:
+        return ApiError(response.status_code, message, str(body.get("code") or "http"))
+    return build(message, detail, response)
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "shoal-client"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport ----------------------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, params: Sequence[tuple[str, str]], stream: bool = False) -> httpx.Response:
+        """The answer to one call; an error answer or no answer raises (the one place httpx errors are seen)."""
+        request = self._http.build_request(method, path, params=list(params))
+        try:
+            response = self._http.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"no answer from {self.base_url}: {exc}") from exc
+        if response.is_success:
+            return response
+        if stream:
+            response.read()
+            response.close()
+        raise error_of(response)
+
+    def _json(self, path: str, params: Sequence[tuple[str, str]]) -> Any:
+        """The JSON body, or None for 204 (nothing matched)."""
+        response = self._send("GET", path, params)
+        return None if response.status_code == 204 or not response.content else orjson.loads(response.content)
+
+    # -- endpoints ----------------------------------------------------------------------------------------
+
+    def search(self, expression: str = "", *, page: int = 0, **selection: Unpack[Selection]) -> SearchPage:
+        """One page (100 reports, newest first) of ``GET /v1/scan/protocols``."""
+        params = [*selection_params(expression, selection), ("page", str(page))]
+        body = self._json("/v1/scan/protocols", params)
+        if body is None:
+            return SearchPage(page, 0, 0, [])
+        results = [Report.from_dict(raw) for raw in body["results"]]
+        return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
+
+    def iter_search(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+        """Every report the API pages through (at most 100 pages of 100): newest first."""
+        page = 0
+        while True:
+            found = self.search(expression, page=page, **selection)
+            yield from found.results
+            page += 1
+            if page >= found.pages:
+                return
+
+    def summarize(
+        self,
+        summary_type: str,
+        expression: str = "",
+        *,
+        limit: int | None = None,
+        contexts: Sequence[str] = (),
+        excluded_contexts: Sequence[str] = (),
+        cardinality: bool = False,
+        **selection: Unpack[Selection],
+    ) -> ValueCounts:
+        """``summarize=TYPE``: values of that type over the matching reports, highest counts first."""
+        params = [*selection_params(expression, selection), ("summarize", summary_type)]
+        if limit is not None:
+            params.append(("summary_limit", str(limit)))
+        params += [("summary_context", context) for context in contexts]
+        params += [("summary_nocontext", context) for context in excluded_contexts]
+        if cardinality:
+            params.append(("summary_cardinality", "true"))
+        body = self._json("/v1/scan/protocols", params)
+        if body is None:
+            return NO_VALUES
+        summary = body["summary"]
+        values = dict(sorted(summary["values"].items(), key=lambda pair: (-pair[1], pair[0])))
+        return ValueCounts(values, int(summary.get("other", 0)), summary.get("cardinality"))
+
+    def ports(
+        self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
+    ) -> PortCounts:
+        """``GET /v1/scan/ports``: open-port observations over an address or CIDR."""
+        body = self._json("/v1/scan/ports", [("ip", ip), *dates(date_from, date_to)])
+        return port_counts(body) if body is not None else PortCounts({}, 0)
+
+    def ipports(
+        self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
+    ) -> IpPortCounts:
+        """``GET /v1/scan/ipports``: open-port observations per IP of a CIDR."""
+        body = self._json("/v1/scan/ipports", [("ip", ip), *dates(date_from, date_to)])
+        if body is None:
+            return IpPortCounts({}, 0)
+        return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))
+
+    def prioritize(self, ip: str, port: int) -> dict[str, Any]:
+        """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""
+        return self._json("/v1/scan/protocols/prioritize", [("ip", ip), ("port", str(port))]) or {}
+
+    def user(self) -> dict[str, Any]:
+        """``GET /v1/admin/user``: the token's class and quota."""
+        return self._json("/v1/admin/user", []) or {}
+
+    def export_bytes(
+        self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
+    ) -> Iterator[bytes]:
+        """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
+        params = [*selection_params(expression, selection), ("format", export_format)]
+        response = self._send("GET", "/v1/scan/protocols/export", params, stream=True)
+        try:
+            if response.status_code != 204:
+                yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"the export from {self.base_url} broke off: {exc}") from exc
+        finally:
+            response.close()
+
+    def export(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+        """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""
+        pending = b""
+        for chunk in self.export_bytes(expression, **selection):
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                if line:
+                    yield Report.from_dict(orjson.loads(line))
+        if pending.strip():
+            yield Report.from_dict(orjson.loads(pending))

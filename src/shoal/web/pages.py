@@ -1,0 +1,95 @@
+"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets."""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+from functools import cache
+from pathlib import Path
+from string import Template
+
+from fastapi import APIRouter, FastAPI
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from shoal import __version__
+from shoal.query.check import BUILTIN_TYPES
+
+WEB_DIR = Path(__file__).parent
+# Everything comes from this server: no inline script, no third-party origin, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+        " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+UNSUMMARISABLE = {"search-term"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@cache
+def template(name: str) -> Template:
+    return Template((WEB_DIR / "templates" / name).read_text())
+
+
+def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLResponse:
+    """``templates/<page>.html`` inside the layout; ``fields`` are escaped, the layout loads ``static/<page>.js``."""
+    escaped = {name: html.escape(value) for name, value in fields.items()}
+    body = template(f"{page}.html").substitute(escaped, types=type_options(), type_list=type_list())
+    document = template("layout.html").substitute(
+        title=html.escape(title), body=body, page=page, version=html.escape(__version__)
+    )
+    return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
+
+
+@cache
+def type_options() -> str:
+    """The types a summary can be drawn for, as <option>s of the ``types`` datalist."""
+    return "".join(
+        f'<option value="{html.escape(name)}">{html.escape(description)}</option>'
+        for name, description in sorted(BUILTIN_TYPES.items())
+        if name not in UNSUMMARISABLE
+    )
+
+
+@cache
+def type_list() -> str:
+    """Every built-in type with what it holds, for the syntax help."""
+    return "".join(
+        f"<dt><code>{html.escape(name)}</code></dt><dd>{html.escape(description)}</dd>"
+        for name, description in BUILTIN_TYPES.items()
+    )
+
+
+@router.get("/")
+def search_page() -> HTMLResponse:
+    return render("search", "Search")
+
+
+@router.get("/host/{ip}")
+def host_page(ip: str) -> HTMLResponse:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return render("message", "Not an IP address", 404, message=f"{ip!r} is not an IP address.")
+    return render("host", str(address), ip=str(address))
+
+
+@router.get("/cidr")
+@router.get("/cidr/{network:path}")
+def cidr_page(network: str = "") -> HTMLResponse:
+    if not network:
+        return render("cidr", "Networks", network="")
+    try:
+        parsed = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return render("message", "Not a network", 404, message=f"{network!r} is not an IP address or CIDR.")
+    return render("cidr", str(parsed), network=str(parsed))
+
+
+def install_web(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -1,0 +1,277 @@
+// What every page shares: the saved token, calls to the JSON API, DOM helpers, report cards, bar charts.
+
+const TOKEN_KEY = "shoal.token";
+const NUMBER = new Intl.NumberFormat("en");
+const KEY_ITEMS = [
+  ["server-banner", null, "banner"],
+  ["http-header", "Server", "server"],
+  ["host", "", "host"],
+  ["url", null, "url"],
+  ["product-tag", null, "products"],
+  ["product-info", null, "product info"],
+  ["geo-country", null, "country"],
+  ["entity", null, "entity"],
+  ["asn", null, "asn"],
+  ["subject", null, "subject"],
+  ["issuer", null, "issuer"],
+];
+const SIMPLE_CONTEXT = /^[A-Za-z0-9_.-]+$/;
+const RETRIES = 4;
+const PARALLEL_CALLS = 3; // Shoal runs at most 5 queries of one token at once
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const $ = (id) => document.getElementById(id);
+export const count = (n) => NUMBER.format(n);
+
+function token() {
+  return localStorage.getItem(TOKEN_KEY) || "";
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error || `the server answered HTTP ${status}`);
+    this.status = status;
+    this.detail = body?.detail?.[0] || {};
+  }
+}
+
+/** URL parameters from an object: empty values are left out, arrays repeat the parameter. */
+export function query(values) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    for (const one of [value].flat()) {
+      if (one !== undefined && one !== null && one !== "" && one !== false) params.append(name, String(one));
+    }
+  }
+  return params;
+}
+
+/** Call the API with the saved token: the JSON body, null for 204 (no results), or an ApiError.
+ *  A 429 for too many queries at once (not a used-up quota) is retried after its Retry-After. */
+export async function api(path, params = new URLSearchParams(), method = "GET") {
+  const url = params.size ? `${path}?${params}` : path;
+  for (let attempt = 1; ; attempt += 1) {
+    let response;
+    try {
+      response = await fetch(url, { method, headers: { Authorization: `Bearer ${token()}` } });
+    } catch {
+      throw new ApiError(0, { error: "cannot reach the Shoal server" });
+    }
+    if (response.status === 204) return null;
+    const body = await response.json().catch(() => null);
+    if (response.status === 429 && body?.code === "too_many_requests" && attempt < RETRIES) {
+      await sleep(1000 * Math.min(5, Number(response.headers.get("Retry-After")) || 1));
+      continue;
+    }
+    if (response.status === 401) askForToken(body?.error || "unauthorized");
+    if (!response.ok) throw new ApiError(response.status, body);
+    return body;
+  }
+}
+
+/** ``job(item)`` for every item, at most ``width`` at a time (a token may run only a few queries at once). */
+export async function inTurn(items, job, width = PARALLEL_CALLS) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await job(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return results;
+}
+
+/** An element with attributes (on* become listeners) and children (strings become text, never HTML). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name === "className" ? "class" : name, value === true ? "" : value);
+  }
+  node.append(...children.flat(Infinity).filter((child) => child !== undefined && child !== null && child !== false));
+  return node;
+}
+
+// -- the token and the header ---------------------------------------------------------------------------
+
+function askForToken(message) {
+  const state = $("login-state");
+  state.textContent = token() ? `Token refused: ${message}` : "Paste an API token (shoal token create NAME).";
+  state.className = "bad";
+  $("token").focus();
+}
+
+function showTokenState() {
+  const state = $("login-state");
+  state.textContent = token() ? "Token saved in this browser." : "No token yet.";
+  state.className = token() ? "good" : "bad";
+}
+
+/** Wire the header (token, jump box); ``onToken`` runs when a token is saved. */
+export function initPage(onToken) {
+  showTokenState();
+  $("login").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("token").value.trim();
+    if (!value) return;
+    localStorage.setItem(TOKEN_KEY, value);
+    $("token").value = "";
+    showTokenState();
+    onToken();
+  });
+  $("forget").addEventListener("click", () => {
+    localStorage.removeItem(TOKEN_KEY);
+    showTokenState();
+  });
+  $("jump").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const target = $("jump-target").value.trim();
+    if (target) location.assign(target.includes("/") ? `/cidr/${target}` : `/host/${encodeURIComponent(target)}`);
+  });
+}
+
+/** Show an API error (its message and hint) in ``box``. */
+export function showProblem(box, error) {
+  box.replaceChildren(el("p", {}, el("strong", {}, "Error: "), error.message));
+  if (error.detail?.hint) box.append(el("p", { className: "hint" }, `Hint: ${error.detail.hint}`));
+  box.hidden = false;
+}
+
+// -- reports --------------------------------------------------------------------------------------------
+
+export function values(report, type, context = null) {
+  const found = report.items.filter((i) => i.type === type && (context === null || i.context === context));
+  return [...new Set(found.map((i) => i.value).filter((v) => v !== ""))];
+}
+
+export function targetOf(report) {
+  const [ip = "?"] = values(report, "ip", "");
+  const [port] = values(report, "port-tcp", "");
+  return { ip, port, text: `${ip.includes(":") ? `[${ip}]` : ip}${port ? `:${port}` : ""}` };
+}
+
+export function protocolOf(report) {
+  return report.items.find((i) => i.type === "server-banner")?.context || "";
+}
+
+export function quote(value) {
+  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+/** The expression term matching one value exactly. */
+export function termFor(type, value, context = null) {
+  if (type === "port-tcp" && /^\d+$/.test(value)) return `port-tcp:${value}`;
+  if (context && SIMPLE_CONTEXT.test(context)) return `${type};${context}=${quote(value)}`;
+  return `${type}=${quote(value)}`;
+}
+
+export function searchLink(params, text) {
+  return el("a", { href: `/?${query(params)}` }, text);
+}
+
+function itemsTable(report) {
+  const rows = report.items.map((item) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, item.type),
+      el("td", {}, item.context),
+      el("td", {}, searchLink({ expression: termFor(item.type, item.value, item.context) }, item.value)),
+      el("td", {}, item.is_metadata ? "metadata" : ""),
+    ),
+  );
+  const head = ["type", "context", "value", ""].map((name) => el("th", { scope: "col" }, name));
+  return el("table", { className: "items" }, el("thead", {}, el("tr", {}, head)), el("tbody", {}, rows));
+}
+
+/** One report: date, ip:port, protocol, title, key items, and every item on demand. */
+export function reportCard(report) {
+  const target = targetOf(report);
+  const [title] = values(report, "title");
+  const protocol = protocolOf(report);
+  const keys = el("dl", { className: "key-items" });
+  for (const [type, context, label] of KEY_ITEMS) {
+    const found = values(report, type, context);
+    if (!found.length) continue;
+    const links = found.slice(0, 6).map((v) => searchLink({ expression: termFor(type, v, context) }, v));
+    keys.append(el("dt", {}, label), el("dd", {}, links));
+  }
+  const raw = el("details", { className: "raw" }, el("summary", {}, `All ${report.items.length} items`));
+  raw.addEventListener("toggle", () => raw.open && raw.children.length === 1 && raw.append(itemsTable(report)));
+  const head = el(
+    "header",
+    {},
+    el("time", { datetime: report.date }, report.date),
+    el("a", { className: "target", href: `/host/${encodeURIComponent(target.ip)}` }, target.text),
+    protocol && el("span", { className: "protocol" }, protocol),
+    title && el("span", { className: "title" }, title),
+    el("span", { className: "id", title: "report id" }, report.id),
+  );
+  return el("article", { className: "card", "data-id": report.id }, head, keys, raw);
+}
+
+// -- charts ---------------------------------------------------------------------------------------------
+
+const byCountThenValue = ([a, m], [b, n]) => n - m || a.localeCompare(b, "en", { numeric: true });
+
+/** A summary as a bar chart: one button per value (``onPick(value)``), then ``other`` and the cardinality. */
+export function barChart(type, summary, onPick) {
+  const entries = Object.entries(summary.values).sort(byCountThenValue);
+  const top = Math.max(1, ...entries.map(([, n]) => n));
+  const bar = (n) => {
+    const fill = el("span", { className: "fill" });
+    fill.style.width = `${Math.min(100, Math.max(0.5, (100 * n) / top))}%`;
+    return el("span", { className: "track" }, fill);
+  };
+  const rows = entries.map(([value, n]) =>
+    el(
+      "li",
+      {},
+      el(
+        "button",
+        {
+          type: "button",
+          className: "bar",
+          title: `Refine with ${termFor(type, value)}`,
+          onclick: () => onPick(value),
+        },
+        el("span", { className: "label" }, value),
+        bar(n),
+        el("span", { className: "n" }, count(n)),
+      ),
+    ),
+  );
+  if (summary.other) {
+    rows.push(
+      el(
+        "li",
+        { className: "other" },
+        el(
+          "span",
+          { className: "bar" },
+          el("span", { className: "label" }, "other"),
+          bar(summary.other),
+          el("span", { className: "n" }, count(summary.other)),
+        ),
+      ),
+    );
+  }
+  const facts = [`${count(entries.length)} values`, `other ${count(summary.other)}`];
+  facts.push(
+    summary.cardinality === undefined ? "cardinality: enterprise tokens" : `cardinality ${count(summary.cardinality)}`,
+  );
+  return el(
+    "figure",
+    { className: "chart" },
+    el("figcaption", {}, el("strong", {}, type), ` · ${facts.join(" · ")}`),
+    el("ol", { className: "bars" }, rows),
+  );
+}
+
+/** Heat level 0–4 of ``n`` against the largest value (log scale: a few big counts do not wash out the rest). */
+export function heat(n, max) {
+  return n ? Math.max(1, Math.ceil((4 * Math.log(n + 1)) / Math.log(max + 1))) : 0;
+}

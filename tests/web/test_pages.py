@@ -1,0 +1,243 @@
+"""The web UI in a real browser: login, search, paging, error highlight, charts, host and network pages, export.
+
+Each page is saved to test-output/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
+
+import orjson
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.web.conftest import SCREENSHOTS
+from tests.web.server import PAGING_REPORTS, Served
+
+T = TypeVar("T")
+
+
+def wait(browser: WebDriver, condition: Callable[[WebDriver], T], timeout: float = 10) -> T:
+    return WebDriverWait(browser, timeout).until(condition)
+
+
+def visit(browser: WebDriver, served: Served, path: str, token: str | None = None) -> None:
+    """Open ``path`` with ``token`` (default: the normal one) saved in localStorage."""
+    if not browser.current_url.startswith(served.base):
+        browser.get(f"{served.base}/static/shoal.css")
+    browser.execute_script("localStorage.setItem('shoal.token', arguments[0])", token or served.token)
+    browser.get(served.base + path)
+
+
+def texts(browser: WebDriver, selector: str) -> list[str]:
+    """The visible text of every match, read in one script (no stale elements while a page re-renders)."""
+    return browser.execute_script("return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", selector)
+
+
+def card_ids(browser: WebDriver, selector: str = "#results .card") -> list[str]:
+    script = "return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.id)"
+    return browser.execute_script(script, selector)
+
+
+def screenshot(browser: WebDriver, name: str) -> None:
+    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def script_errors(browser: WebDriver) -> list[str]:
+    """Console errors other than the HTTP statuses the pages expect (400 for a bad query, 403 for cardinality)."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors(browser: WebDriver) -> Iterator[None]:
+    browser.get_log("browser")
+    yield
+    assert script_errors(browser) == []
+
+
+def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served) -> None:
+    browser.get(f"{served.base}/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    assert browser.find_element(By.ID, "login-state").text == "No token yet."
+    browser.find_element(By.ID, "token").send_keys(served.token, Keys.ENTER)
+    assert browser.find_element(By.ID, "login-state").text == "Token saved in this browser."
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")  # the shortcut to the expression box
+    active = browser.switch_to.active_element
+    assert active.get_attribute("id") == "expression"
+    started = time.monotonic()
+    active.send_keys("protocol=ssh", Keys.ENTER)
+    wait(browser, lambda b: card_ids(b) == ["r05", "r04"])
+    assert time.monotonic() - started < 5  # typically 0.1 s; docs/web.md has measured times
+    assert "expression=protocol%3Dssh" in browser.current_url
+    assert texts(browser, "#results .count") == ["2 reports · page 1 of 1"]
+    first = browser.find_element(By.CSS_SELECTOR, "#results .card")
+    assert first.find_element(By.CSS_SELECTOR, ".target").text == "10.1.2.4:2222"
+    assert first.find_element(By.CSS_SELECTOR, ".protocol").text == "ssh"
+    assert "Tencent Cloud Computing" in first.find_element(By.CSS_SELECTOR, ".key-items").text
+    first.find_element(By.CSS_SELECTOR, "details summary").click()
+    rows = first.find_elements(By.CSS_SELECTOR, "table.items tbody tr")
+    assert [row.find_elements(By.TAG_NAME, "td")[0].text for row in rows] == [
+        "ip",
+        "port-tcp",
+        "server-banner",
+        "entity",
+        "geo-country",
+    ]
+    screenshot(browser, "search")
+
+
+def test_paging_and_the_back_button(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/?expression=title%3Apaging")
+    wait(browser, lambda b: len(card_ids(b)) == 100)
+    assert texts(browser, "#results .count") == [f"{PAGING_REPORTS} reports · page 1 of 2"]
+    assert browser.find_element(By.ID, "previous").get_attribute("disabled") is not None
+    browser.find_element(By.ID, "next").click()
+    wait(browser, lambda b: len(card_ids(b)) == PAGING_REPORTS - 100)
+    assert "page=1" in browser.current_url
+    assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
+    browser.back()
+    wait(browser, lambda b: len(card_ids(b)) == 100)
+    assert card_ids(browser)[0] == "p139"  # newest first: 2026-10-20, then ids descending
+
+
+def test_a_syntax_error_highlights_the_span(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/?expression=" + quote("title:london and (port-tcp:80"))
+    box = wait(browser, lambda b: b.find_element(By.ID, "query-error") if texts(b, "#query-error pre") else None)
+    assert "'(' is never closed" in box.text
+    assert "add the missing ')'" in box.text
+    highlight = box.find_element(By.CSS_SELECTOR, "pre.highlight")
+    assert highlight.find_element(By.TAG_NAME, "mark").text == "("
+    before = browser.execute_script("return arguments[0].firstChild.textContent", highlight)
+    assert before == "title:london and "
+    expression = browser.find_element(By.ID, "expression")
+    assert expression.get_attribute("aria-invalid") == "true"
+    assert browser.switch_to.active_element == expression
+    assert browser.execute_script("return arguments[0].selectionStart", expression) == len("title:london and ")
+    assert card_ids(browser) == []
+    screenshot(browser, "error")
+
+
+def test_a_bad_parameter_marks_its_field(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/?ip=not-an-ip")
+    wait(browser, lambda b: b.find_element(By.ID, "ip").get_attribute("aria-invalid") == "true")
+    assert "'ip' must be an IP address or CIDR" in browser.find_element(By.ID, "query-error").text
+
+
+def bars(browser: WebDriver) -> list[tuple[str, str]]:
+    script = """return [...document.querySelectorAll('#summary .bars li')]
+        .map(li => [li.querySelector('.label').innerText, li.querySelector('.n').innerText])"""
+    return [tuple(pair) for pair in browser.execute_script(script)]
+
+
+def test_a_summary_is_a_chart_and_a_value_refines_the_query(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/?summarize=port-tcp&summary_limit=5", served.enterprise_token)
+    wait(browser, lambda b: len(bars(b)) == 6)
+    assert bars(browser) == [("8080", "51"), ("8081", "50"), ("8082", "50"), ("443", "4"), ("80", "3"), ("other", "8")]
+    caption = browser.find_element(By.CSS_SELECTOR, "#summary figcaption").text
+    assert caption == "port-tcp · 5 values · other 8 · cardinality 12"
+    widths = [
+        browser.execute_script("return arguments[0].getBoundingClientRect().width", fill)
+        for fill in browser.find_elements(By.CSS_SELECTOR, "#summary .fill")
+    ]
+    assert widths[0] > widths[3] > widths[4] > 0
+    screenshot(browser, "summary")
+    button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "#summary button.bar") if b.text.startswith("443"))
+    button.send_keys(Keys.ENTER)  # keyboard: focus the bar, press Enter
+    wait(browser, lambda b: sorted(card_ids(b)) == ["r01", "r02", "r13", "r15"])
+    assert browser.find_element(By.ID, "expression").get_attribute("value") == "port-tcp:443"
+    wait(browser, lambda b: bars(b) == [("443", "4")])
+
+
+def test_a_normal_token_gets_the_chart_without_cardinality(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/?expression=product-tag%3Anginx&summarize=geo-country")
+    wait(browser, lambda b: bars(b) == [("GB", "1"), ("US", "1")])
+    caption = browser.find_element(By.CSS_SELECTOR, "#summary figcaption").text
+    assert caption.endswith("cardinality: enterprise tokens")
+
+
+def test_host_page(browser: WebDriver, served: Served) -> None:
+    started = time.monotonic()
+    visit(browser, served, "/host/8.8.8.8")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#ports table"))
+    assert time.monotonic() - started < 5
+    facts = browser.find_element(By.ID, "host-facts").text
+    assert facts.startswith("3 reports · first seen 2026-11-01 · last seen 2026-11-03")
+    grid = browser.find_element(By.CSS_SELECTOR, "#ports table")
+    assert texts(browser, "#ports thead th") == ["port", "11-01", "11-02", "11-03"]
+    rows = {row.find_element(By.TAG_NAME, "th").text: row for row in grid.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert sorted(rows) == ["443", "53"]
+    assert [cell.text for cell in rows["443"].find_elements(By.TAG_NAME, "td")] == ["1", "1", ""]
+    assert [cell.text for cell in rows["53"].find_elements(By.TAG_NAME, "td")] == ["", "", "1"]
+    certificate = browser.find_element(By.ID, "certificates").text
+    assert "CN=www.ox.ac.uk, O=University of Oxford, C=GB" in certificate
+    assert "www.ox.ac.uk" in certificate and "8.8.4.4" in certificate
+    assert card_ids(browser, "#timeline .card") == ["r03", "r02", "r01"]
+    assert texts(browser, "#timeline h3") == ["2026-11-03", "2026-11-02", "2026-11-01"]
+    screenshot(browser, "host")
+
+
+def test_network_heat_map(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/cidr/10.9.0.0/24?from=2026-11-01")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#heatmap table"))
+    assert texts(browser, "#heatmap thead th") == ["IP", "502", "8000", "37777"]
+    grid = {
+        row.find_element(By.TAG_NAME, "th").text: [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#heatmap tbody tr")
+    }
+    assert grid == {
+        "10.9.0.1": ["1", "", ""],
+        "10.9.0.2": ["", "", "1"],
+        "10.9.0.3": ["", "", "1"],
+        "10.9.0.4": ["", "1", ""],
+    }
+    screenshot(browser, "cidr")
+    browser.find_element(By.LINK_TEXT, "10.9.0.2").click()
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#timeline .card"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "10.9.0.2"
+
+
+def test_the_jump_box_opens_a_host_or_a_network(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/")
+    browser.find_element(By.ID, "jump-target").send_keys("10.9.0.0/24", Keys.ENTER)
+    wait(browser, lambda b: b.current_url.endswith("/cidr/10.9.0.0/24"))
+    browser.find_element(By.ID, "jump-target").send_keys("2001:db8::10", Keys.ENTER)
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#timeline .card"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "2001:db8::10"
+
+
+def downloaded(folder: Path, name: str) -> Callable[[WebDriver], Path | None]:
+    def done(_: WebDriver) -> Path | None:
+        path = folder / name
+        return path if path.exists() and not list(folder.glob("*.crdownload")) else None
+
+    return done
+
+
+def test_export_downloads_every_match(browser: WebDriver, served: Served, tmp_path: Path) -> None:
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    visit(browser, served, "/?expression=title%3Apaging")
+    wait(browser, lambda b: len(card_ids(b)) == 100)
+    browser.find_element(By.CSS_SELECTOR, "#export button[data-format='ndjson']").click()
+    ndjson = wait(browser, downloaded(tmp_path, "shoal-export.ndjson"))
+    reports = [orjson.loads(line) for line in ndjson.read_bytes().splitlines()]
+    assert len(reports) == PAGING_REPORTS  # every match, past the first page
+    assert reports[0]["id"] == "p139" and {report["id"] for report in reports} == {f"p{n:03d}" for n in range(150)}
+    assert browser.find_element(By.ID, "export-state").text == "Downloading 150 reports as NDJSON."
+    screenshot(browser, "export")
+    browser.find_element(By.CSS_SELECTOR, "#export button[data-format='csv']").click()
+    lines = wait(browser, downloaded(tmp_path, "shoal-export.csv")).read_text().splitlines()
+    assert lines[0].startswith("date,id,ip,port,protocol,title,")
+    assert len(lines) == 1 + PAGING_REPORTS
+    assert lines[1].startswith("2026-10-20,p139,198.51.100.39,8082,http,paging test 139,")

@@ -1,0 +1,48 @@
+"""The page shells and assets, without a browser: status, headers, escaping, and the API left as it was."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from shoal.web.pages import WEB_DIR
+
+
+def test_pages_are_public_shells_with_a_strict_policy(client: TestClient) -> None:
+    response = client.get("/")  # no token: the page holds no data
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["referrer-policy"] == "no-referrer"
+    html = response.text
+    assert '<script type="module" src="/static/search.js?v=' in html
+    assert '<option value="port-tcp">the TCP port scanned, 0-65535</option>' in html
+    assert 'option value="search-term"' not in html  # not a type a summary can be drawn for
+    assert "<dt><code>search-term</code></dt>" in html  # but listed in the syntax help
+
+
+def test_host_and_network_pages_take_canonical_addresses(client: TestClient) -> None:
+    assert 'data-ip="2001:db8::10"' in client.get("/host/2001:0db8::0010").text
+    assert 'value="10.9.0.0/24"' in client.get("/cidr/10.9.0.7/24").text
+    assert 'value=""' in client.get("/cidr").text
+
+
+def test_bad_addresses_are_404_pages_with_the_input_escaped(client: TestClient) -> None:
+    response = client.get("/host/<img src=x onerror=alert(1)>")
+    assert response.status_code == 404
+    assert "&lt;img src=x onerror=alert(1)&gt;" in response.text and "<img" not in response.text
+    assert client.get("/cidr/10.9.0.0/33").status_code == 404
+
+
+def test_assets_are_served_with_their_types(client: TestClient) -> None:
+    for name in sorted(path.name for path in (WEB_DIR / "static").iterdir()):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200, name
+        expected = "text/css" if name.endswith(".css") else "text/javascript"
+        assert response.headers["content-type"].startswith(expected)
+    assert client.get("/static/nothing.js").status_code == 404
+
+
+def test_the_api_is_unchanged_around_the_pages(client: TestClient) -> None:
+    assert client.get("/nowhere").headers["content-type"] == "application/json"
+    assert client.get("/v1/scan/protocols", params={"ip": "8.8.8.8"}).json()["result_count"] == 3
