@@ -161,3 +161,28 @@ def test_import_while_serving_becomes_searchable(server: tuple[str, str], data: 
             break
         time.sleep(0.2)
     assert [r["id"] for r in response.json()["results"]] == ["late1"]
+
+
+def test_import_with_enrich_adds_metadata(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.jsonl"
+    bare.write_bytes(
+        orjson.dumps(
+            {
+                "date": "2026-11-20",
+                "id": "bare1",
+                "items": [
+                    {"context": "", "is_metadata": True, "type": "ip", "value": "8.8.8.8"},
+                    {"context": "", "is_metadata": True, "type": "port-tcp", "value": "22"},
+                    {"context": "ssh", "is_metadata": False, "type": "server-banner", "value": "SSH-2.0-OpenSSH_8.9p1"},
+                ],
+            }
+        )
+        + b"\n"
+    )
+    assert "imported 1," in shoal("import", "--enrich", str(bare), data=tmp_path).stdout
+    found = orjson.loads(shoal("search", "geo-country=US and product-tag=openssh", "--json", data=tmp_path).stdout)
+    assert [r["id"] for r in found["results"]] == ["bare1"]
+    plain = tmp_path / "plain"
+    assert "imported 1," in shoal("import", str(bare), data=plain).stdout
+    unenriched = orjson.loads(shoal("search", "ip:8.8.8.8", "--json", data=plain).stdout)
+    assert {item["type"] for item in unenriched["results"][0]["items"]} == {"ip", "port-tcp", "server-banner"}

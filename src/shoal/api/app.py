@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from shoal import __version__
 from shoal.api.errors import install_error_handlers
-from shoal.api.routes import protocols
+from shoal.api.guard import Guard
+from shoal.api.limits import ServerSettings, Slots
+from shoal.api.routes import admin, export, ports, prioritize, protocols
+from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
+from shoal.usage import UsageBook
+from shoal.web import install_web
 
 
-def create_app(store: Store, tokens: TokenStore) -> FastAPI:
-    app = FastAPI(title="Shoal", version=__version__, description="Driftnet-compatible internet-scan search")
+def create_app(
+    store: Store, tokens: TokenStore, settings: ServerSettings | None = None, collector: CollectionWorker | None = None
+) -> FastAPI:
+    """The API over ``store``; usage (``usage.sqlite3``) and concurrency slots live next to ``tokens.json``."""
+    app = FastAPI(
+        title="Shoal", version=__version__, description="Driftnet-compatible internet-scan search", lifespan=lifespan
+    )
     app.state.store = store
     app.state.tokens = tokens
+    app.state.settings = settings or ServerSettings()
+    app.state.usage = UsageBook(tokens.path.parent)
+    app.state.executor = None  # the query thread pool, started on first use (shoal.api.limits.run_query)
+    slots = Slots(tokens.path.parent / "slots")
+    app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=slots, settings=app.state.settings)
     install_error_handlers(app)
+    app.include_router(admin.router)
     app.include_router(protocols.router)
+    app.state.collector = collector  # None: prioritize answers 403 (this server does not collect)
+    app.state.prioritize_limit = prioritize.per_token_limit()
+    app.include_router(prioritize.router)
+    app.include_router(ports.router)
+    app.state.export_tickets = export.ExportTickets()
+    app.include_router(export.router)
+    install_web(app)
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    executor, app.state.executor = app.state.executor, None  # a new one starts if the app is served again
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -1,25 +1,84 @@
-"""``shoal serve``: the HTTP API."""
+"""``shoal serve``: the HTTP API (one process, or ``--workers N`` processes sharing the port)."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from shoal.api.app import create_app
-from shoal.cli.common import DataOption, errors, open_store
+from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MAX_QUERY_TIMEOUT, MIN_TIMEOUT, ServerSettings
+from shoal.api.protocol import JsonErrorProtocol
+from shoal.cli.common import DataOption, errors, fail, open_store
+from shoal.cli.scan import start_collection_worker
 from shoal.config import data_dir
+from shoal.errors import BadParameter
 from shoal.tokens import TokenStore
+
+SETTINGS_VARIABLE = "SHOAL_SERVE_SETTINGS"  # how the parent hands the settings to its worker processes
 
 
 def serve_command(
     data: DataOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
+    query_timeout: Annotated[
+        float,
+        typer.Option(
+            min=MIN_TIMEOUT,
+            max=MAX_QUERY_TIMEOUT,
+            help="Seconds a query may run before the answer is 504; also the most a request's 'timeout' may ask.",
+        ),
+    ] = DEFAULT_QUERY_TIMEOUT,
+    allow_anon: Annotated[
+        bool, typer.Option("--allow-anon", help="Accept 'Authorization: Bearer anon' (tight limits per address).")
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Server processes, each with its own reader of the index (≈ cores)."),
+    ] = 1,
+    query_threads: Annotated[
+        int, typer.Option(min=0, max=256, help="Threads per process running queries (0: 2 per core, at least 4).")
+    ] = 0,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow", help="Let prioritize and rescans collect this address or CIDR (repeatable).", show_default=False
+        ),
+    ] = None,
+    rescan_every: Annotated[
+        str | None,
+        typer.Option(help="Rescan every known open ip:port in the allow-list this often, e.g. 6h (default: never)."),
+    ] = None,
 ) -> None:
     """Serve the Driftnet-compatible API (reports imported meanwhile become searchable within seconds)."""
-    store = open_store(data)
-    app = create_app(store, TokenStore(data_dir(data)))
-    errors.print(f"shoal: {store.count()} reports in {data_dir(data)}; listening on http://{host}:{port}/v1/")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if workers > 1 and (allow or rescan_every):
+        fail(BadParameter("workers", "the collector (--allow, --rescan-every) runs in one process: use --workers 1"))
+    folder = data_dir(data)
+    store = open_store(data, hold_writer=False)
+    settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
+    errors.print(
+        f"shoal: {store.count()} reports in {folder}; listening on http://{host}:{port}/v1/"
+        + (f" with {workers} processes" if workers > 1 else "")
+    )
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False, "http": JsonErrorProtocol}
+    if workers == 1:
+        collector = start_collection_worker(store, folder, allow, rescan_every)
+        try:
+            uvicorn.run(create_app(store, TokenStore(folder), settings, collector), **options)
+        finally:
+            collector.stop()
+        return
+    store.close()
+    os.environ[SETTINGS_VARIABLE] = f"{folder.resolve()}\n{query_timeout!r}\n{int(allow_anon)}\n{query_threads}"
+    uvicorn.run("shoal.cli.serve:worker_app", factory=True, workers=workers, **options)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (``--workers``), from the settings its parent left in the environment."""
+    folder, timeout, anon, threads = os.environ[SETTINGS_VARIABLE].split("\n")
+    settings = ServerSettings(query_timeout=float(timeout), allow_anon=anon == "1", query_threads=int(threads))
+    return create_app(open_store(folder, hold_writer=False), TokenStore(folder), settings)
