@@ -28,5 +28,7 @@ Shoal is starting on http://127.0.0.1:$PORT/v1/ with $(basename "$corpus"). Try,
   curl -s -H 'Authorization: Bearer $token' \\
     --get --data-urlencode 'summarize=port-tcp' 'http://127.0.0.1:$PORT/v1/scan/protocols'
 
+or open http://127.0.0.1:$PORT/ in a browser and paste the token.
+
 TXT
 exec .venv/bin/shoal serve --data "$DATA" --host 127.0.0.1 --port "$PORT"
