@@ -261,3 +261,20 @@ def test_a_store_that_does_not_hold_the_writer_lets_others_write(tmp_path: Path)
     importing.close()
     serving.refresh()
     assert serving.count() == 16
+
+
+def test_known_types_follow_imports_by_another_process(tmp_path: Path) -> None:
+    """A serving store sees the types another writer adds once its reader reloads, with no refresh() call."""
+    from shoal.model import Item, Report
+    from shoal.store.embedded import EmbeddedStore
+    from tests.corpus import CORPUS
+
+    serving = EmbeddedStore(tmp_path, hold_writer=False)
+    serving.ingest(CORPUS[:1])
+    assert "favicon-mmh3" not in serving.known_types()
+    importing = EmbeddedStore(tmp_path)
+    extra = Item("favicon-mmh3", "116323821", "", False)
+    importing.ingest([Report(date=dt.date(2026, 11, 9), id="fav", items=(*CORPUS[1].items, extra))])
+    importing.close()
+    serving.index.reload()
+    assert "favicon-mmh3" in serving.known_types()
