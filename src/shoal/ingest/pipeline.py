@@ -136,7 +136,7 @@ def _store_batches(
             else:
                 ready.append(record)
         results = []
-        if ready or not observations:
+        if ready:
             results.append(store.ingest_prepared(ready))
         if observations:
             results.append(store.ingest_observations(observations))
