@@ -1,10 +1,15 @@
-"""The page renderer's inlined report dictionary is exactly ``Report.as_dict`` (the API's bytes depend on it)."""
+"""The API's bytes: the inlined report dictionary is ``Report.as_dict``, and pages joined from stored bytes are
+exactly the rendered pages."""
 
 from __future__ import annotations
 
 import orjson
+import pytest
 
-from shoal.api.render import report_dict
+from shoal.api.render import page_body, page_response, report_dict
+from shoal.errors import NoResults
+from shoal.store.base import PAGE_SIZE, Filters, Page, Store
+from shoal.store.embedded.schema import report_from_stored, stored_form
 from tests.corpus import CORPUS
 from tests.generated import generated_reports
 
@@ -14,3 +19,25 @@ def test_report_dict_is_as_dict() -> None:
         assert report_dict(report) == report.as_dict()
         option = orjson.OPT_SORT_KEYS
         assert orjson.dumps(report_dict(report), option=option) == orjson.dumps(report.as_dict(), option=option)
+
+
+def test_a_page_of_stored_bytes_is_the_rendered_page(corpus_store: Store) -> None:
+    """``page_response`` joins the engine's stored API JSON; the bytes equal rendering the Reports, and an
+    engine without ``search_rendered`` gets the same page by rendering."""
+
+    class RenderingOnly:
+        def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
+            return corpus_store.search(filters, offset, limit)
+
+    for filters, number in [(Filters(), 0), (Filters(most_recent=True), 0)]:
+        expected = orjson.dumps(page_body(corpus_store.search(filters), number), option=orjson.OPT_SORT_KEYS)
+        assert page_response(corpus_store, filters, number).body == expected
+        assert page_response(RenderingOnly(), filters, number).body == expected  # type: ignore[arg-type]
+    with pytest.raises(NoResults):
+        page_response(corpus_store, Filters(), 1)
+
+
+def test_stored_form_is_the_api_json() -> None:
+    for report in [*CORPUS, *generated_reports(200, seed=3)]:
+        assert stored_form(report) == orjson.dumps(report.as_dict(), option=orjson.OPT_SORT_KEYS)
+        assert report_from_stored(stored_form(report), report.dataset) == report

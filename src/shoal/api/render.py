@@ -7,13 +7,30 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from shoal.errors import NoResults
 from shoal.model import Report
 from shoal.ports import IpPortSummary, PortSummary
-from shoal.store.base import MAX_PAGES, PAGE_SIZE, Page, Summary
+from shoal.store.base import MAX_PAGES, PAGE_SIZE, Filters, Page, Store, Summary
 
 
 def json_response(body: Any) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), media_type="application/json")
+
+
+def page_response(store: Store, filters: Filters, number: int) -> Response:
+    """Result page ``number`` of a search, or NoResults (204). An engine that keeps each report's API JSON
+    (``search_rendered``, optional) has its bytes joined into the page; any other is rendered from ``search``."""
+    search_rendered = getattr(store, "search_rendered", None)
+    if search_rendered is None:
+        page = store.search(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
+        total, results = page.total, [orjson.dumps(report_dict(report)) for report in page.reports]
+    else:
+        total, results = search_rendered(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
+    if not results:
+        raise NoResults()
+    pages = min(-(-total // PAGE_SIZE), MAX_PAGES)
+    head = b'{"page":%d,"pages":%d,"result_count":%d,"results":[' % (number, pages, total)
+    return Response(head + b",".join(results) + b"]}", media_type="application/json")
 
 
 def page_body(page: Page, number: int) -> dict[str, Any]:

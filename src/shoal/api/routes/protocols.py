@@ -9,9 +9,9 @@ from starlette.responses import Response
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import boolean, filters_of, page_of, summary_of
-from shoal.api.render import json_response, page_body, summary_body
+from shoal.api.render import json_response, page_response, summary_body
 from shoal.errors import Forbidden, NoResults
-from shoal.store.base import PAGE_SIZE, Store
+from shoal.store.base import Store
 from shoal.tokens import Token
 
 router = APIRouter()
@@ -36,8 +36,4 @@ def answer(params: QueryParams, store: Store, token: Token) -> Response:
         if not result.values:
             raise NoResults()
         return json_response(summary_body(result, with_cardinality))
-    page = page_of(params)
-    result_page = store.search(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    if not result_page.reports:
-        raise NoResults()
-    return json_response(page_body(result_page, page))
+    return page_response(store, filters, page_of(params))

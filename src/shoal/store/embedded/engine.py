@@ -57,6 +57,10 @@ class EmbeddedStore:
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         return self.index(filters.dataset).search(filters, offset, limit)
 
+    def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
+        """``search``, each report as its API JSON bytes (``shoal.api.render.page_response`` joins them)."""
+        return self.index(filters.dataset).search_rendered(filters, offset, limit)
+
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         return self.index(filters.dataset).iter_matches(filters)
 

@@ -33,6 +33,10 @@ WRITER_HEAP_BYTES = 256 * 1024 * 1024
 WRITER_THREADS = 2
 SCAN_CHUNK = 10_000
 WRITER_LOCK_WAIT = 30.0
+# The index format: 2 stores each report as its API JSON (format 1, before it, a compact list). An index is
+# never read in a format other than this one (docs/storage.md: re-import); its folder says which it holds.
+INDEX_FORMAT = 2
+FORMAT_FILE = "shoal-format"
 
 
 class ReportIndex:
@@ -44,6 +48,7 @@ class ReportIndex:
         self.dataset = dataset
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = build_schema()
+        check_format(path, dataset)
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         except ValueError as exc:
@@ -52,6 +57,7 @@ class ReportIndex:
         self._hold_writer = hold_writer
         self._write_lock = threading.Lock()
         self._types: tuple[int, frozenset[str]] = (-1, frozenset())  # (num_docs when read, types)
+        (path / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -77,6 +83,16 @@ class ReportIndex:
             return Page(total=len(addresses), reports=[self.load(searcher, address) for address in page])
         result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
         return Page(total=result.count, reports=[self.load(searcher, address) for _, address in result.hits])
+
+    def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
+        """``search`` with each report as the stored bytes of its API JSON (no decoding)."""
+        searcher = self.searcher()
+        query = self.compile(searcher, filters)
+        if filters.most_recent:
+            addresses = newest_per_target(searcher, query)
+            return len(addresses), [stored(searcher, address) for address in addresses[offset : offset + limit]]
+        result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
+        return result.count, [stored(searcher, address) for _, address in result.hits]
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every matching report, newest first, in chunks (constant memory in the number of matches)."""
@@ -114,7 +130,7 @@ class ReportIndex:
         return self._types[1]
 
     def load(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Report:
-        return report_from_stored(searcher.doc(address)["doc"][0], self.dataset)
+        return report_from_stored(stored(searcher, address), self.dataset)
 
     def scan_newest_first(self, searcher: tantivy.Searcher, query: Query) -> Iterator[Report]:
         """Every match, newest first, by a cursor on the ``sort`` fast field (no offsets, so linear in the matches).
@@ -236,6 +252,36 @@ class ReportIndex:
         if self._writer is not None:
             self._writer.wait_merging_threads()
             self._writer = None
+
+
+def stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
+    """A report's stored API JSON."""
+    return searcher.doc(address)["doc"][0]
+
+
+def check_format(path: Path, dataset: str) -> None:
+    """Refuse an index written in another format, saying what to do; an empty one is simply made anew."""
+    if not (path / "meta.json").exists():
+        return
+    marker = path / FORMAT_FILE
+    found = int(marker.read_text().strip() or 0) if marker.is_file() else 1
+    if found == INDEX_FORMAT:
+        return
+    try:
+        documents = tantivy.Index.open(str(path)).searcher().num_docs
+    except ValueError as exc:
+        raise StoreError(f"cannot open the {dataset} index at {path}: {exc}") from exc
+    if documents == 0:
+        for entry in path.iterdir():
+            if entry.is_file():
+                entry.unlink()
+        return
+    raise StoreError(
+        f"the {dataset} index at {path} holds {documents:,} reports in index format {found}, and this version of"
+        f" Shoal reads format {INDEX_FORMAT}: import the reports again into a new data directory (shoal import"
+        " --data NEW FILE...; export them first with shoal export from the version that wrote them if the files"
+        " are gone), then use the new directory (docs/storage.md, Index format)"
+    )
 
 
 def flagged(document: str) -> str:

@@ -154,17 +154,25 @@ def port_term(value: str) -> str:
 
 
 def stored_form(report: Report) -> bytes:
-    """The report as kept in the index: ``[date, id, [[type, value, context, is_metadata], ...]]``."""
-    return orjson.dumps((report.date.isoformat(), report.id, [(*item,) for item in report.items]))
+    """The report as kept in the index: its API JSON exactly as a result page carries it (sorted keys, compact),
+    so that a page is the stored bytes joined, with no decoding or rendering."""
+    items = [
+        {"context": context, "is_metadata": is_metadata, "type": item_type, "value": value}
+        for item_type, value, context, is_metadata in report.items
+    ]
+    return orjson.dumps({"date": report.date.isoformat(), "id": report.id, "items": items})
 
 
 def report_from_stored(data: bytes, dataset: str = PROTOCOLS) -> Report:
-    """Inverse of ``stored_form``; on every result page, so Items are built straight from the stored 4-lists."""
-    date, report_id, items = orjson.loads(data)
+    """Inverse of ``stored_form`` (Items built straight from the stored objects)."""
+    stored = orjson.loads(data)
     return Report(
-        date=dt.date.fromisoformat(date),
-        id=report_id,
-        items=tuple(_new_item(Item, item) for item in items),
+        date=dt.date.fromisoformat(stored["date"]),
+        id=stored["id"],
+        items=tuple(
+            _new_item(Item, (item["type"], item["value"], item["context"], item["is_metadata"]))
+            for item in stored["items"]
+        ),
         dataset=dataset,
     )
 
