@@ -129,7 +129,7 @@ class Report:
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
             raise InvalidReport("'items' must be a non-empty list")
-        report = cls(date=date, items=tuple(map(_parse_item, raw_items)), id=report_id, dataset=dataset)
+        report = cls(date=date, items=_parse_items(raw_items), id=report_id, dataset=dataset)
         _check_target(report)
         return report
 
@@ -141,6 +141,31 @@ def _parse_date(value: Any) -> dt.date:
         return dt.date.fromisoformat(value[:10])
     except ValueError as exc:
         raise InvalidReport(f"'date' is not a valid YYYY-MM-DD date: {value!r}") from exc
+
+
+def _parse_items(raw_items: list[Any]) -> tuple[Item, ...]:
+    """The items of a report (the hot loop of every import): an item already in its exact shape is taken as it is;
+    any other goes through ``_parse_item``, which converts it or says what is wrong."""
+    items = []
+    append = items.append
+    for raw in raw_items:
+        if type(raw) is dict:
+            item_type, value, is_metadata = raw.get("type"), raw.get("value"), raw.get("is_metadata", False)
+            context = raw.get("context") or ""
+            if (
+                type(item_type) is str
+                and item_type
+                and type(value) is str
+                and type(context) is str
+                and (is_metadata is True or is_metadata is False)
+            ):
+                append(_new_item(Item, (item_type, value, context, is_metadata)))
+                continue
+        append(_parse_item(raw))
+    return tuple(items)
+
+
+_new_item = tuple.__new__
 
 
 def _parse_item(raw: Any) -> Item:

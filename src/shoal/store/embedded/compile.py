@@ -102,8 +102,9 @@ class Compiler:
         return Query.term_query(self.schema, field, term)
 
     def has_type(self, item_type: str, context: str | None) -> Query:
-        kind = item_type if context is None else item_type + CONTEXT_SEP + context
-        return Query.term_query(self.schema, "kinds", kind)
+        if context is None:  # any context: kinds holds one term per (type, context) of a report
+            return Query.regex_query(self.schema, "kinds", regex_literal(item_type + CONTEXT_SEP) + ".*")
+        return Query.term_query(self.schema, "kinds", item_type + CONTEXT_SEP + context)
 
     # -- types with their own semantics ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ One document per report. Each kind of query reads its own field (in the table, `
 | words     | JSON, default tokens | key ``type``, and ``type/context`` if context   | ``type:value`` phrases/prefix |
 | exact     | raw                  | ``type|value``                                  | ``type=value``, summaries     |
 | exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
-| kinds     | raw                  | ``type`` and ``type/context``                 | protocol=, http-header-name=  |
+| kinds     | raw                  | ``type/context`` (also for an empty context)  | protocol=, types, contexts    |
 | hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
 | hostsc    | raw                  | ``type/context|`` + reversed labels        | ``host;context:``             |
 | ipc       | raw                  | ``context|`` + 128 address bits               | ``ip;context:CIDR``           |
@@ -26,9 +26,9 @@ that no phrase with slop ≤ MAX_SLOP can match across two items (DESIGN.md §2,
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
+from binascii import b2a_base64
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -73,8 +73,11 @@ def words_path(item_type: str, context: str | None) -> str:
     return "words." + json_key(key)
 
 
+CUT_CHARACTERS = MAX_TERM_BYTES // 4  # a term of at most this many characters is never cut (≤ 4 bytes each)
+
+
 def cut(term: str) -> str:
-    if len(term) <= MAX_TERM_BYTES // 4:  # a character is at most 4 bytes
+    if len(term) <= CUT_CHARACTERS:
         return term
     data = term.encode()
     if len(data) <= MAX_TERM_BYTES:
@@ -181,7 +184,8 @@ _new_item = tuple.__new__
 
 
 def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
-    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
+    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python). The hot loop
+    of every import: one pass over the items, methods bound to locals, long terms cut only when they may be."""
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
     exactc: set[str] = set()
@@ -190,7 +194,9 @@ def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
     hostsc: set[str] = set()
     ipc: set[str] = set()
     ipall: list[str] = []
-    contexts_of_value: dict[str, set[str]] = {}
+    first_context: dict[str, str] = {}  # typed value -> the first context it was seen under
+    multi: set[str] = set()  # typed values seen under two contexts or more
+    exact_add, exactc_add, kinds_add = exact.add, exactc.add, kinds.add
     scanned_ip: bytes | None = None
     scanned_port: int | None = None
     for item_type, value, context, _ in report.items:
@@ -212,22 +218,29 @@ def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
                 hosts.add(item_type + TYPE_SEP + reversed_name)
                 hostsc.add(item_type + CONTEXT_SEP + context + TYPE_SEP + reversed_name)
         type_key = item_type if "." not in item_type else json_key(item_type)
-        if type_key in words:
-            words[type_key].append(value)
-        else:
+        held = words.get(type_key)
+        if held is None:
             words[type_key] = [value]
-        typed_value = cut(item_type + TYPE_SEP + value)
-        exact.add(typed_value)
-        kind = item_type + CONTEXT_SEP + context
-        kinds.add(item_type)
-        kinds.add(kind)
-        exactc.add(cut(kind + TYPE_SEP + value))
-        if context:
-            words.setdefault(json_key(kind), []).append(value)
-        if typed_value in contexts_of_value:
-            contexts_of_value[typed_value].add(context)
         else:
-            contexts_of_value[typed_value] = {context}
+            held.append(value)
+        typed_value = item_type + TYPE_SEP + value
+        kind = item_type + CONTEXT_SEP + context
+        kinded_value = kind + TYPE_SEP + value
+        if len(kinded_value) > CUT_CHARACTERS:
+            typed_value, kinded_value = cut(typed_value), cut(kinded_value)
+        exact_add(typed_value)
+        exactc_add(kinded_value)
+        kinds_add(kind)
+        if context:
+            context_key = json_key(kind)
+            held = words.get(context_key)
+            if held is None:
+                words[context_key] = [value]
+            else:
+                held.append(value)
+        seen = first_context.setdefault(typed_value, context)
+        if seen != context:
+            multi.add(typed_value)
     day = day_number(report.date)
     document = {
         "id": report.id,
@@ -238,12 +251,12 @@ def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
         "hosts": list(hosts),
         "hostsc": list(hostsc),
         "ipc": list(ipc),
-        "multi": [value for value, contexts in contexts_of_value.items() if len(contexts) > 1],
+        "multi": list(multi),
         "ipall": ipall,
         "day": day,
         "sort": sort_key(day, report.id),
         "target": identity_key(report, scanned_ip, scanned_port),
-        "doc": base64.b64encode(stored_form(report)).decode(),
+        "doc": b2a_base64(stored_form(report), newline=False).decode(),
     }
     if flags:
         document["flags"] = list(flags)
