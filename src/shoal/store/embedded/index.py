@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import orjson
@@ -15,14 +16,17 @@ from shoal.errors import StoreError
 from shoal.model import SUPERSEDES, Report
 from shoal.store.base import PAGE_SIZE, Filters, Page, Summary, SummaryRequest
 from shoal.store.embedded.compile import compile_filters, count_matches
+from shoal.store.embedded.latest import LatestIndex, newest_first
 from shoal.store.embedded.schema import (
     CONTEXT_SEP,
     SUPERSEDED,
     TYPE_SEP,
+    Latest,
     Prepared,
-    build_document,
     build_schema,
     cut,
+    document_fields,
+    latest_of,
     report_from_stored,
 )
 from shoal.store.embedded.summarize import summarize_terms
@@ -59,6 +63,7 @@ class ReportIndex:
         self._write_lock = threading.Lock()
         self._types: tuple[int, frozenset[str]] = (-1, frozenset())  # (num_docs when read, types)
         (path / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
+        self.latest = LatestIndex(path.with_name(path.name + ".latest"), hold_writer)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -67,6 +72,7 @@ class ReportIndex:
 
     def refresh(self) -> None:
         self.index.reload()
+        self.latest.refresh()
 
     def count(self) -> int:
         return self.searcher().num_docs
@@ -77,29 +83,54 @@ class ReportIndex:
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         searcher = self.searcher()
-        query = self.compile(searcher, filters)
-        if filters.most_recent:
-            addresses = newest_per_target(searcher, query)
-            page = addresses[offset : offset + limit]
-            return Page(total=len(addresses), reports=[self.load(searcher, address) for address in page])
-        result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
-        return Page(total=result.count, reports=[self.load(searcher, address) for _, address in result.hits])
+        total, addresses = self.page(searcher, filters, offset, limit)
+        return Page(total=total, reports=[self.load(searcher, address) for address in addresses])
 
     def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
         """``search`` with each report as the stored bytes of its API JSON (no decoding)."""
         searcher = self.searcher()
-        query = self.compile(searcher, filters)
+        total, addresses = self.page(searcher, filters, offset, limit)
+        return total, [stored(searcher, address) for address in addresses]
+
+    def page(
+        self, searcher: tantivy.Searcher, filters: Filters, offset: int, limit: int
+    ) -> tuple[int, list[tantivy.DocAddress]]:
+        """The number of matches (after most_recent) and the addresses of a page of them, newest first."""
         if filters.most_recent:
-            addresses = newest_per_target(searcher, query)
-            return len(addresses), [stored(searcher, address) for address in addresses[offset : offset + limit]]
+            view = self.latest.view(filters, searcher.num_docs)
+            if view is not None:
+                total, ids = view.page(offset, limit)
+                return total, self.addresses_of(searcher, ids)
+            addresses = newest_per_target(searcher, self.compile(searcher, filters))
+            return len(addresses), addresses[offset : offset + limit]
+        query = self.compile(searcher, filters)
         result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
-        return result.count, [stored(searcher, address) for _, address in result.hits]
+        return result.count, [address for _, address in result.hits]
+
+    def newest_ids(self, searcher: tantivy.Searcher, filters: Filters) -> list[str] | None:
+        """With most_recent over filters the latest index answers: every newest report's id, newest first."""
+        view = self.latest.view(filters, searcher.num_docs)
+        return None if view is None else view.ids()
+
+    def addresses_of(self, searcher: tantivy.Searcher, ids: list[str]) -> list[tantivy.DocAddress]:
+        """The reports with these ids, newest first."""
+        if not ids:
+            return []
+        query = Query.term_set_query(self.schema, "id", ids)
+        hits = searcher.search(query, limit=len(ids), count=False, order_by_field="sort", order=Order.Desc).hits
+        return [address for _, address in hits]
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every matching report, newest first, in chunks (constant memory in the number of matches)."""
         searcher = self.searcher()
         query = self.compile(searcher, filters)
         if filters.most_recent:
+            ids = self.newest_ids(searcher, filters)
+            if ids is not None:
+                for start in range(0, len(ids), SCAN_CHUNK):
+                    for address in self.addresses_of(searcher, ids[start : start + SCAN_CHUNK]):
+                        yield self.load(searcher, address)
+                return
             for address in newest_per_target(searcher, query):
                 yield self.load(searcher, address)
             return
@@ -109,16 +140,13 @@ class ReportIndex:
         searcher = self.searcher()
         query: Query | None = self.compile(searcher, filters)
         if filters.most_recent:
-            query = self.selection_of(searcher, newest_per_target(searcher, query))
+            ids = self.newest_ids(searcher, filters)
+            if ids is None:
+                ids = [self.load(searcher, address).id for address in newest_per_target(searcher, query)]
+            query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
         elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("flags", SUPERSEDED) == 0:
             query = None
         return summarize_terms(searcher, self.schema, query, request)
-
-    def selection_of(self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> Query:
-        ids = [self.load(searcher, address).id for address in addresses]
-        if not ids:
-            return Query.empty_query()
-        return Query.term_set_query(self.schema, "id", ids)
 
     def known_types(self) -> frozenset[str]:
         """The item types in the index, re-read whenever the reader sees a different number of documents
@@ -172,6 +200,7 @@ class ReportIndex:
         with self._write_lock:
             self.index.reload()
             searcher = self.searcher()
+            latest_current = self.latest.is_current(searcher.num_docs)
             existing = self.existing_ids(searcher, list(unique))
             fresh = [prepared for report_id, prepared in unique.items() if report_id not in existing]
             named = {predecessor for prepared in fresh for predecessor in prepared.supersedes}
@@ -183,7 +212,7 @@ class ReportIndex:
                     if prepared.id in superseded:
                         document = flagged(document)
                     writer.add_json(document)
-                self.flag_stored(searcher, writer, named - {prepared.id for prepared in fresh})
+                restamped = self.flag_stored(searcher, writer, named - {prepared.id for prepared in fresh})
                 before_commit(fresh)
                 writer.commit()
             except Exception:
@@ -192,12 +221,56 @@ class ReportIndex:
             if not self._hold_writer:
                 self.close()
             self.index.reload()
+            self.record_latest(fresh, superseded, restamped, latest_current)
         return [prepared.id for prepared in fresh]
 
-    def flag_stored(self, searcher: tantivy.Searcher, writer: tantivy.IndexWriter, ids: set[str]) -> None:
-        """Re-add stored reports with the ``superseded`` flag (tantivy documents are immutable)."""
-        if not ids:
+    def record_latest(self, fresh: list[Prepared], superseded: set[str], restamped: set[int], current: bool) -> None:
+        """Bring the latest index up to this commit: the batch's newest visible report per identity, the
+        identities whose newest may have just been superseded read again, or everything read again when the
+        latest index did not reflect the commit before (a crash between the two commits)."""
+        searcher = self.searcher()
+        if not current:
+            self.latest.rebuild(self.newest_entries(searcher), searcher.num_docs)
             return
+        candidates: dict[int, Latest] = {}
+        for prepared in fresh:
+            if prepared.id in superseded:
+                continue
+            entry, held = prepared.latest, candidates.get(prepared.latest.target)
+            if held is None or entry.sort > held.sort:
+                candidates[entry.target] = entry
+        replace = {target: self.newest_entry(searcher, target) for target in restamped}
+        if candidates or replace:
+            self.latest.update(candidates, replace, searcher.num_docs)
+
+    def visible(self, searcher: tantivy.Searcher) -> Query:
+        """Every report that is not superseded."""
+        if searcher.doc_freq("flags", SUPERSEDED) == 0:
+            return Query.all_query()
+        superseded = Query.term_query(self.schema, "flags", SUPERSEDED)
+        return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, superseded)])
+
+    def newest_entry(self, searcher: tantivy.Searcher, target: int) -> Latest | None:
+        identity = Query.range_query(self.schema, "target", FieldType.Unsigned, target, target)
+        query = Query.boolean_query([(Occur.Must, self.visible(searcher)), (Occur.Must, identity)])
+        hits = searcher.search(query, limit=1, count=False, order_by_field="sort", order=Order.Desc).hits
+        return latest_of(document_fields(self.load(searcher, hits[0][1]))) if hits else None
+
+    def newest_entries(self, searcher: tantivy.Searcher) -> Iterator[Latest]:
+        """The newest visible report of every identity, read from the whole index."""
+        seen: set[int] = set()
+        pairs = newest_first(searcher, self.schema, self.visible(searcher))
+        while chunk := list(islice(pairs, SCAN_CHUNK)):
+            addresses = [address for _, address in chunk]
+            for address, target in zip(addresses, searcher.fast_field_values("target", addresses), strict=True):
+                if target not in seen:
+                    seen.add(target)
+                    yield latest_of(document_fields(self.load(searcher, address)))
+
+    def flag_stored(self, searcher: tantivy.Searcher, writer: tantivy.IndexWriter, ids: set[str]) -> set[int]:
+        """Re-add stored reports with the ``superseded`` flag (tantivy documents are immutable); their identities."""
+        if not ids:
+            return set()
         query = Query.boolean_query(
             [
                 (Occur.Must, Query.term_set_query(self.schema, "id", sorted(ids))),
@@ -206,11 +279,15 @@ class ReportIndex:
         )
         total = count_matches(searcher, query)
         if total == 0:
-            return
+            return set()
+        targets = set()
         for _, address in searcher.search(query, limit=total, count=False).hits:
             report = self.load(searcher, address)
             writer.delete_documents_by_term("id", report.id)
-            writer.add_json(build_document(report, flags=(SUPERSEDED,)))
+            fields = document_fields(report, flags=(SUPERSEDED,))
+            targets.add(fields["target"])
+            writer.add_json(orjson.dumps(fields).decode())
+        return targets
 
     def ids_with_successors(self, searcher: tantivy.Searcher, ids: list[str]) -> set[str]:
         """Which of ``ids`` a stored report names in a ``supersedes`` item."""
@@ -253,6 +330,7 @@ class ReportIndex:
         if self._writer is not None:
             self._writer.wait_merging_threads()
             self._writer = None
+        self.latest.close()
 
 
 def stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from binascii import b2a_base64
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
@@ -184,8 +184,13 @@ _new_item = tuple.__new__
 
 
 def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
-    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python). The hot loop
-    of every import: one pass over the items, methods bound to locals, long terms cut only when they may be."""
+    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
+    return orjson.dumps(document_fields(report, flags)).decode()
+
+
+def document_fields(report: Report, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of a report's document. The hot loop of every import: one pass over the items, methods bound
+    to locals, long terms cut only when they may be."""
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
     exactc: set[str] = set()
@@ -262,7 +267,7 @@ def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
         document["flags"] = list(flags)
     if scanned_ip is not None:
         document["ip"] = canonical_ip(scanned_ip)
-    return orjson.dumps(document).decode()
+    return document
 
 
 Target = tuple[bytes, int, int]  # an open-port observation: (packed ip, port, day number)
@@ -286,10 +291,27 @@ class Prepared(NamedTuple):
     observation: Target | None  # protocols and domains reports are also observations of their ip:port
     supersedes: tuple[str, ...]  # ids of the reports this one is the successor of
     bodies: tuple[Body, ...]
+    latest: Latest  # the report as its identity's newest (store/embedded/latest.py)
+
+
+class Latest(NamedTuple):
+    """A report as a candidate newest report of its identity: what the dataset's latest index keeps of it."""
+
+    target: int  # the identity (the ``target`` field)
+    sort: int  # the ``sort`` key: the larger, the newer
+    id: str
+    ip: str | None  # the scanned address, canonical
 
 
 def prepare_report(report: Report) -> Prepared:
     """Pure, so it can run in worker processes."""
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
     observation = observation_of(report) if report.dataset in (PROTOCOLS, DOMAINS) else None
-    return Prepared(report.id, report.dataset, build_document(report), observation, supersedes, report.bodies)
+    fields = document_fields(report)
+    document = orjson.dumps(fields).decode()
+    latest = latest_of(fields)
+    return Prepared(report.id, report.dataset, document, observation, supersedes, report.bodies, latest)
+
+
+def latest_of(fields: dict[str, Any]) -> Latest:
+    return Latest(fields["target"], fields["sort"], fields["id"], fields.get("ip"))
