@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from shoal.errors import StoreError
 from shoal.store.base import Filters
 from shoal.store.embedded import EmbeddedStore
-from shoal.store.embedded.index import FORMAT_FILE
+from shoal.store.embedded.index import FORMAT_FILE, stored_id
+from shoal.store.embedded.schema import stored_form
 from tests.corpus import CORPUS
 
 
@@ -29,3 +31,9 @@ def test_an_empty_index_of_an_older_format_is_made_anew(tmp_path: Path) -> None:
     assert store.ingest(CORPUS).imported == 16
     assert store.search(Filters()).total == 16
     assert (tmp_path / "index" / FORMAT_FILE).read_text().strip() == "2"
+
+
+def test_the_id_is_read_from_a_stored_report_without_decoding_it() -> None:
+    for report_id in ["r01", 'quote"and\\backslash', "é ü", "x" * 128]:
+        report = replace(CORPUS[0], id=report_id)
+        assert stored_id(stored_form(report)) == report_id

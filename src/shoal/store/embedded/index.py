@@ -290,8 +290,9 @@ class ReportIndex:
         return targets
 
     def ids_with_successors(self, searcher: tantivy.Searcher, ids: list[str]) -> set[str]:
-        """Which of ``ids`` a stored report names in a ``supersedes`` item."""
-        if not ids:
+        """Which of ``ids`` a stored report names in a ``supersedes`` item (none when no stored report names any:
+        one term lookup instead of one per id)."""
+        if not ids or not searcher.terms_with_prefix("exact", SUPERSEDES + TYPE_SEP, limit=1):
             return set()
         terms = [cut(SUPERSEDES + TYPE_SEP + report_id) for report_id in ids]
         query = Query.term_set_query(self.schema, "exact", terms)
@@ -312,7 +313,7 @@ class ReportIndex:
         result = searcher.search(query, limit=len(ids), count=True)
         if result.count == 0:
             return set()
-        return {self.load(searcher, address).id for _, address in result.hits}
+        return {stored_id(stored(searcher, address)) for _, address in result.hits}
 
     def writer(self) -> tantivy.IndexWriter:
         """The index writer; waits up to WRITER_LOCK_WAIT seconds while another process holds the lock."""
@@ -336,6 +337,18 @@ class ReportIndex:
 def stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
     """A report's stored API JSON."""
     return searcher.doc(address)["doc"][0]
+
+
+ID_AT = len(b'{"date":"YYYY-MM-DD","id":"')  # where the id starts in a stored report
+
+
+def stored_id(data: bytes) -> str:
+    """A stored report's id without decoding the report (its JSON starts with the date and the id)."""
+    end = data.find(b'"', ID_AT)
+    raw = data[ID_AT:end]
+    if b"\\" in raw or not data.startswith(b'{"date":"'):
+        return orjson.loads(data)["id"]
+    return raw.decode()
 
 
 def check_format(path: Path, dataset: str) -> None:
