@@ -37,6 +37,7 @@ WRITER_HEAP_BYTES = 256 * 1024 * 1024
 # instead of 41 s (the parsing worker runs meanwhile on the other core).
 WRITER_THREADS = 1
 SCAN_CHUNK = 10_000
+SUMMARY_CACHE = 64  # summaries over every report kept per index (each at most summary_limit values)
 WRITER_LOCK_WAIT = 30.0
 # The index format: 2 stores each report as its API JSON (format 1, before it, a compact list). An index is
 # never read in a format other than this one (docs/storage.md: re-import); its folder says which it holds.
@@ -62,6 +63,8 @@ class ReportIndex:
         self._hold_writer = hold_writer
         self._write_lock = threading.Lock()
         self._types: tuple[int, frozenset[str]] = (-1, frozenset())  # (num_docs when read, types)
+        self._everything: dict[tuple[int, SummaryRequest], Summary] = {}  # summaries over all reports
+        self._everything_lock = threading.Lock()
         (path / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
         self.latest = LatestIndex(path.with_name(path.name + ".latest"), hold_writer)
 
@@ -145,8 +148,21 @@ class ReportIndex:
                 ids = [self.load(searcher, address).id for address in newest_per_target(searcher, query)]
             query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
         elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("flags", SUPERSEDED) == 0:
-            query = None
+            return self.summarize_everything(searcher, request)
         return summarize_terms(searcher, self.schema, query, request)
+
+    def summarize_everything(self, searcher: tantivy.Searcher, request: SummaryRequest) -> Summary:
+        """A summary over every report, kept until the index changes (every commit adds documents): the web
+        page and dashboards ask for the same few often, and each walks a type's whole term dictionary."""
+        key = (searcher.num_docs, request)
+        summary = self._everything.get(key)
+        if summary is None:
+            summary = summarize_terms(searcher, self.schema, None, request)
+            with self._everything_lock:
+                if len(self._everything) >= SUMMARY_CACHE or any(held != key[0] for held, _ in self._everything):
+                    self._everything.clear()
+                self._everything[key] = summary
+        return summary
 
     def known_types(self) -> frozenset[str]:
         """The item types in the index, re-read whenever the reader sees a different number of documents

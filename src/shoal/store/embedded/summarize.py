@@ -6,6 +6,7 @@ summed over segments: exact at any cardinality (no 65,000-bucket limit, no appro
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 
 import tantivy
@@ -87,7 +88,13 @@ def terms(searcher: tantivy.Searcher, field: str, prefix: str, query: Query | No
 
 
 def top_values(counts: Counter[str], limit: int) -> Summary:
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    listed = ranked[:limit]
+    """The ``limit`` highest counts, ties by value: only the values at or above the limit-th highest count are
+    sorted (a summary over everything has thousands of values and lists a hundred)."""
+    if len(counts) > limit:
+        least = heapq.nlargest(limit, counts.values())[-1]
+        candidates = [pair for pair in counts.items() if pair[1] >= least]
+    else:
+        candidates = list(counts.items())
+    listed = sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:limit]
     other = sum(counts.values()) - sum(count for _, count in listed)
     return Summary(values=listed, other=other, cardinality=len(counts))
