@@ -155,13 +155,3 @@ def test_identities_of_each_dataset_keep_their_own_newest(empty_store: Store) ->
     assert [r.id for r in empty_store.search(Filters(most_recent=True)).reports] == ["new"]
     network = ipaddress.ip_network("192.0.2.0/24")
     assert [r.id for r in empty_store.search(Filters(ip=network, most_recent=True)).reports] == ["new"]
-
-
-def test_a_summary_over_everything_follows_each_import(empty_store: Store) -> None:
-    """Summaries over every report are kept between calls: never past a commit."""
-    request = SummaryRequest("title")
-    empty_store.ingest([target("a", 1, "one")])
-    assert empty_store.summarize(Filters(), request).values == [("one", 1)]
-    empty_store.ingest([target("b", 2, "two"), target("c", 2, "two")])
-    assert empty_store.summarize(Filters(), request).values == [("two", 2), ("one", 1)]
-    assert empty_store.summarize(Filters(), SummaryRequest("title", limit=1)).values == [("two", 2)]
