@@ -353,6 +353,69 @@ def memory_mib(pid: int) -> str:
     return f"VmRSS {fields.get('VmRSS', 0)} MiB, VmHWM {fields.get('VmHWM', 0)} MiB"
 
 
+TRIVIAL_PATH = "/v1/trivial"
+TRIVIAL_BYTES = 40 * 1024
+
+
+def trivial_app() -> object:
+    """The peer: a FastAPI app whose one route returns 40 KB of JSON made once (about a result page's size),
+    served by the same uvicorn, protocol and worker count: what the HTTP stack alone costs."""
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+    body = b'{"results":"' + b"x" * (TRIVIAL_BYTES - 15) + b'"}'
+    app = FastAPI()
+
+    @app.get(TRIVIAL_PATH)
+    async def trivial() -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
+def start_trivial(port: int, args: argparse.Namespace, data: Path) -> subprocess.Popen[bytes]:
+    workers = args.serve_option[args.serve_option.index("--workers") + 1] if "--workers" in args.serve_option else "1"
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--factory", "load:trivial_app"]
+    command += ["--host", LOOPBACK, "--port", str(port), "--workers", workers, "--http", "httptools"]
+    command += ["--log-level", "warning", "--no-access-log"]
+    print(f"peer: {' '.join(command)}", file=sys.stderr)
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=(data / "load-trivial.log").open("wb"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("the trivial server did not start within 60 s")
+
+
+async def run_trivial(args: argparse.Namespace, tokens: list[str], data: Path, label: str) -> None:
+    port = free_port()
+    server = start_trivial(port, args, data)
+    try:
+        trivial_args = argparse.Namespace(**{**vars(args), "server_pid": server.pid})
+        mix = [("trivial 40 KB", [TRIVIAL_PATH], 1.0)]
+        await phase("warm-up", port, tokens, mix, argparse.Namespace(**{**vars(trivial_args), "seconds": 2}))
+        report(await phase(label, port, tokens, mix, trivial_args))
+    finally:
+        stop(server)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="data directory holding (or to hold) the index")
@@ -363,6 +426,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--phases", nargs="+", default=["core", "search", "mixed"], choices=["core", "search", "mixed"])
     parser.add_argument("--serve-option", action="append", default=[], help="extra 'shoal serve' argument")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--peer", action="store_true", help="also load a trivial FastAPI app (40 KB), before and after")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 512 or not 0 < args.seconds <= MAX_SECONDS or args.max_requests < 1:
         parser.error(f"--clients 1–512, --seconds up to {MAX_SECONDS}, --max-requests ≥ 1")
@@ -380,25 +444,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     store = TokenStore(data)
     tokens = [store.create(f"load-{n}", enterprise=True) for n in range(-(-args.clients // CLIENTS_PER_TOKEN))]
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    print(f"\n## load: {args.clients} clients, {os.cpu_count()} cores, data {data}; load average {load_average()}")
+    if args.peer:
+        runner(run_trivial(args, tokens, data, "trivial (before)"))
     port = free_port()
     server = start_server(data, port, args)
     args.server_pid = server.pid
     try:
-        print(f"\n## load: {args.clients} clients, {os.cpu_count()} cores, data {data}", flush=True)
-        try:
-            import uvloop
-
-            uvloop.run(run(args, plan, tokens, port))
-        except ImportError:
-            asyncio.run(run(args, plan, tokens, port))
-        print(f"server memory after the run: {memory_mib(server.pid)}")
+        runner(run(args, plan, tokens, port))
+        print(f"server memory after the run: {memory_mib(server.pid)}", flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
+        if args.peer:
+            runner(run_trivial(args, tokens, data, "trivial (after)"))
+        print(f"load average at the end: {load_average()}")
         for token in tokens:
             store.revoke(hash_token(token)[:ID_LENGTH])
     return 0
