@@ -181,9 +181,18 @@ def must_not(query: Query) -> Query:
     return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, query)])
 
 
+# A range of at most this many addresses is read from the inverted index (the terms in the range: 0.05 ms for a
+# /24 at 200k reports), a wider one from the fast-field twin (a scan of the column: 1.3 ms, where the terms of a
+# /16 took 6.5 ms).
+FEW_ADDRESSES = 4096
+FAST_TWIN = {"ip": "ipfast"}
+
+
 def ip_range(schema: tantivy.Schema, field: str, network: IPNetwork) -> Query:
     if network.num_addresses == 1:
         return Query.term_query(schema, field, str(network.network_address))
+    if network.num_addresses > FEW_ADDRESSES and field in FAST_TWIN:
+        field = FAST_TWIN[field]
     return Query.range_query(
         schema, field, FieldType.IpAddr, str(network.network_address), str(network.broadcast_address)
     )

@@ -41,6 +41,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_unsigned_field("target", indexed=True, fast=True)
     sb.add_integer_field("sort", fast=True)
     sb.add_ip_addr_field("ip", indexed=True)
+    sb.add_ip_addr_field("ipfast", fast=True)  # compile.ip_range reads wide ranges here
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("kind", tokenizer_name="raw", index_option="basic")
     sb.add_unsigned_field("documents", fast=True)
@@ -176,7 +177,7 @@ class LatestIndex:
 def entry_document(entry: Latest) -> str:
     fields: dict[str, object] = {"target": entry.target, "sort": entry.sort, "id": entry.id}
     if entry.ip is not None:
-        fields["ip"] = entry.ip
+        fields["ip"] = fields["ipfast"] = entry.ip
     return orjson.dumps(fields).decode()
 
 

@@ -14,6 +14,7 @@ One document per report. Each kind of query reads its own field (in the table, `
 | ipc       | raw                  | ``context|`` + 128 address bits               | ``ip;context:CIDR``           |
 | multi     | raw                  | ``type|value`` held under ≥ 2 contexts         | exact multi-context summaries |
 | ip, ipall | ip address           | the scanned ip / every ip item                  | ``ip=``, indirect, ``ip:``    |
+| ipfast    | ip address, fast     | the scanned ip again                            | wide ``ip=`` ranges           |
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
 | target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
@@ -54,7 +55,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_json_field("words", tokenizer_name="default", index_option="position")
     for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi", "flags"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
-    sb.add_ip_addr_field("ip", indexed=True, fast=True)
+    sb.add_ip_addr_field("ip", indexed=True)  # narrow ranges: the terms in the range
+    sb.add_ip_addr_field("ipfast", fast=True)  # wide ranges: a scan of the column (compile.ip_range)
     sb.add_ip_addr_field("ipall", indexed=True)
     sb.add_integer_field("day", indexed=True, fast=True)
     sb.add_integer_field("sort", fast=True)
@@ -266,7 +268,7 @@ def document_fields(report: Report, flags: tuple[str, ...] = ()) -> dict[str, An
     if flags:
         document["flags"] = list(flags)
     if scanned_ip is not None:
-        document["ip"] = canonical_ip(scanned_ip)
+        document["ip"] = document["ipfast"] = canonical_ip(scanned_ip)
     return document
 
 
