@@ -111,7 +111,10 @@ class LatestIndex:
         return LatestView(searcher, query)
 
     def is_current(self, documents: int) -> bool:
-        return self.documents(self.index.searcher()) == documents
+        """Whether this index reflects the dataset's index of ``documents`` documents (a new one reflects an
+        empty index)."""
+        recorded = self.documents(self.index.searcher())
+        return recorded == documents or (recorded is None and documents == 0)
 
     # -- writing ------------------------------------------------------------------------------------------
 
