@@ -308,7 +308,8 @@ class Shoal(Engine):
         )
         if done.returncode != 0:
             raise RuntimeError(f"shoal import failed: {done.stdout}\n{done.stderr[-2000:]}")
-        return {"reports": self.open().count(), "output": done.stdout.strip()}
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # the largest process, in MiB
+        return {"reports": self.open().count(), "output": done.stdout.strip(), "import peak RSS MiB": peak}
 
     def answer(self, query: Query) -> dict[str, Any]:
         from starlette.datastructures import QueryParams
