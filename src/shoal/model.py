@@ -67,6 +67,15 @@ class PortObservation(NamedTuple):
     date: dt.date
 
 
+class UdpObservation(NamedTuple):
+    """ip answered on UDP port on date (UTC): masscan's UDP entries. Kept apart from the TCP observations that
+    ``scan/ports`` counts (docs/ports.md)."""
+
+    ip: str
+    port: int
+    date: dt.date
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """A raw response (an HTTP body, a whole banner) as received, at most MAX_BODY_BYTES of it."""

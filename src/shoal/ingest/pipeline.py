@@ -1,8 +1,10 @@
 """Batching reports into the store: every source goes through here.
 
-``ingest_stream`` takes Reports made in this process (collector, tests), and PortObservations (masscan
-output). ``ingest_chunks`` takes raw input chunks and a decoder, and runs decode + ``store.prepare`` in worker
-processes, so that parsing and document building use the other cores while this process feeds the engine.
+``ingest_stream`` takes Reports made in this process (collector, tests), and PortObservations and
+UdpObservations (masscan, nmap output). ``ingest_chunks`` takes raw input chunks and a decoder (any reader's
+module-level ``decode_*_chunk``, whose records may be any of these), and runs decode + ``store.prepare`` in
+worker processes, so that parsing and document building use the other cores while this process feeds the
+engine.
 Both commit in atomic batches and collect rejected records without stopping.
 """
 
@@ -23,7 +25,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from shoal.ingest.jsonl import Rejected
-from shoal.model import PortObservation, Report
+from shoal.model import PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
@@ -47,7 +49,7 @@ Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it ca
 
 def ingest_stream(
     store: Store,
-    records: Iterable[Report | PortObservation | Rejected],
+    records: Iterable[Report | PortObservation | UdpObservation | Rejected],
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
@@ -127,12 +129,14 @@ def _store_batches(
 ) -> IngestTotals:
     iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        ready, observations = [], []
+        ready, observations, udp = [], [], []
         for record in batch:
             if isinstance(record, Rejected):
                 totals.rejected.append(record)
             elif isinstance(record, PortObservation):
                 observations.append(record)
+            elif isinstance(record, UdpObservation):
+                udp.append(record)
             else:
                 ready.append(record)
         results = []
@@ -140,6 +144,8 @@ def _store_batches(
             results.append(store.ingest_prepared(ready))
         if observations:
             results.append(store.ingest_observations(observations))
+        if udp:
+            results.append(store.ingest_observations(udp, transport="udp"))
         for result in results:
             totals.imported += result.imported
             totals.duplicates += result.duplicates

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shoal.model import PROTOCOLS, Body, PortObservation, Report
+from shoal.model import PROTOCOLS, Body, PortObservation, Report, UdpObservation
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -73,6 +73,7 @@ class PortQuery:
     network: IPNetwork
     date_from: dt.date | None = None  # inclusive; None: no lower bound
     date_to: dt.date | None = None  # inclusive; None: no upper bound
+    transport: str = "tcp"  # "udp": masscan's UDP entries, kept apart (scan/ports is TCP only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +131,10 @@ class Store(Protocol):
     def ingest(self, reports: Iterable[Report]) -> IngestResult: ...
 
     # Open-port observations (DESIGN.md §1): one per (ip, port, day); ingesting reports also records theirs.
-    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult: ...
+    # ``transport="udp"`` stores UDP observations (masscan), apart from the TCP ones (docs/ports.md).
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult: ...
 
     def open_ports(self, query: PortQuery) -> OpenPorts: ...
 

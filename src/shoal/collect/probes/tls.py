@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import ssl
 
-from cryptography import x509
-
+from shoal.certificates import certificate_items
 from shoal.collect.connection import Connection
 from shoal.collect.probes import http
 from shoal.collect.probes.base import RequestProbe, Service, printable
-from shoal.enrich.fingerprints import cert_sha256
 from shoal.model import Item
 
 TLS_PORTS = frozenset(
@@ -31,28 +29,6 @@ def client_context() -> ssl.SSLContext:
 
 
 CONTEXT = client_context()
-
-
-def name_text(name: x509.Name) -> str:
-    """``CN=example.com, O=Example, C=GB``: most specific first, as certificates are usually shown."""
-    return ", ".join(rdn.rfc4514_string() for rdn in reversed(name.rdns))
-
-
-def certificate_items(der: bytes) -> list[Item]:
-    """subject, issuer, SAN DNS names (``host``/``cert-dns-name``), SAN IPs (``ip``/``cert-ip-address``),
-    ``cert-sha256``. A certificate that does not parse still gives its digest."""
-    items: list[Item] = []
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-        items += [Item("subject", name_text(certificate.subject)), Item("issuer", name_text(certificate.issuer))]
-        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        dns_names = [name for name in names.get_values_for_type(x509.DNSName) if name]
-        items += [Item("host", printable(name.encode(), 256), "cert-dns-name") for name in dns_names]
-        items += [Item("ip", str(address), "cert-ip-address") for address in names.get_values_for_type(x509.IPAddress)]
-    except (ValueError, x509.ExtensionNotFound):
-        pass  # no (readable) SAN, or a certificate cryptography refuses: keep what was read
-    items.append(Item("cert-sha256", cert_sha256(der)))
-    return items
 
 
 async def handshake(connection: Connection) -> list[Item]:

@@ -4,6 +4,7 @@
     DATA/index            protocols (the first dataset; its place predates the others)
     DATA/index-<dataset>  domains, ct, rdns
     DATA/ports/           open-port observations, of every dataset's reports and of port scans
+    DATA/ports-udp/       UDP observations (masscan's UDP entries), the same segments in their own folder
     DATA/bodies.sqlite3   raw bodies, by SHA-256
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, PROTOCOLS, Body, PortObservation, Report
+from shoal.model import DATASETS, PROTOCOLS, Body, PortObservation, Report, UdpObservation
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
@@ -35,6 +36,7 @@ class EmbeddedStore:
             dataset: ReportIndex(index_folder(folder, dataset), dataset, hold_writer) for dataset in DATASETS
         }
         self.ports = ObservationStore(folder / "ports")
+        self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
 
     def index(self, dataset: str) -> ReportIndex:
@@ -76,7 +78,14 @@ class EmbeddedStore:
         last = MAX_DAY if query.date_to is None else min(MAX_DAY, day_number(query.date_to))
         if first > last:
             return OpenPorts.empty(query.network.version)
-        return self.ports.query(query.network, first, last)
+        return self.observations(query.transport).query(query.network, first, last)
+
+    def observations(self, transport: str) -> ObservationStore:
+        if transport == "tcp":
+            return self.ports
+        if transport == "udp":
+            return self.udp_ports
+        raise StoreError(f"unknown transport {transport!r}: observations are tcp or udp")
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -104,10 +113,13 @@ class EmbeddedStore:
         self.ports.add(*encode([prepared.observation for prepared in fresh if prepared.observation is not None]))
         self.body_store.add(body for prepared in fresh for body in prepared.bodies)
 
-    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult:
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult:
         """Store open-port observations (port-scan results) atomically; ValueError if one is malformed, before
-        anything is stored. Counts are of observations: one already stored is a duplicate."""
-        imported, duplicates = self.ports.add(*encode_observations(observations))
+        anything is stored. Counts are of observations: one already stored is a duplicate. ``transport="udp"``
+        stores UDP observations, in their own segments."""
+        imported, duplicates = self.observations(transport).add(*encode_observations(observations))
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:
