@@ -1,10 +1,10 @@
 """Batching reports into the store: every source goes through here.
 
-``ingest_stream`` takes Reports made in this process (collector, tests), and PortObservations and
-UdpObservations (masscan, nmap output). ``ingest_chunks`` takes raw input chunks and a decoder (any reader's
-module-level ``decode_*_chunk``, whose records may be any of these), and runs decode + ``store.prepare`` in
-worker processes, so that parsing and document building use the other cores while this process feeds the
-engine.
+``ingest_stream`` takes Reports made in this process (collector, tests), PortObservations and UdpObservations
+(masscan, nmap output) and DnsAnswers (zdns, massdns). ``ingest_chunks`` takes raw input chunks and a decoder
+(any reader's module-level ``decode_*_chunk``, whose records may be any of these), and runs decode +
+``store.prepare`` in worker processes, so that parsing and document building use the other cores while this
+process feeds the engine.
 Both commit in atomic batches and collect rejected records without stopping.
 """
 
@@ -25,7 +25,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from shoal.ingest.jsonl import Rejected
-from shoal.model import PortObservation, Report, UdpObservation
+from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
@@ -49,7 +49,7 @@ Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it ca
 
 def ingest_stream(
     store: Store,
-    records: Iterable[Report | PortObservation | UdpObservation | Rejected],
+    records: Iterable[Report | PortObservation | UdpObservation | DnsAnswer | Rejected],
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
@@ -129,7 +129,7 @@ def _store_batches(
 ) -> IngestTotals:
     iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        ready, observations, udp = [], [], []
+        ready, observations, udp, answers = [], [], [], []
         for record in batch:
             if isinstance(record, Rejected):
                 totals.rejected.append(record)
@@ -137,6 +137,8 @@ def _store_batches(
                 observations.append(record)
             elif isinstance(record, UdpObservation):
                 udp.append(record)
+            elif isinstance(record, DnsAnswer):
+                answers.append(record)
             else:
                 ready.append(record)
         results = []
@@ -146,6 +148,8 @@ def _store_batches(
             results.append(store.ingest_observations(observations))
         if udp:
             results.append(store.ingest_observations(udp, transport="udp"))
+        if answers:
+            results.append(store.ingest_answers(answers))
         for result in results:
             totals.imported += result.imported
             totals.duplicates += result.duplicates

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shoal.model import PROTOCOLS, Body, PortObservation, Report, UdpObservation
+from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -139,6 +139,11 @@ class Store(Protocol):
     def open_ports(self, query: PortQuery) -> OpenPorts: ...
 
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]: ...
+
+    # Forward DNS answers (zdns/massdns, the collector's lookups), kept for the domain scans.
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult: ...
+
+    def known_addresses(self) -> dict[str, list[str]]: ...
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]: ...
 

@@ -6,6 +6,7 @@
     DATA/ports/           open-port observations, of every dataset's reports and of port scans
     DATA/ports-udp/       UDP observations (masscan's UDP entries), the same segments in their own folder
     DATA/bodies.sqlite3   raw bodies, by SHA-256
+    DATA/names.sqlite3    forward DNS answers (zdns/massdns imports, the collector's lookups) for domain scans
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, PROTOCOLS, Body, PortObservation, Report, UdpObservation
+from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.names import NameStore
 from shoal.store.embedded.ports import MAX_DAY, ObservationStore, day_number, encode, encode_observations
 from shoal.store.embedded.schema import Prepared, prepare_report
 
@@ -38,6 +40,7 @@ class EmbeddedStore:
         self.ports = ObservationStore(folder / "ports")
         self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
+        self.name_store = NameStore(folder / "names.sqlite3")
 
     def index(self, dataset: str) -> ReportIndex:
         try:
@@ -72,6 +75,9 @@ class EmbeddedStore:
 
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]:
         return self.body_store.get(digests)
+
+    def known_addresses(self) -> dict[str, list[str]]:
+        return self.name_store.addresses()
 
     def open_ports(self, query: PortQuery) -> OpenPorts:
         first = 0 if query.date_from is None else max(0, day_number(query.date_from))
@@ -120,6 +126,11 @@ class EmbeddedStore:
         anything is stored. Counts are of observations: one already stored is a duplicate. ``transport="udp"``
         stores UDP observations, in their own segments."""
         imported, duplicates = self.observations(transport).add(*encode_observations(observations))
+        return IngestResult(imported=imported, duplicates=duplicates)
+
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult:
+        """Store forward DNS answers; counts are of answers (one already known is a duplicate)."""
+        imported, duplicates = self.name_store.add(answers)
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:
