@@ -1,5 +1,5 @@
-"""``shoal import``: JSON Lines of reports, or masscan output (format detected by content; plain or gzip) into
-the store, with progress and per-line rejections."""
+"""``shoal import``: reports, or the output of the scanners people run (format detected by content, plain or
+gzip; docs/importers.md) into the store, with progress and per-line rejections."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
 from shoal.enrich import configure, enrich_report
-from shoal.ingest.detect import Format, detect
-from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
-from shoal.ingest.masscan import read_masscan_json, read_masscan_list
+from shoal.errors import UnknownFormat
+from shoal.ingest.detect import DESCRIPTIONS, detect
+from shoal.ingest.formats import ChunkedReader, reader_for
+from shoal.ingest.jsonl import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
 
 SHOWN_REJECTIONS = 20
@@ -23,7 +24,7 @@ SHOWN_REJECTIONS = 20
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="JSON Lines of reports, or masscan -oJ/-oD/-oL output (.gz too); '-' for stdin."),
+        typer.Argument(help=f"Files (.gz too; '-' for stdin): {'; '.join(DESCRIPTIONS.values())}."),
     ],
     data: DataOption = None,
     dataset: Annotated[DatasetName, typer.Option(help="The dataset JSON Lines reports go to.")] = DatasetName.protocols,
@@ -36,10 +37,12 @@ def import_command(
     asn_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: an ASN database in MaxMind format.")] = None,
     city_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: a City/Country database (MMDB).")] = None,
 ) -> None:
-    """Import reports or masscan open ports. Prints imported / duplicate / rejected counts (of observations for
-    masscan output); bad lines never stop the import."""
+    """Import reports, or scanners' output (zgrab2, nmap, masscan, zdns, massdns, certstream, crt.sh). Prints
+    imported / duplicate / rejected counts; bad lines never stop the import. Exits 1 if a file's format is not
+    recognised or if every record was rejected."""
     store = open_store(data)
     totals = IngestTotals()
+    unreadable: list[UnknownFormat] = []
     transform = None
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
@@ -65,15 +68,20 @@ def import_command(
             def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
                 progress.update(task, completed=_position(stream), reports=current.processed)
 
-            kind = detect(stream)
-            if kind is Format.REPORTS:
-                chunks = read_chunks(stream, source, dataset=dataset.value)
+            try:
+                reader = reader_for(detect(stream, source), dataset.value)
+            except UnknownFormat as exc:
+                unreadable.append(exc)
+                errors.print(f"[red]error:[/] {exc.message}", highlight=False)
+                stream.close()
+                continue
+            if isinstance(reader, ChunkedReader):
+                chunks = reader.chunks(stream, source)
                 ingest_chunks(
-                    store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
+                    store, chunks, reader.decode, totals, on_batch=advance, workers=workers, transform=transform
                 )
             else:
-                read = read_masscan_json if kind is Format.MASSCAN_JSON else read_masscan_list
-                ingest_stream(store, read(stream, source), totals, on_batch=advance)
+                ingest_stream(store, reader.read(stream, source), totals, on_batch=advance, transform=transform)
             progress.update(task, completed=size, reports=totals.processed)
             stream.close()
     store.close()
@@ -84,6 +92,8 @@ def import_command(
     console.print(
         f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
     )
+    if unreadable or (totals.rejected and totals.imported + totals.duplicates == 0):
+        raise typer.Exit(1)
 
 
 def _position(stream: BinaryIO) -> int | None:

@@ -21,7 +21,9 @@ HEAD_LINES = 20  # lines of the head tried for a record that says what the input
 MASSCAN_LIST_LINE = re.compile(rb"(open|closed|banner)\s+[a-z]+\s+\d+\s+\S+\s+\d+")
 RR_TYPES = rb"A|AAAA|CNAME|PTR|NS|MX|TXT|SOA|SRV|CAA|DNAME|SPF|HINFO|NAPTR|DS|DNSKEY"
 MASSDNS_SIMPLE_LINE = re.compile(rb"\S+\.?[ \t]+(?:" + RR_TYPES + rb")[ \t]+\S")
-XML_START = re.compile(rb"<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>|<\?xml-stylesheet[^>]*\?>", re.DOTALL)
+XML_START = re.compile(  # what may come before the root element: declaration, comments, doctype, stylesheets
+    rb"<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^[>]*(?:\[.*?\])?\s*>|<\?xml-stylesheet[^>]*\?>", re.DOTALL
+)
 
 
 class Format(enum.Enum):
