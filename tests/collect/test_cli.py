@@ -33,7 +33,8 @@ def found(expression: str, data: Path, *options: str) -> list[dict]:
 @pytest.mark.daemon
 def test_scan_nginx_then_search(nginx: dict[str, Target], tmp_path: Path) -> None:
     ports = ",".join(str(port) for _, port in nginx.values())
-    result = shoal("scan", NGINX_IP, "--ports", ports, "--allow", f"{NGINX_IP}/32", "--wait", "1.5", data=tmp_path)
+    arguments = ["--ports", ports, "--allow", f"{NGINX_IP}/32", "--wait", "1.5", "--no-dns"]
+    result = shoal("scan", NGINX_IP, *arguments, data=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "tried 3 ip:ports" in result.stdout and "3 open, 3 identified" in result.stdout
     assert "stored 3 observations and 3 reports" in result.stdout

@@ -187,7 +187,9 @@ def test_zdns_and_massdns(empty_store: Store) -> None:
         "api.sample.example": ["192.0.2.21"],
         "mail.sample.example": ["192.0.2.22", "2001:db8::22"],
         "ns1.sample.example": ["192.0.2.53", "2001:db8::53"],
+        "shop.sample.example": ["192.0.2.20"],  # through its CNAME
         "web-20.sample.example": ["192.0.2.20"],
+        "www.sample.example": ["192.0.2.20"],  # through its CNAME (massdns -o S)
     }
     again = load(empty_store, "zdns.jsonl")
     assert (again.imported, again.duplicates) == (0, 9)

@@ -71,6 +71,7 @@ class ResolverSettings:
     timeout: float = 2.0  # seconds per try
     retries: int = 2  # more tries after a timeout
     rate: float = 500.0  # queries per second
+    in_flight: int = 256  # queries waiting for an answer at once (each holds a socket)
 
 
 @dataclass(slots=True)
@@ -108,6 +109,7 @@ class DnsClient:
         self.settings = settings
         self.rate = ConnectionRate(settings.rate)
         self.stats = DnsStats()
+        self._slots = asyncio.Semaphore(settings.in_flight)
 
     async def query(self, name: str | dns.name.Name, rdtype: str) -> dns.message.Message | None:
         """The resolver's answer (any rcode), or None when it never came (every try timed out) or was bad."""
@@ -119,14 +121,8 @@ class DnsClient:
             await self.rate.acquire()
             self.stats.queries += 1
             try:
-                response = await dns.asyncquery.udp(
-                    request, self.settings.address, self.settings.timeout, self.settings.port, ignore_unexpected=True
-                )
-                if response.flags & dns.flags.TC:
-                    self.stats.truncated += 1
-                    response = await dns.asyncquery.tcp(
-                        request, self.settings.address, self.settings.timeout, self.settings.port
-                    )
+                async with self._slots:
+                    response = await self._exchange(request)
             except dns.exception.Timeout:
                 continue
             except (dns.exception.DNSException, OSError, EOFError, ValueError):
@@ -135,6 +131,14 @@ class DnsClient:
             return response
         self.stats.failed += 1
         return None
+
+    async def _exchange(self, request: dns.message.Message) -> dns.message.Message:
+        address, port, timeout = self.settings.address, self.settings.port, self.settings.timeout
+        response = await dns.asyncquery.udp(request, address, timeout, port, ignore_unexpected=True)
+        if response.flags & dns.flags.TC:
+            self.stats.truncated += 1
+            response = await dns.asyncquery.tcp(request, address, timeout, port)
+        return response
 
     async def records(self, name: str | dns.name.Name, rdtype: str) -> tuple[list[str], list[str]]:
         """(values of ``rdtype`` for ``name``, the CNAME chain followed to reach them)."""
@@ -217,7 +221,7 @@ def _cname_target(response: dns.message.Message, name: dns.name.Name) -> dns.nam
     return None
 
 
-async def reverse_all(client: DnsClient, ips: Iterable[str], day: dt.date, concurrency: int = 64) -> list[Lookup]:
+async def reverse_all(client: DnsClient, ips: Iterable[str], day: dt.date, concurrency: int = 256) -> list[Lookup]:
     """``reverse`` of every address, ``concurrency`` at a time, in the order given."""
     slots = asyncio.Semaphore(concurrency)
 

@@ -44,13 +44,6 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(ports)
 
 
-def parse_targets(texts: Sequence[str]) -> list[IPNetwork]:
-    """Addresses and CIDRs (v4, v6); ValueError naming the first that is neither."""
-    if not texts:
-        raise ValueError("give at least one target address or CIDR")
-    return [parse_network(text) for text in texts]
-
-
 HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
 MAX_NAME_FILE_BYTES = 64 << 20
 

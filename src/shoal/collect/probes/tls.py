@@ -31,9 +31,10 @@ def client_context() -> ssl.SSLContext:
 CONTEXT = client_context()
 
 
-async def handshake(connection: Connection) -> list[Item]:
-    """Upgrade the connection to TLS; the peer certificate's items (empty if it sent none)."""
-    tls = await connection.start_tls(CONTEXT)
+async def handshake(connection: Connection, server_name: str | None = None) -> list[Item]:
+    """Upgrade the connection to TLS (SNI ``server_name``, if given); the peer certificate's items (empty if it
+    sent none)."""
+    tls = await connection.start_tls(CONTEXT, server_name)
     der = tls.getpeercert(binary_form=True)
     return certificate_items(der) if der else []
 
@@ -68,6 +69,17 @@ async def inner_exchange(connection: Connection) -> bytes:
         return await connection.receive(http.response_complete)
     except (OSError, TimeoutError):
         return b""
+
+
+async def visit(connection: Connection, name: str) -> Service | None:
+    """HTTPS by name (domain scans): SNI and ``Host:`` are ``name``."""
+    certificate = await handshake(connection, name)
+    await connection.send(http.request_bytes(connection.ip, name))
+    response = await connection.receive(http.response_complete)
+    service = http.parse_response(response, "https", connection.ip, connection.port, name)
+    if service is not None:
+        service.items += certificate
+    return service
 
 
 PROBE = RequestProbe("tls", TLS_PORTS, run)

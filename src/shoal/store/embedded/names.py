@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS answers (
 ) WITHOUT ROWID
 """
 BUSY_TIMEOUT_SECONDS = 30.0
-ADDRESS_TYPES = ("A", "AAAA")
+MAX_CNAMES = 8
 
 
 class NameStore:
@@ -62,11 +62,23 @@ class NameStore:
         return imported, len(rows) - imported
 
     def addresses(self) -> dict[str, list[str]]:
-        """Every known name with its A/AAAA addresses (sorted), names sorted."""
+        """Every known name with its A/AAAA addresses (sorted; through at most MAX_CNAMES CNAMEs), names sorted."""
         if not self.path.exists():
             return {}
-        found: dict[str, list[str]] = {}
-        query = "SELECT name, value FROM answers WHERE type IN (?, ?) ORDER BY name, value"
-        for name, value in self.connection().execute(query, ADDRESS_TYPES):
-            found.setdefault(name, []).append(value)
-        return found
+        direct: dict[str, list[str]] = {}
+        aliases: dict[str, str] = {}
+        query = "SELECT name, type, value FROM answers WHERE type IN ('A', 'AAAA', 'CNAME') ORDER BY name, value"
+        for name, kind, value in self.connection().execute(query):
+            if kind == "CNAME":
+                aliases.setdefault(name, value)
+            else:
+                direct.setdefault(name, []).append(value)
+        found = dict(direct)
+        for name, target in aliases.items():
+            for _ in range(MAX_CNAMES):
+                if target in direct or target not in aliases:
+                    break
+                target = aliases[target]
+            if name not in found and target in direct:
+                found[name] = direct[target]
+        return dict(sorted(found.items()))
