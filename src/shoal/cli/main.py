@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shoal.cli import tokens
+from shoal.cli import ct, tokens
 from shoal.cli.dns import dns_command
 from shoal.cli.enrich import enrich_command, enrichers_command
 from shoal.cli.export import export_command
@@ -32,3 +32,4 @@ app.command("scan")(scan_command)
 app.command("search")(search_command)
 app.command("serve")(serve_command)
 app.add_typer(tokens.app, name="token")
+app.add_typer(ct.app, name="ct")
