@@ -264,3 +264,18 @@ def test_new_routes_need_a_token_and_honour_the_time_limit(client: TestClient) -
     for path in ("/v1/scan/domains", "/v1/ct/log", "/v1/domain/rdns", "/v1/multi/summary", "/v1/scan/protocols/body"):
         assert_error(client.get(path, headers={"Authorization": ""}), 401)
         assert_error(client.get(path, params={"timeout": "0"}), 400, "timeout")
+
+
+def test_export_of_any_dataset_without_superseded_reports(client: TestClient) -> None:
+    def exported(**params: str) -> list[str]:
+        response = client.get("/v1/scan/protocols/export", params=params)
+        if response.status_code == 204:
+            return []
+        assert response.status_code == 200, response.text
+        return [line.split('"id":"')[1].split('"')[0] for line in response.text.splitlines()]
+
+    assert exported() == ["p01", "p04", "p03"]  # p02 is superseded
+    assert exported(dataset="rdns", host="example.org") == ["n03", "n02", "n01"]
+    assert exported(dataset="ct", most_recent="true") == ["c03", "c04", "c02"]
+    assert exported(dataset="domains", id="d01") == ["d01"]
+    assert_error(client.get("/v1/scan/protocols/export", params={"dataset": "nope"}), 400, "dataset")
