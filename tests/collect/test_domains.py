@@ -4,13 +4,18 @@ datasets, and a name resolving outside the allow-list is never contacted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from shoal.api.app import create_app
 from shoal.model import DOMAINS, RDNS, Report
 from shoal.store.base import Filters
 from shoal.store.embedded import EmbeddedStore
+from shoal.tokens import TokenStore
 from tests.collect.conftest import (
     DNS_IP,
     NGINX_IP,
@@ -25,6 +30,18 @@ from tests.collect.fakes import answers, fake_server
 from tests.collect.test_cli import shoal
 
 WWW, SHOP = VHOST_NAMES
+
+
+@contextmanager
+def api(data: Path) -> Iterator[TestClient]:
+    """The API over the data directory a command filled, with a token."""
+    store, tokens = EmbeddedStore(data), TokenStore(data)
+    try:
+        with TestClient(create_app(store, tokens)) as client:
+            client.headers["Authorization"] = f"Bearer {tokens.create('tester')}"
+            yield client
+    finally:
+        store.close()
 
 
 def stored(data: Path, dataset: str) -> list[Report]:
@@ -80,6 +97,12 @@ def test_scan_by_name(unbound: Target, vhosts: Target, tmp_path: Path) -> None:
     again = shoal("scan", "--names", "known", "--allow", f"{VHOSTS_IP}/32", "--no-jarm", data=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "visited 3 names (3 resolved): 4 name:address:ports tried, 4 answered" in again.stdout
+    with api(tmp_path) as client:
+        found = client.get("/v1/scan/domains", params={"field": f"host:{SHOP}", "most_recent": "true"})
+        assert found.status_code == 200, found.text
+        assert found.json()["result_count"] == 2  # shop on 80 and 443, the newest visit of each
+        body = client.get("/v1/scan/protocols/body", params={"id": visits[(WWW, 443)].id, "dataset": "domains"})
+        assert body.status_code == 200 and VHOST_TITLES[WWW] in body.text
 
 
 @pytest.mark.daemon
@@ -97,6 +120,13 @@ def test_shoal_dns_fills_rdns(unbound: Target, tmp_path: Path) -> None:
     }
     again = shoal("dns", VHOSTS_IP, "--resolver", DNS_IP, data=tmp_path)
     assert "stored 1 rdns reports and 0 new answers" in again.stdout  # a new report per lookup: history
+    with api(tmp_path) as client:
+        page = client.get("/v1/domain/rdns", params={"ip": VHOSTS_IP, "most_recent": "true"})
+        assert page.status_code == 200, page.text
+        assert [item["value"] for item in page.json()["results"][0]["items"] if item["context"] == "dns-ptr"] == [WWW]
+        names = client.get("/v1/domain/rdns", params={"host": ZONE, "summarize": "host", "summary_context": "dns-ptr"})
+        assert names.json()["summary"]["values"] == {WWW: 2, f"nginx.{ZONE}": 1}
+        assert client.get("/v1/domain/rdns", params={"nameserver": f"ns2.{ZONE}", "ip": NGINX_IP}).status_code == 200
 
 
 @pytest.mark.daemon
