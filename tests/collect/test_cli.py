@@ -44,6 +44,7 @@ def test_scan_nginx_then_search(nginx: dict[str, Target], tmp_path: Path) -> Non
     assert ("title", "", NGINX_TITLE) in items
     assert ("subject", "", "CN=shoal-test.example, O=Shoal Tests, C=GB") in items
     assert any(item_type == "jarm" for item_type, _, _ in items)
+    assert any(item_type == "body-sha256" and context == "https" for item_type, context, _ in items)  # body kept
     assert len(found("protocol=http", tmp_path)) == 2
     assert found("", tmp_path, "--ip", CERT_IPS[1], "--indirect") == https  # the certificate's IP SAN
 

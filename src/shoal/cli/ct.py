@@ -23,7 +23,9 @@ def follow_command(
     from_index: Annotated[
         int | None, typer.Option(min=0, help="Start at this entry (default: where the last run stopped, or 0).")
     ] = None,
-    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Entries asked for per get-entries.")] = DEFAULT_BATCH,
+    batch: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Entries committed at once (in as many get-entries as needed).")
+    ] = DEFAULT_BATCH,
     rate: Annotated[str, typer.Option(help="Requests per second to the log, e.g. 5/s.")] = "5/s",
     once: Annotated[bool, typer.Option(help="Stop when caught up, instead of polling for new entries.")] = False,
     poll: Annotated[str, typer.Option(help="With --no-once: how often to ask for a new tree size.")] = "60s",

@@ -37,7 +37,7 @@ from shoal.model import Report
 from shoal.store.base import Store
 
 POSITIONS = "ct"
-DEFAULT_BATCH = 256
+DEFAULT_BATCH = 1024  # entries committed at once (logs answer 32–1024 per get-entries: as many calls as needed)
 ATTEMPTS = 4  # tries of one request before the run stops
 MAX_RESPONSE_BYTES = 64 << 20
 
@@ -190,9 +190,15 @@ def follow(
     progress = FollowProgress(next_index, tree_size, next_index, totals)
     while True:
         while next_index < tree_size:
-            entries = client.entries(next_index, min(next_index + batch, tree_size) - 1)
-            ingest_stream(store, decode_entries(log, next_index, entries), totals)
-            next_index += len(entries)
+            stop = min(next_index + batch, tree_size)
+            records: list[Report | Rejected] = []
+            index = next_index
+            while index < stop:  # a log answers fewer entries than asked for: ask until the batch is whole
+                entries = client.entries(index, stop - 1)
+                records += decode_entries(log, index, entries)
+                index += len(entries)
+            ingest_stream(store, records, totals)
+            next_index = index
             write_position(data, Position(log, next_index, tree_size))
             progress.next_index, progress.tree_size = next_index, tree_size
             if on_batch is not None:
