@@ -141,6 +141,11 @@ def test_scan_adds_rdns_of_the_scanned_addresses(unbound: Target, nginx: dict[st
     assert [triples(report) for report in stored(tmp_path, RDNS)] == [expected]
 
 
+def test_names_with_an_empty_allow_list_are_refused_before_any_query(tmp_path: Path) -> None:
+    result = shoal("scan", WWW, "--resolver", "127.0.0.1:9", data=tmp_path)
+    assert result.returncode == 2 and "allow-list permits, and it is empty" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -113,6 +113,9 @@ def scan_command(
             policy.check_network(network)
     except TargetNotAllowed as exc:
         fail(exc)
+    if (visited or known) and not policy.allow:
+        message = "names are visited only on addresses the allow-list permits, and it is empty: allow networks"
+        fail(TargetNotAllowed(visited[0] if visited else "known", f"{message} with --allow CIDR or in collector.toml"))
     if per_second > policy.max_rate:
         errors.print(f"[yellow]rate capped at max_rate = {policy.max_rate:g}/s[/] ({policy.source})", highlight=False)
     needs_resolver = bool(visited) or (dns and bool(networks))
