@@ -3,9 +3,9 @@
 
     python bench/importers.py [--records 100000] [--addresses 5000] [--entries 5000] [--runs 3] [--only zgrab2,...]
 
-- **zgrab2**: ``--records`` generated zgrab2 lines (http with headers, body and certificate, ssh, ftp, redis,
-  tls, mixed), imported with ``shoal import`` (a subprocess: the whole command) into a fresh data directory;
-  the floor is ``orjson.loads`` of every line in one process.
+- **zgrab2**: ``--records`` generated zgrab2 lines (http with headers, a body and one of 2,000 certificates,
+  ssh, ftp, redis, tls, mixed), imported with ``shoal import`` (a subprocess: the whole command) into a fresh
+  data directory; the floor is ``orjson.loads`` of every line in one process.
 - **nmap**: an nmap ``-oX`` document of ``--records`` probed open ports (4 per host), ``shoal import``; the floor
   is ``defusedxml`` ``iterparse`` over the file.
 - **DNS**: Debian's unbound (root, 127.77.0.53) serving ``--addresses`` PTR records and their zone; the
@@ -55,6 +55,7 @@ from shoal.store.embedded import EmbeddedStore  # noqa: E402
 
 SHOAL = [str(Path(sys.executable).parent / "shoal")]
 DNS_IP, LOG_IP = "127.77.0.53", "127.77.1.1"
+CERTIFICATES = 2_000  # distinct certificates in the zgrab2 corpus (each on ~22 lines)
 T = "2026-11-26T10:00:00Z"
 
 
@@ -344,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if "zgrab2" in wanted:
             certificates = []
-            for number in range(8):
+            for number in range(CERTIFICATES):
                 _, _, der = write_certificate(
                     folder, f"c{number}", subject_of(f"site{number}.example.net"), (f"site{number}.example.net",)
                 )

@@ -8,6 +8,7 @@ that scanners print when they do not give the DER (``named_items``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -43,7 +44,13 @@ def san_values(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
 
 
 def certificate_items(der: bytes) -> list[Item]:
-    """The items of a DER certificate. A certificate that does not parse still gives its digest."""
+    """The items of a DER certificate. A certificate that does not parse still gives its digest. Cached: the
+    same certificate is seen on many addresses (and parsing it is most of an import's decoding)."""
+    return list(_certificate_items(der))
+
+
+@functools.lru_cache(maxsize=4096)
+def _certificate_items(der: bytes) -> tuple[Item, ...]:
     items: list[Item] = []
     try:
         certificate = x509.load_der_x509_certificate(der)
@@ -54,7 +61,7 @@ def certificate_items(der: bytes) -> list[Item]:
     else:
         items += named_items(subject, issuer, dns_names, ips)
     items.append(Item("cert-sha256", cert_sha256(der)))
-    return items
+    return tuple(items)
 
 
 def named_items(subject: str, issuer: str, dns_names: Iterable[str], ips: Iterable[str]) -> list[Item]:
