@@ -5,12 +5,14 @@ and never stop the rest, and importing again adds nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import ipaddress
 from pathlib import Path
 
+import orjson
 import pytest
 
-from shoal.ingest.detect import Format, detect
+from shoal.ingest.detect import Format, detect, detect_head
 from shoal.ingest.formats import ChunkedReader, reader_for
 from shoal.ingest.jsonl import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
@@ -220,3 +222,18 @@ def test_certstream_and_crtsh(empty_store: Store) -> None:
     assert len(from_crtsh) == 1 and from_crtsh[0].date == dt.date(2025, 11, 27)
     assert {("ip", "cert-ip-address", "192.0.2.21"), ("crtsh-id", "", "9100000002")} <= triples(from_crtsh[0])
     assert len(search(empty_store, "host:shop.sample.example", CT)) == 3
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_first_record_longer_than_the_head_is_still_recognised(tmp_path: Path, zipped: bool) -> None:
+    body = "x" * 200_000  # zgrab2 keeps bodies up to 256 KiB: the head ends inside the first line
+    http = {"status": "success", "protocol": "http", "port": 80, "timestamp": "2026-01-01T00:00:00Z"}
+    line = orjson.dumps({"ip": "192.0.2.1", "data": {"http": {**http, "result": {"response": {"body": body}}}}})
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(gzip.compress(line + b"\n") if zipped else line + b"\n")
+    with open_input(path) as stream:
+        assert detect(stream, "long.jsonl") is Format.ZGRAB2
+    assert detect_head(line[:5000]) is Format.ZGRAB2
+    report = b'{"date": "2026-11-01", "id": "x", "items": [{"type": "title", "value": "'
+    assert detect_head(report + b"y" * 9000) is Format.REPORTS
+    assert detect_head(b'{"some": "thing", "else": "' + b"z" * 9000) is None

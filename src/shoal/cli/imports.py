@@ -98,7 +98,8 @@ def import_command(
 
 def _position(stream: BinaryIO) -> int | None:
     """Bytes consumed from the underlying file (compressed position for gzip)."""
-    raw = getattr(stream, "fileobj", None) or stream
+    inner = getattr(stream, "raw", stream)  # open_input wraps a GzipFile in a BufferedReader
+    raw = getattr(inner, "fileobj", None) or stream
     try:
         return raw.tell()
     except (OSError, ValueError):

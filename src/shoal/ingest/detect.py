@@ -68,7 +68,7 @@ def detect_head(head: bytes) -> Format | None:
         return Format.REPORTS
     if text.startswith(b"<"):
         return Format.NMAP_XML if _xml_root(text) == b"nmaprun" else None
-    lines = [line.strip() for line in text.split(b"\n", HEAD_LINES)[:HEAD_LINES]]
+    lines = [line.strip() for line in text.split(b"\n", HEAD_LINES)]
     first_line = lines[0]
     if text.startswith(b"#") or MASSCAN_LIST_LINE.match(first_line):
         return Format.MASSCAN_LIST
@@ -78,13 +78,38 @@ def detect_head(head: bytes) -> Format | None:
         return _array_format(text)
     if not text.startswith(b"{"):
         return None
-    for line in lines:
+    for line in lines[:-1]:  # the lines that end inside the head (its last may be cut: a long record)
         try:
             record = orjson.loads(line.rstrip(b","))
         except orjson.JSONDecodeError:
             continue
         found = record_format(record)
         if found is not None:
+            return found
+    return sniff_record(first_line)
+
+
+# Keys that tell a record apart when the head holds only part of it (a zgrab2 line with a body and a
+# certificate is easily longer than the head), as the tools write them (compact JSON).
+SNIFFED = (
+    (Format.REPORTS, (b'"items":', b'"date":')),
+    (Format.CERTSTREAM, (b'"message_type":',)),
+    (Format.ZGRAB2, (b'"data":{', b'"status":"', b'"protocol":"')),
+    (Format.DNS_JSON, (b'"name":', b'"results":{')),
+    (Format.DNS_JSON, (b'"name":', b'"status":"', b'"answers":')),
+    (Format.MASSCAN_JSON, (b'"ip":', b'"ports":')),
+)
+
+
+def sniff_record(line: bytes) -> Format | None:
+    """The format of a JSON record from its first bytes: the whole record if it parses, else its keys."""
+    try:
+        return record_format(orjson.loads(line.rstrip(b",")))
+    except orjson.JSONDecodeError:
+        pass
+    compact = line.replace(b'": ', b'":').replace(b'": {', b'":{')
+    for found, keys in SNIFFED:
+        if all(key in compact for key in keys):
             return found
     return None
 
