@@ -7,7 +7,8 @@ a truncated file (an interrupted scan) keeps every host before the cut. Per host
 (else the run's ``start``), UTC day:
 
 - each open TCP port whose service nmap **probed** (``-sV``: ``method="probed"``) → one ``protocols`` report;
-- each open TCP port nmap only named from its port table (no ``-sV``) → an open-port observation;
+- each open TCP port nmap only named from its port table (no ``-sV``), or found ``tcpwrapped`` (it closed without
+  a word) → an open-port observation;
 - each open UDP port → a UDP observation (``port-udp``, docs/ports.md);
 - PTR host names (``<hostname type="PTR">``) → one ``rdns`` report for the address.
 
@@ -124,7 +125,7 @@ def host_records(host: ElementTree.Element, raw: bytes, run_start: int | None) -
             yield UdpObservation(ip, number, day)
         elif port.get("protocol") == "tcp":
             service = port.find("service")
-            if service is None or service.get("method") != "probed":
+            if service is None or service.get("method") != "probed" or service.get("name") == "tcpwrapped":
                 yield PortObservation(ip, number, day)
             else:
                 items = [*target_items(ip, number), *service_items(port, service)]
