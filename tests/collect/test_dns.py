@@ -57,7 +57,7 @@ def test_forward_lookups_follow_cnames_and_stop_at_loops(unbound: Target) -> Non
     loop, loop_answers = run_event_loop(dns.addresses(f"loop-a.{ZONE}", DAY))
     assert loop == [] and {answer.type for answer in loop_answers} == {"CNAME"}  # the loop is seen, and left
     assert run_event_loop(dns.addresses(f"nothing.{ZONE}", DAY)) == ([], [])
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # bounded, however loaded the machine
 
 
 @pytest.mark.parametrize(
@@ -88,14 +88,16 @@ HOSTILE_IP = f"127.{BLOCK}.23.53"
 
 def test_hostile_answers_never_hang_or_crash() -> None:
     with hostile_dns(HOSTILE_IP) as server:
-        dns = client(server, timeout=0.3, retries=1)
+        impatient = client(server, timeout=0.3, retries=1)
         started = time.monotonic()
-        assert run_event_loop(dns.query("slow.test.example", "A")) is None  # two tries of 0.3 s
-        assert run_event_loop(dns.query("garbage.test.example", "A")) is None
-        assert time.monotonic() - started < 3
+        assert run_event_loop(impatient.query("slow.test.example", "A")) is None  # two tries of 0.3 s
+        assert run_event_loop(impatient.query("garbage.test.example", "A")) is None
+        assert time.monotonic() - started < 30  # bounded (a hang would never return), however loaded the machine
+        assert impatient.stats.failed == 2
+        dns = client(server, timeout=5.0, retries=1)  # the rest must be answered, even on a busy machine
         assert run_event_loop(dns.addresses("trunc.test.example", DAY))[0] == ["192.0.2.1"]  # again over TCP
         texts, _ = run_event_loop(dns.records("huge.test.example", "TXT"))
         assert len(texts) == 1 and len(texts[0]) > 60_000
         addresses, answers = run_event_loop(dns.addresses("cname0.test.example", DAY))
         assert addresses == [] and len(answers) == MAX_CNAMES + 1  # 8 followed, the 9th seen and left
-        assert dns.stats.failed == 2 and dns.stats.truncated == 3  # trunc A and AAAA, huge TXT
+        assert dns.stats.failed == 0 and dns.stats.truncated == 3  # trunc A and AAAA, huge TXT

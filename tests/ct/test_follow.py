@@ -76,7 +76,7 @@ def test_from_index(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_9_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
     with serving(FixtureLog(200), LOG_IP) as url:
-        command = [*SHOAL, "ct", "follow", url, "--once", "--batch", "10", "--rate", "25/s", "--data", str(tmp_path)]
+        command = [*SHOAL, "ct", "follow", url, "--once", "--batch", "10", "--rate", "10/s", "--data", str(tmp_path)]
         follower = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         position = position_path(tmp_path, log_base(url))
         deadline = time.monotonic() + 60
