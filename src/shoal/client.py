@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, Unpack
 
 import httpx
 import orjson
@@ -50,10 +49,33 @@ from shoal.errors import (
     Unauthorized,
 )
 from shoal.model import Report
+from shoal.results import (
+    NO_VALUES,
+    IpPortCounts,
+    PortCounts,
+    SearchPage,
+    Selection,
+    ValueCounts,
+    by_count,
+    dates,
+    selection_params,
+)
 
 DEFAULT_TIMEOUT = 60.0
-PAGE_SIZE = 100
 ExportFormat = Literal["ndjson", "csv"]
+__all__ = [
+    "NO_VALUES",
+    "ApiError",
+    "Client",
+    "ConnectionFailed",
+    "ExportStream",
+    "IpPortCounts",
+    "PortCounts",
+    "SearchPage",
+    "Selection",
+    "ValueCounts",
+    "error_of",
+]
 
 
 class ApiError(ShoalError):
@@ -70,80 +92,10 @@ class ConnectionFailed(ApiError):
         super().__init__(0, message, "connection")
 
 
-class Selection(TypedDict, total=False):
-    """What selects reports besides the expression: scan/protocols' other parameters."""
-
-    ip: str  # an address or CIDR
-    indirect: bool
-    date_from: dt.date | str  # inclusive, YYYY-MM-DD
-    date_to: dt.date | str
-    slop: int
-    most_recent: bool
-    host_in_url: bool
-    filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    page: int
-    pages: int
-    result_count: int
-    results: list[Report]
-
-
-@dataclass(frozen=True, slots=True)
-class ValueCounts:
-    """A summary: value → number of reports, the sum of the counts left out, and (if asked) the cardinality."""
-
-    values: dict[str, int]
-    other: int
-    cardinality: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PortCounts:
-    values: dict[int, int]  # port → observations
-    other: int
-    honeypot: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class IpPortCounts:
-    values: dict[str, PortCounts]  # ip → its ports
-    other: int  # IPs left out
-
-
-NO_VALUES = ValueCounts({}, 0)
-
-
-def selection_params(expression: str, selection: Selection) -> list[tuple[str, str]]:
-    unknown = set(selection) - set(Selection.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown search option(s): {', '.join(sorted(unknown))}")
-    params = [("expression", expression)] if expression else []
-    if "ip" in selection:
-        params.append(("ip", selection["ip"]))
-    params += dates(selection.get("date_from"), selection.get("date_to"))
-    if "slop" in selection:
-        params.append(("slop", str(selection["slop"])))
-    for flag in ("indirect", "most_recent", "host_in_url"):
-        if selection.get(flag):
-            params.append((flag, "true"))
-    params += [("filter", text) for text in selection.get("filters", ())]
-    return params
-
-
-def dates(date_from: dt.date | str | None, date_to: dt.date | str | None) -> list[tuple[str, str]]:
-    return [
-        (name, value.isoformat() if isinstance(value, dt.date) else value)
-        for name, value in (("from", date_from), ("to", date_to))
-        if value is not None
-    ]
-
-
 def port_counts(body: dict[str, Any]) -> PortCounts:
     values = {int(port): int(n) for port, n in body.get("values", {}).items()}
-    return PortCounts(values, int(body.get("other", 0)), bool(body.get("honeypot", False)))
+    ordered = dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
+    return PortCounts(ordered, int(body.get("other", 0)), bool(body.get("honeypot", False)))
 
 
 # -- errors: one builder per Shoal error code, then by status for anything else --------------------------------
@@ -211,6 +163,30 @@ def error_of(response: httpx.Response) -> ShoalError:
     if build is None:
         return ApiError(response.status_code, message, str(body.get("code") or "http"))
     return build(message, detail, response)
+
+
+class ExportStream:
+    """An export under way: ``result_count`` (None if the server did not say), then ``chunks()`` once."""
+
+    def __init__(self, response: httpx.Response, base_url: str) -> None:
+        self.response = response
+        self.base_url = base_url
+        counted = response.headers.get("x-result-count", "")
+        self.result_count: int | None = (
+            0 if response.status_code == 204 else int(counted) if counted.isdigit() else None
+        )
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            if self.response.status_code != 204:
+                yield from self.response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"the export from {self.base_url} broke off: {exc}") from exc
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
 
 
 class Client:
@@ -304,8 +280,7 @@ class Client:
         if body is None:
             return NO_VALUES
         summary = body["summary"]
-        values = dict(sorted(summary["values"].items(), key=lambda pair: (-pair[1], pair[0])))
-        return ValueCounts(values, int(summary.get("other", 0)), summary.get("cardinality"))
+        return ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)), summary.get("cardinality"))
 
     def ports(
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
@@ -331,19 +306,19 @@ class Client:
         """``GET /v1/admin/user``: the token's class and quota."""
         return self._json("/v1/admin/user", []) or {}
 
+    def open_export(
+        self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
+    ) -> ExportStream:
+        """Start Shoal's ``GET /v1/scan/protocols/export``: the answer's ``result_count`` (from its
+        ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or close it."""
+        params = [*selection_params(expression, selection), ("format", export_format)]
+        return ExportStream(self._send("GET", "/v1/scan/protocols/export", params, stream=True), self.base_url)
+
     def export_bytes(
         self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
     ) -> Iterator[bytes]:
         """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
-        params = [*selection_params(expression, selection), ("format", export_format)]
-        response = self._send("GET", "/v1/scan/protocols/export", params, stream=True)
-        try:
-            if response.status_code != 204:
-                yield from response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(f"the export from {self.base_url} broke off: {exc}") from exc
-        finally:
-            response.close()
+        yield from self.open_export(expression, export_format=export_format, **selection).chunks()
 
     def export(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
         """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""

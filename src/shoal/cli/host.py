@@ -1,8 +1,9 @@
-"""``shoal host IP``: one address's history from the local store, like the web UI's host page.
+"""``shoal host IP``: one address's history (from the store, or a server), like the web UI's host page.
 
 Its services (one row per port: protocol, reports, first and last seen, the latest headline), its open-port
-observations, the certificates its reports carry, and the reports themselves, newest first. One pass over
-``Store.iter_matches``: memory grows with the ports and certificates, not with the number of reports.
+observations, the certificates its reports carry, and the reports themselves, newest first. One pass over the
+matching reports (the store's matches, or the server's export): memory grows with the ports and
+certificates, not with the number of reports.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
-from starlette.datastructures import QueryParams
 
-from shoal.api.render import ports_body
-from shoal.cli.common import DataOption, console, errors, fail, open_store
-from shoal.cli.search import FromOption, ToOption, headline_of, protocol_of, selected, selection_pairs
-from shoal.errors import BadParameter, ShoalError
+from shoal.cli.backend import EARLIEST
+from shoal.cli.common import DataOption, console, errors, fail
+from shoal.cli.fields import headline_of, protocol_of
+from shoal.cli.options import FromOption, ToOption, asked, open_backend, selection_of
+from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
+from shoal.errors import BadParameter
 from shoal.model import Report
-from shoal.ports import summarize_ports
-from shoal.store.base import PortQuery
+from shoal.results import PortCounts
 
 
 @dataclass(slots=True)
@@ -108,32 +108,34 @@ def host_command(
     date_from: FromOption = None,
     date_to: ToOption = None,
     limit: Annotated[int, typer.Option(min=0, help="Reports listed, newest first; 0 lists all.")] = 20,
+    separator: SeparatorOption = DEFAULT_SEPARATOR,
+    table: LayoutOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="The history as one JSON object.")] = False,
     data: DataOption = None,
 ) -> None:
-    """An IP's services, open ports, certificates and reports over time (`shoal export --ip IP` for all reports)."""
+    """An IP's services, open ports, certificates and reports over time (`shoal export --ip IP` for all reports).
+    Plain lines (in a pipe) start with what they are: ip, open-port, service, certificate, report."""
     try:
         address = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
         fail(BadParameter("ip", f"'ip' must be one IP address, e.g. 8.8.8.8, not {ip!r}"))
-    params = QueryParams(selection_pairs("", address, date_from=date_from, date_to=date_to))
-    store = open_store(data)
-    filters = selected(store, params)
+    layout = layout_of(table, separator)
+    selection = selection_of(address, date_from=date_from, date_to=date_to)
+    backend = open_backend(data)
     try:
-        history = history_of(address, store.iter_matches(filters), limit)
-        observed = store.open_ports(PortQuery(ipaddress.ip_network(address), filters.date_from, filters.date_to))
-    except ShoalError as exc:
-        fail(exc)
+        history = asked(backend, "", lambda: history_of(address, backend.reports("", selection), limit))
+        ports = asked(backend, "", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
     finally:
-        store.close()
-    open_ports = ports_body(summarize_ports(observed))
+        backend.close()
+    assert isinstance(ports, PortCounts)
+    open_ports = ports.body()
     if json_output:
         print(orjson.dumps(history_body(history, open_ports), option=orjson.OPT_SORT_KEYS).decode())
         return
-    if not history.reports and not open_ports["values"]:
+    if not history.reports and not ports.values:
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
-    show(history, open_ports)
+    show(history, ports, layout)
 
 
 def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]:
@@ -174,38 +176,54 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def show(history: History, open_ports: dict[str, Any]) -> None:
+def show(history: History, ports: PortCounts, layout: Layout) -> None:
+    def day(value: dt.date | None) -> str:
+        return value.isoformat() if value else ""
+
     span = f", {history.first_seen} to {history.last_seen}" if history.reports else ""
-    console.print(f"[bold]{history.ip}[/]: {history.reports} reports{span}", highlight=False)
-    if open_ports["values"]:
-        ports = " · ".join(f"{port} ×{count}" for port, count in open_ports["values"].items())
-        flag = "  [bold red]honeypot-like[/]" if open_ports.get("honeypot") else ""
-        console.print(f"open-port observations: {ports}{flag}", highlight=False)
-    services = Table(title="services", title_justify="left")
-    for column in ("port", "protocol", "reports", "first seen", "last seen", "latest"):
-        services.add_column(column, overflow="fold", justify="right" if column in ("port", "reports") else "left")
-    for s in sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0)):
-        port = "" if s.port is None else str(s.port)
-        services.add_row(port, s.protocol, str(s.reports), str(s.first_seen), str(s.last_seen), s.latest)
-    if history.services:
-        console.print(services)
+    if layout.table:
+        console.print(f"[bold]{history.ip}[/]: {history.reports} reports{span}", highlight=False)
+        if ports.values:
+            listed = " · ".join(f"{port} ×{count}" for port, count in ports.values.items())
+            flag = "  [bold red]honeypot-like[/]" if ports.honeypot else ""
+            console.print(f"open-port observations: {listed}{flag}", highlight=False)
+    else:
+        flag = ["honeypot"] if ports.honeypot else []
+        fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
+        emit(layout, "", [], [fields], prefix="ip")
+        emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
+    services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0))
+    if services:
+        emit(
+            layout,
+            "services",
+            ["port", "protocol", "reports", "first seen", "last seen", "latest"],
+            [
+                ["" if s.port is None else s.port, s.protocol, s.reports, s.first_seen, s.last_seen, s.latest]
+                for s in services
+            ],
+            right=["port", "reports"],
+            prefix="service",
+        )
     if history.certificates:
-        certificates = Table(title="certificates", title_justify="left")
-        for column in ("subject", "issuer", "names", "ports", "seen"):
-            certificates.add_column(column, overflow="fold")
+        rows = []
         for c in history.certificates.values():
             seen = str(c.first_seen) if c.first_seen == c.last_seen else f"{c.first_seen} to {c.last_seen}"
             names = ", ".join([*c.names, *c.addresses])
-            certificates.add_row(c.subject, c.issuer, names, ", ".join(str(p) for p in c.ports), seen)
-        console.print(certificates)
+            rows.append([c.subject, c.issuer, names, ", ".join(str(p) for p in c.ports), seen])
+        emit(layout, "certificates", ["subject", "issuer", "names", "ports", "seen"], rows, prefix="certificate")
     if history.newest:
-        timeline = Table(title="reports, newest first", title_justify="left")
-        for column in ("date", "port", "protocol", "summary", "id"):
-            timeline.add_column(column, overflow="fold")
-        for report in history.newest:
-            port = "" if report.port is None else str(report.port)
-            timeline.add_row(str(report.date), port, protocol_of(report), headline_of(report), report.id)
-        console.print(timeline)
+        rows = [
+            [
+                report.date,
+                "" if report.port is None else report.port,
+                protocol_of(report),
+                headline_of(report),
+                report.id,
+            ]
+            for report in history.newest
+        ]
+        emit(layout, "reports, newest first", ["date", "port", "protocol", "summary", "id"], rows, prefix="report")
     hidden = history.reports - len(history.newest)
     if hidden:
         errors.print(f"… {hidden} older reports (--limit 0 lists all)", highlight=False)

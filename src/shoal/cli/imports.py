@@ -4,18 +4,22 @@ the store, with progress and per-line rejections."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.cli.progress import JobProgress
 from shoal.enrich import configure, enrich_report
 from shoal.ingest.detect import Format, detect
 from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
 from shoal.ingest.masscan import read_masscan_json, read_masscan_list
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
+
+T = TypeVar("T")
+COUNT_EVERY = 1_000  # masscan records between two progress counts
 
 SHOWN_REJECTIONS = 20
 
@@ -37,44 +41,36 @@ def import_command(
 ) -> None:
     """Import reports or masscan open ports. Prints imported / duplicate / rejected counts (of observations for
     masscan output); bad lines never stop the import."""
-    store = open_store(data)
+    store = open_store(data, create=True)
     totals = IngestTotals()
     transform = None
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
         transform = enrich_report
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("reports {task.fields[reports]}"),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=not errors.is_terminal,
-    ) as progress:
-        for path in files:
-            source = "stdin" if str(path) == "-" else str(path)
-            if source != "stdin" and not path.is_file():
-                errors.print(f"[red]skipped[/] {path}: no such file")
-                continue
-            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
-            size = None if source == "stdin" else path.stat().st_size
-            task = progress.add_task(Path(source).name, total=size, reports=0)
+    for path in files:
+        source = "stdin" if str(path) == "-" else str(path)
+        if source != "stdin" and not path.is_file():
+            errors.print(f"[red]skipped[/] {path}: no such file")
+            continue
+        stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
+        size = None if source == "stdin" else path.stat().st_size
+        with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
 
-            def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
-                progress.update(task, completed=_position(stream), reports=current.processed)
+            def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
+                progress.advance(records, _position(stream))
 
             kind = detect(stream)
             if kind is Format.REPORTS:
                 chunks = read_chunks(stream, source)
                 ingest_chunks(
-                    store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
+                    store, chunks, decode_chunk, totals, workers=workers, transform=transform, on_chunk=advance
                 )
             else:
                 read = read_masscan_json if kind is Format.MASSCAN_JSON else read_masscan_list
-                ingest_stream(store, read(stream, source), totals, on_batch=advance)
-            progress.update(task, completed=size, reports=totals.processed)
-            stream.close()
+                ingest_stream(store, counted(read(stream, source), advance), totals)
+            if size is not None:
+                progress.advance(0, size)
+        stream.close()
     store.close()
     for rejected in totals.rejected[:SHOWN_REJECTIONS]:
         errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
@@ -92,3 +88,15 @@ def _position(stream: BinaryIO) -> int | None:
         return raw.tell()
     except (OSError, ValueError):
         return None
+
+
+def counted(records: Iterable[T], advance: Callable[[int], None]) -> Iterator[T]:
+    """The records, counted for the progress line every COUNT_EVERY."""
+    pending = 0
+    for record in records:
+        yield record
+        pending += 1
+        if pending == COUNT_EVERY:
+            advance(pending)
+            pending = 0
+    advance(pending)

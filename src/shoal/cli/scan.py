@@ -79,7 +79,7 @@ def scan_command(
         errors.print(f"[yellow]rate capped at max_rate = {policy.max_rate:g}/s[/] ({policy.source})", highlight=False)
     timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
     settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm)
-    store = open_store(data)
+    store = open_store(data, create=True)
     try:
         transform = enrich_report if enrich else None
         stats, stored = run_event_loop(run_scan(store, policy, settings, networks, port_list, transform))
