@@ -59,15 +59,25 @@ def import_command(
             def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
                 progress.advance(records, _position(stream))
 
+            def stored(current: IngestTotals, progress: JobProgress = progress, before: int = totals.processed) -> None:
+                progress.stored = current.processed - before
+
             kind = detect(stream)
             if kind is Format.REPORTS:
                 chunks = read_chunks(stream, source)
                 ingest_chunks(
-                    store, chunks, decode_chunk, totals, workers=workers, transform=transform, on_chunk=advance
+                    store,
+                    chunks,
+                    decode_chunk,
+                    totals,
+                    on_batch=stored,
+                    workers=workers,
+                    transform=transform,
+                    on_chunk=advance,
                 )
             else:
                 read = read_masscan_json if kind is Format.MASSCAN_JSON else read_masscan_list
-                ingest_stream(store, counted(read(stream, source), advance), totals)
+                ingest_stream(store, counted(read(stream, source), advance), totals, on_batch=stored)
             if size is not None:
                 progress.advance(0, size)
         stream.close()

@@ -58,7 +58,7 @@ def emit(
     prefix: str | None = None,
 ) -> None:
     """One table (``right``: its right-aligned columns). Plain: its rows, each starting with ``prefix`` if
-    given (so the rows of several tables can be told apart with grep), and its title on stderr."""
+    given (so the rows of several tables can be told apart with grep), else with its title on stderr."""
     if layout.table:
         table = Table(title=title or None, title_justify="left")
         for column in columns:
@@ -67,7 +67,7 @@ def emit(
             table.add_row(*(str(cell) for cell in row))
         console.print(table)
         return
-    if title:
+    if title and not prefix:
         errors.print(title, highlight=False, markup=False)
     lead = [prefix] if prefix else []
     for row in rows:

@@ -45,6 +45,7 @@ class JobProgress:
         self.line_seconds = line_seconds
         self.records = 0
         self.bytes = 0
+        self.stored: int | None = None  # of the records, those committed (None: the job does not say)
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -75,8 +76,13 @@ class JobProgress:
             size = f"{self.bytes / MEGABYTE:,.1f}"
             parts.append(size + (f" of {self.total_bytes / MEGABYTE:,.1f}" if self.total_bytes else "") + " MB")
         parts.append(f"{self.records / elapsed:,.0f} {self.noun}/s")
+        pending = self.records - self.stored if self.stored is not None else 0
+        if pending > 0:
+            parts.append(f"{self.stored:,} stored")
         fraction = self.fraction()
-        if fraction is not None and fraction > 0:
+        if fraction is not None and fraction >= 1 and pending > 0:
+            parts.append(f"storing the last {pending:,}")
+        elif fraction is not None and 0 < fraction < 1:
             left = elapsed * (1 - fraction) / fraction
             parts.append(f"{duration(left)} left")
         parts.append(f"{duration(elapsed)} elapsed")
@@ -129,5 +135,5 @@ class JobProgress:
             self._thread.join()
         if self._bar is not None:
             if kind is None:
-                self._bar.update(self._task, total=100, completed=100, facts=self.facts())
+                self._bar.update(self._task, total=100, completed=100, facts="done: " + self.facts())
             self._bar.stop()

@@ -123,7 +123,7 @@ def show_summary(
 
 def summary_title(summary_type: str, counts: ValueCounts) -> str:
     if counts.cardinality is None:
-        return f"{summary_type}: other {counts.other} (the number of distinct values needs an enterprise token)"
+        return f"{summary_type}: other {counts.other} (distinct values: enterprise tokens only)"
     return f"{summary_type}: {counts.cardinality} distinct {plural(counts.cardinality, 'value')}, other {counts.other}"
 
 
