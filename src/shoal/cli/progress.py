@@ -125,7 +125,7 @@ class JobProgress:
             fraction = self.fraction()
             self._bar.update(self._task, completed=100 * (fraction or 0), facts=self.percent() + self.facts())
         else:
-            self.console.print(self.line(), highlight=False, markup=False)
+            self.console.print(self.line(), highlight=False, markup=False, soft_wrap=True)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
