@@ -6,6 +6,7 @@ Only light modules are imported here: the engine is imported when a store is ope
 from __future__ import annotations
 
 import difflib
+import enum
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -16,12 +17,15 @@ from rich.markup import escape
 
 from shoal.config import data_dir
 from shoal.errors import BadParameter, QueryError, ShoalError
+from shoal.model import DATASETS
 
 if TYPE_CHECKING:
     from shoal.store.embedded import EmbeddedStore
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
+
+DatasetName = enum.Enum("DatasetName", {name: name for name in DATASETS}, type=str)  # a typer choice
 
 DataOption = Annotated[
     Path | None,
