@@ -8,6 +8,10 @@
         summary = client.summarize("port-tcp", "product-tag:nginx", limit=10)
         client.ports("8.8.8.8"), client.ipports("8.8.8.0/24"), client.prioritize("8.8.8.8", 443), client.user()
         for report in client.export("title:london"): ...                 # Shoal only: every match, streamed
+        client.search("host:example.org", dataset="domains")             # scan/domains (also ct, rdns)
+        client.summarize("host", dataset="rdns", host="example.org", contexts=["dns-ptr"])  # domain/rdns
+        client.multi_summary("host:example.org").counts("port-tcp", "domains")  # many types in one call
+        client.bodies(report_id=report.id).results[0].bodies[0].data    # the raw response behind a report
 
 A 204 (nothing matched) is an empty result, never an error. Errors are raised as the server's own exception
 classes (``shoal.errors``), rebuilt from the JSON error body, so a caller catches what the server raised:
@@ -28,6 +32,7 @@ Transport errors are translated in one place (``Client._send``), ``raise … fro
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -51,12 +56,17 @@ from shoal.errors import (
 from shoal.model import Report
 from shoal.results import (
     NO_VALUES,
+    BodyPage,
     IpPortCounts,
+    MultiSummary,
     PortCounts,
+    RawBody,
+    ReportBodies,
     SearchPage,
     Selection,
     ValueCounts,
     by_count,
+    dataset_path,
     dates,
     selection_params,
 )
@@ -66,11 +76,15 @@ ExportFormat = Literal["ndjson", "csv"]
 __all__ = [
     "NO_VALUES",
     "ApiError",
+    "BodyPage",
     "Client",
     "ConnectionFailed",
     "ExportStream",
     "IpPortCounts",
+    "MultiSummary",
     "PortCounts",
+    "RawBody",
+    "ReportBodies",
     "SearchPage",
     "Selection",
     "ValueCounts",
@@ -90,6 +104,19 @@ class ApiError(ShoalError):
 class ConnectionFailed(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(0, message, "connection")
+
+
+def raw_body(item: dict[str, Any]) -> RawBody:
+    text = str(item["data"])
+    data = base64.b64decode(text) if item.get("encoding") == "base64" else text.encode()
+    return RawBody(
+        str(item.get("context", "")),
+        str(item["sha256"]),
+        int(item["length"]),
+        bool(item.get("truncated", False)),
+        str(item.get("content_type", "")),
+        data,
+    )
 
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
@@ -238,20 +265,26 @@ class Client:
 
     # -- endpoints ----------------------------------------------------------------------------------------
 
-    def search(self, expression: str = "", *, page: int = 0, **selection: Unpack[Selection]) -> SearchPage:
-        """One page (100 reports, newest first) of ``GET /v1/scan/protocols``."""
+    def search(
+        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> SearchPage:
+        """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
+        ``/v1/scan/domains``, ``/v1/ct/log`` or ``/v1/domain/rdns`` (``host=``, ``nameserver=``)."""
+        path = dataset_path(dataset, selection)
         params = [*selection_params(expression, selection), ("page", str(page))]
-        body = self._json("/v1/scan/protocols", params)
+        body = self._json(path, params)
         if body is None:
             return SearchPage(page, 0, 0, [])
-        results = [Report.from_dict(raw) for raw in body["results"]]
+        results = [Report.from_dict(raw, dataset) for raw in body["results"]]
         return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
-    def iter_search(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+    def iter_search(
+        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> Iterator[Report]:
         """Every report the API pages through (at most 100 pages of 100): newest first."""
         page = 0
         while True:
-            found = self.search(expression, page=page, **selection)
+            found = self.search(expression, page=page, dataset=dataset, **selection)
             yield from found.results
             page += 1
             if page >= found.pages:
@@ -262,13 +295,15 @@ class Client:
         summary_type: str,
         expression: str = "",
         *,
+        dataset: str = "protocols",
         limit: int | None = None,
         contexts: Sequence[str] = (),
         excluded_contexts: Sequence[str] = (),
         cardinality: bool = False,
         **selection: Unpack[Selection],
     ) -> ValueCounts:
-        """``summarize=TYPE``: values of that type over the matching reports, highest counts first."""
+        """``summarize=TYPE``: values of that type over the matching reports of ``dataset``, highest first."""
+        path = dataset_path(dataset, selection)
         params = [*selection_params(expression, selection), ("summarize", summary_type)]
         if limit is not None:
             params.append(("summary_limit", str(limit)))
@@ -276,11 +311,55 @@ class Client:
         params += [("summary_nocontext", context) for context in excluded_contexts]
         if cardinality:
             params.append(("summary_cardinality", "true"))
-        body = self._json("/v1/scan/protocols", params)
+        body = self._json(path, params)
         if body is None:
             return NO_VALUES
         summary = body["summary"]
         return ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)), summary.get("cardinality"))
+
+    def multi_summary(
+        self, expression: str = "", *, limit: int | None = None, **selection: Unpack[Selection]
+    ) -> MultiSummary:
+        """``GET /v1/multi/summary``: every type's top ``limit`` values (default 10) over the matching reports
+        of the protocols and domains datasets, in one call. Nothing matched: both sections empty."""
+        params = selection_params(expression, selection)
+        if limit is not None:
+            params.append(("summary_limit", str(limit)))
+        body = self._json("/v1/multi/summary", params) or {}
+
+        def section(name: str) -> dict[str, dict[str, ValueCounts]]:
+            return {
+                item_type: {
+                    dataset: ValueCounts(
+                        by_count(values), int(counts["other"][dataset]), counts["cardinality"][dataset]
+                    )
+                    for dataset, values in counts["values"].items()
+                }
+                for item_type, counts in body.get(name, {}).items()
+            }
+
+        return MultiSummary(section("observations"), section("enrichments"))
+
+    def bodies(
+        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> BodyPage:
+        """``GET /v1/scan/protocols/body``: the raw responses behind matching reports of ``protocols`` or
+        ``domains`` (``report_id=`` for one report's), a page of reports at a time."""
+        params = [*selection_params(expression, selection), ("page", str(page)), ("dataset", dataset)]
+        body = self._json("/v1/scan/protocols/body", params)
+        if body is None:
+            return BodyPage(page, 0, 0, [])
+        results = [
+            ReportBodies(
+                dt.date.fromisoformat(raw["date"]),
+                raw["id"],
+                raw.get("ip"),
+                raw.get("port"),
+                [raw_body(item) for item in raw["bodies"]],
+            )
+            for raw in body["results"]
+        ]
+        return BodyPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def ports(
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None

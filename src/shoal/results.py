@@ -11,9 +11,17 @@ from typing import TypedDict
 
 from shoal.model import Report
 
+DATASET_PATHS = {
+    "protocols": "/v1/scan/protocols",
+    "domains": "/v1/scan/domains",
+    "ct": "/v1/ct/log",
+    "rdns": "/v1/domain/rdns",
+}
+RDNS_SELECTORS = ("host", "nameserver")
+
 
 class Selection(TypedDict, total=False):
-    """What selects reports besides the expression: scan/protocols' other parameters."""
+    """What selects reports besides the expression: the search endpoints' other parameters."""
 
     ip: str  # an address or CIDR
     indirect: bool
@@ -23,6 +31,10 @@ class Selection(TypedDict, total=False):
     most_recent: bool
     host_in_url: bool
     filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
+    query: str  # free text: bare words search every type (ANDed with the rest)
+    report_id: str  # Shoal: one report by its id (``id=``), even a superseded one
+    host: str  # domain/rdns only: reports holding a host item under this domain (reverse search)
+    nameserver: str  # domain/rdns only: reports whose host;dns-ns is this name or under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,49 @@ class IpPortCounts:
 NO_VALUES = ValueCounts({}, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class MultiSummary:
+    """``GET /v1/multi/summary``: type (or Driftnet's ``type;context`` alias) → dataset → its counts, in two
+    sections as Driftnet answers: observed types, and the types Shoal's enrichers add."""
+
+    observations: dict[str, dict[str, ValueCounts]]
+    enrichments: dict[str, dict[str, ValueCounts]]
+
+    def counts(self, item_type: str, dataset: str) -> ValueCounts:
+        """One type's counts in one dataset, from whichever section holds it (none: no values)."""
+        section = self.observations if item_type in self.observations else self.enrichments
+        return section.get(item_type, {}).get(dataset, NO_VALUES)
+
+
+@dataclass(frozen=True, slots=True)
+class RawBody:
+    context: str  # the protocol
+    sha256: str
+    length: int  # bytes kept
+    truncated: bool  # the response was longer than what was kept
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBodies:
+    date: dt.date
+    id: str
+    ip: str | None
+    port: int | None
+    bodies: list[RawBody]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyPage:
+    """``GET /v1/scan/protocols/body``: a page of the reports holding a body, with their bodies."""
+
+    page: int
+    pages: int
+    result_count: int
+    results: list[ReportBodies]
+
+
 def by_count(values: dict[str, int]) -> dict[str, int]:
     """Highest counts first, ties by value (the order the API's summaries are computed in)."""
     return dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
@@ -107,7 +162,20 @@ def selection_params(expression: str, selection: Selection) -> list[tuple[str, s
         if selection.get(flag):
             params.append((flag, "true"))
     params += [("filter", text) for text in selection.get("filters", ())]
+    for key, name in (("query", "query"), ("report_id", "id"), ("host", "host"), ("nameserver", "nameserver")):
+        if selection.get(key):
+            params.append((name, str(selection[key])))  # type: ignore[literal-required]
     return params
+
+
+def dataset_path(dataset: str, selection: Selection) -> str:
+    """The search endpoint of ``dataset``; the rdns selectors only exist there (never silently ignored)."""
+    if dataset not in DATASET_PATHS:
+        raise ValueError(f"unknown dataset {dataset!r}: one of {', '.join(DATASET_PATHS)}")
+    misplaced = [key for key in RDNS_SELECTORS if selection.get(key) and dataset != "rdns"]
+    if misplaced:
+        raise TypeError(f"{' and '.join(misplaced)} select reports of the rdns dataset only, not {dataset!r}")
+    return DATASET_PATHS[dataset]
 
 
 def dates(date_from: dt.date | str | None, date_to: dt.date | str | None) -> list[tuple[str, str]]:
