@@ -16,12 +16,19 @@ import pytest
 from typer.testing import CliRunner
 
 from shoal.cli.main import app
+from tests.datasets_corpus import DATASET_CORPUS
 from tests.web.server import Served, serve
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("remote")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("remote-datasets"), DATASET_CORPUS) as running:
         yield running
 
 
@@ -82,6 +89,46 @@ def test_remote_output_equals_local(served: Served, config: Path, args: tuple[st
     assert expected[0] in (0, 1, 2)
 
 
+SAME_OUTPUT_DATASETS = [
+    ("search", "--dataset", "domains", "host:example.org"),
+    ("search", "--dataset", "ct", "--table"),
+    ("search", "--dataset", "rdns", "--json"),
+    ("search", "--dataset", "rdns", "--summarize", "host"),
+    ("search", "query:jira"),
+    ("count", "--dataset", "domains", "--most-recent"),
+    ("stats", "--dataset", "ct", "--facets", "host,issuer"),
+    ("host", "192.0.2.10"),
+    ("host", "192.0.2.10", "--json"),
+    ("host", "192.0.2.10", "--dataset", "domains", "--table"),
+    ("host", "8.8.8.8", "--dataset", "rdns"),
+]
+
+
+@pytest.mark.parametrize("args", SAME_OUTPUT_DATASETS, ids=" ".join)
+def test_remote_output_equals_local_in_every_dataset(datasets: Served, config: Path, args: tuple[str, ...]) -> None:
+    expected = local(datasets, config, *args)
+    assert remote(datasets, config, *args) == expected
+    assert expected[0] in (0, 1, 2)
+
+
+def test_host_shows_ptr_names_and_ct_certificates(datasets: Served, config: Path) -> None:
+    code, out, _ = remote(datasets, config, "host", "192.0.2.10")
+    lines = out.splitlines()
+    assert code == 0 and lines[:3] == ["ip\t192.0.2.10\t1" + lines[0].removeprefix("ip\t192.0.2.10\t1"), *lines[1:3]]
+    assert lines[1:3] == ["ptr\tweb1-new.example.org", "ptr\tweb1.example.org"]
+    assert any(line.startswith("ct-certificate\tCN=*.example.org\t\t*.example.org, 192.0.2.10\t") for line in lines)
+    body = orjson.loads(remote(datasets, config, "host", "192.0.2.10", "--json")[1])
+    assert body["ptr_names"] == ["web1-new.example.org", "web1.example.org"]
+    assert [c["sha256"] for c in body["ct_certificates"]] == ["bb" * 32]
+
+
+def test_only_protocols_can_be_exported_from_a_server(datasets: Served, config: Path) -> None:
+    code, out, _ = local(datasets, config, "export", "--dataset", "ct")
+    assert code == 0 and [orjson.loads(line)["id"] for line in out.splitlines()] == ["c03", "c04", "c02", "c01"]
+    code, _, err = remote(datasets, config, "export", "--dataset", "ct")
+    assert code == 2 and "exports the protocols dataset only" in err
+
+
 def test_remote_output_is_what_it_should_be(served: Served, config: Path) -> None:
     """Spot checks that the equal outputs are the right ones (not, say, both empty)."""
     code, out, _ = remote(served, config, "search", "protocol=ssh")
@@ -140,7 +187,7 @@ def test_config_set_and_unset(served: Served, config: Path) -> None:
     assert invoke(["config", "set", "server", served.base], env)[0] == 0
     code, _, err = invoke(["count"], env)
     assert code == 2 and "no token for" in err
-    assert invoke(["config", "set", "token", served.token], env)[0] == 0
+    assert invoke(["config", "set", "token", "--", served.token], env)[0] == 0  # a token may start with -
     assert invoke(["count", "title:paging"], env)[1] == "150\n"
     assert invoke(["config", "unset", "server"], env)[0] == 0
     assert "read commands use the local store" in invoke(["config", "show"], env)[1]

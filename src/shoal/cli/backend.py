@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from shoal.model import Report
+from shoal.model import PROTOCOLS, Report
 from shoal.results import IpPortCounts, PortCounts, SearchPage, Selection, ValueCounts, by_count, selection_params
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shoal.store.base import OpenPorts, Store
 
 ExportFormat = Literal["ndjson", "csv"]
+PAGE = 100  # reports per page of a search endpoint
 EARLIEST = dt.date.min.isoformat()  # a ``from`` before every observation (the port endpoints' default is 30 days)
 
 
@@ -28,13 +29,17 @@ class Backend(Protocol):
 
     def known_types(self) -> frozenset[str]: ...
 
-    def search(self, expression: str, selection: Selection, page: int) -> SearchPage: ...
+    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage: ...
 
-    def summarize(self, summary_type: str, expression: str, selection: Selection, limit: int) -> ValueCounts: ...
+    def summarize(
+        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> ValueCounts: ...
 
-    def reports(self, expression: str, selection: Selection) -> Iterator[Report]: ...
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
 
-    def export(self, expression: str, selection: Selection, export_format: ExportFormat) -> Export: ...
+    def export(
+        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
+    ) -> Export: ...
 
     def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts: ...
 
@@ -60,43 +65,47 @@ class LocalBackend:
 
         return frozenset(BUILTIN_TYPES) | self.store.known_types()
 
-    def _filters(self, pairs: list[tuple[str, str]]) -> Any:
+    def _filters(self, pairs: list[tuple[str, str]], dataset: str) -> Any:
         from starlette.datastructures import QueryParams
 
         from shoal.api.params import filters_of
 
-        return filters_of(QueryParams(pairs), self.known_types())
+        return filters_of(QueryParams(pairs), self.known_types(), dataset)
 
-    def search(self, expression: str, selection: Selection, page: int) -> SearchPage:
+    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
         from starlette.datastructures import QueryParams
 
         from shoal.api.params import page_of
         from shoal.store.base import MAX_PAGES, PAGE_SIZE
 
         pairs = [*selection_params(expression, selection), ("page", str(page))]
-        filters = self._filters(pairs)
+        filters = self._filters(pairs, dataset)
         number = page_of(QueryParams(pairs))
         found = self.store.search(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
         pages = min(-(-found.total // PAGE_SIZE), MAX_PAGES)
         return SearchPage(number, pages, found.total, found.reports)
 
-    def summarize(self, summary_type: str, expression: str, selection: Selection, limit: int) -> ValueCounts:
+    def summarize(
+        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> ValueCounts:
         from starlette.datastructures import QueryParams
 
         from shoal.api.params import summary_of
 
         pairs = [*selection_params(expression, selection), ("summarize", summary_type), ("summary_limit", str(limit))]
-        filters = self._filters(pairs)
+        filters = self._filters(pairs, dataset)
         request = summary_of(QueryParams(pairs), self.known_types(), enterprise=True)
         assert request is not None  # summarize is given
         result = self.store.summarize(filters, request)
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
 
-    def reports(self, expression: str, selection: Selection) -> Iterator[Report]:
-        return iter(self.store.iter_matches(self._filters(selection_params(expression, selection))))
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+        return iter(self.store.iter_matches(self._filters(selection_params(expression, selection), dataset)))
 
-    def export(self, expression: str, selection: Selection, export_format: ExportFormat) -> Export:
-        filters = self._filters(selection_params(expression, selection))
+    def export(
+        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
+    ) -> Export:
+        filters = self._filters(selection_params(expression, selection), dataset)
         return LocalExport(self.store, filters, export_format)
 
     def observations(self, ip: str, date_from: str | None, date_to: str | None) -> OpenPorts:
@@ -151,26 +160,56 @@ class RemoteBackend:
 
         return frozenset(BUILTIN_TYPES)
 
-    def search(self, expression: str, selection: Selection, page: int) -> SearchPage:
-        return self.client.search(expression, page=page, **selection)
+    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
+        return self.client.search(expression, page=page, dataset=dataset, **selection)
 
-    def summarize(self, summary_type: str, expression: str, selection: Selection, limit: int) -> ValueCounts:
+    def summarize(
+        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> ValueCounts:
         from shoal.errors import Forbidden
 
         try:
             return self.client.summarize(
-                summary_type, expression, limit=limit, cardinality=self.cardinality, **selection
+                summary_type, expression, dataset=dataset, limit=limit, cardinality=self.cardinality, **selection
             )
         except Forbidden:
             if not self.cardinality:
                 raise
             self.cardinality = False
-            return self.summarize(summary_type, expression, selection, limit)
+            return self.summarize(summary_type, expression, selection, limit, dataset)
 
-    def reports(self, expression: str, selection: Selection) -> Iterator[Report]:
-        return self.client.export(expression, **selection)
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+        """Every match: the server's export for protocols; for the other datasets (which it does not
+        export) the pages of their endpoint, the newest 10,000 at most (said on stderr when cut)."""
+        if dataset == PROTOCOLS:
+            return self.client.export(expression, **selection)
+        return self._pages(expression, selection, dataset)
 
-    def export(self, expression: str, selection: Selection, export_format: ExportFormat) -> Export:
+    def _pages(self, expression: str, selection: Selection, dataset: str) -> Iterator[Report]:
+        from shoal.cli.common import errors
+
+        first = self.client.search(expression, dataset=dataset, **selection)
+        yield from first.results
+        for page in range(1, first.pages):
+            yield from self.client.search(expression, page=page, dataset=dataset, **selection).results
+        shown = first.pages * PAGE
+        if first.result_count > shown:
+            errors.print(
+                f"note: {self.where} pages through the newest {shown:,} of {first.result_count:,} {dataset} reports"
+            )
+
+    def export(
+        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
+    ) -> Export:
+        from shoal.errors import BadParameter
+
+        if dataset != PROTOCOLS:
+            raise BadParameter(
+                "dataset",
+                f"{self.where} exports the protocols dataset only (GET /v1/scan/protocols/export): export"
+                f" {dataset} from a local store (--data DIR), or page through it with"
+                f" 'shoal search --dataset {dataset} --ndjson'",
+            )
         return self.client.open_export(expression, export_format=export_format, **selection)
 
     def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts:

@@ -16,8 +16,9 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from shoal.cli.common import DataOption, errors
+from shoal.cli.common import DataOption, DatasetName, errors
 from shoal.cli.options import (
+    DatasetOption,
     ExpressionArgument,
     FromOption,
     HostInUrlOption,
@@ -37,6 +38,7 @@ from shoal.errors import ShoalError
 
 def export_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     ip: IpOption = None,
     indirect: IndirectOption = False,
     date_from: FromOption = None,
@@ -54,7 +56,7 @@ def export_command(
     selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     export_format = "csv" if csv else "ndjson"
     backend = open_backend(data)
-    export = asked(backend, expression, lambda: backend.export(expression, selection, export_format))
+    export = asked(backend, expression, lambda: backend.export(expression, selection, export_format, dataset.value))
     total = export.result_count
     try:
         with JobProgress(errors, "export", total_records=total, noun="reports") as progress:

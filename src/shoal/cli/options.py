@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from shoal.cli.backend import Backend
-from shoal.cli.common import UnknownName, did_you_mean, errors, fail
+from shoal.cli.common import DatasetName, UnknownName, did_you_mean, errors, fail
 from shoal.errors import ShoalError
 from shoal.results import Selection
 
@@ -41,6 +41,12 @@ SlopOption = Annotated[int, typer.Option(help="Extra word positions allowed in p
 MostRecentOption = Annotated[bool, typer.Option(help="Only the newest report per ip:port.")]
 HostInUrlOption = Annotated[bool, typer.Option(help="host: also matches the host part of URLs.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
+DatasetOption = Annotated[
+    DatasetName,
+    typer.Option(
+        help="Which reports: protocols (scan/protocols), domains (scan/domains), ct (ct/log) or rdns (domain/rdns)."
+    ),
+]
 
 
 def selection_of(

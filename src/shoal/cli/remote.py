@@ -104,7 +104,11 @@ def masked(token: str) -> str:
 def login_command(
     url: Annotated[str, typer.Argument(help="The server, e.g. http://127.0.0.1:8080.")],
     token: Annotated[
-        str | None, typer.Argument(help="An API token (default: asked for, or read from stdin).", show_default=False)
+        str | None,
+        typer.Argument(
+            help="An API token (default: asked for, or read from stdin; after '--' if it starts with '-').",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Check URL and TOKEN against the server, then save them: search, count, stats, host, export and ports
@@ -158,7 +162,7 @@ def show_command() -> None:
 @app.command("set")
 def set_command(
     key: Annotated[str, typer.Argument(help="server or token.")],
-    value: Annotated[str, typer.Argument(help="The server's URL, or a token.")],
+    value: Annotated[str, typer.Argument(help="The server's URL, or a token (after '--' if it starts with '-').")],
 ) -> None:
     """Save one setting without checking it against the server (``shoal login`` checks)."""
     if key not in KEYS:

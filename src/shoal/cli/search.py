@@ -8,9 +8,10 @@ from typing import Annotated
 import orjson
 import typer
 
-from shoal.cli.common import DataOption, errors, fail
-from shoal.cli.fields import DEFAULT_FIELDS, Field, parse_fields
+from shoal.cli.common import DataOption, DatasetName, errors, fail
+from shoal.cli.fields import DATASET_FIELDS, Field, parse_fields
 from shoal.cli.options import (
+    DatasetOption,
     ExpressionArgument,
     FromOption,
     HostInUrlOption,
@@ -37,7 +38,8 @@ FieldsOption = Annotated[
         "--fields",
         "-f",
         help="Columns: report fields (date, id, target, protocol, summary) and item types, e.g. ip,port-tcp,title"
-        " or http-header;Server.",
+        " or http-header;Server (default: date,target,protocol,summary,id, or the dataset's own).",
+        show_default=False,
     ),
 ]
 NdjsonOption = Annotated[
@@ -47,6 +49,7 @@ NdjsonOption = Annotated[
 
 def search_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     ip: IpOption = None,
     indirect: IndirectOption = False,
     date_from: FromOption = None,
@@ -59,15 +62,15 @@ def search_command(
         str | None, typer.Option(help="Summarise the values of this type instead.", autocompletion=complete_type)
     ] = None,
     summary_limit: Annotated[int, typer.Option(help="Most values in a summary.")] = 100,
-    fields: FieldsOption = DEFAULT_FIELDS,
+    fields: FieldsOption = "",
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
     json_output: JsonOption = False,
     ndjson_output: NdjsonOption = False,
     data: DataOption = None,
 ) -> None:
-    """Search reports with the same engine and semantics as GET /v1/scan/protocols (a table on a terminal,
-    plain lines in a pipe)."""
+    """Search reports with the same engine and semantics as GET /v1/scan/protocols (or the --dataset's
+    endpoint): a table on a terminal, plain lines in a pipe."""
     if json_output and ndjson_output:
         fail(BadParameter("ndjson", "give --json or --ndjson, not both"))
     layout = layout_of(table, separator)
@@ -77,12 +80,16 @@ def search_command(
         if summarize:
             asked(backend, expression, lambda: check_summary_type(summarize, backend.known_types()))
             counts = asked(
-                backend, expression, lambda: backend.summarize(summarize, expression, selection, summary_limit)
+                backend,
+                expression,
+                lambda: backend.summarize(summarize, expression, selection, summary_limit, dataset.value),
             )
             show_summary(summarize, counts, layout, json_output, ndjson_output)
             return
-        columns = asked(backend, expression, lambda: parse_fields(fields, backend.known_types()))
-        found = asked(backend, expression, lambda: backend.search(expression, selection, page))
+        columns = asked(
+            backend, expression, lambda: parse_fields(fields or DATASET_FIELDS[dataset.value], backend.known_types())
+        )
+        found = asked(backend, expression, lambda: backend.search(expression, selection, page, dataset.value))
     finally:
         backend.close()
     show_page(found, columns, layout, json_output, ndjson_output)

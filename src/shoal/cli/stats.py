@@ -12,8 +12,9 @@ from typing import Annotated
 import orjson
 import typer
 
-from shoal.cli.common import DataOption
+from shoal.cli.common import DataOption, DatasetName
 from shoal.cli.options import (
+    DatasetOption,
     ExpressionArgument,
     FromOption,
     HostInUrlOption,
@@ -39,6 +40,7 @@ DEFAULT_FACETS = "geo-country,port-tcp,product-tag,entity,protocol"
 
 def count_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     ip: IpOption = None,
     indirect: IndirectOption = False,
     date_from: FromOption = None,
@@ -52,7 +54,7 @@ def count_command(
     selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     backend = open_backend(data)
     try:
-        found = asked(backend, expression, lambda: backend.search(expression, selection, 0))
+        found = asked(backend, expression, lambda: backend.search(expression, selection, 0, dataset.value))
     finally:
         backend.close()
     print(found.result_count)
@@ -73,6 +75,7 @@ def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
 
 def stats_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     facets: Annotated[
         str,
         typer.Option(
@@ -104,7 +107,9 @@ def stats_command(
             asked(backend, expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
         for name, top in wanted:
             results[name] = asked(
-                backend, expression, lambda name=name, top=top: backend.summarize(name, expression, selection, top)
+                backend,
+                expression,
+                lambda name=name, top=top: backend.summarize(name, expression, selection, top, dataset.value),
             )
     finally:
         backend.close()
