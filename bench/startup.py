@@ -7,7 +7,7 @@ Each round runs every command once, in a rotating order (interleaved, so a noisy
 them alike); the medians of ``--runs`` rounds are printed as a markdown table for BENCHMARKS.md. The
 peers: ``python -c pass`` (the floor: an interpreter starting), ``python -c 'import fastapi, uvicorn,
 tantivy'`` (what every command used to import), and, with ``--before SRC`` (a checkout's ``src``
-directory, e.g. main's before this change), the same commands from that code. A store of ``--count``
+directory, e.g. a checkout from before this change), the same commands from that code. A store of ``--count``
 generated reports is built in ``--data`` (default: a temporary directory) unless it already holds one.
 Not part of the test suite: run it by hand.
 """
@@ -37,21 +37,24 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {model}, Python {platform.python_version()}"
 
 
-def build_store(data: Path, count: int) -> None:
+def build_store(data: Path, count: int, environment: dict[str, str] | None = None) -> None:
+    """A store of ``count`` generated reports in ``data`` (imported by the code ``environment`` selects)."""
     if (data / "index").is_dir():
         return
     corpus = data / f"corpus-{count}.jsonl.gz"
     data.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [PYTHON, str(HERE / "generate.py"), "--count", str(count), "--seed", "1", "--out", str(corpus)], check=True
-    )
-    subprocess.run([PYTHON, "-m", "shoal", "import", "--data", str(data), str(corpus)], check=True, capture_output=True)
+    generate = [PYTHON, str(HERE / "generate.py"), "--count", str(count), "--seed", "1", "--out", str(corpus)]
+    subprocess.run(generate, check=True, capture_output=True)
+    env = {**os.environ, **(environment or {})}
+    importing = [PYTHON, "-m", "shoal", "import", "--data", str(data), str(corpus)]
+    subprocess.run(importing, check=True, capture_output=True, env=env)
 
 
 def commands(data: Path, before: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """label → (argv, extra environment)."""
+    """label → (argv, extra environment). The 'before' commands read a store of their own (``data/before``:
+    the store format may have changed since)."""
     shoal = [PYTHON, "-m", "shoal"]
-    local = ["--data", str(data)]
+    local = ["--data", str(data / "now")]
     plan: dict[str, tuple[list[str], dict[str, str]]] = {
         "python -c pass (floor)": ([PYTHON, "-c", "pass"], {}),
         "python -c 'import fastapi, uvicorn, tantivy'": ([PYTHON, "-c", "import fastapi, uvicorn, tantivy"], {}),
@@ -62,8 +65,12 @@ def commands(data: Path, before: Path | None) -> dict[str, tuple[list[str], dict
     }
     if before is not None:
         old = {"PYTHONPATH": str(before)}
+        old_store = ["--data", str(data / "before")]
         plan["before: shoal --help"] = ([*shoal, "--help"], old)
-        plan["before: shoal search product-tag:nginx (local)"] = ([*shoal, "search", "product-tag:nginx", *local], old)
+        plan["before: shoal search product-tag:nginx (local)"] = (
+            [*shoal, "search", "product-tag:nginx", *old_store],
+            old,
+        )
     return plan
 
 
@@ -94,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = args.data or Path(tempfile.mkdtemp(prefix="shoal-startup-"))
     try:
-        build_store(data, args.count)
+        build_store(data / "now", args.count)
+        if args.before is not None:
+            build_store(data / "before", args.count, {"PYTHONPATH": str(args.before)})
         loads = os.getloadavg()
         times = run_rounds(commands(data, args.before), args.runs)
         after = os.getloadavg()

@@ -56,6 +56,7 @@ def import_command(
         stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
         size = None if source == "stdin" else path.stat().st_size
         with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
+            progress.stored = 0
 
             def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
                 progress.advance(records, _position(stream))

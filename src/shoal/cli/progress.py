@@ -77,7 +77,7 @@ class JobProgress:
             parts.append(size + (f" of {self.total_bytes / MEGABYTE:,.1f}" if self.total_bytes else "") + " MB")
         parts.append(f"{self.records / elapsed:,.0f} {self.noun}/s")
         pending = self.records - self.stored if self.stored is not None else 0
-        if pending > 0:
+        if self.stored is not None:
             parts.append(f"{self.stored:,} stored")
         fraction = self.fraction()
         if fraction is not None and fraction >= 1 and pending > 0:
