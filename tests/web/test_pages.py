@@ -1,69 +1,24 @@
 """The web UI in a real browser: login, search, paging, error highlight, charts, host and network pages, export.
 
-Each page is saved to test-output/screenshots/ for a person to look at.
+Each page is saved as a screenshot (see tests/web/browsing.py) for a person to look at.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import quote
 
 import orjson
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.web.conftest import SCREENSHOTS
+from tests.web.browsing import card_ids, no_script_errors, screenshot, texts, visit, wait
 from tests.web.server import PAGING_REPORTS, Served
 
-T = TypeVar("T")
-
-
-def wait(browser: WebDriver, condition: Callable[[WebDriver], T], timeout: float = 10) -> T:
-    return WebDriverWait(browser, timeout).until(condition)
-
-
-def visit(browser: WebDriver, served: Served, path: str, token: str | None = None) -> None:
-    """Open ``path`` with ``token`` (default: the normal one) saved in localStorage."""
-    if not browser.current_url.startswith(served.base):
-        browser.get(f"{served.base}/static/shoal.css")
-    browser.execute_script("localStorage.setItem('shoal.token', arguments[0])", token or served.token)
-    browser.get(served.base + path)
-
-
-def texts(browser: WebDriver, selector: str) -> list[str]:
-    """The visible text of every match, read in one script (no stale elements while a page re-renders)."""
-    return browser.execute_script("return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", selector)
-
-
-def card_ids(browser: WebDriver, selector: str = "#results .card") -> list[str]:
-    script = "return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.id)"
-    return browser.execute_script(script, selector)
-
-
-def screenshot(browser: WebDriver, name: str) -> None:
-    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-
-
-def script_errors(browser: WebDriver) -> list[str]:
-    """Console errors other than the HTTP statuses the pages expect (400 for a bad query, 403 for cardinality)."""
-    return [
-        entry["message"]
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]
-    ]
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors(browser: WebDriver) -> Iterator[None]:
-    browser.get_log("browser")
-    yield
-    assert script_errors(browser) == []
+__all__ = ["no_script_errors"]  # the autouse fixture, for this module's tests
 
 
 def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served) -> None:
