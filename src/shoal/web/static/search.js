@@ -188,7 +188,11 @@ async function loadSummary(state) {
 function refine(term, exclude) {
   const current = $("expression").value.trim();
   const added = exclude ? `not ${term}` : term;
-  $("expression").value = !current ? added : /\bor\b/i.test(current) ? `(${current}) and ${added}` : `${current} and ${added}`;
+  $("expression").value = !current
+    ? added
+    : /\bor\b/i.test(current)
+      ? `(${current}) and ${added}`
+      : `${current} and ${added}`;
   go(0);
 }
 
@@ -212,21 +216,24 @@ async function loadFacets(state) {
   const slots = facets.map(([type]) => el("div", { className: "facet-slot", "data-type": type }));
   box.replaceChildren(el("h2", { className: "visually-hidden" }, "Top values"), ...slots);
   box.hidden = false;
-  await inTurn(facets.map((facet, index) => [facet, slots[index]]), async ([[type, context, title], slot]) => {
-    const params = selection(state);
-    params.set("summarize", type);
-    params.set("summary_limit", String(FACET_LIMIT));
-    if (context !== null) params.set("summary_context", context);
-    let body = null;
-    try {
-      body = await api(endpoint(state), params);
-    } catch {
-      body = null; // e.g. a type this store has never seen: no facet, the search itself says what is wrong
-    }
-    if (facetsShown !== key) return;
-    const pick = (value, exclude) => refine(termFor(type, value, context), exclude);
-    slot.replaceChildren(body ? barChart(type, body.summary, pick, { title, context, compact: true }) : "");
-  });
+  await inTurn(
+    facets.map((facet, index) => [facet, slots[index]]),
+    async ([[type, context, title], slot]) => {
+      const params = selection(state);
+      params.set("summarize", type);
+      params.set("summary_limit", String(FACET_LIMIT));
+      if (context !== null) params.set("summary_context", context);
+      let body = null;
+      try {
+        body = await api(endpoint(state), params);
+      } catch {
+        body = null; // e.g. a type this store has never seen: no facet, the search itself says what is wrong
+      }
+      if (facetsShown !== key) return;
+      const pick = (value, exclude) => refine(termFor(type, value, context), exclude);
+      slot.replaceChildren(body ? barChart(type, body.summary, pick, { title, context, compact: true }) : "");
+    },
+  );
 }
 
 async function run() {
