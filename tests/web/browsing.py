@@ -56,12 +56,13 @@ def screenshot(browser: WebDriver, name: str, full_page: bool = True) -> Path:
 
 
 def overflows(browser: WebDriver) -> list[str]:
-    """Elements wider than the window (the page scrolls sideways because of them), by tag#id.class."""
+    """Elements wider than the window (the page scrolls sideways because of them), by tag#id.class; the
+    boxes meant to scroll sideways (heat maps, the phone's row of facets, item tables) do not count."""
     script = """
       const width = document.documentElement.clientWidth;
       return [...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > width + 1 && getComputedStyle(e).position !== 'fixed'
-                     && !e.closest('.grid-wrap, .heat-scroll, table.items, pre'))
+                     && !e.closest('.grid-wrap, .heat-scroll, .facets, table.items, pre'))
         .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''));
     """
     return browser.execute_script(script)

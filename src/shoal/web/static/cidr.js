@@ -39,7 +39,9 @@ function columnsThatFit() {
   return Math.max(MIN_COLUMNS, Math.floor((width - IP_COLUMN_PX - OTHER_COLUMN_PX) / PORT_COLUMN_PX));
 }
 
-function draw(answer, params) {
+/** Draw the heat map with ``fit`` port columns; if it came out wider than its box (the estimate of a column's
+ *  width was short), draw it once more with as many columns as the measured widths allow. */
+function draw(answer, params, fit = columnsThatFit(), measured = false) {
   const grid = Object.fromEntries(Object.entries(answer?.values || {}).map(([ip, ports]) => [ip, ports.values]));
   const other = answer?.other || 0;
   const ips = Object.keys(grid).sort(byAddress);
@@ -47,16 +49,16 @@ function draw(answer, params) {
   for (const ports of Object.values(grid))
     for (const port of Object.keys(ports)) spread[port] = (spread[port] || 0) + 1;
   const network = params.get("ip");
-  const window = params.get("from") ? "" : " in the last 30 days (set From for earlier days)";
+  const recent = !params.get("from"); // the API's default window
   const heatmap = $("heatmap");
   if (!ips.length) {
-    $("network-facts").textContent = `No open port seen in ${network}${window}.`;
+    const days = recent ? " in the last 30 days (set From for earlier days)" : "";
+    $("network-facts").textContent = `No open port seen in ${network}${days}.`;
     heatmap.replaceChildren();
     heatmap.hidden = true;
     return;
   }
   heatmap.hidden = false;
-  const fit = columnsThatFit();
   const shown = Object.keys(spread)
     .sort((a, b) => spread[b] - spread[a] || a - b)
     .slice(0, fit)
@@ -68,7 +70,8 @@ function draw(answer, params) {
   if (hidden)
     facts.push(`columns for the ${plural(shown.length, "port")} open on most IPs, the others in the last column`);
   if (other) facts.push(`${plural(other, "more IP")} not listed (split the network)`);
-  $("network-facts").textContent = facts.join(" · ") + window;
+  if (recent) facts.push("the last 30 days (set From for earlier days)");
+  $("network-facts").textContent = facts.join(" · ");
   const head = el(
     "tr",
     {},
@@ -124,7 +127,14 @@ function draw(answer, params) {
     location.assign(`/?${query({ ip, expression: `port-tcp:${port}`, ...dates })}`);
   });
   drawMore();
-  heatmap.replaceChildren(el("div", { className: "heat-scroll" }, table), more);
+  const scroll = el("div", { className: "heat-scroll" }, table);
+  heatmap.replaceChildren(scroll, more);
+  const excess = scroll.scrollWidth - scroll.clientWidth;
+  if (excess > 0 && !measured && shown.length > MIN_COLUMNS) {
+    const cells = [...head.cells].slice(1, 1 + shown.length);
+    const column = cells.reduce((sum, cell) => sum + cell.offsetWidth, 0) / cells.length;
+    draw(answer, params, Math.max(MIN_COLUMNS, shown.length - Math.ceil(excess / column)), true);
+  }
 }
 
 let drawn = null; // [answer, params] of the heat map on screen, to draw again when the width changes

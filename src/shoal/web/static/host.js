@@ -252,7 +252,7 @@ async function load() {
     const portOf = (report) => Number(values(report, "port-tcp", "")[0] || 0);
     latest.sort((a, b) => portOf(a) - portOf(b));
     $("services").replaceChildren(...latest.map((report) => serviceCard(report, perPort[portOf(report)])));
-    showCertificates($("certificates"), certificatesOf(latest), "", "No certificate seen.");
+    showCertificates($("certificates"), certificatesOf([...latest, ...all.results]), "", "No certificate seen.");
     const newest = all.results[0].date;
     const last = all.pages > 1 ? await api("/v1/scan/protocols", query({ ip, page: all.pages - 1 })) : all;
     const oldest = last.results.at(-1).date;

@@ -117,6 +117,40 @@ async function turnTo(page) {
   $("results").focus({ preventScroll: true });
 }
 
+const TERM_NAMES = /(?:^|[\s(])([A-Za-z][A-Za-z0-9_-]*)(?:;[^\s:=]*)?[:=]/g;
+const KNOWN_TYPES = new Set([...document.querySelectorAll("#types option")].map((option) => option.value));
+KNOWN_TYPES.add("search-term");
+
+/** Edit distance (insertions, deletions, substitutions) between two short words. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** In free text a ``name:`` whose name is no type is searched as words (so ``http://x`` works); a name close
+ *  to a type is probably a typo: say so beside the box, as the CLI and the expression checker do. */
+function noteWords(text) {
+  const note = $("words-note");
+  const unknown = [...text.matchAll(TERM_NAMES)].map((match) => match[1]).filter((name) => !KNOWN_TYPES.has(name));
+  const typos = unknown
+    .map((name) => {
+      const [best] = [...KNOWN_TYPES]
+        .map((type) => [distance(name.toLowerCase(), type), type])
+        .sort((x, y) => x[0] - y[0]);
+      return best && best[0] <= 2 ? `${name} is not a type, so it was searched as words: did you mean ${best[1]}?` : "";
+    })
+    .filter(Boolean);
+  note.textContent = typos.join(" ");
+  note.hidden = !typos.length;
+}
+
 function clearProblems() {
   $("query-error").hidden = true;
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
@@ -243,6 +277,7 @@ async function run() {
   const state = readForm();
   const page = pageOf(params);
   $("summary").hidden = !state.summarize;
+  noteWords(state.expression);
   if (!params.size) return;
   const results = $("results");
   results.setAttribute("aria-busy", "true");
