@@ -236,3 +236,46 @@ def test_body_by_id_and_by_selection(client: TestClient) -> None:
 )
 def test_bad_parameters_are_400_naming_them(client: TestClient, path: str, params: dict, parameter: str) -> None:
     assert_error(client.get(path, params=params), 400, parameter)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "units"),
+    [
+        ("/v1/scan/domains", {}, 1),
+        ("/v1/ct/log", {"summarize": "host", "summary_limit": "10000"}, 1),
+        ("/v1/domain/rdns", {"host": "example.org", "summarize": "host", "summary_limit": "20000"}, 2),
+        ("/v1/multi/summary", {}, 1),
+        ("/v1/multi/summary", {"summary_limit": "25000"}, 3),  # like a summary: per started 10,000 values
+        ("/v1/scan/protocols/body", {"id": "p01"}, 1),
+        ("/v1/domain/rdns", {"host": "..."}, 0),  # a 400 costs nothing
+    ],
+)
+def test_new_routes_are_charged_like_searches(tmp_path: Path, path: str, params: dict[str, str], units: int) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.ingest(DATASET_CORPUS)
+    tokens = TokenStore(tmp_path)
+    with TestClient(create_app(store, tokens), raise_server_exceptions=False) as fresh:
+        fresh.headers["Authorization"] = f"Bearer {tokens.create('metered', enterprise=True)}"
+        fresh.get(path, params=params)
+        assert fresh.get("/v1/admin/user").json()["quota"]["api_usage"] == units
+
+
+def test_new_routes_need_a_token_and_honour_the_time_limit(client: TestClient) -> None:
+    for path in ("/v1/scan/domains", "/v1/ct/log", "/v1/domain/rdns", "/v1/multi/summary", "/v1/scan/protocols/body"):
+        assert_error(client.get(path, headers={"Authorization": ""}), 401)
+        assert_error(client.get(path, params={"timeout": "0"}), 400, "timeout")
+
+
+def test_export_of_any_dataset_without_superseded_reports(client: TestClient) -> None:
+    def exported(**params: str) -> list[str]:
+        response = client.get("/v1/scan/protocols/export", params=params)
+        if response.status_code == 204:
+            return []
+        assert response.status_code == 200, response.text
+        return [line.split('"id":"')[1].split('"')[0] for line in response.text.splitlines()]
+
+    assert exported() == ["p01", "p04", "p03"]  # p02 is superseded
+    assert exported(dataset="rdns", host="example.org") == ["n03", "n02", "n01"]
+    assert exported(dataset="ct", most_recent="true") == ["c03", "c04", "c02"]
+    assert exported(dataset="domains", id="d01") == ["d01"]
+    assert_error(client.get("/v1/scan/protocols/export", params={"dataset": "nope"}), 400, "dataset")

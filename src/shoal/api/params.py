@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from starlette.datastructures import QueryParams
 
 from shoal.errors import BadParameter, QueryError
-from shoal.model import PROTOCOLS
+from shoal.model import DATASETS, PROTOCOLS, RDNS
 from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.ast import And, Expr, Match, Or, Term
 from shoal.query.check import check
@@ -132,6 +132,14 @@ def filters_of(params: QueryParams, known_types: Collection[str], dataset: str =
     )
 
 
+def dataset_of(params: QueryParams, allowed: Collection[str] = DATASETS) -> str:
+    """``dataset`` (Shoal, where one route serves several datasets): one of ``allowed``, default protocols."""
+    value = (single(params, "dataset") or PROTOCOLS).strip()
+    if value not in allowed:
+        raise BadParameter("dataset", f"'dataset' must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def report_id_of(params: QueryParams) -> str | None:
     """``id`` (Shoal): one report by its id, even one a successor superseded (history)."""
     value = single(params, "id")
@@ -160,6 +168,22 @@ def host_selector(params: QueryParams, name: str, context: str | None) -> Expr |
         return check(term, ())
     except QueryError as exc:
         raise BadParameter(name, f"'{name}' must be a domain name, e.g. example.com: {exc.message}") from None
+
+
+def rdns_selectors(params: QueryParams) -> list[Expr]:
+    """domain/rdns: ``host`` (any host item under the domain) and ``nameserver`` (a host;dns-ns under it)."""
+    selectors = [host_selector(params, "host", None), host_selector(params, "nameserver", "dns-ns")]
+    return [selector for selector in selectors if selector is not None]
+
+
+SELECTORS: dict[str, Callable[[QueryParams], list[Expr]]] = {RDNS: rdns_selectors}
+
+
+def dataset_filters(params: QueryParams, known_types: Collection[str], dataset: str) -> Filters:
+    """The request's selection of ``dataset``: the scan/protocols parameters plus the dataset's own selectors."""
+    filters = filters_of(params, known_types, dataset)
+    selectors = SELECTORS.get(dataset)
+    return with_terms(filters, selectors(params)) if selectors else filters
 
 
 def port_query_of(params: QueryParams, today: dt.date) -> PortQuery:

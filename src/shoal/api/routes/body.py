@@ -23,9 +23,9 @@ from starlette.responses import Response
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import filters_of, page_of, single, with_terms
+from shoal.api.params import dataset_of, filters_of, page_of, single, with_terms
 from shoal.api.render import json_response
-from shoal.errors import BadParameter, NoResults
+from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Report
 from shoal.query.ast import Match, Term
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Store
@@ -35,13 +35,6 @@ router = APIRouter()
 BODY_PATH = "/v1/scan/protocols/body"
 BODY_DATASETS = (PROTOCOLS, DOMAINS)
 HOLDS_A_BODY = Term(BODY_SHA256, Match.EXACT, "", prefix=True)
-
-
-def body_dataset(params: QueryParams) -> str:
-    dataset = (single(params, "dataset") or PROTOCOLS).strip()
-    if dataset not in BODY_DATASETS:
-        raise BadParameter("dataset", f"'dataset' must be one of {', '.join(BODY_DATASETS)}, not {dataset!r}")
-    return dataset
 
 
 def body_dict(context: str, digest: str, body: Body) -> dict[str, Any]:
@@ -72,7 +65,7 @@ def result_dict(report: Report, bodies: dict[str, Body]) -> dict[str, Any]:
 
 
 def answer(params: QueryParams, store: Store) -> Response:
-    filters = with_terms(filters_of(params, known_types(store), body_dataset(params)), [HOLDS_A_BODY])
+    filters = with_terms(filters_of(params, known_types(store), dataset_of(params, BODY_DATASETS)), [HOLDS_A_BODY])
     page = page_of(params)
     found = store.search(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     if filters.report_id is not None and not found.reports and single(params, "dataset") is None:

@@ -15,12 +15,11 @@ from starlette.responses import Response
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import boolean, filters_of, host_selector, page_of, summary_of, with_terms
+from shoal.api.params import boolean, dataset_filters, page_of, summary_of
 from shoal.api.render import json_response, page_body, summary_body
 from shoal.errors import Forbidden, NoResults
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS
-from shoal.query.ast import Expr
-from shoal.store.base import PAGE_SIZE, Filters, Store
+from shoal.store.base import PAGE_SIZE, Store
 from shoal.tokens import Token
 
 router = APIRouter()
@@ -28,26 +27,11 @@ router = APIRouter()
 SEARCH_PATHS = {PROTOCOLS: "/v1/scan/protocols", DOMAINS: "/v1/scan/domains", CT: "/v1/ct/log", RDNS: "/v1/domain/rdns"}
 
 
-def rdns_selectors(params: QueryParams) -> list[Expr]:
-    """domain/rdns: ``host`` (any host item under the domain) and ``nameserver`` (a host;dns-ns under it)."""
-    selectors = [host_selector(params, "host", None), host_selector(params, "nameserver", "dns-ns")]
-    return [selector for selector in selectors if selector is not None]
-
-
-SELECTORS: dict[str, Callable[[QueryParams], list[Expr]]] = {RDNS: rdns_selectors}
-
-
-def dataset_filters(params: QueryParams, store: Store, dataset: str) -> Filters:
-    """The request's selection of ``dataset``: the scan/protocols parameters plus the dataset's own selectors."""
-    filters = filters_of(params, known_types(store), dataset)
-    selectors = SELECTORS.get(dataset)
-    return with_terms(filters, selectors(params)) if selectors else filters
-
-
 def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Response:
     """The whole call, on a query thread: check the parameters, ask the store, render."""
-    filters = dataset_filters(params, store, dataset)
-    summary = summary_of(params, known_types(store), token.enterprise)
+    types = known_types(store)
+    filters = dataset_filters(params, types, dataset)
+    summary = summary_of(params, types, token.enterprise)
     if summary is not None:
         with_cardinality = boolean(params, "summary_cardinality")
         if with_cardinality and not token.enterprise:
