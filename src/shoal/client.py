@@ -386,27 +386,41 @@ class Client:
         return self._json("/v1/admin/user", []) or {}
 
     def open_export(
-        self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
+        self,
+        expression: str = "",
+        *,
+        export_format: ExportFormat = "ndjson",
+        dataset: str = "protocols",
+        **selection: Unpack[Selection],
     ) -> ExportStream:
-        """Start Shoal's ``GET /v1/scan/protocols/export``: the answer's ``result_count`` (from its
-        ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or close it."""
-        params = [*selection_params(expression, selection), ("format", export_format)]
+        """Start Shoal's ``GET /v1/scan/protocols/export`` (of any ``dataset``): the answer's ``result_count``
+        (from its ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or
+        close it."""
+        dataset_path(dataset, selection)  # a known dataset, and the rdns selectors only for rdns
+        params = [*selection_params(expression, selection), ("format", export_format), ("dataset", dataset)]
         return ExportStream(self._send("GET", "/v1/scan/protocols/export", params, stream=True), self.base_url)
 
     def export_bytes(
-        self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
+        self,
+        expression: str = "",
+        *,
+        export_format: ExportFormat = "ndjson",
+        dataset: str = "protocols",
+        **selection: Unpack[Selection],
     ) -> Iterator[bytes]:
         """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
-        yield from self.open_export(expression, export_format=export_format, **selection).chunks()
+        yield from self.open_export(expression, export_format=export_format, dataset=dataset, **selection).chunks()
 
-    def export(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+    def export(
+        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> Iterator[Report]:
         """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""
         pending = b""
-        for chunk in self.export_bytes(expression, **selection):
+        for chunk in self.export_bytes(expression, dataset=dataset, **selection):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:
                 if line:
-                    yield Report.from_dict(orjson.loads(line))
+                    yield Report.from_dict(orjson.loads(line), dataset)
         if pending.strip():
-            yield Report.from_dict(orjson.loads(pending))
+            yield Report.from_dict(orjson.loads(pending), dataset)

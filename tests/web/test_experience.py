@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import orjson
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -184,15 +185,19 @@ def test_the_chart_behaves_as_the_facets(browser: WebDriver, site: Served) -> No
 # -- issue 10: the dataset switch ------------------------------------------------------------------------------
 
 
-def test_the_dataset_switch(browser: WebDriver, site: Served) -> None:
+def test_the_dataset_switch(browser: WebDriver, site: Served, tmp_path: Path) -> None:
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     visit(browser, site, "/?expression=" + quote("host:example.org"))
     wait(browser, lambda b: card_ids(b) == ["p01"])
     browser.find_element(By.CSS_SELECTOR, "#dataset option[value='rdns']").click()
     wait(browser, lambda b: card_ids(b) == ["n03", "n02", "n01"])
     assert "dataset=rdns" in browser.current_url
     wait(browser, lambda b: facet_values(b, "Name servers") == [("ns1.example.org", "2"), ("ns2.example.net", "1")])
-    assert browser.find_element(By.ID, "export").get_attribute("hidden") is not None  # the API exports protocols
     screenshot(browser, "dataset-rdns")
+    browser.find_element(By.CSS_SELECTOR, "#export button[data-format='ndjson']").click()  # every dataset exports
+    exported = tmp_path / "shoal-export.ndjson"
+    wait(browser, lambda _: exported.exists() and not list(tmp_path.glob("*.crdownload")))
+    assert [orjson.loads(line)["id"] for line in exported.read_bytes().splitlines()] == ["n03", "n02", "n01"]
     visit(browser, site, "/?dataset=ct&expression=" + quote("host:example.org"))
     wait(browser, lambda b: card_ids(b) == ["c03", "c02", "c01"])
     assert texts(browser, "#results .card .target")[0] == "www.example.org"  # a logged certificate's first name

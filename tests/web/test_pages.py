@@ -5,7 +5,6 @@ Each page is saved as a screenshot (see tests/web/browsing.py) for a person to l
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -31,10 +30,8 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
     browser.find_element(By.TAG_NAME, "body").send_keys("/")  # the shortcut to the expression box
     active = browser.switch_to.active_element
     assert active.get_attribute("id") == "expression"
-    started = time.monotonic()
     active.send_keys("protocol=ssh", Keys.ENTER)
-    wait(browser, lambda b: card_ids(b) == ["r05", "r04"])
-    assert time.monotonic() - started < 5  # typically 0.1 s; docs/web.md has measured times
+    wait(browser, lambda b: card_ids(b) == ["r05", "r04"])  # timing is measured, not asserted: docs/web.md
     assert "expression=protocol%3Dssh" in browser.current_url
     assert texts(browser, "#results .count") == ["2 reports · page 1 of 1"]
     first = browser.find_element(By.CSS_SELECTOR, "#results .card")
@@ -134,10 +131,8 @@ def test_a_normal_token_gets_the_chart_without_cardinality(browser: WebDriver, s
 
 
 def test_host_page(browser: WebDriver, served: Served) -> None:
-    started = time.monotonic()
     visit(browser, served, "/host/8.8.8.8")
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#ports table"))
-    assert time.monotonic() - started < 5
     facts = browser.find_element(By.ID, "host-facts").text
     assert facts == "3 reports · first seen 2026-11-01 · last seen 2026-11-03 · 2 ports: 53, 443"
     grid = browser.find_element(By.CSS_SELECTOR, "#ports table")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shoal.model import PROTOCOLS, Report
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from shoal.store.base import OpenPorts, Store
 
 ExportFormat = Literal["ndjson", "csv"]
-PAGE = 100  # reports per page of a search endpoint
 EARLIEST = dt.date.min.isoformat()  # a ``from`` before every observation (the port endpoints' default is 30 days)
 
 
@@ -35,7 +35,9 @@ class Backend(Protocol):
         self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> ValueCounts: ...
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
+    def reports(
+        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
+    ) -> Iterator[Report]: ...
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
@@ -68,9 +70,9 @@ class LocalBackend:
     def _filters(self, pairs: list[tuple[str, str]], dataset: str) -> Any:
         from starlette.datastructures import QueryParams
 
-        from shoal.api.params import filters_of
+        from shoal.api.params import dataset_filters
 
-        return filters_of(QueryParams(pairs), self.known_types(), dataset)
+        return dataset_filters(QueryParams(pairs), self.known_types(), dataset)
 
     def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
         from starlette.datastructures import QueryParams
@@ -99,8 +101,12 @@ class LocalBackend:
         result = self.store.summarize(filters, request)
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
-        return iter(self.store.iter_matches(self._filters(selection_params(expression, selection), dataset)))
+    def reports(
+        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
+    ) -> Iterator[Report]:
+        """Every match; ``history``: superseded reports too (a re-enrichment's predecessors)."""
+        filters = self._filters(selection_params(expression, selection), dataset)
+        return iter(self.store.iter_matches(replace(filters, history=history)))
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
@@ -178,39 +184,18 @@ class RemoteBackend:
             self.cardinality = False
             return self.summarize(summary_type, expression, selection, limit, dataset)
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
-        """Every match: the server's export for protocols; for the other datasets (which it does not
-        export) the pages of their endpoint, the newest 10,000 at most (said on stderr when cut)."""
-        if dataset == PROTOCOLS:
-            return self.client.export(expression, **selection)
-        return self._pages(expression, selection, dataset)
-
-    def _pages(self, expression: str, selection: Selection, dataset: str) -> Iterator[Report]:
-        from shoal.cli.common import errors
-
-        first = self.client.search(expression, dataset=dataset, **selection)
-        yield from first.results
-        for page in range(1, first.pages):
-            yield from self.client.search(expression, page=page, dataset=dataset, **selection).results
-        shown = first.pages * PAGE
-        if first.result_count > shown:
-            errors.print(
-                f"note: {self.where} pages through the newest {shown:,} of {first.result_count:,} {dataset} reports"
-            )
+    def reports(
+        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
+    ) -> Iterator[Report]:
+        """Every match, through the server's export. The API has no way to ask for superseded reports (only
+        one at a time, by ``id=``), so ``history`` cannot be honoured here: a remote history is the current
+        reports only."""
+        return self.client.export(expression, dataset=dataset, **selection)
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
     ) -> Export:
-        from shoal.errors import BadParameter
-
-        if dataset != PROTOCOLS:
-            raise BadParameter(
-                "dataset",
-                f"{self.where} exports the protocols dataset only (GET /v1/scan/protocols/export): export"
-                f" {dataset} from a local store (--data DIR), or page through it with"
-                f" 'shoal search --dataset {dataset} --ndjson'",
-            )
-        return self.client.open_export(expression, export_format=export_format, **selection)
+        return self.client.open_export(expression, export_format=export_format, dataset=dataset, **selection)
 
     def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts:
         if per_ip:

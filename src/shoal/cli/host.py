@@ -134,9 +134,9 @@ def host_command(
     json_output: Annotated[bool, typer.Option("--json", help="The history as one JSON object.")] = False,
     data: DataOption = None,
 ) -> None:
-    """An IP's services, open ports, PTR names, certificates and reports over time (`shoal export --ip IP` for
-    all reports). Plain lines (in a pipe) start with what they are: ip, ptr, open-port, service, certificate,
-    ct-certificate, report."""
+    """An IP's services, open ports, PTR names, certificates and reports over time, superseded ones included
+    (locally: a server's API lists current reports only; `shoal export --ip IP` for all reports). Plain lines
+    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report."""
     try:
         address = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
@@ -145,7 +145,9 @@ def host_command(
     selection = selection_of(address, date_from=date_from, date_to=date_to)
     backend = open_backend(data)
     try:
-        history = asked(backend, "", lambda: history_of(address, backend.reports("", selection, dataset.value), limit))
+        history = asked(
+            backend, "", lambda: history_of(address, backend.reports("", selection, dataset.value, history=True), limit)
+        )
         ports = asked(backend, "", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
         rdns = asked(backend, "", lambda: backend.search("", selection, 0, RDNS).results)
         ct = asked(backend, "", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)

@@ -46,7 +46,6 @@ const FACETS = {
     ["host", "dns-ptr", "PTR names"],
   ],
 };
-const EXPORTABLE = "protocols"; // the export API covers scan/protocols
 const form = $("search");
 let cardinalityAllowed = true;
 let facetsShown = ""; // the selection the facets were drawn for
@@ -182,7 +181,7 @@ function showResults(state, body, page) {
   const results = $("results");
   const pager = $("pager");
   results.replaceChildren();
-  $("export").hidden = !body || state.dataset !== EXPORTABLE;
+  $("export").hidden = !body;
   if (!body) {
     results.append(el("p", { className: "empty" }, "No report matches."));
     pager.hidden = true;
@@ -303,8 +302,10 @@ async function run() {
 
 async function exportAll(format) {
   const stateBox = $("export-state");
-  const params = selection(readForm());
+  const state = readForm();
+  const params = selection(state);
   params.set("format", format);
+  if (state.dataset !== DEFAULT_DATASET) params.set("dataset", state.dataset);
   stateBox.textContent = "Preparing the export…";
   try {
     const link = await api("/v1/scan/protocols/export/link", params, "POST");
