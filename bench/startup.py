@@ -4,7 +4,8 @@
     python bench/startup.py [--runs 10] [--count 10000] [--data DIR] [--before SRC]
 
 Each round runs every command once, in a rotating order (interleaved, so a noisy neighbour slows all of
-them alike); the medians of ``--runs`` rounds are printed as a markdown table for BENCHMARKS.md. The
+them alike); the medians of ``--runs`` rounds (wall clock, and the CPU time the command used, which a busy
+machine disturbs less) are printed as a markdown table for BENCHMARKS.md. The
 peers: ``python -c pass`` (the floor: an interpreter starting), ``python -c 'import fastapi, uvicorn,
 tantivy'`` (what every command used to import), and, with ``--before SRC`` (a checkout's ``src``
 directory, e.g. a checkout from before this change), the same commands from that code. A store of ``--count``
@@ -18,6 +19,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -74,8 +76,17 @@ def commands(data: Path, before: Path | None) -> dict[str, tuple[list[str], dict
     return plan
 
 
-def run_rounds(plan: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, list[float]]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_rounds(
+    plan: dict[str, tuple[list[str], dict[str, str]]], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall-clock and CPU seconds (user + system) of every command, per round."""
     times: dict[str, list[float]] = {label: [] for label in plan}
+    cpu: dict[str, list[float]] = {label: [] for label in plan}
     labels = list(plan)
     environment = {**os.environ, "COLUMNS": "120"}
     environment.pop("SHOAL_URL", None)
@@ -83,13 +94,14 @@ def run_rounds(plan: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> 
         shift = round_number % len(labels)
         for label in labels[shift:] + labels[:shift]:
             argv, extra = plan[label]
-            started = time.perf_counter()
+            started, used = time.perf_counter(), children_cpu()
             subprocess.run(
                 argv, env={**environment, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
             )
             if round_number:
                 times[label].append(time.perf_counter() - started)
-    return times
+                cpu[label].append(children_cpu() - used)
+    return times, cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.before is not None:
             build_store(data / "before", args.count, {"PYTHONPATH": str(args.before)})
         loads = os.getloadavg()
-        times = run_rounds(commands(data, args.before), args.runs)
+        times, cpu = run_rounds(commands(data, args.before), args.runs)
         after = os.getloadavg()
     finally:
         if args.data is None:
@@ -117,11 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"- **Store:** {args.count:,} generated reports. **Method:** median of {args.runs} interleaved rounds.")
     print()
-    print("| command | median s | min s | max s | × floor |")
-    print("|---|---:|---:|---:|---:|")
+    print("| command | median s | min s | max s | × floor | median CPU s |")
+    print("|---|---:|---:|---:|---:|---:|")
     for label, measured in times.items():
         median = statistics.median(measured)
-        print(f"| `{label}` | {median:.3f} | {min(measured):.3f} | {max(measured):.3f} | {median / floor:.1f} |")
+        used = statistics.median(cpu[label])
+        spread = f"{min(measured):.3f} | {max(measured):.3f}"
+        print(f"| `{label}` | {median:.3f} | {spread} | {median / floor:.1f} | {used:.3f} |")
     return 0
 
 
