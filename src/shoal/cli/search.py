@@ -108,7 +108,7 @@ def show_page(found: SearchPage, columns: list[Field], layout: Layout, json_outp
         raise typer.Exit(1)
     title = f"{found.result_count} {plural(found.result_count, 'result')} (page {found.page})"
     rows = ([column(report) for column in columns] for report in found.results)
-    emit(layout, title, [column.name for column in columns], rows)
+    emit(layout, title, [column.name.removesuffix(";") for column in columns], rows)
 
 
 def show_summary(

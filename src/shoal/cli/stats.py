@@ -12,7 +12,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from shoal.cli.common import DataOption, DatasetName
+from shoal.cli.common import DataOption, DatasetName, errors
 from shoal.cli.options import (
     DatasetOption,
     ExpressionArgument,
@@ -118,6 +118,9 @@ def stats_command(
         print(orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode())
         return
     for name, counts in results.items():
+        if not counts.values:
+            errors.print(f"{name}: no values in the matching reports", highlight=False)
+            continue
         if layout.table:
             emit(layout, summary_title(name, counts), ["value", "count", ""], chart_rows(counts, True), ["count"])
         else:
