@@ -39,7 +39,7 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
     assert first.find_element(By.CSS_SELECTOR, ".protocol").text == "ssh"
     assert "Tencent Cloud Computing" in first.find_element(By.CSS_SELECTOR, ".key-items").text
     first.find_element(By.CSS_SELECTOR, "details summary").click()
-    rows = first.find_elements(By.CSS_SELECTOR, "table.items tbody tr")
+    rows = wait(browser, lambda _: first.find_elements(By.CSS_SELECTOR, "table.items tbody tr"))  # on "toggle"
     assert [row.find_elements(By.TAG_NAME, "td")[0].text for row in rows] == [
         "ip",
         "port-tcp",
