@@ -7,6 +7,7 @@ The table below is the list of commands; its short help lines are what ``shoal -
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any, NamedTuple
 
@@ -58,6 +59,15 @@ class LazyGroup(TyperGroup):
         if self.listing:
             return typer.core.TyperCommand(name=cmd_name, help=entry.summary)
         return load(cmd_name, entry)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As typer's, with "did you mean" drawn from every command (typer's looks at the loaded ones only)."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.commands and name not in COMMANDS:
+            matches = difflib.get_close_matches(name, self.list_commands(ctx))
+            hint = f" Did you mean {', '.join(repr(match) for match in matches)}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self.listing = True
