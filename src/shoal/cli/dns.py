@@ -71,7 +71,7 @@ def dns_command(
     if not addresses and not listed:
         fail(BadParameter("targets", "give addresses, CIDRs or host names (or --names FILE)"))
     settings = resolver_settings(resolver, rate, timeout, retries)
-    store = open_store(data)
+    store = open_store(data, create=True)
     try:
         client = DnsClient(settings)
         totals, found = run_event_loop(look_up(store, client, networks, addresses, list(dict.fromkeys(listed))))

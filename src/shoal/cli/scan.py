@@ -122,7 +122,7 @@ def scan_command(
     resolving = resolver_settings(resolver, dns_rate, dns_timeout, dns_retries) if needs_resolver else None
     timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
     settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm)
-    store = open_store(data)
+    store = open_store(data, create=True)
     try:
         transform = enrich_report if enrich else None
         plan = ScanPlan(networks, port_list, visited, name_ports, known, dns and bool(networks))

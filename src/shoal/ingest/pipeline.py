@@ -70,19 +70,28 @@ def ingest_chunks(
     workers: int | None = None,
     batch_size: int = BATCH_SIZE,
     transform: Transform | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> IngestTotals:
-    """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level)."""
+    """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level).
+    ``on_chunk(n)`` is called as each chunk's ``n`` records join the batch being stored (progress between
+    the commits of ``on_batch``)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
     if workers == 0:
-        records = (record for chunk in chunks for record in decode(chunk))
+        records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
     prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
     job = partial(decode_and_prepare, decode=decode, prepare=prepare)
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
-        prepared = _in_order(pool, job, chunks, ahead=workers * 4)
+        prepared = _in_order(pool, job, chunks, ahead=workers * 4, on_chunk=on_chunk)
         return _store_batches(store, prepared, totals, on_batch, batch_size)
+
+
+def _counted(records: list[Any], on_chunk: Callable[[int], None] | None) -> list[Any]:
+    if on_chunk is not None:
+        on_chunk(len(records))
+    return records
 
 
 def die_with_parent() -> None:
@@ -108,16 +117,20 @@ def _transform_and_prepare(transform: Transform, prepare: Callable[[Report], Any
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, job: Callable[[Any], list[Any]], chunks: Iterable[Any], ahead: int
+    pool: ProcessPoolExecutor,
+    job: Callable[[Any], list[Any]],
+    chunks: Iterable[Any],
+    ahead: int,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Iterator[Any]:
     """Results of job over chunks, in input order, with at most ``ahead`` chunks in flight."""
     pending: deque[Future[list[Any]]] = deque()
     for chunk in chunks:
         pending.append(pool.submit(job, chunk))
         if len(pending) >= ahead:
-            yield from pending.popleft().result()
+            yield from _counted(pending.popleft().result(), on_chunk)
     while pending:
-        yield from pending.popleft().result()
+        yield from _counted(pending.popleft().result(), on_chunk)
 
 
 def _store_batches(
