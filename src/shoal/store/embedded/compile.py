@@ -222,7 +222,7 @@ def compile_filters(
             )
         )
     if hide_superseded:
-        superseded = Query.term_query(schema, "flags", SUPERSEDED)
+        superseded = Query.term_query(schema, "exact", SUPERSEDED)
         return Query.boolean_query(
             [*((Occur.Must, clause) for clause in clauses or [Query.all_query()]), (Occur.MustNot, superseded)]
         )

@@ -81,7 +81,7 @@ class ReportIndex:
         return self.searcher().num_docs
 
     def compile(self, searcher: tantivy.Searcher, filters: Filters) -> Query:
-        hide = not filters.history and filters.report_id is None and searcher.doc_freq("flags", SUPERSEDED) > 0
+        hide = not filters.history and filters.report_id is None and searcher.doc_freq("exact", SUPERSEDED) > 0
         return compile_filters(self.schema, filters, self.known_types(), hide_superseded=hide)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
@@ -147,7 +147,7 @@ class ReportIndex:
             if ids is None:
                 ids = [self.load(searcher, address).id for address in newest_per_target(searcher, query)]
             query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
-        elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("flags", SUPERSEDED) == 0:
+        elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("exact", SUPERSEDED) == 0:
             return self.summarize_everything(searcher, request)
         return summarize_terms(searcher, self.schema, query, request)
 
@@ -261,9 +261,9 @@ class ReportIndex:
 
     def visible(self, searcher: tantivy.Searcher) -> Query:
         """Every report that is not superseded."""
-        if searcher.doc_freq("flags", SUPERSEDED) == 0:
+        if searcher.doc_freq("exact", SUPERSEDED) == 0:
             return Query.all_query()
-        superseded = Query.term_query(self.schema, "flags", SUPERSEDED)
+        superseded = Query.term_query(self.schema, "exact", SUPERSEDED)
         return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, superseded)])
 
     def newest_entry(self, searcher: tantivy.Searcher, target: int) -> Latest | None:
@@ -284,13 +284,13 @@ class ReportIndex:
                     yield latest_of(document_fields(self.load(searcher, address)))
 
     def flag_stored(self, searcher: tantivy.Searcher, writer: tantivy.IndexWriter, ids: set[str]) -> set[int]:
-        """Re-add stored reports with the ``superseded`` flag (tantivy documents are immutable); their identities."""
+        """Re-add stored reports with the ``superseded`` term (tantivy documents are immutable); their identities."""
         if not ids:
             return set()
         query = Query.boolean_query(
             [
                 (Occur.Must, Query.term_set_query(self.schema, "id", sorted(ids))),
-                (Occur.MustNot, Query.term_query(self.schema, "flags", SUPERSEDED)),
+                (Occur.MustNot, Query.term_query(self.schema, "exact", SUPERSEDED)),
             ]
         )
         total = count_matches(searcher, query)
@@ -300,7 +300,7 @@ class ReportIndex:
         for _, address in searcher.search(query, limit=total, count=False).hits:
             report = self.load(searcher, address)
             writer.delete_documents_by_term("id", report.id)
-            fields = document_fields(report, flags=(SUPERSEDED,))
+            fields = document_fields(report, superseded=True)
             targets.add(fields["target"])
             writer.add_json(orjson.dumps(fields).decode())
         return targets
@@ -393,9 +393,9 @@ def check_format(path: Path, dataset: str) -> None:
 
 
 def flagged(document: str) -> str:
-    """A prepared document with the ``superseded`` flag."""
+    """A prepared document with the ``superseded`` term."""
     fields = orjson.loads(document)
-    fields["flags"] = [SUPERSEDED]
+    fields["exact"].append(SUPERSEDED)
     return orjson.dumps(fields).decode()
 
 

@@ -6,7 +6,8 @@ One document per report. Each kind of query reads its own field (in the table, `
 | field     | kind                 | terms                                           | serves                        |
 |-----------|----------------------|-------------------------------------------------|-------------------------------|
 | words     | JSON, default tokens | key ``type``, and ``type/context`` if context   | ``type:value`` phrases/prefix |
-| exact     | raw                  | ``type|value``                                  | ``type=value``, summaries     |
+| exact     | raw                  | ``type|value``; ``|superseded`` (no type) once  | ``type=value``, summaries;    |
+|           |                      | a successor is stored                           | hiding superseded reports     |
 | exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
 | kinds     | raw                  | ``type/context`` (also for an empty context)  | protocol=, types, contexts    |
 | hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
@@ -18,7 +19,6 @@ One document per report. Each kind of query reads its own field (in the table, `
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
 | target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
-| flags     | raw                  | ``superseded`` once a successor is stored       | hiding superseded reports     |
 | doc       | stored bytes         | the report as JSON                              | results                       |
 
 Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
@@ -53,7 +53,7 @@ def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
     sb.add_json_field("words", tokenizer_name="default", index_option="position")
-    for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi", "flags"):
+    for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_ip_addr_field("ip", indexed=True)  # narrow ranges: the terms in the range
     sb.add_ip_addr_field("ipfast", fast=True)  # wide ranges: a scan of the column (compile.ip_range)
@@ -120,7 +120,9 @@ def sort_key(day: int, report_id: str) -> int:
     return (day << 48) | int.from_bytes(report_id.encode()[:ID_SORT_BYTES].ljust(ID_SORT_BYTES, b"\0"), "big")
 
 
-SUPERSEDED = "superseded"  # the ``flags`` term of a report that has a successor
+# The ``exact`` term of a report that has a successor: an empty type, which no item has (so the schema of older
+# data directories still fits, and no summary sees it).
+SUPERSEDED = TYPE_SEP + "superseded"
 
 
 def target_key(packed_ip: bytes | None, port: int | None) -> int:
@@ -185,12 +187,12 @@ def report_from_stored(data: bytes, dataset: str = PROTOCOLS) -> Report:
 _new_item = tuple.__new__
 
 
-def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
+def build_document(report: Report, superseded: bool = False) -> str:
     """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
-    return orjson.dumps(document_fields(report, flags)).decode()
+    return orjson.dumps(document_fields(report, superseded)).decode()
 
 
-def document_fields(report: Report, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
     """The fields of a report's document. The hot loop of every import: one pass over the items, methods bound
     to locals, long terms cut only when they may be."""
     words: dict[str, list[str]] = {}
@@ -265,8 +267,8 @@ def document_fields(report: Report, flags: tuple[str, ...] = ()) -> dict[str, An
         "target": identity_key(report, scanned_ip, scanned_port),
         "doc": b2a_base64(stored_form(report), newline=False).decode(),
     }
-    if flags:
-        document["flags"] = list(flags)
+    if superseded:
+        document["exact"].append(SUPERSEDED)
     if scanned_ip is not None:
         document["ip"] = document["ipfast"] = canonical_ip(scanned_ip)
     return document
