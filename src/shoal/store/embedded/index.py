@@ -58,7 +58,10 @@ class ReportIndex:
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         except ValueError as exc:
-            raise StoreError(f"cannot open the {dataset} index at {self.path}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the {dataset} index at {self.path} ({exc}): if another version of Shoal wrote it,"
+                " import the reports again into a new data directory (docs/storage.md, Index format)"
+            ) from exc
         self._writer: tantivy.IndexWriter | None = None
         self._hold_writer = hold_writer
         self._write_lock = threading.Lock()
