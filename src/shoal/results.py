@@ -33,6 +33,7 @@ class Selection(TypedDict, total=False):
     filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
     query: str  # free text: bare words search every type (ANDed with the rest)
     report_id: str  # Shoal: one report by its id (``id=``), even a superseded one
+    history: bool  # Shoal: superseded reports (a re-enrichment's predecessors) match too
     host: str  # domain/rdns only: reports holding a host item under this domain (reverse search)
     nameserver: str  # domain/rdns only: reports whose host;dns-ns is this name or under it
 
@@ -158,7 +159,7 @@ def selection_params(expression: str, selection: Selection) -> list[tuple[str, s
     params += dates(selection.get("date_from"), selection.get("date_to"))
     if "slop" in selection:
         params.append(("slop", str(selection["slop"])))
-    for flag in ("indirect", "most_recent", "host_in_url"):
+    for flag in ("indirect", "most_recent", "host_in_url", "history"):
         if selection.get(flag):
             params.append((flag, "true"))
     params += [("filter", text) for text in selection.get("filters", ())]

@@ -125,13 +125,13 @@ def test_host_shows_ptr_names_and_ct_certificates(datasets: Served, config: Path
     assert [c["sha256"] for c in body["ct_certificates"]] == ["bb" * 32]
 
 
-def test_a_local_host_history_keeps_superseded_reports(datasets: Served, config: Path) -> None:
-    """p04 superseded p02 (a re-enrichment): searches see p04 only, the local history both; the API has no
-    way to list superseded reports, so the remote history is the current one (docs/web.md says so)."""
+def test_a_host_history_keeps_superseded_reports(datasets: Served, config: Path) -> None:
+    """p04 superseded p02 (a re-enrichment): searches see p04 only, the history both, local or remote (the
+    API's history=true)."""
     body = orjson.loads(local(datasets, config, "host", "192.0.2.11", "--json", "--limit", "0")[1])
     assert [report["id"] for report in body["newest"]] == ["p04", "p02"]
     body = orjson.loads(remote(datasets, config, "host", "192.0.2.11", "--json", "--limit", "0")[1])
-    assert [report["id"] for report in body["newest"]] == ["p04"]
+    assert [report["id"] for report in body["newest"]] == ["p04", "p02"]
     assert local(datasets, config, "count", "ip:192.0.2.11")[1] == "1\n"
 
 

@@ -187,10 +187,8 @@ class RemoteBackend:
     def reports(
         self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
     ) -> Iterator[Report]:
-        """Every match, through the server's export. The API has no way to ask for superseded reports (only
-        one at a time, by ``id=``), so ``history`` cannot be honoured here: a remote history is the current
-        reports only."""
-        return self.client.export(expression, dataset=dataset, **selection)
+        """Every match, through the server's export; ``history``: superseded reports too."""
+        return self.client.export(expression, dataset=dataset, history=history, **selection)
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
