@@ -4,9 +4,10 @@
 newest of each identity. Over filters that select whole identities (nothing, or an ``ip`` range where every
 report of an identity shares its scanned address) the newest matching report of an identity is its newest
 report, so the answer is a search of this small index: one document per identity holding ``target`` (the
-identity), ``sort``, ``ip`` and the report's ``id``. It answers in time independent of the number of matching
-reports. Every other filter (an expression, dates, ``indirect``, ``history``, …) takes the general path, which
-walks every match (``index.newest_per_target``): there an older report may match while the newest does not.
+identity), ``sort``, ``ip`` and the report's ``id``. Its cost does not depend on how many reports each identity
+has, only on the identities in the range (~0.1 µs each). Every other filter (an expression, dates, ``indirect``,
+``history``, …) takes the general path, which walks every match (``index.newest_per_target``): there an older
+report may match while the newest does not.
 
 Superseded reports are never an identity's newest here (those filters hide them). Consistency: the index
 carries a state document naming how many documents the dataset's index had when it was written; a reader
