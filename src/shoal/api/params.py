@@ -11,7 +11,7 @@ from starlette.datastructures import QueryParams
 from shoal.errors import BadParameter, QueryError
 from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.ast import And, Expr, Match, Or, Term
-from shoal.query.check import check
+from shoal.query.check import CONTEXT_KEYWORDS, check
 from shoal.query.parser import parse
 from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, PortQuery, SummaryRequest
 
@@ -156,7 +156,7 @@ def summary_of(params: QueryParams, known_types: Collection[str], enterprise: bo
     summary_type = single(params, "summarize")
     if summary_type is None or summary_type == "":
         return None
-    if summary_type not in known_types and summary_type not in ("protocol", "http-header-name"):
+    if summary_type not in known_types and summary_type not in CONTEXT_KEYWORDS:
         raise BadParameter("summarize", f"unknown type {summary_type!r} for 'summarize'")
     ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
     why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"
