@@ -62,6 +62,24 @@ zk_ok() { [ "$(ruok 2>/dev/null)" = imok ]; }
 
 node_ok() { curl -sf "http://127.0.0.1:$(http_port "$1")/ping" >/dev/null; }
 
+# Up = the process this script started is alive and answers (not some other process on the port).
+zk_up() { alive "$DIR/zookeeper/pid" && zk_ok; }
+node_up() { alive "$DIR/node$1/pid" && node_ok "$1"; }
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+check_ports_free() {
+    local port
+    for port in "$ZK_PORT" $(for node in $(seq 0 $((NODES - 1))); do
+        echo "$(http_port "$node") $(tcp_port "$node") $(interserver_port "$node")"
+    done); do
+        if port_taken "$port"; then
+            echo "clickhouse-cluster: port $port is in use (another cluster? set SHOAL_CLUSTER_PORT)" >&2
+            exit 1
+        fi
+    done
+}
+
 start_zookeeper() {
     mkdir -p "$DIR/zookeeper/data"
     cat >"$DIR/zookeeper/zoo.cfg" <<EOF
@@ -83,7 +101,7 @@ EOF
         -cp "$DIR/zookeeper:/usr/share/java/zookeeper.jar" org.apache.zookeeper.server.ZooKeeperServerMain \
         "$DIR/zookeeper/zoo.cfg" >"$DIR/zookeeper/stdout.log" 2>&1 &
     echo $! >"$DIR/zookeeper/pid"
-    wait_for ZooKeeper 60 zk_ok
+    wait_for ZooKeeper 60 zk_up
 }
 
 replica_xml() { # node
@@ -151,12 +169,13 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
     install
-    if alive "$DIR/zookeeper/pid" && node_ok 0; then
+    if zk_up && node_up 0; then
         store_url
         return
     fi
     stop_processes
     rm -rf "$DIR"
+    check_ports_free
     mkdir -p "$DIR"
     start_zookeeper
     for node in $(seq 0 $((NODES - 1))); do
@@ -164,7 +183,7 @@ start() {
         start_node "$node"
     done
     for node in $(seq 0 $((NODES - 1))); do
-        wait_for "ClickHouse node $node" 60 node_ok "$node"
+        wait_for "ClickHouse node $node" 60 node_up "$node"
     done
     store_url
 }
@@ -198,14 +217,14 @@ stop)
     rm -rf "$DIR"
     ;;
 status)
-    node_ok 0 && store_url
+    node_up 0 && store_url
     ;;
 kill)
     kill -9 "$(cat "$DIR/node${2:?node number}/pid")"
     ;;
 revive)
     start_node "${2:?node number}"
-    wait_for "ClickHouse node $2" 60 node_ok "$2"
+    wait_for "ClickHouse node $2" 60 node_up "$2"
     ;;
 *)
     echo "usage: $0 start|stop|status|kill N|revive N" >&2

@@ -1,0 +1,337 @@
+"""ClickHouseStore: the Store interface over ClickHouse (one server, a cluster, or chDB in-process).
+
+Every selection is ``dataset = … AND <plan as SQL>`` on ``reports``; results come newest first (day, then id,
+descending). ``most_recent`` keeps, per identity (``schema.identity``), the report with the greatest (day, id):
+``argMax`` grouped by identity over the Distributed table, so it holds across shards, and the chosen ids are
+shipped to every shard with ``GLOBAL IN``. Summaries count distinct reports per value, exactly.
+
+Writes go through the Distributed tables synchronously, with ``insert_quorum`` = the replicas of a shard:
+an acknowledged batch is on every replica, so any replica answers the next query with it. A report whose id
+is already stored is a duplicate and is not written again; a retried batch that did reach the server is
+recognised by that check, and a retried block by the replicas' block deduplication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from shoal.errors import StoreError
+from shoal.model import PortObservation, Report
+from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
+from shoal.store.clickhouse.client import Client, rows
+from shoal.store.clickhouse.compile import Compiler, address_range, date_literal, literal
+from shoal.store.clickhouse.schema import (
+    EPOCH,
+    LATEST,
+    MIGRATIONS,
+    MODERN_VERSION,
+    Layout,
+    address16,
+    bootstrap,
+    day_number,
+    items_from_stored,
+    observation_row,
+    report_rows,
+)
+from shoal.store.plan import lower
+
+SCAN_CHUNK = 10_000
+ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
+DEFAULT_DATASET = "protocols"
+IPV4_MAPPED_NETWORK = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def prepare_report(report: Report) -> tuple[str, str, bytes, bytes, tuple[bytes, int, int] | None]:
+    """What ``ingest_prepared`` takes: (dataset, id, report row, item rows, observation). Pure and picklable."""
+    dataset = getattr(report, "dataset", DEFAULT_DATASET)
+    report_row, item_rows = report_rows(report, dataset)
+    ip, port, day = report.ip, report.port, day_number(report.date)
+    observation = None
+    if ip is not None and port is not None and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:
+        observation = (address16(ip), port, day)
+    return dataset, report.id, report_row, item_rows, observation
+
+
+class ClickHouseStore:
+    def __init__(self, client: Client, database: str = "shoal", cluster: str | None = None) -> None:
+        self.client = client
+        self.database = database
+        self.cluster = cluster
+        self._layout: Layout | None = None
+        self._types: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._lock = threading.Lock()
+
+    # -- schema -------------------------------------------------------------------------------------------
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            modern = self.client.server_version() >= MODERN_VERSION
+            self._layout = Layout(self.database, self.cluster, modern)
+        return self._layout
+
+    def schema_version(self) -> int:
+        """The latest migration applied (0: none; the database or its migrations table is missing)."""
+        exists = rows(
+            self.client,
+            f"SELECT count() AS n FROM system.tables WHERE database = {literal(self.database)} AND name = 'migrations'",
+        )
+        if not int(exists[0]["n"]):
+            return 0
+        found = rows(self.client, f"SELECT max(version) AS version FROM {self.database}.migrations")
+        return int(found[0]["version"]) if found else 0
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet; the names of those applied."""
+        for statement in bootstrap(self.layout):
+            self.client.execute(statement)
+        current = self.schema_version()
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            for statement in migration.statements(self.layout):
+                self.client.execute(statement)
+            self.client.execute(
+                f"INSERT INTO {self.database}.migrations VALUES "
+                f"({migration.version}, {literal(migration.name)}, now())",
+                self.write_settings(),
+            )
+            applied.append(f"{migration.version}: {migration.name}")
+        return applied
+
+    def drop_database(self) -> None:
+        """Remove the database and everything in it (on every node of the cluster)."""
+        self.client.execute(f"DROP DATABASE IF EXISTS {self.database}{self.layout.on_cluster()}")
+
+    def check_schema(self) -> None:
+        version = self.schema_version()
+        if version != LATEST:
+            raise StoreError(
+                f"the ClickHouse database {self.database!r} is at schema version {version}, Shoal needs {LATEST}:"
+                " run 'shoal db migrate' (or 'shoal db init' for a new database)"
+            )
+
+    def write_settings(self) -> dict[str, Any]:
+        if self.cluster is None:
+            return {}
+        return {"insert_distributed_sync": 1, "insert_quorum": 2, "insert_quorum_timeout": 60_000}
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def table(self, name: str) -> str:
+        return self.layout.table(name)
+
+    def selection(self, filters: Filters) -> str:
+        """The SQL condition on ``reports`` for the matching reports (most_recent applied)."""
+        dataset = getattr(filters, "dataset", DEFAULT_DATASET)
+        condition = f"dataset = {literal(dataset)} AND {Compiler(self.layout, dataset).compile(lower(filters))}"
+        if not filters.most_recent:
+            return condition
+        newest = (
+            f"SELECT argMax(id, concat(toString(day), id)) FROM {self.table('reports')}"
+            f" WHERE {condition} GROUP BY target"
+        )
+        return f"dataset = {literal(dataset)} AND id GLOBAL IN ({newest})"
+
+    def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
+        where = self.selection(filters)
+        total = rows(self.client, f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}")
+        found = rows(
+            self.client,
+            f"SELECT day, id, raw FROM {self.table('reports')} WHERE {where}"
+            f" ORDER BY day DESC, id DESC LIMIT {int(offset)}, {int(limit)}",
+        )
+        return Page(total=int(total[0]["n"]), reports=[report_of(row) for row in found])
+
+    def iter_matches(self, filters: Filters) -> Iterator[Report]:
+        """Every match, newest first, by a cursor on (day, id): constant memory, linear in the matches."""
+        where = self.selection(filters)
+        after = ""
+        while True:
+            found = rows(
+                self.client,
+                f"SELECT day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
+                f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}",
+            )
+            for row in found:
+                yield report_of(row)
+            if len(found) < SCAN_CHUNK:
+                return
+            last = found[-1]
+            day = date_literal(dt.date.fromisoformat(last["day"]))
+            after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
+
+    def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
+        dataset = getattr(filters, "dataset", DEFAULT_DATASET)
+        if request.type in CONTEXT_KEYWORDS:
+            column, conditions = "context", [f"type = {literal(CONTEXT_KEYWORDS[request.type])}"]
+        else:
+            column, conditions = "value", [f"type = {literal(request.type)}"]
+            if request.contexts:
+                conditions.append(f"context IN ({', '.join(map(literal, request.contexts))})")
+            if request.excluded_contexts:
+                conditions.append(f"context NOT IN ({', '.join(map(literal, request.excluded_contexts))})")
+        where = self.selection(filters)
+        inside = "GLOBAL IN" if filters.most_recent else "IN"
+        reports = self.table("reports") if filters.most_recent else self.layout.local("reports")
+        grouped = (
+            f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
+            f" WHERE dataset = {literal(dataset)} AND {' AND '.join(conditions)}"
+            f" AND report_id {inside} (SELECT id FROM {reports} WHERE {where}) GROUP BY value"
+        )
+        top = rows(self.client, f"{grouped} ORDER BY n DESC, value ASC LIMIT {int(request.limit)}")
+        totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
+        listed = [(row["value"], int(row["n"])) for row in top]
+        total = int(totals[0]["reports"]) if totals else 0
+        cardinality = int(totals[0]["values"]) if totals else 0
+        return Summary(values=listed, other=total - sum(count for _, count in listed), cardinality=cardinality)
+
+    def known_types(self) -> frozenset[str]:
+        """The item types stored, re-read whenever the number of reports changes (reports are never deleted)."""
+        count = self.count()
+        if self._types[0] != count:
+            found = rows(self.client, f"SELECT DISTINCT type FROM {self.table('items')}")
+            self._types = (count, frozenset(row["type"] for row in found))
+        return self._types[1]
+
+    def count(self) -> int:
+        return int(rows(self.client, f"SELECT count() AS n FROM {self.table('reports')}")[0]["n"])
+
+    def open_ports(self, query: PortQuery) -> OpenPorts:
+        network = query.network
+        first, last = address_range(network)
+        conditions = [f"ip >= {first}", f"ip <= {last}"]
+        if network.version == 6:
+            mapped_first, mapped_last = address_range(IPV4_MAPPED_NETWORK)
+            conditions.append(f"NOT (ip >= {mapped_first} AND ip <= {mapped_last})")
+        if query.date_from is not None:
+            conditions.append(f"day >= {date_literal(query.date_from)}")
+        if query.date_to is not None:
+            conditions.append(f"day <= {date_literal(query.date_to)}")
+        found = rows(
+            self.client,
+            f"SELECT hex(ip) AS ip, port, uniqExact(day) AS days FROM {self.table('observations')}"
+            f" WHERE {' AND '.join(conditions)} GROUP BY ip, port ORDER BY ip, port",
+        )
+        if not found:
+            return OpenPorts.empty(network.version)
+        addresses = [bytes.fromhex(row["ip"]) for row in found]
+        if network.version == 4:
+            hosts = np.array([int.from_bytes(address[12:], "big") for address in addresses], dtype=np.uint32)
+        else:
+            hosts = np.array(addresses, dtype="S16")
+        ports = np.array([int(row["port"]) for row in found], dtype=np.uint16)
+        counts = np.array([int(row["days"]) for row in found], dtype=np.int64)
+        return OpenPorts(network.version, hosts, ports, counts)
+
+    def refresh(self) -> None:
+        """Nothing to do: every query reads what the server holds."""
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    prepare = staticmethod(prepare_report)
+
+    def ingest(self, reports: Iterable[Report]) -> IngestResult:
+        return self.ingest_prepared([prepare_report(report) for report in reports])
+
+    def ingest_prepared(self, batch: Sequence[tuple[str, str, bytes, bytes, Any]]) -> IngestResult:
+        """Add prepared reports whose ids are new in their dataset. Items are written before their reports, so
+        an interrupted batch leaves nothing a query can see, and importing it again completes it."""
+        unique: dict[tuple[str, str], tuple[bytes, bytes, Any]] = {}
+        for dataset, report_id, report_row, item_rows, observation in batch:
+            unique.setdefault((dataset, report_id), (report_row, item_rows, observation))
+        duplicates = len(batch) - len(unique)
+        if not unique:
+            return IngestResult(duplicates=duplicates)
+        with self._lock:
+            existing = self.existing_ids(list(unique))
+            new = [key for key in unique if key not in existing]
+            if new:
+                settings = self.write_settings()
+                self.client.insert(self.table("items"), b"".join(unique[key][1] for key in new), settings)
+                self.client.insert(self.table("reports"), b"".join(unique[key][0] for key in new), settings)
+                observations = {unique[key][2] for key in new if unique[key][2] is not None}
+                self.store_observations(observations)
+        return IngestResult(
+            imported=len(new), duplicates=duplicates + len(existing), imported_ids=[report_id for _, report_id in new]
+        )
+
+    def existing_ids(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        by_dataset: dict[str, list[str]] = {}
+        for dataset, report_id in keys:
+            by_dataset.setdefault(dataset, []).append(report_id)
+        for dataset, ids in by_dataset.items():
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ", ".join(map(literal, ids[start : start + ID_CHUNK]))
+                stored = rows(
+                    self.client,
+                    f"SELECT DISTINCT id FROM {self.table('reports')}"
+                    f" WHERE dataset = {literal(dataset)} AND id IN ({chunk})",
+                )
+                found.update((dataset, row["id"]) for row in stored)
+        return found
+
+    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult:
+        """Store open-port observations; ValueError if one is malformed, before anything is stored. Counts are of
+        observations: one already stored (or twice in the input) is a duplicate."""
+        wanted: list[tuple[bytes, int, int]] = []
+        for observation in observations:
+            wanted.append(observation_key(observation))
+        unique = set(wanted)
+        with self._lock:
+            stored = self.store_observations(unique)
+        return IngestResult(imported=stored, duplicates=len(wanted) - stored)
+
+    def store_observations(self, observations: set[tuple[bytes, int, int]]) -> int:
+        """Write the observations not stored yet; how many were new."""
+        if not observations:
+            return 0
+        new = observations - self.stored_observations(observations)
+        if new:
+            data = b"".join(observation_row(*observation) for observation in sorted(new))
+            self.client.insert(self.table("observations"), data, self.write_settings())
+        return len(new)
+
+    def stored_observations(self, observations: set[tuple[bytes, int, int]]) -> set[tuple[bytes, int, int]]:
+        addresses = sorted({address for address, _, _ in observations})
+        days = [day for _, _, day in observations]
+        found: set[tuple[bytes, int, int]] = set()
+        for start in range(0, len(addresses), ID_CHUNK):
+            chunk = ", ".join(f"unhex('{address.hex()}')" for address in addresses[start : start + ID_CHUNK])
+            stored = rows(
+                self.client,
+                f"SELECT DISTINCT hex(ip) AS ip, port, day FROM {self.table('observations')}"
+                f" WHERE ip IN ({chunk}) AND day >= {date_literal(EPOCH + dt.timedelta(days=min(days)))}"
+                f" AND day <= {date_literal(EPOCH + dt.timedelta(days=max(days)))}",
+            )
+            for row in stored:
+                key = (bytes.fromhex(row["ip"]), int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
+                if key in observations:
+                    found.add(key)
+        return found
+
+
+def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
+    ip, port, date = observation
+    if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+        raise ValueError(f"not a TCP port: {port!r}")
+    day = day_number(date)
+    if not 0 <= day <= 0xFFFF:
+        raise ValueError(f"date out of range: {date}")
+    return address16(ip), port, day
+
+
+def report_of(row: dict[str, Any]) -> Report:
+    return Report(date=dt.date.fromisoformat(row["day"]), id=row["id"], items=items_from_stored(row["raw"]))
