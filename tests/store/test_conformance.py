@@ -237,9 +237,9 @@ def test_summarize(
 def test_iter_matches_walks_past_chunks_and_tied_keys(empty_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Export pages by a cursor on the sort key: every report once, newest first, across chunk borders and ties."""
     from shoal.model import Item, Report
-    from shoal.store.embedded import engine
+    from shoal.store.embedded import index
 
-    monkeypatch.setattr(engine, "SCAN_CHUNK", 3)
+    monkeypatch.setattr(index, "SCAN_CHUNK", 3)
     target = (Item("ip", "192.0.2.9", "", True), Item("port-tcp", "80", "", True))
     reports = [Report(date=dt.date(2026, 11, 1 + n % 3), id=f"same-prefix-{n:02d}", items=target) for n in range(10)]
     empty_store.ingest(reports)
@@ -276,5 +276,5 @@ def test_known_types_follow_imports_by_another_process(tmp_path: Path) -> None:
     extra = Item("favicon-mmh3", "116323821", "", False)
     importing.ingest([Report(date=dt.date(2026, 11, 9), id="fav", items=(*CORPUS[1].items, extra))])
     importing.close()
-    serving.index.reload()
+    serving.refresh()
     assert "favicon-mmh3" in serving.known_types()

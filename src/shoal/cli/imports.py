@@ -10,7 +10,7 @@ from typing import Annotated, BinaryIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
 from shoal.enrich import configure, enrich_report
 from shoal.ingest.detect import Format, detect
 from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
@@ -26,6 +26,7 @@ def import_command(
         typer.Argument(help="JSON Lines of reports, or masscan -oJ/-oD/-oL output (.gz too); '-' for stdin."),
     ],
     data: DataOption = None,
+    dataset: Annotated[DatasetName, typer.Option(help="The dataset JSON Lines reports go to.")] = DatasetName.protocols,
     workers: Annotated[
         int | None, typer.Option(help="Parser processes (default: cores - 1; 0 parses in this process).")
     ] = None,
@@ -66,7 +67,7 @@ def import_command(
 
             kind = detect(stream)
             if kind is Format.REPORTS:
-                chunks = read_chunks(stream, source)
+                chunks = read_chunks(stream, source, dataset=dataset.value)
                 ingest_chunks(
                     store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
                 )

@@ -5,8 +5,8 @@ Every rule of the query language that is not about one engine lives here, once: 
 split into words (``shoal.query.words``). An engine compiles the plan through a table from node type to
 its own output (``store/embedded/compile.py`` → tantivy queries, ``store/clickhouse/compile.py`` → SQL).
 
-    Plan := Words | Exact | HasContext | HostName | IpRange | DateRange | AllOf | AnyOf | NoneOf
-            | Everything | Nothing
+    Plan := Words | Exact | HasContext | HostName | IpRange | DateRange | ReportId | AllOf | AnyOf
+            | NoneOf | Everything | Nothing
 
 Item-level nodes (``Words``, ``Exact``, ``HasContext``, ``HostName``, ``IpRange``) select the reports that
 hold at least one item meeting them; ``type=None`` means an item of any type.
@@ -86,6 +86,13 @@ class DateRange:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportId:
+    """The report with this id."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class AllOf:
     children: tuple[Plan, ...]
 
@@ -112,13 +119,29 @@ class Nothing:
     pass
 
 
-Plan = Words | Exact | HasContext | HostName | IpRange | DateRange | AllOf | AnyOf | NoneOf | Everything | Nothing
+Plan = (
+    Words
+    | Exact
+    | HasContext
+    | HostName
+    | IpRange
+    | DateRange
+    | ReportId
+    | AllOf
+    | AnyOf
+    | NoneOf
+    | Everything
+    | Nothing
+)
 ItemNode = Words | Exact | HasContext | HostName | IpRange
 
 
 def lower(filters: Filters) -> Plan:
-    """The whole selection: expression AND the ip parameter AND the date range (most_recent is the engine's)."""
+    """The whole selection: report id AND expression AND the ip parameter AND the date range (the dataset,
+    superseded reports and most_recent are the engine's)."""
     parts: list[Plan] = []
+    if filters.report_id is not None:
+        parts.append(ReportId(filters.report_id))
     if filters.expression is not None:
         parts.append(Lowering(filters.slop, filters.host_in_url).lower(filters.expression))
     if filters.ip is not None:

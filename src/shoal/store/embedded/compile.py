@@ -14,6 +14,7 @@ from tantivy import FieldType, Occur, Query
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.schema import (
     CONTEXT_SEP,
+    SUPERSEDED,
     TYPE_SEP,
     address_bits,
     cut,
@@ -33,6 +34,7 @@ from shoal.store.plan import (
     NoneOf,
     Nothing,
     Plan,
+    ReportId,
     Words,
     lower,
 )
@@ -147,6 +149,7 @@ RULES: dict[type, Callable[[Compiler, Any], Query]] = {
     HostName: Compiler.host_name,
     IpRange: Compiler.ip_range,
     DateRange: Compiler.date_range,
+    ReportId: lambda compiler, plan: Query.term_query(compiler.schema, "id", plan.id),
     Everything: lambda compiler, plan: Query.all_query(),
     Nothing: lambda compiler, plan: Query.empty_query(),
 }
@@ -170,9 +173,14 @@ def ip_range(schema: tantivy.Schema, field: str, network: IPNetwork) -> Query:
     )
 
 
-def compile_filters(schema: tantivy.Schema, filters: Filters, types: frozenset[str]) -> Query:
-    """The whole selection as one query (most_recent is applied after)."""
-    return Compiler(schema, types).compile(lower(filters))
+def compile_filters(
+    schema: tantivy.Schema, filters: Filters, types: frozenset[str], hide_superseded: bool = False
+) -> Query:
+    """The whole selection as one query, without superseded reports if asked (most_recent is applied after)."""
+    query = Compiler(schema, types).compile(lower(filters))
+    if not hide_superseded:
+        return query
+    return Query.boolean_query([(Occur.Must, query), (Occur.MustNot, Query.term_query(schema, "flags", SUPERSEDED))])
 
 
 def count_matches(searcher: tantivy.Searcher, query: Query) -> int:
