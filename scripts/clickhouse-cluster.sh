@@ -45,7 +45,7 @@ install() {
     if [ -n "$added" ]; then rm -f "$policy"; fi
 }
 
-ruok() { exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && printf ruok >&3 && timeout 2 cat <&3; exec 3>&-; }
+four_letters() { exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && printf '%s' "$1" >&3 && timeout 2 cat <&3; exec 3>&-; }
 
 wait_for() { # description, seconds, command...
     local what=$1 seconds=$2
@@ -58,9 +58,16 @@ wait_for() { # description, seconds, command...
     exit 1
 }
 
-zk_ok() { [ "$(ruok 2>/dev/null)" = imok ]; }
+# `ruok` answers as soon as the process runs; `srvr` names a mode only once it serves sessions. A node that
+# connects before that fails its handshake and then crashes on its first ON CLUSTER statement.
+zk_ok() { [ "$(four_letters ruok 2>/dev/null)" = imok ] && four_letters srvr 2>/dev/null | grep -q '^Mode: '; }
 
 node_ok() { curl -sf "http://127.0.0.1:$(http_port "$1")/ping" >/dev/null; }
+
+# The node has a working ZooKeeper session (what replication and ON CLUSTER statements need).
+node_zk_ok() {
+    curl -sf "http://127.0.0.1:$(http_port "$1")/" --data-binary "SELECT count() FROM system.zookeeper WHERE path = '/'" >/dev/null
+}
 
 # Up = the process this script started is alive and answers (not some other process on the port).
 zk_up() { alive "$DIR/zookeeper/pid" && zk_ok; }
@@ -88,7 +95,7 @@ dataDir=$DIR/zookeeper/data
 clientPort=$ZK_PORT
 clientPortAddress=127.0.0.1
 admin.enableServer=false
-4lw.commands.whitelist=ruok
+4lw.commands.whitelist=ruok,srvr
 EOF
     cat >"$DIR/zookeeper/log4j.properties" <<EOF
 log4j.rootLogger=WARN, FILE
@@ -184,6 +191,7 @@ start() {
     done
     for node in $(seq 0 $((NODES - 1))); do
         wait_for "ClickHouse node $node" 60 node_up "$node"
+        wait_for "ZooKeeper session of node $node" 60 node_zk_ok "$node"
     done
     store_url
 }

@@ -32,6 +32,7 @@ from shoal.store.plan import (
     NoneOf,
     Nothing,
     Plan,
+    ReportId,
     Words,
 )
 
@@ -161,6 +162,7 @@ RULES: dict[type, Callable[[Compiler, Any], str]] = {
     HostName: Compiler.host_name,
     IpRange: Compiler.ip_range,
     DateRange: Compiler.date_range,
+    ReportId: lambda compiler, plan: f"id = {literal(plan.id)}",
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }

@@ -17,12 +17,12 @@ import datetime as dt
 import ipaddress
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from shoal.errors import StoreError
-from shoal.model import PortObservation, Report
+from shoal.model import DATASETS, DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.clickhouse.client import Client, rows
@@ -34,29 +34,48 @@ from shoal.store.clickhouse.schema import (
     MODERN_VERSION,
     Layout,
     address16,
+    body_row,
     bootstrap,
     day_number,
     items_from_stored,
     observation_row,
     report_rows,
+    superseded_row,
 )
 from shoal.store.plan import lower
 
 SCAN_CHUNK = 10_000
 ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
-DEFAULT_DATASET = "protocols"
 IPV4_MAPPED_NETWORK = ipaddress.ip_network("::ffff:0:0/96")
 
 
-def prepare_report(report: Report) -> tuple[str, str, bytes, bytes, tuple[bytes, int, int] | None]:
-    """What ``ingest_prepared`` takes: (dataset, id, report row, item rows, observation). Pure and picklable."""
-    dataset = getattr(report, "dataset", DEFAULT_DATASET)
-    report_row, item_rows = report_rows(report, dataset)
+class Prepared(NamedTuple):
+    """A report as ``ingest_prepared`` takes it: its rows, encoded in a worker process (pure and picklable)."""
+
+    dataset: str
+    id: str
+    report_row: bytes
+    item_rows: bytes
+    observation: tuple[bytes, int, int] | None
+    supersedes: tuple[str, ...]
+    bodies: tuple[Body, ...]
+
+
+def prepare_report(report: Report) -> Prepared:
+    report_row, item_rows = report_rows(report)
     ip, port, day = report.ip, report.port, day_number(report.date)
     observation = None
-    if ip is not None and port is not None and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:
-        observation = (address16(ip), port, day)
-    return dataset, report.id, report_row, item_rows, observation
+    observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
+    if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
+        observation = (address16(ip), port, day)  # type: ignore[arg-type]
+    supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
+    return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
+
+
+def check_dataset(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise StoreError(f"unknown dataset {dataset!r}: the datasets are {', '.join(DATASETS)}")
+    return dataset
 
 
 class ClickHouseStore:
@@ -65,7 +84,7 @@ class ClickHouseStore:
         self.database = database
         self.cluster = cluster
         self._layout: Layout | None = None
-        self._types: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
         self._lock = threading.Lock()
 
     # -- schema -------------------------------------------------------------------------------------------
@@ -130,23 +149,27 @@ class ClickHouseStore:
         return self.layout.table(name)
 
     def selection(self, filters: Filters) -> str:
-        """The SQL condition on ``reports`` for the matching reports (most_recent applied)."""
-        dataset = getattr(filters, "dataset", DEFAULT_DATASET)
-        condition = f"dataset = {literal(dataset)} AND {Compiler(self.layout, dataset).compile(lower(filters))}"
+        """The SQL condition on ``reports`` for the matching reports: the dataset, the plan, superseded reports
+        hidden (unless ``history`` or a ``report_id``), then most_recent."""
+        dataset = literal(check_dataset(filters.dataset))
+        parts = [f"dataset = {dataset}", Compiler(self.layout, filters.dataset).compile(lower(filters))]
+        if not filters.history and filters.report_id is None:
+            parts.append(f"id NOT IN (SELECT id FROM {self.layout.local('superseded')} WHERE dataset = {dataset})")
+        condition = " AND ".join(parts)
         if not filters.most_recent:
             return condition
         newest = (
             f"SELECT argMax(id, concat(toString(day), id)) FROM {self.table('reports')}"
             f" WHERE {condition} GROUP BY target"
         )
-        return f"dataset = {literal(dataset)} AND id GLOBAL IN ({newest})"
+        return f"dataset = {dataset} AND id GLOBAL IN ({newest})"
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)
         total = rows(self.client, f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}")
         found = rows(
             self.client,
-            f"SELECT day, id, raw FROM {self.table('reports')} WHERE {where}"
+            f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}"
             f" ORDER BY day DESC, id DESC LIMIT {int(offset)}, {int(limit)}",
         )
         return Page(total=int(total[0]["n"]), reports=[report_of(row) for row in found])
@@ -158,7 +181,7 @@ class ClickHouseStore:
         while True:
             found = rows(
                 self.client,
-                f"SELECT day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
+                f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
                 f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}",
             )
             for row in found:
@@ -170,7 +193,7 @@ class ClickHouseStore:
             after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        dataset = getattr(filters, "dataset", DEFAULT_DATASET)
+        dataset = filters.dataset
         if request.type in CONTEXT_KEYWORDS:
             column, conditions = "context", [f"type = {literal(CONTEXT_KEYWORDS[request.type])}"]
         else:
@@ -194,16 +217,42 @@ class ClickHouseStore:
         cardinality = int(totals[0]["values"]) if totals else 0
         return Summary(values=listed, other=total - sum(count for _, count in listed), cardinality=cardinality)
 
-    def known_types(self) -> frozenset[str]:
-        """The item types stored, re-read whenever the number of reports changes (reports are never deleted)."""
-        count = self.count()
-        if self._types[0] != count:
-            found = rows(self.client, f"SELECT DISTINCT type FROM {self.table('items')}")
-            self._types = (count, frozenset(row["type"] for row in found))
-        return self._types[1]
+    def known_types(self, dataset: str | None = None) -> frozenset[str]:
+        """The item types stored (in ``dataset``, or in any), re-read whenever the number of reports changes
+        (reports are never deleted)."""
+        counts = self.counts()
+        if self._types[0] != counts:
+            found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
+            types: dict[str, set[str]] = {}
+            for row in found:
+                types.setdefault(row["dataset"], set()).add(row["type"])
+            self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+        if dataset is None:
+            return frozenset().union(*self._types[1].values())
+        return self._types[1].get(check_dataset(dataset), frozenset())
 
-    def count(self) -> int:
-        return int(rows(self.client, f"SELECT count() AS n FROM {self.table('reports')}")[0]["n"])
+    def counts(self) -> dict[str, int]:
+        found = rows(self.client, f"SELECT dataset, count() AS n FROM {self.table('reports')} GROUP BY dataset")
+        return {row["dataset"]: int(row["n"]) for row in found}
+
+    def count(self, dataset: str | None = None) -> int:
+        counts = self.counts()
+        return sum(counts.values()) if dataset is None else counts.get(check_dataset(dataset), 0)
+
+    def bodies(self, digests: Iterable[str]) -> dict[str, Body]:
+        wanted = list(dict.fromkeys(digests))
+        found: dict[str, Body] = {}
+        for start in range(0, len(wanted), ID_CHUNK):
+            chunk = ", ".join(map(literal, wanted[start : start + ID_CHUNK]))
+            for row in rows(
+                self.client,
+                f"SELECT sha256, content_type, truncated, hex(data) AS data FROM {self.table('bodies')}"
+                f" WHERE sha256 IN ({chunk}) LIMIT 1 BY sha256",
+            ):
+                found[row["sha256"]] = Body(
+                    bytes.fromhex(row["data"]), row["content_type"], bool(int(row["truncated"]))
+                )
+        return found
 
     def open_ports(self, query: PortQuery) -> OpenPorts:
         network = query.network
@@ -218,12 +267,12 @@ class ClickHouseStore:
             conditions.append(f"day <= {date_literal(query.date_to)}")
         found = rows(
             self.client,
-            f"SELECT hex(ip) AS ip, port, uniqExact(day) AS days FROM {self.table('observations')}"
+            f"SELECT hex(ip) AS address, port, uniqExact(day) AS days FROM {self.table('observations')}"
             f" WHERE {' AND '.join(conditions)} GROUP BY ip, port ORDER BY ip, port",
         )
         if not found:
             return OpenPorts.empty(network.version)
-        addresses = [bytes.fromhex(row["ip"]) for row in found]
+        addresses = [bytes.fromhex(row["address"]) for row in found]
         if network.version == 4:
             hosts = np.array([int.from_bytes(address[12:], "big") for address in addresses], dtype=np.uint32)
         else:
@@ -245,27 +294,42 @@ class ClickHouseStore:
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
         return self.ingest_prepared([prepare_report(report) for report in reports])
 
-    def ingest_prepared(self, batch: Sequence[tuple[str, str, bytes, bytes, Any]]) -> IngestResult:
-        """Add prepared reports whose ids are new in their dataset. Items are written before their reports, so
-        an interrupted batch leaves nothing a query can see, and importing it again completes it."""
-        unique: dict[tuple[str, str], tuple[bytes, bytes, Any]] = {}
-        for dataset, report_id, report_row, item_rows, observation in batch:
-            unique.setdefault((dataset, report_id), (report_row, item_rows, observation))
+    def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
+        """Add prepared reports whose ids are new in their dataset. Items, bodies, observations and superseded
+        marks are written before the reports, so an interrupted batch leaves nothing a query can see, and
+        importing it again completes it."""
+        unique: dict[tuple[str, str], Prepared] = {}
+        for prepared in batch:
+            unique.setdefault((check_dataset(prepared.dataset), prepared.id), prepared)
         duplicates = len(batch) - len(unique)
         if not unique:
             return IngestResult(duplicates=duplicates)
         with self._lock:
             existing = self.existing_ids(list(unique))
-            new = [key for key in unique if key not in existing]
+            new = [prepared for key, prepared in unique.items() if key not in existing]
             if new:
-                settings = self.write_settings()
-                self.client.insert(self.table("items"), b"".join(unique[key][1] for key in new), settings)
-                self.client.insert(self.table("reports"), b"".join(unique[key][0] for key in new), settings)
-                observations = {unique[key][2] for key in new if unique[key][2] is not None}
-                self.store_observations(observations)
+                self.write_beside(new)
+                self.client.insert(
+                    self.table("reports"), b"".join(prepared.report_row for prepared in new), self.write_settings()
+                )
         return IngestResult(
-            imported=len(new), duplicates=duplicates + len(existing), imported_ids=[report_id for _, report_id in new]
+            imported=len(new), duplicates=duplicates + len(existing), imported_ids=[prepared.id for prepared in new]
         )
+
+    def write_beside(self, new: list[Prepared]) -> None:
+        """What new reports bring besides their own rows."""
+        settings = self.write_settings()
+        self.client.insert(self.table("items"), b"".join(prepared.item_rows for prepared in new), settings)
+        superseded = b"".join(superseded_row(p.dataset, old) for p in new for old in p.supersedes)
+        if superseded:
+            self.client.insert(self.table("superseded"), superseded, settings)
+        bodies = {body.sha256: body for prepared in new for body in prepared.bodies}
+        if bodies:
+            stored = self.bodies(bodies)
+            fresh = b"".join(body_row(body) for digest, body in bodies.items() if digest not in stored)
+            if fresh:
+                self.client.insert(self.table("bodies"), fresh, settings)
+        self.store_observations({prepared.observation for prepared in new if prepared.observation is not None})
 
     def existing_ids(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
@@ -312,12 +376,12 @@ class ClickHouseStore:
             chunk = ", ".join(f"unhex('{address.hex()}')" for address in addresses[start : start + ID_CHUNK])
             stored = rows(
                 self.client,
-                f"SELECT DISTINCT hex(ip) AS ip, port, day FROM {self.table('observations')}"
+                f"SELECT DISTINCT hex(ip) AS address, port, day FROM {self.table('observations')}"
                 f" WHERE ip IN ({chunk}) AND day >= {date_literal(EPOCH + dt.timedelta(days=min(days)))}"
                 f" AND day <= {date_literal(EPOCH + dt.timedelta(days=max(days)))}",
             )
             for row in stored:
-                key = (bytes.fromhex(row["ip"]), int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
+                key = (bytes.fromhex(row["address"]), int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
                 if key in observations:
                     found.add(key)
         return found
@@ -334,4 +398,9 @@ def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
 
 
 def report_of(row: dict[str, Any]) -> Report:
-    return Report(date=dt.date.fromisoformat(row["day"]), id=row["id"], items=items_from_stored(row["raw"]))
+    return Report(
+        date=dt.date.fromisoformat(row["day"]),
+        id=row["id"],
+        items=items_from_stored(row["raw"]),
+        dataset=row["dataset"],
+    )

@@ -4,6 +4,8 @@
     items         dataset, report_id, day, type, context, value, words Array(String),   one row per item
                   host, address FixedString(16)
     observations  ip FixedString(16), port, day                                          open-port observations
+    superseded    dataset, id                                    reports a successor names with ``supersedes``
+    bodies        sha256, content_type, truncated, data                 raw bodies, by digest (model.Body)
     migrations    version, name, applied                                                 the schema's history
 
 ``words`` are the item value's words by Shoal's own analyzer (``shoal.query.words``), so phrases match as
@@ -13,7 +15,8 @@ identity for ``most_recent`` (``identity``).
 
 With a cluster, each table is ``<name>_local`` (ReplicatedMergeTree, one per shard and replica, created
 ``ON CLUSTER``) behind a ``Distributed`` table ``<name>``, sharded by report id (``cityHash64``) so that a
-report and its items live on one shard; observations are sharded by address. Without one, ``<name>`` is a
+report, its items and the mark that it is superseded live on one shard; observations are sharded by address,
+bodies by digest. Without one, ``<name>`` is a
 plain MergeTree. Queries read ``<name>``, and name ``<name>_local`` inside the per-shard subqueries.
 
 Speed-ups only new servers have (skip indexes) are DDL chosen by the server's version, never different queries.
@@ -28,15 +31,14 @@ from dataclasses import dataclass
 
 import orjson
 
-from shoal.model import Item, Report, pack_ip
+from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, pack_ip
 from shoal.query.words import split_words
-from shoal.store.plan import item_host, port_value
+from shoal.store.plan import host_key, item_host, port_value
 
 EPOCH = dt.date(1970, 1, 1)
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16
 MODERN_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
-DATASETS = ("protocols", "domains", "ct", "rdns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ ITEM_COLUMNS = (
     " host String, address FixedString(16)"
 )
 OBSERVATION_COLUMNS = "ip FixedString(16), port UInt16, day Date"
+SUPERSEDED_COLUMNS = "dataset String, id String"
+BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
 
 
 def create_table(layout: Layout, name: str, columns: str, tail: str, shard_key: str, indexes: str = "") -> list[str]:
@@ -112,6 +116,8 @@ def version_1(layout: Layout) -> list[str]:
             "PARTITION BY toYYYYMM(day) ORDER BY (ip, port, day)",
             "cityHash64(ip)",
         ),
+        *create_table(layout, "superseded", SUPERSEDED_COLUMNS, "ORDER BY (dataset, id)", "cityHash64(id)"),
+        *create_table(layout, "bodies", BODY_COLUMNS, "ORDER BY sha256", "cityHash64(sha256)"),
     ]
 
 
@@ -122,7 +128,9 @@ class Migration:
     statements: Callable[[Layout], list[str]]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "reports, items and open-port observations", version_1),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "reports, items, open-port observations, superseded reports and bodies", version_1),
+)
 LATEST = MIGRATIONS[-1].version
 
 
@@ -167,22 +175,24 @@ def address16(value: str) -> bytes:
     return IPV4_MAPPED + packed if len(packed) == 4 else packed
 
 
-def identity(report: Report, dataset: str) -> str:
-    """The report's identity for ``most_recent``: {ip, port} for protocols, {host, ip, port} for domains, {ip}
-    for rdns, the certificate (cert-sha256) for ct. A report lacking a part is its own identity."""
-    ip, port = report.ip, report.port
-    if dataset == "ct":
-        parts = [item.value for item in report.items if item.type == "cert-sha256"][:1]
-    elif dataset == "rdns":
-        parts = [ip] if ip is not None else []
-    else:
-        parts = [ip, str(port)] if ip is not None and port is not None else []
-        if dataset == "domains":
-            hosts = [item.value for item in report.items if item.type == "host" and item.context == ""][:1]
-            parts = parts + hosts if parts and hosts else []
-    if not parts:
-        return "\0" + report.id
-    return "\x1f".join(str(part) for part in parts)
+def first_value(report: Report, item_type: str) -> str | None:
+    return next((item.value for item in report.items if item.type == item_type and item.context == ""), None)
+
+
+def identity(report: Report) -> str:
+    """The report's identity for ``most_recent`` (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
+    domains, {ip} for rdns, the certificate (cert-sha256) for ct. A report lacking its identity is its own."""
+    dataset, ip, port = report.dataset, report.ip, report.port
+    address = address16(ip).hex() if ip is not None else None
+    if dataset == PROTOCOLS and address is not None and port is not None:
+        return f"{address}:{port}"
+    if dataset == DOMAINS and address is not None and port is not None and (host := first_value(report, "host")):
+        return f"{host_key(host)}|{address}:{port}"
+    if dataset == RDNS and address is not None:
+        return address
+    if dataset == CT and (digest := first_value(report, "cert-sha256")):
+        return digest.strip().lower()
+    return "\0" + report.id
 
 
 def stored_items(items: tuple[Item, ...]) -> str:
@@ -193,10 +203,10 @@ def items_from_stored(raw: str) -> tuple[Item, ...]:
     return tuple(tuple.__new__(Item, item) for item in orjson.loads(raw))
 
 
-def report_rows(report: Report, dataset: str) -> tuple[bytes, bytes]:
+def report_rows(report: Report) -> tuple[bytes, bytes]:
     """The report's row and its item rows, RowBinary-encoded."""
     day = struct.pack("<H", day_number(report.date))
-    head = string(dataset)
+    head = string(report.dataset)
     ip = report.ip
     port = report.port
     report_row = b"".join(
@@ -207,7 +217,7 @@ def report_rows(report: Report, dataset: str) -> tuple[bytes, bytes]:
             address16(ip) if ip is not None else NO_ADDRESS,
             b"\1" if ip is not None else b"\0",
             struct.pack("<i", port if port is not None else -1),
-            string(identity(report, dataset)),
+            string(identity(report)),
             string(stored_items(report.items)),
         )
     )
@@ -238,3 +248,17 @@ def report_rows(report: Report, dataset: str) -> tuple[bytes, bytes]:
 
 def observation_row(address: bytes, port: int, day: int) -> bytes:
     return address + struct.pack("<HH", port, day)
+
+
+def superseded_row(dataset: str, report_id: str) -> bytes:
+    return string(dataset) + string(report_id)
+
+
+def body_row(body: Body) -> bytes:
+    return (
+        string(body.sha256)
+        + string(body.content_type)
+        + (b"\1" if body.truncated else b"\0")
+        + varint(len(body.data))
+        + body.data
+    )
