@@ -14,7 +14,7 @@
     │   └── QuotaExceeded (429)    a monthly quota is used up; names it, its limit and when it resets
     ├── QueryTimeout (504)         the query ran longer than its time limit
     ├── NoResults (204)            nothing matched; rendered as an empty body
-    └── StoreError (500)           the engine failed; never caused by user input
+    └── StoreError (503)           the engine failed or is unreachable; never caused by user input
 
 Every subclass carries structured fields; ``shoal.api.errors`` renders them in one JSON shape (plus the
 headers ``headers()`` asks for, e.g. ``Retry-After``) and the CLI prints them with a caret under the
@@ -193,5 +193,5 @@ class NoResults(ShoalError):
 
 
 class StoreError(ShoalError):
-    status = 500
+    status = 503
     code = "store"

@@ -1,4 +1,5 @@
-"""What every command shares: the --data option, opening the store, printing errors."""
+"""What every command shares: the --data option, opening the store (``--store``/``$SHOAL_STORE``), printing
+errors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from rich.console import Console
 from shoal.config import data_dir
 from shoal.errors import QueryError, ShoalError
 from shoal.model import DATASETS
-from shoal.store.embedded import EmbeddedStore
+from shoal.store.base import Store
+from shoal.store.registry import open_store as open_store_at
+from shoal.store.registry import store_url
 
 console = Console()
 errors = Console(stderr=True)
@@ -25,9 +28,11 @@ DataOption = Annotated[
 ]
 
 
-def open_store(data: Path | None, hold_writer: bool = True) -> EmbeddedStore:
+def open_store(data: Path | str | None, server: bool = False) -> Store:
+    """The store of ``--store``/``$SHOAL_STORE`` (default: embedded in the data directory). ``server``: for a
+    long-running process (``shoal serve``) that must let other processes write meanwhile."""
     try:
-        return EmbeddedStore(data_dir(data), hold_writer=hold_writer)
+        return open_store_at(store_url(), data_dir(data), server=server)
     except ShoalError as exc:
         fail(exc)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from typing import Annotated
+
 import typer
 
-from shoal.cli import tokens
+from shoal.cli import database, tokens
 from shoal.cli.enrich import enrich_command, enrichers_command
 from shoal.cli.export import export_command
 from shoal.cli.host import host_command
@@ -13,6 +16,7 @@ from shoal.cli.ports import ports_command
 from shoal.cli.scan import scan_command
 from shoal.cli.search import search_command
 from shoal.cli.serve import serve_command
+from shoal.store.registry import STORE_VARIABLE
 
 app = typer.Typer(
     name="shoal",
@@ -30,3 +34,21 @@ app.command("scan")(scan_command)
 app.command("search")(search_command)
 app.command("serve")(serve_command)
 app.add_typer(tokens.app, name="token")
+app.add_typer(database.app, name="db")
+
+
+@app.callback()
+def main(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Where reports live: embedded:///DIR, chdb:///DIR or clickhouse://HOST:8123/DB?cluster=NAME"
+            " (default: $SHOAL_STORE, else embedded in the data directory).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Self-hosted internet-scan search with a Driftnet-compatible API."""
+    if store:
+        os.environ[STORE_VARIABLE] = store  # every command, and the processes it starts, open this store

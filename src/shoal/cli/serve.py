@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Annotated
 
+import orjson
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -14,11 +16,13 @@ from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MAX_QUERY_TIMEOUT, MIN_TIMEO
 from shoal.api.protocol import JsonErrorProtocol
 from shoal.cli.common import DataOption, errors, fail, open_store
 from shoal.cli.scan import start_collection_worker
-from shoal.config import data_dir
+from shoal.config import DATA_VARIABLE, data_dir
 from shoal.errors import BadParameter
 from shoal.tokens import TokenStore
 
-SETTINGS_VARIABLE = "SHOAL_SERVE_SETTINGS"  # how the parent hands the settings to its worker processes
+# How the parent hands its ServerSettings (as JSON) to its worker processes; they find the data directory in
+# $SHOAL_DATA and the store in $SHOAL_STORE, as every command does.
+SETTINGS_VARIABLE = "SHOAL_SERVE_SETTINGS"
 
 
 def serve_command(
@@ -58,7 +62,7 @@ def serve_command(
     if workers > 1 and (allow or rescan_every):
         fail(BadParameter("workers", "the collector (--allow, --rescan-every) runs in one process: use --workers 1"))
     folder = data_dir(data)
-    store = open_store(data, hold_writer=False)
+    store = open_store(data, server=True)
     settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
     errors.print(
         f"shoal: {store.count()} reports in {folder}; listening on http://{host}:{port}/v1/"
@@ -73,12 +77,13 @@ def serve_command(
             collector.stop()
         return
     store.close()
-    os.environ[SETTINGS_VARIABLE] = f"{folder.resolve()}\n{query_timeout!r}\n{int(allow_anon)}\n{query_threads}"
+    os.environ[DATA_VARIABLE] = str(folder.resolve())
+    os.environ[SETTINGS_VARIABLE] = orjson.dumps(dataclasses.asdict(settings)).decode()
     uvicorn.run("shoal.cli.serve:worker_app", factory=True, workers=workers, **options)
 
 
 def worker_app() -> FastAPI:
     """The app of one worker process (``--workers``), from the settings its parent left in the environment."""
-    folder, timeout, anon, threads = os.environ[SETTINGS_VARIABLE].split("\n")
-    settings = ServerSettings(query_timeout=float(timeout), allow_anon=anon == "1", query_threads=int(threads))
-    return create_app(open_store(folder, hold_writer=False), TokenStore(folder), settings)
+    settings = ServerSettings(**orjson.loads(os.environ[SETTINGS_VARIABLE]))
+    folder = data_dir()
+    return create_app(open_store(folder, server=True), TokenStore(folder), settings)

@@ -58,7 +58,9 @@ def _chdb(url: str, data_dir: Path, server: bool) -> Store:
     from shoal.store.clickhouse.client import ChdbClient
 
     path = urlsplit(url).path
-    return ClickHouseStore(ChdbClient(Path(path) if path else data_dir / "chdb"), database="shoal", cluster=None)
+    store = ClickHouseStore(ChdbClient(Path(path) if path else data_dir / "chdb"), database="shoal", cluster=None)
+    store.migrate()  # files of this process, like the embedded index: created on first use
+    return store
 
 
 def _clickhouse(url: str, data_dir: Path, server: bool) -> Store:

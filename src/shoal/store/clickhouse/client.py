@@ -8,6 +8,7 @@ both translate every failure at this one boundary: an unreachable server or an e
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from shoal.errors import QueryTimeout, StoreError
 # ClickHouse error codes that mean "the query ran out of time" (TIMEOUT_EXCEEDED, and the network timeouts of
 # a distributed query).
 TIMEOUT_CODES = frozenset({159, 209})
+MISSING_SCHEMA_CODES = frozenset({60, 81})  # UNKNOWN_TABLE, UNKNOWN_DATABASE
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 300.0
 MAX_QUERY_SIZE = 16 * 1024 * 1024  # bytes of SQL text a statement may have (id lists of a batch)
@@ -57,8 +59,11 @@ def error_code(message: str) -> int | None:
 
 def engine_error(message: str, timeout: float | None) -> Exception:
     first_line = message.strip().splitlines()[0] if message.strip() else "no message"
-    if error_code(message) in TIMEOUT_CODES and timeout is not None:
+    code = error_code(message)
+    if code in TIMEOUT_CODES and timeout is not None:
         return QueryTimeout(timeout)
+    if code in MISSING_SCHEMA_CODES:
+        return StoreError(f"the ClickHouse schema is missing ({first_line[:300]}): run 'shoal db init'")
     return StoreError(f"ClickHouse failed: {first_line[:500]}")
 
 
@@ -137,6 +142,7 @@ class ChdbClient:
                     ChdbClient._sessions[self.path] = session.Session(str(self.path))
                 except Exception as exc:
                     raise engine_error(str(exc), None) from exc
+                atexit.register(ChdbClient.close_sessions)
             self.session = ChdbClient._sessions[self.path]
 
     def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes:
@@ -164,4 +170,13 @@ class ChdbClient:
         return parse_version(self.execute("SELECT version()").decode())
 
     def close(self) -> None:
-        """The session stays open for the life of the process (chDB allows one)."""
+        """The session stays open for the life of the process (chDB allows one); ``close_sessions`` ends it."""
+
+    @staticmethod
+    def close_sessions() -> None:
+        """At exit: wait for the query still running (one answered 504 goes on in its thread), then close the
+        session; chDB crashes the interpreter if it exits with a query running or a session open."""
+        with ChdbClient._lock:
+            for chdb_session in ChdbClient._sessions.values():
+                chdb_session.close()
+            ChdbClient._sessions.clear()
