@@ -1,4 +1,4 @@
-"""Compile a plan (``shoal.store.plan``) into one SQL condition on the ``reports`` table.
+"""Compile a plan (``shoal.store.plan``) into one SQL condition on the ``reports`` table (``selection``).
 
 One portable subset that runs unchanged on ClickHouse 18.16 and on chDB 26.9 (DESIGN.md §2): no query
 parameters (every literal is escaped here), no ``hasToken``/``tokens``, no IPv6 type, no CTEs. ``RULES`` maps
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shoal.store.base import IPNetwork
-from shoal.store.clickhouse.schema import IPV4_MAPPED, Layout
+from shoal.store.base import Filters, IPNetwork
+from shoal.store.clickhouse.schema import IPV4_MAPPED, Layout, check_dataset
 from shoal.store.plan import (
     AllOf,
     AnyOf,
@@ -34,6 +34,7 @@ from shoal.store.plan import (
     Plan,
     ReportId,
     Words,
+    lower,
 )
 
 
@@ -166,3 +167,21 @@ RULES: dict[type, Callable[[Compiler, Any], str]] = {
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }
+
+
+def selection(layout: Layout, filters: Filters) -> str:
+    """The SQL condition on ``reports`` for the matching reports: the dataset, the plan, superseded reports
+    hidden (unless ``history`` or a ``report_id``), then ``most_recent``: per identity (``target``), the report
+    with the greatest (day, id), chosen over the Distributed table (so across shards) and shipped to every
+    shard with ``GLOBAL IN``."""
+    dataset = literal(check_dataset(filters.dataset))
+    parts = [f"dataset = {dataset}", Compiler(layout, filters.dataset).compile(lower(filters))]
+    if not filters.history and filters.report_id is None:
+        parts.append(f"id NOT IN (SELECT id FROM {layout.local('superseded')} WHERE dataset = {dataset})")
+    condition = " AND ".join(parts)
+    if not filters.most_recent:
+        return condition
+    newest = (
+        f"SELECT argMax(id, concat(toString(day), id)) FROM {layout.table('reports')} WHERE {condition} GROUP BY target"
+    )
+    return f"dataset = {dataset} AND id GLOBAL IN ({newest})"

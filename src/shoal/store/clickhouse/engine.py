@@ -22,11 +22,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report
+from shoal.model import DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.clickhouse.client import Client, rows
-from shoal.store.clickhouse.compile import Compiler, address_range, date_literal, literal
+from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
 from shoal.store.clickhouse.schema import (
     EPOCH,
     LATEST,
@@ -36,13 +36,13 @@ from shoal.store.clickhouse.schema import (
     address16,
     body_row,
     bootstrap,
+    check_dataset,
     day_number,
     items_from_stored,
     observation_row,
     report_rows,
     superseded_row,
 )
-from shoal.store.plan import lower
 
 SCAN_CHUNK = 10_000
 ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
@@ -70,12 +70,6 @@ def prepare_report(report: Report) -> Prepared:
         observation = (address16(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
     return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
-
-
-def check_dataset(dataset: str) -> str:
-    if dataset not in DATASETS:
-        raise StoreError(f"unknown dataset {dataset!r}: the datasets are {', '.join(DATASETS)}")
-    return dataset
 
 
 class ClickHouseStore:
@@ -149,20 +143,7 @@ class ClickHouseStore:
         return self.layout.table(name)
 
     def selection(self, filters: Filters) -> str:
-        """The SQL condition on ``reports`` for the matching reports: the dataset, the plan, superseded reports
-        hidden (unless ``history`` or a ``report_id``), then most_recent."""
-        dataset = literal(check_dataset(filters.dataset))
-        parts = [f"dataset = {dataset}", Compiler(self.layout, filters.dataset).compile(lower(filters))]
-        if not filters.history and filters.report_id is None:
-            parts.append(f"id NOT IN (SELECT id FROM {self.layout.local('superseded')} WHERE dataset = {dataset})")
-        condition = " AND ".join(parts)
-        if not filters.most_recent:
-            return condition
-        newest = (
-            f"SELECT argMax(id, concat(toString(day), id)) FROM {self.table('reports')}"
-            f" WHERE {condition} GROUP BY target"
-        )
-        return f"dataset = {dataset} AND id GLOBAL IN ({newest})"
+        return selection(self.layout, filters)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)

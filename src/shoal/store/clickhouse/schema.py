@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, pack_ip
+from shoal.errors import StoreError
+from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, pack_ip
 from shoal.query.words import split_words
 from shoal.store.plan import host_key, item_host, port_value
 
@@ -173,6 +174,12 @@ def day_number(date: dt.date) -> int:
 def address16(value: str) -> bytes:
     packed = pack_ip(value)
     return IPV4_MAPPED + packed if len(packed) == 4 else packed
+
+
+def check_dataset(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise StoreError(f"unknown dataset {dataset!r}: the datasets are {', '.join(DATASETS)}")
+    return dataset
 
 
 def first_value(report: Report, item_type: str) -> str | None:
