@@ -6,7 +6,7 @@
 #   bash scripts/clickhouse-cluster.sh stop     stop every process it started and remove the cluster's data
 #   bash scripts/clickhouse-cluster.sh status   print the store URL if the cluster answers, else exit 1
 #   bash scripts/clickhouse-cluster.sh kill N   SIGKILL node N (0-3) and leave the rest running (failure tests)
-#   bash scripts/clickhouse-cluster.sh revive N start node N again after a kill
+#   bash scripts/clickhouse-cluster.sh revive N start node N again after a kill (nothing if it runs)
 #
 # Nodes: node 0 = shard 1 replica 1, node 1 = shard 1 replica 2, node 2 = shard 2 replica 1, node 3 = shard 2
 # replica 2. Ports (base $SHOAL_CLUSTER_PORT, default 28100): ZooKeeper base+81; node i: HTTP base+23+i,
@@ -155,7 +155,7 @@ write_node_config() { # node
     </remote_servers>
     <zookeeper>
         <node><host>127.0.0.1</host><port>$ZK_PORT</port></node>
-        <session_timeout_ms>30000</session_timeout_ms>
+        <session_timeout_ms>6000</session_timeout_ms>
     </zookeeper>
     <macros>
         <shard>0$((node / 2 + 1))</shard>
@@ -196,26 +196,20 @@ start() {
     store_url
 }
 
-stop_pid() { # pid file
-    if alive "$1"; then
-        local pid
-        pid=$(cat "$1")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$1"
-}
-
-stop_processes() {
+stop_processes() { # SIGKILL: the data is removed with them, there is nothing to flush
     [ -d "$DIR" ] || return 0
-    for node in $(seq 0 $((NODES - 1))); do
-        stop_pid "$DIR/node$node/pid"
+    local file pid pids=()
+    for file in "$DIR"/node*/pid "$DIR/zookeeper/pid"; do
+        if alive "$file"; then
+            pid=$(cat "$file")
+            kill -9 "$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+        rm -f "$file"
     done
-    stop_pid "$DIR/zookeeper/pid"
+    for pid in "${pids[@]}"; do
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    done
 }
 
 case "${1:-}" in
@@ -231,8 +225,11 @@ kill)
     kill -9 "$(cat "$DIR/node${2:?node number}/pid")"
     ;;
 revive)
-    start_node "${2:?node number}"
-    wait_for "ClickHouse node $2" 60 node_up "$2"
+    if ! node_up "${2:?node number}"; then
+        start_node "$2"
+        wait_for "ClickHouse node $2" 60 node_up "$2"
+        wait_for "ZooKeeper session of node $2" 60 node_zk_ok "$2"
+    fi
     ;;
 *)
     echo "usage: $0 start|stop|status|kill N|revive N" >&2

@@ -45,6 +45,7 @@ from shoal.store.clickhouse.schema import (
 )
 
 SCAN_CHUNK = 10_000
+QUORUM_TIMEOUT_MS = 60_000  # how long a write waits for every replica of its shard before it is refused
 ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
 IPV4_MAPPED_NETWORK = ipaddress.ip_network("::ffff:0:0/96")
 
@@ -80,6 +81,7 @@ class ClickHouseStore:
         self._layout: Layout | None = None
         self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
         self._lock = threading.Lock()
+        self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
 
     # -- schema -------------------------------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class ClickHouseStore:
     def write_settings(self) -> dict[str, Any]:
         if self.cluster is None:
             return {}
-        return {"insert_distributed_sync": 1, "insert_quorum": 2, "insert_quorum_timeout": 60_000}
+        return {"insert_distributed_sync": 1, "insert_quorum": 2, "insert_quorum_timeout": self.quorum_timeout_ms}
 
     # -- reading ------------------------------------------------------------------------------------------
 
