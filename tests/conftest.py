@@ -1,12 +1,15 @@
-"""Shared fixtures: the fixed corpus loaded into every engine (one conformance suite, parametrised by engine)."""
+"""Shared fixtures: the fixed corpus loaded into every engine (one conformance suite, parametrised by engine),
+in every dataset (the same semantics on every dataset's endpoint)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from shoal.model import DATASETS
 from shoal.store.base import Store
 from tests.corpus import CORPUS
 from tests.engines import ENGINE_NAMES, chdb_folder, clickhouse_cluster, drop, open_engine
@@ -17,7 +20,7 @@ __all__ = ["chdb_folder", "clickhouse_cluster"]
 @pytest.fixture(scope="session", params=ENGINE_NAMES)
 def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = open_engine(request.param, request, tmp_path_factory.mktemp(f"corpus-{request.param}"))
-    store.ingest(CORPUS)
+    store.ingest([replace(report, dataset=dataset) for dataset in DATASETS for report in CORPUS])
     yield store
     drop(store)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shoal.model import DATASETS, PROTOCOLS
 from shoal.query.check import BUILTIN_TYPES, check
 from shoal.query.parser import parse
 from shoal.store.base import Filters, Store, SummaryRequest
@@ -58,7 +59,7 @@ SEARCH_CASES = read_search_cases()
 SUMMARY_CASES = read_summary_cases()
 
 
-def filters_for(expression: str, options: dict[str, Any], store: Store) -> Filters:
+def filters_for(expression: str, options: dict[str, Any], store: Store, dataset: str = PROTOCOLS) -> Filters:
     fields = dict(options)
     if "ip" in fields:
         fields["ip"] = ipaddress.ip_network(fields["ip"])
@@ -66,14 +67,28 @@ def filters_for(expression: str, options: dict[str, Any], store: Store) -> Filte
         if name in fields:
             fields[name] = dt.date.fromisoformat(fields[name])
     known = set(BUILTIN_TYPES) | store.known_types()
-    return Filters(expression=check(parse(expression), known) if expression else None, **fields)
+    return Filters(dataset=dataset, expression=check(parse(expression), known) if expression else None, **fields)
 
 
-@pytest.mark.parametrize(("expression", "options", "expected"), SEARCH_CASES)
-def test_search(corpus_store: Store, expression: str, options: dict[str, Any], expected: list[str]) -> None:
-    page = corpus_store.search(filters_for(expression, options, corpus_store))
+def on_every_dataset(cases: list[Any]) -> list[Any]:
+    """Each case on every dataset; a most_recent case only on protocols, whose identity ({ip, port}) its ids
+    assume (the other datasets' identities are pinned in test_datasets.py)."""
+    return [
+        pytest.param(dataset, *case, id=f"{dataset}-{index}")
+        for index, case in enumerate(cases)
+        for dataset in DATASETS
+        if dataset == PROTOCOLS or not case[1].get("most_recent")
+    ]
+
+
+@pytest.mark.parametrize(("dataset", "expression", "options", "expected"), on_every_dataset(SEARCH_CASES))
+def test_search(
+    corpus_store: Store, dataset: str, expression: str, options: dict[str, Any], expected: list[str]
+) -> None:
+    page = corpus_store.search(filters_for(expression, options, corpus_store, dataset))
     assert [report.id for report in page.reports] == expected
     assert page.total == len(expected)
+    assert {report.dataset for report in page.reports} <= {dataset}
 
 
 def test_all_reports_newest_first_ties_by_id_descending(corpus_store: Store) -> None:
@@ -116,9 +131,12 @@ def test_reports_come_back_exactly_as_stored(corpus_store: Store) -> None:
     assert stored == {report.id: report for report in CORPUS}
 
 
-@pytest.mark.parametrize(("expression", "options", "request_", "values", "other", "cardinality"), SUMMARY_CASES)
+@pytest.mark.parametrize(
+    ("dataset", "expression", "options", "request_", "values", "other", "cardinality"), on_every_dataset(SUMMARY_CASES)
+)
 def test_summarize(
     corpus_store: Store,
+    dataset: str,
     expression: str,
     options: dict[str, Any],
     request_: SummaryRequest,
@@ -126,7 +144,7 @@ def test_summarize(
     other: int,
     cardinality: int,
 ) -> None:
-    summary = corpus_store.summarize(filters_for(expression, options, corpus_store), request_)
+    summary = corpus_store.summarize(filters_for(expression, options, corpus_store, dataset), request_)
     assert summary.values == values
     assert summary.other == other
     assert summary.cardinality == cardinality

@@ -25,7 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import filters_of, single
+from shoal.api.params import dataset_filters, dataset_of, single
 from shoal.api.render import json_response
 from shoal.errors import BadParameter, NoResults, Unauthorized
 from shoal.model import Report
@@ -179,7 +179,7 @@ def export_token(request: Request) -> tuple[Token, int]:
 def prepared(params: QueryParams, store: Store) -> tuple[str, Filters, int]:
     """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
     export = export_format(params)
-    filters = filters_of(params, known_types(store))
+    filters = dataset_filters(params, known_types(store), dataset_of(params))
     total = store.search(filters, offset=0, limit=1).total
     if total == 0:
         raise NoResults()

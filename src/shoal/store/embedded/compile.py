@@ -180,7 +180,7 @@ def compile_filters(
     query = Compiler(schema, types).compile(lower(filters))
     if not hide_superseded:
         return query
-    return Query.boolean_query([(Occur.Must, query), (Occur.MustNot, Query.term_query(schema, "flags", SUPERSEDED))])
+    return Query.boolean_query([(Occur.Must, query), (Occur.MustNot, Query.term_query(schema, "exact", SUPERSEDED))])
 
 
 def count_matches(searcher: tantivy.Searcher, query: Query) -> int:

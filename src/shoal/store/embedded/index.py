@@ -65,7 +65,7 @@ class ReportIndex:
         return self.searcher().num_docs
 
     def compile(self, searcher: tantivy.Searcher, filters: Filters) -> Query:
-        hide = not filters.history and filters.report_id is None and searcher.doc_freq("flags", SUPERSEDED) > 0
+        hide = not filters.history and filters.report_id is None and searcher.doc_freq("exact", SUPERSEDED) > 0
         return compile_filters(self.schema, filters, self.known_types(), hide_superseded=hide)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
@@ -93,7 +93,7 @@ class ReportIndex:
         query: Query | None = self.compile(searcher, filters)
         if filters.most_recent:
             query = self.selection_of(searcher, newest_per_target(searcher, query))
-        elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("flags", SUPERSEDED) == 0:
+        elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("exact", SUPERSEDED) == 0:
             query = None
         return summarize_terms(searcher, self.schema, query, request)
 
@@ -178,13 +178,13 @@ class ReportIndex:
         return [prepared.id for prepared in fresh]
 
     def flag_stored(self, searcher: tantivy.Searcher, writer: tantivy.IndexWriter, ids: set[str]) -> None:
-        """Re-add stored reports with the ``superseded`` flag (tantivy documents are immutable)."""
+        """Re-add stored reports with the ``superseded`` term (tantivy documents are immutable)."""
         if not ids:
             return
         query = Query.boolean_query(
             [
                 (Occur.Must, Query.term_set_query(self.schema, "id", sorted(ids))),
-                (Occur.MustNot, Query.term_query(self.schema, "flags", SUPERSEDED)),
+                (Occur.MustNot, Query.term_query(self.schema, "exact", SUPERSEDED)),
             ]
         )
         total = count_matches(searcher, query)
@@ -193,7 +193,7 @@ class ReportIndex:
         for _, address in searcher.search(query, limit=total, count=False).hits:
             report = self.load(searcher, address)
             writer.delete_documents_by_term("id", report.id)
-            writer.add_json(build_document(report, flags=(SUPERSEDED,)))
+            writer.add_json(build_document(report, superseded=True))
 
     def ids_with_successors(self, searcher: tantivy.Searcher, ids: list[str]) -> set[str]:
         """Which of ``ids`` a stored report names in a ``supersedes`` item."""
@@ -239,9 +239,9 @@ class ReportIndex:
 
 
 def flagged(document: str) -> str:
-    """A prepared document with the ``superseded`` flag."""
+    """A prepared document with the ``superseded`` term."""
     fields = orjson.loads(document)
-    fields["flags"] = [SUPERSEDED]
+    fields["exact"].append(SUPERSEDED)
     return orjson.dumps(fields).decode()
 
 

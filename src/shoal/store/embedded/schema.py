@@ -6,7 +6,8 @@ One document per report. Each kind of query reads its own field (in the table, `
 | field     | kind                 | terms                                           | serves                        |
 |-----------|----------------------|-------------------------------------------------|-------------------------------|
 | words     | JSON, default tokens | key ``type``, and ``type/context`` if context   | ``type:value`` phrases/prefix |
-| exact     | raw                  | ``type|value``                                  | ``type=value``, summaries     |
+| exact     | raw                  | ``type|value``; ``|superseded`` (no type) once  | ``type=value``, summaries;    |
+|           |                      | a successor is stored                           | hiding superseded reports     |
 | exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
 | kinds     | raw                  | ``type`` and ``type/context``                 | protocol=, http-header-name=  |
 | hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
@@ -17,7 +18,6 @@ One document per report. Each kind of query reads its own field (in the table, `
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
 | target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
-| flags     | raw                  | ``superseded`` once a successor is stored       | hiding superseded reports     |
 | doc       | stored bytes         | the report as JSON                              | results                       |
 
 Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
@@ -52,7 +52,7 @@ def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
     sb.add_json_field("words", tokenizer_name="default", index_option="position")
-    for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi", "flags"):
+    for name in ("exact", "exactc", "kinds", "hosts", "hostsc", "ipc", "multi"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_ip_addr_field("ip", indexed=True, fast=True)
     sb.add_ip_addr_field("ipall", indexed=True)
@@ -115,7 +115,9 @@ def sort_key(day: int, report_id: str) -> int:
     return (day << 48) | int.from_bytes(report_id.encode()[:ID_SORT_BYTES].ljust(ID_SORT_BYTES, b"\0"), "big")
 
 
-SUPERSEDED = "superseded"  # the ``flags`` term of a report that has a successor
+# The ``exact`` term of a report that has a successor: an empty type, which no item has (so the schema of older
+# data directories still fits, and no summary sees it).
+SUPERSEDED = TYPE_SEP + "superseded"
 
 
 def target_key(packed_ip: bytes | None, port: int | None) -> int:
@@ -172,7 +174,7 @@ def report_from_stored(data: bytes, dataset: str = PROTOCOLS) -> Report:
 _new_item = tuple.__new__
 
 
-def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
+def build_document(report: Report, superseded: bool = False) -> str:
     """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
@@ -237,8 +239,8 @@ def build_document(report: Report, flags: tuple[str, ...] = ()) -> str:
         "target": identity_key(report, scanned_ip, scanned_port),
         "doc": base64.b64encode(stored_form(report)).decode(),
     }
-    if flags:
-        document["flags"] = list(flags)
+    if superseded:
+        document["exact"].append(SUPERSEDED)
     if scanned_ip is not None:
         document["ip"] = canonical_ip(scanned_ip)
     return orjson.dumps(document).decode()
