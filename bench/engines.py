@@ -45,7 +45,7 @@ WARMUPS = 2
 
 
 def cluster_environment(data: Path) -> dict[str, str]:
-    return {**os.environ, "SHOAL_CLUSTER_DIR": str(data / "cluster"), "SHOAL_CLUSTER_PORT": CLUSTER_PORT_BASE}
+    return {**os.environ, "SHOAL_CLUSTER_DIR": str(data / "clickhouse-cluster"), "SHOAL_CLUSTER_PORT": CLUSTER_PORT_BASE}
 
 
 def start_cluster(data: Path) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoal.store.base import Filters, IPNetwork
-from shoal.store.clickhouse.schema import IPV4_MAPPED, Layout, check_dataset
+from shoal.store.clickhouse.schema import IPV4_MAPPED, Layout, check_dataset, day_number
 from shoal.store.plan import (
     AllOf,
     AnyOf,
@@ -36,6 +36,9 @@ from shoal.store.plan import (
     Words,
     lower,
 )
+
+# Added to a day number so that its decimal text has a fixed width (10 digits) and sorts as the number does.
+DAY_KEY_OFFSET = 1_000_000_000
 
 
 def literal(text: str) -> str:
@@ -112,9 +115,9 @@ class Compiler:
     def date_range(self, plan: DateRange) -> str:
         bounds = []
         if plan.first is not None:
-            bounds.append(f"day >= {date_literal(plan.first)}")
+            bounds.append(f"day >= {day_number(plan.first)}")
         if plan.last is not None:
-            bounds.append(f"day <= {date_literal(plan.last)}")
+            bounds.append(f"day <= {day_number(plan.last)}")
         return "(" + " AND ".join(bounds) + ")"
 
 
@@ -181,7 +184,6 @@ def selection(layout: Layout, filters: Filters) -> str:
     condition = " AND ".join(parts)
     if not filters.most_recent:
         return condition
-    newest = (
-        f"SELECT argMax(id, concat(toString(day), id)) FROM {layout.table('reports')} WHERE {condition} GROUP BY target"
-    )
+    newest_id = f"argMax(id, concat(toString(day + {DAY_KEY_OFFSET}), id))"
+    newest = f"SELECT {newest_id} FROM {layout.table('reports')} WHERE {condition} GROUP BY target"
     return f"dataset = {dataset} AND id GLOBAL IN ({newest})"

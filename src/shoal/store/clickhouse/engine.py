@@ -14,26 +14,26 @@ recognised by that check, and a retried block by the replicas' block deduplicati
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from shoal.errors import StoreError
-from shoal.model import DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report
+from shoal.model import DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report, pack_ip
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.clickhouse.client import Client, rows
 from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
 from shoal.store.clickhouse.schema import (
     EPOCH,
+    IPV4_MAPPED,
     LATEST,
     MIGRATIONS,
     MODERN_VERSION,
     Layout,
-    address16,
     body_row,
     bootstrap,
     check_dataset,
@@ -45,9 +45,9 @@ from shoal.store.clickhouse.schema import (
 )
 
 SCAN_CHUNK = 10_000
+TYPES_TTL = 2.0  # seconds a process trusts its list of known types (another process may import new ones)
 QUORUM_TIMEOUT_MS = 60_000  # how long a write waits for every replica of its shard before it is refused
 ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
-IPV4_MAPPED_NETWORK = ipaddress.ip_network("::ffff:0:0/96")
 
 
 class Prepared(NamedTuple):
@@ -68,7 +68,7 @@ def prepare_report(report: Report) -> Prepared:
     observation = None
     observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
     if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
-        observation = (address16(ip), port, day)  # type: ignore[arg-type]
+        observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
     return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
 
@@ -80,6 +80,7 @@ class ClickHouseStore:
         self.cluster = cluster
         self._layout: Layout | None = None
         self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
+        self._types_checked = float("-inf")
         self._lock = threading.Lock()
         self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
 
@@ -172,7 +173,7 @@ class ClickHouseStore:
             if len(found) < SCAN_CHUNK:
                 return
             last = found[-1]
-            day = date_literal(dt.date.fromisoformat(last["day"]))
+            day = int(last["day"])
             after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
@@ -201,15 +202,19 @@ class ClickHouseStore:
         return Summary(values=listed, other=total - sum(count for _, count in listed), cardinality=cardinality)
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
-        """The item types stored (in ``dataset``, or in any), re-read whenever the number of reports changes
-        (reports are never deleted)."""
-        counts = self.counts()
-        if self._types[0] != counts:
-            found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
-            types: dict[str, set[str]] = {}
-            for row in found:
-                types.setdefault(row["dataset"], set()).add(row["type"])
-            self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+        """The item types stored (in ``dataset``, or in any). Every request asks (the checker needs them), so
+        they are re-read at most every TYPES_TTL seconds, and then only when the number of reports changed
+        (reports are never deleted); this process's own ingest re-reads them at once."""
+        now = time.monotonic()
+        if now >= self._types_checked + TYPES_TTL:
+            counts = self.counts()
+            if self._types[0] != counts:
+                found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
+                types: dict[str, set[str]] = {}
+                for row in found:
+                    types.setdefault(row["dataset"], set()).add(row["type"])
+                self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+            self._types_checked = now
         if dataset is None:
             return frozenset().union(*self._types[1].values())
         return self._types[1].get(check_dataset(dataset), frozenset())
@@ -240,10 +245,7 @@ class ClickHouseStore:
     def open_ports(self, query: PortQuery) -> OpenPorts:
         network = query.network
         first, last = address_range(network)
-        conditions = [f"ip >= {first}", f"ip <= {last}"]
-        if network.version == 6:
-            mapped_first, mapped_last = address_range(IPV4_MAPPED_NETWORK)
-            conditions.append(f"NOT (ip >= {mapped_first} AND ip <= {mapped_last})")
+        conditions = [f"v6 = {int(network.version == 6)}", f"ip >= {first}", f"ip <= {last}"]
         if query.date_from is not None:
             conditions.append(f"day >= {date_literal(query.date_from)}")
         if query.date_to is not None:
@@ -251,7 +253,7 @@ class ClickHouseStore:
         found = rows(
             self.client,
             f"SELECT hex(ip) AS address, port, uniqExact(day) AS days FROM {self.table('observations')}"
-            f" WHERE {' AND '.join(conditions)} GROUP BY ip, port ORDER BY ip, port",
+            f" WHERE {' AND '.join(conditions)} GROUP BY address, port ORDER BY address, port",
         )
         if not found:
             return OpenPorts.empty(network.version)
@@ -295,6 +297,7 @@ class ClickHouseStore:
                 self.client.insert(
                     self.table("reports"), b"".join(prepared.report_row for prepared in new), self.write_settings()
                 )
+                self._types_checked = float("-inf")
         return IngestResult(
             imported=len(new), duplicates=duplicates + len(existing), imported_ids=[prepared.id for prepared in new]
         )
@@ -352,19 +355,24 @@ class ClickHouseStore:
         return len(new)
 
     def stored_observations(self, observations: set[tuple[bytes, int, int]]) -> set[tuple[bytes, int, int]]:
+        """Which of ``observations`` (packed 4- or 16-byte address, port, day) are stored already."""
         addresses = sorted({address for address, _, _ in observations})
         days = [day for _, _, day in observations]
         found: set[tuple[bytes, int, int]] = set()
         for start in range(0, len(addresses), ID_CHUNK):
-            chunk = ", ".join(f"unhex('{address.hex()}')" for address in addresses[start : start + ID_CHUNK])
+            chunk = ", ".join(
+                f"unhex('{address16_of(address).hex()}')" for address in addresses[start : start + ID_CHUNK]
+            )
             stored = rows(
                 self.client,
-                f"SELECT DISTINCT hex(ip) AS address, port, day FROM {self.table('observations')}"
+                f"SELECT DISTINCT v6, hex(ip) AS address, port, day FROM {self.table('observations')}"
                 f" WHERE ip IN ({chunk}) AND day >= {date_literal(EPOCH + dt.timedelta(days=min(days)))}"
                 f" AND day <= {date_literal(EPOCH + dt.timedelta(days=max(days)))}",
             )
             for row in stored:
-                key = (bytes.fromhex(row["address"]), int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
+                address = bytes.fromhex(row["address"])
+                packed = address if int(row["v6"]) else address[12:]
+                key = (packed, int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
                 if key in observations:
                     found.add(key)
         return found
@@ -377,12 +385,16 @@ def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
     day = day_number(date)
     if not 0 <= day <= 0xFFFF:
         raise ValueError(f"date out of range: {date}")
-    return address16(ip), port, day
+    return pack_ip(ip), port, day
+
+
+def address16_of(packed: bytes) -> bytes:
+    return IPV4_MAPPED + packed if len(packed) == 4 else packed
 
 
 def report_of(row: dict[str, Any]) -> Report:
     return Report(
-        date=dt.date.fromisoformat(row["day"]),
+        date=EPOCH + dt.timedelta(days=int(row["day"])),
         id=row["id"],
         items=items_from_stored(row["raw"]),
         dataset=row["dataset"],

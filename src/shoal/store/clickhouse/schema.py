@@ -3,14 +3,17 @@
     reports       dataset, id, day, ip FixedString(16), has_ip, port, target, raw      one row per report
     items         dataset, report_id, day, type, context, value, words Array(String),   one row per item
                   host, address FixedString(16)
-    observations  ip FixedString(16), port, day                                          open-port observations
+    observations  v6, ip FixedString(16), port, day                                      open-port observations
     superseded    dataset, id                                    reports a successor names with ``supersedes``
     bodies        sha256, content_type, truncated, data                 raw bodies, by digest (model.Body)
     migrations    version, name, applied                                                 the schema's history
 
-``words`` are the item value's words by Shoal's own analyzer (``shoal.query.words``), so phrases match as
+A report's ``day`` is its date as days since 1970-01-01 (Int32: any date a report may carry, before 1970
+too; observations keep ClickHouse's ``Date``, 1970–2149, as the embedded engine does). ``words`` are the item
+value's words by Shoal's own analyzer (``shoal.query.words``), so phrases match as
 in every engine; ``host`` is the host an item names (``shoal.store.plan.item_host``); addresses are 16
-bytes, IPv4 mapped into IPv6 (``::ffff:a.b.c.d``), so a CIDR is one byte range. ``target`` is the report's
+bytes, IPv4 mapped into IPv6 (``::ffff:a.b.c.d``), so a CIDR is one byte range (observations also record the
+family, ``v6``, so that an IPv6 address in the mapped range stays apart from the IPv4 one). ``target`` is the report's
 identity for ``most_recent`` (``identity``).
 
 With a cluster, each table is ``<name>_local`` (ReplicatedMergeTree, one per shard and replica, created
@@ -65,13 +68,13 @@ class Layout:
 # -- DDL ------------------------------------------------------------------------------------------------------
 
 REPORT_COLUMNS = (
-    "dataset String, id String, day Date, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
+    "dataset String, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
 )
 ITEM_COLUMNS = (
-    "dataset String, report_id String, day Date, type String, context String, value String, words Array(String),"
+    "dataset String, report_id String, day Int32, type String, context String, value String, words Array(String),"
     " host String, address FixedString(16)"
 )
-OBSERVATION_COLUMNS = "ip FixedString(16), port UInt16, day Date"
+OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
 
@@ -99,14 +102,14 @@ def version_1(layout: Layout) -> list[str]:
             layout,
             "reports",
             REPORT_COLUMNS,
-            "PARTITION BY toYYYYMM(day) ORDER BY (dataset, day, id)",
+            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)",
             "cityHash64(id)",
         ),
         *create_table(
             layout,
             "items",
             ITEM_COLUMNS,
-            "PARTITION BY toYYYYMM(day) ORDER BY (dataset, type, value)",
+            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
             "cityHash64(report_id)",
             item_indexes,
         ),
@@ -114,7 +117,7 @@ def version_1(layout: Layout) -> list[str]:
             layout,
             "observations",
             OBSERVATION_COLUMNS,
-            "PARTITION BY toYYYYMM(day) ORDER BY (ip, port, day)",
+            "PARTITION BY toYYYYMM(day) ORDER BY (v6, ip, port, day)",
             "cityHash64(ip)",
         ),
         *create_table(layout, "superseded", SUPERSEDED_COLUMNS, "ORDER BY (dataset, id)", "cityHash64(id)"),
@@ -212,7 +215,7 @@ def items_from_stored(raw: str) -> tuple[Item, ...]:
 
 def report_rows(report: Report) -> tuple[bytes, bytes]:
     """The report's row and its item rows, RowBinary-encoded."""
-    day = struct.pack("<H", day_number(report.date))
+    day = struct.pack("<i", day_number(report.date))
     head = string(report.dataset)
     ip = report.ip
     port = report.port
@@ -253,8 +256,9 @@ def report_rows(report: Report) -> tuple[bytes, bytes]:
     return report_row, b"".join(item_rows)
 
 
-def observation_row(address: bytes, port: int, day: int) -> bytes:
-    return address + struct.pack("<HH", port, day)
+def observation_row(packed: bytes, port: int, day: int) -> bytes:
+    """An observation of a 4- or 16-byte address: IPv4 and IPv6 stay apart (``::ffff:1.2.3.4`` is not 1.2.3.4)."""
+    return (b"\1" + packed if len(packed) == 16 else b"\0" + IPV4_MAPPED + packed) + struct.pack("<HH", port, day)
 
 
 def superseded_row(dataset: str, report_id: str) -> bytes:
