@@ -45,7 +45,8 @@ WARMUPS = 2
 
 
 def cluster_environment(data: Path) -> dict[str, str]:
-    return {**os.environ, "SHOAL_CLUSTER_DIR": str(data / "clickhouse-cluster"), "SHOAL_CLUSTER_PORT": CLUSTER_PORT_BASE}
+    folder = str(data / "clickhouse-cluster")
+    return {**os.environ, "SHOAL_CLUSTER_DIR": folder, "SHOAL_CLUSTER_PORT": CLUSTER_PORT_BASE}
 
 
 def start_cluster(data: Path) -> str:

@@ -3,7 +3,7 @@
     embedded:///path                       tantivy index + observation segments under path (the default,
                                            with path = the data directory)
     chdb:///path                           ClickHouse in-process (chDB) with its files under path
-    clickhouse://host:port[,host:port]/db[?cluster=NAME]
+    clickhouse://[user[:password]@]host:port[,host:port]/db[?cluster=NAME]
                                            a ClickHouse server (HTTP interface) or, with ``cluster``, the
                                            named cluster of ReplicatedMergeTree shards behind Distributed
                                            tables; several hosts are tried in order
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from shoal.errors import BadParameter
 from shoal.store.base import Store
@@ -68,13 +68,16 @@ def _clickhouse(url: str, data_dir: Path, server: bool) -> Store:
     from shoal.store.clickhouse.client import HttpClient
 
     parts = urlsplit(url)
-    hosts = [host for host in parts.netloc.split(",") if host]
+    credentials, _, netloc = parts.netloc.rpartition("@")
+    user, _, password = credentials.partition(":")
+    hosts = [host for host in netloc.split(",") if host]
     if not hosts:
         raise BadParameter("store", f"{url!r} names no host: write clickhouse://host:8123/database")
     options = parse_qs(parts.query)
     database = parts.path.strip("/") or "shoal"
     cluster = options.get("cluster", [None])[0]
-    return ClickHouseStore(HttpClient(hosts), database=database, cluster=cluster)
+    client = HttpClient(hosts, unquote(user) or "default", unquote(password))
+    return ClickHouseStore(client, database=database, cluster=cluster)
 
 
 OPENERS: dict[str, Callable[[str, Path, bool], Store]] = {

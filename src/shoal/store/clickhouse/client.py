@@ -79,8 +79,8 @@ class HttpClient:
         self.hosts = hosts
         self.http = httpx.Client(
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            auth=(user, password) if password else None,
-            headers={"X-ClickHouse-User": user} if not password else None,
+            auth=(user, password) if user != "default" or password else None,
+            trust_env=False,  # the servers are named by the store URL, never reached through a proxy
         )
 
     def post(self, query: str | None, body: bytes, settings: Mapping[str, Any] | None) -> bytes:
