@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from shoal.api.app import create_app
 from shoal.api.routes.export import CHUNK_BYTES, ExportTickets, csv_row, encode
 from shoal.model import Item, Report
-from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import Token, TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS
+from tests.engines import ENGINE_NAMES, drop, open_engine
 
 URL = "/v1/scan/protocols/export"
 BIG = 10_050  # more than the 10,000 results scan/protocols can page through
@@ -165,15 +165,17 @@ def many_reports() -> Iterator[Report]:
         )
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, TokenStore]]:
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def big(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, TokenStore]]:
     folder: Path = tmp_path_factory.mktemp("big")
-    store = EmbeddedStore(folder)
+    store = open_engine(request.param, request, folder / "store")
     store.ingest(many_reports())
     tokens = TokenStore(folder)
     with TestClient(create_app(store, tokens), raise_server_exceptions=False) as test_client:
         yield test_client, tokens
-    store.close()
+    drop(store)
 
 
 def test_export_goes_past_10000_and_costs_a_unit_per_10000(big: tuple[TestClient, TokenStore]) -> None:
