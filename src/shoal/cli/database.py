@@ -8,11 +8,17 @@ from shoal.cli.common import DataOption, console, fail, open_store
 from shoal.errors import BadParameter, ShoalError
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.schema import LATEST
+from shoal.store.registry import store_url
 
 app = typer.Typer(help="Create or migrate the schema of a ClickHouse store (--store clickhouse://… or chdb://…).")
 
 
 def clickhouse_store(data: DataOption) -> ClickHouseStore:
+    url = store_url()
+    if url is None or url.startswith("embedded:"):
+        fail(
+            BadParameter("store", "the embedded store has no schema to manage: give --store clickhouse://… or chdb://…")
+        )
     store = open_store(data)
     if not isinstance(store, ClickHouseStore):
         fail(

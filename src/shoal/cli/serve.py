@@ -57,12 +57,13 @@ def serve_command(
         str | None,
         typer.Option(help="Rescan every known open ip:port in the allow-list this often, e.g. 6h (default: never)."),
     ] = None,
+    init: Annotated[bool, typer.Option("--init", help="Create the data directory if it does not exist.")] = False,
 ) -> None:
     """Serve the Driftnet-compatible API (reports imported meanwhile become searchable within seconds)."""
     if workers > 1 and (allow or rescan_every):
         fail(BadParameter("workers", "the collector (--allow, --rescan-every) runs in one process: use --workers 1"))
     folder = data_dir(data)
-    store = open_store(data, server=True)
+    store = open_store(data, server=True, create=init)
     settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
     errors.print(
         f"shoal: {store.count()} reports in {folder}; listening on http://{host}:{port}/v1/"

@@ -16,10 +16,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from shoal.errors import BadParameter
-from shoal.store.base import Store
+
+if TYPE_CHECKING:  # the engines, and numpy, are imported when a store is opened: the CLI starts fast
+    from shoal.store.base import Store
 
 STORE_VARIABLE = "SHOAL_STORE"
 SCHEMES = ("embedded", "chdb", "clickhouse")

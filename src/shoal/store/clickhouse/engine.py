@@ -22,8 +22,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from shoal.errors import StoreError
-from shoal.model import DOMAINS, PROTOCOLS, SUPERSEDES, Body, PortObservation, Report, pack_ip
+from shoal.model import (
+    DOMAINS,
+    PROTOCOLS,
+    SUPERSEDES,
+    Body,
+    DnsAnswer,
+    PortObservation,
+    Report,
+    UdpObservation,
+    pack_ip,
+)
 from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.store.answers import addresses_of
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.clickhouse.client import Client, rows
 from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
@@ -34,6 +45,7 @@ from shoal.store.clickhouse.schema import (
     MIGRATIONS,
     MODERN_VERSION,
     Layout,
+    answer_row,
     body_row,
     bootstrap,
     check_dataset,
@@ -45,6 +57,7 @@ from shoal.store.clickhouse.schema import (
 )
 
 SCAN_CHUNK = 10_000
+OBSERVATION_TABLES = {"tcp": "observations", "udp": "udp_observations"}
 TYPES_TTL = 2.0  # seconds a process trusts its list of known types (another process may import new ones)
 QUORUM_TIMEOUT_MS = 60_000  # how long a write waits for every replica of its shard before it is refused
 ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
@@ -252,7 +265,8 @@ class ClickHouseStore:
             conditions.append(f"day <= {date_literal(query.date_to)}")
         found = rows(
             self.client,
-            f"SELECT hex(ip) AS address, port, uniqExact(day) AS days FROM {self.table('observations')}"
+            f"SELECT hex(ip) AS address, port, uniqExact(day) AS days"
+            f" FROM {self.table(observation_table(query.transport))}"
             f" WHERE {' AND '.join(conditions)} GROUP BY address, port ORDER BY address, port",
         )
         if not found:
@@ -265,6 +279,14 @@ class ClickHouseStore:
         ports = np.array([int(row["port"]) for row in found], dtype=np.uint16)
         counts = np.array([int(row["days"]) for row in found], dtype=np.int64)
         return OpenPorts(network.version, hosts, ports, counts)
+
+    def known_addresses(self) -> dict[str, list[str]]:
+        found = rows(
+            self.client,
+            f"SELECT DISTINCT name, type, value FROM {self.table('answers')}"
+            " WHERE type IN ('A', 'AAAA', 'CNAME') ORDER BY name, value",
+        )
+        return addresses_of((row["name"], row["type"], row["value"]) for row in found)
 
     def refresh(self) -> None:
         """Nothing to do: every query reads what the server holds."""
@@ -333,28 +355,52 @@ class ClickHouseStore:
                 found.update((dataset, row["id"]) for row in stored)
         return found
 
-    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult:
-        """Store open-port observations; ValueError if one is malformed, before anything is stored. Counts are of
-        observations: one already stored (or twice in the input) is a duplicate."""
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult:
+        """Store forward DNS answers; counts are of distinct answers (one already known is a duplicate, and is
+        recorded again with its day)."""
+        latest = {(a.name, a.type, a.value): a.date for a in answers}
+        if not latest:
+            return IngestResult()
+        with self._lock:
+            known: set[tuple[str, str, str]] = set()
+            names = sorted({name for name, _, _ in latest})
+            for start in range(0, len(names), ID_CHUNK):
+                chunk = ", ".join(map(literal, names[start : start + ID_CHUNK]))
+                found = rows(
+                    self.client,
+                    f"SELECT DISTINCT name, type, value FROM {self.table('answers')} WHERE name IN ({chunk})",
+                )
+                known.update((row["name"], row["type"], row["value"]) for row in found)
+            data = b"".join(answer_row(*key, day_number(date)) for key, date in latest.items())
+            self.client.insert(self.table("answers"), data, self.write_settings())
+        duplicates = len(known & latest.keys())
+        return IngestResult(imported=len(latest) - duplicates, duplicates=duplicates)
+
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult:
+        """Store open-port observations (TCP, or UDP apart); ValueError if one is malformed, before anything is
+        stored. Counts are of observations: one already stored (or twice in the input) is a duplicate."""
+        table = observation_table(transport)
         wanted: list[tuple[bytes, int, int]] = []
         for observation in observations:
             wanted.append(observation_key(observation))
         unique = set(wanted)
         with self._lock:
-            stored = self.store_observations(unique)
+            stored = self.store_observations(unique, table)
         return IngestResult(imported=stored, duplicates=len(wanted) - stored)
 
-    def store_observations(self, observations: set[tuple[bytes, int, int]]) -> int:
+    def store_observations(self, observations: set[tuple[bytes, int, int]], table: str = "observations") -> int:
         """Write the observations not stored yet; how many were new."""
         if not observations:
             return 0
-        new = observations - self.stored_observations(observations)
+        new = observations - self.stored_observations(observations, table)
         if new:
             data = b"".join(observation_row(*observation) for observation in sorted(new))
-            self.client.insert(self.table("observations"), data, self.write_settings())
+            self.client.insert(self.table(table), data, self.write_settings())
         return len(new)
 
-    def stored_observations(self, observations: set[tuple[bytes, int, int]]) -> set[tuple[bytes, int, int]]:
+    def stored_observations(self, observations: set[tuple[bytes, int, int]], table: str) -> set[tuple[bytes, int, int]]:
         """Which of ``observations`` (packed 4- or 16-byte address, port, day) are stored already."""
         addresses = sorted({address for address, _, _ in observations})
         days = [day for _, _, day in observations]
@@ -365,7 +411,7 @@ class ClickHouseStore:
             )
             stored = rows(
                 self.client,
-                f"SELECT DISTINCT v6, hex(ip) AS address, port, day FROM {self.table('observations')}"
+                f"SELECT DISTINCT v6, hex(ip) AS address, port, day FROM {self.table(table)}"
                 f" WHERE ip IN ({chunk}) AND day >= {date_literal(EPOCH + dt.timedelta(days=min(days)))}"
                 f" AND day <= {date_literal(EPOCH + dt.timedelta(days=max(days)))}",
             )
@@ -376,6 +422,12 @@ class ClickHouseStore:
                 if key in observations:
                     found.add(key)
         return found
+
+
+def observation_table(transport: str) -> str:
+    if transport not in OBSERVATION_TABLES:
+        raise StoreError(f"unknown transport {transport!r}: observations are tcp or udp")
+    return OBSERVATION_TABLES[transport]
 
 
 def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:

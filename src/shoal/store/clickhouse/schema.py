@@ -4,6 +4,8 @@
     items         dataset, report_id, day, type, context, value, words Array(String),   one row per item
                   host, address FixedString(16)
     observations  v6, ip FixedString(16), port, day                                      open-port observations
+    udp_observations   the same, for UDP (masscan's UDP entries), kept apart
+    answers       name, type, value, day                          forward DNS answers (zdns, massdns, lookups)
     superseded    dataset, id                                    reports a successor names with ``supersedes``
     bodies        sha256, content_type, truncated, data                 raw bodies, by digest (model.Body)
     migrations    version, name, applied                                                 the schema's history
@@ -76,6 +78,7 @@ ITEM_COLUMNS = (
 )
 OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
+ANSWER_COLUMNS = "name String, type String, value String, day Int32"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
 
 
@@ -120,7 +123,15 @@ def version_1(layout: Layout) -> list[str]:
             "PARTITION BY toYYYYMM(day) ORDER BY (v6, ip, port, day)",
             "cityHash64(ip)",
         ),
+        *create_table(
+            layout,
+            "udp_observations",
+            OBSERVATION_COLUMNS,
+            "PARTITION BY toYYYYMM(day) ORDER BY (v6, ip, port, day)",
+            "cityHash64(ip)",
+        ),
         *create_table(layout, "superseded", SUPERSEDED_COLUMNS, "ORDER BY (dataset, id)", "cityHash64(id)"),
+        *create_table(layout, "answers", ANSWER_COLUMNS, "ORDER BY (name, type, value)", "cityHash64(name)"),
         *create_table(layout, "bodies", BODY_COLUMNS, "ORDER BY sha256", "cityHash64(sha256)"),
     ]
 
@@ -133,7 +144,7 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "reports, items, open-port observations, superseded reports and bodies", version_1),
+    Migration(1, "reports, items, open-port observations, superseded reports, bodies and DNS answers", version_1),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -273,3 +284,7 @@ def body_row(body: Body) -> bytes:
         + varint(len(body.data))
         + body.data
     )
+
+
+def answer_row(name: str, kind: str, value: str, day: int) -> bytes:
+    return string(name) + string(kind) + string(value) + struct.pack("<i", day)
