@@ -45,7 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:
         message = str(error.detail) if error.detail else "error"
-        return error_body(error.status_code, "http", message, [{"message": message}])
+        return error_body(error.status_code, "http", message, [{"message": message}], error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> Response:

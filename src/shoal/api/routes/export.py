@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import filters_of, single
+from shoal.api.registry import EXPORT, TICKET, declare
 from shoal.api.render import json_response
 from shoal.errors import BadParameter, NoResults, Unauthorized
 from shoal.model import Report
@@ -191,7 +192,7 @@ def export_cost(total: int) -> int:
     return max(1, -(-total // EXPORT_UNIT))
 
 
-@router.get(EXPORT_PATH)
+@router.get(EXPORT_PATH, openapi_extra=declare(*EXPORT, TICKET))
 async def export_reports(request: Request) -> Response:
     token, charged = export_token(request)
     store: Store = request.app.state.store
@@ -210,7 +211,7 @@ async def export_reports(request: Request) -> Response:
     )
 
 
-@router.post(f"{EXPORT_PATH}/link")
+@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT))
 async def export_link(request: Request) -> Response:
     token = require_token(request)
     _, _, total = await run_query(request, prepared, request.query_params, request.app.state.store)

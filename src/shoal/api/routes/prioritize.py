@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from shoal.api.deps import require_token
 from shoal.api.params import integer, single
+from shoal.api.registry import PRIORITIZE, declare
 from shoal.api.render import json_response
 from shoal.collect.ratelimit import KeyedRateLimit
 from shoal.errors import BadParameter, Forbidden, TooManyRequests
@@ -45,7 +46,7 @@ def target_of(params: QueryParams) -> tuple[str, int]:
     return ip, integer(params, "port", 0, 1, 65535)
 
 
-@router.get("/v1/scan/protocols/prioritize")
+@router.get("/v1/scan/protocols/prioritize", openapi_extra=declare(*PRIORITIZE))
 async def prioritize(request: Request) -> Response:
     token = require_token(request)
     ip, port = target_of(request.query_params)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import boolean, filters_of, page_of, summary_of
+from shoal.api.registry import SCAN_PROTOCOLS, declare
 from shoal.api.render import json_response, page_body, summary_body
 from shoal.errors import Forbidden, NoResults
 from shoal.store.base import PAGE_SIZE, Store
@@ -17,7 +18,7 @@ from shoal.tokens import Token
 router = APIRouter()
 
 
-@router.get("/v1/scan/protocols")
+@router.get("/v1/scan/protocols", openapi_extra=declare(*SCAN_PROTOCOLS))
 async def scan_protocols(request: Request) -> Response:
     token = require_token(request)
     return await run_query(request, answer, request.query_params, request.app.state.store, token)
