@@ -166,6 +166,13 @@ class TokenStore:
             return None
         return token
 
+    def by_id(self, token_id: str) -> Token | None:
+        """The current token with this id (None if it is unknown or revoked since)."""
+        for token in self._current().values():
+            if token.id == token_id:
+                return None if token.revoked else token
+        return None
+
     def _current(self) -> dict[str, Token]:
         """Tokens, re-read when the file changes (tokens created while ``shoal serve`` runs work at once)."""
         try:

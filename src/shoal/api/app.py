@@ -14,6 +14,7 @@ from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
 from shoal.api.registry import SECURITY_SCHEMES
 from shoal.api.routes import admin, export, ports, prioritize, protocols
+from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
@@ -39,8 +40,8 @@ def create_app(
     app.state.settings = settings or ServerSettings()
     app.state.usage = UsageBook(tokens.path.parent)
     app.state.executor = None  # the query thread pool, started on first use (shoal.api.limits.run_query)
-    slots = Slots(tokens.path.parent / "slots")
-    app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=slots, settings=app.state.settings)
+    app.state.slots = Slots(tokens.path.parent / "slots")
+    app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=app.state.slots, settings=app.state.settings)
     install_error_handlers(app)
     app.include_router(admin.router)
     app.include_router(protocols.router)
@@ -48,7 +49,7 @@ def create_app(
     app.state.prioritize_limit = prioritize.per_token_limit()
     app.include_router(prioritize.router)
     app.include_router(ports.router)
-    app.state.export_tickets = export.ExportTickets()
+    app.state.export_tickets = ExportTickets(tokens.path.parent, tokens)
     app.include_router(export.router)
     install_web(app)
     install_docs(app)
