@@ -20,6 +20,7 @@ from shoal.api.deps import require_token
 from shoal.api.params import integer, single
 from shoal.api.registry import PRIORITIZE, declare
 from shoal.api.render import json_response
+from shoal.collect.policy import canonical
 from shoal.collect.ratelimit import KeyedRateLimit
 from shoal.errors import BadParameter, Forbidden, TooManyRequests
 
@@ -37,8 +38,10 @@ def target_of(params: QueryParams) -> tuple[str, int]:
     text = single(params, "ip")
     if text is None or not text.strip():
         raise BadParameter("ip", "'ip' is required: the address to collect, e.g. ip=192.0.2.1")
+    if "%" in text:
+        raise BadParameter("ip", f"'ip' must not carry a zone id (%…): it names an interface of this server, {text!r}")
     try:
-        ip = str(ipaddress.ip_address(text.strip()))
+        ip = str(canonical(ipaddress.ip_address(text.strip())))
     except ValueError:
         raise BadParameter("ip", f"'ip' must be one IP address (no CIDR), not {text!r}") from None
     if not single(params, "port"):
