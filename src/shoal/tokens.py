@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -23,6 +24,9 @@ from typing import Literal
 
 import orjson
 
+from shoal.errors import StoreError
+
+log = logging.getLogger("shoal.tokens")
 ID_LENGTH = 12
 MAX_SECRET_LENGTH = 512  # longer Authorization values are rejected before hashing
 QuotaKind = Literal["api", "priority"]
@@ -182,7 +186,13 @@ class TokenStore:
         version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         cache = self._cache
         if cache is None or cache[0] != version:
-            cache = (version, self._read())
+            try:
+                cache = (version, self._read())
+            except (orjson.JSONDecodeError, OSError, TypeError, AttributeError) as exc:
+                if cache is None:
+                    raise StoreError(f"cannot read {self.path.name}: {exc}; run 'shoal check'") from exc
+                log.error("%s cannot be read (%s): the tokens read before stay in use", self.path.name, exc)
+                return cache[1]
             self._cache = cache
         return cache[1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from shoal.cli import tokens
+from shoal.cli.check import check_command
 from shoal.cli.enrich import enrich_command, enrichers_command
 from shoal.cli.export import export_command
 from shoal.cli.host import host_command
@@ -20,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("check")(check_command)
 app.command("enrich")(enrich_command)
 app.command("enrichers")(enrichers_command)
 app.command("export")(export_command)

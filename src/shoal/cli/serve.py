@@ -13,6 +13,7 @@ import ipaddress
 import os
 import resource
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,10 +24,12 @@ from uvicorn.supervisors import Multiprocess
 from shoal.api.app import create_app
 from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MAX_QUERY_TIMEOUT, MIN_TIMEOUT, ServerSettings
 from shoal.api.protocol import DEFAULT_LIMITS, ConnectionLimits, JsonErrorProtocol
+from shoal.cli.check import show
 from shoal.cli.common import DataOption, errors, fail, open_store
 from shoal.cli.scan import start_collection_worker
 from shoal.config import data_dir
 from shoal.errors import BadParameter, ShoalError
+from shoal.integrity import check_data
 from shoal.store.base import IPNetwork
 from shoal.tokens import TokenStore
 
@@ -96,6 +99,7 @@ def serve_command(
     if workers > 1 and (allow or rescan_every):
         fail(BadParameter("workers", "the collector (--allow, --rescan-every) runs in one process: use --workers 1"))
     folder = data_dir(data)
+    preflight(folder)
     trusted = proxies(trusted_proxy or [])
     limits = ConnectionLimits(
         head_timeout=head_timeout,
@@ -139,6 +143,19 @@ def serve_command(
     store.close()
     os.environ[SETTINGS_VARIABLE] = f"{folder.resolve()}\n{query_timeout!r}\n{int(allow_anon)}\n{query_threads}"
     Multiprocess(config, sockets=[listener]).run()
+
+
+def preflight(folder: Path) -> None:
+    """Stop with one line per problem (and how to recover) if a state file is damaged; warnings go on."""
+    problems = check_data(folder)
+    show(problems, folder)
+    if any(problem.blocking for problem in problems):
+        errors.print(
+            f"shoal: not starting; 'shoal check --data {folder}' checks again after a fix",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
 
 def worker_app() -> FastAPI:
