@@ -1,3 +1,3 @@
-from shoal.cli.main import app
+from shoal.cli.main import main
 
-app()
+main()

@@ -18,6 +18,7 @@
     ├── QueryTimeout (504)         the query ran longer than its time limit
     ├── NoResults (204)            nothing matched; rendered as an empty body
     └── StoreError (500)           the engine failed; never caused by user input
+        └── DiskFull (507)         the file system holding the data is full; nothing was half-written
 
 Every subclass carries structured fields; ``shoal.api.errors`` renders them in one JSON shape (plus the
 headers ``headers()`` asks for, e.g. ``Retry-After``) and the CLI prints them with a caret under the
@@ -218,3 +219,12 @@ class NoResults(ShoalError):
 class StoreError(ShoalError):
     status = 500
     code = "store"
+
+
+class DiskFull(StoreError):
+    status = 507
+    code = "disk_full"
+
+    def __init__(self, message: str, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path  # where the write was going (for the CLI's description of the file system)

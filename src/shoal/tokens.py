@@ -10,6 +10,7 @@ revoked while ``shoal serve`` runs take effect at once.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import logging
@@ -24,7 +25,7 @@ from typing import Literal
 
 import orjson
 
-from shoal.errors import StoreError
+from shoal.errors import DiskFull, StoreError
 
 log = logging.getLogger("shoal.tokens")
 ID_LENGTH = 12
@@ -208,11 +209,17 @@ class TokenStore:
 
     def _write(self, tokens: dict[str, Token]) -> None:
         temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "wb") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(orjson.dumps({digest: token.stored() for digest, token in tokens.items()}))
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(temporary, "wb") as out:
+                os.fchmod(out.fileno(), 0o600)
+                out.write(orjson.dumps({digest: token.stored() for digest, token in tokens.items()}))
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(f"no room to write {self.path.name}: nothing was changed", self.path) from exc
+            raise
         os.replace(temporary, self.path)
         directory = os.open(self.path.parent, os.O_RDONLY)
         try:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from shoal.errors import StoreError
 from shoal.tokens import Token, TokenStore
+from shoal.usage import store_error
 
 TICKET_SECONDS = 60
 FILE = "tickets.sqlite3"
@@ -55,7 +55,7 @@ class ExportTickets:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute(SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the export tickets {FILE}: {exc}") from exc
+            raise store_error(f"cannot open the export tickets {FILE}", exc) from exc
 
     def issue(self, token: Token, query: Query) -> str:
         secret = secrets.token_urlsafe(24)
@@ -69,7 +69,7 @@ class ExportTickets:
                     (digest_of(secret), orjson.dumps(fields), orjson.dumps(query), now + self.lifetime),
                 )
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot record an export ticket in {FILE}: {exc}") from exc
+                raise store_error(f"cannot record an export ticket in {FILE}", exc) from exc
         return secret
 
     def redeem(self, secret: str, query: Query) -> Token | None:
@@ -80,7 +80,7 @@ class ExportTickets:
                     "DELETE FROM tickets WHERE digest = ? RETURNING token, query, expires", (digest_of(secret),)
                 ).fetchone()
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot redeem an export ticket in {FILE}: {exc}") from exc
+                raise store_error(f"cannot redeem an export ticket in {FILE}", exc) from exc
         if row is None or row[2] <= time.time() or tuple(map(tuple, orjson.loads(row[1]))) != query:
             return None
         fields = orjson.loads(row[0])

@@ -3,6 +3,7 @@ the store, with progress and per-line rejections."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, BinaryIO
@@ -11,11 +12,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
+from shoal.filesystem import disk_full, is_disk_full
 from shoal.ingest.detect import Format, detect
 from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
 from shoal.ingest.masscan import read_masscan_json, read_masscan_list
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
+from shoal.store.base import Store
 
 SHOWN_REJECTIONS = 20
 
@@ -39,6 +43,39 @@ def import_command(
     masscan output); bad lines never stop the import."""
     store = open_store(data)
     totals = IngestTotals()
+    try:
+        import_files(store, files, totals, workers, enrich, asn_mmdb, city_mmdb)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        with contextlib.suppress(Exception):
+            store.close()
+        kept = (
+            f"kept: {totals.imported:,} reports imported before it (searchable); the batch being written and the"
+            " rest were not imported. Free some space and run the same import again (what is already imported"
+            " counts as duplicate)"
+        )
+        errors.print(f"[bold red]error:[/] {disk_full(data_dir(data), kept).message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    store.close()
+    for rejected in totals.rejected[:SHOWN_REJECTIONS]:
+        errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
+    if len(totals.rejected) > SHOWN_REJECTIONS:
+        errors.print(f"[yellow]… and {len(totals.rejected) - SHOWN_REJECTIONS} more rejected lines[/]")
+    console.print(
+        f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
+    )
+
+
+def import_files(
+    store: Store,
+    files: list[Path],
+    totals: IngestTotals,
+    workers: int | None,
+    enrich: bool,
+    asn_mmdb: Path | None,
+    city_mmdb: Path | None,
+) -> None:
     transform = None
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
@@ -75,14 +112,6 @@ def import_command(
                 ingest_stream(store, read(stream, source), totals, on_batch=advance)
             progress.update(task, completed=size, reports=totals.processed)
             stream.close()
-    store.close()
-    for rejected in totals.rejected[:SHOWN_REJECTIONS]:
-        errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
-    if len(totals.rejected) > SHOWN_REJECTIONS:
-        errors.print(f"[yellow]… and {len(totals.rejected) - SHOWN_REJECTIONS} more rejected lines[/]")
-    console.print(
-        f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
-    )
 
 
 def _position(stream: BinaryIO) -> int | None:
