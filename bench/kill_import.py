@@ -206,7 +206,7 @@ def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
     except Exception as exc:
         return Check(-1, [f"the store does not open: {exc!r}"])
     try:
-        searcher = store.searcher()
+        searcher = store.index("protocols").searcher()
         count = searcher.num_docs
         check = Check(count)
         problems = check.problems

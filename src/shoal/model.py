@@ -1,7 +1,9 @@
-"""The one data model: a Report is a dated set of Items about one ip:port; a PortObservation is the plain
-fact that an ip:port accepted a TCP connection on a day (DESIGN.md §1).
+"""The one data model: a Report is a dated set of Items in one dataset; a PortObservation is the plain fact
+that an ip:port accepted a TCP connection on a day (DESIGN.md §1); a Body is a raw response kept beside a report.
 
-Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metadata", "type", "value"}]}``.
+Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metadata", "type", "value"}]}``. A
+report's dataset and bodies are not part of that shape: the dataset is where the report is stored (and which
+endpoint searches it), bodies are served by ``scan/protocols/body``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from typing import Any, NamedTuple
 import orjson
 
 ID_LENGTH = 22
+
+# The datasets a store holds (DESIGN.md §6): what one report of each is, and its endpoint.
+PROTOCOLS = "protocols"  # a protocol exchange with ip:port (scan/protocols)
+DOMAINS = "domains"  # a visit to a web service by host name, HTTP Host / TLS SNI (scan/domains)
+CT = "ct"  # a certificate logged in Certificate Transparency (ct/log)
+RDNS = "rdns"  # DNS facts about one IP: PTR names and their name servers (domain/rdns)
+DATASETS = (PROTOCOLS, DOMAINS, CT, RDNS)
+SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
+BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
+MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
 
 
 def new_report_id() -> str:
@@ -56,10 +68,29 @@ class PortObservation(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Body:
+    """A raw response (an HTTP body, a whole banner) as received, at most MAX_BODY_BYTES of it."""
+
+    data: bytes
+    content_type: str = ""  # the Content-Type the service declared, if any
+    truncated: bool = False  # the service sent more than MAX_BODY_BYTES
+
+    @classmethod
+    def capped(cls, data: bytes, content_type: str = "") -> Body:
+        return cls(data[:MAX_BODY_BYTES], content_type, len(data) > MAX_BODY_BYTES)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     date: dt.date
     items: tuple[Item, ...]
     id: str = field(default_factory=new_report_id)
+    dataset: str = PROTOCOLS
+    bodies: tuple[Body, ...] = field(default=(), compare=False)  # each named by a BODY_SHA256 item
 
     @property
     def ip(self) -> str | None:
@@ -84,8 +115,9 @@ class Report:
         return {"date": self.date.isoformat(), "id": self.id, "items": [item.as_dict() for item in self.items]}
 
     @classmethod
-    def from_dict(cls, data: Any) -> Report:
-        """Validate and build a report from its JSON shape; raises InvalidReport saying what is wrong."""
+    def from_dict(cls, data: Any, dataset: str = PROTOCOLS) -> Report:
+        """Validate and build a report of ``dataset`` from its JSON shape; raises InvalidReport saying what is
+        wrong."""
         if not isinstance(data, dict):
             raise InvalidReport("a report must be a JSON object")
         date = _parse_date(data.get("date"))
@@ -97,7 +129,7 @@ class Report:
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
             raise InvalidReport("'items' must be a non-empty list")
-        report = cls(date=date, items=tuple(map(_parse_item, raw_items)), id=report_id)
+        report = cls(date=date, items=tuple(map(_parse_item, raw_items)), id=report_id, dataset=dataset)
         _check_target(report)
         return report
 

@@ -49,3 +49,10 @@ def test_an_ipv4_mapped_address_is_the_ipv4_address(client: TestClient) -> None:
         client.get("/v1/scan/protocols", params={"ip": "::ffff:808:800/120"}).json()
         == client.get("/v1/scan/protocols", params={"ip": "8.8.8.0/24"}).json()
     )
+
+
+@pytest.mark.parametrize("value", ["a<b", "<a>", "a>b.com", "x\\<y"])
+def test_angle_brackets_in_host_values_are_literal_not_regex_word_boundaries(client: TestClient, value: str) -> None:
+    """Found by the fuzzers: tantivy's regex reads an escaped ``<``/``>`` as a word boundary (a 500)."""
+    for params in ({"expression": f'host:"{value}"'}, {"host": value}):
+        assert client.get("/v1/domain/rdns", params=params).status_code in (200, 204, 400)

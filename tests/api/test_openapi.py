@@ -9,23 +9,43 @@ from fastapi.testclient import TestClient
 
 from tests.test_docs import parameters_read
 
+SELECTION = {
+    "ip",
+    "indirect",
+    "expression",
+    "field",
+    "query",
+    "keyword",
+    "filter",
+    "slop",
+    "from",
+    "to",
+    "most_recent",
+    "host_in_url",
+    "id",
+}
+SEARCH = SELECTION | {
+    "page",
+    "summarize",
+    "summary_context",
+    "summary_nocontext",
+    "summary_limit",
+    "summary_cardinality",
+    "timeout",
+}
+EXPORT = SELECTION | {"dataset", "host", "nameserver", "format", "timeout"}
 ROUTES = {
-    ("get", "/v1/scan/protocols"): {
-        "ip", "indirect", "expression", "field", "query", "keyword", "filter", "slop", "from", "to",
-        "most_recent", "host_in_url", "page", "summarize", "summary_context", "summary_nocontext",
-        "summary_limit", "summary_cardinality", "timeout",
-    },
+    ("get", "/v1/scan/protocols"): SEARCH,
+    ("get", "/v1/scan/domains"): SEARCH,
+    ("get", "/v1/ct/log"): SEARCH,
+    ("get", "/v1/domain/rdns"): SEARCH | {"host", "nameserver"},
+    ("get", "/v1/multi/summary"): SELECTION | {"summary_limit", "timeout"},
+    ("get", "/v1/scan/protocols/body"): SELECTION | {"dataset", "page", "timeout"},
     ("get", "/v1/scan/ports"): {"ip", "from", "to", "timeout"},
     ("get", "/v1/scan/ipports"): {"ip", "from", "to", "timeout"},
     ("get", "/v1/scan/protocols/prioritize"): {"ip", "port"},
-    ("get", "/v1/scan/protocols/export"): {
-        "ip", "indirect", "expression", "field", "query", "keyword", "filter", "slop", "from", "to",
-        "most_recent", "host_in_url", "format", "ticket", "timeout",
-    },
-    ("post", "/v1/scan/protocols/export/link"): {
-        "ip", "indirect", "expression", "field", "query", "keyword", "filter", "slop", "from", "to",
-        "most_recent", "host_in_url", "format", "timeout",
-    },
+    ("get", "/v1/scan/protocols/export"): EXPORT | {"ticket"},
+    ("post", "/v1/scan/protocols/export/link"): EXPORT,
     ("get", "/v1/admin/user"): set(),
 }  # fmt: skip
 

@@ -1,5 +1,6 @@
 """A schema-driven fuzzer (schemathesis) over ``/openapi.json``: every declared parameter of every route gets
-generated values (fitting the schema, and breaking it), and no answer may be a 5xx. Bounded: EXAMPLES_PER_ROUTE
+generated values (fitting the schema, and breaking it), and no answer may be a 5xx (but the 504 of a query
+that ran past the tiny ``timeout`` it asked for). Bounded: EXAMPLES_PER_ROUTE
 requests per route and mode."""
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from shoal.api.app import create_app
@@ -29,13 +29,18 @@ def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOper
 def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> None:
     reached = {(operation.method.upper(), operation.path) for operation in operations(api_schema)}
     assert ("GET", "/v1/scan/protocols") in reached and ("POST", "/v1/scan/protocols/export/link") in reached
-    assert len(reached) == 7
+    assert len(reached) == 12
 
 
 @pytest.mark.parametrize(
     "route",
     [
         "GET /v1/scan/protocols",
+        "GET /v1/scan/domains",
+        "GET /v1/ct/log",
+        "GET /v1/domain/rdns",
+        "GET /v1/multi/summary",
+        "GET /v1/scan/protocols/body",
         "GET /v1/scan/ports",
         "GET /v1/scan/ipports",
         "GET /v1/scan/protocols/prioritize",
@@ -61,8 +66,10 @@ def test_no_generated_request_is_a_server_error(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     def run(case: schemathesis.Case) -> None:
-        response = case.call_and_validate(headers=headers, checks=[not_a_server_error])
+        response = case.call(headers=headers)
         statuses.add(response.status_code)
+        asked_for_it = response.status_code == 504 and "timeout" in (case.query or {})  # a tiny 'timeout' ran out
+        assert response.status_code < 500 or asked_for_it, f"{case.as_curl_command()}\n{response.text[:2000]}"
 
     run()
-    assert statuses and max(statuses) < 500, statuses
+    assert statuses and all(status < 500 or status == 504 for status in statuses), statuses

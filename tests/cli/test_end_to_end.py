@@ -186,3 +186,20 @@ def test_import_with_enrich_adds_metadata(tmp_path: Path) -> None:
     assert "imported 1," in shoal("import", str(bare), data=plain).stdout
     unenriched = orjson.loads(shoal("search", "ip:8.8.8.8", "--json", data=plain).stdout)
     assert {item["type"] for item in unenriched["results"][0]["items"]} == {"ip", "port-tcp", "server-banner"}
+
+
+def test_import_into_a_dataset(files: dict[str, Path], tmp_path: Path) -> None:
+    from shoal.store.base import Filters
+    from shoal.store.embedded import EmbeddedStore
+
+    data = tmp_path / "data"
+    result = shoal("import", "--dataset", "domains", str(files["plain"]), data=data)
+    assert result.returncode == 0, result.stderr
+    assert "imported 10, duplicate 0, rejected 0" in result.stdout
+    again = shoal("import", "--dataset", "rdns", str(files["plain"]), data=data)
+    assert "imported 10, duplicate 0, rejected 0" in again.stdout  # the same reports, in another dataset
+    store = EmbeddedStore(data)
+    assert (store.count("domains"), store.count("rdns"), store.count("protocols")) == (10, 10, 0)
+    assert {report.dataset for report in store.iter_matches(Filters(dataset="domains"))} == {"domains"}
+    wrong = shoal("import", "--dataset", "nope", str(files["plain"]), data=data)
+    assert wrong.returncode == 2 and "nope" in wrong.stderr

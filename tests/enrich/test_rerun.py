@@ -18,7 +18,7 @@ from shoal.enrich.engine import build_enrichers
 from shoal.enrich.rerun import SUPERSEDES, rerun, successor
 from shoal.model import Item, Report
 from shoal.query.ast import Match, Term
-from shoal.store.base import Filters, Store
+from shoal.store.base import Filters, Store, SummaryRequest
 from tests.enrich.conftest import of_type, target
 
 BARE = target("8.8.8.8", 22, Item("server-banner", "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", "ssh"), report_id="bare")
@@ -73,8 +73,13 @@ def test_rerun_over_a_store_is_idempotent(empty_store: Store) -> None:
     empty_store.refresh()
     assert empty_store.count() == 5  # the originals stay: history is kept
 
+    assert empty_store.search(Filters()).total == 3  # a superseded original matches no search…
+    assert empty_store.search(Filters(history=True)).total == 5  # …but history keeps it
+    assert [r.id for r in empty_store.search(Filters(report_id="stale")).reports] == ["stale"]
+    assert empty_store.summarize(Filters(), SummaryRequest("port-tcp")).values == [("21", 1), ("22", 1), ("80", 1)]
+
     second = rerun(empty_store, Filters(), ALL)
-    assert (second.examined, second.written, second.duplicates) == (5, 0, 0)
+    assert (second.examined, second.written, second.duplicates) == (3, 0, 0)  # only the current reports
     empty_store.refresh()
     assert empty_store.count() == 5
 
@@ -146,6 +151,6 @@ def test_reports_are_never_modified_in_place(empty_store: Store) -> None:
     empty_store.refresh()
     rerun(empty_store, Filters(), ALL)
     empty_store.refresh()
-    stored = {report.id: report for report in empty_store.iter_matches(Filters())}
+    stored = {report.id: report for report in empty_store.iter_matches(Filters(history=True))}
     assert stored["stale"] == STALE
     assert isinstance(stored["stale"], Report)

@@ -196,3 +196,29 @@ def test_term_cap() -> None:
 def test_pathological_inputs_raise_query_errors(text: str) -> None:
     with pytest.raises(QueryError):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nginx", "search-term:nginx"),
+        ("apache tomcat", "search-term:apache and search-term:tomcat"),
+        ('"apache tomcat"', 'search-term:"apache tomcat"'),
+        ("nginx port-tcp:443", "search-term:nginx and port-tcp:443"),
+        ("jira or confluence not title:login", "search-term:jira or search-term:confluence and not title:login"),
+        ("ngin*", "search-term:ngin*"),
+        ("http://example.com/x", "search-term:http://example.com/x"),  # an unknown type: the words themselves
+        ("(a b) or c", "search-term:a and search-term:b or search-term:c"),
+    ],
+)
+def test_free_text_makes_bare_words_search_terms(text: str, expected: str) -> None:
+    from shoal.query.check import BUILTIN_TYPES, check
+
+    assert str(check(parse(text, free_text=True), BUILTIN_TYPES, source=text, free_text=True)) == expected
+
+
+@pytest.mark.parametrize(("text", "start"), [("nginx (", 6), ('"open', 0), ("a:", 1), ("foo(bar", 3)])
+def test_free_text_still_reports_syntax_errors_with_offsets(text: str, start: int) -> None:
+    with pytest.raises(QueryError) as raised:
+        parse(text, free_text=True)
+    assert raised.value.start == start

@@ -97,3 +97,22 @@ def test_check_raises_only_query_errors_and_its_output_checks_to_itself(term: Te
         return
     assert check(result, ()) == result
     assert parse(str(result)) == result
+
+
+@settings(max_examples=500, deadline=None)
+@given(ANY_TEXT | CHARACTER_SOUP | TOKEN_SOUP)
+def test_free_text_parses_or_raises_query_error_and_accepts_every_expression(text: str) -> None:
+    """Free text (``query=``) accepts a superset of expressions: what parses strictly parses the same."""
+    try:
+        strict: Expr | None = parse(text)
+    except QueryError:
+        strict = None
+    try:
+        free = check(parse(text, free_text=True), BUILTIN_TYPES, source=text, free_text=True)
+    except QueryError as error:
+        assert strict is None or error.start >= 0  # a strict expression may still fail the checker
+        assert 0 <= error.start <= error.end <= len(text)
+        return
+    if strict is not None:
+        assert parse(text, free_text=True) == strict
+    assert check(parse(str(free)), BUILTIN_TYPES) == free  # free text always means an ordinary expression

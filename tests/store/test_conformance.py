@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shoal.model import DATASETS, PROTOCOLS
 from shoal.query.check import BUILTIN_TYPES, check
 from shoal.query.parser import parse
 from shoal.store.base import Filters, Store, SummaryRequest
@@ -84,7 +85,7 @@ SEARCH_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 ]
 
 
-def filters_for(expression: str, options: dict[str, Any], store: Store) -> Filters:
+def filters_for(expression: str, options: dict[str, Any], store: Store, dataset: str = PROTOCOLS) -> Filters:
     fields = dict(options)
     if "ip" in fields:
         fields["ip"] = ipaddress.ip_network(fields["ip"])
@@ -92,14 +93,30 @@ def filters_for(expression: str, options: dict[str, Any], store: Store) -> Filte
         if name in fields:
             fields[name] = dt.date.fromisoformat(fields[name])
     known = set(BUILTIN_TYPES) | store.known_types()
-    return Filters(expression=check(parse(expression), known) if expression else None, **fields)
+    return Filters(dataset=dataset, expression=check(parse(expression), known) if expression else None, **fields)
 
 
-@pytest.mark.parametrize(("expression", "options", "expected"), [c for c in SEARCH_CASES if c[2] is not None])
-def test_search(corpus_store: Store, expression: str, options: dict[str, Any], expected: list[str]) -> None:
-    page = corpus_store.search(filters_for(expression, options, corpus_store))
+def on_every_dataset(cases: list[Any]) -> list[Any]:
+    """Each case on every dataset; a most_recent case only on protocols, whose identity ({ip, port}) its ids
+    assume (the other datasets' identities are pinned in test_datasets.py)."""
+    return [
+        pytest.param(dataset, *case, id=f"{dataset}-{index}")
+        for index, case in enumerate(cases)
+        for dataset in DATASETS
+        if dataset == PROTOCOLS or not case[1].get("most_recent")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expression", "options", "expected"), on_every_dataset([c for c in SEARCH_CASES if c[2] is not None])
+)
+def test_search(
+    corpus_store: Store, dataset: str, expression: str, options: dict[str, Any], expected: list[str]
+) -> None:
+    page = corpus_store.search(filters_for(expression, options, corpus_store, dataset))
     assert [report.id for report in page.reports] == expected
     assert page.total == len(expected)
+    assert {report.dataset for report in page.reports} <= {dataset}
 
 
 def test_all_reports_newest_first_ties_by_id_descending(corpus_store: Store) -> None:
@@ -218,9 +235,12 @@ SUMMARY_CASES: list[tuple[str, dict[str, Any], SummaryRequest, list[tuple[str, i
 ]
 
 
-@pytest.mark.parametrize(("expression", "options", "request_", "values", "other", "cardinality"), SUMMARY_CASES)
+@pytest.mark.parametrize(
+    ("dataset", "expression", "options", "request_", "values", "other", "cardinality"), on_every_dataset(SUMMARY_CASES)
+)
 def test_summarize(
     corpus_store: Store,
+    dataset: str,
     expression: str,
     options: dict[str, Any],
     request_: SummaryRequest,
@@ -228,7 +248,7 @@ def test_summarize(
     other: int,
     cardinality: int,
 ) -> None:
-    summary = corpus_store.summarize(filters_for(expression, options, corpus_store), request_)
+    summary = corpus_store.summarize(filters_for(expression, options, corpus_store, dataset), request_)
     assert summary.values == values
     assert summary.other == other
     assert summary.cardinality == cardinality
@@ -237,9 +257,9 @@ def test_summarize(
 def test_iter_matches_walks_past_chunks_and_tied_keys(empty_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Export pages by a cursor on the sort key: every report once, newest first, across chunk borders and ties."""
     from shoal.model import Item, Report
-    from shoal.store.embedded import engine
+    from shoal.store.embedded import index
 
-    monkeypatch.setattr(engine, "SCAN_CHUNK", 3)
+    monkeypatch.setattr(index, "SCAN_CHUNK", 3)
     target = (Item("ip", "192.0.2.9", "", True), Item("port-tcp", "80", "", True))
     reports = [Report(date=dt.date(2026, 11, 1 + n % 3), id=f"same-prefix-{n:02d}", items=target) for n in range(10)]
     empty_store.ingest(reports)
@@ -276,5 +296,5 @@ def test_known_types_follow_imports_by_another_process(tmp_path: Path) -> None:
     extra = Item("favicon-mmh3", "116323821", "", False)
     importing.ingest([Report(date=dt.date(2026, 11, 9), id="fav", items=(*CORPUS[1].items, extra))])
     importing.close()
-    serving.index.reload()
+    serving.refresh()
     assert "favicon-mmh3" in serving.known_types()

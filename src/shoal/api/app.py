@@ -13,7 +13,7 @@ from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
 from shoal.api.registry import SECURITY_SCHEMES
-from shoal.api.routes import admin, export, ports, prioritize, protocols
+from shoal.api.routes import admin, body, export, multi, ports, prioritize, search
 from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
@@ -44,7 +44,9 @@ def create_app(
     app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=app.state.slots, settings=app.state.settings)
     install_error_handlers(app)
     app.include_router(admin.router)
-    app.include_router(protocols.router)
+    app.include_router(search.router)
+    app.include_router(multi.router)
+    app.include_router(body.router)
     app.state.collector = collector  # None: prioritize answers 403 (this server does not collect)
     app.state.prioritize_limit = prioritize.per_token_limit()
     app.include_router(prioritize.router)

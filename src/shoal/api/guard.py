@@ -31,6 +31,7 @@ from shoal.usage import Charge, UsageBook, summary_cost
 
 log = logging.getLogger("shoal.api")
 PRIORITY_PATHS = frozenset({"/v1/scan/protocols/prioritize"})  # calls charged to priority_limit
+SUMMARY_PATHS = frozenset({"/v1/multi/summary"})  # calls that are summaries without a ``summarize``
 UNMETERED_PREFIX = "/v1/admin/"
 BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 NON_ASCII = re.compile(rb"[\x80-\xff]+")
@@ -97,7 +98,7 @@ class Guard:
             )
         try:
             kind: QuotaKind = "priority" if path in PRIORITY_PATHS else "api"
-            charge = self.usage.charge(token.id, kind, cost_of(query_string), token.quota_limit(kind))
+            charge = self.usage.charge(token.id, kind, cost_of(path, query_string), token.quota_limit(kind))
         except BaseException:
             slot.release()
             raise
@@ -110,10 +111,10 @@ def slot_key(token: Token) -> str:
     return token.id
 
 
-def cost_of(query_string: bytes) -> int:
-    """Units a call costs: 1, or for a summary one per started 10,000 of ``summary_limit``."""
+def cost_of(path: str, query_string: bytes) -> int:
+    """Units a call costs: 1, or for a summary (and a multi/summary) one per started 10,000 of ``summary_limit``."""
     params = QueryParams(query_string)
-    if not params.get("summarize", "").strip():
+    if not params.get("summarize", "").strip() and path not in SUMMARY_PATHS:
         return 1
     limit = params.get("summary_limit", "").strip()
     if not limit.isascii() or not limit.isdigit() or len(limit) > 9:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from starlette.datastructures import QueryParams
 
 from shoal.errors import BadParameter, QueryError
+from shoal.model import DATASETS, PROTOCOLS, RDNS
 from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.ast import And, Expr, Match, Not, Or, Term
 from shoal.query.check import check
@@ -21,6 +23,7 @@ SUMMARY_LIMIT_DEFAULT = 100
 SUMMARY_LIMIT_MAX = 10_000
 SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
 MAX_PARAMETER_LENGTH = 4096
+MAX_REPORT_ID_LENGTH = 128  # as Report.from_dict accepts
 MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # where IPv4 addresses sit in IPv6 (engines index them there)
 
 
@@ -102,12 +105,15 @@ def without_ipv4(ip: IPNetwork | None, indirect: bool) -> Expr | None:
 
 
 def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | None:
-    """expression, field, query and keyword are ANDed; the filter values are ORed, then ANDed with the rest."""
+    """expression, field, query and keyword are ANDed; the filter values are ORed, then ANDed with the rest.
+
+    ``query`` is free text: bare words search every type, as ``search-term:`` does (``query=nginx``), beside
+    ordinary terms; ``expression`` keeps its strict syntax."""
     clauses: list[Expr] = []
     for name in ("expression", "field", "query"):
         text = single(params, name)
         if text is not None and text.strip():
-            clauses.append(parsed(text, name, known_types))
+            clauses.append(parsed(text, name, known_types, free_text=name == "query"))
     keyword = single(params, "keyword")
     if keyword is not None and keyword.strip():
         clauses.append(Term("search-term", Match.WORDS, keyword))
@@ -119,15 +125,15 @@ def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | N
     return clauses[0] if len(clauses) == 1 else And(tuple(clauses))
 
 
-def parsed(text: str, parameter: str, known_types: Collection[str]) -> Expr:
+def parsed(text: str, parameter: str, known_types: Collection[str], free_text: bool = False) -> Expr:
     try:
-        return check(parse(text), known_types, source=text)
+        return check(parse(text, free_text), known_types, source=text, free_text=free_text)
     except QueryError as exc:
         exc.parameter = parameter
         raise
 
 
-def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
+def filters_of(params: QueryParams, known_types: Collection[str], dataset: str = PROTOCOLS) -> Filters:
     date_from, date_to = dates_of(params)
     expression = expression_of(params, known_types)
     ip, indirect = network(params, "ip"), boolean(params, "indirect")
@@ -135,6 +141,7 @@ def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
     if only_ipv6 is not None:
         expression = only_ipv6 if expression is None else And((expression, only_ipv6))
     return Filters(
+        dataset=dataset,
         expression=expression,
         ip=ip,
         indirect=indirect,
@@ -143,7 +150,62 @@ def filters_of(params: QueryParams, known_types: Collection[str]) -> Filters:
         slop=integer(params, "slop", 0, 0, MAX_SLOP),
         host_in_url=boolean(params, "host_in_url"),
         most_recent=boolean(params, "most_recent"),
+        report_id=report_id_of(params),
     )
+
+
+def dataset_of(params: QueryParams, allowed: Collection[str] = DATASETS) -> str:
+    """``dataset`` (Shoal, where one route serves several datasets): one of ``allowed``, default protocols."""
+    value = (single(params, "dataset") or PROTOCOLS).strip()
+    if value not in allowed:
+        raise BadParameter("dataset", f"'dataset' must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def report_id_of(params: QueryParams) -> str | None:
+    """``id`` (Shoal): one report by its id, even one a successor superseded (history)."""
+    value = single(params, "id")
+    if value is None or not value.strip():
+        return None
+    if len(value) > MAX_REPORT_ID_LENGTH:
+        raise BadParameter("id", f"'id' is at most {MAX_REPORT_ID_LENGTH} characters long")
+    return value.strip()
+
+
+def with_terms(filters: Filters, terms: list[Expr]) -> Filters:
+    """``filters`` with more terms ANDed to its expression."""
+    if not terms:
+        return filters
+    clauses = ([filters.expression] if filters.expression is not None else []) + terms
+    return replace(filters, expression=clauses[0] if len(clauses) == 1 else And(tuple(clauses)))
+
+
+def host_selector(params: QueryParams, name: str, context: str | None) -> Expr | None:
+    """A domain-name parameter (``host``, ``nameserver`` on domain/rdns) as a right-anchored ``host:`` term."""
+    value = single(params, name)
+    if value is None or not value.strip():
+        return None
+    term = Term("host", Match.WORDS, value.strip(), context)
+    try:
+        return check(term, ())
+    except QueryError as exc:
+        raise BadParameter(name, f"'{name}' must be a domain name, e.g. example.com: {exc.message}") from None
+
+
+def rdns_selectors(params: QueryParams) -> list[Expr]:
+    """domain/rdns: ``host`` (any host item under the domain) and ``nameserver`` (a host;dns-ns under it)."""
+    selectors = [host_selector(params, "host", None), host_selector(params, "nameserver", "dns-ns")]
+    return [selector for selector in selectors if selector is not None]
+
+
+SELECTORS: dict[str, Callable[[QueryParams], list[Expr]]] = {RDNS: rdns_selectors}
+
+
+def dataset_filters(params: QueryParams, known_types: Collection[str], dataset: str) -> Filters:
+    """The request's selection of ``dataset``: the scan/protocols parameters plus the dataset's own selectors."""
+    filters = filters_of(params, known_types, dataset)
+    selectors = SELECTORS.get(dataset)
+    return with_terms(filters, selectors(params)) if selectors else filters
 
 
 def port_query_of(params: QueryParams, today: dt.date) -> PortQuery:

@@ -16,7 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MIN_TIMEOUT
-from shoal.api.params import MAX_PARAMETER_LENGTH, SUMMARY_LIMIT_DEFAULT, SUMMARY_LIMIT_MAX_ENTERPRISE
+from shoal.api.params import (
+    MAX_PARAMETER_LENGTH,
+    MAX_REPORT_ID_LENGTH,
+    SUMMARY_LIMIT_DEFAULT,
+    SUMMARY_LIMIT_MAX_ENTERPRISE,
+)
+from shoal.model import DATASETS, DOMAINS, PROTOCOLS
 from shoal.store.base import MAX_PAGES, MAX_SLOP
 
 Schema = dict[str, object]
@@ -91,7 +97,8 @@ FROM = Param("from", DATE, help="First day (inclusive), YYYY-MM-DD.")
 TO = Param("to", DATE, help="Last day (inclusive), YYYY-MM-DD.")
 MOST_RECENT = Param("most_recent", BOOLEAN, False, "true: only the newest matching report per {ip, port}.")
 HOST_IN_URL = Param("host_in_url", BOOLEAN, False, "true: host terms also match the host of url items.")
-SELECTION = (IP, INDIRECT, EXPRESSION, FIELD, QUERY, KEYWORD, FILTER, SLOP, FROM, TO, MOST_RECENT, HOST_IN_URL)
+ID = Param("id", {"type": "string", "maxLength": MAX_REPORT_ID_LENGTH}, help="One report by its id (history too).")
+SELECTION = (IP, INDIRECT, EXPRESSION, FIELD, QUERY, KEYWORD, FILTER, SLOP, FROM, TO, MOST_RECENT, HOST_IN_URL, ID)
 
 PAGE = Param("page", integer(0, MAX_PAGES - 1), 0, "Page number from 0, 100 results a page.")
 SUMMARIZE = Param("summarize", TEXT, help="A type: summarise its values instead of returning reports.")
@@ -109,12 +116,27 @@ TIMEOUT = Param(
     "timeout", SECONDS, help=f"Seconds the query may run (default the server's limit, {DEFAULT_QUERY_TIMEOUT:g})."
 )
 
-SCAN_PROTOCOLS = (*SELECTION, PAGE, *SUMMARY, TIMEOUT)
+SCAN_PROTOCOLS = (*SELECTION, PAGE, *SUMMARY, TIMEOUT)  # also scan/domains and ct/log
+
+# -- domain/rdns's own selectors -----------------------------------------------------------------------------
+HOST = Param("host", TEXT, help="domain/rdns: reports with a host name under this domain (right-anchored).")
+NAMESERVER = Param("nameserver", TEXT, help="domain/rdns: reports whose name server is under this domain.")
+RDNS_SELECTORS = (HOST, NAMESERVER)
+DOMAIN_RDNS = (*SCAN_PROTOCOLS, *RDNS_SELECTORS)
+
+# -- multi/summary and scan/protocols/body -------------------------------------------------------------------
+MULTI_SUMMARY_LIMIT = Param(
+    "summary_limit", integer(1, SUMMARY_LIMIT_MAX_ENTERPRISE), 10, "Most values per type and dataset."
+)
+MULTI_SUMMARY = (*SELECTION, MULTI_SUMMARY_LIMIT, TIMEOUT)
+BODY_DATASET = Param("dataset", one_of(PROTOCOLS, DOMAINS), PROTOCOLS, "The dataset whose bodies are searched.")
+BODY = (*SELECTION, BODY_DATASET, PAGE, TIMEOUT)
 
 # -- export --------------------------------------------------------------------------------------------------
 FORMAT = Param("format", one_of("ndjson", "csv"), "ndjson", "ndjson (lossless, one report a line) or csv.")
 TICKET = Param("ticket", TEXT, help="Instead of Authorization: a one-use ticket from export/link.")
-EXPORT = (*SELECTION, FORMAT, TIMEOUT)
+DATASET = Param("dataset", one_of(*DATASETS), PROTOCOLS, "The dataset exported.")
+EXPORT = (*SELECTION, DATASET, *RDNS_SELECTORS, FORMAT, TIMEOUT)
 
 # -- open ports and prioritize -------------------------------------------------------------------------------
 PORTS_IP = Param("ip", NETWORK, help="An address or CIDR (at most a /8 or a /32).", required=True)

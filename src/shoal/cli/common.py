@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -10,10 +11,13 @@ from rich.console import Console
 
 from shoal.config import data_dir
 from shoal.errors import QueryError, ShoalError
+from shoal.model import DATASETS
 from shoal.store.embedded import EmbeddedStore
 
 console = Console()
 errors = Console(stderr=True)
+
+DatasetName = enum.Enum("DatasetName", {name: name for name in DATASETS}, type=str)  # a typer choice
 
 DataOption = Annotated[
     Path | None,

@@ -11,7 +11,7 @@ from typing import Annotated, BinaryIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shoal.cli.common import DataOption, console, errors, open_store
+from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
 from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
 from shoal.filesystem import disk_full, is_disk_full
@@ -30,6 +30,7 @@ def import_command(
         typer.Argument(help="JSON Lines of reports, or masscan -oJ/-oD/-oL output (.gz too); '-' for stdin."),
     ],
     data: DataOption = None,
+    dataset: Annotated[DatasetName, typer.Option(help="The dataset JSON Lines reports go to.")] = DatasetName.protocols,
     workers: Annotated[
         int | None, typer.Option(help="Parser processes (default: cores - 1; 0 parses in this process).")
     ] = None,
@@ -44,7 +45,7 @@ def import_command(
     store = open_store(data)
     totals = IngestTotals()
     try:
-        import_files(store, files, totals, workers, enrich, asn_mmdb, city_mmdb)
+        import_files(store, files, totals, dataset.value, workers, enrich, asn_mmdb, city_mmdb)
     except Exception as exc:
         if not is_disk_full(exc):
             raise
@@ -71,6 +72,7 @@ def import_files(
     store: Store,
     files: list[Path],
     totals: IngestTotals,
+    dataset: str,
     workers: int | None,
     enrich: bool,
     asn_mmdb: Path | None,
@@ -103,7 +105,7 @@ def import_files(
 
             kind = detect(stream)
             if kind is Format.REPORTS:
-                chunks = read_chunks(stream, source)
+                chunks = read_chunks(stream, source, dataset=dataset)
                 ingest_chunks(
                     store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
                 )

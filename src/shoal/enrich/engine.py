@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from operator import itemgetter
 
 from shoal.enrich.base import (
@@ -99,7 +100,7 @@ def enrich_with(enrichers: Iterable[Enricher], report: Report) -> Report:
             added += enricher.enrich(report, ip)
     if not added:
         return report
-    return Report(date=report.date, items=(*items, *added), id=report.id)
+    return replace(report, items=(*items, *added))
 
 
 _type_of = itemgetter(0)  # Item.type

@@ -12,11 +12,11 @@ Instead, for each matching report whose enrichment differs from what the current
   nothing the second time (the store counts the repeat as a duplicate), and a successor whose enrichment
   is already current is left alone.
 
-The predecessor stays searchable: history (what Shoal said about the service, and when) is preserved, and
-``supersedes=<id>`` finds the successor of a report. A report that already has a successor is skipped (its
-successor is re-enriched instead), so successors form a chain, never a fork. Until the store hides
-superseded reports (a store follow-up), a search matches both; ``--most-recent`` limits the work to the
-newest report per ip:port.
+The predecessor is kept as history (what Shoal said about the service, and when): the store no longer
+matches it in searches, summaries or exports, but finds it by id and in ``shoal host``'s history, and
+``supersedes=<id>`` finds the successor of a report. Since a superseded report no longer matches, a rerun
+re-enriches successors, never their predecessors again: successors form a chain, never a fork.
+``--most-recent`` limits the work to the newest report per ip:port.
 """
 
 from __future__ import annotations
@@ -24,17 +24,15 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 
 from shoal.enrich.base import Enricher
 from shoal.enrich.engine import enrich_with
-from shoal.model import ID_LENGTH, Item, Report
-from shoal.query.ast import Match, Term
+from shoal.model import ID_LENGTH, SUPERSEDES, Item, Report
 from shoal.store.base import Filters, Store
 
-SUPERSEDES = "supersedes"
 BATCH_SIZE = 10_000
 
 
@@ -60,28 +58,17 @@ def successor(report: Report, enrichers: Sequence[Enricher]) -> Report | None:
         if item.type == SUPERSEDES and item.is_metadata:
             continue
         (old if item.is_metadata and item.type in outputs else kept).append(item)
-    base = Report(date=report.date, items=tuple(kept), id=report.id)
+    base = replace(report, items=tuple(kept))
     new = list(enrich_with(enrichers, base).items[len(kept) :])
     if set(new) == set(old):
         return None
     items = (*kept, *new, Item(SUPERSEDES, report.id, "", True))
-    return Report(date=report.date, items=items, id=derived_id(report.id, items))
+    return replace(report, items=items, id=derived_id(report.id, items))
 
 
 def derived_id(predecessor: str, items: Iterable[Item]) -> str:
     payload = orjson.dumps([predecessor, [tuple(item) for item in items]])
     return base64.urlsafe_b64encode(hashlib.blake2b(payload, digest_size=16).digest()).decode()[:ID_LENGTH]
-
-
-def superseded_ids(store: Store) -> set[str]:
-    """Ids of stored reports that already have a successor (one query: every report with a supersedes item)."""
-    has_successor = Filters(expression=Term(SUPERSEDES, Match.EXACT, "", prefix=True))
-    return {
-        item.value
-        for report in store.iter_matches(has_successor)
-        for item in report.items
-        if item.type == SUPERSEDES and item.is_metadata
-    }
 
 
 def changed_types(report: Report, new: Report) -> set[str]:
@@ -101,7 +88,6 @@ def rerun(
     """Store a successor for every matching report whose enrichment changed (or only count them)."""
     totals = RerunTotals()
     pending: list[Report] = []
-    superseded = superseded_ids(store)
 
     def flush() -> None:
         if pending and not dry_run:
@@ -116,9 +102,6 @@ def rerun(
 
     for report in store.iter_matches(filters):
         totals.examined += 1
-        if report.id in superseded:  # its successor carries the enrichment and is re-run in its place
-            totals.unchanged += 1
-            continue
         new = successor(report, enrichers)
         if new is None:
             totals.unchanged += 1

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import orjson
 
-from shoal.model import InvalidReport, Report
+from shoal.model import PROTOCOLS, InvalidReport, Report
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -35,24 +35,28 @@ CHUNK_LINES = 2_000
 
 @dataclass(frozen=True, slots=True)
 class LineChunk:
-    """Consecutive raw lines of one input, with the 1-based number of the first."""
+    """Consecutive raw lines of one input, with the 1-based number of the first, and the dataset their reports
+    go to."""
 
     source: str
     first_line: int
     lines: list[bytes]
+    dataset: str = PROTOCOLS
 
 
-def read_chunks(stream: BinaryIO, source: str, lines_per_chunk: int = CHUNK_LINES) -> Iterator[LineChunk]:
+def read_chunks(
+    stream: BinaryIO, source: str, lines_per_chunk: int = CHUNK_LINES, dataset: str = PROTOCOLS
+) -> Iterator[LineChunk]:
     first, lines = 1, []
     for number, line in enumerate(stream, start=1):
         if not lines:
             first = number
         lines.append(line)
         if len(lines) >= lines_per_chunk:
-            yield LineChunk(source, first, lines)
+            yield LineChunk(source, first, lines, dataset)
             lines = []
     if lines:
-        yield LineChunk(source, first, lines)
+        yield LineChunk(source, first, lines, dataset)
 
 
 def decode_chunk(chunk: LineChunk) -> list[Report | Rejected]:
@@ -62,7 +66,7 @@ def decode_chunk(chunk: LineChunk) -> list[Report | Rejected]:
         if not line.strip():
             continue
         try:
-            records.append(Report.from_dict(orjson.loads(line)))
+            records.append(Report.from_dict(orjson.loads(line), chunk.dataset))
         except orjson.JSONDecodeError as exc:
             records.append(Rejected(chunk.source, number, f"not valid JSON: {exc}"))
         except InvalidReport as exc:
@@ -70,6 +74,6 @@ def decode_chunk(chunk: LineChunk) -> list[Report | Rejected]:
     return records
 
 
-def read_reports(stream: BinaryIO, source: str) -> Iterator[Report | Rejected]:
-    for chunk in read_chunks(stream, source):
+def read_reports(stream: BinaryIO, source: str, dataset: str = PROTOCOLS) -> Iterator[Report | Rejected]:
+    for chunk in read_chunks(stream, source, dataset=dataset):
         yield from decode_chunk(chunk)

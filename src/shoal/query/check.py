@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from shoal.errors import QueryError
 from shoal.query.ast import Expr, Match, Not, Span, Term
-from shoal.query.lexer import tokenize
+from shoal.query.lexer import FREE_TEXT_TYPE, tokenize
 from shoal.query.words import split_words
 
 BUILTIN_TYPES: dict[str, str] = {
@@ -94,13 +94,14 @@ TYPE_RULES: dict[str, TypeRule] = {
 _NO_RULE = TypeRule()
 
 
-def check(expr: Expr, known_types: Collection[str], *, source: str | None = None) -> Expr:
+def check(expr: Expr, known_types: Collection[str], *, source: str | None = None, free_text: bool = False) -> Expr:
     """Return ``expr`` with canonical values, or raise QueryError for the first term that is not valid.
 
     ``known_types`` are the types the store has seen; they are valid alongside BUILTIN_TYPES. Pass the
-    text ``expr`` was parsed from as ``source`` to have errors point at the faulty part of a term.
+    text ``expr`` was parsed from as ``source`` to have errors point at the faulty part of a term. In free
+    text, a term of an unknown type is free text itself (``http://example.com`` searches those words).
     """
-    return _Checker(frozenset(known_types) | BUILTIN_TYPES.keys(), source).visit(expr)
+    return _Checker(frozenset(known_types) | BUILTIN_TYPES.keys(), source, free_text).visit(expr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +114,11 @@ class _TermLocation:
 
 
 class _Checker:
-    def __init__(self, known_types: frozenset[str], source: str | None) -> None:
+    def __init__(self, known_types: frozenset[str], source: str | None, free_text: bool = False) -> None:
         self.known_types = known_types
         self.sorted_types = sorted(known_types)
         self.source = source
+        self.free_text = free_text
 
     def visit(self, expr: Expr) -> Expr:
         if isinstance(expr, Term):
@@ -126,6 +128,9 @@ class _Checker:
         return replace(expr, children=tuple(self.visit(child) for child in expr.children))
 
     def visit_term(self, term: Term) -> Term:
+        if self.free_text and term.type not in self.known_types:
+            text = self.source[term.span.start : term.span.end] if self.source is not None else str(term)
+            term = Term(FREE_TEXT_TYPE, Match.WORDS, text, span=term.span)
         where = self._locate(term)
         if term.type not in self.known_types:
             raise QueryError(f"unknown type '{term.type}'", where.type.start, where.type.end, self._suggest(term.type))

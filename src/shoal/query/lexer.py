@@ -9,6 +9,9 @@
 Whitespace is exactly the four characters the AST's renderer escapes (space, tab, CR, LF); any
 other character, however it looks, is part of the word it touches. Offsets are ``str`` indices
 into the source text, ``end`` exclusive.
+
+Free text (``free_text=True``, for the legacy ``query=`` parameter): a value standing alone, bare or
+quoted, is a term of ``FREE_TEXT_TYPE`` (``search-term``), as words typed into a search box are.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ _ESCAPE_HINTS = {
     '"': 'escape it as \\" or quote the whole value',
     "*": "only a trailing * makes a prefix; escape it as \\* to match a literal *",
 }
+FREE_TEXT_TYPE = "search-term"
 _GROUPING_HINT = "escape a literal ( as \\(; to group, put parentheses around whole terms: (title:a or title:b)"
 
 
@@ -69,14 +73,15 @@ class Token:
     term: TermParts | None = None  # set for TERM tokens only
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, free_text: bool = False) -> list[Token]:
     """Split expression text into tokens, ending with one EOF token; raise QueryError on bad syntax."""
-    return _Scanner(text).tokens()
+    return _Scanner(text, free_text).tokens()
 
 
 class _Scanner:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, free_text: bool) -> None:
         self.text = text
+        self.free_text = free_text
         self.pos = 0
 
     def tokens(self) -> list[Token]:
@@ -92,6 +97,8 @@ class _Scanner:
                 self.pos += 1
                 kind = TokenKind.LPAREN if char == "(" else TokenKind.RPAREN
                 tokens.append(Token(kind, Span(start, self.pos), char))
+            elif char == '"' and self.free_text:
+                tokens.append(self._free_word(start))
             elif char == '"':
                 self._quoted()
                 raise QueryError(
@@ -150,11 +157,21 @@ class _Scanner:
                 f'write type:"value", e.g. {word}:"…"',
             )
         kind = _OPERATOR_WORDS.get(word.lower())
+        if kind is None and self.free_text:
+            return self._free_word(start)
         if kind is None:
             raise QueryError(
                 f"expected type:value, found '{word}'", start, self.pos, f"write type:value, e.g. search-term:{word}"
             )
         return Token(kind, Span(start, self.pos), word)
+
+    def _free_word(self, start: int) -> Token:
+        """A bare or quoted value standing alone, as a FREE_TEXT_TYPE term (free text only)."""
+        self.pos = start
+        value, prefix, quoted = self._value(start)
+        span = Span(start, self.pos)
+        parts = TermParts(FREE_TEXT_TYPE, None, Match.WORDS, value, prefix, quoted, Span(start, start), None, span)
+        return Token(TokenKind.TERM, span, self.text[start : self.pos], parts)
 
     def _expect_operator_after_context(self, term_start: int) -> None:
         char = self._peek()

@@ -6,6 +6,9 @@
     unary      := "not" unary | primary
     primary    := TERM | "(" or_expr ")"
 
+In free text (``free_text=True``: bare words are ``search-term`` terms, see the lexer) two operands with no
+operator between them are ANDed, as in a search box.
+
 Chains of one operator become one n-ary node (``a and b and c`` is ``And(a, b, c)``); a parenthesised
 group stays a node of its own. Caps keep every input cheap: MAX_LENGTH characters, MAX_DEPTH nested
 parentheses and ``not``s (which also bounds the recursion), MAX_TERMS terms. Any input string either
@@ -25,7 +28,7 @@ MAX_TERMS = 256
 _OPERAND_STARTS = frozenset({TokenKind.TERM, TokenKind.LPAREN, TokenKind.NOT})
 
 
-def parse(text: str) -> Expr:
+def parse(text: str, free_text: bool = False) -> Expr:
     """Parse expression text into an AST whose nodes carry their source spans."""
     if len(text) > MAX_LENGTH:
         raise QueryTooComplex(
@@ -34,15 +37,16 @@ def parse(text: str) -> Expr:
             len(text),
             "shorten it, or split the search into several queries",
         )
-    return _Parser(tokenize(text), text).expression()
+    return _Parser(tokenize(text, free_text), text, free_text).expression()
 
 
 class _Parser:
     """One parse: a cursor over the tokens plus the nesting depth and term count so far."""
 
-    def __init__(self, tokens: list[Token], text: str) -> None:
+    def __init__(self, tokens: list[Token], text: str, free_text: bool = False) -> None:
         self.tokens = tokens
         self.text = text
+        self.free_text = free_text
         self.index = 0
         self.depth = 0
         self.terms = 0
@@ -73,6 +77,8 @@ class _Parser:
             if token.kind is TokenKind.AND:
                 self._advance()
                 self._expect_operand_after(token)
+            elif token.kind in (TokenKind.TERM, TokenKind.LPAREN) and self.free_text:
+                pass  # free text: side by side means "and"
             elif token.kind in (TokenKind.TERM, TokenKind.LPAREN):
                 raise QueryError(
                     f"missing operator before '{token.text}'",

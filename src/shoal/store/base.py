@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shoal.model import PortObservation, Report
+from shoal.model import PROTOCOLS, Body, PortObservation, Report
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -26,8 +26,13 @@ MAX_SLOP = 10
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What selects reports: a checked expression plus the API's non-expression parameters."""
+    """What selects reports: a dataset, a checked expression, and the API's non-expression parameters.
 
+    A report that a successor supersedes (``shoal enrich``: an item ``supersedes=<its id>``) matches only with
+    ``history`` or when it is asked for by ``report_id``.
+    """
+
+    dataset: str = PROTOCOLS
     expression: Expr | None = None
     ip: IPNetwork | None = None
     indirect: bool = False  # ip also matches ``ip`` items in any context (e.g. a certificate's SAN)
@@ -35,7 +40,9 @@ class Filters:
     date_to: dt.date | None = None  # inclusive
     slop: int = 0
     host_in_url: bool = False
-    most_recent: bool = False  # keep only the newest matching report per {ip, port}
+    most_recent: bool = False  # keep only the newest matching report per identity (ip+port for protocols, …)
+    report_id: str | None = None  # only the report with this id (superseded or not)
+    history: bool = False  # superseded reports match too
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,9 @@ class IngestResult:
 
 
 class Store(Protocol):
+    """Every engine's interface. Reads take the dataset from ``Filters``; a report is stored in
+    ``report.dataset``. Methods that take ``dataset=None`` mean every dataset."""
+
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page: ...
 
     def iter_matches(self, filters: Filters) -> Iterable[Report]: ...
@@ -124,9 +134,11 @@ class Store(Protocol):
 
     def open_ports(self, query: PortQuery) -> OpenPorts: ...
 
-    def known_types(self) -> frozenset[str]: ...
+    def bodies(self, digests: Iterable[str]) -> dict[str, Body]: ...
 
-    def count(self) -> int: ...
+    def known_types(self, dataset: str | None = None) -> frozenset[str]: ...
+
+    def count(self, dataset: str | None = None) -> int: ...
 
     def refresh(self) -> None: ...
 

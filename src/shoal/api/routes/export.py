@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from shoal.api.deps import known_types, require_token
 from shoal.api.guard import slot_key
 from shoal.api.limits import Slot, executor_of, run_query
-from shoal.api.params import filters_of, single
+from shoal.api.params import dataset_filters, dataset_of, single
 from shoal.api.registry import EXPORT, TICKET, declare
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
@@ -158,7 +158,7 @@ def export_token(request: Request) -> tuple[Token, int, Slot | None]:
 def prepared(params: QueryParams, store: Store) -> tuple[str, Filters, int]:
     """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
     export = export_format(params)
-    filters = filters_of(params, known_types(store))
+    filters = dataset_filters(params, known_types(store), dataset_of(params))
     total = store.search(filters, offset=0, limit=1).total
     if total == 0:
         raise NoResults()

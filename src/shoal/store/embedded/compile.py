@@ -17,6 +17,7 @@ from shoal.query.ast import And, Expr, Match, Not, Term
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.schema import (
     CONTEXT_SEP,
+    SUPERSEDED,
     TYPE_SEP,
     address_bits,
     cut,
@@ -40,8 +41,11 @@ def analyze(text: str) -> list[str]:
 
 
 def regex_literal(text: str) -> str:
-    """Escape text for tantivy's (Rust) regex syntax: every ASCII punctuation or space gets a backslash."""
-    return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() else ch for ch in text)
+    """Escape text for tantivy's (Rust) regex syntax: every ASCII punctuation or space gets a backslash, except
+    ``<`` and ``>``, which need none (escaped, they are word-boundary assertions)."""
+    return "".join(
+        "\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() and ch not in "<>" else ch for ch in text
+    )
 
 
 @dataclass(frozen=True)
@@ -187,9 +191,14 @@ def ip_range(schema: tantivy.Schema, field: str, network: IPNetwork) -> Query:
     )
 
 
-def compile_filters(schema: tantivy.Schema, filters: Filters, types: frozenset[str]) -> Query:
-    """The whole selection: expression AND ip parameter AND date range (most_recent is applied after)."""
+def compile_filters(
+    schema: tantivy.Schema, filters: Filters, types: frozenset[str], hide_superseded: bool = False
+) -> Query:
+    """The whole selection: expression AND ip parameter AND date range AND report id, without superseded
+    reports if asked (most_recent is applied after)."""
     clauses: list[Query] = []
+    if filters.report_id is not None:
+        clauses.append(Query.term_query(schema, "id", filters.report_id))
     if filters.expression is not None:
         compiler = Compiler(schema, types, slop=filters.slop, host_in_url=filters.host_in_url)
         clauses.append(compiler.compile(filters.expression))
@@ -204,6 +213,11 @@ def compile_filters(schema: tantivy.Schema, filters: Filters, types: frozenset[s
                 day_number(filters.date_from) if filters.date_from else None,
                 day_number(filters.date_to) if filters.date_to else None,
             )
+        )
+    if hide_superseded:
+        superseded = Query.term_query(schema, "exact", SUPERSEDED)
+        return Query.boolean_query(
+            [*((Occur.Must, clause) for clause in clauses or [Query.all_query()]), (Occur.MustNot, superseded)]
         )
     if not clauses:
         return Query.all_query()

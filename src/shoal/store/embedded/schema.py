@@ -6,7 +6,8 @@ One document per report. Each kind of query reads its own field (in the table, `
 | field     | kind                 | terms                                           | serves                        |
 |-----------|----------------------|-------------------------------------------------|-------------------------------|
 | words     | JSON, default tokens | key ``type``, and ``type/context`` if context   | ``type:value`` phrases/prefix |
-| exact     | raw                  | ``type|value``                                  | ``type=value``, summaries     |
+| exact     | raw                  | ``type|value``; ``|superseded`` (no type) once  | ``type=value``, summaries;    |
+|           |                      | a successor is stored                           | hiding superseded reports     |
 | exactc    | raw                  | ``type/context|value``                     | ``type;context=value``        |
 | kinds     | raw                  | ``type`` and ``type/context``                 | protocol=, http-header-name=  |
 | hosts     | raw                  | ``type|`` + reversed labels (host, url hosts)  | right-anchored host queries   |
@@ -16,7 +17,7 @@ One document per report. Each kind of query reads its own field (in the table, `
 | ip, ipall | ip address           | the scanned ip / every ip item                  | ``ip=``, indirect, ``ip:``    |
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
-| target    | u64 fast             | hash of (ip, port)                              | most_recent                   |
+| target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
 | doc       | stored bytes         | the report as JSON                              | results                       |
 
 Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
@@ -28,12 +29,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
 import tantivy
 
-from shoal.model import Item, Report, canonical_ip, pack_ip
+from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, SUPERSEDES, Body, Item, Report, canonical_ip, pack_ip
 from shoal.store.base import MAX_SLOP
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
@@ -113,12 +115,40 @@ def sort_key(day: int, report_id: str) -> int:
     return (day << 48) | int.from_bytes(report_id.encode()[:ID_SORT_BYTES].ljust(ID_SORT_BYTES, b"\0"), "big")
 
 
+# The ``exact`` term of a report that has a successor: an empty type, which no item has (so the schema of older
+# data directories still fits, and no summary sees it).
+SUPERSEDED = TYPE_SEP + "superseded"
+
+
 def target_key(packed_ip: bytes | None, port: int | None) -> int:
     """One number per {ip, port}: exact for IPv4 (address << 16 | port), a 63-bit hash for IPv6."""
     if packed_ip is not None and len(packed_ip) == 4 and port is not None:
         return int.from_bytes(packed_ip, "big") << 16 | port
-    digest = hashlib.blake2b(repr((packed_ip, port)).encode(), digest_size=8).digest()
+    return hashed_key((packed_ip, port))
+
+
+def hashed_key(identity: object) -> int:
+    digest = hashlib.blake2b(repr(identity).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") | 1 << 63
+
+
+def first_value(report: Report, item_type: str) -> str | None:
+    return next((item.value for item in report.items if item.type == item_type and item.context == ""), None)
+
+
+def identity_key(report: Report, packed_ip: bytes | None, port: int | None) -> int:
+    """What ``most_recent`` keeps one report of (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
+    domains, {ip} for rdns, the certificate for ct. A report lacking its identity is one of its own."""
+    dataset = report.dataset
+    if dataset == PROTOCOLS and packed_ip is not None and port is not None:
+        return target_key(packed_ip, port)
+    if dataset == DOMAINS and packed_ip is not None and port is not None and (host := first_value(report, "host")):
+        return hashed_key((host.strip().rstrip(".").lower(), packed_ip, port))
+    if dataset == RDNS and packed_ip is not None:
+        return hashed_key(packed_ip)
+    if dataset == CT and (digest := first_value(report, "cert-sha256")):
+        return hashed_key(digest.strip().lower())
+    return hashed_key(report.id)
 
 
 def port_term(value: str) -> str:
@@ -130,16 +160,21 @@ def stored_form(report: Report) -> bytes:
     return orjson.dumps((report.date.isoformat(), report.id, [(*item,) for item in report.items]))
 
 
-def report_from_stored(data: bytes) -> Report:
+def report_from_stored(data: bytes, dataset: str = PROTOCOLS) -> Report:
     """Inverse of ``stored_form``; on every result page, so Items are built straight from the stored 4-lists."""
     date, report_id, items = orjson.loads(data)
-    return Report(date=dt.date.fromisoformat(date), id=report_id, items=tuple(_new_item(Item, item) for item in items))
+    return Report(
+        date=dt.date.fromisoformat(date),
+        id=report_id,
+        items=tuple(_new_item(Item, item) for item in items),
+        dataset=dataset,
+    )
 
 
 _new_item = tuple.__new__
 
 
-def build_document(report: Report) -> str:
+def build_document(report: Report, superseded: bool = False) -> str:
     """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
@@ -201,9 +236,11 @@ def build_document(report: Report) -> str:
         "ipall": ipall,
         "day": day,
         "sort": sort_key(day, report.id),
-        "target": target_key(scanned_ip, scanned_port),
+        "target": identity_key(report, scanned_ip, scanned_port),
         "doc": base64.b64encode(stored_form(report)).decode(),
     }
+    if superseded:
+        document["exact"].append(SUPERSEDED)
     if scanned_ip is not None:
         document["ip"] = canonical_ip(scanned_ip)
     return orjson.dumps(document).decode()
@@ -221,7 +258,19 @@ def observation_of(report: Report) -> Target | None:
     return pack_ip(ip), port, day
 
 
-def prepare_report(report: Report) -> tuple[str, str, Target | None]:
-    """What ``EmbeddedStore.ingest_prepared`` takes: (id, document, observation). Pure, so it can run in worker
-    processes."""
-    return report.id, build_document(report), observation_of(report)
+class Prepared(NamedTuple):
+    """What ``EmbeddedStore.ingest_prepared`` takes for one report."""
+
+    id: str
+    dataset: str
+    document: str
+    observation: Target | None  # protocols and domains reports are also observations of their ip:port
+    supersedes: tuple[str, ...]  # ids of the reports this one is the successor of
+    bodies: tuple[Body, ...]
+
+
+def prepare_report(report: Report) -> Prepared:
+    """Pure, so it can run in worker processes."""
+    supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
+    observation = observation_of(report) if report.dataset in (PROTOCOLS, DOMAINS) else None
+    return Prepared(report.id, report.dataset, build_document(report), observation, supersedes, report.bodies)

@@ -1,0 +1,64 @@
+"""The search endpoints, one per dataset: search and summarise reports.
+
+``scan/protocols``, ``scan/domains`` and ``ct/log`` take the same parameters and answer in the same shapes;
+``domain/rdns`` adds its selectors ``host`` (reverse: the IPs whose names are under a domain) and
+``nameserver`` (a ``host;dns-ns`` name, right-anchored), ANDed with the rest (``ip`` is its forward search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
+from starlette.responses import Response
+
+from shoal.api.deps import known_types, require_token
+from shoal.api.limits import run_query
+from shoal.api.params import boolean, dataset_filters, page_of, summary_of
+from shoal.api.registry import DOMAIN_RDNS, SCAN_PROTOCOLS, declare
+from shoal.api.render import json_response, page_body, summary_body
+from shoal.errors import Forbidden, NoResults
+from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS
+from shoal.store.base import PAGE_SIZE, Store
+from shoal.tokens import Token
+
+router = APIRouter()
+
+SEARCH_PATHS = {PROTOCOLS: "/v1/scan/protocols", DOMAINS: "/v1/scan/domains", CT: "/v1/ct/log", RDNS: "/v1/domain/rdns"}
+
+
+def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Response:
+    """The whole call, on a query thread: check the parameters, ask the store, render."""
+    types = known_types(store)
+    filters = dataset_filters(params, types, dataset)
+    summary = summary_of(params, types, token.enterprise)
+    if summary is not None:
+        with_cardinality = boolean(params, "summary_cardinality")
+        if with_cardinality and not token.enterprise:
+            raise Forbidden("summary_cardinality=true needs an enterprise token")
+        result = store.summarize(filters, summary)
+        if not result.values:
+            raise NoResults()
+        return json_response(summary_body(result, with_cardinality))
+    page = page_of(params)
+    result_page = store.search(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    if not result_page.reports:
+        raise NoResults()
+    return json_response(page_body(result_page, page))
+
+
+def search_route(dataset: str) -> Callable[[Request], object]:
+    async def search(request: Request) -> Response:
+        token = require_token(request)
+        return await run_query(request, answer, request.query_params, request.app.state.store, token, dataset)
+
+    search.__name__ = f"search_{dataset}"
+    return search
+
+
+for _dataset, _path in SEARCH_PATHS.items():
+    _declared = declare(*(DOMAIN_RDNS if _dataset == RDNS else SCAN_PROTOCOLS))
+    router.add_api_route(
+        _path, search_route(_dataset), methods=["GET"], name=f"search_{_dataset}", openapi_extra=_declared
+    )
