@@ -15,6 +15,7 @@ from rich.table import Table
 from shoal.cli.common import DataOption, console, errors, fail, open_store
 from shoal.collect.connection import Timeouts
 from shoal.collect.policy import PolicyFileError, ScanPolicy, load_policy, parse_network
+from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ScanSettings, ScanStats, run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
 from shoal.collect.targets import parse_ports, parse_targets
@@ -24,6 +25,7 @@ from shoal.enrich import enrich_report
 from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.store.base import IPNetwork, Store
+from shoal.usage import UsageBook
 
 PROGRESS_SECONDS = 0.25
 T = TypeVar("T")
@@ -189,6 +191,14 @@ def start_collection_worker(
     except (PolicyFileError, ValueError) as exc:
         fail(BadParameter("allow", str(exc)))
     every = None if rescan_every is None else _checked(lambda: parse_duration(rescan_every), "rescan-every")
-    worker = CollectionWorker(store, policy, ScanSettings(), transform=enrich_report, rescan_every=every)
+    worker = CollectionWorker(
+        store,
+        policy,
+        ScanSettings(),
+        transform=enrich_report,
+        rescan_every=every,
+        queue=PriorityQueue(data),
+        usage=UsageBook(data),
+    )
     worker.start()
     return worker

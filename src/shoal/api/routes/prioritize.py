@@ -4,7 +4,8 @@ The answer comes at once (``{"ip", "port", "status": "queued"}``); ``shoal serve
 the work, and the report is searchable with ``scan/protocols?ip=IP`` about a second after it ends. Each token
 may call this 5 times a second averaged over 10 minutes (Driftnet's rule): a bucket of 3,000 calls refilled
 at 5 a second; past it, 429 with ``Retry-After``. The call also costs one unit of the token's monthly
-``priority_limit`` (charged by ``shoal.api.guard``, returned if the call fails).
+``priority_limit`` (charged by ``shoal.api.guard``, returned if the call fails). An accepted call is written
+to ``DATA/prioritize.sqlite3`` before the answer: it is collected even if the server dies first.
 """
 
 from __future__ import annotations
@@ -64,5 +65,5 @@ async def prioritize(request: Request) -> Response:
     collector = request.app.state.collector
     if collector is None:
         raise Forbidden("this server does not collect: start it with 'shoal serve --allow CIDR'")
-    collector.submit(ip, port)
+    collector.submit(ip, port, request.scope.get("state", {}).get("charge"))
     return json_response({"ip": ip, "port": port, "status": "queued"})
