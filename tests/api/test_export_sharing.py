@@ -145,3 +145,21 @@ def test_link_downloads_take_the_token_s_slots(workers: Running, slow_data: Path
         time.sleep(0.5)
         sixth = httpx.get(f"{workers.base}{urls[5]}")
         assert sixth.status_code == 429 and sixth.json()["code"] == "too_many_requests"
+
+
+def test_a_process_streams_a_bounded_number_of_exports(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.ingest(CORPUS)
+    tokens = TokenStore(tmp_path)
+    headers = {"Authorization": f"Bearer {tokens.create('many')}"}
+    app = create_app(store, tokens)
+    with TestClient(app) as client:
+        gate = app.state.export_gate
+        gate.running = gate.capacity  # as if that many were streaming
+        refused = client.get(URL, headers=headers)
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+        assert client.get("/v1/admin/user", headers=headers).json()["quota"]["api_usage"] == 0  # not charged
+        gate.running = 0
+        assert client.get(URL, headers=headers).status_code == 200
+        assert gate.running == 0  # given back when the body ended
+    store.close()

@@ -52,6 +52,7 @@ def create_app(
     app.include_router(prioritize.router)
     app.include_router(ports.router)
     app.state.export_tickets = ExportTickets(tokens.path.parent, tokens)
+    app.state.export_gate = export.ExportGate()
     app.include_router(export.router)
     install_web(app)
     install_docs(app)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import ctypes
 import io
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Executor
 
 import orjson
@@ -40,6 +41,7 @@ router = APIRouter()
 
 EXPORT_PATH = "/v1/scan/protocols/export"
 CHUNK_BYTES = 64 * 1024
+MAX_EXPORTS = 32  # streaming at once per server process (ExportGate)
 EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
 GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -173,6 +175,22 @@ def export_cost(total: int) -> int:
 @router.get(EXPORT_PATH, openapi_extra=declare(*EXPORT, TICKET))
 async def export_reports(request: Request) -> Response:
     token, charged, slot = export_token(request)
+    gate: ExportGate = request.app.state.export_gate
+
+    def release() -> None:
+        if slot is not None:
+            slot.release()
+
+    try:
+        gate.enter()
+    except BaseException:
+        release()
+        raise
+
+    def end() -> None:
+        release()
+        gate.leave(executor_of(request))
+
     try:
         store: Store = request.app.state.store
         export, filters, total = await run_query(request, prepared, request.query_params, store)
@@ -181,8 +199,7 @@ async def export_reports(request: Request) -> Response:
             usage: UsageBook = request.app.state.usage
             usage.charge(token.id, "api", cost - charged, token.quota_limit("api"))
     except BaseException:
-        if slot is not None:
-            slot.release()
+        end()
         raise
     headers = {
         "Content-Disposition": f'attachment; filename="shoal-export.{export}"',
@@ -190,7 +207,39 @@ async def export_reports(request: Request) -> Response:
         "Cache-Control": "no-store",
     }
     chunks = Chunks(encode(store.iter_matches(filters), export), executor_of(request))
-    return ExportResponse(chunks, slot, media_type=MEDIA_TYPES[export], headers=headers)
+    return ExportResponse(chunks, end, media_type=MEDIA_TYPES[export], headers=headers)
+
+
+class ExportGate:
+    """At most ``capacity`` exports stream at once in one server process (each holds a block of up to 10,000
+    matches, about 1.4 MB: 32 of them bound the memory all exports take). Past it: 429, retry in a moment.
+    When the last one ends, freed memory is handed back to the system (glibc's ``malloc_trim``)."""
+
+    def __init__(self, capacity: int = MAX_EXPORTS) -> None:
+        self.capacity = capacity
+        self.running = 0
+
+    def enter(self) -> None:
+        if self.running >= self.capacity:
+            raise TooManyRequests(
+                f"{self.capacity} exports are streaming from this server process already; retry in a moment", 1
+            )
+        self.running += 1
+
+    def leave(self, executor: Executor) -> None:
+        self.running -= 1
+        if self.running == 0 and TRIM is not None:
+            executor.submit(TRIM, 0)
+
+
+def malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+TRIM = malloc_trim()
 
 
 class Chunks:
@@ -224,19 +273,18 @@ class Chunks:
 
 
 class ExportResponse(StreamingResponse):
-    """The streamed export; however it ends (complete, cut off by the send timeout, the client gone), the
-    slot taken for a link download is freed."""
+    """The streamed export; however it ends (complete, cut off by the send timeout, the client gone), ``end``
+    runs: the slot taken for a link download and the process's export place are freed."""
 
-    def __init__(self, chunks: Chunks, slot: Slot | None, media_type: str, headers: dict[str, str]) -> None:
+    def __init__(self, chunks: Chunks, end: Callable[[], None], media_type: str, headers: dict[str, str]) -> None:
         super().__init__(chunks.__aiter__(), media_type=media_type, headers=headers)
-        self.slot = slot
+        self.end = end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if self.slot is not None:
-                self.slot.release()
+            self.end()
 
 
 @router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT))
