@@ -9,7 +9,8 @@ far larger than the socket buffers, e.g. 100,000+; ``--corpus FILE`` imports one
 1. **idle** (``--workers 1``): ``--idle`` connections from 40 loopback addresses (127.77.0.1…) that send
    nothing, a tenth of them trickling a request head at 1 byte a second (slow loris); each is reopened as
    soon as the server closes it, so the server stays under that pressure for ``--seconds``. Meanwhile one
-   normal client sends sequential ``/v1/scan/protocols`` searches. Reported: the normal client's p50/p99 and
+   normal client (in this process; the attack runs in another) sends sequential ``/v1/scan/protocols``
+   searches. Reported: the normal client's p50/p99 and
    errors, first without the attack (same run, same server), then under it; connections held; closes.
 2. **stalled** (``--workers 1``): ``--stalled`` exports started by clients that never read (a 4 KiB receive
    buffer), five per token (the slot limit), then the server's memory: before, while they are held, once
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import resource
 import socket
@@ -46,6 +48,7 @@ ATTACKERS = [f"127.77.{n // 250}.{n % 250 + 1}" for n in range(40)]
 MAX_IDLE = 15_000
 MAX_SECONDS = 120
 SEARCH = "/v1/scan/protocols?expression=port-tcp%3A443"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -72,6 +75,12 @@ class Server:
         workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
         return [self.process.pid, *workers]
 
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            total += process_cpu(pid)
+        return total
+
     def rss_mib(self) -> float:
         """Resident memory of the server and its worker processes (uvicorn's supervisor included)."""
         total = 0
@@ -93,10 +102,30 @@ class Server:
             self.process.wait()
 
 
-def start_server(data: Path, *options: str) -> Server:
+def process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> float:
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICKS
+
+
+def start_server(data: Path, *options: str, files: int | None = None) -> Server:
+    """``shoal serve`` on a free port; ``files``: its open-file limit (soft and hard), e.g. to reach it."""
     port = free_port()
     command = [tool("shoal"), "serve", "--data", str(data), "--host", LOOPBACK, "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=(data / "abuse-serve.log").open("wb"))
+
+    def limit_files() -> None:
+        if files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
+    log = (data / "abuse-serve.log").open("wb")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=limit_files)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -200,31 +229,60 @@ async def sample(pressure: Pressure, stop: float) -> None:
         await asyncio.sleep(0.5)
 
 
-async def idle_phase(server: Server, token: str, idle: int, seconds: float) -> dict[str, object]:
-    quiet, quiet_errors = await normal_client(server.port, token, min(10.0, seconds))
+async def attack(port: int, idle: int, seconds: float) -> Pressure:
+    """The hostile side: ``idle`` connections held (a tenth of them slow loris) for ``seconds``."""
     pressure = Pressure()
-    stop = time.monotonic() + seconds + 5
+    stop = time.monotonic() + seconds
     holders = [
-        asyncio.create_task(hold(server.port, ATTACKERS[n % len(ATTACKERS)], n % 10 == 0, pressure, stop))
-        for n in range(idle)
+        asyncio.create_task(hold(port, ATTACKERS[n % len(ATTACKERS)], n % 10 == 0, pressure, stop)) for n in range(idle)
     ]
-    await asyncio.sleep(5)  # let the connections pile up
-    sampler = asyncio.create_task(sample(pressure, time.monotonic() + seconds))
-    rss_held = server.rss_mib()
-    loaded, loaded_errors = await normal_client(server.port, token, seconds)
-    await sampler
-    for holder in holders:
-        holder.cancel()
+    await sample(pressure, stop)
     await asyncio.gather(*holders, return_exceptions=True)
+    return pressure
+
+
+def attacker(port: int, idle: int, seconds: float, results: multiprocessing.Queue) -> None:
+    """In its own process, so that its event loop never delays the normal client's measurements."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    pressure = asyncio.run(attack(port, idle, seconds))
+    results.put((pressure.samples, pressure.closed_by_server, pressure.refused))
+
+
+async def measured(server: Server, token: str, seconds: float, hostile: int | None = None) -> dict[str, object]:
+    """The normal client for ``seconds``, and the cores used meanwhile by the server, the attacker, the rest."""
+    start = time.monotonic()
+    cpu = (server.cpu_seconds(), process_cpu(hostile) if hostile else 0.0, process_cpu(os.getpid()), machine_busy())
+    latencies, errors = await normal_client(server.port, token, seconds)
+    wall = time.monotonic() - start
+    after = (server.cpu_seconds(), process_cpu(hostile) if hostile else 0.0, process_cpu(os.getpid()), machine_busy())
+    used = [(late - early) / wall for early, late in zip(cpu, after, strict=True)]
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "server": used[0],
+        "attacker": used[1],
+        "other": max(0.0, used[3] - used[0] - used[1] - used[2]),
+    }
+
+
+async def idle_phase(server: Server, token: str, idle: int, seconds: float) -> dict[str, object]:
+    quiet = await measured(server, token, min(10.0, seconds))
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    hostile = multiprocessing.Process(target=attacker, args=(server.port, idle, seconds + 8, results))
+    hostile.start()
+    await asyncio.sleep(5)  # let the connections pile up
+    rss_held = server.rss_mib()
+    loaded = await measured(server, token, seconds, hostile.pid)
+    samples, closed, refused = await asyncio.to_thread(results.get, True, seconds + 120)
+    await asyncio.to_thread(hostile.join, 30)
+    held = samples[len(samples) // 5 :]  # after the pile-up
     return {
         "quiet": quiet,
-        "quiet_errors": quiet_errors,
         "loaded": loaded,
-        "loaded_errors": loaded_errors,
-        "held_median": statistics.median(pressure.samples) if pressure.samples else 0,
-        "held_min": min(pressure.samples, default=0),
-        "closed_by_server": pressure.closed_by_server,
-        "refused": pressure.refused,
+        "held_median": statistics.median(held) if held else 0,
+        "held_min": min(held, default=0),
+        "closed_by_server": closed,
+        "refused": refused,
         "rss_held": rss_held,
     }
 
@@ -334,6 +392,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--stalled", type=int, default=400, help="stalled exports (default 400)")
     parser.add_argument("--send-timeout", type=float, default=10.0, help="the server's --send-timeout (default 10)")
     parser.add_argument("--links", type=int, default=20, help="export links downloaded (default 20)")
+    parser.add_argument("--server-files", type=int, help="the idle phase's server open-file limit (default: as is)")
     parser.add_argument(
         "--phases", nargs="+", default=["idle", "stalled", "links"], choices=["idle", "stalled", "links"]
     )
@@ -356,22 +415,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = tokens(args.data, max(1, -(-args.stalled // 5)) + 1)
     print(f"# bench/abuse.py — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine()}\n")
     if "idle" in args.phases:
-        server = start_server(args.data)
+        server = start_server(args.data, files=args.server_files)
         try:
             result = asyncio.run(idle_phase(server, secrets[-1], args.idle, args.seconds))
         finally:
             server.stop()
+        limit = f", server open-file limit {args.server_files}" if args.server_files else ""
         print(
             f"## idle: {args.idle} connections (a tenth slow loris) from {len(ATTACKERS)} addresses,"
-            f" {args.seconds:g} s\n"
+            f" {args.seconds:g} s{limit}\n"
         )
-        print("| normal client | searches | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|")
+        print(
+            "| normal client | searches | p50 ms | p90 ms | p99 ms | errors | server cores | attacker cores |"
+            " other cores |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
         for name in ("quiet", "loaded"):
-            values = result[name]
-            assert isinstance(values, list)
+            phase_result = result[name]
+            assert isinstance(phase_result, dict)
+            values = phase_result["latencies"]
             print(
                 f"| {'alone' if name == 'quiet' else 'under attack'} | {len(values)} | {percentile(values, 0.5):.1f}"
-                f" | {percentile(values, 0.99):.1f} | {result[name + '_errors']} |"
+                f" | {percentile(values, 0.9):.1f} | {percentile(values, 0.99):.1f} | {phase_result['errors']}"
+                f" | {phase_result['server']:.2f} | {phase_result['attacker']:.2f} | {phase_result['other']:.2f} |"
             )
         print(
             f"\nconnections held: median {result['held_median']:.0f}, min {result['held_min']}; closed by the"

@@ -7,6 +7,8 @@
 - **Slow and silent clients.** A whole request must arrive within ``head_timeout`` seconds of the moment the
   server starts waiting for it (a new connection, or the end of the previous response): bytes trickling in
   do not extend it, so a slow-loris client is cut off like a silent one (408 if it had started a request).
+  Each connection's time runs out at a random 75–100% of it, so thousands opened at once (an attack) are
+  not all closed, and reopened, in the same instant: that burst stalled normal requests for a second.
   Between requests uvicorn's keep-alive timeout (5 s) closes idle connections sooner.
 - **Connection caps.** At most ``max_per_client`` connections per client address (an IPv6 client is its
   /64; trusted proxies are exempt): one more is answered 429 and closed. At most ``max_connections`` per
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import random
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -42,6 +45,7 @@ from shoal.errors import (
 from shoal.store.base import IPNetwork
 
 MAX_HEAD_BYTES = 64 * 1024
+TIMEOUT_JITTER = 0.75  # a request's time runs out between 75% and 100% of head_timeout
 MAX_REQUEST_LINE = 16 * 1024
 MALFORMED = "malformed HTTP request: the server could not parse its request line or headers"
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES:,} bytes"
@@ -181,7 +185,8 @@ class JsonErrorProtocol(HttpToolsProtocol):
         book_of(self.server_state).waiting[self] = None
         if self.request_timer is not None:
             self.request_timer.cancel()
-        self.request_timer = self.loop.call_later(self.limits.head_timeout, self.request_timed_out)
+        share = random.uniform(TIMEOUT_JITTER, 1.0)  # connections opened together do not all close together
+        self.request_timer = self.loop.call_later(self.limits.head_timeout * share, self.request_timed_out)
 
     def request_timed_out(self) -> None:
         self.request_timer = None
