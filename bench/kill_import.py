@@ -6,7 +6,7 @@
 A corpus of ``--count`` reports is generated (``bench/generate.py``, kept in DIR), then ``shoal import``
 is started on it and SIGKILLed at a random moment, ``--kills`` times in a row (each run resumes the file
 from the start, as a user would), then run once more to completion. The import runs on a pseudo-terminal
-so its progress line ("reports N", updated after each committed batch) can be read. After every kill:
+so its progress line ("N stored", updated after each committed batch) can be read. After every kill:
 
 - the store opens and answers a search, a summary and a page of reports;
 - its size is a whole number of batches (or the total): a batch is committed entirely or not at all;
@@ -44,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 SHOAL_BATCH = 50_000  # reports per commit in shoal import (shoal.ingest.pipeline.BATCH_SIZE)
-PROGRESS = re.compile(rb"reports (\d+)")
+PROGRESS = re.compile(rb"reports (\d+)|([\d,]+) stored")  # the child's line, or shoal import's progress
 SUMMARY = re.compile(rb"imported (\d+), duplicate (\d+), rejected (\d+)")
 REPORT_ID = re.compile(rb'"id":"([^"]+)"')
 CHILD = """
@@ -161,7 +161,7 @@ def run_import(command: list[str], kill_after: float | None) -> Run:
     lingering = wait_for_group(process.pid, 5.0) if killed else 0
     reader.join(timeout=10)
     os.close(leader)
-    seen = [int(number) for number in PROGRESS.findall(bytes(output))]
+    seen = [int((child or shoal).replace(b",", b"")) for child, shoal in PROGRESS.findall(bytes(output))]
     return Run(killed, seconds, max(seen, default=0), bytes(output), lingering)
 
 

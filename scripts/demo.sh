@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up and run the main job on the embedded engine: generate a demo corpus, import it,
-# create a token, print a working curl example, and serve the API on 127.0.0.1:8080.
+# create an enterprise demo token (once: it is kept in DATA/demo-token and reused), print a working curl
+# example, and serve the API and the web UI on 127.0.0.1:8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,8 +16,32 @@ if [ ! -f "$corpus" ]; then
     .venv/bin/python bench/generate.py --count "$COUNT" --seed 1 --out "$partial"
     mv "$partial" "$corpus"
 fi
-.venv/bin/shoal import --data "$DATA" "$corpus"
-token=$(.venv/bin/shoal token create demo --data "$DATA")
+stored=$(.venv/bin/shoal count --data "$DATA" 2>/dev/null || echo 0)
+if [ "$stored" -ge "$COUNT" ]; then
+    echo "$DATA already holds $stored reports: not importing the demo corpus again"
+else
+    echo "importing $COUNT demo reports into $DATA"
+    .venv/bin/shoal import --data "$DATA" "$corpus"
+fi
+token_file="$DATA/demo-token"
+token=""
+if [ -s "$token_file" ]; then
+    token=$(cat "$token_file")
+    # Still a live enterprise token of this store? (It may have been revoked, or the store replaced.)
+    if ! .venv/bin/python -c 'import sys
+from shoal.tokens import TokenStore
+token = TokenStore(sys.argv[1]).lookup(sys.argv[2])
+sys.exit(0 if token is not None and token.enterprise else 1)' "$DATA" "$token"; then
+        token=""
+    fi
+fi
+if [ -z "$token" ]; then
+    token=$(.venv/bin/shoal token create demo --enterprise --data "$DATA")
+    (umask 077 && printf '%s\n' "$token" >"$token_file")
+    echo "created the enterprise token 'demo' (kept in $token_file; running the demo again reuses it)"
+else
+    echo "reusing the enterprise token 'demo' kept in $token_file"
+fi
 cat <<TXT
 
 Shoal is starting on http://127.0.0.1:$PORT/v1/ with $(basename "$corpus"). Try, in another terminal:
@@ -28,7 +53,10 @@ Shoal is starting on http://127.0.0.1:$PORT/v1/ with $(basename "$corpus"). Try,
   curl -s -H 'Authorization: Bearer $token' \\
     --get --data-urlencode 'summarize=port-tcp' 'http://127.0.0.1:$PORT/v1/scan/protocols'
 
-or open http://127.0.0.1:$PORT/ in a browser and paste the token.
+or open http://127.0.0.1:$PORT/ in a browser and paste the token, or use the command line against it:
+
+  .venv/bin/shoal login http://127.0.0.1:$PORT -- '$token'
+  .venv/bin/shoal stats --facets geo-country,port-tcp 'product-tag:nginx'
 
 TXT
 exec .venv/bin/shoal serve --data "$DATA" --host 127.0.0.1 --port "$PORT"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the real daemons the collector tests scan on loopback (Debian packages; PostgreSQL is usually
-# preinstalled). Idempotent and quiet: does nothing when every binary is present. Never starts a service.
+# Install the real daemons the collector tests scan on loopback, the DNS server they resolve with, and nmap,
+# whose XML the importer tests read (Debian packages; PostgreSQL is usually preinstalled). Idempotent and quiet:
+# does nothing when every binary is present. Never starts a service.
 set -euo pipefail
 declare -A PACKAGE_OF=(
     [/usr/sbin/nginx]=nginx
@@ -9,6 +10,8 @@ declare -A PACKAGE_OF=(
     [/usr/sbin/vsftpd]=vsftpd
     [/usr/sbin/mosquitto]=mosquitto
     [/usr/sbin/telnetd]=inetutils-telnetd
+    [/usr/sbin/unbound]=unbound
+    [/usr/bin/nmap]=nmap
 )
 missing=()
 for binary in "${!PACKAGE_OF[@]}"; do

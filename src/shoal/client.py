@@ -8,6 +8,10 @@
         summary = client.summarize("port-tcp", "product-tag:nginx", limit=10)
         client.ports("8.8.8.8"), client.ipports("8.8.8.0/24"), client.prioritize("8.8.8.8", 443), client.user()
         for report in client.export("title:london"): ...                 # Shoal only: every match, streamed
+        client.search("host:example.org", dataset="domains")             # scan/domains (also ct, rdns)
+        client.summarize("host", dataset="rdns", host="example.org", contexts=["dns-ptr"])  # domain/rdns
+        client.multi_summary("host:example.org").counts("port-tcp", "domains")  # many types in one call
+        client.bodies(report_id=report.id).results[0].bodies[0].data    # the raw response behind a report
 
 A 204 (nothing matched) is an empty result, never an error. Errors are raised as the server's own exception
 classes (``shoal.errors``), rebuilt from the JSON error body, so a caller catches what the server raised:
@@ -28,11 +32,11 @@ Transport errors are translated in one place (``Client._send``), ``raise … fro
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, Unpack
 
 import httpx
 import orjson
@@ -50,10 +54,42 @@ from shoal.errors import (
     Unauthorized,
 )
 from shoal.model import Report
+from shoal.results import (
+    NO_VALUES,
+    BodyPage,
+    IpPortCounts,
+    MultiSummary,
+    PortCounts,
+    RawBody,
+    ReportBodies,
+    SearchPage,
+    Selection,
+    ValueCounts,
+    by_count,
+    dataset_path,
+    dates,
+    selection_params,
+)
 
 DEFAULT_TIMEOUT = 60.0
-PAGE_SIZE = 100
 ExportFormat = Literal["ndjson", "csv"]
+__all__ = [
+    "NO_VALUES",
+    "ApiError",
+    "BodyPage",
+    "Client",
+    "ConnectionFailed",
+    "ExportStream",
+    "IpPortCounts",
+    "MultiSummary",
+    "PortCounts",
+    "RawBody",
+    "ReportBodies",
+    "SearchPage",
+    "Selection",
+    "ValueCounts",
+    "error_of",
+]
 
 
 class ApiError(ShoalError):
@@ -70,80 +106,23 @@ class ConnectionFailed(ApiError):
         super().__init__(0, message, "connection")
 
 
-class Selection(TypedDict, total=False):
-    """What selects reports besides the expression: scan/protocols' other parameters."""
-
-    ip: str  # an address or CIDR
-    indirect: bool
-    date_from: dt.date | str  # inclusive, YYYY-MM-DD
-    date_to: dt.date | str
-    slop: int
-    most_recent: bool
-    host_in_url: bool
-    filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    page: int
-    pages: int
-    result_count: int
-    results: list[Report]
-
-
-@dataclass(frozen=True, slots=True)
-class ValueCounts:
-    """A summary: value → number of reports, the sum of the counts left out, and (if asked) the cardinality."""
-
-    values: dict[str, int]
-    other: int
-    cardinality: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PortCounts:
-    values: dict[int, int]  # port → observations
-    other: int
-    honeypot: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class IpPortCounts:
-    values: dict[str, PortCounts]  # ip → its ports
-    other: int  # IPs left out
-
-
-NO_VALUES = ValueCounts({}, 0)
-
-
-def selection_params(expression: str, selection: Selection) -> list[tuple[str, str]]:
-    unknown = set(selection) - set(Selection.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown search option(s): {', '.join(sorted(unknown))}")
-    params = [("expression", expression)] if expression else []
-    if "ip" in selection:
-        params.append(("ip", selection["ip"]))
-    params += dates(selection.get("date_from"), selection.get("date_to"))
-    if "slop" in selection:
-        params.append(("slop", str(selection["slop"])))
-    for flag in ("indirect", "most_recent", "host_in_url"):
-        if selection.get(flag):
-            params.append((flag, "true"))
-    params += [("filter", text) for text in selection.get("filters", ())]
-    return params
-
-
-def dates(date_from: dt.date | str | None, date_to: dt.date | str | None) -> list[tuple[str, str]]:
-    return [
-        (name, value.isoformat() if isinstance(value, dt.date) else value)
-        for name, value in (("from", date_from), ("to", date_to))
-        if value is not None
-    ]
+def raw_body(item: dict[str, Any]) -> RawBody:
+    text = str(item["data"])
+    data = base64.b64decode(text) if item.get("encoding") == "base64" else text.encode()
+    return RawBody(
+        str(item.get("context", "")),
+        str(item["sha256"]),
+        int(item["length"]),
+        bool(item.get("truncated", False)),
+        str(item.get("content_type", "")),
+        data,
+    )
 
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
     values = {int(port): int(n) for port, n in body.get("values", {}).items()}
-    return PortCounts(values, int(body.get("other", 0)), bool(body.get("honeypot", False)))
+    ordered = dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
+    return PortCounts(ordered, int(body.get("other", 0)), bool(body.get("honeypot", False)))
 
 
 # -- errors: one builder per Shoal error code, then by status for anything else --------------------------------
@@ -213,6 +192,30 @@ def error_of(response: httpx.Response) -> ShoalError:
     return build(message, detail, response)
 
 
+class ExportStream:
+    """An export under way: ``result_count`` (None if the server did not say), then ``chunks()`` once."""
+
+    def __init__(self, response: httpx.Response, base_url: str) -> None:
+        self.response = response
+        self.base_url = base_url
+        counted = response.headers.get("x-result-count", "")
+        self.result_count: int | None = (
+            0 if response.status_code == 204 else int(counted) if counted.isdigit() else None
+        )
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            if self.response.status_code != 204:
+                yield from self.response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"the export from {self.base_url} broke off: {exc}") from exc
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+
 class Client:
     def __init__(
         self,
@@ -262,20 +265,26 @@ class Client:
 
     # -- endpoints ----------------------------------------------------------------------------------------
 
-    def search(self, expression: str = "", *, page: int = 0, **selection: Unpack[Selection]) -> SearchPage:
-        """One page (100 reports, newest first) of ``GET /v1/scan/protocols``."""
+    def search(
+        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> SearchPage:
+        """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
+        ``/v1/scan/domains``, ``/v1/ct/log`` or ``/v1/domain/rdns`` (``host=``, ``nameserver=``)."""
+        path = dataset_path(dataset, selection)
         params = [*selection_params(expression, selection), ("page", str(page))]
-        body = self._json("/v1/scan/protocols", params)
+        body = self._json(path, params)
         if body is None:
             return SearchPage(page, 0, 0, [])
-        results = [Report.from_dict(raw) for raw in body["results"]]
+        results = [Report.from_dict(raw, dataset) for raw in body["results"]]
         return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
-    def iter_search(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+    def iter_search(
+        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> Iterator[Report]:
         """Every report the API pages through (at most 100 pages of 100): newest first."""
         page = 0
         while True:
-            found = self.search(expression, page=page, **selection)
+            found = self.search(expression, page=page, dataset=dataset, **selection)
             yield from found.results
             page += 1
             if page >= found.pages:
@@ -286,13 +295,15 @@ class Client:
         summary_type: str,
         expression: str = "",
         *,
+        dataset: str = "protocols",
         limit: int | None = None,
         contexts: Sequence[str] = (),
         excluded_contexts: Sequence[str] = (),
         cardinality: bool = False,
         **selection: Unpack[Selection],
     ) -> ValueCounts:
-        """``summarize=TYPE``: values of that type over the matching reports, highest counts first."""
+        """``summarize=TYPE``: values of that type over the matching reports of ``dataset``, highest first."""
+        path = dataset_path(dataset, selection)
         params = [*selection_params(expression, selection), ("summarize", summary_type)]
         if limit is not None:
             params.append(("summary_limit", str(limit)))
@@ -300,12 +311,55 @@ class Client:
         params += [("summary_nocontext", context) for context in excluded_contexts]
         if cardinality:
             params.append(("summary_cardinality", "true"))
-        body = self._json("/v1/scan/protocols", params)
+        body = self._json(path, params)
         if body is None:
             return NO_VALUES
         summary = body["summary"]
-        values = dict(sorted(summary["values"].items(), key=lambda pair: (-pair[1], pair[0])))
-        return ValueCounts(values, int(summary.get("other", 0)), summary.get("cardinality"))
+        return ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)), summary.get("cardinality"))
+
+    def multi_summary(
+        self, expression: str = "", *, limit: int | None = None, **selection: Unpack[Selection]
+    ) -> MultiSummary:
+        """``GET /v1/multi/summary``: every type's top ``limit`` values (default 10) over the matching reports
+        of the protocols and domains datasets, in one call. Nothing matched: both sections empty."""
+        params = selection_params(expression, selection)
+        if limit is not None:
+            params.append(("summary_limit", str(limit)))
+        body = self._json("/v1/multi/summary", params) or {}
+
+        def section(name: str) -> dict[str, dict[str, ValueCounts]]:
+            return {
+                item_type: {
+                    dataset: ValueCounts(
+                        by_count(values), int(counts["other"][dataset]), counts["cardinality"][dataset]
+                    )
+                    for dataset, values in counts["values"].items()
+                }
+                for item_type, counts in body.get(name, {}).items()
+            }
+
+        return MultiSummary(section("observations"), section("enrichments"))
+
+    def bodies(
+        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> BodyPage:
+        """``GET /v1/scan/protocols/body``: the raw responses behind matching reports of ``protocols`` or
+        ``domains`` (``report_id=`` for one report's), a page of reports at a time."""
+        params = [*selection_params(expression, selection), ("page", str(page)), ("dataset", dataset)]
+        body = self._json("/v1/scan/protocols/body", params)
+        if body is None:
+            return BodyPage(page, 0, 0, [])
+        results = [
+            ReportBodies(
+                dt.date.fromisoformat(raw["date"]),
+                raw["id"],
+                raw.get("ip"),
+                raw.get("port"),
+                [raw_body(item) for item in raw["bodies"]],
+            )
+            for raw in body["results"]
+        ]
+        return BodyPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def ports(
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
@@ -331,28 +385,42 @@ class Client:
         """``GET /v1/admin/user``: the token's class and quota."""
         return self._json("/v1/admin/user", []) or {}
 
+    def open_export(
+        self,
+        expression: str = "",
+        *,
+        export_format: ExportFormat = "ndjson",
+        dataset: str = "protocols",
+        **selection: Unpack[Selection],
+    ) -> ExportStream:
+        """Start Shoal's ``GET /v1/scan/protocols/export`` (of any ``dataset``): the answer's ``result_count``
+        (from its ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or
+        close it."""
+        dataset_path(dataset, selection)  # a known dataset, and the rdns selectors only for rdns
+        params = [*selection_params(expression, selection), ("format", export_format), ("dataset", dataset)]
+        return ExportStream(self._send("GET", "/v1/scan/protocols/export", params, stream=True), self.base_url)
+
     def export_bytes(
-        self, expression: str = "", *, export_format: ExportFormat = "ndjson", **selection: Unpack[Selection]
+        self,
+        expression: str = "",
+        *,
+        export_format: ExportFormat = "ndjson",
+        dataset: str = "protocols",
+        **selection: Unpack[Selection],
     ) -> Iterator[bytes]:
         """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
-        params = [*selection_params(expression, selection), ("format", export_format)]
-        response = self._send("GET", "/v1/scan/protocols/export", params, stream=True)
-        try:
-            if response.status_code != 204:
-                yield from response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(f"the export from {self.base_url} broke off: {exc}") from exc
-        finally:
-            response.close()
+        yield from self.open_export(expression, export_format=export_format, dataset=dataset, **selection).chunks()
 
-    def export(self, expression: str = "", **selection: Unpack[Selection]) -> Iterator[Report]:
+    def export(
+        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+    ) -> Iterator[Report]:
         """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""
         pending = b""
-        for chunk in self.export_bytes(expression, **selection):
+        for chunk in self.export_bytes(expression, dataset=dataset, **selection):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:
                 if line:
-                    yield Report.from_dict(orjson.loads(line))
+                    yield Report.from_dict(orjson.loads(line), dataset)
         if pending.strip():
-            yield Report.from_dict(orjson.loads(pending))
+            yield Report.from_dict(orjson.loads(pending), dataset)

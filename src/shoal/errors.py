@@ -2,6 +2,7 @@
 
     ShoalError                     root; ``status`` is the HTTP status the API answers with
     ├── BadParameter (400)         a request parameter is malformed; names the parameter
+    ├── UnknownFormat (400)        an import whose format no reader recognises; names the ones that are
     ├── QueryError (400)           an expression is malformed; carries start/end offsets and a hint
     │   └── QueryTooComplex (400)  length or nesting caps exceeded
     ├── RequestTooLong (414)       the query string or the request line is longer than the server accepts
@@ -55,6 +56,15 @@ class BadParameter(ShoalError):
 
     def details(self) -> list[dict[str, object]]:
         return [{"message": self.message, "parameter": self.parameter}]
+
+
+class UnknownFormat(ShoalError):
+    status = 400
+    code = "unknown_format"
+
+    def __init__(self, source: str, known: list[str]) -> None:
+        super().__init__(f"{source}: not a format shoal import reads (it reads: {'; '.join(known)})")
+        self.source = source
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,25 @@ class PortObservation(NamedTuple):
     date: dt.date
 
 
+class UdpObservation(NamedTuple):
+    """ip answered on UDP port on date (UTC): masscan's UDP entries. Kept apart from the TCP observations that
+    ``scan/ports`` counts (docs/ports.md)."""
+
+    ip: str
+    port: int
+    date: dt.date
+
+
+class DnsAnswer(NamedTuple):
+    """A forward DNS answer (``www.example.com A 192.0.2.1``) seen on date (UTC): zdns and massdns output and
+    the collector's own lookups. Kept beside the reports for the domain scans (``shoal scan --names known``)."""
+
+    name: str  # lower case, no trailing dot
+    type: str  # A, AAAA, CNAME, NS, MX, TXT
+    value: str
+    date: dt.date
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """A raw response (an HTTP body, a whole banner) as received, at most MAX_BODY_BYTES of it."""

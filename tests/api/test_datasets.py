@@ -279,3 +279,13 @@ def test_export_of_any_dataset_without_superseded_reports(client: TestClient) ->
     assert exported(dataset="ct", most_recent="true") == ["c03", "c04", "c02"]
     assert exported(dataset="domains", id="d01") == ["d01"]
     assert_error(client.get("/v1/scan/protocols/export", params={"dataset": "nope"}), 400, "dataset")
+
+
+def test_history_lets_superseded_reports_match(client: TestClient) -> None:
+    assert ids(client, "/v1/scan/protocols", history="true") == ["p01", "p04", "p02", "p03"]
+    assert ids(client, "/v1/scan/protocols", history="true", query="jira") == ["p04", "p02"]
+    assert values(client, "/v1/scan/protocols", history="true", summarize="product-tag") == {
+        "atlassian jira": 1,
+        "jira": 1,
+        "nginx": 1,
+    }

@@ -51,7 +51,7 @@ def test_ndjson_summary_is_value_and_count(data: Path) -> None:
 
 
 def test_the_summary_chart_stays(data: Path) -> None:
-    code, out, _ = run(data, "search", "--summarize", "port-tcp")
+    code, out, _ = run(data, "search", "--summarize", "port-tcp", "--table")
     assert code == 0
     assert "port-tcp: 10 distinct values, other 0" in out
     row = next(line for line in out.splitlines() if "│ 443" in line)
@@ -64,7 +64,7 @@ def test_json_and_ndjson_together_is_an_error(data: Path) -> None:
 
 
 def test_host_shows_services_certificates_and_reports(data: Path) -> None:
-    code, out, _ = run(data, "host", "8.8.8.8")
+    code, out, _ = run(data, "host", "8.8.8.8", "--table")
     assert code == 0
     assert out.splitlines()[0] == "8.8.8.8: 3 reports, 2026-11-01 to 2026-11-03"
     assert "open-port observations: 443 ×2 · 53 ×1" in out

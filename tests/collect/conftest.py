@@ -21,6 +21,7 @@ from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
 from shoal.model import Report
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import binary, folder_for, python_module, require_root, running
+from tests.collect.dns_server import ZONE, unbound_config
 
 HERE = Path(__file__).parent
 BLOCK = 51 + os.getpid() % 100  # 127.BLOCK.0.0/16 holds every address these tests use
@@ -31,6 +32,19 @@ Target = tuple[str, int]
 NGINX_IP, SSHD_IP, REDIS_IP, FTP_IP, MQTT_IP = (f"127.{BLOCK}.0.{host}" for host in range(2, 7))
 POSTGRES_IP, TELNET_IP, MODBUS_IP, SMTP_IP = (f"127.{BLOCK}.0.{host}" for host in range(7, 11))
 NGINX_TITLE = "Shoal test page"
+# The DNS server (unbound), the name-based virtual hosts (nginx) and an address outside the domain scans' allow-list.
+DNS_IP, VHOSTS_IP, OUTSIDE_IP = f"127.{BLOCK}.20.53", f"127.{BLOCK}.21.2", f"127.{BLOCK}.22.9"
+VHOST_NAMES = (f"www.{ZONE}", f"shop.{ZONE}")  # each with its own page and SNI certificate
+VHOST_TITLES = {VHOST_NAMES[0]: "The www page", VHOST_NAMES[1]: "The shop page"}
+DNS_FORWARD = {
+    VHOST_NAMES[0]: [f"A {VHOSTS_IP}"],
+    VHOST_NAMES[1]: [f"CNAME {VHOST_NAMES[0]}."],
+    f"outside.{ZONE}": [f"A {OUTSIDE_IP}"],
+    f"loop-a.{ZONE}": [f"CNAME loop-b.{ZONE}."],
+    f"loop-b.{ZONE}": [f"CNAME loop-a.{ZONE}."],
+    f"ns1.{ZONE}": [f"A {DNS_IP}"],
+}
+DNS_PTR = {VHOSTS_IP: VHOST_NAMES[0], NGINX_IP: f"nginx.{ZONE}"}
 CERT_NAMES = ("shoal-test.example", "www.shoal-test.example")
 CERT_IPS = (NGINX_IP, "192.0.2.7")
 
@@ -92,6 +106,61 @@ http {{
     command = [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
     with running(command, NGINX_IP, 80, folder):
         yield {"http": (NGINX_IP, 80), "https": (NGINX_IP, 443), "http-unlisted": (NGINX_IP, 8181)}
+
+
+@pytest.fixture(scope="session")
+def unbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """Debian's unbound on DNS_IP:53 serving the test zone (DNS_FORWARD) and its reverse zones (DNS_PTR)."""
+    unbound_binary = binary("/usr/sbin/unbound")
+    folder = tmp_path_factory.mktemp("unbound")
+    config = unbound_config(folder, DNS_IP, 53, DNS_FORWARD, DNS_PTR)
+    with running([unbound_binary, "-d", "-c", str(config)], DNS_IP, 53, folder) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def vhosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """nginx with name-based virtual hosts on VHOSTS_IP (80 and 443): www (its own page and SNI certificate),
+    shop (a redirect to www on 80, its own page and certificate on 443), and a default server for any other
+    name (404, and a certificate of its own)."""
+    nginx_binary = binary("/usr/sbin/nginx")
+    folder = tmp_path_factory.mktemp("vhosts")
+    www = VHOST_NAMES[0]
+    default_certificate, default_key, _ = write_certificate(folder, "default", subject_of("default.invalid"))
+    blocks = [
+        f"listen {VHOSTS_IP}:80 default_server; listen {VHOSTS_IP}:443 ssl default_server; return 404;"
+        f" ssl_certificate {default_certificate}; ssl_certificate_key {default_key};"
+    ]
+    for name in VHOST_NAMES:
+        certificate, key, _ = write_certificate(folder, name, subject_of(name), (name,))
+        root = folder / name
+        root.mkdir()
+        (root / "index.html").write_text(f"<html><head><title>{VHOST_TITLES[name]}</title></head></html>")
+        blocks.append(
+            f"listen {VHOSTS_IP}:443 ssl; server_name {name}; root {root};"
+            f" ssl_certificate {certificate}; ssl_certificate_key {key};"
+        )
+        plain = f"root {root};" if name == www else f"return 301 https://{www}/from-shop;"
+        blocks.append(f"listen {VHOSTS_IP}:80; server_name {name}; {plain}")
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temporary = "".join(f"{kind}_temp_path {folder}/{kind};\n" for kind in kinds)
+    servers = "\n".join(f"    server {{ {block} }}" for block in blocks)
+    (folder / "nginx.conf").write_text(f"""
+user root;
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    {temporary}
+{servers}
+}}
+""")
+    command = [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
+    with running(command, VHOSTS_IP, 443, folder) as target:
+        yield target
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,8 @@ def found(expression: str, data: Path, *options: str) -> list[dict]:
 @pytest.mark.daemon
 def test_scan_nginx_then_search(nginx: dict[str, Target], tmp_path: Path) -> None:
     ports = ",".join(str(port) for _, port in nginx.values())
-    result = shoal("scan", NGINX_IP, "--ports", ports, "--allow", f"{NGINX_IP}/32", "--wait", "1.5", data=tmp_path)
+    arguments = ["--ports", ports, "--allow", f"{NGINX_IP}/32", "--wait", "1.5", "--no-dns"]
+    result = shoal("scan", NGINX_IP, *arguments, data=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "tried 3 ip:ports" in result.stdout and "3 open, 3 identified" in result.stdout
     assert "stored 3 observations and 3 reports" in result.stdout
@@ -43,6 +44,7 @@ def test_scan_nginx_then_search(nginx: dict[str, Target], tmp_path: Path) -> Non
     assert ("title", "", NGINX_TITLE) in items
     assert ("subject", "", "CN=shoal-test.example, O=Shoal Tests, C=GB") in items
     assert any(item_type == "jarm" for item_type, _, _ in items)
+    assert any(item_type == "body-sha256" and context == "https" for item_type, context, _ in items)  # body kept
     assert len(found("protocol=http", tmp_path)) == 2
     assert found("", tmp_path, "--ip", CERT_IPS[1], "--indirect") == https  # the certificate's IP SAN
 

@@ -13,7 +13,7 @@ from shoal.ingest.detect import Format, detect, detect_head
 from shoal.ingest.jsonl import Rejected, open_input
 from shoal.ingest.masscan import read_masscan_json, read_masscan_list
 from shoal.ingest.pipeline import ingest_stream
-from shoal.model import PortObservation
+from shoal.model import PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 T = 1_764_115_200  # 2025-11-26 00:00:00 UTC
@@ -57,17 +57,37 @@ def observations(records: list) -> list[PortObservation]:
     return [record for record in records if isinstance(record, PortObservation)]
 
 
+def udp_observations(records: list) -> list[UdpObservation]:
+    return [record for record in records if isinstance(record, UdpObservation)]
+
+
+def reports(records: list) -> list[Report]:
+    return [record for record in records if isinstance(record, Report)]
+
+
+def banners(records: list) -> list[tuple[str, str | None, list[tuple[str, str, str]]]]:
+    """(ip, port, [(type, context, value) after the target]) of each banner report."""
+    return [
+        (report.ip, report.port, [(item.type, item.context, item.value) for item in report.items[2:]])
+        for report in reports(records)
+    ]
+
+
 def rejections(records: list) -> list[tuple[int, str]]:
     return [(record.line, record.reason) for record in records if isinstance(record, Rejected)]
 
 
 def test_modern_json() -> None:
     records = list(read_masscan_json(io.BytesIO(MODERN_JSON), "scan.json"))
-    assert records == [
+    assert observations(records) == [
         PortObservation("192.0.2.1", 80, DAY),
         PortObservation("192.0.2.1", 443, DAY),  # the last second of the UTC day
         PortObservation("2001:db8::1", 22, DAY + dt.timedelta(days=1)),
     ]
+    assert udp_observations(records) == [UdpObservation("192.0.2.2", 53, DAY)]
+    assert [type(record) for record in records].count(UdpObservation) == 1  # never a TCP observation
+    assert banners(records) == [("192.0.2.3", 80, [("server-banner", "http", "HTTP/1.0 200 OK\r")])]
+    assert reports(records)[0].date == DAY
 
 
 def test_old_json_with_trailing_commas_and_the_finished_line() -> None:
@@ -113,7 +133,9 @@ def test_ndjson() -> None:
         '"data":{"service_name":"rdp","banner":"x"}}\n'
     ).encode()
     assert detect_head(lines) is Format.MASSCAN_JSON
-    assert list(read_masscan_json(io.BytesIO(lines), "d")) == [PortObservation("192.0.2.4", 3389, DAY)]
+    records = list(read_masscan_json(io.BytesIO(lines), "d"))
+    assert observations(records) == [PortObservation("192.0.2.4", 3389, DAY)]
+    assert banners(records) == [("192.0.2.4", 3389, [("server-banner", "rdp", "x")])]
 
 
 def test_bad_json_records_are_rejected_with_their_line() -> None:
@@ -174,6 +196,8 @@ hello world
     )
     records = list(read_masscan_list(io.BytesIO(body), "scan.txt"))
     assert observations(records) == [PortObservation("192.0.2.1", 80, DAY), PortObservation("2001:db8::1", 443, DAY)]
+    assert udp_observations(records) == [UdpObservation("192.0.2.1", 53, DAY)]
+    assert banners(records) == [("192.0.2.1", 80, [("server-banner", "http", "HTTP/1.1 200 OK")])]
     assert [(line, reason.split(":")[0]) for line, reason in rejections(records)] == [
         (7, "'port' must be a number from 0 to 65535, not 99999"),
         (8, "'ip' is not an IP address"),
@@ -195,12 +219,12 @@ hello world
         (b'{"date": "2026-11-01", "id": "a", "items": [{"type": "ip", "value": "1.2.3.4"}]}\n', Format.REPORTS),
         (b'{"ip": "1.2.3.4", "timestamp": "1", "ports": []},\n', Format.MASSCAN_JSON),
         (b'{"ip": "1.2.3.4", "items": [], "ports": []}\n', Format.REPORTS),
-        (b"{not json\n", Format.REPORTS),
+        (b"{not json\n", None),
         (b"", Format.REPORTS),
-        (b"garbage\n", Format.REPORTS),
+        (b"garbage\n", None),
     ],
 )
-def test_detection(head: bytes, expected: Format) -> None:
+def test_detection(head: bytes, expected: Format | None) -> None:
     assert detect_head(head) is expected
 
 
@@ -214,6 +238,6 @@ def test_detection_peeks_without_consuming(tmp_path: Path) -> None:
 
 def test_import_is_idempotent(empty_store: Store) -> None:
     first = ingest_stream(empty_store, read_masscan_json(io.BytesIO(MODERN_JSON + OLD_JSON), "x"))
-    assert (first.imported, first.duplicates, len(first.rejected)) == (4, 0, 0)
+    assert (first.imported, first.duplicates, len(first.rejected)) == (6, 0, 0)  # 4 tcp, 1 udp, 1 banner report
     again = ingest_stream(empty_store, read_masscan_json(io.BytesIO(MODERN_JSON), "x"))
-    assert (again.imported, again.duplicates) == (0, 3)
+    assert (again.imported, again.duplicates) == (0, 5)

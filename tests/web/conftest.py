@@ -1,5 +1,8 @@
 """A real headless Chromium (Debian's chromium + chromium-driver, through Selenium) against a real server.
 
+Screenshots go to the session's temporary directory (``screenshots*/`` under pytest's basetemp; the path is
+printed by ``tests.web.browsing.screenshot``), for a person to look at.
+
 Without a browser the web tests are skipped on a workstation, and fail in CI (``CI=true``): the suite must
 not pass there by testing nothing. ``scripts/install-browser.sh`` installs it.
 """
@@ -9,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -23,8 +25,6 @@ from shoal.store.base import Store
 from shoal.tokens import TokenStore
 from tests.web.server import Served, serve
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -69,8 +69,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options.binary_location = chromium
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})  # performance: requests
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.screenshot_folder = tmp_path_factory.mktemp("screenshots")  # type: ignore[attr-defined]
     yield driver
     driver.quit()

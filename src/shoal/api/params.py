@@ -151,6 +151,7 @@ def filters_of(params: QueryParams, known_types: Collection[str], dataset: str =
         host_in_url=boolean(params, "host_in_url"),
         most_recent=boolean(params, "most_recent"),
         report_id=report_id_of(params),
+        history=boolean(params, "history"),
     )
 
 

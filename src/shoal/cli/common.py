@@ -1,21 +1,29 @@
-"""What every command shares: the --data option, opening the store, printing errors."""
+"""What every command shares: the --data option, opening the store, printing errors.
+
+Only light modules are imported here: the engine is imported when a store is opened.
+"""
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shoal.config import data_dir
-from shoal.errors import QueryError, ShoalError
+from shoal.errors import BadParameter, QueryError, ShoalError
 from shoal.model import DATASETS
-from shoal.store.embedded import EmbeddedStore
+
+if TYPE_CHECKING:
+    from shoal.store.embedded import EmbeddedStore
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 DatasetName = enum.Enum("DatasetName", {name: name for name in DATASETS}, type=str)  # a typer choice
 
@@ -25,11 +33,57 @@ DataOption = Annotated[
 ]
 
 
-def open_store(data: Path | None, hold_writer: bool = True) -> EmbeddedStore:
+class NoStore(ShoalError):
+    """``--data`` (or ``$SHOAL_DATA``, or ./shoal-data) names no directory: say so rather than search nothing."""
+
+    status = 400
+    code = "no_store"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            f"there is no Shoal data in {folder} (no such directory): give --data DIR or set SHOAL_DATA,"
+            " or create a store with 'shoal import --data DIR FILE' ('shoal login URL' to use a server)"
+        )
+
+
+class UnknownName(BadParameter):
+    """A name (a facet, a field, a type to summarise) that is not known, with a "did you mean" hint."""
+
+    def __init__(self, parameter: str, message: str, hint: str) -> None:
+        super().__init__(parameter, message)
+        self.hint = hint
+
+
+def did_you_mean(name: str, candidates: Collection[str]) -> str:
+    """The hint the expression checker gives for an unknown type ("" when nothing is close)."""
+    close = difflib.get_close_matches(name.lower(), sorted(candidates), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def existing_data_dir(data: Path | str | None) -> Path:
+    """The data directory, which must exist (commands that create one call ``open_store(create=True)``)."""
+    folder = data_dir(data)
+    if not folder.is_dir():
+        fail(NoStore(folder))
+    return folder
+
+
+def open_store(data: Path | str | None, hold_writer: bool = True, create: bool = False) -> EmbeddedStore:
+    """The store in the data directory. Without ``create``, a directory that does not exist is an error;
+    with it, the directory is made and the command says so."""
+    from shoal.store.embedded import EmbeddedStore
+
+    folder = data_dir(data)
+    new = not folder.exists()
+    if not create:
+        existing_data_dir(folder)
     try:
-        return EmbeddedStore(data_dir(data), hold_writer=hold_writer)
+        store = EmbeddedStore(folder, hold_writer=hold_writer)
     except ShoalError as exc:
         fail(exc)
+    if new:
+        errors.print(f"created a new store in {folder}", highlight=False)
+    return store
 
 
 def caret_line(text: str, start: int, end: int) -> str:
@@ -39,9 +93,10 @@ def caret_line(text: str, start: int, end: int) -> str:
 
 
 def fail(error: ShoalError, expression: str | None = None) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {error.message}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
     if isinstance(error, QueryError) and expression is not None:
         errors.print(caret_line(expression, error.start, error.end), markup=False, highlight=False)
-        if error.hint:
-            errors.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
+    hint = getattr(error, "hint", "")
+    if hint:
+        errors.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False)
     raise typer.Exit(2)

@@ -1,23 +1,24 @@
 """``shoal export``: every report matching a search, streamed as NDJSON (or CSV) to stdout or a file.
 
-The same bytes as ``GET /v1/scan/protocols/export``: NDJSON lines are Driftnet's report JSON (what ``shoal
-import`` reads back), CSV rows are the columns documented in docs/api.md. No 10,000 cap, constant memory.
+The same bytes as ``GET /v1/scan/protocols/export`` (locally, or from the server after ``shoal login``):
+NDJSON lines are Driftnet's report JSON (what ``shoal import`` reads back), CSV rows are the columns
+documented in docs/api.md. No 10,000 cap, constant memory. Progress (reports of how many, MB, rate, time
+left) goes to stderr.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
-from starlette.datastructures import QueryParams
 
-from shoal.api.routes.export import encode
-from shoal.cli.common import DataOption, errors, fail, open_store
-from shoal.cli.search import (
+from shoal.cli.common import DataOption, DatasetName, errors
+from shoal.cli.options import (
+    DatasetOption,
     ExpressionArgument,
     FromOption,
     HostInUrlOption,
@@ -26,15 +27,18 @@ from shoal.cli.search import (
     MostRecentOption,
     SlopOption,
     ToOption,
-    selected,
-    selection_pairs,
+    asked,
+    failed,
+    open_backend,
+    selection_of,
 )
+from shoal.cli.progress import JobProgress
 from shoal.errors import ShoalError
-from shoal.model import Report
 
 
 def export_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     ip: IpOption = None,
     indirect: IndirectOption = False,
     date_from: FromOption = None,
@@ -49,40 +53,38 @@ def export_command(
     data: DataOption = None,
 ) -> None:
     """Stream every matching report, newest first: NDJSON (one report per line) or --csv."""
-    params = QueryParams(selection_pairs(expression, ip, indirect, date_from, date_to, slop, most_recent, host_in_url))
-    store = open_store(data)
-    filters = selected(store, params)
-    counted = Counted(store.iter_matches(filters))
+    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
+    export_format = "csv" if csv else "ndjson"
+    backend = open_backend(data)
+    export = asked(backend, expression, lambda: backend.export(expression, selection, export_format, dataset.value))
+    total = export.result_count
     try:
-        if output is None:
-            write(encode(counted, "csv" if csv else "ndjson"), sys.stdout.buffer)
-        else:
-            with open(output, "wb") as out:
-                write(encode(counted, "csv" if csv else "ndjson"), out)
+        with JobProgress(errors, "export", total_records=total, noun="reports") as progress:
+            if output is None:
+                written = write(export.chunks(), sys.stdout.buffer, progress, csv)
+            else:
+                with open(output, "wb") as out:
+                    written = write(export.chunks(), out, progress, csv)
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
     except ShoalError as exc:
-        fail(exc)
+        failed(exc, expression)
     finally:
-        store.close()
-    errors.print(f"exported {counted.count} reports" + (f" to {output}" if output else ""), highlight=False)
+        backend.close()
+    count = total if total is not None else written
+    errors.print(f"exported {count} reports" + (f" to {output}" if output else ""), highlight=False)
 
 
-class Counted:
-    """The reports, counted as they pass."""
-
-    def __init__(self, reports: Iterable[Report]) -> None:
-        self.reports = reports
-        self.count = 0
-
-    def __iter__(self) -> Iterator[Report]:
-        for report in self.reports:
-            self.count += 1
-            yield report
-
-
-def write(chunks: Iterable[bytes], out: BinaryIO) -> None:
+def write(chunks: Iterable[bytes], out: BinaryIO, progress: JobProgress, csv: bool) -> int:
+    """Copy the chunks, counting reports as lines (CSV: rows end in CRLF; the header is not a report)."""
+    end = b"\r\n" if csv else b"\n"
+    header = 1 if csv else 0
     for chunk in chunks:
         out.write(chunk)
+        lines = chunk.count(end)
+        skipped = min(header, lines)
+        header -= skipped
+        progress.advance(lines - skipped, new_bytes=len(chunk))
     out.flush()
+    return progress.records

@@ -1,8 +1,11 @@
-"""``shoal host IP``: one address's history from the local store, like the web UI's host page.
+"""``shoal host IP``: one address's history (from the store, or a server), like the web UI's host page.
 
 Its services (one row per port: protocol, reports, first and last seen, the latest headline), its open-port
-observations, the certificates its reports carry, and the reports themselves, newest first. One pass over
-``Store.iter_matches``: memory grows with the ports and certificates, not with the number of reports.
+observations, the certificates its reports carry, and the reports themselves, newest first (``--dataset``:
+the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``) and the
+certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate). One pass
+over the matching reports (the store's matches, or the server's export): memory grows with the ports and
+certificates, not with the number of reports.
 """
 
 from __future__ import annotations
@@ -15,16 +18,17 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
-from starlette.datastructures import QueryParams
 
-from shoal.api.render import ports_body
-from shoal.cli.common import DataOption, console, errors, fail, open_store
-from shoal.cli.search import FromOption, ToOption, headline_of, protocol_of, selected, selection_pairs
-from shoal.errors import BadParameter, ShoalError
-from shoal.model import Report
-from shoal.ports import summarize_ports
-from shoal.store.base import PortQuery
+from shoal.cli.backend import EARLIEST
+from shoal.cli.common import DataOption, DatasetName, console, errors, fail
+from shoal.cli.fields import headline_of, protocol_of
+from shoal.cli.options import DatasetOption, FromOption, ToOption, asked, open_backend, selection_of
+from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
+from shoal.errors import BadParameter
+from shoal.model import CT, RDNS, Report
+from shoal.results import PortCounts, Selection
+
+PTR_ITEM = ("host", "dns-ptr")
 
 
 @dataclass(slots=True)
@@ -56,6 +60,8 @@ class History:
     services: dict[int | None, Service] = field(default_factory=dict)
     certificates: dict[str, Certificate] = field(default_factory=dict)
     newest: list[Report] = field(default_factory=list)  # the first ``limit`` reports
+    ptr_names: list[str] = field(default_factory=list)  # newest first, from the rdns dataset
+    logged: dict[str, Certificate] = field(default_factory=dict)  # certificates in CT logs naming the IP
 
     @property
     def first_seen(self) -> dt.date | None:
@@ -79,14 +85,20 @@ def note(history: History, report: Report) -> None:
         history.services[report.port] = service
     service.reports += 1
     service.first_seen = min(service.first_seen, report.date)
+    note_certificate(history.certificates, report)
+
+
+def note_certificate(certificates: dict[str, Certificate], report: Report) -> None:
+    """Add the certificate a report carries (if any) to ``certificates``, by SHA-256 (else subject+issuer)."""
     subject, issuer, sha256 = (first_value(report, kind) for kind in ("subject", "issuer", "cert-sha256"))
     if not (subject or issuer or sha256):
         return
     key = sha256 or f"{subject}\n{issuer}"
-    certificate = history.certificates.setdefault(key, Certificate(subject, issuer, sha256, report.date, report.date))
+    certificate = certificates.setdefault(key, Certificate(subject, issuer, sha256, report.date, report.date))
     certificate.first_seen = min(certificate.first_seen, report.date)
     certificate.last_seen = max(certificate.last_seen, report.date)
-    certificate.ports[report.port] = None
+    if report.port is not None:
+        certificate.ports[report.port] = None
     for item in report.items:
         if item.type == "host" and item.context == "cert-dns-name":
             certificate.names[item.value] = None
@@ -103,37 +115,54 @@ def history_of(ip: str, reports: Iterable[Report], limit: int) -> History:
     return history
 
 
+def note_other_datasets(history: History, rdns: Iterable[Report], ct: Iterable[Report]) -> None:
+    """The PTR names (host;dns-ptr of the rdns reports, newest first) and the CT certificates naming the IP."""
+    names = (item.value for report in rdns for item in report.items if (item.type, item.context) == PTR_ITEM)
+    history.ptr_names = list(dict.fromkeys(names))
+    for report in ct:
+        note_certificate(history.logged, report)
+
+
 def host_command(
     ip: Annotated[str, typer.Argument(help="One IP address (v4 or v6).")],
+    dataset: DatasetOption = DatasetName.protocols,
     date_from: FromOption = None,
     date_to: ToOption = None,
     limit: Annotated[int, typer.Option(min=0, help="Reports listed, newest first; 0 lists all.")] = 20,
+    separator: SeparatorOption = DEFAULT_SEPARATOR,
+    table: LayoutOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="The history as one JSON object.")] = False,
     data: DataOption = None,
 ) -> None:
-    """An IP's services, open ports, certificates and reports over time (`shoal export --ip IP` for all reports)."""
+    """An IP's services, open ports, PTR names, certificates and reports over time, superseded ones included
+    (locally: a server's API lists current reports only; `shoal export --ip IP` for all reports). Plain lines
+    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report."""
     try:
         address = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
         fail(BadParameter("ip", f"'ip' must be one IP address, e.g. 8.8.8.8, not {ip!r}"))
-    params = QueryParams(selection_pairs("", address, date_from=date_from, date_to=date_to))
-    store = open_store(data)
-    filters = selected(store, params)
+    layout = layout_of(table, separator)
+    selection = selection_of(address, date_from=date_from, date_to=date_to)
+    backend = open_backend(data)
     try:
-        history = history_of(address, store.iter_matches(filters), limit)
-        observed = store.open_ports(PortQuery(ipaddress.ip_network(address), filters.date_from, filters.date_to))
-    except ShoalError as exc:
-        fail(exc)
+        history = asked(
+            backend, "", lambda: history_of(address, backend.reports("", selection, dataset.value, history=True), limit)
+        )
+        ports = asked(backend, "", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
+        rdns = asked(backend, "", lambda: backend.search("", selection, 0, RDNS).results)
+        ct = asked(backend, "", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)
+        note_other_datasets(history, rdns, ct)
     finally:
-        store.close()
-    open_ports = ports_body(summarize_ports(observed))
+        backend.close()
+    assert isinstance(ports, PortCounts)
+    open_ports = ports.body()
     if json_output:
         print(orjson.dumps(history_body(history, open_ports), option=orjson.OPT_SORT_KEYS).decode())
         return
-    if not history.reports and not open_ports["values"]:
+    if not history.reports and not ports.values and not history.ptr_names and not history.logged:
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
-    show(history, open_ports)
+    show(history, ports, layout)
 
 
 def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]:
@@ -157,55 +186,88 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
             }
             for s in history.services.values()
         ],
-        "certificates": [
-            {
-                "subject": c.subject,
-                "issuer": c.issuer,
-                "sha256": c.sha256,
-                "names": list(c.names),
-                "addresses": list(c.addresses),
-                "ports": list(c.ports),
-                "first_seen": day(c.first_seen),
-                "last_seen": day(c.last_seen),
-            }
-            for c in history.certificates.values()
-        ],
+        "certificates": [certificate_body(c) for c in history.certificates.values()],
+        "ptr_names": history.ptr_names,
+        "ct_certificates": [certificate_body(c) for c in history.logged.values()],
         "newest": [report.as_dict() for report in history.newest],
     }
 
 
-def show(history: History, open_ports: dict[str, Any]) -> None:
+def certificate_body(certificate: Certificate) -> dict[str, Any]:
+    return {
+        "subject": certificate.subject,
+        "issuer": certificate.issuer,
+        "sha256": certificate.sha256,
+        "names": list(certificate.names),
+        "addresses": list(certificate.addresses),
+        "ports": list(certificate.ports),
+        "first_seen": certificate.first_seen.isoformat(),
+        "last_seen": certificate.last_seen.isoformat(),
+    }
+
+
+def certificate_rows(certificates: Iterable[Certificate], with_ports: bool) -> list[list[str]]:
+    rows = []
+    for c in certificates:
+        seen = str(c.first_seen) if c.first_seen == c.last_seen else f"{c.first_seen} to {c.last_seen}"
+        names = ", ".join([*c.names, *c.addresses])
+        ports = [", ".join(str(p) for p in c.ports)] if with_ports else []
+        rows.append([c.subject, c.issuer, names, *ports, seen])
+    return rows
+
+
+def show(history: History, ports: PortCounts, layout: Layout) -> None:
+    def day(value: dt.date | None) -> str:
+        return value.isoformat() if value else ""
+
     span = f", {history.first_seen} to {history.last_seen}" if history.reports else ""
-    console.print(f"[bold]{history.ip}[/]: {history.reports} reports{span}", highlight=False)
-    if open_ports["values"]:
-        ports = " · ".join(f"{port} ×{count}" for port, count in open_ports["values"].items())
-        flag = "  [bold red]honeypot-like[/]" if open_ports.get("honeypot") else ""
-        console.print(f"open-port observations: {ports}{flag}", highlight=False)
-    services = Table(title="services", title_justify="left")
-    for column in ("port", "protocol", "reports", "first seen", "last seen", "latest"):
-        services.add_column(column, overflow="fold", justify="right" if column in ("port", "reports") else "left")
-    for s in sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0)):
-        port = "" if s.port is None else str(s.port)
-        services.add_row(port, s.protocol, str(s.reports), str(s.first_seen), str(s.last_seen), s.latest)
-    if history.services:
-        console.print(services)
+    if layout.table:
+        reports = f"{history.reports} report" + ("" if history.reports == 1 else "s")
+        console.print(f"[bold]{history.ip}[/]: {reports}{span}", highlight=False)
+        if ports.values:
+            listed = " · ".join(f"{port} ×{count}" for port, count in ports.values.items())
+            flag = "  [bold red]honeypot-like[/]" if ports.honeypot else ""
+            console.print(f"open-port observations: {listed}{flag}", highlight=False)
+        if history.ptr_names:
+            console.print(f"PTR names: {', '.join(history.ptr_names)}", highlight=False)
+    else:
+        flag = ["honeypot"] if ports.honeypot else []
+        fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
+        emit(layout, "", [], [fields], prefix="ip")
+        emit(layout, "", [], [[name] for name in history.ptr_names], prefix="ptr")
+        emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
+    services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0))
+    if services:
+        emit(
+            layout,
+            "services",
+            ["port", "protocol", "reports", "first seen", "last seen", "latest"],
+            [
+                ["" if s.port is None else s.port, s.protocol, s.reports, s.first_seen, s.last_seen, s.latest]
+                for s in services
+            ],
+            right=["port", "reports"],
+            prefix="service",
+        )
     if history.certificates:
-        certificates = Table(title="certificates", title_justify="left")
-        for column in ("subject", "issuer", "names", "ports", "seen"):
-            certificates.add_column(column, overflow="fold")
-        for c in history.certificates.values():
-            seen = str(c.first_seen) if c.first_seen == c.last_seen else f"{c.first_seen} to {c.last_seen}"
-            names = ", ".join([*c.names, *c.addresses])
-            certificates.add_row(c.subject, c.issuer, names, ", ".join(str(p) for p in c.ports), seen)
-        console.print(certificates)
+        rows = certificate_rows(history.certificates.values(), with_ports=True)
+        emit(layout, "certificates", ["subject", "issuer", "names", "ports", "seen"], rows, prefix="certificate")
+    if history.logged:
+        rows = certificate_rows(history.logged.values(), with_ports=False)
+        columns = ["subject", "issuer", "names", "logged"]
+        emit(layout, "certificates in CT logs naming it", columns, rows, prefix="ct-certificate")
     if history.newest:
-        timeline = Table(title="reports, newest first", title_justify="left")
-        for column in ("date", "port", "protocol", "summary", "id"):
-            timeline.add_column(column, overflow="fold")
-        for report in history.newest:
-            port = "" if report.port is None else str(report.port)
-            timeline.add_row(str(report.date), port, protocol_of(report), headline_of(report), report.id)
-        console.print(timeline)
+        rows = [
+            [
+                report.date,
+                "" if report.port is None else report.port,
+                protocol_of(report),
+                headline_of(report),
+                report.id,
+            ]
+            for report in history.newest
+        ]
+        emit(layout, "reports, newest first", ["date", "port", "protocol", "summary", "id"], rows, prefix="report")
     hidden = history.reports - len(history.newest)
     if hidden:
         errors.print(f"… {hidden} older reports (--limit 0 lists all)", highlight=False)

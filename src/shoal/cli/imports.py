@@ -1,25 +1,30 @@
-"""``shoal import``: JSON Lines of reports, or masscan output (format detected by content; plain or gzip) into
-the store, with progress and per-line rejections."""
+"""``shoal import``: reports, or the output of the scanners people run (format detected by content, plain or
+gzip; docs/importers.md) into the store, with progress and per-line rejections."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
+from shoal.cli.progress import JobProgress
 from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
+from shoal.errors import UnknownFormat
 from shoal.filesystem import disk_full, is_disk_full
-from shoal.ingest.detect import Format, detect
-from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
-from shoal.ingest.masscan import read_masscan_json, read_masscan_list
+from shoal.ingest.detect import DESCRIPTIONS, detect
+from shoal.ingest.formats import ChunkedReader, reader_for
+from shoal.ingest.jsonl import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
 from shoal.store.base import Store
+
+T = TypeVar("T")
+COUNT_EVERY = 1_000  # records of a stream reader (masscan, crt.sh) between two progress counts
 
 SHOWN_REJECTIONS = 20
 
@@ -27,7 +32,7 @@ SHOWN_REJECTIONS = 20
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="JSON Lines of reports, or masscan -oJ/-oD/-oL output (.gz too); '-' for stdin."),
+        typer.Argument(help=f"Files (.gz too; '-' for stdin): {'; '.join(DESCRIPTIONS.values())}."),
     ],
     data: DataOption = None,
     dataset: Annotated[DatasetName, typer.Option(help="The dataset JSON Lines reports go to.")] = DatasetName.protocols,
@@ -40,24 +45,59 @@ def import_command(
     asn_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: an ASN database in MaxMind format.")] = None,
     city_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: a City/Country database (MMDB).")] = None,
 ) -> None:
-    """Import reports or masscan open ports. Prints imported / duplicate / rejected counts (of observations for
-    masscan output); bad lines never stop the import."""
-    store = open_store(data)
+    """Import reports, or scanners' output (zgrab2, nmap, masscan, zdns, massdns, certstream, crt.sh). Prints
+    imported / duplicate / rejected counts; bad lines never stop the import. Exits 1 if a file's format is not
+    recognised or if every record was rejected."""
+    store = open_store(data, create=True)
     totals = IngestTotals()
-    try:
-        import_files(store, files, totals, dataset.value, workers, enrich, asn_mmdb, city_mmdb)
-    except Exception as exc:
-        if not is_disk_full(exc):
-            raise
-        with contextlib.suppress(Exception):
-            store.close()
-        kept = (
-            f"kept: {totals.imported:,} reports imported before it (searchable); the batch being written and the"
-            " rest were not imported. Free some space and run the same import again (what is already imported"
-            " counts as duplicate)"
-        )
-        errors.print(f"[bold red]error:[/] {disk_full(data_dir(data), kept).message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    unreadable: list[UnknownFormat] = []
+    transform = None
+    if enrich:
+        configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
+        transform = enrich_report
+    with full_disk_in_one_line(store, data, totals):
+        for path in files:
+            source = "stdin" if str(path) == "-" else str(path)
+            if source != "stdin" and not path.is_file():
+                errors.print(f"[red]skipped[/] {path}: no such file")
+                continue
+            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
+            size = None if source == "stdin" else path.stat().st_size
+            try:
+                reader = reader_for(detect(stream, source), dataset.value)
+            except UnknownFormat as exc:
+                unreadable.append(exc)
+                errors.print(f"[red]error:[/] {exc.message}", highlight=False)
+                stream.close()
+                continue
+            with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
+                progress.stored = 0
+
+                def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
+                    progress.advance(records, _position(stream))
+
+                def stored(
+                    current: IngestTotals, progress: JobProgress = progress, before: int = totals.processed
+                ) -> None:
+                    progress.stored = current.processed - before
+
+                if isinstance(reader, ChunkedReader):
+                    ingest_chunks(
+                        store,
+                        reader.chunks(stream, source),
+                        reader.decode,
+                        totals,
+                        on_batch=stored,
+                        workers=workers,
+                        transform=transform,
+                        on_chunk=advance,
+                    )
+                else:
+                    records = counted(reader.read(stream, source), advance)
+                    ingest_stream(store, records, totals, on_batch=stored, transform=transform)
+                if size is not None:
+                    progress.advance(0, size)
+            stream.close()
     store.close()
     for rejected in totals.rejected[:SHOWN_REJECTIONS]:
         errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
@@ -66,60 +106,46 @@ def import_command(
     console.print(
         f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
     )
+    if unreadable or (totals.rejected and totals.imported + totals.duplicates == 0):
+        raise typer.Exit(1)
 
 
-def import_files(
-    store: Store,
-    files: list[Path],
-    totals: IngestTotals,
-    dataset: str,
-    workers: int | None,
-    enrich: bool,
-    asn_mmdb: Path | None,
-    city_mmdb: Path | None,
-) -> None:
-    transform = None
-    if enrich:
-        configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
-        transform = enrich_report
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("reports {task.fields[reports]}"),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=not errors.is_terminal,
-    ) as progress:
-        for path in files:
-            source = "stdin" if str(path) == "-" else str(path)
-            if source != "stdin" and not path.is_file():
-                errors.print(f"[red]skipped[/] {path}: no such file")
-                continue
-            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
-            size = None if source == "stdin" else path.stat().st_size
-            task = progress.add_task(Path(source).name, total=size, reports=0)
-
-            def advance(current: IngestTotals, task: int = task, stream: BinaryIO = stream) -> None:
-                progress.update(task, completed=_position(stream), reports=current.processed)
-
-            kind = detect(stream)
-            if kind is Format.REPORTS:
-                chunks = read_chunks(stream, source, dataset=dataset)
-                ingest_chunks(
-                    store, chunks, decode_chunk, totals, on_batch=advance, workers=workers, transform=transform
-                )
-            else:
-                read = read_masscan_json if kind is Format.MASSCAN_JSON else read_masscan_list
-                ingest_stream(store, read(stream, source), totals, on_batch=advance)
-            progress.update(task, completed=size, reports=totals.processed)
-            stream.close()
+@contextmanager
+def full_disk_in_one_line(store: Store, data: Path | None, totals: IngestTotals) -> Iterator[None]:
+    """A full disk ends the import with one line naming the file system and what was kept (exit 1)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        with suppress(Exception):
+            store.close()
+        kept = (
+            f"kept: {totals.imported:,} reports imported before it (searchable); the batch being written and the"
+            " rest were not imported. Free some space and run the same import again (what is already imported"
+            " counts as duplicate)"
+        )
+        errors.print(f"[bold red]error:[/] {disk_full(data_dir(data), kept).message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _position(stream: BinaryIO) -> int | None:
     """Bytes consumed from the underlying file (compressed position for gzip)."""
-    raw = getattr(stream, "fileobj", None) or stream
+    inner = getattr(stream, "raw", stream)  # open_input wraps a GzipFile in a BufferedReader
+    raw = getattr(inner, "fileobj", None) or stream
     try:
         return raw.tell()
     except (OSError, ValueError):
         return None
+
+
+def counted(records: Iterable[T], advance: Callable[[int], None]) -> Iterator[T]:
+    """The records, counted for the progress line every COUNT_EVERY."""
+    pending = 0
+    for record in records:
+        yield record
+        pending += 1
+        if pending == COUNT_EVERY:
+            advance(pending)
+            pending = 0
+    advance(pending)

@@ -1,52 +1,139 @@
-"""The ``shoal`` command line."""
+"""The ``shoal`` command line.
+
+Each command's module is imported only when that command runs (or its own ``--help`` is shown): ``shoal
+--help`` and a command that needs neither the server nor the index never pay for FastAPI, uvicorn or tantivy.
+The table below is the list of commands; its short help lines are what ``shoal --help`` prints.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import difflib
+import importlib
+from typing import Any, NamedTuple
 
 import typer
+from typer.core import TyperGroup
 
-from shoal.cli import tokens
-from shoal.cli.check import check_command
-from shoal.cli.common import errors
-from shoal.cli.enrich import enrich_command, enrichers_command
-from shoal.cli.export import export_command
-from shoal.cli.host import host_command
-from shoal.cli.imports import import_command
-from shoal.cli.ports import ports_command
-from shoal.cli.scan import scan_command
-from shoal.cli.search import search_command
-from shoal.cli.serve import serve_command
-from shoal.config import data_dir
-from shoal.errors import DiskFull
-from shoal.filesystem import disk_full, is_disk_full
+
+class Entry(NamedTuple):
+    module: str  # in shoal.cli
+    attribute: str  # a command function, or a typer.Typer of subcommands
+    summary: str  # the line ``shoal --help`` shows
+
+
+COMMANDS: dict[str, Entry] = {
+    "search": Entry("search", "search_command", "Search reports (a page of 100, or a summary of one type)."),
+    "count": Entry("stats", "count_command", "The number of reports matching an expression."),
+    "stats": Entry("stats", "stats_command", "The top values of several types (facets) over the matching reports."),
+    "host": Entry("host", "host_command", "An IP's services, open ports, certificates and reports over time."),
+    "export": Entry("export", "export_command", "Stream every matching report as NDJSON or CSV."),
+    "parse": Entry("parse", "parse_command", "Print chosen fields of exported reports (NDJSON files)."),
+    "ports": Entry("ports", "ports_command", "Open TCP ports seen on an address or CIDR."),
+    "import": Entry("imports", "import_command", "Import reports, or zgrab2/nmap/masscan/zdns/massdns/CT output."),
+    "serve": Entry("serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
+    "check": Entry("check", "check_command", "Check the data directory's state files (--repair: what is safe)."),
+    "scan": Entry("scan", "scan_command", "Discover open ports and identify their services (allow-listed only)."),
+    "dns": Entry("dns", "dns_command", "PTR names and their name servers (rdns), and forward lookups of names."),
+    "ct": Entry("ct", "app", "Follow a Certificate Transparency log into the ct dataset."),
+    "enrich": Entry("enrich", "enrich_command", "Re-enrich stored reports (country, network, product tags)."),
+    "enrichers": Entry("enrich", "enrichers_command", "What enrichment runs, from which data, under which licence."),
+    "token": Entry("tokens", "app", "Manage API tokens."),
+    "login": Entry("remote", "login_command", "Use a Shoal server for search, count, stats, host, export, ports."),
+    "logout": Entry("remote", "logout_command", "Forget the server and token saved by 'shoal login'."),
+    "config": Entry("remote", "app", "Show or change the saved server and token."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands are imported when used. While ``shoal --help`` (or completion of a command
+    name) lists them, each is a stand-in carrying only its summary."""
+
+    listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        if self.listing:
+            return typer.core.TyperCommand(name=cmd_name, help=entry.summary)
+        return load(cmd_name, entry)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As typer's, with "did you mean" drawn from every command (typer's looks at the loaded ones only)."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.commands and name not in COMMANDS:
+            matches = difflib.get_close_matches(name, self.list_commands(ctx))
+            hint = f" Did you mean {', '.join(repr(match) for match in matches)}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        self.listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self.listing = False
+
+
+def load(name: str, entry: Entry) -> Any:
+    """The click command of one entry, built the way typer builds a registered one."""
+    target = getattr(importlib.import_module(f"shoal.cli.{entry.module}"), entry.attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
 
 app = typer.Typer(
     name="shoal",
-    help="Self-hosted internet-scan search with a Driftnet-compatible API.",
+    cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command("check")(check_command)
-app.command("enrich")(enrich_command)
-app.command("enrichers")(enrichers_command)
-app.command("export")(export_command)
-app.command("host")(host_command)
-app.command("import")(import_command)
-app.command("ports")(ports_command)
-app.command("scan")(scan_command)
-app.command("search")(search_command)
-app.command("serve")(serve_command)
-app.add_typer(tokens.app, name="token")
 
 
+@app.callback()
 def main() -> None:
-    """The ``shoal`` entry point: the commands, with a full disk reported in one line wherever it happens."""
+    """Self-hosted internet-scan search with a Driftnet-compatible API.
+
+    Local commands read the store in --data (default: $SHOAL_DATA, else ./shoal-data). After 'shoal login URL'
+    (or with $SHOAL_URL and $SHOAL_TOKEN), search, count, stats, host, export and ports ask that server
+    instead, with the same output; --data still means a local store.
+    """
+
+
+def run() -> None:
+    """The ``shoal`` entry point: ``app``, with a full disk reported in one line wherever it happens (the
+    modules that say so are imported only then)."""
     try:
         app()
     except Exception as exc:
+        from pathlib import Path
+
+        from shoal.filesystem import is_disk_full
+
         if not is_disk_full(exc):
             raise
+        from shoal.cli.common import errors
+        from shoal.config import data_dir
+        from shoal.errors import DiskFull
+        from shoal.filesystem import disk_full
+
         where = getattr(exc, "path", None) or getattr(exc, "filename", None) or data_dir()
         done = exc.message if isinstance(exc, DiskFull) else "what was being written was not kept"
         errors.print(f"[bold red]error:[/] {disk_full(Path(where), done).message}", highlight=False, soft_wrap=True)

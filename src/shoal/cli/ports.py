@@ -1,108 +1,130 @@
 """``shoal ports``: the open ports of an address or CIDR (GET /v1/scan/ports and /v1/scan/ipports), and why
-the honeypot flag is or is not set (``--explain``)."""
+the honeypot flag is or is not set (``--explain``, which reads the observations themselves: local only)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import ipaddress
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.table import Table
-from starlette.datastructures import QueryParams
 
-from shoal.api.params import port_query_of
-from shoal.api.render import ipports_body, ports_body
-from shoal.cli.common import DataOption, console, errors, fail, open_store
-from shoal.errors import ShoalError
-from shoal.ports import explain, summarize_ip_ports, summarize_ports
-from shoal.store.base import OpenPorts, PortQuery
+from shoal.cli.backend import LocalBackend
+from shoal.cli.common import DataOption, console, errors, fail
+from shoal.cli.options import asked, open_backend
+from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
+from shoal.errors import BadParameter
+from shoal.results import IpPortCounts, PortCounts
+
+if TYPE_CHECKING:
+    from shoal.store.base import OpenPorts
 
 BAR_WIDTH = 40
 SHOWN_PORTS = 12  # ports listed per IP in the --per-ip table
+DEFAULT_WINDOW_DAYS = 30  # as the API (shoal.ports.DEFAULT_WINDOW_DAYS)
 
 
 def ports_command(
     target: Annotated[str, typer.Argument(help="IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24.")],
     date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    explain_flag: Annotated[bool, typer.Option("--explain", help="Show the honeypot rule's evidence.")] = False,
+    explain_flag: Annotated[
+        bool, typer.Option("--explain", help="Show the honeypot rule's evidence (local store only).")
+    ] = False,
     per_ip: Annotated[bool, typer.Option("--per-ip", help="Per IP, as GET /v1/scan/ipports.")] = False,
+    separator: SeparatorOption = DEFAULT_SEPARATOR,
+    table: LayoutOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     data: DataOption = None,
 ) -> None:
     """Open TCP ports seen on an address or CIDR: observation counts per port (default: the last 30 days)."""
-    pairs = [("ip", target)] + [(name, value) for name, value in (("from", date_from), ("to", date_to)) if value]
-    store = open_store(data)
+    layout = layout_of(table, separator)
+    backend = open_backend(data, reading_reports=False)
+    if explain_flag and not isinstance(backend, LocalBackend):
+        backend.close()
+        fail(
+            BadParameter(
+                "explain", f"--explain reads the observations themselves: give --data DIR (not {backend.where})"
+            )
+        )
     try:
-        query = port_query_of(QueryParams(pairs), dt.datetime.now(dt.UTC).date())
-        found = store.open_ports(query)
-    except ShoalError as exc:
-        fail(exc)
+        found = asked(backend, "", lambda: backend.ports(target, date_from, date_to, per_ip))
+        if explain_flag:
+            assert isinstance(backend, LocalBackend)
+            observed = backend.observations(target, date_from, date_to)
     finally:
-        store.close()
+        backend.close()
+    where = f"{target_text(target)}, {window_text(date_from, date_to)}"
     if json_output:
-        body = ipports_body(summarize_ip_ports(found)) if per_ip else ports_body(summarize_ports(found))
-        print(orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode())
-    elif not len(found):
-        errors.print(f"no open-port observations for {target_text(query)} in {window_text(query)}")
+        print(orjson.dumps(found.body(), option=orjson.OPT_SORT_KEYS).decode())
+    elif not found.values:
+        errors.print(f"no open-port observations for {where}")
         raise typer.Exit(1)
-    elif per_ip:
-        show_per_ip(query, found)
+    elif isinstance(found, IpPortCounts):
+        show_per_ip(where, found, layout)
     else:
-        show_ports(query, found)
+        show_ports(where, found, layout)
     if explain_flag:
-        show_explanation(query, found)
+        show_explanation(observed, f"{target_text(target)} meet the rule in {window_text(date_from, date_to)}")
 
 
-def window_text(query: PortQuery) -> str:
-    return f"{query.date_from or '…'} to {query.date_to or 'now'}"
+def window_text(date_from: str | None, date_to: str | None) -> str:
+    """The days searched, as the API chooses them: ``from`` defaults to 29 days before ``to`` (or today)."""
+    if date_from is None:
+        try:
+            last = dt.date.fromisoformat(date_to) if date_to else dt.datetime.now(dt.UTC).date()
+        except ValueError:
+            last = dt.datetime.now(dt.UTC).date()
+        date_from = (last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)).isoformat()
+    return f"{date_from} to {date_to or 'now'}"
 
 
-def target_text(query: PortQuery) -> str:
-    """An address without its /32 (or /128), a CIDR as it is."""
-    network = query.network
+def target_text(target: str) -> str:
+    """An address without its /32 (or /128), a CIDR as it is (host bits cleared)."""
+    network = ipaddress.ip_network(target.strip(), strict=False)
     return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 
-def show_ports(query: PortQuery, found: OpenPorts) -> None:
-    summary = summarize_ports(found)
-    flag = " [bold red]honeypot[/]" if summary.honeypot else ""
-    table = Table(
-        title=f"{target_text(query)}, {window_text(query)}: other {summary.other}{flag}", title_justify="left"
-    )
-    table.add_column("port", justify="right")
-    table.add_column("observations", justify="right")
-    table.add_column("")
-    top = max((count for _, count in summary.values), default=1)
-    for port, count in summary.values:
-        table.add_row(str(port), str(count), "█" * max(1, round(BAR_WIDTH * count / top)))
-    console.print(table)
+def show_ports(where: str, found: PortCounts, layout: Layout) -> None:
+    flag = " honeypot" if found.honeypot else ""
+    title = f"{where}: other {found.other}{flag}"
+    top = max(found.values.values(), default=1)
+    rows = [
+        [port, count, *(["█" * max(1, round(BAR_WIDTH * count / top))] if layout.table else [])]
+        for port, count in found.values.items()
+    ]
+    columns = ["port", "observations", ""] if layout.table else ["port", "observations"]
+    emit(layout, title, columns, rows, right=["port", "observations"])
 
 
-def show_per_ip(query: PortQuery, found: OpenPorts) -> None:
-    summary = summarize_ip_ports(found)
-    table = Table(
-        title=f"{target_text(query)}, {window_text(query)}: {summary.other} IPs not shown", title_justify="left"
-    )
-    table.add_column("ip")
-    table.add_column("observations", justify="right")
-    table.add_column("ports (observations)", overflow="fold")
-    for host in summary.hosts:
-        shown = ", ".join(f"{port} ({count})" for port, count in host.values[:SHOWN_PORTS])
-        more = len(host.values) - SHOWN_PORTS
-        if more > 0 or host.other:
-            shown += f", … {max(more, 0)} more ports, other {host.other}"
-        table.add_row(host.ip, str(sum(count for _, count in host.values) + host.other), shown)
-    console.print(table)
+def hosts_in_order(found: IpPortCounts) -> list[tuple[str, PortCounts, int]]:
+    """(ip, ports, observations): most observations first, ties by address, as the API chooses them."""
+    hosts = [(ip, ports, sum(ports.values.values()) + ports.other) for ip, ports in found.values.items()]
+    return sorted(hosts, key=lambda host: (-host[2], ipaddress.ip_address(host[0])))
 
 
-def show_explanation(query: PortQuery, found: OpenPorts) -> None:
+def show_per_ip(where: str, found: IpPortCounts, layout: Layout) -> None:
+    rows = []
+    for ip, ports, total in hosts_in_order(found):
+        listed = list(ports.values.items())
+        shown = ", ".join(f"{port} ({count})" for port, count in listed[:SHOWN_PORTS])
+        more = len(listed) - SHOWN_PORTS
+        if more > 0 or ports.other:
+            shown += f", … {max(more, 0)} more ports, other {ports.other}"
+        rows.append([ip, total, shown])
+    title = f"{where}: {found.other} IPs not shown"
+    emit(layout, title, ["ip", "observations", "ports (observations)"], rows, right=["observations"])
+
+
+def show_explanation(found: OpenPorts, where: str) -> None:
+    from shoal.ports import explain
+
     flagged, evidence = explain(found)
     if not len(found):
         return
     verdict = "[bold red]honeypot: true[/]" if flagged else "[green]honeypot: not set[/]"
-    console.print(f"{verdict} — {flagged} host(s) of {target_text(query)} meet the rule in {window_text(query)}")
+    console.print(f"{verdict} — {flagged} host(s) of {where}")
     for item in evidence:
         console.print(f"[bold]{item.ip}[/] ({item.observations} observations)", highlight=False)
         for line in item.reasons():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,17 +15,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from shoal.cli.common import DataOption, console, errors, fail, open_store
+from shoal.cli.dns import DnsRateOption, DnsRetriesOption, DnsTimeoutOption, ResolverOption, resolver_settings
 from shoal.collect.connection import Timeouts
+from shoal.collect.dns import DnsClient, ResolverSettings, reverse_all
+from shoal.collect.domains import DOMAIN_PORTS, DomainScanner, DomainStats
 from shoal.collect.policy import PolicyFileError, ScanPolicy, load_policy, parse_network
 from shoal.collect.queue import PriorityQueue
-from shoal.collect.scanner import Collector, ScanSettings, ScanStats, run_event_loop
+from shoal.collect.scanner import Collector, ResultSink, ScanSettings, ScanStats, run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
-from shoal.collect.targets import parse_ports, parse_targets
+from shoal.collect.targets import is_host_name, iterate_targets, parse_ports, read_names, split_targets
 from shoal.collect.worker import CollectionWorker
 from shoal.config import data_dir
 from shoal.enrich import enrich_report
 from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
+from shoal.model import Report
 from shoal.store.base import IPNetwork, Store
 from shoal.usage import UsageBook
 
@@ -44,8 +50,25 @@ def parse_rate(text: str) -> float:
 
 
 def scan_command(
-    targets: Annotated[list[str], typer.Argument(help="Addresses or CIDRs, each inside the allow-list.")],
-    ports: Annotated[str, typer.Option(help="A list such as 22,80,8000-8100, or top100, or all.")] = "top100",
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Addresses or CIDRs, each inside the allow-list; host names are visited by name (domain scans).",
+            show_default=False,
+        ),
+    ] = None,
+    names: Annotated[
+        str | None,
+        typer.Option(
+            "--names",
+            help="A file of host names to visit by name, or 'known' for every name 'shoal dns' or a scan resolved.",
+            show_default=False,
+        ),
+    ] = None,
+    ports: Annotated[
+        str | None,
+        typer.Option(help="A list such as 22,80,8000-8100, or top100, or all (default: top100; 80,443 for names)."),
+    ] = None,
     rate: Annotated[str, typer.Option(help="New connections per second, e.g. 500/s (capped by max_rate).")] = "1000/s",
     concurrency: Annotated[int, typer.Option(min=1, help="ip:ports in flight at once.")] = 512,
     per_host: Annotated[int, typer.Option(min=1, help="Connections open at once to one address.")] = 16,
@@ -61,33 +84,54 @@ def scan_command(
     enrich: Annotated[
         bool, typer.Option(help="Enrich reports (country, network, product tags) before storing.")
     ] = True,
+    dns: Annotated[
+        bool,
+        typer.Option(help="PTR/NS lookups of every scanned address; lookups of the names found (PTR, certificates)."),
+    ] = True,
+    resolver: ResolverOption = None,
+    dns_rate: DnsRateOption = 500.0,
+    dns_timeout: DnsTimeoutOption = 2.0,
+    dns_retries: DnsRetriesOption = 2,
     data: DataOption = None,
 ) -> None:
-    """Scan TARGETS. Only addresses in the allow-list (DATA/collector.toml, --allow) are touched."""
+    """Scan TARGETS. Only addresses in the allow-list (DATA/collector.toml, --allow) are touched; a name is
+    visited only on the addresses it resolves to that the allow-list permits."""
     folder = data_dir(data)
     try:
         policy = load_policy(folder).with_allowed(parse_network(text) for text in allow or [])
     except (PolicyFileError, ValueError) as exc:
         fail(BadParameter("allow", str(exc)))
-    networks = _checked(lambda: parse_targets(targets), "targets")
-    port_list = _checked(lambda: parse_ports(ports), "ports")
+    networks, visited = _checked(lambda: split_targets(targets or []), "targets")
+    known = names == "known"
+    if names is not None and not known:
+        visited += _checked(lambda: read_names(Path(names)), "names")
+    if not networks and not visited and not known:
+        fail(BadParameter("targets", "give at least one target address or CIDR, a host name, or --names"))
+    port_list = _checked(lambda: parse_ports(ports or ("top100" if networks else "80,443")), "ports")
+    name_ports = port_list if ports is not None else DOMAIN_PORTS
     per_second = _checked(lambda: parse_rate(rate), "rate")
     try:
         for network in networks:
             policy.check_network(network)
     except TargetNotAllowed as exc:
         fail(exc)
+    if (visited or known) and not policy.allow:
+        message = "names are visited only on addresses the allow-list permits, and it is empty: allow networks"
+        fail(TargetNotAllowed(visited[0] if visited else "known", f"{message} with --allow CIDR or in collector.toml"))
     if per_second > policy.max_rate:
         errors.print(f"[yellow]rate capped at max_rate = {policy.max_rate:g}/s[/] ({policy.source})", highlight=False)
+    needs_resolver = bool(visited) or (dns and bool(networks))
+    resolving = resolver_settings(resolver, dns_rate, dns_timeout, dns_retries) if needs_resolver else None
     timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
     settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm)
-    store = open_store(data)
+    store = open_store(data, create=True)
     try:
         transform = enrich_report if enrich else None
-        stats, stored = run_event_loop(run_scan(store, policy, settings, networks, port_list, transform))
+        plan = ScanPlan(networks, port_list, visited, name_ports, known, dns and bool(networks))
+        stats, stored, domain_stats = run_event_loop(run_scan(store, policy, settings, plan, transform, resolving))
     finally:
         store.close()
-    show_summary(stats, stored)
+    show_summary(stats, stored, domain_stats)
 
 
 def _checked(parse: Callable[[], T], parameter: str) -> T:
@@ -97,16 +141,46 @@ def _checked(parse: Callable[[], T], parameter: str) -> T:
         fail(BadParameter(parameter, str(exc)))
 
 
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    networks: list[IPNetwork]
+    ports: tuple[int, ...]
+    names: list[str]  # visited by name
+    name_ports: tuple[int, ...]
+    known: bool  # also visit every name with stored addresses
+    reverse_dns: bool  # PTR/NS of every scanned address, forward lookups of the names found
+
+
+class NameFinder:
+    """A ResultSink that passes everything on and remembers the certificate names of the reports it sees."""
+
+    def __init__(self, sink: ResultSink) -> None:
+        self.sink = sink
+        self.names: dict[str, None] = {}
+
+    def open_port(self, ip: str, port: int, day: dt.date) -> None:
+        self.sink.open_port(ip, port, day)
+
+    def report(self, report: Report) -> None:
+        for item in report.items:
+            if item.type == "host" and item.context == "cert-dns-name" and is_host_name(item.value):
+                self.names[item.value.rstrip(".").lower()] = None
+        self.sink.report(report)
+
+
 async def run_scan(
     store: Store,
     policy: ScanPolicy,
     settings: ScanSettings,
-    networks: list[IPNetwork],
-    ports: tuple[int, ...],
+    plan: ScanPlan,
     transform: Transform | None,
-) -> tuple[ScanStats, StoredTotals]:
+    resolving: ResolverSettings | None,
+) -> tuple[ScanStats, StoredTotals, DomainStats | None]:
     writer = StoreWriter(store, transform)
-    collector = Collector(policy, settings, writer)
+    finder = NameFinder(writer)
+    collector = Collector(policy, settings, finder)
+    client = DnsClient(resolving) if resolving is not None else None
+    domain_stats = None
     with Progress(
         TextColumn("scanning"),
         BarColumn(),
@@ -120,7 +194,15 @@ async def run_scan(
         flushing = asyncio.create_task(writer.run())
         showing = asyncio.create_task(_show_progress(progress, task, collector))
         try:
-            stats = await collector.scan(networks, ports)
+            stats = await collector.scan(plan.networks, plan.ports) if plan.networks else ScanStats()
+            if plan.reverse_dns and client is not None:
+                await reverse_lookups(client, writer, plan, policy, list(finder.names))
+            if plan.names or plan.known:
+                known = store.known_addresses() if plan.known else None
+                names = list(dict.fromkeys([*plan.names, *(known or {})]))
+                scanner = DomainScanner(policy, collector.connector, client, writer)
+                domain_stats = await scanner.scan(names, plan.name_ports, known)
+                writer.answers(domain_stats.answers)
         finally:
             for background in (flushing, showing):
                 background.cancel()
@@ -128,7 +210,23 @@ async def run_scan(
                     await background
             await writer.flush()
         _update(progress, task, collector)
-    return stats, writer.totals
+    return stats, writer.totals, domain_stats
+
+
+async def reverse_lookups(
+    client: DnsClient, writer: StoreWriter, plan: ScanPlan, policy: ScanPolicy, names: list[str]
+) -> None:
+    """One rdns report per scanned address with a PTR name; forward answers of the PTR and certificate names."""
+    day = dt.datetime.now(dt.UTC).date()
+    addresses = [ip for ip, _ in iterate_targets(plan.networks, plan.ports[:1], policy)]
+    for start in range(0, len(addresses), 4096):
+        for lookup in await reverse_all(client, addresses[start : start + 4096], day):
+            report = lookup.report(day)
+            if report is not None:
+                writer.report(report)
+            writer.answers(lookup.answers)
+    for _, answers in await asyncio.gather(*(client.addresses(name, day) for name in names)):
+        writer.answers(answers)
 
 
 async def _show_progress(progress: Progress, task: TaskID, collector: Collector) -> None:
@@ -151,7 +249,7 @@ def _update(progress: Progress, task: TaskID, collector: Collector) -> None:
     )
 
 
-def show_summary(stats: ScanStats, stored: StoredTotals) -> None:
+def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | None = None) -> None:
     if stats.protocols:
         table = Table(title="services", title_justify="left")
         table.add_column("protocol")
@@ -159,9 +257,21 @@ def show_summary(stats: ScanStats, stored: StoredTotals) -> None:
         for protocol, count in sorted(stats.protocols.items(), key=lambda pair: (-pair[1], pair[0])):
             table.add_row(protocol, str(count))
         console.print(table)
+    if stats.targets:
+        console.print(
+            f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports:,} open, "
+            f"{stats.reports:,} identified",
+            highlight=False,
+        )
+    if domains is not None:
+        console.print(
+            f"visited {domains.names:,} names ({domains.resolved:,} resolved): {domains.visits:,} name:address:ports "
+            f"tried, {domains.reports:,} answered; {domains.outside:,} addresses outside the allow-list not contacted",
+            highlight=False,
+        )
     console.print(
-        f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports:,} open, "
-        f"{stats.reports:,} identified; stored {stored.observations:,} observations and {stored.reports:,} reports",
+        f"stored {stored.observations:,} observations and {stored.reports:,} reports, "
+        f"{stored.answers:,} new DNS answers",
         highlight=False,
     )
 

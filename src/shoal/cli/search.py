@@ -1,7 +1,5 @@
-"""``shoal search``: the API's search and summaries against the local store, for humans (or --json/--ndjson).
-
-The options selecting reports are defined here once and shared by ``shoal export`` and ``shoal host``.
-"""
+"""``shoal search``: the API's search and summaries, for people (tables), pipes (plain lines with
+``--fields``/``--separator``) or programs (``--json``/``--ndjson``), from a local store or a server."""
 
 from __future__ import annotations
 
@@ -9,65 +7,49 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.table import Table
-from starlette.datastructures import QueryParams
 
-from shoal.api.deps import known_types
-from shoal.api.params import filters_of, page_of, summary_of
-from shoal.api.render import page_body, summary_body
-from shoal.cli.common import DataOption, console, errors, fail, open_store
-from shoal.errors import BadParameter, QueryError, ShoalError
-from shoal.model import Report
-from shoal.query.check import BUILTIN_TYPES
-from shoal.store.base import PAGE_SIZE, Filters, Page, Store, Summary
+from shoal.cli.common import DataOption, DatasetName, errors, fail
+from shoal.cli.fields import DATASET_FIELDS, Field, parse_fields
+from shoal.cli.options import (
+    DatasetOption,
+    ExpressionArgument,
+    FromOption,
+    HostInUrlOption,
+    IndirectOption,
+    IpOption,
+    JsonOption,
+    MostRecentOption,
+    SlopOption,
+    ToOption,
+    asked,
+    check_summary_type,
+    complete_type,
+    open_backend,
+    selection_of,
+)
+from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
+from shoal.errors import BadParameter
+from shoal.results import SearchPage, ValueCounts
 
 BAR_WIDTH = 40
-
-
-def complete_type(incomplete: str) -> list[tuple[str, str]]:
-    """Shell completion for --summarize: the built-in types and what they hold."""
-    return [(name, help_text) for name, help_text in BUILTIN_TYPES.items() if name.startswith(incomplete)]
-
-
-ExpressionArgument = Annotated[str, typer.Argument(help="Expression, e.g. 'title:\"university london\"'.")]
-IpOption = Annotated[str | None, typer.Option(help="IP address or CIDR.")]
-IndirectOption = Annotated[bool, typer.Option(help="Also match IPs seen in any context (e.g. certificates).")]
-FromOption = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
-ToOption = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")]
-SlopOption = Annotated[int, typer.Option(help="Extra word positions allowed in phrases.")]
-MostRecentOption = Annotated[bool, typer.Option(help="Only the newest report per ip:port.")]
-HostInUrlOption = Annotated[bool, typer.Option(help="host: also matches the host part of URLs.")]
-
-
-def selection_pairs(
-    expression: str,
-    ip: str | None = None,
-    indirect: bool = False,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    slop: int = 0,
-    most_recent: bool = False,
-    host_in_url: bool = False,
-) -> list[tuple[str, str]]:
-    """The command's options as the API's query parameters (so both check and mean the same)."""
-    pairs = [("expression", expression), ("slop", str(slop))]
-    pairs += [(name, value) for name, value in (("ip", ip), ("from", date_from), ("to", date_to)) if value]
-    flags = (("indirect", indirect), ("most_recent", most_recent), ("host_in_url", host_in_url))
-    return pairs + [(name, "true") for name, flag in flags if flag]
-
-
-def selected(store: Store, params: QueryParams) -> Filters:
-    """The filters of ``params``; an error is printed (with a caret under a bad expression) and exits 2."""
-    try:
-        return filters_of(params, known_types(store))
-    except QueryError as exc:
-        fail(exc, params.get(exc.parameter))
-    except ShoalError as exc:
-        fail(exc)
+FieldsOption = Annotated[
+    str,
+    typer.Option(
+        "--fields",
+        "-f",
+        help="Columns: report fields (date, id, target, protocol, summary) and item types, e.g. ip,port-tcp,title"
+        " or http-header;Server (default: date,target,protocol,summary,id, or the dataset's own).",
+        show_default=False,
+    ),
+]
+NdjsonOption = Annotated[
+    bool, typer.Option("--ndjson", help="One JSON object per line: each report, or each value and count.")
+]
 
 
 def search_command(
     expression: ExpressionArgument = "",
+    dataset: DatasetOption = DatasetName.protocols,
     ip: IpOption = None,
     indirect: IndirectOption = False,
     date_from: FromOption = None,
@@ -80,90 +62,87 @@ def search_command(
         str | None, typer.Option(help="Summarise the values of this type instead.", autocompletion=complete_type)
     ] = None,
     summary_limit: Annotated[int, typer.Option(help="Most values in a summary.")] = 100,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
-    ndjson_output: Annotated[
-        bool, typer.Option("--ndjson", help="One JSON object per line: each report, or each value and count.")
-    ] = False,
+    fields: FieldsOption = "",
+    separator: SeparatorOption = DEFAULT_SEPARATOR,
+    table: LayoutOption = None,
+    json_output: JsonOption = False,
+    ndjson_output: NdjsonOption = False,
     data: DataOption = None,
 ) -> None:
-    """Search reports with the same engine and semantics as GET /v1/scan/protocols."""
+    """Search reports with the same engine and semantics as GET /v1/scan/protocols (or the --dataset's
+    endpoint): a table on a terminal, plain lines in a pipe."""
     if json_output and ndjson_output:
         fail(BadParameter("ndjson", "give --json or --ndjson, not both"))
-    pairs = selection_pairs(expression, ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
-    pairs.append(("page", str(page)))
-    if summarize:
-        pairs += [("summarize", summarize), ("summary_limit", str(summary_limit))]
-    params = QueryParams(pairs)
-    store = open_store(data)
-    filters = selected(store, params)
+    layout = layout_of(table, separator)
+    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
+    backend = open_backend(data)
     try:
-        summary = summary_of(params, known_types(store), enterprise=True)
-        if summary is not None:
-            show_summary(summarize or "", store.summarize(filters, summary), json_output, ndjson_output)
+        if summarize:
+            asked(backend, expression, lambda: check_summary_type(summarize, backend.known_types()))
+            counts = asked(
+                backend,
+                expression,
+                lambda: backend.summarize(summarize, expression, selection, summary_limit, dataset.value),
+            )
+            show_summary(summarize, counts, layout, json_output, ndjson_output)
             return
-        number = page_of(params)
-        found = store.search(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
-    except ShoalError as exc:
-        fail(exc)
-    show_page(found, number, json_output, ndjson_output)
+        columns = asked(
+            backend, expression, lambda: parse_fields(fields or DATASET_FIELDS[dataset.value], backend.known_types())
+        )
+        found = asked(backend, expression, lambda: backend.search(expression, selection, page, dataset.value))
+    finally:
+        backend.close()
+    show_page(found, columns, layout, json_output, ndjson_output)
 
 
-def show_page(found: Page, number: int, json_output: bool, ndjson_output: bool) -> None:
+def show_page(found: SearchPage, columns: list[Field], layout: Layout, json_output: bool, ndjson_output: bool) -> None:
     if json_output:
-        print(orjson.dumps(page_body(found, number), option=orjson.OPT_SORT_KEYS).decode())
+        print(orjson.dumps(found.body(), option=orjson.OPT_SORT_KEYS).decode())
         return
     if ndjson_output:
-        for report in found.reports:
+        for report in found.results:
             print(orjson.dumps(report.as_dict(), option=orjson.OPT_SORT_KEYS).decode())
         return
-    if not found.reports:
+    if not found.results:
         errors.print("no results")
         raise typer.Exit(1)
-    table = Table(title=f"{found.total} results (page {number})", title_justify="left")
-    for column in ("date", "target", "protocol", "summary", "id"):
-        table.add_column(column, overflow="fold")
-    for report in found.reports:
-        table.add_row(report.date.isoformat(), target_of(report), protocol_of(report), headline_of(report), report.id)
-    console.print(table)
+    title = f"{found.result_count} {plural(found.result_count, 'result')} (page {found.page})"
+    rows = ([column(report) for column in columns] for report in found.results)
+    emit(layout, title, [column.name.removesuffix(";") for column in columns], rows)
 
 
-def show_summary(summary_type: str, result: Summary, json_output: bool, ndjson_output: bool) -> None:
+def show_summary(
+    summary_type: str, counts: ValueCounts, layout: Layout, json_output: bool, ndjson_output: bool
+) -> None:
     if json_output:
-        body = summary_body(result, with_cardinality=True)
-        print(orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode())
+        print(orjson.dumps(counts.body(), option=orjson.OPT_SORT_KEYS).decode())
         return
     if ndjson_output:
-        for value, count in result.values:
+        for value, count in counts.values.items():
             print(orjson.dumps({"count": count, "value": value}).decode())
         return
-    if not result.values:
+    if not counts.values:
         errors.print("no results")
         raise typer.Exit(1)
-    top = result.values[0][1]
-    table = Table(
-        title=f"{summary_type}: {result.cardinality} distinct values, other {result.other}", title_justify="left"
-    )
-    table.add_column("value", overflow="fold")
-    table.add_column("count", justify="right")
-    table.add_column("")
-    for value, count in result.values:
-        table.add_row(value, str(count), "█" * max(1, round(BAR_WIDTH * count / top)))
-    console.print(table)
+    columns = ["value", "count", ""] if layout.table else ["value", "count"]
+    emit(layout, summary_title(summary_type, counts), columns, chart_rows(counts, layout.table), right=["count"])
 
 
-def target_of(report: Report) -> str:
-    ip, port = report.ip or "?", report.port
-    host = f"[{ip}]" if ":" in ip else ip
-    return f"{host}:{port}" if port is not None else host
+def summary_title(summary_type: str, counts: ValueCounts) -> str:
+    if counts.cardinality is None:
+        return f"{summary_type}: other {counts.other} (distinct values: enterprise tokens only)"
+    return f"{summary_type}: {counts.cardinality} distinct {plural(counts.cardinality, 'value')}, other {counts.other}"
 
 
-def protocol_of(report: Report) -> str:
-    return next((item.context for item in report.items if item.type == "server-banner"), "")
+def chart_rows(counts: ValueCounts, bars: bool) -> list[list[str]]:
+    """value, count and (``bars``) a bar as wide as the count against the top one."""
+    top = max(counts.values.values(), default=1)
+    rows = [[value, str(n)] for value, n in counts.values.items()]
+    if bars:
+        for row, n in zip(rows, counts.values.values(), strict=True):
+            row.append("█" * max(1, round(BAR_WIDTH * n / top)))
+    return rows
 
 
-def headline_of(report: Report) -> str:
-    for wanted in ("title", "server-banner", "subject"):
-        for item in report.items:
-            if item.type == wanted and item.value.strip():
-                return item.value.strip()[:80]
-    return ""
+def plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{word}s"

@@ -94,6 +94,7 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    init: Annotated[bool, typer.Option("--init", help="Create the data directory if it does not exist.")] = False,
 ) -> None:
     """Serve the Driftnet-compatible API (reports imported meanwhile become searchable within seconds)."""
     if workers > 1 and (allow or rescan_every):
@@ -108,7 +109,7 @@ def serve_command(
         max_per_client=max_connections_per_client,
         trusted=trusted,
     )
-    store = open_store(data, hold_writer=False)
+    store = open_store(data, hold_writer=False, create=init)
     settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
     collector = start_collection_worker(store, folder, allow, rescan_every) if workers == 1 else None
     app = create_app(store, TokenStore(folder), settings, collector) if workers == 1 else None

@@ -8,8 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from shoal.cli.common import DataOption, console, errors
-from shoal.config import data_dir
+from shoal.cli.common import DataOption, console, errors, existing_data_dir
 from shoal.tokens import Token, TokenNotFound, TokenStore
 from shoal.usage import UsageBook
 
@@ -27,7 +26,7 @@ def create(
     data: DataOption = None,
 ) -> None:
     """Create a token and print it alone on stdout (it cannot be shown again)."""
-    print(TokenStore(data_dir(data)).create(name, enterprise=enterprise))
+    print(TokenStore(existing_data_dir(data)).create(name, enterprise=enterprise))
 
 
 @app.command("list")
@@ -36,7 +35,7 @@ def list_tokens(
     data: DataOption = None,
 ) -> None:
     """Every token: id, name, class, quotas and this month's usage (revoked ones included, marked)."""
-    folder = data_dir(data)
+    folder = existing_data_dir(data)
     tokens = TokenStore(folder).all()
     usage = UsageBook(folder)
     rows = [(token, usage.used(token.id)) for token in tokens]
@@ -82,7 +81,7 @@ def token_row(token: Token, used: dict[str, int]) -> dict[str, object]:
 def revoke(selector: SelectorArgument, data: DataOption = None) -> None:
     """Revoke a token: it stops working at once, also for a running server."""
     try:
-        token = TokenStore(data_dir(data)).revoke(selector)
+        token = TokenStore(existing_data_dir(data)).revoke(selector)
     except TokenNotFound as exc:
         errors.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -109,7 +108,7 @@ def set_quota(
             errors.print("[bold red]error:[/] a limit is a number of units ≥ 0, or -1 for the default")
             raise typer.Exit(2)
     try:
-        token = TokenStore(data_dir(data)).set_quota(selector, api_limit, priority_limit)
+        token = TokenStore(existing_data_dir(data)).set_quota(selector, api_limit, priority_limit)
     except TokenNotFound as exc:
         errors.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None

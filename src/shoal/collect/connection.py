@@ -81,10 +81,11 @@ class Connection:
             pass
         return bytes(buffer)
 
-    async def start_tls(self, context: ssl.SSLContext) -> ssl.SSLObject:
-        """Upgrade to TLS (no SNI: targets are addresses). Raises ssl.SSLError / OSError / TimeoutError."""
+    async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:
+        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses).
+        Raises ssl.SSLError / OSError / TimeoutError."""
         async with asyncio.timeout(self.timeouts.first_byte):
-            await self.writer.start_tls(context)
+            await self.writer.start_tls(context, server_hostname=server_name)
         tls = self.tls
         if tls is None:
             raise ssl.SSLError("no TLS session after the handshake")

@@ -68,7 +68,7 @@ def build_report(ip: str, port: int, service: Service, day: dt.date) -> Report:
         Item("server-banner", service.banner, service.protocol),
         *service.items,
     )
-    return Report(date=day, items=items)
+    return Report(date=day, items=items, bodies=tuple(service.bodies))
 
 
 class Collector:

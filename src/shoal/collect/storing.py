@@ -1,4 +1,5 @@
-"""Collector results into the store: open ports as observations, reports through the one ingest path.
+"""Collector results into the store: open ports as observations, reports through the one ingest path, forward
+DNS answers beside them.
 
 ``StoreWriter`` buffers what the collector finds and writes it on a worker thread every second (or sooner
 when a batch fills), so the event loop never waits for a commit and results are searchable within seconds.
@@ -11,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from shoal.ingest.pipeline import Transform, ingest_stream
-from shoal.model import PortObservation, Report
+from shoal.model import DnsAnswer, PortObservation, Report
 from shoal.store.base import Store
 
 FLUSH_SECONDS = 1.0
@@ -22,6 +23,7 @@ FLUSH_SIZE = 5_000  # results waiting before a flush is due, whatever the clock 
 class StoredTotals:
     observations: int = 0
     reports: int = 0
+    answers: int = 0  # new forward DNS answers
 
 
 class StoreWriter:
@@ -33,6 +35,7 @@ class StoreWriter:
         self.totals = StoredTotals()
         self._observations: list[PortObservation] = []
         self._reports: list[Report] = []
+        self._answers: list[DnsAnswer] = []
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -44,8 +47,12 @@ class StoreWriter:
         self._reports.append(report)
         self._check_size()
 
+    def answers(self, answers: list[DnsAnswer]) -> None:
+        self._answers += answers
+        self._check_size()
+
     def _check_size(self) -> None:
-        if len(self._observations) + len(self._reports) >= FLUSH_SIZE:
+        if len(self._observations) + len(self._reports) + len(self._answers) >= FLUSH_SIZE:
             self._due.set()
 
     async def run(self) -> None:
@@ -63,10 +70,13 @@ class StoreWriter:
             self._due.clear()
             observations, self._observations = self._observations, []
             reports, self._reports = self._reports, []
-            if observations or reports:
-                await asyncio.to_thread(self._write, observations, reports)
+            answers, self._answers = self._answers, []
+            if observations or reports or answers:
+                await asyncio.to_thread(self._write, observations, reports, answers)
 
-    def _write(self, observations: list[PortObservation], reports: list[Report]) -> None:
+    def _write(self, observations: list[PortObservation], reports: list[Report], answers: list[DnsAnswer]) -> None:
+        if answers:
+            self.totals.answers += self.store.ingest_answers(answers).imported
         if observations:
             self.store.ingest_observations(observations)
             self.totals.observations += len(observations)

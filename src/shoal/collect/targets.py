@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from shoal.collect.policy import ScanPolicy, parse_network
 from shoal.store.base import IPNetwork
@@ -42,11 +44,46 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(ports)
 
 
-def parse_targets(texts: Sequence[str]) -> list[IPNetwork]:
-    """Addresses and CIDRs (v4, v6); ValueError naming the first that is neither."""
-    if not texts:
-        raise ValueError("give at least one target address or CIDR")
-    return [parse_network(text) for text in texts]
+HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
+MAX_NAME_FILE_BYTES = 64 << 20
+
+
+def is_host_name(text: str) -> bool:
+    """A DNS name with at least one letter (so ``10.1`` is not one), labels of 1–63 characters."""
+    return HOST_NAME.fullmatch(text) is not None and any(character.isalpha() for character in text)
+
+
+def split_targets(texts: Sequence[str]) -> tuple[list[IPNetwork], list[str]]:
+    """(addresses and CIDRs, host names) of TARGETS; ValueError naming the first that is neither."""
+    networks: list[IPNetwork] = []
+    names: list[str] = []
+    for text in texts:
+        value = text.strip()
+        if is_host_name(value):
+            names.append(value.rstrip(".").lower())
+        else:
+            networks.append(parse_network(value))
+    return networks, list(dict.fromkeys(names))
+
+
+def read_names(path: Path) -> list[str]:
+    """Host names from a file, one a line (``#`` comments, blank lines, and what follows a name ignored);
+    ValueError naming the first line that is not a name."""
+    try:
+        if path.stat().st_size > MAX_NAME_FILE_BYTES:
+            raise ValueError(f"{path}: larger than {MAX_NAME_FILE_BYTES >> 20} MiB")
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    names: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        word = line.split("#", 1)[0].strip().split(None, 1)
+        if not word:
+            continue
+        if not is_host_name(word[0]):
+            raise ValueError(f"{path}:{number}: not a host name: {word[0][:80]!r}")
+        names.append(word[0].rstrip(".").lower())
+    return list(dict.fromkeys(names))
 
 
 def count_targets(networks: Sequence[IPNetwork], ports: Sequence[int], policy: ScanPolicy) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import orjson
 from shoal.model import PROTOCOLS, InvalidReport, Report
 
 GZIP_MAGIC = b"\x1f\x8b"
+PEEK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +25,11 @@ class Rejected:
 
 
 def open_input(path: Path) -> BinaryIO:
-    """Open a file for reading, transparently gunzipping it when it starts with the gzip magic bytes."""
-    raw = path.open("rb")
+    """Open a file for reading, transparently gunzipping it when it starts with the gzip magic bytes. The
+    buffer is large so that format detection can peek at a whole head (``shoal.ingest.detect``)."""
+    raw = path.open("rb", buffering=PEEK_BYTES)
     if raw.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw), buffer_size=PEEK_BYTES)  # type: ignore[arg-type]
     return raw
 
 

@@ -9,21 +9,30 @@ Formats (``shoal.ingest.detect`` tells them apart by content):
 - ``-oD`` NDJSON: one ``{"ip", "timestamp", "port", "proto", "rec_type", "data": {"status"}}`` per line.
 - ``-oL`` list: ``open tcp 80 1.2.3.4 1700000000`` lines, ``#`` comments.
 
-Only ``tcp`` entries with status ``open`` are observations; the day is the UTC date of ``timestamp`` (Unix
-seconds). Closed ports, other protocols and banner records are valid input with no observation: skipped,
-never rejected. A malformed line is rejected as a whole, with its number and the reason.
+``tcp`` entries with status ``open`` are observations, ``udp`` ones UDP observations (``port-udp``,
+docs/ports.md); the day is the UTC date of ``timestamp`` (Unix seconds). Banner records (``--banners``: a
+``service`` with ``name`` and ``banner`` in ``-oJ``, ``rec_type: banner`` in ``-oD``, ``banner`` lines in
+``-oL``) become ``protocols`` reports: ``ip``, ``port-tcp``, and ``server-banner`` with masscan's service name as
+its context (``title`` records give a ``title`` item, ``X509`` ones the certificate's items). Closed ports and
+other protocols are valid input with nothing to store: skipped, never rejected. A malformed line is rejected
+as a whole, with its number and the reason.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import orjson
 
+from shoal.certificates import certificate_items
 from shoal.ingest.jsonl import Rejected
-from shoal.model import PortObservation, pack_ip
+from shoal.ingest.records import BadRecord, record_id
+from shoal.model import Item, PortObservation, Report, UdpObservation, pack_ip
 
 MAX_RECORD_LINES = 1_000  # a record spread over more lines than this is rejected
 MAX_RECORD_BYTES = 1 << 20
@@ -33,17 +42,44 @@ EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 NEVER_CLOSES = "not valid JSON: the record never closes"
 
 
-class BadRecord(ValueError):
-    """A masscan record or line is malformed; the message says how."""
+FORMAT = "masscan"
+MAX_BANNER_CHARS = 4096
+Found = PortObservation | UdpObservation | Report
 
 
-def observation(ip: str, port: Any, proto: Any, status: Any, day: dt.date) -> PortObservation | None:
-    """The observation one masscan port entry holds, None if it holds none (not tcp, not open)."""
+def observation(ip: str, port: Any, proto: Any, status: Any, day: dt.date) -> PortObservation | UdpObservation | None:
+    """The observation one masscan port entry holds, None if it holds none (not open, not tcp or udp)."""
     if type(port) is not int or not 0 <= port <= 0xFFFF:
         raise BadRecord(f"'port' must be a number from 0 to 65535, not {port!r:.40}")
-    if proto != "tcp" or status != "open":
+    if status != "open":
         return None
-    return PortObservation(ip, port, day)
+    if proto == "tcp":
+        return PortObservation(ip, port, day)
+    if proto == "udp":
+        return UdpObservation(ip, port, day)
+    return None
+
+
+def banner_report(ip: str, port: Any, proto: Any, service: Any, banner: Any, day: dt.date) -> Report | None:
+    """The report of one banner record (tcp only: a report names its ``port-tcp``)."""
+    if type(port) is not int or not 0 <= port <= 0xFFFF:
+        raise BadRecord(f"'port' must be a number from 0 to 65535, not {port!r:.40}")
+    if type(service) is not str or type(banner) is not str:
+        raise BadRecord("a banner needs a service name and a banner text")
+    if proto != "tcp":
+        return None
+    text = banner[:MAX_BANNER_CHARS]
+    items = [Item("ip", ip, "", True), Item("port-tcp", str(port), "", True)]
+    if service == "title":
+        items.append(Item("title", text.strip()))
+    elif service == "X509":
+        items.append(Item("server-banner", "", "tls"))
+        with contextlib.suppress(binascii.Error, ValueError):
+            items += certificate_items(base64.b64decode(banner, validate=True))
+    else:
+        items.append(Item("server-banner", text, service[:64]))
+    identity = record_id(FORMAT, ip, str(port), service, banner, day.isoformat())
+    return Report(date=day, items=tuple(items), id=identity)
 
 
 def checked_ip(ip: Any) -> str:
@@ -68,12 +104,13 @@ def utc_day(timestamp: Any) -> dt.date:
     return dt.date.fromordinal(EPOCH_ORDINAL + seconds // 86_400)  # Unix time has no leap seconds
 
 
-def record_observations(record: Any) -> list[PortObservation]:
-    """The observations of one JSON record (``-oJ`` with ``ports``, or ``-oD`` with ``port``)."""
+def record_observations(record: Any) -> list[Found]:
+    """The observations and banner reports of one JSON record (``-oJ`` with ``ports``, or ``-oD`` with
+    ``port``)."""
     if type(record) is not dict:
         raise BadRecord("a masscan record must be a JSON object")
     ip, day = checked_ip(record.get("ip")), utc_day(record.get("timestamp"))
-    found = []
+    found: list[Found | None] = []
     if "ports" in record:
         entries = record["ports"]
         if type(entries) is not list:
@@ -81,22 +118,26 @@ def record_observations(record: Any) -> list[PortObservation]:
         for entry in entries:
             if type(entry) is not dict:
                 raise BadRecord("each of 'ports' must be a JSON object")
-            seen = observation(ip, entry.get("port"), entry.get("proto"), entry.get("status"), day)
-            if seen is not None:
-                found.append(seen)
+            port, proto, service = entry.get("port"), entry.get("proto"), entry.get("service")
+            if type(service) is dict:
+                found.append(banner_report(ip, port, proto, service.get("name"), service.get("banner"), day))
+            else:
+                found.append(observation(ip, port, proto, entry.get("status"), day))
     elif "port" in record:
         data = record.get("data")
-        status = data.get("status") if type(data) is dict and record.get("rec_type") == "status" else None
-        seen = observation(ip, record["port"], record.get("proto"), status, day)
-        if seen is not None:
-            found.append(seen)
+        if record.get("rec_type") == "banner" and type(data) is dict:
+            name, text = data.get("service_name"), data.get("banner")
+            found.append(banner_report(ip, record["port"], record.get("proto"), name, text, day))
+        else:
+            status = data.get("status") if type(data) is dict and record.get("rec_type") == "status" else None
+            found.append(observation(ip, record["port"], record.get("proto"), status, day))
     else:
         raise BadRecord("a masscan record needs 'ports' (or 'port')")
-    return found
+    return [seen for seen in found if seen is not None]
 
 
-def read_masscan_json(stream: BinaryIO, source: str) -> Iterator[PortObservation | Rejected]:
-    """Observations of masscan ``-oJ`` / ``-oD`` output; a Rejected for each malformed record."""
+def read_masscan_json(stream: BinaryIO, source: str) -> Iterator[Found | Rejected]:
+    """Observations and banner reports of masscan ``-oJ`` / ``-oD`` output; a Rejected per malformed record."""
     pending: list[bytes] = []  # the lines of a record spread over several lines
     first = 0
     for number, raw in enumerate(stream, start=1):
@@ -140,7 +181,7 @@ def read_masscan_json(stream: BinaryIO, source: str) -> Iterator[PortObservation
         yield Rejected(source, first, NEVER_CLOSES)
 
 
-def _observations_or_rejection(record: Any, source: str, number: int) -> Iterator[PortObservation | Rejected]:
+def _observations_or_rejection(record: Any, source: str, number: int) -> Iterator[Found | Rejected]:
     try:
         found = record_observations(record)
     except BadRecord as exc:
@@ -149,8 +190,9 @@ def _observations_or_rejection(record: Any, source: str, number: int) -> Iterato
     yield from found
 
 
-def read_masscan_list(stream: BinaryIO, source: str) -> Iterator[PortObservation | Rejected]:
-    """Observations of masscan ``-oL`` output: ``STATUS PROTO PORT IP TIMESTAMP`` lines."""
+def read_masscan_list(stream: BinaryIO, source: str) -> Iterator[Found | Rejected]:
+    """Observations of masscan ``-oL`` output: ``STATUS PROTO PORT IP TIMESTAMP`` lines, and banner reports of
+    ``banner PROTO PORT IP TIMESTAMP SERVICE BANNER`` lines."""
     for number, raw in enumerate(stream, start=1):
         try:
             line = raw.decode()
@@ -161,6 +203,7 @@ def read_masscan_list(stream: BinaryIO, source: str) -> Iterator[PortObservation
         if not fields or fields[0].startswith("#"):
             continue
         if fields[0] == "banner":
+            yield from _banner_line(line, source, number)
             continue
         if fields[0] not in ("open", "closed") or len(fields) != 5:
             yield Rejected(source, number, "not a masscan list line: expected 'open tcp PORT IP TIMESTAMP'")
@@ -175,3 +218,20 @@ def read_masscan_list(stream: BinaryIO, source: str) -> Iterator[PortObservation
             continue
         if seen is not None:
             yield seen
+
+
+def _banner_line(line: str, source: str, number: int) -> Iterator[Report | Rejected]:
+    fields = line.rstrip("\r\n").split(" ", 6)
+    if len(fields) != 7:
+        yield Rejected(source, number, "not a masscan banner line: expected 'banner tcp PORT IP TIMESTAMP NAME TEXT'")
+        return
+    _, proto, port, ip, timestamp, service, text = fields
+    try:
+        if not (port.isascii() and port.isdigit() and len(port) <= 5):
+            raise BadRecord(f"the port must be a number from 0 to 65535, not {port!r:.40}")
+        report = banner_report(checked_ip(ip), int(port), proto, service, text, utc_day(timestamp))
+    except BadRecord as exc:
+        yield Rejected(source, number, str(exc))
+        return
+    if report is not None:
+        yield report

@@ -1,8 +1,10 @@
 """Batching reports into the store: every source goes through here.
 
-``ingest_stream`` takes Reports made in this process (collector, tests), and PortObservations (masscan
-output). ``ingest_chunks`` takes raw input chunks and a decoder, and runs decode + ``store.prepare`` in worker
-processes, so that parsing and document building use the other cores while this process feeds the engine.
+``ingest_stream`` takes Reports made in this process (collector, tests), PortObservations and UdpObservations
+(masscan, nmap output) and DnsAnswers (zdns, massdns). ``ingest_chunks`` takes raw input chunks and a decoder
+(any reader's module-level ``decode_*_chunk``, whose records may be any of these), and runs decode +
+``store.prepare`` in worker processes, so that parsing and document building use the other cores while this
+process feeds the engine.
 Both commit in atomic batches and collect rejected records without stopping.
 """
 
@@ -23,7 +25,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from shoal.ingest.jsonl import Rejected
-from shoal.model import PortObservation, Report
+from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
@@ -47,7 +49,7 @@ Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it ca
 
 def ingest_stream(
     store: Store,
-    records: Iterable[Report | PortObservation | Rejected],
+    records: Iterable[Report | PortObservation | UdpObservation | DnsAnswer | Rejected],
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     batch_size: int = BATCH_SIZE,
@@ -68,19 +70,28 @@ def ingest_chunks(
     workers: int | None = None,
     batch_size: int = BATCH_SIZE,
     transform: Transform | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> IngestTotals:
-    """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level)."""
+    """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level).
+    ``on_chunk(n)`` is called as each chunk's ``n`` records join the batch being stored (progress between
+    the commits of ``on_batch``)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
     if workers == 0:
-        records = (record for chunk in chunks for record in decode(chunk))
+        records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
     prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
     job = partial(decode_and_prepare, decode=decode, prepare=prepare)
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
-        prepared = _in_order(pool, job, chunks, ahead=workers * 4)
+        prepared = _in_order(pool, job, chunks, ahead=workers * 4, on_chunk=on_chunk)
         return _store_batches(store, prepared, totals, on_batch, batch_size)
+
+
+def _counted(records: list[Any], on_chunk: Callable[[int], None] | None) -> list[Any]:
+    if on_chunk is not None:
+        on_chunk(len(records))
+    return records
 
 
 def die_with_parent() -> None:
@@ -106,16 +117,20 @@ def _transform_and_prepare(transform: Transform, prepare: Callable[[Report], Any
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, job: Callable[[Any], list[Any]], chunks: Iterable[Any], ahead: int
+    pool: ProcessPoolExecutor,
+    job: Callable[[Any], list[Any]],
+    chunks: Iterable[Any],
+    ahead: int,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> Iterator[Any]:
     """Results of job over chunks, in input order, with at most ``ahead`` chunks in flight."""
     pending: deque[Future[list[Any]]] = deque()
     for chunk in chunks:
         pending.append(pool.submit(job, chunk))
         if len(pending) >= ahead:
-            yield from pending.popleft().result()
+            yield from _counted(pending.popleft().result(), on_chunk)
     while pending:
-        yield from pending.popleft().result()
+        yield from _counted(pending.popleft().result(), on_chunk)
 
 
 def _store_batches(
@@ -127,12 +142,16 @@ def _store_batches(
 ) -> IngestTotals:
     iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        ready, observations = [], []
+        ready, observations, udp, answers = [], [], [], []
         for record in batch:
             if isinstance(record, Rejected):
                 totals.rejected.append(record)
             elif isinstance(record, PortObservation):
                 observations.append(record)
+            elif isinstance(record, UdpObservation):
+                udp.append(record)
+            elif isinstance(record, DnsAnswer):
+                answers.append(record)
             else:
                 ready.append(record)
         results = []
@@ -140,6 +159,10 @@ def _store_batches(
             results.append(store.ingest_prepared(ready))
         if observations:
             results.append(store.ingest_observations(observations))
+        if udp:
+            results.append(store.ingest_observations(udp, transport="udp"))
+        if answers:
+            results.append(store.ingest_answers(answers))
         for result in results:
             totals.imported += result.imported
             totals.duplicates += result.duplicates

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shoal.model import PROTOCOLS, Body, PortObservation, Report
+from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -73,6 +73,7 @@ class PortQuery:
     network: IPNetwork
     date_from: dt.date | None = None  # inclusive; None: no lower bound
     date_to: dt.date | None = None  # inclusive; None: no upper bound
+    transport: str = "tcp"  # "udp": masscan's UDP entries, kept apart (scan/ports is TCP only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,11 +131,19 @@ class Store(Protocol):
     def ingest(self, reports: Iterable[Report]) -> IngestResult: ...
 
     # Open-port observations (DESIGN.md §1): one per (ip, port, day); ingesting reports also records theirs.
-    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult: ...
+    # ``transport="udp"`` stores UDP observations (masscan), apart from the TCP ones (docs/ports.md).
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult: ...
 
     def open_ports(self, query: PortQuery) -> OpenPorts: ...
 
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]: ...
+
+    # Forward DNS answers (zdns/massdns, the collector's lookups), kept for the domain scans.
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult: ...
+
+    def known_addresses(self) -> dict[str, list[str]]: ...
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]: ...
 

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from shoal import __version__
+from shoal.model import DATASETS
 from shoal.query.check import BUILTIN_TYPES
 
 WEB_DIR = Path(__file__).parent
@@ -38,7 +39,9 @@ def template(name: str) -> Template:
 def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLResponse:
     """``templates/<page>.html`` inside the layout; ``fields`` are escaped, the layout loads ``static/<page>.js``."""
     escaped = {name: html.escape(value) for name, value in fields.items()}
-    body = template(f"{page}.html").substitute(escaped, types=type_options(), type_list=type_list())
+    body = template(f"{page}.html").substitute(
+        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options()
+    )
     document = template("layout.html").substitute(
         title=html.escape(title), body=body, page=page, version=html.escape(__version__)
     )
@@ -52,6 +55,23 @@ def type_options() -> str:
         f'<option value="{html.escape(name)}">{html.escape(description)}</option>'
         for name, description in sorted(BUILTIN_TYPES.items())
         if name not in UNSUMMARISABLE
+    )
+
+
+DATASET_LABELS = {
+    "protocols": "Services",
+    "domains": "Web sites by name",
+    "ct": "CT log certificates",
+    "rdns": "Reverse DNS",
+}
+
+
+@cache
+def dataset_options() -> str:
+    """The search page's dataset switch: one <option> per dataset (the value is the dataset's name)."""
+    return "".join(
+        f'<option value="{html.escape(name)}">{html.escape(DATASET_LABELS.get(name, name))}</option>'
+        for name in DATASETS
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from shoal.collect.connection import Connection
-from shoal.model import Item
+from shoal.model import Body, Item
 
 MAX_BANNER_CHARS = 4096  # a banner item keeps this much text; the read itself is capped at 64 KiB
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -26,6 +26,7 @@ class Service:
     banner: str
     items: list[Item] = field(default_factory=list)
     tls: bool = False  # the port speaks TLS from the first byte (the collector then adds a JARM fingerprint)
+    bodies: list[Body] = field(default_factory=list)  # raw responses kept for scan/protocols/body (HTTP bodies)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""HTTP: ``GET /`` and the status line, every header (original case), the page title and the URL."""
+"""HTTP: ``GET /`` and the status line, every header (original case), the page title, the URL and the body
+(de-chunked, kept for ``scan/protocols/body``; marked truncated when the read cap cut it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from shoal import __version__
 from shoal.collect.connection import Connection
 from shoal.collect.probes.base import RequestProbe, Service, printable
-from shoal.model import Item
+from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
 
 HTTP_PORTS = frozenset({80, 81, 591, 3000, 5000, 7547, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -19,8 +20,9 @@ MAX_TITLE_CHARS = 1024
 MAX_HEADERS = 100
 
 
-def request_bytes(ip: str) -> bytes:
-    host = f"[{ip}]" if ":" in ip else ip
+def request_bytes(ip: str, name: str | None = None) -> bytes:
+    """``GET /`` with ``Host:`` the name visited, or the address."""
+    host = name if name is not None else f"[{ip}]" if ":" in ip else ip
     return (
         f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     ).encode()
@@ -40,7 +42,39 @@ def response_complete(data: bytes) -> bool:
     return False
 
 
-def parse_response(response: bytes, scheme: str, ip: str, port: int) -> Service | None:
+def dechunked(body: bytes) -> tuple[bytes, bool]:
+    """A chunked body's data, and whether it was complete (its last chunk arrived)."""
+    data = bytearray()
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            return bytes(data), False
+        try:
+            size = int(body[position:line_end].split(b";", 1)[0].strip() or b"x", 16)
+        except ValueError:
+            return bytes(data), False
+        if size == 0:
+            return bytes(data), True
+        start = line_end + 2
+        data += body[start : start + size]
+        if start + size > len(body):
+            return bytes(data), False
+        position = start + size + 2
+
+
+def response_body(head: bytes, body: bytes, content_type: str) -> Body:
+    lowered = head.lower()
+    if b"\r\ntransfer-encoding:" in lowered and b"chunked" in lowered:
+        data, complete = dechunked(body)
+        return Body(data[:MAX_BODY_BYTES], content_type, not complete or len(data) > MAX_BODY_BYTES)
+    length = re.search(rb"\r\ncontent-length:\s*(\d+)", lowered)
+    declared = int(length.group(1)) if length else len(body)
+    return Body(body[:MAX_BODY_BYTES], content_type, declared > len(body) or len(body) > MAX_BODY_BYTES)
+
+
+def parse_response(response: bytes, scheme: str, ip: str, port: int, name: str | None = None) -> Service | None:
+    """The service an HTTP response shows; ``name`` is the host name visited (domain scans), if any."""
     if not response.startswith(b"HTTP/"):
         return None
     head, _, body = response.partition(b"\r\n\r\n")
@@ -48,19 +82,22 @@ def parse_response(response: bytes, scheme: str, ip: str, port: int) -> Service 
     items: list[Item] = []
     content_type = ""
     for line in header_lines[:MAX_HEADERS]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name.strip():
+        key, colon, value = line.partition(b":")
+        if not colon or not key.strip():
             continue
-        header = printable(name.strip(), 256)
+        header = printable(key.strip(), 256)
         text = printable(value.strip())
         items.append(Item("http-header", text, header))
         if header.lower() == "content-type":
             content_type = text
-    title = page_title(body, content_type)
+    kept = response_body(head, body, content_type)
+    title = page_title(kept.data, content_type)
     if title is not None:
         items.append(Item("title", title))
-    items.append(Item("url", url_of(scheme, ip, port)))
-    return Service(scheme, printable(status_line.strip(), 256), items)
+    items.append(Item("url", url_of(scheme, name or ip, port)))
+    bodies = [kept] if kept.data else []
+    items += [Item(BODY_SHA256, body.sha256, scheme, True) for body in bodies]
+    return Service(scheme, printable(status_line.strip(), 256), items, bodies=bodies)
 
 
 def page_title(body: bytes, content_type: str) -> str | None:
@@ -77,6 +114,7 @@ def page_title(body: bytes, content_type: str) -> str | None:
 
 
 def url_of(scheme: str, ip: str, port: int) -> str:
+    """The URL of ``/`` on ip (or a host name) and port; the port only where it is not the scheme's own."""
     host = f"[{ip}]" if ":" in ip else ip
     suffix = "" if DEFAULT_PORTS.get(scheme) == port else f":{port}"
     return f"{scheme}://{host}{suffix}/"
@@ -86,6 +124,13 @@ async def run(connection: Connection) -> Service | None:
     await connection.send(request_bytes(connection.ip))
     response = await connection.receive(response_complete)
     return parse_response(response, "http", connection.ip, connection.port)
+
+
+async def visit(connection: Connection, name: str) -> Service | None:
+    """HTTP by name (domain scans): ``Host:`` is ``name``."""
+    await connection.send(request_bytes(connection.ip, name))
+    response = await connection.receive(response_complete)
+    return parse_response(response, "http", connection.ip, connection.port, name)
 
 
 PROBE = RequestProbe("http", HTTP_PORTS, run)

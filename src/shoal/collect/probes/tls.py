@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import ssl
 
-from cryptography import x509
-
+from shoal.certificates import certificate_items
 from shoal.collect.connection import Connection
 from shoal.collect.probes import http
 from shoal.collect.probes.base import RequestProbe, Service, printable
-from shoal.enrich.fingerprints import cert_sha256
 from shoal.model import Item
 
 TLS_PORTS = frozenset(
@@ -33,31 +31,10 @@ def client_context() -> ssl.SSLContext:
 CONTEXT = client_context()
 
 
-def name_text(name: x509.Name) -> str:
-    """``CN=example.com, O=Example, C=GB``: most specific first, as certificates are usually shown."""
-    return ", ".join(rdn.rfc4514_string() for rdn in reversed(name.rdns))
-
-
-def certificate_items(der: bytes) -> list[Item]:
-    """subject, issuer, SAN DNS names (``host``/``cert-dns-name``), SAN IPs (``ip``/``cert-ip-address``),
-    ``cert-sha256``. A certificate that does not parse still gives its digest."""
-    items: list[Item] = []
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-        items += [Item("subject", name_text(certificate.subject)), Item("issuer", name_text(certificate.issuer))]
-        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        dns_names = [name for name in names.get_values_for_type(x509.DNSName) if name]
-        items += [Item("host", printable(name.encode(), 256), "cert-dns-name") for name in dns_names]
-        items += [Item("ip", str(address), "cert-ip-address") for address in names.get_values_for_type(x509.IPAddress)]
-    except (ValueError, x509.ExtensionNotFound):
-        pass  # no (readable) SAN, or a certificate cryptography refuses: keep what was read
-    items.append(Item("cert-sha256", cert_sha256(der)))
-    return items
-
-
-async def handshake(connection: Connection) -> list[Item]:
-    """Upgrade the connection to TLS; the peer certificate's items (empty if it sent none)."""
-    tls = await connection.start_tls(CONTEXT)
+async def handshake(connection: Connection, server_name: str | None = None) -> list[Item]:
+    """Upgrade the connection to TLS (SNI ``server_name``, if given); the peer certificate's items (empty if it
+    sent none)."""
+    tls = await connection.start_tls(CONTEXT, server_name)
     der = tls.getpeercert(binary_form=True)
     return certificate_items(der) if der else []
 
@@ -92,6 +69,17 @@ async def inner_exchange(connection: Connection) -> bytes:
         return await connection.receive(http.response_complete)
     except (OSError, TimeoutError):
         return b""
+
+
+async def visit(connection: Connection, name: str) -> Service | None:
+    """HTTPS by name (domain scans): SNI and ``Host:`` are ``name``."""
+    certificate = await handshake(connection, name)
+    await connection.send(http.request_bytes(connection.ip, name))
+    response = await connection.receive(http.response_complete)
+    service = http.parse_response(response, "https", connection.ip, connection.port, name)
+    if service is not None:
+        service.items += certificate
+    return service
 
 
 PROBE = RequestProbe("tls", TLS_PORTS, run)

@@ -4,7 +4,9 @@
     DATA/index            protocols (the first dataset; its place predates the others)
     DATA/index-<dataset>  domains, ct, rdns
     DATA/ports/           open-port observations, of every dataset's reports and of port scans
+    DATA/ports-udp/       UDP observations (masscan's UDP entries), the same segments in their own folder
     DATA/bodies.sqlite3   raw bodies, by SHA-256
+    DATA/names.sqlite3    forward DNS answers (zdns/massdns imports, the collector's lookups) for domain scans
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, PROTOCOLS, Body, PortObservation, Report
+from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.names import NameStore
 from shoal.store.embedded.ports import MAX_DAY, ObservationStore, day_number, encode, encode_observations
 from shoal.store.embedded.schema import Prepared, prepare_report
 
@@ -35,7 +38,9 @@ class EmbeddedStore:
             dataset: ReportIndex(index_folder(folder, dataset), dataset, hold_writer) for dataset in DATASETS
         }
         self.ports = ObservationStore(folder / "ports")
+        self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
+        self.name_store = NameStore(folder / "names.sqlite3")
 
     def index(self, dataset: str) -> ReportIndex:
         try:
@@ -71,12 +76,22 @@ class EmbeddedStore:
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]:
         return self.body_store.get(digests)
 
+    def known_addresses(self) -> dict[str, list[str]]:
+        return self.name_store.addresses()
+
     def open_ports(self, query: PortQuery) -> OpenPorts:
         first = 0 if query.date_from is None else max(0, day_number(query.date_from))
         last = MAX_DAY if query.date_to is None else min(MAX_DAY, day_number(query.date_to))
         if first > last:
             return OpenPorts.empty(query.network.version)
-        return self.ports.query(query.network, first, last)
+        return self.observations(query.transport).query(query.network, first, last)
+
+    def observations(self, transport: str) -> ObservationStore:
+        if transport == "tcp":
+            return self.ports
+        if transport == "udp":
+            return self.udp_ports
+        raise StoreError(f"unknown transport {transport!r}: observations are tcp or udp")
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -104,10 +119,18 @@ class EmbeddedStore:
         self.ports.add(*encode([prepared.observation for prepared in fresh if prepared.observation is not None]))
         self.body_store.add(body for prepared in fresh for body in prepared.bodies)
 
-    def ingest_observations(self, observations: Iterable[PortObservation]) -> IngestResult:
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult:
         """Store open-port observations (port-scan results) atomically; ValueError if one is malformed, before
-        anything is stored. Counts are of observations: one already stored is a duplicate."""
-        imported, duplicates = self.ports.add(*encode_observations(observations))
+        anything is stored. Counts are of observations: one already stored is a duplicate. ``transport="udp"``
+        stores UDP observations, in their own segments."""
+        imported, duplicates = self.observations(transport).add(*encode_observations(observations))
+        return IngestResult(imported=imported, duplicates=duplicates)
+
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult:
+        """Store forward DNS answers; counts are of answers (one already known is a duplicate)."""
+        imported, duplicates = self.name_store.add(answers)
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:

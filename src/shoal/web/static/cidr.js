@@ -1,9 +1,14 @@
 // The network page: GET /v1/scan/ipports as a heat map of IPs × ports (observation counts per cell).
 
-import { $, api, count, el, heat, initPage, query, showProblem } from "./shoal.js";
+import { $, api, el, heat, initPage, plural, query, showProblem } from "./shoal.js";
 
-const MAX_COLUMNS = 60;
+const MIN_COLUMNS = 4;
+const IP_COLUMN_PX = 150; // the widest IPv4 address, in the table's font
+const PORT_COLUMN_PX = 38; // a five-digit port, in the table's font
+const OTHER_COLUMN_PX = 130;
+const OTHERS_LISTED = 4;
 const ROWS_AT_ONCE = 256;
+const REDRAW_MS = 200;
 const form = $("network");
 
 const ipv4Key = (address) => address.split(".").reduce((n, part) => n * 256n + BigInt(part), 0n);
@@ -28,33 +33,51 @@ const byAddress = (a, b) => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-function draw(answer, params) {
+/** How many port columns fit beside the IP column at the heat map's current width. */
+function columnsThatFit() {
+  const width = $("heatmap").clientWidth || document.documentElement.clientWidth;
+  return Math.max(MIN_COLUMNS, Math.floor((width - IP_COLUMN_PX - OTHER_COLUMN_PX) / PORT_COLUMN_PX));
+}
+
+/** Draw the heat map with ``fit`` port columns; if it came out wider than its box (the estimate of a column's
+ *  width was short), draw it once more with as many columns as the measured widths allow. */
+function draw(answer, params, fit = columnsThatFit(), measured = false) {
   const grid = Object.fromEntries(Object.entries(answer?.values || {}).map(([ip, ports]) => [ip, ports.values]));
   const other = answer?.other || 0;
   const ips = Object.keys(grid).sort(byAddress);
   const spread = {};
   for (const ports of Object.values(grid))
     for (const port of Object.keys(ports)) spread[port] = (spread[port] || 0) + 1;
-  const shown = Object.keys(spread)
-    .sort((a, b) => spread[b] - spread[a] || a - b)
-    .slice(0, MAX_COLUMNS)
-    .sort((a, b) => a - b);
-  const max = Math.max(1, ...Object.values(grid).flatMap(Object.values));
-  const hidden = Object.keys(spread).length - shown.length;
-  const facts = [`${count(ips.length)} IPs with open ports`, `${count(Object.keys(spread).length)} ports`];
-  if (hidden) facts.push(`the ${MAX_COLUMNS} ports open on most IPs are shown`);
-  if (other) facts.push(`${count(other)} more IPs not listed (split the network)`);
-  if (!params.get("from")) facts.push("the last 30 days (set From for earlier days)");
-  $("network-facts").textContent = facts.join(" · ");
+  const network = params.get("ip");
+  const recent = !params.get("from"); // the API's default window
+  const heatmap = $("heatmap");
   if (!ips.length) {
-    $("heatmap").replaceChildren(el("p", { className: "empty" }, "No open ports in this network."));
+    const days = recent ? " in the last 30 days (set From for earlier days)" : "";
+    $("network-facts").textContent = `No open port seen in ${network}${days}.`;
+    heatmap.replaceChildren();
+    heatmap.hidden = true;
     return;
   }
+  heatmap.hidden = false;
+  const shown = Object.keys(spread)
+    .sort((a, b) => spread[b] - spread[a] || a - b)
+    .slice(0, fit)
+    .sort((a, b) => a - b);
+  const visible = new Set(shown);
+  const max = Math.max(1, ...Object.values(grid).flatMap(Object.values));
+  const hidden = Object.keys(spread).length - shown.length;
+  const facts = [plural(ips.length, "IP"), `${plural(Object.keys(spread).length, "port")} open`];
+  if (hidden)
+    facts.push(`columns for the ${plural(shown.length, "port")} open on most IPs, the others in the last column`);
+  if (other) facts.push(`${plural(other, "more IP")} not listed (split the network)`);
+  if (recent) facts.push("the last 30 days (set From for earlier days)");
+  $("network-facts").textContent = facts.join(" · ");
   const head = el(
     "tr",
     {},
     el("th", { scope: "col" }, "IP"),
     shown.map((port) => el("th", { scope: "col" }, port)),
+    hidden ? el("th", { scope: "col", className: "others" }, "other ports") : null,
   );
   const row = (address) => {
     const tr = el(
@@ -71,16 +94,27 @@ function draw(answer, params) {
       cell.title = `${address}:${port}: ${n} observations (click to search)`;
       cell.dataset.port = port;
     }
+    if (hidden) {
+      const rest = Object.keys(grid[address])
+        .filter((port) => !visible.has(port))
+        .sort((a, b) => a - b);
+      const cell = tr.insertCell();
+      cell.className = "others";
+      cell.textContent =
+        rest.length > OTHERS_LISTED
+          ? `${rest.slice(0, OTHERS_LISTED).join(", ")}, … ${rest.length - OTHERS_LISTED} more`
+          : rest.join(", ");
+    }
     return tr;
   };
-  // Up to 1,024 × 60 cells: plain cells with one click handler, drawn ROWS_AT_ONCE rows at a time, keep the
-  // page fast; the keyboard path is each IP's link to its host page.
+  // Up to 1,024 rows: plain cells with one click handler, drawn ROWS_AT_ONCE rows at a time, keep the page
+  // fast; the keyboard path is each IP's link to its host page.
   const body = el("tbody");
   const more = el("button", { type: "button", id: "more-ips" });
   const drawMore = () => {
     const drawn = body.rows.length;
     body.append(...ips.slice(drawn, drawn + ROWS_AT_ONCE).map(row));
-    more.textContent = `Show ${count(Math.min(ROWS_AT_ONCE, ips.length - body.rows.length))} more IPs`;
+    more.textContent = `Show ${plural(Math.min(ROWS_AT_ONCE, ips.length - body.rows.length), "more IP")}`;
     more.hidden = body.rows.length >= ips.length;
   };
   more.addEventListener("click", drawMore);
@@ -93,8 +127,17 @@ function draw(answer, params) {
     location.assign(`/?${query({ ip, expression: `port-tcp:${port}`, ...dates })}`);
   });
   drawMore();
-  $("heatmap").replaceChildren(table, more);
+  const scroll = el("div", { className: "heat-scroll" }, table);
+  heatmap.replaceChildren(scroll, more);
+  const excess = scroll.scrollWidth - scroll.clientWidth;
+  if (excess > 0 && !measured && shown.length > MIN_COLUMNS) {
+    const cells = [...head.cells].slice(1, 1 + shown.length);
+    const column = cells.reduce((sum, cell) => sum + cell.offsetWidth, 0) / cells.length;
+    draw(answer, params, Math.max(MIN_COLUMNS, shown.length - Math.ceil(excess / column)), true);
+  }
 }
+
+let drawn = null; // [answer, params] of the heat map on screen, to draw again when the width changes
 
 async function show() {
   const network = $("cidr").value.trim();
@@ -103,7 +146,8 @@ async function show() {
   $("network-error").hidden = true;
   $("network-facts").textContent = "Loading…";
   try {
-    draw(await api("/v1/scan/ipports", params), params);
+    drawn = [await api("/v1/scan/ipports", params), params];
+    draw(...drawn);
   } catch (error) {
     $("network-facts").textContent = "";
     showProblem($("network-error"), error);
@@ -117,6 +161,11 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const dates = query({ from: $("from").value, to: $("to").value });
   location.assign(`/cidr/${$("cidr").value.trim()}${dates.size ? `?${dates}` : ""}`);
+});
+let resizing = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => drawn && draw(...drawn), REDRAW_MS);
 });
 initPage(show);
 show();

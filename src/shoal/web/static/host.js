@@ -1,15 +1,32 @@
-// The host page: every report of one IP as a timeline, its open ports over time (GET /v1/scan/ports once per
-// day, week or longer window), and the certificates its reports carry.
+// The host page, as Shodan's: a header (PTR names, country, organisation and AS, tags, the honeypot flag, first
+// and last seen), one card per open port (its newest report; the older ones folded underneath, loaded when
+// opened), open ports over time (GET /v1/scan/ports once per day, week or longer window), the certificates
+// it serves and the ones Certificate Transparency logs hold for it. Every value links to a search.
 
-import { $, api, count, el, heat, initPage, inTurn, query, reportCard, searchLink, values } from "./shoal.js";
+import {
+  $,
+  api,
+  attribution,
+  count,
+  el,
+  heat,
+  initPage,
+  inTurn,
+  plural,
+  query,
+  reportCard,
+  searchLink,
+  termFor,
+  values,
+} from "./shoal.js";
 
 const ip = $("host").dataset.ip;
 const DAY = 86_400_000;
 const MAX_COLUMNS = 30;
-const certificates = new Map();
-let nextPage = 0;
+const PORT_COUNTS_LIMIT = 1000;
 
 const iso = (time) => new Date(time).toISOString().slice(0, 10);
+const search = (expression, extra = {}) => `/?${query({ expression, ...extra })}`;
 
 /** Consecutive [from, to] windows (inclusive days) covering the span in at most MAX_COLUMNS columns. */
 function windows(first, last) {
@@ -28,7 +45,8 @@ async function portsOverTime(first, last) {
   const spans = windows(first, last);
   const answers = await inTurn(spans, (span) => api("/v1/scan/ports", query({ ip, ...span })));
   const columns = answers.map((body) => body?.values || {});
-  $("ports-source").textContent = answers.some((body) => body?.honeypot)
+  const honeypot = answers.some((body) => body?.honeypot);
+  $("ports-source").textContent = honeypot
     ? "Observations of open TCP ports. This IP behaves like a scan honeypot: it answers on ports no real service uses."
     : "Observations of open TCP ports, per port and period.";
   const ports = [...new Set(columns.flatMap(Object.keys))].sort((a, b) => a - b);
@@ -56,98 +74,197 @@ async function portsOverTime(first, last) {
   );
   const table = el("table", { className: "heat" }, el("thead", {}, head), el("tbody", {}, rows));
   $("ports").replaceChildren(ports.length ? table : el("p", { className: "empty" }, "No open ports seen."));
+  return honeypot;
 }
 
-function noteCertificate(report) {
-  const [subject = ""] = values(report, "subject");
-  const [issuer = ""] = values(report, "issuer");
-  const [sha256 = ""] = values(report, "cert-sha256");
-  if (!subject && !issuer && !sha256) return;
-  const key = sha256 || `${subject}\n${issuer}`;
-  const known = certificates.get(key) || {
-    subject,
-    issuer,
-    sha256,
-    names: new Set(),
-    ips: new Set(),
-    ports: new Set(),
+// -- the header ---------------------------------------------------------------------------------------------
+
+/** The values of ``type`` over the reports, each once, most frequent first. */
+function common(reports, type, context = null) {
+  const tally = new Map();
+  for (const report of reports)
+    for (const value of values(report, type, context)) tally.set(value, (tally.get(value) || 0) + 1);
+  return [...tally.entries()].sort((a, b) => b[1] - a[1]).map(([value]) => value);
+}
+
+function links(type, found, context = null) {
+  return found.map((value) => searchLink({ expression: termFor(type, value, context) }, value));
+}
+
+/** The header: what the newest reports say about the address, and the honeypot flag (the open-port rule's,
+ *  from scan/ports, or the honeypot enricher's items). */
+function showSummary(latest, ptrNames, honeypot) {
+  const entities = common(latest, "entity");
+  const honeypots = common(latest, "honeypot");
+  const rows = [
+    ["Country", links("geo-country", common(latest, "geo-country"))],
+    ["Organisation", entities.length ? [links("entity", entities), attribution()] : []],
+    ["AS", links("asn", common(latest, "asn"))],
+    ["Tags", links("product-tag", common(latest, "product-tag"))],
+    [
+      "Honeypot",
+      honeypot || honeypots.length ? [el("strong", { className: "flag" }, "likely"), links("honeypot", honeypots)] : [],
+    ],
+  ].filter(([, content]) => content.length);
+  $("host-summary").replaceChildren(...rows.flatMap(([name, content]) => [el("dt", {}, name), el("dd", {}, content)]));
+  const names = $("host-names");
+  names.hidden = !ptrNames.length;
+  names.replaceChildren(...links("host", ptrNames).map((link) => el("span", { className: "ptr" }, link)));
+}
+
+// -- services: one card per port -----------------------------------------------------------------------------
+
+function serviceCard(report, reportsOnPort) {
+  const card = reportCard(report);
+  const [port] = values(report, "port-tcp", "");
+  const older = (reportsOnPort || 1) - 1;
+  if (!port || older < 1) return card;
+  const history = el(
+    "details",
+    { className: "history" },
+    el("summary", {}, `${plural(older, "older report")} on port ${port}`),
+  );
+  const list = el("div", { className: "history-list" });
+  const more = el("button", { type: "button", hidden: true }, "Load older reports");
+  let page = 0;
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const body = await api("/v1/scan/protocols", query({ ip, expression: `port-tcp:${port}`, page }));
+      page += 1;
+      list.append(...(body?.results || []).filter((r) => r.id !== report.id).map(reportCard));
+      more.hidden = page >= (body?.pages || 0);
+    } catch (error) {
+      list.append(el("p", { className: "empty" }, `Error: ${error.message}`));
+    } finally {
+      more.disabled = false;
+    }
   };
-  for (const name of values(report, "host", "cert-dns-name")) known.names.add(name);
-  for (const address of values(report, "ip", "cert-ip-address")) known.ips.add(address);
-  for (const port of values(report, "port-tcp", "")) known.ports.add(port);
-  known.first = !known.first || report.date < known.first ? report.date : known.first;
-  known.last = !known.last || report.date > known.last ? report.date : known.last;
-  certificates.set(key, known);
+  more.addEventListener("click", load);
+  history.addEventListener("toggle", () => history.open && page === 0 && load());
+  history.append(list, more);
+  card.append(history);
+  return card;
 }
 
-function showCertificates() {
-  const cards = [...certificates.values()].map((cert) => {
-    const rows = [
-      ["subject", cert.subject],
-      ["issuer", cert.subject && cert.subject === cert.issuer ? `${cert.issuer} (self-signed)` : cert.issuer],
-      ["DNS names", [...cert.names].join(", ")],
-      ["IP addresses", [...cert.ips].join(", ")],
-      ["SHA-256", cert.sha256],
-      ["ports", [...cert.ports].join(", ")],
-      ["seen", cert.first === cert.last ? cert.first : `${cert.first} to ${cert.last}`],
-    ].filter(([, value]) => value);
-    return el(
-      "dl",
-      { className: "certificate" },
-      rows.map(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]),
-    );
-  });
-  $("certificates").replaceChildren(
-    ...(cards.length ? cards : [el("p", { className: "empty" }, "No certificate seen.")]),
+// -- certificates --------------------------------------------------------------------------------------------
+
+function certificatesOf(reports) {
+  const found = new Map();
+  for (const report of reports) {
+    const [subject = ""] = values(report, "subject");
+    const [issuer = ""] = values(report, "issuer");
+    const [sha256 = ""] = values(report, "cert-sha256");
+    if (!subject && !issuer && !sha256) continue;
+    const key = sha256 || `${subject}\n${issuer}`;
+    const known = found.get(key) || {
+      subject,
+      issuer,
+      sha256,
+      names: new Set(),
+      ips: new Set(),
+      ports: new Set(),
+      logs: new Set(),
+    };
+    for (const name of values(report, "host", "cert-dns-name")) known.names.add(name);
+    for (const address of values(report, "ip", "cert-ip-address")) known.ips.add(address);
+    for (const port of values(report, "port-tcp", "")) known.ports.add(port);
+    for (const log of values(report, "ct-log")) known.logs.add(log);
+    known.first = !known.first || report.date < known.first ? report.date : known.first;
+    known.last = !known.last || report.date > known.last ? report.date : known.last;
+    found.set(key, known);
+  }
+  return [...found.values()];
+}
+
+/** One certificate: each field a search (``dataset``: where the search goes). */
+function certificateCard(cert, dataset = "") {
+  const find = (type, value, context = null) =>
+    el("a", { href: search(termFor(type, value, context), { dataset }) }, value);
+  const list = (type, found, context) => [...found].map((value) => find(type, value, context));
+  const selfSigned = cert.subject && cert.subject === cert.issuer;
+  const rows = [
+    ["subject", cert.subject && find("subject", cert.subject)],
+    ["issuer", cert.issuer && [find("issuer", cert.issuer), selfSigned && " (self-signed)"]],
+    ["DNS names", list("host", cert.names, "cert-dns-name")],
+    ["IP addresses", list("ip", cert.ips, "cert-ip-address")],
+    ["SHA-256", cert.sha256 && find("cert-sha256", cert.sha256)],
+    ["ports", [...cert.ports].join(", ")],
+    ["CT logs", [...cert.logs].join(", ")],
+    ["seen", cert.first === cert.last ? cert.first : `${cert.first} to ${cert.last}`],
+  ].filter(([, value]) => [value].flat().filter(Boolean).length);
+  return el(
+    "dl",
+    { className: "certificate" },
+    rows.map(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]),
   );
 }
 
-function addToTimeline(reports) {
-  const timeline = $("timeline");
-  for (const report of reports) {
-    let day = timeline.lastElementChild;
-    if (day?.dataset.date !== report.date) {
-      day = el("li", { "data-date": report.date }, el("h3", {}, el("time", { datetime: report.date }, report.date)));
-      timeline.append(day);
-    }
-    day.append(reportCard(report));
-    noteCertificate(report);
-  }
-  showCertificates();
+function showCertificates(box, certificates, dataset, none) {
+  box.replaceChildren(
+    ...(certificates.length
+      ? certificates.map((cert) => certificateCard(cert, dataset))
+      : [el("p", { className: "empty" }, none)]),
+  );
 }
 
-async function loadPage() {
-  const body = await api("/v1/scan/protocols", query({ ip, page: nextPage }));
-  nextPage += 1;
-  addToTimeline(body?.results || []);
-  $("more").hidden = nextPage >= (body?.pages || 0);
-  return body;
+// -- the page ------------------------------------------------------------------------------------------------
+
+/** Every page of a search (at most ``pages`` of them), concatenated. */
+async function allPages(path, params, pages = 10) {
+  const first = await api(path, params);
+  if (!first) return [];
+  const rest = await inTurn(
+    Array.from({ length: Math.min(first.pages, pages) - 1 }, (_, index) => index + 1),
+    (page) => api(path, query({ ...Object.fromEntries(params), page })),
+  );
+  return [first, ...rest].flatMap((body) => body?.results || []);
 }
 
 async function load() {
   const facts = $("host-facts");
-  certificates.clear();
-  nextPage = 0;
-  $("timeline").replaceChildren();
   try {
-    const first = await loadPage();
-    if (!first) {
+    const [latest, counts, all, rdns, ct] = await inTurn(
+      [
+        () => allPages("/v1/scan/protocols", query({ ip, most_recent: "true" })),
+        () => api("/v1/scan/protocols", query({ ip, summarize: "port-tcp", summary_limit: PORT_COUNTS_LIMIT })),
+        () => api("/v1/scan/protocols", query({ ip })),
+        () => api("/v1/domain/rdns", query({ ip })),
+        () => api("/v1/ct/log", query({ ip, indirect: "true" })),
+      ],
+      (call) => call(),
+    );
+    const ptrNames = common(rdns?.results || [], "host", "dns-ptr");
+    showCertificates(
+      $("ct-certificates"),
+      certificatesOf(ct?.results || []),
+      "ct",
+      "No certificate in the CT logs names it.",
+    );
+    if (!all) {
       facts.textContent = "No reports for this IP; open ports in the last 30 days:";
-      await portsOverTime(iso(Date.now() - 29 * DAY), iso(Date.now()));
+      showSummary([], ptrNames, await portsOverTime(iso(Date.now() - 29 * DAY), iso(Date.now())));
+      $("services").replaceChildren(el("p", { className: "empty" }, "No service reported."));
+      showCertificates($("certificates"), [], "", "No certificate seen.");
       return;
     }
-    const newest = first.results[0].date;
-    const last = first.pages > 1 ? await api("/v1/scan/protocols", query({ ip, page: first.pages - 1 })) : first;
+    const perPort = counts?.summary.values || {};
+    const portOf = (report) => Number(values(report, "port-tcp", "")[0] || 0);
+    latest.sort((a, b) => portOf(a) - portOf(b));
+    $("services").replaceChildren(...latest.map((report) => serviceCard(report, perPort[portOf(report)])));
+    showCertificates($("certificates"), certificatesOf([...latest, ...all.results]), "", "No certificate seen.");
+    const newest = all.results[0].date;
+    const last = all.pages > 1 ? await api("/v1/scan/protocols", query({ ip, page: all.pages - 1 })) : all;
     const oldest = last.results.at(-1).date;
-    const capped = first.result_count > first.pages * 100; // the API pages through the newest 10,000 only
-    const ports = new Set(first.results.filter((r) => r.date === newest).flatMap((r) => values(r, "port-tcp", "")));
+    const capped = all.result_count > all.pages * 100; // the API pages through the newest 10,000 only
+    const ports = latest.map(portOf).filter(Boolean);
     facts.textContent = [
-      `${count(first.result_count)} reports`,
+      plural(all.result_count, "report"),
       `${capped ? "the 10,000th newest on" : "first seen"} ${oldest}`,
       `last seen ${newest}`,
-      `ports on ${newest}: ${[...ports].join(", ")}`,
+      `${plural(ports.length, "port")}: ${ports.join(", ")}`,
     ].join(" · ");
-    await portsOverTime(oldest, newest);
+    showSummary(latest, ptrNames, await portsOverTime(oldest, newest));
   } catch (error) {
     facts.textContent = `Error: ${error.message}`;
   }
@@ -156,8 +273,5 @@ async function load() {
 const network = ip.includes(":") ? `${ip}/64` : `${ip.split(".").slice(0, 3).join(".")}.0/24`;
 $("host-network").href = `/cidr/${network}`;
 $("host-network").textContent = `Its network (${network})`;
-$("more").addEventListener("click", () =>
-  loadPage().catch((error) => ($("host-facts").textContent = `Error: ${error.message}`)),
-);
 initPage(load);
 load();

@@ -1,29 +1,89 @@
-// The search page: the form mirrors the URL (?expression=…&page=…), so every search can be linked and the
-// Back button works. Results come from GET /v1/scan/protocols, the chart from the same call with summarize.
+// The search page: the form mirrors the URL (?expression=…&dataset=…&page=…), so every search can be linked
+// and the Back button works. The box is sent as the API's free-text `query` (bare words search every type,
+// as Shodan's box does; `type:value` terms keep their meaning). Results come from the dataset's endpoint;
+// beside them, facets: the top values of a few types over the same reports (one summary call each, drawn
+// as they arrive, not fetched again when paging). A chart of any type comes from the same call with summarize.
 
-import { $, ApiError, api, barChart, count, el, initPage, query, reportCard, showProblem, termFor } from "./shoal.js";
+import {
+  $,
+  ApiError,
+  DATASETS,
+  api,
+  barChart,
+  el,
+  inTurn,
+  initPage,
+  plural,
+  query,
+  reportCard,
+  showProblem,
+  termFor,
+} from "./shoal.js";
 
-const FIELDS = ["expression", "ip", "from", "to", "slop", "summarize", "summary_limit"];
+const FIELDS = ["expression", "dataset", "ip", "from", "to", "slop", "summarize", "summary_limit"];
 const FLAGS = ["most_recent", "indirect", "host_in_url"];
 const DEFAULT_SUMMARY_LIMIT = 20;
+const FACET_LIMIT = 5;
+const DEFAULT_DATASET = "protocols";
+// [type, context or null, title] per dataset: what Shodan shows beside its results, in each dataset's terms.
+const WHERE = [
+  ["geo-country", null, "Countries"],
+  ["port-tcp", null, "Ports"],
+  ["product-tag", null, "Products"],
+  ["entity", null, "Organisations"],
+  ["protocol", null, "Protocols"],
+];
+const FACETS = {
+  protocols: WHERE,
+  domains: WHERE,
+  ct: [
+    ["issuer", null, "Issuers"],
+    ["host", "cert-dns-name", "Names in certificates"],
+    ["ct-log", null, "Logs"],
+  ],
+  rdns: [
+    ["host", "dns-ns", "Name servers"],
+    ["host", "dns-ptr", "PTR names"],
+  ],
+};
 const form = $("search");
 let cardinalityAllowed = true;
+let facetsShown = ""; // the selection the facets were drawn for
 
 function readForm() {
   const state = Object.fromEntries(FIELDS.map((name) => [name, $(name).value.trim()]));
   for (const name of FLAGS) state[name] = $(name).checked;
+  if (!DATASETS[state.dataset]) state.dataset = DEFAULT_DATASET;
   return state;
 }
 
 function fillForm(params) {
   for (const name of FIELDS) $(name).value = params.get(name) || "";
+  $("dataset").value = DATASETS[params.get("dataset")] ? params.get("dataset") : DEFAULT_DATASET;
   for (const name of FLAGS) $(name).checked = params.get(name) === "true";
 }
 
-/** The API parameters selecting reports (everything but paging and the summary). */
+/** The page's own URL parameters: the form as it is (the dataset only when not the default). */
+function pageParams(state) {
+  const params = query({
+    expression: state.expression,
+    dataset: state.dataset === DEFAULT_DATASET ? "" : state.dataset,
+    ip: state.ip,
+    from: state.from,
+    to: state.to,
+    slop: state.slop,
+    most_recent: state.most_recent && "true",
+    indirect: state.indirect && "true",
+    host_in_url: state.host_in_url && "true",
+  });
+  for (const name of ["summarize", "summary_limit"]) if (state.summarize && state[name]) params.set(name, state[name]);
+  return params;
+}
+
+/** The API parameters selecting reports (everything but paging and the summary): the box is free text. */
 function selection(state) {
   return query({
-    expression: state.expression,
+    query: state.expression,
     ip: state.ip,
     from: state.from,
     to: state.to,
@@ -34,6 +94,8 @@ function selection(state) {
   });
 }
 
+const endpoint = (state) => DATASETS[state.dataset].path;
+
 function pageOf(params) {
   const page = Number.parseInt(params.get("page") || "0", 10);
   return Number.isFinite(page) && page > 0 ? page : 0;
@@ -41,12 +103,51 @@ function pageOf(params) {
 
 /** Put the form (and a page number) in the URL, then search. */
 function go(page) {
-  const state = readForm();
-  const params = selection(state);
-  for (const name of ["summarize", "summary_limit"]) if (state.summarize && state[name]) params.set(name, state[name]);
+  const params = pageParams(readForm());
   if (page) params.set("page", String(page));
   history.pushState(null, "", `/?${params}`);
-  run();
+  return run();
+}
+
+/** Another page of the same search: from the top of the page, focus on the results. */
+async function turnTo(page) {
+  await go(page);
+  window.scrollTo({ top: 0 });
+  $("results").focus({ preventScroll: true });
+}
+
+const TERM_NAMES = /(?:^|[\s(])([A-Za-z][A-Za-z0-9_-]*)(?:;[^\s:=]*)?[:=]/g;
+const KNOWN_TYPES = new Set([...document.querySelectorAll("#types option")].map((option) => option.value));
+KNOWN_TYPES.add("search-term");
+
+/** Edit distance (insertions, deletions, substitutions) between two short words. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** In free text a ``name:`` whose name is no type is searched as words (so ``http://x`` works); a name close
+ *  to a type is probably a typo: say so beside the box, as the CLI and the expression checker do. */
+function noteWords(text) {
+  const note = $("words-note");
+  const unknown = [...text.matchAll(TERM_NAMES)].map((match) => match[1]).filter((name) => !KNOWN_TYPES.has(name));
+  const typos = unknown
+    .map((name) => {
+      const [best] = [...KNOWN_TYPES]
+        .map((type) => [distance(name.toLowerCase(), type), type])
+        .sort((x, y) => x[0] - y[0]);
+      return best && best[0] <= 2 ? `${name} is not a type, so it was searched as words: did you mean ${best[1]}?` : "";
+    })
+    .filter(Boolean);
+  note.textContent = typos.join(" ");
+  note.hidden = !typos.length;
 }
 
 function clearProblems() {
@@ -64,7 +165,8 @@ function showError(error) {
   const box = $("query-error");
   if (!(error instanceof ApiError)) throw error;
   showProblem(box, error);
-  const { parameter, start, end } = error.detail;
+  const { start, end } = error.detail;
+  const parameter = error.detail.parameter === "query" ? "expression" : error.detail.parameter;
   const input = FIELDS.includes(parameter) && $(parameter); // the form's fields are named as the parameters
   if (!input) return;
   input.setAttribute("aria-invalid", "true");
@@ -75,26 +177,30 @@ function showError(error) {
   }
 }
 
-function showResults(body, page) {
+function showResults(state, body, page) {
   const results = $("results");
   const pager = $("pager");
   results.replaceChildren();
+  $("export").hidden = !body;
   if (!body) {
     results.append(el("p", { className: "empty" }, "No report matches."));
-    pager.hidden = $("export").hidden = true;
+    pager.hidden = true;
     return;
   }
   const capped =
     body.result_count > body.pages * 100 ? " (the API pages through the newest 10,000; export for all)" : "";
   results.append(
-    el("p", { className: "count" }, `${count(body.result_count)} reports · page ${page + 1} of ${body.pages}${capped}`),
+    el(
+      "p",
+      { className: "count" },
+      `${plural(body.result_count, "report")} · page ${page + 1} of ${body.pages}${capped}`,
+    ),
     ...body.results.map(reportCard),
   );
   $("page-state").textContent = `Page ${page + 1} of ${body.pages}`;
   $("previous").disabled = page === 0;
   $("next").disabled = page + 1 >= body.pages;
   pager.hidden = body.pages < 2;
-  $("export").hidden = false;
 }
 
 async function loadSummary(state) {
@@ -103,7 +209,7 @@ async function loadSummary(state) {
   params.set("summary_limit", state.summary_limit || String(DEFAULT_SUMMARY_LIMIT));
   if (cardinalityAllowed) params.set("summary_cardinality", "true");
   try {
-    return await api("/v1/scan/protocols", params);
+    return await api(endpoint(state), params);
   } catch (error) {
     if (error.status !== 403 || !cardinalityAllowed) throw error;
     cardinalityAllowed = false; // a normal token: draw the chart without the cardinality
@@ -111,14 +217,15 @@ async function loadSummary(state) {
   }
 }
 
-function refine(type, value) {
-  const term = termFor(type, value);
+/** Add ``term`` to the box (``exclude``: as ``not term``) and search again. */
+function refine(term, exclude) {
   const current = $("expression").value.trim();
+  const added = exclude ? `not ${term}` : term;
   $("expression").value = !current
-    ? term
+    ? added
     : /\bor\b/i.test(current)
-      ? `(${current}) and ${term}`
-      : `${current} and ${term}`;
+      ? `(${current}) and ${added}`
+      : `${current} and ${added}`;
   go(0);
 }
 
@@ -127,8 +234,38 @@ function showSummary(state, body) {
   box.hidden = false;
   box.replaceChildren(
     body
-      ? barChart(state.summarize, body.summary, (value) => refine(state.summarize, value))
+      ? barChart(state.summarize, body.summary, (value, exclude) => refine(termFor(state.summarize, value), exclude))
       : el("p", { className: "empty" }, `No ${state.summarize} values in the matching reports.`),
+  );
+}
+
+/** The facets of this selection, each drawn as soon as its summary arrives (an error hides that facet). */
+async function loadFacets(state) {
+  const key = `${state.dataset}?${selection(state)}`;
+  if (key === facetsShown) return;
+  facetsShown = key;
+  const box = $("facets");
+  const facets = FACETS[state.dataset];
+  const slots = facets.map(([type]) => el("div", { className: "facet-slot", "data-type": type }));
+  box.replaceChildren(el("h2", { className: "visually-hidden" }, "Top values"), ...slots);
+  box.hidden = false;
+  await inTurn(
+    facets.map((facet, index) => [facet, slots[index]]),
+    async ([[type, context, title], slot]) => {
+      const params = selection(state);
+      params.set("summarize", type);
+      params.set("summary_limit", String(FACET_LIMIT));
+      if (context !== null) params.set("summary_context", context);
+      let body = null;
+      try {
+        body = await api(endpoint(state), params);
+      } catch {
+        body = null; // e.g. a type this store has never seen: no facet, the search itself says what is wrong
+      }
+      if (facetsShown !== key) return;
+      const pick = (value, exclude) => refine(termFor(type, value, context), exclude);
+      slot.replaceChildren(body ? barChart(type, body.summary, pick, { title, context, compact: true }) : "");
+    },
   );
 }
 
@@ -139,20 +276,24 @@ async function run() {
   const state = readForm();
   const page = pageOf(params);
   $("summary").hidden = !state.summarize;
+  noteWords(state.expression);
   if (!params.size) return;
   const results = $("results");
   results.setAttribute("aria-busy", "true");
   const search = selection(state);
   if (page) search.set("page", String(page));
-  const searching = api("/v1/scan/protocols", search);
+  const searching = api(endpoint(state), search);
   const summarising = state.summarize ? loadSummary(state) : null;
   try {
     const [body, summary] = await Promise.all([searching, summarising]);
-    showResults(body, page);
+    showResults(state, body, page);
     if (state.summarize) showSummary(state, summary);
+    if (body) loadFacets(state);
+    else $("facets").hidden = true;
   } catch (error) {
     results.replaceChildren();
-    $("summary").hidden = $("pager").hidden = $("export").hidden = true;
+    $("summary").hidden = $("pager").hidden = $("export").hidden = $("facets").hidden = true;
+    facetsShown = "";
     showError(error);
   } finally {
     results.setAttribute("aria-busy", "false");
@@ -161,8 +302,10 @@ async function run() {
 
 async function exportAll(format) {
   const stateBox = $("export-state");
-  const params = selection(readForm());
+  const state = readForm();
+  const params = selection(state);
   params.set("format", format);
+  if (state.dataset !== DEFAULT_DATASET) params.set("dataset", state.dataset);
   stateBox.textContent = "Preparing the export…";
   try {
     const link = await api("/v1/scan/protocols/export/link", params, "POST");
@@ -171,7 +314,7 @@ async function exportAll(format) {
       return;
     }
     el("a", { href: link.url, download: `shoal-export.${format}` }).click();
-    stateBox.textContent = `Downloading ${count(link.result_count)} reports as ${format.toUpperCase()}.`;
+    stateBox.textContent = `Downloading ${plural(link.result_count, "report")} as ${format.toUpperCase()}.`;
   } catch (error) {
     stateBox.textContent = `Export failed: ${error.message}`;
   }
@@ -181,8 +324,9 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   go(0);
 });
-$("previous").addEventListener("click", () => go(pageOf(new URLSearchParams(location.search)) - 1));
-$("next").addEventListener("click", () => go(pageOf(new URLSearchParams(location.search)) + 1));
+$("dataset").addEventListener("change", () => go(0));
+$("previous").addEventListener("click", () => turnTo(pageOf(new URLSearchParams(location.search)) - 1));
+$("next").addEventListener("click", () => turnTo(pageOf(new URLSearchParams(location.search)) + 1));
 for (const button of document.querySelectorAll("#export button")) {
   button.addEventListener("click", () => exportAll(button.dataset.format));
 }
@@ -193,7 +337,7 @@ for (const example of document.querySelectorAll("button.example")) {
   });
 }
 document.addEventListener("keydown", (event) => {
-  if (event.key === "/" && !["INPUT", "TEXTAREA"].includes(document.activeElement?.tagName)) {
+  if (event.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName)) {
     event.preventDefault();
     $("expression").focus();
   }

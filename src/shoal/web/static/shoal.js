@@ -6,6 +6,8 @@ const KEY_ITEMS = [
   ["server-banner", null, "banner"],
   ["http-header", "Server", "server"],
   ["host", "", "host"],
+  ["host", "dns-ptr", "PTR names"],
+  ["host", "dns-ns", "name servers"],
   ["url", null, "url"],
   ["product-tag", null, "products"],
   ["product-info", null, "product info"],
@@ -14,7 +16,22 @@ const KEY_ITEMS = [
   ["asn", null, "asn"],
   ["subject", null, "subject"],
   ["issuer", null, "issuer"],
+  ["host", "cert-dns-name", "certificate names"],
+  ["cert-sha256", null, "certificate SHA-256"],
+  ["jarm", null, "JARM"],
+  ["favicon-mmh3", null, "favicon hash"],
+  ["ct-log", null, "CT log"],
 ];
+/** The API's search endpoint of each dataset (the search page's dataset switch). */
+export const DATASETS = {
+  protocols: { path: "/v1/scan/protocols", label: "Services (scan/protocols)" },
+  domains: { path: "/v1/scan/domains", label: "Web sites by name (scan/domains)" },
+  ct: { path: "/v1/ct/log", label: "Certificate Transparency (ct/log)" },
+  rdns: { path: "/v1/domain/rdns", label: "Reverse DNS (domain/rdns)" },
+};
+/** DB-IP's CC BY 4.0 licence asks for this link wherever its data (the ``entity`` names) is shown. */
+export const DB_IP_URL = "https://db-ip.com";
+const ATTRIBUTED_TYPES = new Set(["entity"]); // organisation names are DB-IP's (AS numbers: RouteViews, NRO)
 const SIMPLE_CONTEXT = /^[A-Za-z0-9_.-]+$/;
 const RETRIES = 4;
 const PARALLEL_CALLS = 3; // Shoal runs at most 5 queries of one token at once
@@ -22,6 +39,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const $ = (id) => document.getElementById(id);
 export const count = (n) => NUMBER.format(n);
+/** "1 report", "2 reports" (``many`` for irregular plurals). */
+export const plural = (n, one, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 function token() {
   return localStorage.getItem(TOKEN_KEY) || "";
@@ -129,8 +148,23 @@ export function initPage(onToken) {
   $("jump").addEventListener("submit", (event) => {
     event.preventDefault();
     const target = $("jump-target").value.trim();
-    if (target) location.assign(target.includes("/") ? `/cidr/${target}` : `/host/${encodeURIComponent(target)}`);
+    if (target) location.assign(jumpTarget(target));
   });
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/;
+const HOSTNAME = /^(?=.*[A-Za-z])[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+\.?$/;
+
+/** Where the jump box goes: an address to its host page, a CIDR to its network, a host name to a search
+ *  for it (``host:``), anything else to a free-text search. */
+export function jumpTarget(text) {
+  const [address, prefix] = text.split("/");
+  if (IPV4.test(address) || IPV6.test(address)) {
+    return prefix === undefined ? `/host/${encodeURIComponent(address)}` : `/cidr/${address}/${prefix}`;
+  }
+  const expression = HOSTNAME.test(text) ? `host:${text.replace(/\.$/, "")}` : text;
+  return `/?${query({ expression })}`;
 }
 
 /** Show an API error (its message and hint) in ``box``. */
@@ -148,9 +182,16 @@ export function values(report, type, context = null) {
 }
 
 export function targetOf(report) {
-  const [ip = "?"] = values(report, "ip", "");
+  const [ip = ""] = values(report, "ip", "");
   const [port] = values(report, "port-tcp", "");
-  return { ip, port, text: `${ip.includes(":") ? `[${ip}]` : ip}${port ? `:${port}` : ""}` };
+  const [host] = values(report, "host", "");
+  if (!ip) {
+    // a logged certificate has no scanned address: name it by its first DNS name, else its subject
+    const [name = values(report, "subject")[0] || "?"] = values(report, "host", "cert-dns-name");
+    return { ip: "", port, text: name };
+  }
+  const address = `${ip.includes(":") ? `[${ip}]` : ip}${port ? `:${port}` : ""}`;
+  return { ip, port, host, text: host ? `${host} ${address}` : address };
 }
 
 export function protocolOf(report) {
@@ -170,6 +211,15 @@ export function termFor(type, value, context = null) {
 
 export function searchLink(params, text) {
   return el("a", { href: `/?${query(params)}` }, text);
+}
+
+/** The credit DB-IP's licence asks for beside its data (entity and AS names from the bundled table). */
+export function attribution() {
+  return el(
+    "a",
+    { className: "attribution", href: DB_IP_URL, rel: "noopener", title: "IP to ASN data by DB-IP (CC BY 4.0)" },
+    "IP data: DB-IP",
+  );
 }
 
 function itemsTable(report) {
@@ -197,7 +247,7 @@ export function reportCard(report) {
     const found = values(report, type, context);
     if (!found.length) continue;
     const links = found.slice(0, 6).map((v) => searchLink({ expression: termFor(type, v, context) }, v));
-    keys.append(el("dt", {}, label), el("dd", {}, links));
+    keys.append(el("dt", {}, label), el("dd", {}, links, ATTRIBUTED_TYPES.has(type) && attribution()));
   }
   const raw = el("details", { className: "raw" }, el("summary", {}, `All ${report.items.length} items`));
   raw.addEventListener("toggle", () => raw.open && raw.children.length === 1 && raw.append(itemsTable(report)));
@@ -205,7 +255,9 @@ export function reportCard(report) {
     "header",
     {},
     el("time", { datetime: report.date }, report.date),
-    el("a", { className: "target", href: `/host/${encodeURIComponent(target.ip)}` }, target.text),
+    target.ip
+      ? el("a", { className: "target", href: `/host/${encodeURIComponent(target.ip)}` }, target.text)
+      : el("span", { className: "target" }, target.text),
     protocol && el("span", { className: "protocol" }, protocol),
     title && el("span", { className: "title" }, title),
     el("span", { className: "id", title: "report id" }, report.id),
@@ -217,8 +269,10 @@ export function reportCard(report) {
 
 const byCountThenValue = ([a, m], [b, n]) => n - m || a.localeCompare(b, "en", { numeric: true });
 
-/** A summary as a bar chart: one button per value (``onPick(value)``), then ``other`` and the cardinality. */
-export function barChart(type, summary, onPick) {
+/** A summary as a bar chart. Clicking a value (or Enter on it) calls ``onPick(value, false)`` to keep only
+ *  reports with it; Alt+click, or its ⊘ button, calls ``onPick(value, true)`` to leave them out. Then come
+ *  ``other`` and the cardinality. ``compact``: no caption facts (the facets beside the results). */
+export function barChart(type, summary, onPick, { title = type, context = null, compact = false } = {}) {
   const entries = Object.entries(summary.values).sort(byCountThenValue);
   const top = Math.max(1, ...entries.map(([, n]) => n));
   const bar = (n) => {
@@ -226,8 +280,9 @@ export function barChart(type, summary, onPick) {
     fill.style.width = `${Math.min(100, Math.max(0.5, (100 * n) / top))}%`;
     return el("span", { className: "track" }, fill);
   };
-  const rows = entries.map(([value, n]) =>
-    el(
+  const rows = entries.map(([value, n]) => {
+    const term = termFor(type, value, context);
+    return el(
       "li",
       {},
       el(
@@ -235,15 +290,26 @@ export function barChart(type, summary, onPick) {
         {
           type: "button",
           className: "bar",
-          title: `Refine with ${termFor(type, value)}`,
-          onclick: () => onPick(value),
+          title: `Refine with ${term} (Alt+click: leave it out)`,
+          onclick: (event) => onPick(value, event.altKey),
         },
         el("span", { className: "label" }, value),
         bar(n),
         el("span", { className: "n" }, count(n)),
       ),
-    ),
-  );
+      el(
+        "button",
+        {
+          type: "button",
+          className: "exclude",
+          title: `Leave out ${term}`,
+          "aria-label": `Leave out ${value}`,
+          onclick: () => onPick(value, true),
+        },
+        "⊘",
+      ),
+    );
+  });
   if (summary.other) {
     rows.push(
       el(
@@ -259,14 +325,16 @@ export function barChart(type, summary, onPick) {
       ),
     );
   }
-  const facts = [`${count(entries.length)} values`, `other ${count(summary.other)}`];
+  const facts = [plural(entries.length, "value"), `other ${count(summary.other)}`];
   facts.push(
     summary.cardinality === undefined ? "cardinality: enterprise tokens" : `cardinality ${count(summary.cardinality)}`,
   );
+  const caption = compact ? [el("strong", {}, title)] : [el("strong", {}, title), ` · ${facts.join(" · ")}`];
+  if (ATTRIBUTED_TYPES.has(type)) caption.push(" ", attribution());
   return el(
     "figure",
-    { className: "chart" },
-    el("figcaption", {}, el("strong", {}, type), ` · ${facts.join(" · ")}`),
+    { className: compact ? "chart facet" : "chart", "data-type": type },
+    el("figcaption", {}, caption),
     el("ol", { className: "bars" }, rows),
   );
 }

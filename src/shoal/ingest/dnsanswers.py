@@ -1,0 +1,189 @@
+"""DNS answers from zdns and massdns: PTR answers become ``rdns`` reports, forward answers DnsAnswers.
+
+Formats (``shoal.ingest.detect`` tells them apart by content):
+
+- zdns JSON Lines, 1.x ``{"name", "status", "timestamp", "data": {"answers": [{"name", "type", "answer"}]}}``
+  and 2.x ``{"name", "results": {"A": {"status", "timestamp", "data": {"answers": […]}}}}``; the lookup modules'
+  ``data.servers`` (NSLOOKUP) and ``data.exchanges`` (MXLOOKUP) give NS/MX answers and their addresses.
+- massdns ``-o J``: ``{"name", "type", "status", "rx_ts", "data": {"answers": [{"name", "type", "data"}]}}``.
+- massdns ``-o S``: ``name. TYPE value`` lines, one answer each (no time: the import's UTC day).
+
+Only ``NOERROR`` responses have answers; others (NXDOMAIN, SERVFAIL, timeouts) are valid and skipped. Each
+response's PTR answers become one ``rdns`` report for the address (``ip``; ``host;dns-ptr`` per name), dated
+by the response's timestamp (UTC day). A, AAAA, CNAME, NS, MX and TXT answers go to the forward-answer table
+(``DATA/names.sqlite3``) that ``shoal scan --names known`` visits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dns.exception
+import dns.name
+import dns.reversename
+
+from shoal.ingest.jsonl import LineChunk, Rejected
+from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, decode_json_lines, record_id, target_items
+from shoal.model import RDNS, DnsAnswer, Item, Report
+
+FORMAT = "dns"
+FORWARD_TYPES = frozenset({"A", "AAAA", "CNAME", "NS", "MX", "TXT"})
+MAX_VALUE_CHARS = 4096
+MAX_NAME_CHARS = 253
+
+
+def decode_dns_json_chunk(chunk: LineChunk) -> list[Record]:
+    return decode_json_lines(chunk, decode_line)
+
+
+def decode_line(line: Any, raw: bytes, source: str, number: int) -> Iterator[Report | DnsAnswer]:
+    if type(line) is not dict or type(line.get("name")) is not str:
+        raise BadRecord("a zdns/massdns line must be a JSON object with a 'name'")
+    results = line.get("results")
+    if type(results) is dict:  # zdns 2.x: one result per module
+        for module, result in results.items():
+            if type(result) is dict:
+                yield from _response(line["name"], result, raw, str(module))
+    else:
+        yield from _response(line["name"], line, raw, "")
+
+
+def _response(query: str, response: dict[str, Any], raw: bytes, module: str) -> Iterator[Report | DnsAnswer]:
+    if response.get("status") != "NOERROR":
+        return
+    day = _day(response)
+    data = response.get("data")
+    if type(data) is not dict:
+        raise BadRecord("a NOERROR response needs a 'data' object")
+    answers = [(a.get("name"), a.get("type"), a.get("answer", a.get("data"))) for a in _objects(data, "answers")]
+    for key, kind in (("servers", "NS"), ("exchanges", "MX")):  # zdns lookup modules
+        for entry in _objects(data, key):
+            answers.append((query, kind, entry.get("name")))
+            addresses = [*_strings(entry.get("ipv4_addresses")), *_strings(entry.get("ipv6_addresses"))]
+            answers += [(entry.get("name"), "AAAA" if ":" in a else "A", a) for a in addresses]
+    pointers: list[str] = []
+    for owner, kind, value in answers:
+        if type(kind) is not str or type(value) is not str:
+            raise BadRecord("an answer needs a 'type' and a value ('answer' or 'data')")
+        if kind == "PTR":
+            pointers.append(host_name(value))
+        elif kind in FORWARD_TYPES:
+            owner_name = owner if type(owner) is str else query
+            yield DnsAnswer(host_name(owner_name), kind, _value(kind, value), day)
+    if pointers:
+        ip = reversed_address(query)
+        if ip is None:
+            ip = next((reversed_address(a[0]) for a in answers if a[1] == "PTR" and type(a[0]) is str), None)
+        if ip is None:
+            raise BadRecord(f"PTR answers for {query!r:.80}, which is neither an address nor a reverse name")
+        yield ptr_report(ip, pointers, day, record_id(FORMAT, raw, module))
+
+
+def ptr_report(ip: str, names: list[str], day: dt.date, report_id: str) -> Report:
+    items = [*target_items(ip), *(Item("host", name, "dns-ptr") for name in dict.fromkeys(names) if name)]
+    return Report(date=day, items=tuple(items), id=report_id, dataset=RDNS)
+
+
+def _day(response: dict[str, Any]) -> dt.date:
+    if "timestamp" in response:
+        return day_of(response["timestamp"])
+    stamp = response.get("rx_ts")
+    if type(stamp) is int:  # massdns: nanoseconds since 1970 (micro-, milliseconds or seconds read too)
+        divisor = next((d for limit, d in ((10**17, 10**9), (10**14, 10**6), (10**11, 10**3)) if stamp >= limit), 1)
+        return day_of(stamp // divisor, "rx_ts")
+    raise BadRecord("a response needs a 'timestamp' (zdns) or 'rx_ts' (massdns)")
+
+
+def _objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    values = data.get(key)
+    if values is None:
+        return []
+    if type(values) is not list:
+        raise BadRecord(f"'{key}' must be a list")
+    return [value for value in values if type(value) is dict]
+
+
+def _strings(value: Any) -> list[str]:
+    return [text for text in value if type(text) is str] if type(value) is list else []
+
+
+def host_name(text: str) -> str:
+    """A DNS name as an item value: lower case, no trailing dot, at most 253 characters."""
+    return text.strip().rstrip(".").lower()[:MAX_NAME_CHARS]
+
+
+def _value(kind: str, value: str) -> str:
+    if kind in ("CNAME", "NS"):
+        return host_name(value)
+    if kind == "MX":
+        preference, _, exchange = value.strip().rpartition(" ")
+        return f"{preference} {host_name(exchange)}".strip()
+    if kind in ("A", "AAAA"):
+        return checked_ip(value, "answer")
+    return value[:MAX_VALUE_CHARS]
+
+
+def reversed_address(name: str) -> str | None:
+    """The address a query names: itself (zdns's PTR module takes addresses) or a reverse name
+    (``4.3.2.1.in-addr.arpa``, ``…ip6.arpa``); None if it is neither."""
+    try:
+        return checked_ip(name)
+    except BadRecord:
+        pass
+    try:
+        return checked_ip(dns.reversename.to_address(dns.name.from_text(name)))
+    except (dns.exception.DNSException, ValueError):
+        return None
+
+
+def decode_massdns_simple_chunk(chunk: LineChunk) -> list[Record]:
+    """massdns ``-o S``: ``name. TYPE value`` lines; consecutive PTR lines of one name are one report."""
+    records: list[Record] = []
+    day = dt.datetime.now(dt.UTC).date()
+    pending: tuple[str, int, list[str], list[bytes]] | None = None  # (owner, first line, names, raw lines)
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        owner, first, names, raws = pending
+        ip = reversed_address(owner)
+        if ip is None:
+            records.append(Rejected(chunk.source, first, f"a PTR answer for {owner!r:.80}, not a reverse name"))
+        else:
+            records.append(ptr_report(ip, names, day, record_id(FORMAT, *raws)))
+        pending = None
+
+    for number, raw in enumerate(chunk.lines, start=chunk.first_line):
+        try:
+            line = raw.decode().strip()
+        except UnicodeDecodeError:
+            flush()
+            records.append(Rejected(chunk.source, number, "not UTF-8 text"))
+            continue
+        if not line:
+            continue
+        fields = line.split(None, 2)
+        if len(fields) != 3 or not fields[1].isupper():
+            flush()
+            records.append(Rejected(chunk.source, number, "not a massdns -o S line: expected 'name. TYPE value'"))
+            continue
+        owner, kind, value = fields
+        if kind == "PTR":
+            if pending is not None and pending[0] == owner:
+                pending[2].append(host_name(value))
+                pending[3].append(raw)
+            else:
+                flush()
+                pending = (owner, number, [host_name(value)], [raw])
+            continue
+        flush()
+        if kind in FORWARD_TYPES:
+            try:
+                records.append(DnsAnswer(host_name(owner), kind, _value(kind, value), day))
+            except BadRecord as exc:
+                records.append(Rejected(chunk.source, number, str(exc)))
+    flush()
+    return records

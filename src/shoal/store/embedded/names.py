@@ -1,0 +1,84 @@
+"""Forward DNS answers beside the index: ``DATA/names.sqlite3``, one row per (name, type, value) with the first
+and last day it was seen. zdns/massdns imports and the collector's lookups write it; the domain scans read the
+addresses of the names it knows (``shoal scan --names known``). Never searched through the API.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from shoal.model import DnsAnswer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    PRIMARY KEY (name, type, value)
+) WITHOUT ROWID
+"""
+BUSY_TIMEOUT_SECONDS = 30.0
+MAX_CNAMES = 8
+
+
+class NameStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(SCHEMA)
+            self._local.connection = connection
+        return connection
+
+    def add(self, answers: Iterable[DnsAnswer]) -> tuple[int, int]:
+        """Store answers in one transaction; (new, already known) — a known answer only widens its days."""
+        rows = {(a.name, a.type, a.value): a.date.isoformat() for a in answers}
+        if not rows:
+            return 0, 0
+        connection = self.connection()
+        with connection:
+            connection.execute("BEGIN IMMEDIATE")
+            before = connection.total_changes
+            connection.executemany(
+                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?)",
+                [(*key, day, day) for key, day in rows.items()],
+            )
+            imported = connection.total_changes - before
+            connection.executemany(
+                "UPDATE answers SET first_day = min(first_day, ?3), last_day = max(last_day, ?3)"
+                " WHERE name = ?1 AND type = ?2 AND value = ?4",
+                [(name, kind, day, value) for (name, kind, value), day in rows.items()],
+            )
+        return imported, len(rows) - imported
+
+    def addresses(self) -> dict[str, list[str]]:
+        """Every known name with its A/AAAA addresses (sorted; through at most MAX_CNAMES CNAMEs), names sorted."""
+        if not self.path.exists():
+            return {}
+        direct: dict[str, list[str]] = {}
+        aliases: dict[str, str] = {}
+        query = "SELECT name, type, value FROM answers WHERE type IN ('A', 'AAAA', 'CNAME') ORDER BY name, value"
+        for name, kind, value in self.connection().execute(query):
+            if kind == "CNAME":
+                aliases.setdefault(name, value)
+            else:
+                direct.setdefault(name, []).append(value)
+        found = dict(direct)
+        for name, target in aliases.items():
+            for _ in range(MAX_CNAMES):
+                if target in direct or target not in aliases:
+                    break
+                target = aliases[target]
+            if name not in found and target in direct:
+                found[name] = direct[target]
+        return dict(sorted(found.items()))

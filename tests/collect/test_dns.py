@@ -1,0 +1,103 @@
+"""The collector's DNS against Debian's unbound serving a test zone, and against hostile fake servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import time
+
+import pytest
+
+from shoal.collect.dns import MAX_CNAMES, DnsClient, ResolverSettings, parse_resolver, reverse_all
+from shoal.collect.scanner import run_event_loop
+from shoal.model import DnsAnswer
+from tests.collect.conftest import BLOCK, DNS_IP, NGINX_IP, VHOST_NAMES, VHOSTS_IP, ZONE, Target
+from tests.collect.fake_dns import hostile_dns
+
+DAY = dt.date(2026, 12, 1)
+
+
+def client(target: Target, **settings: float) -> DnsClient:
+    return DnsClient(ResolverSettings(target[0], target[1], **settings))  # type: ignore[arg-type]
+
+
+@pytest.mark.daemon
+def test_reverse_lookup_gives_ptr_names_their_zone_servers_and_addresses(unbound: Target) -> None:
+    lookup = run_event_loop(client(unbound).reverse(VHOSTS_IP, DAY))
+    assert lookup.names == [VHOST_NAMES[0]]
+    assert lookup.name_servers == [f"ns1.{ZONE}", f"ns2.{ZONE}"]
+    assert lookup.answers == [DnsAnswer(VHOST_NAMES[0], "A", VHOSTS_IP, DAY)]
+    report = lookup.report(DAY)
+    assert report is not None and report.dataset == "rdns"
+    assert [(item.type, item.context, item.value) for item in report.items] == [
+        ("ip", "", VHOSTS_IP),
+        ("host", "dns-ptr", VHOST_NAMES[0]),
+        ("host", "dns-ns", f"ns1.{ZONE}"),
+        ("host", "dns-ns", f"ns2.{ZONE}"),
+    ]
+
+
+@pytest.mark.daemon
+def test_an_address_without_ptr_has_no_report(unbound: Target) -> None:
+    lookups = run_event_loop(reverse_all(client(unbound), [NGINX_IP, "127.1.2.3"], DAY))
+    assert [lookup.names for lookup in lookups] == [[f"nginx.{ZONE}"], []]
+    assert lookups[1].report(DAY) is None
+
+
+@pytest.mark.daemon
+def test_forward_lookups_follow_cnames_and_stop_at_loops(unbound: Target) -> None:
+    dns = client(unbound)
+    addresses, answers = run_event_loop(dns.addresses(VHOST_NAMES[1], DAY))
+    assert addresses == [VHOSTS_IP]
+    assert answers == [
+        DnsAnswer(VHOST_NAMES[1], "CNAME", VHOST_NAMES[0], DAY),
+        DnsAnswer(VHOST_NAMES[0], "A", VHOSTS_IP, DAY),
+    ]
+    started = time.monotonic()
+    loop, loop_answers = run_event_loop(dns.addresses(f"loop-a.{ZONE}", DAY))
+    assert loop == [] and {answer.type for answer in loop_answers} == {"CNAME"}  # the loop is seen, and left
+    assert run_event_loop(dns.addresses(f"nothing.{ZONE}", DAY)) == ([], [])
+    assert time.monotonic() - started < 30  # bounded, however loaded the machine
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)), ("[::1]:53", ("::1", 53))],
+)
+def test_resolver_addresses(text: str, expected: tuple[str, int]) -> None:
+    assert parse_resolver(text) == expected
+
+
+@pytest.mark.parametrize("text", ["dns.example", "127.0.0.1:0", "127.0.0.1:99999", "1.2.3.4:x"])
+def test_bad_resolver_addresses(text: str) -> None:
+    with pytest.raises(ValueError, match="resolver"):
+        parse_resolver(text)
+
+
+def test_resolver_default_is_the_systems() -> None:
+    try:
+        address, port = parse_resolver(None)
+    except ValueError as exc:  # a machine without /etc/resolv.conf
+        assert "--resolver" in str(exc)
+        return
+    assert port == 53 and ipaddress.ip_address(address) and address != DNS_IP
+
+
+HOSTILE_IP = f"127.{BLOCK}.23.53"
+
+
+def test_hostile_answers_never_hang_or_crash() -> None:
+    with hostile_dns(HOSTILE_IP) as server:
+        impatient = client(server, timeout=0.3, retries=1)
+        started = time.monotonic()
+        assert run_event_loop(impatient.query("slow.test.example", "A")) is None  # two tries of 0.3 s
+        assert run_event_loop(impatient.query("garbage.test.example", "A")) is None
+        assert time.monotonic() - started < 30  # bounded (a hang would never return), however loaded the machine
+        assert impatient.stats.failed == 2
+        dns = client(server, timeout=5.0, retries=1)  # the rest must be answered, even on a busy machine
+        assert run_event_loop(dns.addresses("trunc.test.example", DAY))[0] == ["192.0.2.1"]  # again over TCP
+        texts, _ = run_event_loop(dns.records("huge.test.example", "TXT"))
+        assert len(texts) == 1 and len(texts[0]) > 60_000
+        addresses, answers = run_event_loop(dns.addresses("cname0.test.example", DAY))
+        assert addresses == [] and len(answers) == MAX_CNAMES + 1  # 8 followed, the 9th seen and left
+        assert dns.stats.failed == 0 and dns.stats.truncated == 3  # trunc A and AAAA, huge TXT
