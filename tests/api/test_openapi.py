@@ -23,6 +23,7 @@ SELECTION = {
     "most_recent",
     "host_in_url",
     "id",
+    "history",
 }
 SEARCH = SELECTION | {
     "page",

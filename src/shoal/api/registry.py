@@ -98,7 +98,11 @@ TO = Param("to", DATE, help="Last day (inclusive), YYYY-MM-DD.")
 MOST_RECENT = Param("most_recent", BOOLEAN, False, "true: only the newest matching report per {ip, port}.")
 HOST_IN_URL = Param("host_in_url", BOOLEAN, False, "true: host terms also match the host of url items.")
 ID = Param("id", {"type": "string", "maxLength": MAX_REPORT_ID_LENGTH}, help="One report by its id (history too).")
-SELECTION = (IP, INDIRECT, EXPRESSION, FIELD, QUERY, KEYWORD, FILTER, SLOP, FROM, TO, MOST_RECENT, HOST_IN_URL, ID)
+HISTORY = Param("history", BOOLEAN, False, "true: reports a successor supersedes match too.")
+SELECTION = (
+    *(IP, INDIRECT, EXPRESSION, FIELD, QUERY, KEYWORD, FILTER, SLOP, FROM, TO, MOST_RECENT, HOST_IN_URL),
+    *(ID, HISTORY),
+)
 
 PAGE = Param("page", integer(0, MAX_PAGES - 1), 0, "Page number from 0, 100 results a page.")
 SUMMARIZE = Param("summarize", TEXT, help="A type: summarise its values instead of returning reports.")
