@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.api.routes.export import CHUNK_BYTES, ExportTickets, csv_row, encode
+from shoal.api.routes.export import CHUNK_BYTES, csv_row, encode
 from shoal.model import Item, Report
-from shoal.tokens import Token, TokenStore
+from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS
 from tests.engines import ENGINE_NAMES, drop, open_engine
@@ -144,13 +143,6 @@ def test_a_link_is_for_its_own_query(client: TestClient) -> None:
         assert_error(browser.get(url.replace("protocol%3Dssh", "protocol%3Dftp")), 401)
         assert_error(browser.get(f"{URL}?ticket=made-up"), 401)
         assert_error(browser.get(f"{URL}?expression=protocol%3Dssh"), 401)
-
-
-def test_tickets_expire() -> None:
-    tickets = ExportTickets(lifetime=0.01)
-    secret = tickets.issue(Token("someone"), (("expression", "x"),))
-    time.sleep(0.02)
-    assert tickets.redeem(secret, (("expression", "x"),)) is None
 
 
 def many_reports() -> Iterator[Report]:

@@ -98,7 +98,7 @@ def caret_line(text: str, start: int, end: int) -> str:
 
 
 def fail(error: ShoalError, expression: str | None = None) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
     if isinstance(error, QueryError) and expression is not None:
         errors.print(caret_line(expression, error.start, error.end), markup=False, highlight=False)
     hint = getattr(error, "hint", "")

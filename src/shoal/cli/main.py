@@ -34,6 +34,7 @@ COMMANDS: dict[str, Entry] = {
     "ports": Entry("ports", "ports_command", "Open TCP ports seen on an address or CIDR."),
     "import": Entry("imports", "import_command", "Import reports, or zgrab2/nmap/masscan/zdns/massdns/CT output."),
     "serve": Entry("serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
+    "check": Entry("check", "check_command", "Check the data directory's state files (--repair: what is safe)."),
     "scan": Entry("scan", "scan_command", "Discover open ports and identify their services (allow-listed only)."),
     "dns": Entry("dns", "dns_command", "PTR names and their name servers (rdns), and forward lookups of names."),
     "ct": Entry("ct", "app", "Follow a Certificate Transparency log into the ct dataset."),
@@ -130,3 +131,26 @@ def main(
     """
     if store:
         os.environ[STORE_VARIABLE] = store  # every command, and the processes it starts, open this store
+
+
+def run() -> None:
+    """The ``shoal`` entry point: ``app``, with a full disk reported in one line wherever it happens (the
+    modules that say so are imported only then)."""
+    try:
+        app()
+    except Exception as exc:
+        from pathlib import Path
+
+        from shoal.filesystem import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        from shoal.cli.common import errors
+        from shoal.config import data_dir
+        from shoal.errors import DiskFull
+        from shoal.filesystem import disk_full
+
+        where = getattr(exc, "path", None) or getattr(exc, "filename", None) or data_dir()
+        done = exc.message if isinstance(exc, DiskFull) else "what was being written was not kept"
+        errors.print(f"[bold red]error:[/] {disk_full(Path(where), done).message}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

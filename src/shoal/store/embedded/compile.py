@@ -41,8 +41,11 @@ from shoal.store.plan import (
 
 
 def regex_literal(text: str) -> str:
-    """Escape text for tantivy's (Rust) regex syntax: every ASCII punctuation or space gets a backslash."""
-    return "".join("\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() else ch for ch in text)
+    """Escape text for tantivy's (Rust) regex syntax: every ASCII punctuation or space gets a backslash, except
+    ``<`` and ``>``, which need none (escaped, they are word-boundary assertions)."""
+    return "".join(
+        "\\" + ch if ch.isascii() and not ch.isalnum() and ch.isprintable() and ch not in "<>" else ch for ch in text
+    )
 
 
 @dataclass(frozen=True)
