@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the real daemons the collector tests scan on loopback, the DNS server they resolve with, and nmap,
 # whose XML the importer tests read (Debian packages; PostgreSQL is usually preinstalled). Idempotent and quiet:
-# does nothing when every binary is present. Never starts a service.
+# does nothing when every binary is present. Never starts a service. Also the servers of the local ClickHouse
+# test cluster (scripts/clickhouse-cluster.sh).
 set -euo pipefail
 declare -A PACKAGE_OF=(
     [/usr/sbin/nginx]=nginx
@@ -12,10 +13,13 @@ declare -A PACKAGE_OF=(
     [/usr/sbin/telnetd]=inetutils-telnetd
     [/usr/sbin/unbound]=unbound
     [/usr/bin/nmap]=nmap
+    [/usr/sbin/clickhouse-server]=clickhouse-server  # the local test cluster (scripts/clickhouse-cluster.sh)
+    [/usr/bin/clickhouse-client]=clickhouse-client
+    [/usr/share/java/zookeeper.jar]=zookeeper
 )
 missing=()
 for binary in "${!PACKAGE_OF[@]}"; do
-    [ -x "$binary" ] || missing+=("${PACKAGE_OF[$binary]}")
+    [ -e "$binary" ] || missing+=("${PACKAGE_OF[$binary]}")
 done
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql)

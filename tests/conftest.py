@@ -3,7 +3,7 @@ in every dataset (the same semantics on every dataset's endpoint)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,22 +11,31 @@ import pytest
 
 from shoal.model import DATASETS
 from shoal.store.base import Store
-from shoal.store.embedded import EmbeddedStore
 from tests.corpus import CORPUS
+from tests.engines import ENGINE_NAMES, chdb_folder, clickhouse_cluster, drop, open_engine
 
-ENGINES: dict[str, Callable[[Path], Store]] = {"embedded": EmbeddedStore}
+__all__ = ["chdb_folder", "clickhouse_cluster"]
 
 
-@pytest.fixture(scope="session", params=sorted(ENGINES))
+@pytest.fixture(scope="session", params=ENGINE_NAMES)
 def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    store = ENGINES[request.param](tmp_path_factory.mktemp(f"corpus-{request.param}"))
+    store = open_engine(request.param, request, tmp_path_factory.mktemp(f"corpus-{request.param}"))
     store.ingest([replace(report, dataset=dataset) for dataset in DATASETS for report in CORPUS])
     yield store
-    store.close()
+    drop(store)
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of every engine in turn."""
+    store = open_engine(request.param, request, tmp_path / "store")
+    yield store
+    drop(store)
 
 
 @pytest.fixture
 def empty_store(tmp_path: Path) -> Iterator[Store]:
-    store = EmbeddedStore(tmp_path)
+    """An empty embedded store (tests about the embedded engine itself)."""
+    store = open_engine("embedded", None, tmp_path)  # type: ignore[arg-type]
     yield store
     store.close()

@@ -20,24 +20,24 @@ from shoal.ports import (
     summarize_ports,
     window,
 )
-from shoal.store.base import OpenPorts, PortQuery
-from shoal.store.embedded import EmbeddedStore
+from shoal.store.base import OpenPorts, PortQuery, Store
+from tests.engines import ENGINE_NAMES, drop, open_engine
 
 DAY = dt.date(2026, 11, 2)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    opened = EmbeddedStore(tmp_path)
+@pytest.fixture(params=ENGINE_NAMES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_engine(request.param, request, tmp_path / "store")
     yield opened
-    opened.close()
+    drop(opened)
 
 
-def seen(store: EmbeddedStore, ip: str, port: int, times: int = 1) -> None:
+def seen(store: Store, ip: str, port: int, times: int = 1) -> None:
     store.ingest_observations([PortObservation(ip, port, DAY + dt.timedelta(days=n)) for n in range(times)])
 
 
-def found(store: EmbeddedStore, network: str) -> OpenPorts:
+def found(store: Store, network: str) -> OpenPorts:
     return store.open_ports(PortQuery(ipaddress.ip_network(network)))
 
 
@@ -48,7 +48,7 @@ def test_default_window_is_the_last_30_days() -> None:
     assert window(dt.date(2020, 1, 1), None, today) == (dt.date(2020, 1, 1), None)
 
 
-def test_ports_summary_counts_and_ties(store: EmbeddedStore) -> None:
+def test_ports_summary_counts_and_ties(store: Store) -> None:
     seen(store, "1.2.3.4", 443, 10)
     seen(store, "1.2.3.4", 53, 4)
     seen(store, "1.2.3.5", 53, 4)
@@ -62,7 +62,7 @@ def test_ports_summary_counts_and_ties(store: EmbeddedStore) -> None:
     assert top.other == 16
 
 
-def test_at_most_100_ports_with_the_rest_in_other(store: EmbeddedStore) -> None:
+def test_at_most_100_ports_with_the_rest_in_other(store: Store) -> None:
     for port in range(1, 151):
         seen(store, f"10.0.{port % 3}.1", port, 1 + port % 5)
     summary = summarize_ports(found(store, "10.0.0.0/16"))
@@ -74,7 +74,7 @@ def test_at_most_100_ports_with_the_rest_in_other(store: EmbeddedStore) -> None:
     assert summary.values[:2] == [(4, 5), (9, 5)]  # the most seen first; ties by port
 
 
-def test_ip_ports_caps(store: EmbeddedStore) -> None:
+def test_ip_ports_caps(store: Store) -> None:
     store.ingest_observations(
         [PortObservation(f"10.1.{n // 256}.{n % 256}", 80, DAY) for n in range(1030)]
         + [PortObservation("10.1.9.9", port, DAY) for port in range(1000, 1120)]
@@ -89,7 +89,7 @@ def test_ip_ports_caps(store: EmbeddedStore) -> None:
     assert summary.hosts[-1].ip == "10.1.3.254"
 
 
-def test_ip_ports_ipv6_addresses_are_text(store: EmbeddedStore) -> None:
+def test_ip_ports_ipv6_addresses_are_text(store: Store) -> None:
     seen(store, "2001:db8::", 22)
     seen(store, "2001:db8::100", 443, 3)
     summary = summarize_ip_ports(found(store, "2001:db8::/48"))
@@ -99,7 +99,7 @@ def test_ip_ports_ipv6_addresses_are_text(store: EmbeddedStore) -> None:
     ]
 
 
-def test_a_1000_port_host_is_a_honeypot(store: EmbeddedStore) -> None:
+def test_a_1000_port_host_is_a_honeypot(store: Store) -> None:
     store.ingest_observations([PortObservation("198.51.100.7", port, DAY) for port in range(20_000, 21_000)])
     seen(store, "198.51.100.8", 443, 20)
     assert summarize_ports(found(store, "198.51.100.7/32")).honeypot
@@ -107,14 +107,14 @@ def test_a_1000_port_host_is_a_honeypot(store: EmbeddedStore) -> None:
     assert not summarize_ports(found(store, "198.51.100.8/32")).honeypot
 
 
-def test_the_many_ports_threshold(store: EmbeddedStore) -> None:
+def test_the_many_ports_threshold(store: Store) -> None:
     store.ingest_observations([PortObservation("192.0.2.1", port, DAY) for port in range(1000, 1000 + MANY_PORTS)])
     assert not is_honeypot(found(store, "192.0.2.1/32"))
     seen(store, "192.0.2.1", 5000)
     assert is_honeypot(found(store, "192.0.2.1/32"))
 
 
-def test_canary_ports(store: EmbeddedStore) -> None:
+def test_canary_ports(store: Store) -> None:
     for port in (22, 80, 443, *CANARY_PORTS[: CANARY_MINIMUM - 1]):
         seen(store, "192.0.2.2", port)
     assert not is_honeypot(found(store, "192.0.2.2/32"))
@@ -122,7 +122,7 @@ def test_canary_ports(store: EmbeddedStore) -> None:
     assert is_honeypot(found(store, "192.0.2.2/32"))
 
 
-def test_explain_one_host_and_a_cidr(store: EmbeddedStore) -> None:
+def test_explain_one_host_and_a_cidr(store: Store) -> None:
     seen(store, "203.0.113.1", 443)
     flagged, evidence = explain(found(store, "203.0.113.1/32"))
     assert flagged == 0
@@ -136,7 +136,7 @@ def test_explain_one_host_and_a_cidr(store: EmbeddedStore) -> None:
     assert all(line.startswith("YES") for line in evidence[0].reasons())
 
 
-def test_empty(store: EmbeddedStore) -> None:
+def test_empty(store: Store) -> None:
     empty = found(store, "10.0.0.0/8")
     assert len(empty) == 0
     assert summarize_ports(empty).values == [] and not summarize_ports(empty).honeypot

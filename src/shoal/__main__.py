@@ -1,3 +1,3 @@
-from shoal.cli.main import app
+from shoal.cli.main import run
 
-app()
+run()

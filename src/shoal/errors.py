@@ -5,17 +5,21 @@
     ├── UnknownFormat (400)        an import whose format no reader recognises; names the ones that are
     ├── QueryError (400)           an expression is malformed; carries start/end offsets and a hint
     │   └── QueryTooComplex (400)  length or nesting caps exceeded
-    ├── RequestTooLong (414)       the query string is longer than the server accepts
+    ├── RequestTooLong (414)       the query string or the request line is longer than the server accepts
+    ├── RequestTimeout (408)       a request did not arrive whole in time (slow or stalled client)
     ├── HeadersTooLarge (431)      the request line and headers are over the server's limit
     ├── MalformedRequest (400)     bytes the HTTP parser refuses (answered before the app runs)
     ├── Unauthorized (401)         missing or unknown token
     ├── Forbidden (403)            the token may not do this (e.g. an enterprise-only option)
     │   └── TargetNotAllowed (403) a scan target outside the collector's allow-list, or on its deny-list
     ├── TooManyRequests (429)      more concurrent queries than the token may run; carries retry_after
-    │   └── QuotaExceeded (429)    a monthly quota is used up; names it, its limit and when it resets
+    │   ├── QuotaExceeded (429)    a monthly quota is used up; names it, its limit and when it resets
+    │   └── TooManyConnections (429)  more open connections from one client address than allowed
+    ├── ServerBusy (503)           every connection the process may hold is serving a request
     ├── QueryTimeout (504)         the query ran longer than its time limit
     ├── NoResults (204)            nothing matched; rendered as an empty body
-    └── StoreError (500)           the engine failed; never caused by user input
+    └── StoreError (503)           the engine failed or is unreachable; never caused by user input
+        └── DiskFull (507)         the file system holding the data is full; nothing was half-written
 
 Every subclass carries structured fields; ``shoal.api.errors`` renders them in one JSON shape (plus the
 headers ``headers()`` asks for, e.g. ``Retry-After``) and the CLI prints them with a caret under the
@@ -110,6 +114,11 @@ class RequestTooLong(ShoalError):
     code = "request_too_long"
 
 
+class RequestTimeout(ShoalError):
+    status = 408
+    code = "request_timeout"
+
+
 class HeadersTooLarge(ShoalError):
     status = 431
     code = "headers_too_large"
@@ -180,6 +189,21 @@ class QuotaExceeded(TooManyRequests):
         ]
 
 
+class TooManyConnections(TooManyRequests):
+    code = "too_many_connections"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}; close some, or retry in a moment", 1)
+
+
+class ServerBusy(ShoalError):
+    status = 503
+    code = "server_busy"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
 class QueryTimeout(ShoalError):
     status = 504
     code = "query_timeout"
@@ -203,5 +227,14 @@ class NoResults(ShoalError):
 
 
 class StoreError(ShoalError):
-    status = 500
+    status = 503
     code = "store"
+
+
+class DiskFull(StoreError):
+    status = 507
+    code = "disk_full"
+
+    def __init__(self, message: str, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path  # where the write was going (for the CLI's description of the file system)

@@ -10,8 +10,10 @@ revoked while ``shoal serve`` runs take effect at once.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -23,6 +25,9 @@ from typing import Literal
 
 import orjson
 
+from shoal.errors import DiskFull, StoreError
+
+log = logging.getLogger("shoal.tokens")
 ID_LENGTH = 12
 MAX_SECRET_LENGTH = 512  # longer Authorization values are rejected before hashing
 QuotaKind = Literal["api", "priority"]
@@ -166,6 +171,13 @@ class TokenStore:
             return None
         return token
 
+    def by_id(self, token_id: str) -> Token | None:
+        """The current token with this id (None if it is unknown or revoked since)."""
+        for token in self._current().values():
+            if token.id == token_id:
+                return None if token.revoked else token
+        return None
+
     def _current(self) -> dict[str, Token]:
         """Tokens, re-read when the file changes (tokens created while ``shoal serve`` runs work at once)."""
         try:
@@ -175,7 +187,13 @@ class TokenStore:
         version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         cache = self._cache
         if cache is None or cache[0] != version:
-            cache = (version, self._read())
+            try:
+                cache = (version, self._read())
+            except (orjson.JSONDecodeError, OSError, TypeError, AttributeError) as exc:
+                if cache is None:
+                    raise StoreError(f"cannot read {self.path.name}: {exc}; run 'shoal check'") from exc
+                log.error("%s cannot be read (%s): the tokens read before stay in use", self.path.name, exc)
+                return cache[1]
             self._cache = cache
         return cache[1]
 
@@ -191,11 +209,17 @@ class TokenStore:
 
     def _write(self, tokens: dict[str, Token]) -> None:
         temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "wb") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(orjson.dumps({digest: token.stored() for digest, token in tokens.items()}))
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(temporary, "wb") as out:
+                os.fchmod(out.fileno(), 0o600)
+                out.write(orjson.dumps({digest: token.stored() for digest, token in tokens.items()}))
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(f"no room to write {self.path.name}: nothing was changed", self.path) from exc
+            raise
         os.replace(temporary, self.path)
         directory = os.open(self.path.parent, os.O_RDONLY)
         try:

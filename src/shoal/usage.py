@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from shoal.errors import QuotaExceeded, StoreError
+from shoal.errors import DiskFull, QuotaExceeded, StoreError
 from shoal.tokens import QuotaKind
 
 BUSY_TIMEOUT_MS = 5_000
@@ -51,6 +51,13 @@ def summary_cost(summary_limit: int) -> int:
     return max(1, -(-summary_limit // SUMMARY_UNIT))
 
 
+def store_error(doing: str, error: sqlite3.Error) -> StoreError:
+    """The failure of a database step; DiskFull when the file system is full (nothing is charged then)."""
+    if isinstance(error, sqlite3.OperationalError) and "full" in str(error):
+        return DiskFull(f"{doing}: the server's disk is full; nothing was charged")
+    return StoreError(f"{doing}: {error}")
+
+
 @dataclass(frozen=True, slots=True)
 class Charge:
     """Units taken from one quota in one month; handed back with ``UsageBook.refund``."""
@@ -73,7 +80,7 @@ class UsageBook:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute(SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the usage database {self.path}: {exc}") from exc
+            raise store_error(f"cannot open the usage database {self.path.name}", exc) from exc
 
     def charge(self, token: str, kind: QuotaKind, units: int, limit: int, now: dt.datetime | None = None) -> Charge:
         """Take ``units`` from the token's quota for this month, or raise QuotaExceeded (taking nothing)."""
@@ -100,7 +107,7 @@ class UsageBook:
                         self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot count usage in {self.path}: {exc}") from exc
+                raise store_error(f"cannot count usage in {self.path.name}", exc) from exc
         return Charge(token, month, kind, units)
 
     def refund(self, charge: Charge) -> None:
@@ -112,7 +119,7 @@ class UsageBook:
                     (charge.units, charge.token, charge.month, charge.kind),
                 )
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot count usage in {self.path}: {exc}") from exc
+                raise store_error(f"cannot count usage in {self.path.name}", exc) from exc
 
     def used(self, token: str, now: dt.datetime | None = None) -> dict[QuotaKind, int]:
         month = month_of(now or dt.datetime.now(dt.UTC))

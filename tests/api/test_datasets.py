@@ -15,18 +15,19 @@ from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.datasets_corpus import BINARY, DATASET_CORPUS, TODAY, WELCOME
+from tests.engines import ENGINE_NAMES, drop, open_engine
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder: Path = tmp_path_factory.mktemp("datasets")
-    store = EmbeddedStore(folder)
+    store = open_engine(request.param, request, folder / "store")
     store.ingest(DATASET_CORPUS)
     tokens = TokenStore(folder)
     with TestClient(create_app(store, tokens), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tokens.create('tester')}"
         yield test_client
-    store.close()
+    drop(store)
 
 
 def ids(client: TestClient, path: str, **params: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.api.routes.export import CHUNK_BYTES, ExportTickets, csv_row, encode
+from shoal.api.routes.export import CHUNK_BYTES, csv_row, encode
 from shoal.model import Item, Report
-from shoal.store.embedded import EmbeddedStore
-from shoal.tokens import Token, TokenStore
+from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS
+from tests.engines import ENGINE_NAMES, drop, open_engine
 
 URL = "/v1/scan/protocols/export"
 BIG = 10_050  # more than the 10,000 results scan/protocols can page through
@@ -146,13 +145,6 @@ def test_a_link_is_for_its_own_query(client: TestClient) -> None:
         assert_error(browser.get(f"{URL}?expression=protocol%3Dssh"), 401)
 
 
-def test_tickets_expire() -> None:
-    tickets = ExportTickets(lifetime=0.01)
-    secret = tickets.issue(Token("someone"), (("expression", "x"),))
-    time.sleep(0.02)
-    assert tickets.redeem(secret, (("expression", "x"),)) is None
-
-
 def many_reports() -> Iterator[Report]:
     for n in range(BIG):
         yield Report(
@@ -165,15 +157,17 @@ def many_reports() -> Iterator[Report]:
         )
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, TokenStore]]:
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def big(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, TokenStore]]:
     folder: Path = tmp_path_factory.mktemp("big")
-    store = EmbeddedStore(folder)
+    store = open_engine(request.param, request, folder / "store")
     store.ingest(many_reports())
     tokens = TokenStore(folder)
     with TestClient(create_app(store, tokens), raise_server_exceptions=False) as test_client:
         yield test_client, tokens
-    store.close()
+    drop(store)
 
 
 def test_export_goes_past_10000_and_costs_a_unit_per_10000(big: tuple[TestClient, TokenStore]) -> None:

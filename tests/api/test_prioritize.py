@@ -68,6 +68,8 @@ def test_a_target_outside_the_allow_list_is_403_with_the_reason(collecting: Test
         ({"ip": f"127.{BLOCK}.5.0/24", "port": "80"}, "ip"),
         ({"ip": f"127.{BLOCK}.5.1"}, "port"),
         ({"ip": f"127.{BLOCK}.5.1", "port": "70000"}, "port"),
+        ({"ip": "fe80::1%eth0", "port": "80"}, "ip"),
+        ({"ip": f"::ffff:127.{BLOCK}.5.1%lo", "port": "80"}, "ip"),
     ],
 )
 def test_bad_parameters_are_400(collecting: TestClient, params: dict[str, str], parameter: str) -> None:
@@ -93,3 +95,24 @@ def test_a_server_that_does_not_collect_says_so(tmp_path: Path) -> None:
         )
     assert "shoal serve --allow" in body["error"]
     store.close()
+
+
+def test_a_mapped_spelling_is_the_ipv4_target(collecting: TestClient) -> None:
+    response = collecting.get("/v1/scan/protocols/prioritize", params={"ip": f"::ffff:127.{BLOCK}.5.9", "port": "9"})
+    assert response.status_code == 200 and response.json()["ip"] == f"127.{BLOCK}.5.9"
+
+
+def test_an_ipv6_spelling_cannot_reach_a_denied_ipv4_address(tmp_path: Path) -> None:
+    store, tokens = EmbeddedStore(tmp_path), TokenStore(tmp_path)
+    policy = ScanPolicy(allow=(ipaddress.ip_network("::/0"),), deny=(ipaddress.ip_network("127.0.0.1/32"),))
+    worker = CollectionWorker(store, policy, ScanSettings(jarm=False), transform=None)
+    worker.start()
+    try:
+        with TestClient(create_app(store, tokens, collector=worker), raise_server_exceptions=False) as client:
+            client.headers["Authorization"] = f"Bearer {tokens.create('sneaky')}"
+            for spelling in ("::ffff:127.0.0.1", "::ffff:7f00:1", "64:ff9b::127.0.0.1", "2002:7f00:1::1"):
+                response = client.get("/v1/scan/protocols/prioritize", params={"ip": spelling, "port": "22"})
+                assert assert_error(response, 403, "ip")["code"] == "target_not_allowed", spelling
+    finally:
+        worker.stop()
+        store.close()

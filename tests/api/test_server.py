@@ -128,9 +128,11 @@ def test_raw_bytes_over_the_wire(server: str, secret: str) -> None:
     assert status_of(odd_path) == 404 and orjson.loads(body_of(odd_path))["code"] == "http"
 
 
-def test_headers_past_64_kib_are_431_in_json(server: str) -> None:
-    answer = raw_exchange(server, b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+def test_headers_past_64_kib_are_431_and_a_long_request_line_414_in_json(server: str) -> None:
+    answer = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n")
     assert status_of(answer) == 431 and orjson.loads(body_of(answer))["code"] == "headers_too_large"
+    answer = raw_exchange(server, b"GET /v1/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(answer) == 414 and orjson.loads(body_of(answer))["code"] == "request_too_long"
 
 
 def test_oversized_and_malformed_requests_never_get_a_500_and_the_server_lives(server: str, secret: str) -> None:

@@ -64,15 +64,15 @@ def test_each_sample_is_recognised(name: str, expected: Format) -> None:
         assert detect(stream, name) is expected
 
 
-def test_zgrab2(empty_store: Store) -> None:
-    totals = load(empty_store, "zgrab2.jsonl", workers=1)  # in a worker process: the decoder pickles
+def test_zgrab2(any_store: Store) -> None:
+    totals = load(any_store, "zgrab2.jsonl", workers=1)  # in a worker process: the decoder pickles
     assert (totals.imported, totals.duplicates) == (13, 0)
     assert rejected(totals) == [
         (4, "not valid JSON"),
         (7, "'ip' is not an IP address"),
         (8, "'data.ssh.timestamp' must be a date-time such as 2025-11-26T10"),
     ]
-    http = search(empty_store, "protocol=http")
+    http = search(any_store, "protocol=http")
     assert len(http) == 1 and http[0].date == dt.date(2025, 11, 26)
     assert {
         ("ip", "", "192.0.2.10"),
@@ -85,7 +85,7 @@ def test_zgrab2(empty_store: Store) -> None:
         ("url", "", "http://192.0.2.10/"),
     } <= triples(http[0])
     digest = next(item.value for item in http[0].items if item.type == "body-sha256")
-    assert empty_store.bodies([digest])[digest].data.startswith(b"<html><head><title>Sample &amp; Shop")
+    assert any_store.bodies([digest])[digest].data.startswith(b"<html><head><title>Sample &amp; Shop")
     for protocol, banner in [
         ("ssh", "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"),
         ("ftp", "220 (vsFTPd 3.0.3)"),
@@ -96,33 +96,33 @@ def test_zgrab2(empty_store: Store) -> None:
         ("generic", "Welcome to the sample service"),
         ("tls", "TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
     ]:
-        found = search(empty_store, f"protocol={protocol}")
+        found = search(any_store, f"protocol={protocol}")
         assert len(found) == 1, protocol
         assert ("server-banner", protocol, banner) in triples(found[0])
-    assert {r.port for r in search(empty_store, "ip:192.0.2.12")} == {21, 22, 23, 25, 502, 1883, 3306, 5432, 6379, 9999}
-    tls = search(empty_store, "protocol=tls")[0]
+    assert {r.port for r in search(any_store, "ip:192.0.2.12")} == {21, 22, 23, 25, 502, 1883, 3306, 5432, 6379, 9999}
+    tls = search(any_store, "protocol=tls")[0]
     assert ("cert-sha256", "", SAMPLE_CERT_SHA256) in triples(tls) and tls.port == 8443
     assert ("host", "cert-dns-name", "www.shop.sample.example") in triples(tls)
-    domains = search(empty_store, "host:shop.sample.example", DOMAINS)
+    domains = search(any_store, "host:shop.sample.example", DOMAINS)
     assert len(domains) == 1 and domains[0].date == dt.date(2025, 11, 26)
     visit = triples(domains[0])
     assert {("host", "", "shop.sample.example"), ("port-tcp", "", "443")} <= visit
     assert ("server-banner", "https", "HTTP/1.1 301 Moved Permanently") in visit
     assert ("http-header", "Location", "https://www.shop.sample.example/") in triples(domains[0])
-    assert search(empty_store, "protocol=https") == []  # a visit by name is a domains report, not a protocols one
-    again = load(empty_store, "zgrab2.jsonl")
+    assert search(any_store, "protocol=https") == []  # a visit by name is a domains report, not a protocols one
+    again = load(any_store, "zgrab2.jsonl")
     assert (again.imported, again.duplicates) == (0, 13)
 
 
-def test_nmap(empty_store: Store) -> None:
-    totals = load(empty_store, "nmap.xml", workers=1)
+def test_nmap(any_store: Store) -> None:
+    totals = load(any_store, "nmap.xml", workers=1)
     assert rejected(totals) == [
         (78, "not a well-formed <host> element"),
         (83, "not a well-formed <host> element"),  # an entity: never expanded, the host is rejected
         (84, "'address' is not an IP address"),
     ]
     assert totals.imported == 6  # 3 reports, 1 rdns report, 1 tcp and 1 udp observation
-    https = search(empty_store, "protocol=https")
+    https = search(any_store, "protocol=https")
     assert len(https) == 1 and https[0].date == dt.date(2026, 12, 1)
     assert {
         ("ip", "", "192.0.2.20"),
@@ -135,20 +135,20 @@ def test_nmap(empty_store: Store) -> None:
         ("host", "cert-dns-name", "www.shoal-test.example"),
         ("ip", "cert-ip-address", "192.0.2.7"),
     } <= triples(https[0])
-    ssh = search(empty_store, "protocol=ssh")[0]
+    ssh = search(any_store, "protocol=ssh")[0]
     assert ("server-banner", "ssh", "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10") in triples(ssh)
     assert ("ssh-hostkey", "ssh-ed25519", "459f0718ebc7911a5aa0ca57e64cfe88") in triples(ssh)
-    assert search(empty_store, "port-tcp:8080") == []  # open but not probed: an observation, not a report
-    rdns = search(empty_store, "host:sample.example", RDNS)
+    assert search(any_store, "port-tcp:8080") == []  # open but not probed: an observation, not a report
+    rdns = search(any_store, "host:sample.example", RDNS)
     assert [triples(r) for r in rdns] == [{("ip", "", "192.0.2.20"), ("host", "dns-ptr", "web-20.sample.example")}]
     network = ipaddress.ip_network("192.0.2.20/32")
-    tcp = empty_store.open_ports(PortQuery(network))
+    tcp = any_store.open_ports(PortQuery(network))
     assert sorted(int(port) for port in tcp.ports) == [80, 443, 8080]
-    udp = empty_store.open_ports(PortQuery(network, transport="udp"))
+    udp = any_store.open_ports(PortQuery(network, transport="udp"))
     assert [int(port) for port in udp.ports] == [53]  # open|filtered (161) is not open
 
 
-def test_an_xml_bomb_is_never_expanded(empty_store: Store, tmp_path: Path) -> None:
+def test_an_xml_bomb_is_never_expanded(any_store: Store, tmp_path: Path) -> None:
     entities = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
     bomb = f"""<?xml version="1.0"?>
 <!DOCTYPE nmaprun [<!ENTITY lol0 "lol">{entities}]>
@@ -164,19 +164,19 @@ def test_an_xml_bomb_is_never_expanded(empty_store: Store, tmp_path: Path) -> No
     with open_input(path) as stream:
         reader = reader_for(detect(stream), PROTOCOLS)
         assert isinstance(reader, ChunkedReader)
-        totals = ingest_chunks(empty_store, reader.chunks(stream, "bomb.xml"), reader.decode, workers=0)
+        totals = ingest_chunks(any_store, reader.chunks(stream, "bomb.xml"), reader.decode, workers=0)
     assert rejected(totals) == [(4, "not a well-formed <host> element")]
-    assert [r.ip for r in search(empty_store, "", RDNS)] == ["192.0.2.41"]
+    assert [r.ip for r in search(any_store, "", RDNS)] == ["192.0.2.41"]
 
 
-def test_zdns_and_massdns(empty_store: Store) -> None:
-    zdns = load(empty_store, "zdns.jsonl")
+def test_zdns_and_massdns(any_store: Store) -> None:
+    zdns = load(any_store, "zdns.jsonl")
     assert rejected(zdns) == [(7, "not valid JSON"), (8, "'answers' must be a list")]
-    massdns = load(empty_store, "massdns.ndjson")
-    simple = load(empty_store, "massdns.txt")
+    massdns = load(any_store, "massdns.ndjson")
+    simple = load(any_store, "massdns.txt")
     assert rejected(simple) == [(7, "not a massdns -o S line"), (8, "'answer' is not an IP address")]
     assert (zdns.imported, massdns.imported, simple.imported) == (9, 2, 5)
-    by_ip = {report.ip: report for report in search(empty_store, "", RDNS)}
+    by_ip = {report.ip: report for report in search(any_store, "", RDNS)}
     assert set(by_ip) == {"192.0.2.20", "192.0.2.21", "192.0.2.22", "2001:db8::20"}
     assert {(t, c, v) for t, c, v in triples(by_ip["192.0.2.20"]) if t == "host"} == {
         ("host", "dns-ptr", "web-20.sample.example"),
@@ -185,7 +185,7 @@ def test_zdns_and_massdns(empty_store: Store) -> None:
     assert by_ip["192.0.2.21"].date == dt.date(2025, 11, 26)  # massdns rx_ts, in nanoseconds
     assert ("host", "dns-ptr", "smtp.sample.example") in triples(by_ip["192.0.2.22"])  # two -o S lines, one report
     assert ("host", "dns-ptr", "v6.sample.example") in triples(by_ip["2001:db8::20"])
-    assert empty_store.known_addresses() == {
+    assert any_store.known_addresses() == {
         "api.sample.example": ["192.0.2.21"],
         "mail.sample.example": ["192.0.2.22", "2001:db8::22"],
         "ns1.sample.example": ["192.0.2.53", "2001:db8::53"],
@@ -193,17 +193,17 @@ def test_zdns_and_massdns(empty_store: Store) -> None:
         "web-20.sample.example": ["192.0.2.20"],
         "www.sample.example": ["192.0.2.20"],  # through its CNAME (massdns -o S)
     }
-    again = load(empty_store, "zdns.jsonl")
+    again = load(any_store, "zdns.jsonl")
     assert (again.imported, again.duplicates) == (0, 9)
 
 
-def test_certstream_and_crtsh(empty_store: Store) -> None:
-    stream = load(empty_store, "certstream.jsonl")
+def test_certstream_and_crtsh(any_store: Store) -> None:
+    stream = load(any_store, "certstream.jsonl")
     assert rejected(stream) == [(4, "not valid JSON"), (5, "a certificate_update needs 'data.leaf_cert'")]
-    crtsh = load(empty_store, "crtsh.json")
+    crtsh = load(any_store, "crtsh.json")
     assert rejected(crtsh) == [(3, "a crt.sh record needs its numeric 'id'"), (4, "not valid JSON")]
     assert (stream.imported, crtsh.imported) == (2, 2)
-    logged = search(empty_store, "ct-index=1234567", CT)
+    logged = search(any_store, "ct-index=1234567", CT)
     assert len(logged) == 1 and logged[0].date == dt.date(2025, 11, 26)
     assert {
         ("subject", "", "CN=shop.sample.example, O=Sample Shop, C=GB"),
@@ -216,12 +216,12 @@ def test_certstream_and_crtsh(empty_store: Store) -> None:
         ("ct-log", "", "https://log.sample.example/"),
         ("ct-entry-type", "", "x509"),
     } <= triples(logged[0])
-    precert = search(empty_store, "ct-entry-type=precert", CT)[0]
+    precert = search(any_store, "ct-entry-type=precert", CT)[0]
     assert ("cert-sha256", "", SAMPLE_CERT_SHA256) in triples(precert)  # from as_der
-    from_crtsh = search(empty_store, "ct-log=crt.sh and host:api.sample.example", CT)
+    from_crtsh = search(any_store, "ct-log=crt.sh and host:api.sample.example", CT)
     assert len(from_crtsh) == 1 and from_crtsh[0].date == dt.date(2025, 11, 27)
     assert {("ip", "cert-ip-address", "192.0.2.21"), ("crtsh-id", "", "9100000002")} <= triples(from_crtsh[0])
-    assert len(search(empty_store, "host:shop.sample.example", CT)) == 3
+    assert len(search(any_store, "host:shop.sample.example", CT)) == 3
 
 
 @pytest.mark.parametrize("zipped", [False, True])

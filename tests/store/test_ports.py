@@ -1,4 +1,5 @@
-"""Open-port observations in the embedded engine: counts, dedup, windows, CIDRs, IPv6, merges, durability."""
+"""Open-port observations: counts, dedup, windows, CIDRs, IPv6 (every engine); the embedded engine's segments:
+partitions, merges, durability."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import io
 import ipaddress
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,10 @@ from shoal.errors import StoreError
 from shoal.ingest.jsonl import Rejected, decode_chunk, read_chunks
 from shoal.ingest.pipeline import ingest_chunks, ingest_stream
 from shoal.model import Item, PortObservation, Report
-from shoal.store.base import OpenPorts, PortQuery
+from shoal.store.base import OpenPorts, PortQuery, Store
 from shoal.store.embedded import EmbeddedStore
 from shoal.store.embedded.ports import FANIN, ObservationStore, by_week, day_number, level, v4_keys
+from tests.engines import ENGINE_NAMES, drop, open_engine
 
 DAY = dt.date(2026, 11, 2)  # a Monday; days since 1970 // 7 changes on Thursdays
 
@@ -35,18 +38,31 @@ def table(found: OpenPorts) -> dict[str, dict[int, int]]:
     return result
 
 
-def query(store: EmbeddedStore, network: str, date_from: dt.date | None = None, date_to: dt.date | None = None):
+def query(store: Store, network: str, date_from: dt.date | None = None, date_to: dt.date | None = None):
     return table(store.open_ports(PortQuery(ipaddress.ip_network(network, strict=False), date_from, date_to)))
 
 
+@pytest.fixture(params=ENGINE_NAMES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_engine(request.param, request, tmp_path / "store")
+    yield opened
+    drop(opened)
+
+
 @pytest.fixture
-def store(tmp_path: Path):
+def embedded(tmp_path: Path) -> Iterator[EmbeddedStore]:
     opened = EmbeddedStore(tmp_path)
     yield opened
     opened.close()
 
 
-def test_one_observation_per_ip_port_day(store: EmbeddedStore) -> None:
+def observation_count(store: Store) -> int:
+    """Observations stored (one per ip, port and day), of both families."""
+    everything = [PortQuery(ipaddress.ip_network(network)) for network in ("0.0.0.0/0", "::/0")]
+    return sum(int(store.open_ports(query).counts.sum()) for query in everything)
+
+
+def test_one_observation_per_ip_port_day(store: Store) -> None:
     batch = [
         PortObservation("1.2.3.4", 80, DAY),
         PortObservation("1.2.3.4", 80, DAY),  # the same fact twice in one batch
@@ -60,10 +76,10 @@ def test_one_observation_per_ip_port_day(store: EmbeddedStore) -> None:
     assert (again.imported, again.duplicates) == (1, 5)
     assert query(store, "1.2.3.4") == {"1.2.3.4": {80: 2, 443: 1}}
     assert query(store, "1.2.3.0/24") == {"1.2.3.4": {80: 2, 443: 1}, "1.2.3.5": {22: 2}}
-    assert store.ports.count() == 5
+    assert observation_count(store) == 5
 
 
-def test_cidr_bounds_are_exact(store: EmbeddedStore) -> None:
+def test_cidr_bounds_are_exact(store: Store) -> None:
     addresses = ["9.255.255.255", "10.0.0.0", "10.0.0.255", "10.0.1.0", "10.255.255.255", "11.0.0.0"]
     store.ingest_observations([PortObservation(ip, 80, DAY) for ip in addresses])
     assert list(query(store, "10.0.0.0/24")) == ["10.0.0.0", "10.0.0.255"]
@@ -72,7 +88,7 @@ def test_cidr_bounds_are_exact(store: EmbeddedStore) -> None:
     assert len(query(store, "0.0.0.0/0")) == 6
 
 
-def test_windows_are_inclusive(store: EmbeddedStore) -> None:
+def test_windows_are_inclusive(store: Store) -> None:
     store.ingest_observations([PortObservation("8.8.8.8", 53, days(n)) for n in range(0, 40, 2)])
     assert query(store, "8.8.8.8") == {"8.8.8.8": {53: 20}}
     assert query(store, "8.8.8.8", days(2), days(6)) == {"8.8.8.8": {53: 3}}
@@ -82,7 +98,7 @@ def test_windows_are_inclusive(store: EmbeddedStore) -> None:
     assert query(store, "8.8.8.8", days(9), days(1)) == {}
 
 
-def test_ipv6_is_separate_and_exact(store: EmbeddedStore) -> None:
+def test_ipv6_is_separate_and_exact(store: Store) -> None:
     store.ingest_observations(
         [
             PortObservation("2001:db8::", 22, DAY),  # trailing zero bytes survive the round trip
@@ -104,7 +120,7 @@ def test_ipv6_is_separate_and_exact(store: EmbeddedStore) -> None:
     assert query(store, "::ffff:1.2.3.4") == {"::ffff:1.2.3.4": {8080: 1}}
 
 
-def test_reports_are_observations(store: EmbeddedStore) -> None:
+def test_reports_are_observations(store: Store) -> None:
     def report(report_id: str, date: dt.date, ip: str, port: str | None) -> Report:
         items = [Item("ip", ip, "", True), Item("title", "x")]
         if port is not None:
@@ -124,10 +140,10 @@ def test_reports_are_observations(store: EmbeddedStore) -> None:
     assert query(store, "192.0.2.0/24", dt.date(1900, 1, 1)) == {"192.0.2.1": {443: 2}}
     assert query(store, "2001:db8::/32") == {"2001:db8::5": {8443: 1}}
     assert store.ingest(reports).duplicates == 6
-    assert store.ports.count() == 3
+    assert observation_count(store) == 3
 
 
-def test_duplicate_report_ids_add_no_observation(store: EmbeddedStore) -> None:
+def test_duplicate_report_ids_add_no_observation(store: Store) -> None:
     original = Report(date=DAY, id="same", items=(Item("ip", "192.0.2.9", "", True), Item("port-tcp", "80", "", True)))
     store.ingest([original])
     moved = Report(date=DAY, id="same", items=(Item("ip", "192.0.2.10", "", True), Item("port-tcp", "81", "", True)))
@@ -135,7 +151,7 @@ def test_duplicate_report_ids_add_no_observation(store: EmbeddedStore) -> None:
     assert query(store, "192.0.2.0/24") == {"192.0.2.9": {80: 1}}
 
 
-def test_reports_decoded_in_worker_processes_record_observations(store: EmbeddedStore) -> None:
+def test_reports_decoded_in_worker_processes_record_observations(store: Store) -> None:
     lines = [
         orjson.dumps(
             {
@@ -154,7 +170,7 @@ def test_reports_decoded_in_worker_processes_record_observations(store: Embedded
     assert query(store, "192.0.2.0/24") == {f"192.0.2.{n}": {443: 1} for n in range(1, 6)}
 
 
-def test_one_stream_may_mix_reports_and_observations(store: EmbeddedStore) -> None:
+def test_one_stream_may_mix_reports_and_observations(store: Store) -> None:
     report = Report(date=DAY, id="r", items=(Item("ip", "192.0.2.1", "", True), Item("port-tcp", "22", "", True)))
     records = [report, PortObservation("192.0.2.1", 22, DAY), PortObservation("192.0.2.1", 80, DAY)]
     totals = ingest_stream(store, [*records, Rejected("x", 4, "bad")], batch_size=2)
@@ -162,7 +178,7 @@ def test_one_stream_may_mix_reports_and_observations(store: EmbeddedStore) -> No
     assert query(store, "192.0.2.1") == {"192.0.2.1": {22: 1, 80: 1}}
 
 
-def test_malformed_observations_store_nothing(store: EmbeddedStore) -> None:
+def test_malformed_observations_store_nothing(store: Store) -> None:
     for bad in (
         PortObservation("1.2.3.999", 80, DAY),
         PortObservation("1.2.3.4", 70000, DAY),
@@ -170,38 +186,38 @@ def test_malformed_observations_store_nothing(store: EmbeddedStore) -> None:
     ):
         with pytest.raises(ValueError):
             store.ingest_observations([PortObservation("1.2.3.4", 22, DAY), bad])
-    assert store.ports.count() == 0
+    assert observation_count(store) == 0
 
 
-def test_batches_are_partitioned_by_week(store: EmbeddedStore) -> None:
-    store.ingest_observations([PortObservation("1.1.1.1", 53, days(n)) for n in range(21)])
-    weeks = sorted(segment.week for segment in store.ports.segments())
+def test_batches_are_partitioned_by_week(embedded: EmbeddedStore) -> None:
+    embedded.ingest_observations([PortObservation("1.1.1.1", 53, days(n)) for n in range(21)])
+    weeks = sorted(segment.week for segment in embedded.ports.segments())
     assert weeks == sorted({day_number(days(n)) // 7 for n in range(21)})
     keys = np.sort(v4_keys(np.array([5, 1, 3]), np.array([80, 80, 80]), np.array([0, 7, 14])))
     assert [(week, len(part)) for week, part in by_week(4, keys)] == [(0, 1), (1, 1), (2, 1)]
 
 
-def test_small_batches_merge_and_keep_every_observation(store: EmbeddedStore) -> None:
+def test_small_batches_merge_and_keep_every_observation(embedded: EmbeddedStore) -> None:
     for port in range(1, 41):
-        store.ingest_observations([PortObservation(f"10.0.0.{n}", port, DAY) for n in range(1, 51)])
-    assert len(store.ports.segments()) < FANIN
-    assert store.ports.count() == 2000
-    found = query(store, "10.0.0.0/24")
+        embedded.ingest_observations([PortObservation(f"10.0.0.{n}", port, DAY) for n in range(1, 51)])
+    assert len(embedded.ports.segments()) < FANIN
+    assert embedded.ports.count() == 2000
+    found = query(embedded, "10.0.0.0/24")
     assert len(found) == 50 and all(ports == {port: 1 for port in range(1, 41)} for ports in found.values())
-    assert sorted(path.name for path in store.ports.path.glob("*.npy")) == sorted(
-        segment.name for segment in store.ports.segments()
+    assert sorted(path.name for path in embedded.ports.path.glob("*.npy")) == sorted(
+        segment.name for segment in embedded.ports.segments()
     )
 
 
-def test_a_week_is_compacted_when_a_later_week_is_written(store: EmbeddedStore) -> None:
+def test_a_week_is_compacted_when_a_later_week_is_written(embedded: EmbeddedStore) -> None:
     for n in range(3):  # three batches in one week: three segments (no tier is full)
-        store.ingest_observations([PortObservation("10.0.0.1", 80 + n, DAY)])
-    assert len(store.ports.segments()) == 3
-    store.ingest_observations([PortObservation("10.0.0.1", 80, DAY - dt.timedelta(days=7))])  # an older week
-    assert len(store.ports.segments()) == 4
-    store.ingest_observations([PortObservation("10.0.0.1", 80, days(7))])
-    assert sorted(segment.rows for segment in store.ports.segments()) == [1, 1, 3]
-    assert query(store, "10.0.0.1", DAY - dt.timedelta(days=7)) == {"10.0.0.1": {80: 3, 81: 1, 82: 1}}
+        embedded.ingest_observations([PortObservation("10.0.0.1", 80 + n, DAY)])
+    assert len(embedded.ports.segments()) == 3
+    embedded.ingest_observations([PortObservation("10.0.0.1", 80, DAY - dt.timedelta(days=7))])  # an older week
+    assert len(embedded.ports.segments()) == 4
+    embedded.ingest_observations([PortObservation("10.0.0.1", 80, days(7))])
+    assert sorted(segment.rows for segment in embedded.ports.segments()) == [1, 1, 3]
+    assert query(embedded, "10.0.0.1", DAY - dt.timedelta(days=7)) == {"10.0.0.1": {80: 3, 81: 1, 82: 1}}
 
 
 def test_levels() -> None:

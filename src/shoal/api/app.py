@@ -7,17 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
+from shoal.api.registry import SECURITY_SCHEMES
 from shoal.api.routes import admin, body, export, multi, ports, prioritize, search
+from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
 from shoal.usage import UsageBook
 from shoal.web import install_web
+from shoal.web.docs import install_docs
 
 
 def create_app(
@@ -25,15 +29,20 @@ def create_app(
 ) -> FastAPI:
     """The API over ``store``; usage (``usage.sqlite3``) and concurrency slots live next to ``tokens.json``."""
     app = FastAPI(
-        title="Shoal", version=__version__, description="Driftnet-compatible internet-scan search", lifespan=lifespan
+        title="Shoal",
+        version=__version__,
+        description="Driftnet-compatible internet-scan search",
+        lifespan=lifespan,
+        docs_url=None,  # served by shoal.web.docs, without a CDN
+        redoc_url=None,
     )
     app.state.store = store
     app.state.tokens = tokens
     app.state.settings = settings or ServerSettings()
     app.state.usage = UsageBook(tokens.path.parent)
     app.state.executor = None  # the query thread pool, started on first use (shoal.api.limits.run_query)
-    slots = Slots(tokens.path.parent / "slots")
-    app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=slots, settings=app.state.settings)
+    app.state.slots = Slots(tokens.path.parent / "slots")
+    app.add_middleware(Guard, tokens=tokens, usage=app.state.usage, slots=app.state.slots, settings=app.state.settings)
     install_error_handlers(app)
     app.include_router(admin.router)
     app.include_router(search.router)
@@ -43,9 +52,12 @@ def create_app(
     app.state.prioritize_limit = prioritize.per_token_limit()
     app.include_router(prioritize.router)
     app.include_router(ports.router)
-    app.state.export_tickets = export.ExportTickets()
+    app.state.export_tickets = ExportTickets(tokens.path.parent, tokens)
+    app.state.export_gate = export.ExportGate()
     app.include_router(export.router)
     install_web(app)
+    install_docs(app)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
@@ -58,3 +70,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     executor, app.state.executor = app.state.executor, None  # a new one starts if the app is served again
     if executor is not None:
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def openapi_document(app: FastAPI) -> dict[str, object]:
+    """FastAPI's document (each route's parameters come from ``shoal.api.registry``) plus the bearer scheme."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        app.openapi_schema = document
+    return app.openapi_schema

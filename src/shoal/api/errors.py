@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import orjson
 from fastapi import FastAPI, Request
@@ -32,7 +33,19 @@ def error_bytes(error: ShoalError) -> bytes:
 def render_error(error: ShoalError) -> Response:
     if isinstance(error, NoResults):
         return Response(status_code=204)
+    if error.status >= 500:  # a server-side failure: its message may name files; a client learns no paths
+        message = without_paths(error.message)
+        details = [{**entry, "message": without_paths(str(entry.get("message", "")))} for entry in error.details()]
+        return error_body(error.status, error.code, message, details, error.headers())
     return error_body(error.status, error.code, error.message, error.details(), error.headers())
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\":]+/)+([^\s/'\":]+)")
+
+
+def without_paths(message: str) -> str:
+    """``message`` with every absolute path cut to its last part (``/srv/shoal/usage.sqlite3`` → ``usage.sqlite3``)."""
+    return ABSOLUTE_PATH.sub(r"\1", message)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -45,7 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> Response:
         message = str(error.detail) if error.detail else "error"
-        return error_body(error.status_code, "http", message, [{"message": message}])
+        return error_body(error.status_code, "http", message, [{"message": message}], error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> Response:

@@ -65,7 +65,7 @@ class Guard:
                 state["token"] = token
                 if not path.startswith(UNMETERED_PREFIX):
                     admission = self.admit(token, path, scope["query_string"])
-                    state["slot"] = admission.slot
+                    state["slot"], state["charge"] = admission.slot, admission.charge
         except ShoalError as error:
             if error.status >= 500:
                 log.error("request refused by a server failure: %s", error.message)

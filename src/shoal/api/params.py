@@ -12,8 +12,8 @@ from starlette.datastructures import QueryParams
 from shoal.errors import BadParameter, QueryError
 from shoal.model import DATASETS, PROTOCOLS, RDNS
 from shoal.ports import WIDEST_PREFIX, window
-from shoal.query.ast import And, Expr, Match, Or, Term
-from shoal.query.check import check
+from shoal.query.ast import And, Expr, Match, Not, Or, Term
+from shoal.query.check import CONTEXT_KEYWORDS, check
 from shoal.query.parser import parse
 from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, PortQuery, SummaryRequest
 
@@ -24,6 +24,7 @@ SUMMARY_LIMIT_MAX = 10_000
 SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
 MAX_PARAMETER_LENGTH = 4096
 MAX_REPORT_ID_LENGTH = 128  # as Report.from_dict accepts
+MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # where IPv4 addresses sit in IPv6 (engines index them there)
 
 
 def single(params: QueryParams, name: str) -> str | None:
@@ -76,15 +77,31 @@ def date(params: QueryParams, name: str) -> dt.date | None:
 
 
 def network(params: QueryParams, name: str) -> IPNetwork | None:
+    """An address or CIDR; an IPv4-mapped one (``::ffff:8.8.8.8``) is its IPv4 network; no zone id."""
     value = single(params, name)
     if value is None or value == "":
         return None
+    if "%" in value:
+        raise BadParameter(
+            name, f"'{name}' must not carry a zone id (%…): it names an interface of one machine, {value!r}"
+        )
     try:
-        return ipaddress.ip_network(value.strip(), strict=False)
+        parsed = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise BadParameter(
             name, f"'{name}' must be an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24, not {value!r}"
         ) from None
+    if parsed.version == 6 and parsed.subnet_of(MAPPED):
+        return ipaddress.IPv4Network((int(parsed.network_address) & 0xFFFFFFFF, parsed.prefixlen - 96))
+    return parsed
+
+
+def without_ipv4(ip: IPNetwork | None, indirect: bool) -> Expr | None:
+    """``ip=::/0`` (any IPv6 network that holds the IPv4-mapped range) means IPv6 reports only: the clause
+    that leaves out IPv4 addresses, which engines index inside that range."""
+    if ip is None or ip.version == 4 or not MAPPED.subnet_of(ip):  # type: ignore[arg-type]
+        return None
+    return Not(Term("ip", Match.WORDS, str(MAPPED), context=None if indirect else ""))
 
 
 def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | None:
@@ -118,11 +135,16 @@ def parsed(text: str, parameter: str, known_types: Collection[str], free_text: b
 
 def filters_of(params: QueryParams, known_types: Collection[str], dataset: str = PROTOCOLS) -> Filters:
     date_from, date_to = dates_of(params)
+    expression = expression_of(params, known_types)
+    ip, indirect = network(params, "ip"), boolean(params, "indirect")
+    only_ipv6 = without_ipv4(ip, indirect)
+    if only_ipv6 is not None:
+        expression = only_ipv6 if expression is None else And((expression, only_ipv6))
     return Filters(
         dataset=dataset,
-        expression=expression_of(params, known_types),
-        ip=network(params, "ip"),
-        indirect=boolean(params, "indirect"),
+        expression=expression,
+        ip=ip,
+        indirect=indirect,
         date_from=date_from,
         date_to=date_to,
         slop=integer(params, "slop", 0, 0, MAX_SLOP),
@@ -219,7 +241,7 @@ def summary_of(params: QueryParams, known_types: Collection[str], enterprise: bo
     summary_type = single(params, "summarize")
     if summary_type is None or summary_type == "":
         return None
-    if summary_type not in known_types and summary_type not in ("protocol", "http-header-name"):
+    if summary_type not in known_types and summary_type not in CONTEXT_KEYWORDS:
         raise BadParameter("summarize", f"unknown type {summary_type!r} for 'summarize'")
     ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
     why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"

@@ -1,23 +1,110 @@
-"""The HTTP protocol ``shoal serve`` runs: uvicorn's httptools protocol with two changes.
+"""The HTTP protocol ``shoal serve`` runs: uvicorn's httptools protocol, made safe to face the open internet.
 
-- A request the HTTP parser refuses (bytes that are not HTTP, raw non-ASCII in the request line, an unknown
-  method…) is answered 400 with Shoal's one JSON error shape (``code`` ``malformed_request``), not plain text.
-- The request line and headers may hold at most ``MAX_HEAD_BYTES``: past that the answer is 431 and the
-  connection closes (httptools itself would buffer a header of any size in memory).
+- **Refused bytes.** A request the HTTP parser refuses (not HTTP, raw non-ASCII in the request line, an
+  unknown method…) is answered 400 with Shoal's one JSON error shape (``code`` ``malformed_request``).
+- **Sizes.** A request line over ``MAX_REQUEST_LINE`` bytes is a 414, a request head (line and headers) over
+  ``MAX_HEAD_BYTES`` a 431, and the connection closes (httptools would buffer a head of any size).
+- **Slow and silent clients.** A whole request must arrive within ``head_timeout`` seconds of the moment the
+  server starts waiting for it (a new connection, or the end of the previous response): bytes trickling in
+  do not extend it, so a slow-loris client is cut off like a silent one (408 if it had started a request).
+  Each connection's time runs out at a random 75–100% of it, so thousands opened at once (an attack) are
+  not all closed, and reopened, in the same instant: that burst stalled normal requests for a second.
+  Between requests uvicorn's keep-alive timeout (5 s) closes idle connections sooner.
+- **Connection caps.** At most ``max_per_client`` connections per client address (an IPv6 client is its
+  /64; trusted proxies are exempt): one more is answered 429 and closed. At most ``max_connections`` per
+  process: a new connection then closes the one that has waited longest for a request (a request being
+  served is never cut), or is answered 503 and closed if every connection is busy. So idle connections can
+  never lock normal clients out, and the process stays under its open-file limit.
+- **Clients that stop reading.** When the client has not taken any of the response for ``send_timeout``
+  seconds (the write buffer stays full), the connection is aborted: a stalled export frees its memory and
+  its token's concurrency slot.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import random
+from collections import Counter
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from shoal.api.errors import error_bytes
-from shoal.errors import HeadersTooLarge, MalformedRequest, ShoalError
+from shoal.errors import (
+    HeadersTooLarge,
+    MalformedRequest,
+    RequestTimeout,
+    RequestTooLong,
+    ServerBusy,
+    ShoalError,
+    TooManyConnections,
+)
+from shoal.store.base import IPNetwork
 
 MAX_HEAD_BYTES = 64 * 1024
+TIMEOUT_JITTER = 0.75  # a request's time runs out between 75% and 100% of head_timeout
+MAX_REQUEST_LINE = 16 * 1024
 MALFORMED = "malformed HTTP request: the server could not parse its request line or headers"
-TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES:,} bytes"
+HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES:,} bytes"
+LINE_TOO_LONG = f"the request line is longer than {MAX_REQUEST_LINE:,} bytes (the query string may hold 8,192)"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    head_timeout: float = 10.0  # seconds for a whole request, from when the server starts waiting for it
+    send_timeout: float = 30.0  # seconds a client may leave the response unread before the connection is cut
+    max_connections: int = 16_384  # open connections per process
+    max_per_client: int = 256  # open connections per client address (an IPv6 /64)
+    trusted: tuple[IPNetwork, ...] = ()  # proxies: exempt from max_per_client
+
+
+DEFAULT_LIMITS = ConnectionLimits()
+
+
+def client_key(address: str) -> str:
+    """The address connection caps count by: IPv4 as is (also when IPv4-mapped), IPv6 by its /64."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return any(parsed in network for network in trusted)
+
+
+class ConnectionBook:
+    """One process's open connections: how many per client address, and which wait for a request (oldest
+    first: those are closed first when the process is full)."""
+
+    def __init__(self) -> None:
+        self.per_client: Counter[str] = Counter()
+        self.waiting: dict[JsonErrorProtocol, None] = {}  # insertion order = how long each has waited
+
+    def oldest_waiting(self) -> JsonErrorProtocol | None:
+        return next(iter(self.waiting), None)
+
+
+def book_of(state: ServerState) -> ConnectionBook:
+    book = getattr(state, "shoal_connections", None)
+    if book is None:
+        book = ConnectionBook()
+        state.shoal_connections = book  # type: ignore[attr-defined]
+    return book
 
 
 def error_response(error: ShoalError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -26,6 +113,7 @@ def error_response(error: ShoalError, default_headers: list[tuple[bytes, bytes]]
     status = f"{error.status} {HTTPStatus(error.status).phrase}".encode()
     lines = [b"HTTP/1.1 " + status + b"\r\n"]
     lines += [name + b": " + value + b"\r\n" for name, value in default_headers]
+    lines += [name.encode() + b": " + value.encode() + b"\r\n" for name, value in error.headers().items()]
     lines += [
         b"content-type: application/json\r\n",
         b"content-length: " + str(len(body)).encode() + b"\r\n",
@@ -36,27 +124,139 @@ def error_response(error: ShoalError, default_headers: list[tuple[bytes, bytes]]
 
 
 class JsonErrorProtocol(HttpToolsProtocol):
-    reading_head = True  # between the start of a request and the end of its headers
+    reading_head = True  # between the end of one request (or the connection's start) and the end of a head
     head_bytes = 0
+    line_bytes = 0  # bytes of the request line seen so far, while it has no end
+    line_done = False
+    started = False  # a byte of the request being waited for has arrived
+    counted: str | None = None  # the client key counted in the book
+    request_timer: asyncio.TimerHandle | None = None
+    send_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def limits(self) -> ConnectionLimits:
+        return getattr(self.config, "connection_limits", DEFAULT_LIMITS)
+
+    # -- connections ----------------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        limits, book = self.limits, book_of(self.server_state)
+        address = self.client[0] if self.client else ""
+        key = client_key(address)
+        if not is_trusted(address, limits.trusted) and book.per_client[key] >= limits.max_per_client:
+            self.refuse(TooManyConnections(f"at most {limits.max_per_client} connections per client address"))
+            return
+        if len(self.connections) > limits.max_connections:
+            oldest = book.oldest_waiting()
+            if oldest is None:
+                self.refuse(ServerBusy("the server is at its connection limit; retry in a moment"))
+                return
+            oldest.close_waiting()
+        self.counted = key
+        book.per_client[key] += 1
+        self.start_head()
+        self.wait_for_request()
+
+    def refuse(self, error: ShoalError) -> None:
+        self.reading_head = False
+        self.transport.write(error_response(error, self.server_state.default_headers))
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        book = book_of(self.server_state)
+        book.waiting.pop(self, None)
+        if self.counted is not None:
+            book.per_client[self.counted] -= 1
+            if book.per_client[self.counted] <= 0:
+                del book.per_client[self.counted]
+            self.counted = None
+        for timer in (self.request_timer, self.send_timer):
+            if timer is not None:
+                timer.cancel()
+        super().connection_lost(exc)
+
+    def start_head(self) -> None:
+        """The next bytes are a new request's head: count them afresh."""
+        self.reading_head, self.head_bytes, self.line_bytes, self.line_done, self.started = True, 0, 0, False, False
+
+    def wait_for_request(self) -> None:
+        """Start the clock for the next request; the connection may be closed for a newcomer meanwhile."""
+        book_of(self.server_state).waiting[self] = None
+        if self.request_timer is not None:
+            self.request_timer.cancel()
+        share = random.uniform(TIMEOUT_JITTER, 1.0)  # connections opened together do not all close together
+        self.request_timer = self.loop.call_later(self.limits.head_timeout * share, self.request_timed_out)
+
+    def request_timed_out(self) -> None:
+        self.request_timer = None
+        if self.transport.is_closing():
+            return
+        if self.started:
+            seconds = self.limits.head_timeout
+            self.refuse(RequestTimeout(f"the request did not arrive whole within {seconds:g} seconds"))
+        else:
+            self.transport.close()
+
+    def close_waiting(self) -> None:
+        """Closed to make room for a new connection (this one had waited longest for a request)."""
+        book_of(self.server_state).waiting.pop(self, None)
+        self.transport.abort()
+
+    # -- requests --------------------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         if self.reading_head:
+            self.started = True
             self.head_bytes += len(data)
+            if not self.line_done:
+                end = data.find(b"\n")
+                self.line_done = end >= 0
+                self.line_bytes += len(data) if end < 0 else end
+                if self.line_bytes > MAX_REQUEST_LINE:
+                    self.refuse(RequestTooLong(LINE_TOO_LONG))
+                    return
             if self.head_bytes > MAX_HEAD_BYTES:
-                self.reading_head = False
-                self.transport.write(error_response(HeadersTooLarge(TOO_LARGE), self.server_state.default_headers))
-                self.transport.close()
+                self.refuse(HeadersTooLarge(HEAD_TOO_LARGE))
                 return
         super().data_received(data)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.reading_head = True
-
     def on_headers_complete(self) -> None:
-        self.reading_head, self.head_bytes = False, 0
+        self.reading_head = False
+        book_of(self.server_state).waiting.pop(self, None)
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.start_head()
+        if self.cycle is not None and self.cycle.response_complete:
+            self.wait_for_request()  # answered before its body ended: the clock runs for the next request
+        elif self.request_timer is not None:
+            self.request_timer.cancel()
+            self.request_timer = None
+
+    def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)  # a request already received starts now: nothing to wait for
+        super().on_response_complete()
+        if not pipelined and not self.transport.is_closing():
+            self.wait_for_request()
+
     def send_400_response(self, msg: str) -> None:
-        self.transport.write(error_response(MalformedRequest(MALFORMED), self.server_state.default_headers))
-        self.transport.close()
+        self.refuse(MalformedRequest(MALFORMED))
+
+    # -- responses -------------------------------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.send_timer is None:
+            self.send_timer = self.loop.call_later(self.limits.send_timeout, self.send_timed_out)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+
+    def send_timed_out(self) -> None:
+        self.send_timer = None
+        self.transport.abort()

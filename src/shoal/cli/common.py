@@ -1,4 +1,5 @@
-"""What every command shares: the --data option, opening the store, printing errors.
+"""What every command shares: the --data option, opening the store (``--store``/``$SHOAL_STORE``), printing
+errors.
 
 Only light modules are imported here: the engine is imported when a store is opened.
 """
@@ -18,9 +19,10 @@ from rich.markup import escape
 from shoal.config import data_dir
 from shoal.errors import BadParameter, QueryError, ShoalError
 from shoal.model import DATASETS
+from shoal.store.registry import store_url
 
 if TYPE_CHECKING:
-    from shoal.store.embedded import EmbeddedStore
+    from shoal.store.base import Store
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -68,17 +70,20 @@ def existing_data_dir(data: Path | str | None) -> Path:
     return folder
 
 
-def open_store(data: Path | str | None, hold_writer: bool = True, create: bool = False) -> EmbeddedStore:
-    """The store in the data directory. Without ``create``, a directory that does not exist is an error;
-    with it, the directory is made and the command says so."""
-    from shoal.store.embedded import EmbeddedStore
+def open_store(data: Path | str | None, server: bool = False, create: bool = False) -> Store:
+    """The store of ``--store``/``$SHOAL_STORE``, by default the embedded one in the data directory. Without
+    ``create``, a data directory that does not exist is an error (for the embedded store); with it, the
+    directory is made and the command says so. ``server``: opened by a long-running process (``shoal serve``,
+    ``shoal ct follow``) that must let other processes write meanwhile."""
+    from shoal.store.registry import open_store as open_store_at
 
     folder = data_dir(data)
-    new = not folder.exists()
-    if not create:
+    url = store_url()
+    new = url is None and not folder.exists()
+    if url is None and not create:
         existing_data_dir(folder)
     try:
-        store = EmbeddedStore(folder, hold_writer=hold_writer)
+        store = open_store_at(url, folder, server=server)
     except ShoalError as exc:
         fail(exc)
     if new:
@@ -93,7 +98,7 @@ def caret_line(text: str, start: int, end: int) -> str:
 
 
 def fail(error: ShoalError, expression: str | None = None) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
     if isinstance(error, QueryError) and expression is not None:
         errors.print(caret_line(expression, error.start, error.end), markup=False, highlight=False)
     hint = getattr(error, "hint", "")

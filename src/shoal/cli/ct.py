@@ -40,7 +40,7 @@ def follow_command(
     except ValueError as exc:
         fail(BadParameter("log_url" if "URL" in str(exc) else "rate", str(exc)))
     folder = data_dir(data)
-    store = open_store(data, hold_writer=False, create=True)  # a long run must not lock out 'shoal import'
+    store = open_store(data, server=True, create=True)  # a long run must not lock out 'shoal import'
     client = LogClient(base, per_second)
     try:
         with Progress(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, BinaryIO, TypeVar
 
@@ -12,12 +13,15 @@ import typer
 
 from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
 from shoal.cli.progress import JobProgress
+from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
 from shoal.errors import UnknownFormat
+from shoal.filesystem import disk_full, is_disk_full
 from shoal.ingest.detect import DESCRIPTIONS, detect
 from shoal.ingest.formats import ChunkedReader, reader_for
 from shoal.ingest.jsonl import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
+from shoal.store.base import Store
 
 T = TypeVar("T")
 COUNT_EVERY = 1_000  # records of a stream reader (masscan, crt.sh) between two progress counts
@@ -51,46 +55,49 @@ def import_command(
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
         transform = enrich_report
-    for path in files:
-        source = "stdin" if str(path) == "-" else str(path)
-        if source != "stdin" and not path.is_file():
-            errors.print(f"[red]skipped[/] {path}: no such file")
-            continue
-        stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
-        size = None if source == "stdin" else path.stat().st_size
-        try:
-            reader = reader_for(detect(stream, source), dataset.value)
-        except UnknownFormat as exc:
-            unreadable.append(exc)
-            errors.print(f"[red]error:[/] {exc.message}", highlight=False)
+    with full_disk_in_one_line(store, data, totals):
+        for path in files:
+            source = "stdin" if str(path) == "-" else str(path)
+            if source != "stdin" and not path.is_file():
+                errors.print(f"[red]skipped[/] {path}: no such file")
+                continue
+            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
+            size = None if source == "stdin" else path.stat().st_size
+            try:
+                reader = reader_for(detect(stream, source), dataset.value)
+            except UnknownFormat as exc:
+                unreadable.append(exc)
+                errors.print(f"[red]error:[/] {exc.message}", highlight=False)
+                stream.close()
+                continue
+            with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
+                progress.stored = 0
+
+                def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
+                    progress.advance(records, _position(stream))
+
+                def stored(
+                    current: IngestTotals, progress: JobProgress = progress, before: int = totals.processed
+                ) -> None:
+                    progress.stored = current.processed - before
+
+                if isinstance(reader, ChunkedReader):
+                    ingest_chunks(
+                        store,
+                        reader.chunks(stream, source),
+                        reader.decode,
+                        totals,
+                        on_batch=stored,
+                        workers=workers,
+                        transform=transform,
+                        on_chunk=advance,
+                    )
+                else:
+                    records = counted(reader.read(stream, source), advance)
+                    ingest_stream(store, records, totals, on_batch=stored, transform=transform)
+                if size is not None:
+                    progress.advance(0, size)
             stream.close()
-            continue
-        with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
-            progress.stored = 0
-
-            def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
-                progress.advance(records, _position(stream))
-
-            def stored(current: IngestTotals, progress: JobProgress = progress, before: int = totals.processed) -> None:
-                progress.stored = current.processed - before
-
-            if isinstance(reader, ChunkedReader):
-                ingest_chunks(
-                    store,
-                    reader.chunks(stream, source),
-                    reader.decode,
-                    totals,
-                    on_batch=stored,
-                    workers=workers,
-                    transform=transform,
-                    on_chunk=advance,
-                )
-            else:
-                records = counted(reader.read(stream, source), advance)
-                ingest_stream(store, records, totals, on_batch=stored, transform=transform)
-            if size is not None:
-                progress.advance(0, size)
-        stream.close()
     store.close()
     for rejected in totals.rejected[:SHOWN_REJECTIONS]:
         errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
@@ -101,6 +108,25 @@ def import_command(
     )
     if unreadable or (totals.rejected and totals.imported + totals.duplicates == 0):
         raise typer.Exit(1)
+
+
+@contextmanager
+def full_disk_in_one_line(store: Store, data: Path | None, totals: IngestTotals) -> Iterator[None]:
+    """A full disk ends the import with one line naming the file system and what was kept (exit 1)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        with suppress(Exception):
+            store.close()
+        kept = (
+            f"kept: {totals.imported:,} reports imported before it (searchable); the batch being written and the"
+            " rest were not imported. Free some space and run the same import again (what is already imported"
+            " counts as duplicate)"
+        )
+        errors.print(f"[bold red]error:[/] {disk_full(data_dir(data), kept).message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _position(stream: BinaryIO) -> int | None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, NamedTuple
+import os
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from typer.core import TyperGroup
+
+from shoal.store.registry import STORE_VARIABLE
 
 
 class Entry(NamedTuple):
@@ -31,12 +34,14 @@ COMMANDS: dict[str, Entry] = {
     "ports": Entry("ports", "ports_command", "Open TCP ports seen on an address or CIDR."),
     "import": Entry("imports", "import_command", "Import reports, or zgrab2/nmap/masscan/zdns/massdns/CT output."),
     "serve": Entry("serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
+    "check": Entry("check", "check_command", "Check the data directory's state files (--repair: what is safe)."),
     "scan": Entry("scan", "scan_command", "Discover open ports and identify their services (allow-listed only)."),
     "dns": Entry("dns", "dns_command", "PTR names and their name servers (rdns), and forward lookups of names."),
     "ct": Entry("ct", "app", "Follow a Certificate Transparency log into the ct dataset."),
     "enrich": Entry("enrich", "enrich_command", "Re-enrich stored reports (country, network, product tags)."),
     "enrichers": Entry("enrich", "enrichers_command", "What enrichment runs, from which data, under which licence."),
     "token": Entry("tokens", "app", "Manage API tokens."),
+    "db": Entry("database", "app", "Create or migrate the schema of a ClickHouse store (--store clickhouse://…)."),
     "login": Entry("remote", "login_command", "Use a Shoal server for search, count, stats, host, export, ports."),
     "logout": Entry("remote", "logout_command", "Forget the server and token saved by 'shoal login'."),
     "config": Entry("remote", "app", "Show or change the saved server and token."),
@@ -107,10 +112,45 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Where reports live: embedded:///DIR, chdb:///DIR or clickhouse://HOST:8123/DB?cluster=NAME"
+            " (default: $SHOAL_STORE, else embedded in the data directory; see docs/clickhouse.md).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Self-hosted internet-scan search with a Driftnet-compatible API.
 
-    Local commands read the store in --data (default: $SHOAL_DATA, else ./shoal-data). After 'shoal login URL'
-    (or with $SHOAL_URL and $SHOAL_TOKEN), search, count, stats, host, export and ports ask that server
-    instead, with the same output; --data still means a local store.
+    Local commands read the store in --data (default: $SHOAL_DATA, else ./shoal-data), or the one --store
+    names. After 'shoal login URL' (or with $SHOAL_URL and $SHOAL_TOKEN), search, count, stats, host, export
+    and ports ask that server instead, with the same output; --data still means a local store.
     """
+    if store:
+        os.environ[STORE_VARIABLE] = store  # every command, and the processes it starts, open this store
+
+
+def run() -> None:
+    """The ``shoal`` entry point: ``app``, with a full disk reported in one line wherever it happens (the
+    modules that say so are imported only then)."""
+    try:
+        app()
+    except Exception as exc:
+        from pathlib import Path
+
+        from shoal.filesystem import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        from shoal.cli.common import errors
+        from shoal.config import data_dir
+        from shoal.errors import DiskFull
+        from shoal.filesystem import disk_full
+
+        where = getattr(exc, "path", None) or getattr(exc, "filename", None) or data_dir()
+        done = exc.message if isinstance(exc, DiskFull) else "what was being written was not kept"
+        errors.print(f"[bold red]error:[/] {disk_full(Path(where), done).message}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -20,6 +20,7 @@ from shoal.collect.connection import Timeouts
 from shoal.collect.dns import DnsClient, ResolverSettings, reverse_all
 from shoal.collect.domains import DOMAIN_PORTS, DomainScanner, DomainStats
 from shoal.collect.policy import PolicyFileError, ScanPolicy, load_policy, parse_network
+from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ResultSink, ScanSettings, ScanStats, run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
 from shoal.collect.targets import is_host_name, iterate_targets, parse_ports, read_names, split_targets
@@ -30,6 +31,7 @@ from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.model import Report
 from shoal.store.base import IPNetwork, Store
+from shoal.usage import UsageBook
 
 PROGRESS_SECONDS = 0.25
 T = TypeVar("T")
@@ -299,6 +301,14 @@ def start_collection_worker(
     except (PolicyFileError, ValueError) as exc:
         fail(BadParameter("allow", str(exc)))
     every = None if rescan_every is None else _checked(lambda: parse_duration(rescan_every), "rescan-every")
-    worker = CollectionWorker(store, policy, ScanSettings(), transform=enrich_report, rescan_every=every)
+    worker = CollectionWorker(
+        store,
+        policy,
+        ScanSettings(),
+        transform=enrich_report,
+        rescan_every=every,
+        queue=PriorityQueue(data),
+        usage=UsageBook(data),
+    )
     worker.start()
     return worker

@@ -7,6 +7,14 @@ The operator writes them in ``DATA/collector.toml``::
     max_rate = 2000                             # new connections per second, a cap on every scan
 
 and ``shoal scan --allow CIDR`` / ``shoal serve --allow CIDR`` add to the allow-list for one run.
+
+**Spellings.** An IPv6 address may embed an IPv4 address that its packets reach: IPv4-mapped
+(``::ffff:a.b.c.d``: the kernel sends IPv4), IPv4-compatible (``::a.b.c.d``), 6to4 (``2002:AABB:CCDD::/48``),
+NAT64 (``64:ff9b::/96``, ``64:ff9b:1::/48``) and Teredo (server and client). Every check sees all of them:
+an address is refused if any address it reaches is denied, and allowed only if every one is allowed (so
+``allow = ["::/0"]`` never reaches a denied, or merely unallowed, IPv4 address). Zone ids (``%eth0``) are
+dropped before a check and refused in targets; mapped networks in targets and in the lists are their IPv4
+networks.
 """
 
 from __future__ import annotations
@@ -28,12 +36,68 @@ class PolicyFileError(ValueError):
     """``collector.toml`` is not valid; the message names the file and the key."""
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+COMPATIBLE = ipaddress.IPv6Network("::/96")
+# IPv6 ranges that embed an IPv4 address, and the bit where it starts (Teredo is handled by ``teredo``).
+EMBEDDINGS: tuple[tuple[ipaddress.IPv6Network, int], ...] = (
+    (MAPPED, 96),
+    (COMPATIBLE, 96),
+    (ipaddress.IPv6Network("64:ff9b::/96"), 96),
+    (ipaddress.IPv6Network("64:ff9b:1::/48"), 96),
+    (ipaddress.IPv6Network("2002::/16"), 16),
+)
+
+
 def parse_network(text: str) -> IPNetwork:
-    """An address or CIDR; host bits are ignored. ValueError with the text if it is neither."""
+    """An address or CIDR; host bits are ignored; an IPv4-mapped one is its IPv4 network. ValueError with the
+    text if it is neither, or carries a zone id."""
+    if "%" in text:
+        raise ValueError(f"a zone id (%…) names a local interface, not a target: {text!r}")
     try:
-        return ipaddress.ip_network(text.strip(), strict=False)
+        network = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         raise ValueError(f"not an IP address or CIDR: {text!r}") from None
+    return ipv4_of_mapped(network)
+
+
+def ipv4_of_mapped(network: IPNetwork) -> IPNetwork:
+    if network.version == 6 and network.subnet_of(MAPPED):  # type: ignore[arg-type]
+        return ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
+    return network
+
+
+def canonical(address: Address) -> Address:
+    """Without its zone id; an IPv4-mapped address is its IPv4 address."""
+    if address.version == 4:
+        return address
+    if address.scope_id is not None:
+        address = ipaddress.IPv6Address(int(address))
+    return address.ipv4_mapped or address
+
+
+def reached(address: Address) -> tuple[Address, ...]:
+    """The address (canonical) and every IPv4 address its packets may reach."""
+    address = canonical(address)
+    if address.version == 4:
+        return (address,)
+    value = int(address)
+    embedded: list[Address] = list(address.teredo or ())
+    for prefix, start in EMBEDDINGS:
+        if address in prefix and not (prefix == COMPATIBLE and value < 2):  # :: and ::1 are this host
+            embedded.append(ipaddress.IPv4Address((value >> (96 - start)) & 0xFFFFFFFF))
+    return (address, *embedded)
+
+
+def embedded_networks(network: ipaddress.IPv6Network) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks a network inside an embedding range reaches (all of IPv4 if the range is wider)."""
+    found = []
+    for prefix, start in EMBEDDINGS:
+        if network.subnet_of(prefix) and not (prefix == COMPATIBLE and network.prefixlen >= 127):
+            length = max(0, min(32, network.prefixlen - start))
+            bits = (int(network.network_address) >> (96 - start)) & 0xFFFFFFFF
+            found.append(ipaddress.IPv4Network((bits >> (32 - length) << (32 - length), length)))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,23 +110,35 @@ class ScanPolicy:
     def with_allowed(self, networks: Iterable[IPNetwork]) -> ScanPolicy:
         return replace(self, allow=(*self.allow, *networks))
 
-    def permits(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        """May a packet be sent to this address? Denied addresses never, others only if allowed."""
-        if any(ip in network for network in self.deny):
+    def permits(self, ip: Address) -> bool:
+        """May a packet be sent to this address? Never if it reaches a denied address; else only if every
+        address it reaches is allowed."""
+        forms = reached(ip)
+        if any(form in network for form in forms for network in self.deny):
             return False
-        return any(ip in network for network in self.allow)
+        return all(any(form in network for network in self.allow) for form in forms)
 
     def check_address(self, ip: str) -> None:
         """Raise TargetNotAllowed (with the reason) unless ``ip`` may be scanned."""
-        address = ipaddress.ip_address(ip)
-        if any(address in network for network in self.deny):
-            raise TargetNotAllowed(ip, f"{ip} is on the collector's deny-list{self._where()}")
-        if not any(address in network for network in self.allow):
-            raise TargetNotAllowed(ip, f"{ip} is outside the collector's allow-list{self._hint()}")
+        forms = reached(ipaddress.ip_address(ip))
+        for form in forms:
+            if any(form in network for network in self.deny):
+                raise TargetNotAllowed(ip, f"{self._named(ip, form)} is on the collector's deny-list{self._where()}")
+        for form in forms:
+            if not any(form in network for network in self.allow):
+                raise TargetNotAllowed(
+                    ip, f"{self._named(ip, form)} is outside the collector's allow-list{self._hint()}"
+                )
+
+    @staticmethod
+    def _named(ip: str, form: Address) -> str:
+        return ip if str(form) == ip else f"{ip} (which reaches {form})"
 
     def check_network(self, network: IPNetwork) -> None:
         """Raise TargetNotAllowed unless every address of ``network`` is allowed (denied ones are skipped
-        when scanning, but a network that is denied as a whole is refused)."""
+        when scanning, but a network that is denied as a whole is refused). A network inside an IPv6 range
+        that embeds IPv4 addresses is checked as those IPv4 networks too."""
+        network = ipv4_of_mapped(network)
         if network.num_addresses == 1:
             self.check_address(str(network.network_address))
             return
@@ -73,6 +149,9 @@ class ScanPolicy:
             raise TargetNotAllowed(
                 str(network), f"{network} is not inside the collector's allow-list (e.g. {outside[0]}){self._hint()}"
             )
+        if network.version == 6:
+            for embedded in embedded_networks(network):  # type: ignore[arg-type]
+                self.check_network(embedded)
 
     def _where(self) -> str:
         return f" ({self.source})" if self.source else ""

@@ -2,7 +2,9 @@
 
 It takes ip:ports from ``submit`` (the prioritize endpoint) and, with ``rescan_every``, periodically queues
 every known open ip:port inside the allow-list again, so reports accumulate as history. Results go through a
-``StoreWriter`` and are searchable about a second after their collection ends.
+``StoreWriter`` and are searchable about a second after their collection ends. With a ``PriorityQueue``,
+submitted targets are on disk until collected: a restarted worker collects what its predecessor accepted
+(and refunds, through ``usage``, what its policy no longer allows).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import threading
 from ipaddress import ip_address
 
 from shoal.collect.policy import ScanPolicy
+from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
 from shoal.collect.storing import StoreWriter
+from shoal.errors import TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.store.base import PortQuery, Store
+from shoal.usage import Charge, UsageBook
 
 CONCURRENT_COLLECTIONS = 32
 START_TIMEOUT = 10.0
@@ -30,8 +35,12 @@ class CollectionWorker:
         settings: ScanSettings,
         transform: Transform | None,
         rescan_every: float | None = None,
+        queue: PriorityQueue | None = None,
+        usage: UsageBook | None = None,
     ) -> None:
         self.store = store
+        self.queue = queue
+        self.usage = usage
         self.policy = policy
         self.settings = settings
         self.transform = transform
@@ -41,6 +50,7 @@ class CollectionWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[str, int]] | None = None
         self._pending: set[tuple[str, int]] = set()
+        self._durable: set[tuple[str, int]] = set()
         self._stopping: asyncio.Event | None = None
 
     def start(self) -> None:
@@ -51,12 +61,32 @@ class CollectionWorker:
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError("the collection worker did not start")
 
-    def submit(self, ip: str, port: int) -> None:
-        """Queue a collection of ip:port; TargetNotAllowed (nothing queued) if the policy refuses it."""
+    def submit(self, ip: str, port: int, charge: Charge | None = None) -> None:
+        """Queue a collection of ip:port (on disk first, if there is a queue file); TargetNotAllowed (nothing
+        queued) if the policy refuses it."""
         self.policy.check_address(ip)
         if self._loop is None:
             raise RuntimeError("the collection worker is not running")
-        self._loop.call_soon_threadsafe(self._enqueue, ip, port)
+        if self.queue is not None:
+            self.queue.add(ip, port, charge)
+        self._loop.call_soon_threadsafe(self._enqueue, ip, port, self.queue is not None)
+
+    def _requeued(self) -> list[tuple[str, int]]:
+        """What a previous server accepted and did not collect, still allowed (the rest is refunded, dropped)."""
+        if self.queue is None:
+            return []
+        allowed = []
+        for ip, port in self.queue.pending():
+            try:
+                self.policy.check_address(ip)
+            except (TargetNotAllowed, ValueError):
+                if self.usage is not None:
+                    for charge in self.queue.charges(ip, port):
+                        self.usage.refund(charge)
+                self.queue.done(ip, port)
+                continue
+            allowed.append((ip, port))
+        return allowed
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
@@ -64,7 +94,10 @@ class CollectionWorker:
         if self._thread is not None:
             self._thread.join()
 
-    def _enqueue(self, ip: str, port: int) -> None:
+    def _enqueue(self, ip: str, port: int, durable: bool = False) -> None:
+        """Queue ip:port once; ``durable``: it is in the queue file, to be taken out once collected."""
+        if durable:
+            self._durable.add((ip, port))
         if self._queue is not None and (ip, port) not in self._pending:
             self._pending.add((ip, port))
             self._queue.put_nowait((ip, port))
@@ -76,9 +109,11 @@ class CollectionWorker:
         writer = StoreWriter(self.store, self.transform)
         collector = Collector(self.policy, self.settings, writer)
         tasks = [asyncio.create_task(writer.run())]
-        tasks += [asyncio.create_task(self._collect_queued(collector)) for _ in range(CONCURRENT_COLLECTIONS)]
+        tasks += [asyncio.create_task(self._collect_queued(collector, writer)) for _ in range(CONCURRENT_COLLECTIONS)]
         if self.rescan_every:
             tasks.append(asyncio.create_task(self._rescan(self.rescan_every)))
+        for ip, port in await asyncio.to_thread(self._requeued):
+            self._enqueue(ip, port, durable=True)
         self._ready.set()
         await self._stopping.wait()
         for task in tasks:
@@ -87,14 +122,18 @@ class CollectionWorker:
             await asyncio.gather(*tasks)
         await writer.flush()
 
-    async def _collect_queued(self, collector: Collector) -> None:
+    async def _collect_queued(self, collector: Collector, writer: StoreWriter) -> None:
         assert self._queue is not None
         while True:
             ip, port = await self._queue.get()
             try:
                 await collector.collect(ip, port)
+                if (ip, port) in self._durable:
+                    await writer.flush()  # stored before it leaves the queue file: a crash loses neither
+                    await asyncio.to_thread(self.queue.done, ip, port)  # type: ignore[union-attr]
             finally:
                 self._pending.discard((ip, port))
+                self._durable.discard((ip, port))
 
     async def _rescan(self, every: float) -> None:
         while True:

@@ -42,6 +42,10 @@ BUILTIN_TYPES: dict[str, str] = {
     "search-term": "a value of any type (slower than naming the type)",
 }
 
+# The spec's two context keywords: ``protocol=X`` is an item of the named type with context X (and
+# ``summarize=protocol`` counts those contexts). The one table every engine, the API and the CLI read.
+CONTEXT_KEYWORDS: dict[str, str] = {"protocol": "server-banner", "http-header-name": "http-header"}
+
 
 def _canonical_ip(value: str) -> str | None:
     """``value`` as ipaddress prints it (host bits of a CIDR cleared), or None if it is not an address or CIDR."""
@@ -74,8 +78,7 @@ class TypeRule:
 
 
 TYPE_RULES: dict[str, TypeRule] = {
-    "protocol": TypeRule(match=Match.EXACT, context=False),
-    "http-header-name": TypeRule(match=Match.EXACT, context=False),
+    **{keyword: TypeRule(match=Match.EXACT, context=False) for keyword in CONTEXT_KEYWORDS},
     "search-term": TypeRule(context=False),
     "ip": TypeRule(
         prefix_hint="use a CIDR range for a block of addresses, e.g. ip:10.0.0.0/8",

@@ -4,18 +4,24 @@ It mirrors tantivy's ``default`` text analyzer — SimpleTokenizer (maximal runs
 characters), RemoveLongFilter(40) (drops tokens of 40 UTF-8 bytes or more, measured before
 lowercasing), LowerCaser (per character, so a final capital sigma becomes σ, not ς).
 
-Known divergence: Rust's ``char::is_alphanumeric`` also counts the Unicode ``Other_Alphabetic``
-marks (e.g. Devanagari vowel signs, circled letters) and characters newer than Python's Unicode
-database as alphanumeric; Python's ``[^\\W_]`` does not, so such text splits into more words here.
+Rust's ``char::is_alphanumeric`` also counts the Unicode ``Other_Alphabetic`` marks (e.g. Devanagari
+vowel signs, circled letters) and characters newer than Python's Unicode database as alphanumeric; those
+are added to Python's ``[^\\W_]`` from the table ``word_characters`` (generated from tantivy), so both
+split text into the same words. This is the one analyzer of the query side of every engine, and of the
+ClickHouse engine's index (``store/plan.py``, ``store/clickhouse/schema.py``).
 """
 
 from __future__ import annotations
 
 import re
 
+from shoal.query.word_characters import EXTRA_WORD_RANGES
+
 MAX_WORD_BYTES = 40  # tokens this long or longer are dropped
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(
+    r"(?:[^\W_]|[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in EXTRA_WORD_RANGES) + "])+"
+)
 
 
 def split_words(text: str) -> list[str]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from shoal.errors import ShoalError, StoreError
 from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.query.ast import Expr
 
@@ -152,3 +154,15 @@ class Store(Protocol):
     def refresh(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@contextmanager
+def engine_errors(engine: str) -> Iterator[None]:
+    """The one boundary where an engine's own failures (tantivy's ValueError, an I/O error…) become StoreError;
+    Shoal's own errors pass through unchanged."""
+    try:
+        yield
+    except ShoalError:
+        raise
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise StoreError(f"the {engine} engine failed: {exc}") from exc

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoal.api.deps import require_token
+from shoal.api.registry import declare
 from shoal.api.render import json_response
 from shoal.tokens import Token
 from shoal.usage import UsageBook, iso, month_of, next_reset
@@ -15,7 +16,7 @@ from shoal.usage import UsageBook, iso, month_of, next_reset
 router = APIRouter()
 
 
-@router.get("/v1/admin/user")
+@router.get("/v1/admin/user", openapi_extra=declare())
 async def admin_user(request: Request) -> Response:
     token = require_token(request)
     usage: UsageBook = request.app.state.usage

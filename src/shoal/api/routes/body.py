@@ -24,6 +24,7 @@ from starlette.responses import Response
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import dataset_of, filters_of, page_of, single, with_terms
+from shoal.api.registry import BODY, declare
 from shoal.api.render import json_response
 from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Report
@@ -83,7 +84,7 @@ def answer(params: QueryParams, store: Store) -> Response:
     )
 
 
-@router.get(BODY_PATH)
+@router.get(BODY_PATH, openapi_extra=declare(*BODY))
 async def scan_body(request: Request) -> Response:
     require_token(request)
     return await run_query(request, answer, request.query_params, request.app.state.store)

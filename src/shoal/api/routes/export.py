@@ -10,24 +10,28 @@ A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import ctypes
 import io
-import secrets
 import threading
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Executor
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from shoal.api.deps import known_types, require_token
-from shoal.api.limits import run_query
+from shoal.api.guard import slot_key
+from shoal.api.limits import Slot, executor_of, run_query
 from shoal.api.params import dataset_filters, dataset_of, single
+from shoal.api.registry import EXPORT, TICKET, declare
 from shoal.api.render import json_response
-from shoal.errors import BadParameter, NoResults, Unauthorized
+from shoal.api.tickets import TICKET_SECONDS, ExportTickets
+from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
 from shoal.model import Report
 from shoal.store.base import Filters, Store
 from shoal.tokens import Token
@@ -37,7 +41,7 @@ router = APIRouter()
 
 EXPORT_PATH = "/v1/scan/protocols/export"
 CHUNK_BYTES = 64 * 1024
-TICKET_SECONDS = 60
+MAX_EXPORTS = 32  # streaming at once per server process (ExportGate)
 EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
 GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -122,58 +126,35 @@ def encode(reports: Iterable[Report], export: str) -> Iterator[bytes]:
         yield b"".join(chunk)
 
 
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    token: Token
-    query: tuple[tuple[str, str], ...]
-    expires: float
-
-
-class ExportTickets:
-    """One-use, short-lived permissions to download one export without an Authorization header."""
-
-    def __init__(self, lifetime: float = TICKET_SECONDS) -> None:
-        self.lifetime = lifetime
-        self._tickets: dict[str, Ticket] = {}
-        self._lock = threading.Lock()
-
-    def issue(self, token: Token, query: tuple[tuple[str, str], ...]) -> str:
-        secret = secrets.token_urlsafe(24)
-        now = time.monotonic()
-        with self._lock:
-            self._tickets = {key: t for key, t in self._tickets.items() if t.expires > now}
-            self._tickets[secret] = Ticket(token, query, now + self.lifetime)
-        return secret
-
-    def redeem(self, secret: str, query: tuple[tuple[str, str], ...]) -> Token | None:
-        with self._lock:
-            ticket = self._tickets.pop(secret, None)
-        if ticket is None or ticket.expires <= time.monotonic() or ticket.query != query:
-            return None
-        return ticket.token
-
-
 def query_of(params: QueryParams) -> tuple[tuple[str, str], ...]:
     """The request's parameters in a canonical order, without the ticket."""
     return tuple(sorted((name, value) for name, value in params.multi_items() if name != "ticket"))
 
 
-def export_token(request: Request) -> tuple[Token, int]:
-    """The caller's token and the units already charged for this call.
+def export_token(request: Request) -> tuple[Token, int, Slot | None]:
+    """The caller's token, the units already charged for this call, and the concurrency slot this route took.
 
-    The Guard (shoal.api.guard) authenticated a Bearer call and charged it one unit; it lets a call with a
-    ``ticket`` and no Authorization header through unmetered, for the ticket to be redeemed here.
+    The Guard (shoal.api.guard) authenticated a Bearer call, charged it one unit and holds its slot; it lets a
+    call with a ``ticket`` and no Authorization header through, for the ticket to be redeemed here: the
+    download then takes one of the token's slots itself (429 if all are busy), held until its last byte.
     """
     if isinstance(request.scope.get("state", {}).get("token"), Token):
-        return require_token(request), GUARD_UNITS
+        return require_token(request), GUARD_UNITS, None
     ticket = single(request.query_params, "ticket")
     if ticket is None:
-        return require_token(request), GUARD_UNITS
+        return require_token(request), GUARD_UNITS, None
     tickets: ExportTickets = request.app.state.export_tickets
     token = tickets.redeem(ticket, query_of(request.query_params))
     if token is None:
         raise Unauthorized("this export link has expired or was used already; start the export again")
-    return token, 0
+    slot = request.app.state.slots.acquire(slot_key(token), token.limits.concurrency)
+    if slot is None:
+        raise TooManyRequests(
+            f"at most {token.limits.concurrency} queries or downloads may run at once per token;"
+            " this link is spent: start the export again when one has finished",
+            1,
+        )
+    return token, 0, slot
 
 
 def prepared(params: QueryParams, store: Store) -> tuple[str, Filters, int]:
@@ -191,26 +172,122 @@ def export_cost(total: int) -> int:
     return max(1, -(-total // EXPORT_UNIT))
 
 
-@router.get(EXPORT_PATH)
+@router.get(EXPORT_PATH, openapi_extra=declare(*EXPORT, TICKET))
 async def export_reports(request: Request) -> Response:
-    token, charged = export_token(request)
-    store: Store = request.app.state.store
-    export, filters, total = await run_query(request, prepared, request.query_params, store)
-    cost = export_cost(total)
-    if cost > charged:
-        usage: UsageBook = request.app.state.usage
-        usage.charge(token.id, "api", cost - charged, token.quota_limit("api"))
+    token, charged, slot = export_token(request)
+    gate: ExportGate = request.app.state.export_gate
+
+    def release() -> None:
+        if slot is not None:
+            slot.release()
+
+    try:
+        gate.enter()
+    except BaseException:
+        release()
+        raise
+
+    def end() -> None:
+        release()
+        gate.leave(executor_of(request))
+
+    try:
+        store: Store = request.app.state.store
+        export, filters, total = await run_query(request, prepared, request.query_params, store)
+        cost = export_cost(total)
+        if cost > charged:
+            usage: UsageBook = request.app.state.usage
+            usage.charge(token.id, "api", cost - charged, token.quota_limit("api"))
+    except BaseException:
+        end()
+        raise
     headers = {
         "Content-Disposition": f'attachment; filename="shoal-export.{export}"',
         "X-Result-Count": str(total),
         "Cache-Control": "no-store",
     }
-    return StreamingResponse(
-        encode(store.iter_matches(filters), export), media_type=MEDIA_TYPES[export], headers=headers
-    )
+    chunks = Chunks(encode(store.iter_matches(filters), export), executor_of(request))
+    return ExportResponse(chunks, end, media_type=MEDIA_TYPES[export], headers=headers)
 
 
-@router.post(f"{EXPORT_PATH}/link")
+class ExportGate:
+    """At most ``capacity`` exports stream at once in one server process (each holds a block of up to 10,000
+    matches, about 1.4 MB: 32 of them bound the memory all exports take). Past it: 429, retry in a moment.
+    When the last one ends, freed memory is handed back to the system (glibc's ``malloc_trim``)."""
+
+    def __init__(self, capacity: int = MAX_EXPORTS) -> None:
+        self.capacity = capacity
+        self.running = 0
+
+    def enter(self) -> None:
+        if self.running >= self.capacity:
+            raise TooManyRequests(
+                f"{self.capacity} exports are streaming from this server process already; retry in a moment", 1
+            )
+        self.running += 1
+
+    def leave(self, executor: Executor) -> None:
+        self.running -= 1
+        if self.running == 0 and TRIM is not None:
+            executor.submit(TRIM, 0)
+
+
+def malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+TRIM = malloc_trim()
+
+
+class Chunks:
+    """The body's chunks, each made on the query pool; closed (its reports and searcher freed) as it ends.
+
+    One lock orders the steps: a chunk still being made when the client goes away is finished, then the
+    generator is closed on the pool, never while it runs.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], executor: Executor) -> None:
+        self.chunks, self.executor = chunks, executor
+        self._lock = threading.Lock()
+
+    def _next(self) -> bytes | None:
+        with self._lock:
+            return next(self.chunks, None)
+
+    def _close(self) -> None:
+        with self._lock:
+            close = getattr(self.chunks, "close", None)
+            if close is not None:
+                close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        try:
+            while (chunk := await loop.run_in_executor(self.executor, self._next)) is not None:
+                yield chunk
+        finally:
+            self.executor.submit(self._close)
+
+
+class ExportResponse(StreamingResponse):
+    """The streamed export; however it ends (complete, cut off by the send timeout, the client gone), ``end``
+    runs: the slot taken for a link download and the process's export place are freed."""
+
+    def __init__(self, chunks: Chunks, end: Callable[[], None], media_type: str, headers: dict[str, str]) -> None:
+        super().__init__(chunks.__aiter__(), media_type=media_type, headers=headers)
+        self.end = end
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.end()
+
+
+@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT))
 async def export_link(request: Request) -> Response:
     token = require_token(request)
     _, _, total = await run_query(request, prepared, request.query_params, request.app.state.store)

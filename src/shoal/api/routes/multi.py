@@ -24,6 +24,7 @@ from starlette.responses import Response
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import SUMMARY_LIMIT_MAX, SUMMARY_LIMIT_MAX_ENTERPRISE, filters_of, integer
+from shoal.api.registry import MULTI_SUMMARY, declare
 from shoal.api.render import json_response
 from shoal.enrich.products import Honeypots, Products
 from shoal.errors import NoResults
@@ -79,7 +80,7 @@ def answer(params: QueryParams, store: Store, token: Token) -> Response:
     return json_response(body)
 
 
-@router.get(MULTI_PATH)
+@router.get(MULTI_PATH, openapi_extra=declare(*MULTI_SUMMARY))
 async def summary(request: Request) -> Response:
     token = require_token(request)
     return await run_query(request, answer, request.query_params, request.app.state.store, token)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from shoal.api.deps import require_token
 from shoal.api.limits import run_query
 from shoal.api.params import port_query_of
+from shoal.api.registry import PORTS, declare
 from shoal.api.render import ipports_body, json_response, ports_body
 from shoal.errors import NoResults
 from shoal.ports import summarize_ip_ports, summarize_ports
@@ -25,13 +26,13 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-@router.get("/v1/scan/ports")
+@router.get("/v1/scan/ports", openapi_extra=declare(*PORTS))
 async def scan_ports(request: Request, day: Annotated[dt.date, Depends(today)]) -> Response:
     require_token(request)
     return await run_query(request, ports_answer, request.query_params, request.app.state.store, day)
 
 
-@router.get("/v1/scan/ipports")
+@router.get("/v1/scan/ipports", openapi_extra=declare(*PORTS))
 async def scan_ipports(request: Request, day: Annotated[dt.date, Depends(today)]) -> Response:
     require_token(request)
     return await run_query(request, ipports_answer, request.query_params, request.app.state.store, day)

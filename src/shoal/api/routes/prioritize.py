@@ -4,7 +4,8 @@ The answer comes at once (``{"ip", "port", "status": "queued"}``); ``shoal serve
 the work, and the report is searchable with ``scan/protocols?ip=IP`` about a second after it ends. Each token
 may call this 5 times a second averaged over 10 minutes (Driftnet's rule): a bucket of 3,000 calls refilled
 at 5 a second; past it, 429 with ``Retry-After``. The call also costs one unit of the token's monthly
-``priority_limit`` (charged by ``shoal.api.guard``, returned if the call fails).
+``priority_limit`` (charged by ``shoal.api.guard``, returned if the call fails). An accepted call is written
+to ``DATA/prioritize.sqlite3`` before the answer: it is collected even if the server dies first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from starlette.responses import Response
 
 from shoal.api.deps import require_token
 from shoal.api.params import integer, single
+from shoal.api.registry import PRIORITIZE, declare
 from shoal.api.render import json_response
+from shoal.collect.policy import canonical
 from shoal.collect.ratelimit import KeyedRateLimit
 from shoal.errors import BadParameter, Forbidden, TooManyRequests
 
@@ -36,8 +39,10 @@ def target_of(params: QueryParams) -> tuple[str, int]:
     text = single(params, "ip")
     if text is None or not text.strip():
         raise BadParameter("ip", "'ip' is required: the address to collect, e.g. ip=192.0.2.1")
+    if "%" in text:
+        raise BadParameter("ip", f"'ip' must not carry a zone id (%…): it names an interface of this server, {text!r}")
     try:
-        ip = str(ipaddress.ip_address(text.strip()))
+        ip = str(canonical(ipaddress.ip_address(text.strip())))
     except ValueError:
         raise BadParameter("ip", f"'ip' must be one IP address (no CIDR), not {text!r}") from None
     if not single(params, "port"):
@@ -45,7 +50,7 @@ def target_of(params: QueryParams) -> tuple[str, int]:
     return ip, integer(params, "port", 0, 1, 65535)
 
 
-@router.get("/v1/scan/protocols/prioritize")
+@router.get("/v1/scan/protocols/prioritize", openapi_extra=declare(*PRIORITIZE))
 async def prioritize(request: Request) -> Response:
     token = require_token(request)
     ip, port = target_of(request.query_params)
@@ -60,5 +65,5 @@ async def prioritize(request: Request) -> Response:
     collector = request.app.state.collector
     if collector is None:
         raise Forbidden("this server does not collect: start it with 'shoal serve --allow CIDR'")
-    collector.submit(ip, port)
+    collector.submit(ip, port, request.scope.get("state", {}).get("charge"))
     return json_response({"ip": ip, "port": port, "status": "queued"})

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
 from shoal.api.params import boolean, dataset_filters, page_of, summary_of
+from shoal.api.registry import DOMAIN_RDNS, SCAN_PROTOCOLS, declare
 from shoal.api.render import json_response, page_response, summary_body
 from shoal.errors import Forbidden, NoResults
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS
@@ -53,4 +54,7 @@ def search_route(dataset: str) -> Callable[[Request], object]:
 
 
 for _dataset, _path in SEARCH_PATHS.items():
-    router.add_api_route(_path, search_route(_dataset), methods=["GET"], name=f"search_{_dataset}")
+    _declared = declare(*(DOMAIN_RDNS if _dataset == RDNS else SCAN_PROTOCOLS))
+    router.add_api_route(
+        _path, search_route(_dataset), methods=["GET"], name=f"search_{_dataset}", openapi_extra=_declared
+    )

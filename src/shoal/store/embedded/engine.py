@@ -16,7 +16,17 @@ from pathlib import Path
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
-from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
+from shoal.store.base import (
+    PAGE_SIZE,
+    Filters,
+    IngestResult,
+    OpenPorts,
+    Page,
+    PortQuery,
+    Summary,
+    SummaryRequest,
+    engine_errors,
+)
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
 from shoal.store.embedded.names import NameStore
@@ -60,17 +70,20 @@ class EmbeddedStore:
         return self.index(dataset).count()
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
-        return self.index(filters.dataset).search(filters, offset, limit)
+        with engine_errors("embedded"):
+            return self.index(filters.dataset).search(filters, offset, limit)
 
     def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
         """``search``, each report as its API JSON bytes (``shoal.api.render.page_response`` joins them)."""
         return self.index(filters.dataset).search_rendered(filters, offset, limit)
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
-        return self.index(filters.dataset).iter_matches(filters)
+        with engine_errors("embedded"):
+            yield from self.index(filters.dataset).iter_matches(filters)
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        return self.index(filters.dataset).summarize(filters, request)
+        with engine_errors("embedded"):
+            return self.index(filters.dataset).summarize(filters, request)
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
         if dataset is None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from shoal.model import DnsAnswer
+from shoal.store.answers import addresses_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -23,7 +24,6 @@ CREATE TABLE IF NOT EXISTS answers (
 ) WITHOUT ROWID
 """
 BUSY_TIMEOUT_SECONDS = 30.0
-MAX_CNAMES = 8
 
 
 class NameStore:
@@ -62,23 +62,8 @@ class NameStore:
         return imported, len(rows) - imported
 
     def addresses(self) -> dict[str, list[str]]:
-        """Every known name with its A/AAAA addresses (sorted; through at most MAX_CNAMES CNAMEs), names sorted."""
+        """Every known name with its A/AAAA addresses (sorted; through CNAMEs), names sorted."""
         if not self.path.exists():
             return {}
-        direct: dict[str, list[str]] = {}
-        aliases: dict[str, str] = {}
         query = "SELECT name, type, value FROM answers WHERE type IN ('A', 'AAAA', 'CNAME') ORDER BY name, value"
-        for name, kind, value in self.connection().execute(query):
-            if kind == "CNAME":
-                aliases.setdefault(name, value)
-            else:
-                direct.setdefault(name, []).append(value)
-        found = dict(direct)
-        for name, target in aliases.items():
-            for _ in range(MAX_CNAMES):
-                if target in direct or target not in aliases:
-                    break
-                target = aliases[target]
-            if name not in found and target in direct:
-                found[name] = direct[target]
-        return dict(sorted(found.items()))
+        return addresses_of(self.connection().execute(query))

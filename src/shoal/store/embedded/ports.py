@@ -23,9 +23,16 @@ query then merges about one run per week (BENCHMARKS.md: a /16 over 90 days, 51 
 two imports of one file, it is one observation, and the second counts as a duplicate.
 
 **Durability.** A batch writes its segments (fsync), then a new manifest (temporary file, fsync, rename,
-fsync of the directory): a batch is wholly visible or absent. Files the manifest does not name are what an
-interrupted write left; the next writer deletes them. Readers stat the manifest on every query and reload
-it when it changed; segments are never modified, and are read through memory maps.
+fsync of the directory): a batch is wholly visible or absent. Readers stat the manifest on every query and
+reload it when it changed; segments are never modified, and are read through memory maps.
+
+**Nothing unnamed is deleted.** A new store starts with an empty manifest. The next writer deletes only what
+the manifest names as ``replaced`` (a merge's inputs, if the merge was cut short before removing them) and
+segments numbered from its ``next`` on (written by a batch that never committed). A segment the manifest
+does not name otherwise is kept and reported by ``problems``. Without a manifest, the store refuses to open
+while segments exist (it would look empty, and a writer would take the place of their data); ``rebuild``
+(``shoal check --repair``) makes a manifest from every segment, salvaging the whole rows of a truncated one
+and keeping the damaged original in ``damaged/``.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
 import socket
 import threading
 from collections import OrderedDict
@@ -57,6 +65,9 @@ OPEN_SEGMENTS = 256  # memory maps kept open per process (one file descriptor ea
 MANIFEST = "manifest.json"
 FORMAT = 1
 READ_ATTEMPTS = 3
+SEGMENT_NAME = re.compile(r"v([46])-w([0-9]{5})-([0-9]{8})\.npy")
+DAMAGED = "damaged"
+REPAIR = "run 'shoal check --data DIR --repair' (it keeps every readable observation)"
 
 V4_KEY = np.dtype("<u8")
 V6_KEY = np.dtype("S20")
@@ -165,7 +176,7 @@ class Segment:
 
 
 class ObservationStore:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, load: bool = True) -> None:
         self.path = Path(path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -176,8 +187,25 @@ class ObservationStore:
         self._stamp: tuple[int, int, int] | None = None
         self._segments: list[Segment] = []
         self._next = 0
+        self._replaced: list[str] = []
         self._maps: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._reload()
+        if load:
+            self._start_manifest()
+            self._reload()
+
+    def _start_manifest(self) -> None:
+        """A new store's first, empty manifest (so a missing one later means it was lost)."""
+        if (self.path / MANIFEST).exists():
+            return
+        with self._write_lock, open(self.path / "lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not (self.path / MANIFEST).exists() and not segment_files(self.path):
+                    self._commit([])
+            except OSError as exc:
+                raise StoreError(f"cannot write ports/{MANIFEST}: {exc.strerror or exc}") from exc
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -232,9 +260,9 @@ class ObservationStore:
         except FileNotFoundError:
             raise
         except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot read the observation segment {segment.name}: {exc}") from exc
+            raise StoreError(f"cannot read the observation segment ports/{segment.name} ({exc}): {REPAIR}") from exc
         if keys.dtype != KEY_TYPES[segment.version] or keys.ndim != 1 or len(keys) != segment.rows:
-            raise StoreError(f"the observation segment {segment.name} does not match the manifest")
+            raise StoreError(f"the observation segment ports/{segment.name} does not match the manifest: {REPAIR}")
         with self._state_lock:
             self._maps[segment.name] = keys
             while len(self._maps) > OPEN_SEGMENTS:
@@ -246,20 +274,24 @@ class ObservationStore:
         try:
             status = os.stat(self.path / MANIFEST)
         except FileNotFoundError:
+            found = segment_files(self.path)
+            if found:
+                raise StoreError(
+                    f"ports/{MANIFEST} is missing but ports/ holds {len(found)} segment files of open-port"
+                    f" observations (nothing was deleted): {REPAIR} to rebuild it from them"
+                ) from None
             return
         stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
         if stamp == self._stamp and not force:
             return
         try:
-            data = orjson.loads((self.path / MANIFEST).read_bytes())
-            segments = [Segment(**entry) for entry in data["segments"]]
-            following = int(data["next"])
+            segments, following, replaced = read_manifest(self.path)
         except FileNotFoundError:
             return
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreError(f"cannot read {self.path / MANIFEST}: {exc}") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"cannot read ports/{MANIFEST} ({exc}): {REPAIR} to rebuild it") from exc
         with self._state_lock:
-            self._segments, self._next, self._stamp = segments, following, stamp
+            self._segments, self._next, self._replaced, self._stamp = segments, following, replaced, stamp
             live = {segment.name for segment in segments}
             for name in [name for name in self._maps if name not in live]:
                 del self._maps[name]
@@ -331,9 +363,17 @@ class ObservationStore:
         days = days_of(version, keys)
         return Segment(name, version, week, len(keys), int(days.min()), int(days.max()))
 
-    def _commit(self, segments: list[Segment]) -> None:
-        """Make ``segments`` the stored state: the one atomic step of every write."""
-        body = orjson.dumps({"format": FORMAT, "next": self._next, "segments": [asdict(s) for s in segments]})
+    def _commit(self, segments: list[Segment], replaced: Iterable[str] = ()) -> None:
+        """Make ``segments`` the stored state: the one atomic step of every write. ``replaced``: files whose
+        observations the new state holds elsewhere, to delete next."""
+        body = orjson.dumps(
+            {
+                "format": FORMAT,
+                "next": self._next,
+                "segments": [asdict(s) for s in segments],
+                "replaced": sorted(replaced),
+            }
+        )
         temporary = self.path / (MANIFEST + ".tmp")
         try:
             with open(temporary, "wb") as out:
@@ -361,7 +401,7 @@ class ObservationStore:
         replacement = self._write_segment(version, week, merged)
         names = {segment.name for segment in group}
         try:
-            self._commit([s for s in self._segments if s.name not in names] + [replacement])
+            self._commit([s for s in self._segments if s.name not in names] + [replacement], names)
         except BaseException:
             self._discard([replacement])
             raise
@@ -375,9 +415,12 @@ class ObservationStore:
             (self.path / segment.name).unlink(missing_ok=True)
 
     def _remove_leftovers(self) -> None:
+        """Delete what the manifest names as replaced, and segments of batches that never committed."""
         live = {segment.name for segment in self._segments}
         for path in self.path.iterdir():
-            if (path.suffix == ".npy" and path.name not in live) or path.suffix == ".tmp":
+            name = SEGMENT_NAME.fullmatch(path.name)
+            uncommitted = name is not None and int(name[3]) >= self._next
+            if path.suffix == ".tmp" or (path.name not in live and (path.name in self._replaced or uncommitted)):
                 path.unlink(missing_ok=True)
 
     def _sync_directory(self) -> None:
@@ -386,6 +429,46 @@ class ObservationStore:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+    def _rebuild(self) -> Rebuilt:
+        """See ``rebuild`` (called with the writers' lock held)."""
+        files = segment_files(self.path)
+        parts: dict[int, list[np.ndarray]] = {4: [], 6: []}
+        damaged: list[Path] = []
+        lost = 0
+        for file in files:
+            version = int(SEGMENT_NAME.fullmatch(file.name)[1])  # type: ignore[index]
+            try:
+                rows, announced = read_rows(file, KEY_TYPES[version])
+            except (OSError, ValueError):
+                damaged.append(file)
+                lost += max(0, (file.stat().st_size - 128) // KEY_TYPES[version].itemsize)  # about: no header
+                continue
+            if len(rows) < announced:
+                damaged.append(file)
+                lost += announced - len(rows)
+            parts[version].append(np.sort(rows))
+        try:
+            _, following, _ = read_manifest(self.path)
+        except (OSError, ValueError, KeyError, TypeError):
+            following = 0
+        numbers = [int(SEGMENT_NAME.fullmatch(file.name)[3]) for file in files]  # type: ignore[index]
+        self._next = max([following, *(number + 1 for number in numbers)])
+        written: list[Segment] = []
+        for version, arrays in parts.items():
+            if arrays:
+                for week, keys in by_week(version, np.unique(np.concatenate(arrays))):
+                    written.append(self._write_segment(version, week, keys))
+        new_names = {segment.name for segment in written}
+        self._commit(written, (file.name for file in files if file.name not in new_names))
+        (self.path / DAMAGED).mkdir(exist_ok=True)
+        for file in files:
+            if file in damaged:
+                os.replace(file, self.path / DAMAGED / file.name)
+            elif file.name not in new_names:
+                file.unlink(missing_ok=True)
+        self._sync_directory()
+        return Rebuilt(len(files), sum(segment.rows for segment in written), lost, tuple(file.name for file in damaged))
 
 
 def by_week(version: int, keys: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
@@ -469,3 +552,88 @@ def open_ports(version: int, parts: list[np.ndarray]) -> OpenPorts:
     firsts = merged[starts].view(FIELDS[version])
     hosts = firsts["ip"].astype(np.uint32 if version == 4 else "S16")
     return OpenPorts(version, hosts, firsts["port"].astype(np.uint16), counts)
+
+
+# -- checking and rebuilding (shoal check) ---------------------------------------------------------------
+
+
+def segment_files(path: Path) -> list[Path]:
+    return sorted(file for file in path.glob("*.npy") if SEGMENT_NAME.fullmatch(file.name))
+
+
+def read_manifest(path: Path) -> tuple[list[Segment], int, list[str]]:
+    data = orjson.loads((path / MANIFEST).read_bytes())
+    segments = [Segment(**entry) for entry in data["segments"]]
+    return segments, int(data["next"]), [str(name) for name in data.get("replaced", [])]
+
+
+def read_rows(path: Path, key_type: np.dtype) -> tuple[np.ndarray, int]:
+    """The whole rows a segment file holds (even if it was cut short) and the rows its header announces;
+    ValueError if the header is unreadable or of another type."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        data = handle.read()
+    if dtype != key_type or len(shape) != 1:
+        raise ValueError(f"holds {dtype} {shape}, not a list of {key_type} keys")
+    whole = min(len(data) // key_type.itemsize, shape[0])
+    return np.frombuffer(data[: whole * key_type.itemsize], dtype=key_type), int(shape[0])
+
+
+def problems(path: Path | str) -> list[str]:
+    """What is wrong with the observation store at ``path`` (empty if nothing): each message names the file."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        segments, following, replaced = read_manifest(path)
+    except FileNotFoundError:
+        found = segment_files(path)
+        return [f"ports/{MANIFEST} is missing but ports/ holds {len(found)} segment files"] if found else []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"ports/{MANIFEST} cannot be read ({exc})"]
+    found: list[str] = []
+    for segment in segments:
+        file = path / segment.name
+        try:
+            rows, announced = read_rows(file, KEY_TYPES[segment.version])
+        except FileNotFoundError:
+            found.append(f"ports/{segment.name} is in the manifest but missing ({segment.rows:,} observations)")
+            continue
+        except (OSError, ValueError, KeyError) as exc:
+            found.append(f"ports/{segment.name} cannot be read ({exc})")
+            continue
+        if announced != segment.rows or len(rows) != segment.rows:
+            found.append(f"ports/{segment.name} is truncated: {len(rows):,} of {segment.rows:,} observations")
+    live = {segment.name for segment in segments}
+    for file in segment_files(path):
+        number = int(SEGMENT_NAME.fullmatch(file.name)[3])  # type: ignore[index]
+        if file.name not in live and file.name not in replaced and number < following:
+            found.append(f"ports/{file.name} holds observations the manifest does not name")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    segments_read: int
+    rows_kept: int  # distinct observations in the rebuilt store
+    rows_lost: int  # rows announced by damaged segments that could not be read
+    damaged: tuple[str, ...]  # files moved to ports/damaged/
+
+
+def rebuild(path: Path | str) -> Rebuilt:
+    """A new manifest from every segment file: each week's keys merged into one segment (duplicates, e.g. a
+    merge's inputs beside its output, counted once); a damaged file gives its whole rows and is moved to
+    ``damaged/``. Holds the writers' lock throughout."""
+    store = ObservationStore(path, load=False)
+    with open(store.path / "lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return store._rebuild()
+        except OSError as exc:
+            raise StoreError(f"cannot rebuild ports/{MANIFEST}: {exc.strerror or exc}") from exc
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -12,12 +12,10 @@ from collections import Counter
 import tantivy
 from tantivy import Occur, Query
 
+from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.base import Summary, SummaryRequest
 from shoal.store.embedded.compile import count_matches, regex_literal
 from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP, report_from_stored
-
-# Types whose values are the contexts of another type (the spec's two special keywords).
-CONTEXT_TYPES = {"protocol": "server-banner", "http-header-name": "http-header"}
 
 
 def summarize_terms(
@@ -30,8 +28,8 @@ def summarize_terms(
 def count_values(
     searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
 ) -> Counter[str]:
-    if request.type in CONTEXT_TYPES:
-        return terms(searcher, "kinds", CONTEXT_TYPES[request.type] + CONTEXT_SEP, query)
+    if request.type in CONTEXT_KEYWORDS:
+        return terms(searcher, "kinds", CONTEXT_KEYWORDS[request.type] + CONTEXT_SEP, query)
     if not request.contexts and not request.excluded_contexts:
         return terms(searcher, "exact", request.type + TYPE_SEP, query)
     contexts = allowed_contexts(searcher, request)

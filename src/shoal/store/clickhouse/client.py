@@ -1,0 +1,182 @@
+"""Talking to ClickHouse: over its HTTP interface (any server, old or new), or in-process through chDB.
+
+Both clients speak the same three calls — ``execute`` (a statement, or a query whose output is returned as
+bytes), ``rows`` (a query's JSONEachRow output, parsed) and ``insert`` (RowBinary data into a table) — and
+both translate every failure at this one boundary: an unreachable server or an engine error becomes a
+``StoreError`` (503), a query over its time limit a ``QueryTimeout`` (504), each ``raise … from`` the cause.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import httpx
+import orjson
+
+from shoal.errors import QueryTimeout, StoreError
+
+# ClickHouse error codes that mean "the query ran out of time" (TIMEOUT_EXCEEDED, and the network timeouts of
+# a distributed query).
+TIMEOUT_CODES = frozenset({159, 209})
+MISSING_SCHEMA_CODES = frozenset({60, 81})  # UNKNOWN_TABLE, UNKNOWN_DATABASE
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 300.0
+MAX_QUERY_SIZE = 16 * 1024 * 1024  # bytes of SQL text a statement may have (id lists of a batch)
+
+
+class Client(Protocol):
+    def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes: ...
+
+    def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None: ...
+
+    def server_version(self) -> tuple[int, ...]: ...
+
+    def close(self) -> None: ...
+
+
+def rows(client: Client, sql: str, settings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows a query returns (it must not name a FORMAT: JSONEachRow is added)."""
+    output = client.execute(sql, settings, "JSONEachRow")
+    return [orjson.loads(line) for line in output.splitlines() if line]
+
+
+def error_code(message: str) -> int | None:
+    """The ``Code: N`` a ClickHouse error message starts with, if any."""
+    start = message.find("Code: ")
+    if start < 0:
+        return None
+    digits = ""
+    for char in message[start + 6 :]:
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits) if digits else None
+
+
+def engine_error(message: str, timeout: float | None) -> Exception:
+    first_line = message.strip().splitlines()[0] if message.strip() else "no message"
+    code = error_code(message)
+    if code in TIMEOUT_CODES and timeout is not None:
+        return QueryTimeout(timeout)
+    if code in MISSING_SCHEMA_CODES:
+        return StoreError(f"the ClickHouse schema is missing ({first_line[:300]}): run 'shoal db init'")
+    return StoreError(f"ClickHouse failed: {first_line[:500]}")
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.strip().split(".") if part.isdigit())
+
+
+class HttpClient:
+    """A ClickHouse server's HTTP interface; ``hosts`` (``host:port``) are tried in order, so a client keeps
+    working while the first one is down."""
+
+    def __init__(self, hosts: list[str], user: str = "default", password: str = "") -> None:
+        self.hosts = hosts
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            auth=(user, password) if user != "default" or password else None,
+            trust_env=False,  # the servers are named by the store URL, never reached through a proxy
+        )
+
+    def post(self, query: str | None, body: bytes, settings: Mapping[str, Any] | None) -> bytes:
+        params: dict[str, str] = {str(name): str(value) for name, value in (settings or {}).items()}
+        if query is not None:
+            params["query"] = query
+        failure: Exception | None = None
+        for host in self.hosts:
+            try:
+                response = self.http.post(f"http://{host}/", params=params, content=body)
+            except httpx.TransportError as exc:
+                failure = exc
+                continue
+            if response.status_code != 200:
+                timeout = settings.get("max_execution_time") if settings else None
+                raise engine_error(response.text, float(timeout) if timeout else None)
+            return response.content
+        raise StoreError(f"no ClickHouse server answers at {', '.join(self.hosts)}: {failure}") from failure
+
+    def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes:
+        text = sql if output is None else f"{sql}\nFORMAT {output}"
+        return self.post(
+            None, text.encode("utf-8", "surrogatepass"), {"max_query_size": MAX_QUERY_SIZE, **(settings or {})}
+        )
+
+    def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
+        self.post(f"INSERT INTO {table} FORMAT RowBinary", data, settings)
+
+    def server_version(self) -> tuple[int, ...]:
+        return parse_version(self.execute("SELECT version()").decode())
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class ChdbClient:
+    """ClickHouse in this process (chDB), its files under ``path``. One session per process and one query at a
+    time (chDB's sessions are not safe to share between threads), so it suits one-process use: the CLI,
+    tests, and ``shoal serve --workers 1``."""
+
+    _sessions: ClassVar[dict[Path, Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        try:
+            from chdb import session
+        except ImportError as exc:
+            raise StoreError("chdb:// needs the chdb package: pip install chdb") from exc
+        self.path = path.resolve()
+        self.path.mkdir(parents=True, exist_ok=True)
+        with ChdbClient._lock:
+            if self.path not in ChdbClient._sessions:
+                if ChdbClient._sessions:
+                    raise StoreError(
+                        f"chDB already has its files at {next(iter(ChdbClient._sessions))} in this process;"
+                        f" it cannot also open {self.path}"
+                    )
+                try:
+                    ChdbClient._sessions[self.path] = session.Session(str(self.path))
+                except Exception as exc:
+                    raise engine_error(str(exc), None) from exc
+                atexit.register(ChdbClient.close_sessions)
+            self.session = ChdbClient._sessions[self.path]
+
+    def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes:
+        text = sql
+        if settings:
+            text += "\nSETTINGS " + ", ".join(f"{name} = {value!r}" for name, value in settings.items())
+        with ChdbClient._lock:
+            try:
+                result = self.session.query(text, output or "TabSeparated")
+            except Exception as exc:  # chDB raises its own RuntimeError subclass for every engine error
+                timeout = settings.get("max_execution_time") if settings else None
+                raise engine_error(str(exc), float(timeout) if timeout else None) from exc
+        return bytes(result.bytes()) if result is not None else b""
+
+    def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
+        with ChdbClient._lock:
+            try:
+                inserter = self.session.send_insert(f"INSERT INTO {table}", "RowBinary")
+                inserter.append(data)
+                inserter.finish()
+            except Exception as exc:
+                raise engine_error(str(exc), None) from exc
+
+    def server_version(self) -> tuple[int, ...]:
+        return parse_version(self.execute("SELECT version()").decode())
+
+    def close(self) -> None:
+        """The session stays open for the life of the process (chDB allows one); ``close_sessions`` ends it."""
+
+    @staticmethod
+    def close_sessions() -> None:
+        """At exit: wait for the query still running (one answered 504 goes on in its thread), then close the
+        session; chDB crashes the interpreter if it exits with a query running or a session open."""
+        with ChdbClient._lock:
+            for chdb_session in ChdbClient._sessions.values():
+                chdb_session.close()
+            ChdbClient._sessions.clear()

@@ -1,0 +1,453 @@
+"""ClickHouseStore: the Store interface over ClickHouse (one server, a cluster, or chDB in-process).
+
+Every selection is ``dataset = … AND <plan as SQL>`` on ``reports``; results come newest first (day, then id,
+descending). ``most_recent`` keeps, per identity (``schema.identity``), the report with the greatest (day, id):
+``argMax`` grouped by identity over the Distributed table, so it holds across shards, and the chosen ids are
+shipped to every shard with ``GLOBAL IN``. Summaries count distinct reports per value, exactly.
+
+Writes go through the Distributed tables synchronously, with ``insert_quorum`` = the replicas of a shard:
+an acknowledged batch is on every replica, so any replica answers the next query with it. A report whose id
+is already stored is a duplicate and is not written again; a retried batch that did reach the server is
+recognised by that check, and a retried block by the replicas' block deduplication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from shoal.errors import StoreError
+from shoal.model import (
+    DOMAINS,
+    PROTOCOLS,
+    SUPERSEDES,
+    Body,
+    DnsAnswer,
+    PortObservation,
+    Report,
+    UdpObservation,
+    pack_ip,
+)
+from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.store.answers import addresses_of
+from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
+from shoal.store.clickhouse.client import Client, rows
+from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
+from shoal.store.clickhouse.schema import (
+    EPOCH,
+    IPV4_MAPPED,
+    LATEST,
+    MIGRATIONS,
+    MODERN_VERSION,
+    Layout,
+    answer_row,
+    body_row,
+    bootstrap,
+    check_dataset,
+    day_number,
+    items_from_stored,
+    observation_row,
+    report_rows,
+    superseded_row,
+)
+
+SCAN_CHUNK = 10_000
+OBSERVATION_TABLES = {"tcp": "observations", "udp": "udp_observations"}
+TYPES_TTL = 2.0  # seconds a process trusts its list of known types (another process may import new ones)
+QUORUM_TIMEOUT_MS = 60_000  # how long a write waits for every replica of its shard before it is refused
+ID_CHUNK = 5_000  # ids per IN list when looking for already-stored reports
+
+
+class Prepared(NamedTuple):
+    """A report as ``ingest_prepared`` takes it: its rows, encoded in a worker process (pure and picklable)."""
+
+    dataset: str
+    id: str
+    report_row: bytes
+    item_rows: bytes
+    observation: tuple[bytes, int, int] | None
+    supersedes: tuple[str, ...]
+    bodies: tuple[Body, ...]
+
+
+def prepare_report(report: Report) -> Prepared:
+    report_row, item_rows = report_rows(report)
+    ip, port, day = report.ip, report.port, day_number(report.date)
+    observation = None
+    observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
+    if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
+        observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
+    supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
+    return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
+
+
+class ClickHouseStore:
+    def __init__(self, client: Client, database: str = "shoal", cluster: str | None = None) -> None:
+        self.client = client
+        self.database = database
+        self.cluster = cluster
+        self._layout: Layout | None = None
+        self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
+        self._types_checked = float("-inf")
+        self._lock = threading.Lock()
+        self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
+
+    # -- schema -------------------------------------------------------------------------------------------
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            modern = self.client.server_version() >= MODERN_VERSION
+            self._layout = Layout(self.database, self.cluster, modern)
+        return self._layout
+
+    def schema_version(self) -> int:
+        """The latest migration applied (0: none; the database or its migrations table is missing)."""
+        exists = rows(
+            self.client,
+            f"SELECT count() AS n FROM system.tables WHERE database = {literal(self.database)} AND name = 'migrations'",
+        )
+        if not int(exists[0]["n"]):
+            return 0
+        found = rows(self.client, f"SELECT max(version) AS version FROM {self.database}.migrations")
+        return int(found[0]["version"]) if found else 0
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet; the names of those applied."""
+        for statement in bootstrap(self.layout):
+            self.client.execute(statement)
+        current = self.schema_version()
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            for statement in migration.statements(self.layout):
+                self.client.execute(statement)
+            self.client.execute(
+                f"INSERT INTO {self.database}.migrations VALUES "
+                f"({migration.version}, {literal(migration.name)}, now())",
+                self.write_settings(),
+            )
+            applied.append(f"{migration.version}: {migration.name}")
+        return applied
+
+    def drop_database(self) -> None:
+        """Remove the database and everything in it (on every node of the cluster)."""
+        self.client.execute(f"DROP DATABASE IF EXISTS {self.database}{self.layout.on_cluster()}")
+
+    def check_schema(self) -> None:
+        version = self.schema_version()
+        if version != LATEST:
+            raise StoreError(
+                f"the ClickHouse database {self.database!r} is at schema version {version}, Shoal needs {LATEST}:"
+                " run 'shoal db migrate' (or 'shoal db init' for a new database)"
+            )
+
+    def write_settings(self) -> dict[str, Any]:
+        if self.cluster is None:
+            return {}
+        return {"insert_distributed_sync": 1, "insert_quorum": 2, "insert_quorum_timeout": self.quorum_timeout_ms}
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def table(self, name: str) -> str:
+        return self.layout.table(name)
+
+    def selection(self, filters: Filters) -> str:
+        return selection(self.layout, filters)
+
+    def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
+        where = self.selection(filters)
+        total = rows(self.client, f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}")
+        found = rows(
+            self.client,
+            f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}"
+            f" ORDER BY day DESC, id DESC LIMIT {int(offset)}, {int(limit)}",
+        )
+        return Page(total=int(total[0]["n"]), reports=[report_of(row) for row in found])
+
+    def iter_matches(self, filters: Filters) -> Iterator[Report]:
+        """Every match, newest first, by a cursor on (day, id): constant memory, linear in the matches."""
+        where = self.selection(filters)
+        after = ""
+        while True:
+            found = rows(
+                self.client,
+                f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
+                f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}",
+            )
+            for row in found:
+                yield report_of(row)
+            if len(found) < SCAN_CHUNK:
+                return
+            last = found[-1]
+            day = int(last["day"])
+            after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
+
+    def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
+        dataset = filters.dataset
+        if request.type in CONTEXT_KEYWORDS:
+            column, conditions = "context", [f"type = {literal(CONTEXT_KEYWORDS[request.type])}"]
+        else:
+            column, conditions = "value", [f"type = {literal(request.type)}"]
+            if request.contexts:
+                conditions.append(f"context IN ({', '.join(map(literal, request.contexts))})")
+            if request.excluded_contexts:
+                conditions.append(f"context NOT IN ({', '.join(map(literal, request.excluded_contexts))})")
+        where = self.selection(filters)
+        inside = "GLOBAL IN" if filters.most_recent else "IN"
+        reports = self.table("reports") if filters.most_recent else self.layout.local("reports")
+        grouped = (
+            f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
+            f" WHERE dataset = {literal(dataset)} AND {' AND '.join(conditions)}"
+            f" AND report_id {inside} (SELECT id FROM {reports} WHERE {where}) GROUP BY value"
+        )
+        top = rows(self.client, f"{grouped} ORDER BY n DESC, value ASC LIMIT {int(request.limit)}")
+        totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
+        listed = [(row["value"], int(row["n"])) for row in top]
+        total = int(totals[0]["reports"]) if totals else 0
+        cardinality = int(totals[0]["values"]) if totals else 0
+        return Summary(values=listed, other=total - sum(count for _, count in listed), cardinality=cardinality)
+
+    def known_types(self, dataset: str | None = None) -> frozenset[str]:
+        """The item types stored (in ``dataset``, or in any). Every request asks (the checker needs them), so
+        they are re-read at most every TYPES_TTL seconds, and then only when the number of reports changed
+        (reports are never deleted); this process's own ingest re-reads them at once."""
+        now = time.monotonic()
+        if now >= self._types_checked + TYPES_TTL:
+            counts = self.counts()
+            if self._types[0] != counts:
+                found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
+                types: dict[str, set[str]] = {}
+                for row in found:
+                    types.setdefault(row["dataset"], set()).add(row["type"])
+                self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+            self._types_checked = now
+        if dataset is None:
+            return frozenset().union(*self._types[1].values())
+        return self._types[1].get(check_dataset(dataset), frozenset())
+
+    def counts(self) -> dict[str, int]:
+        found = rows(self.client, f"SELECT dataset, count() AS n FROM {self.table('reports')} GROUP BY dataset")
+        return {row["dataset"]: int(row["n"]) for row in found}
+
+    def count(self, dataset: str | None = None) -> int:
+        counts = self.counts()
+        return sum(counts.values()) if dataset is None else counts.get(check_dataset(dataset), 0)
+
+    def bodies(self, digests: Iterable[str]) -> dict[str, Body]:
+        wanted = list(dict.fromkeys(digests))
+        found: dict[str, Body] = {}
+        for start in range(0, len(wanted), ID_CHUNK):
+            chunk = ", ".join(map(literal, wanted[start : start + ID_CHUNK]))
+            for row in rows(
+                self.client,
+                f"SELECT sha256, content_type, truncated, hex(data) AS data FROM {self.table('bodies')}"
+                f" WHERE sha256 IN ({chunk}) LIMIT 1 BY sha256",
+            ):
+                found[row["sha256"]] = Body(
+                    bytes.fromhex(row["data"]), row["content_type"], bool(int(row["truncated"]))
+                )
+        return found
+
+    def open_ports(self, query: PortQuery) -> OpenPorts:
+        network = query.network
+        first, last = address_range(network)
+        conditions = [f"v6 = {int(network.version == 6)}", f"ip >= {first}", f"ip <= {last}"]
+        if query.date_from is not None:
+            conditions.append(f"day >= {date_literal(query.date_from)}")
+        if query.date_to is not None:
+            conditions.append(f"day <= {date_literal(query.date_to)}")
+        found = rows(
+            self.client,
+            f"SELECT hex(ip) AS address, port, uniqExact(day) AS days"
+            f" FROM {self.table(observation_table(query.transport))}"
+            f" WHERE {' AND '.join(conditions)} GROUP BY address, port ORDER BY address, port",
+        )
+        if not found:
+            return OpenPorts.empty(network.version)
+        addresses = [bytes.fromhex(row["address"]) for row in found]
+        if network.version == 4:
+            hosts = np.array([int.from_bytes(address[12:], "big") for address in addresses], dtype=np.uint32)
+        else:
+            hosts = np.array(addresses, dtype="S16")
+        ports = np.array([int(row["port"]) for row in found], dtype=np.uint16)
+        counts = np.array([int(row["days"]) for row in found], dtype=np.int64)
+        return OpenPorts(network.version, hosts, ports, counts)
+
+    def known_addresses(self) -> dict[str, list[str]]:
+        found = rows(
+            self.client,
+            f"SELECT DISTINCT name, type, value FROM {self.table('answers')}"
+            " WHERE type IN ('A', 'AAAA', 'CNAME') ORDER BY name, value",
+        )
+        return addresses_of((row["name"], row["type"], row["value"]) for row in found)
+
+    def refresh(self) -> None:
+        """Nothing to do: every query reads what the server holds."""
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    prepare = staticmethod(prepare_report)
+
+    def ingest(self, reports: Iterable[Report]) -> IngestResult:
+        return self.ingest_prepared([prepare_report(report) for report in reports])
+
+    def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
+        """Add prepared reports whose ids are new in their dataset. Items, bodies, observations and superseded
+        marks are written before the reports, so an interrupted batch leaves nothing a query can see, and
+        importing it again completes it."""
+        unique: dict[tuple[str, str], Prepared] = {}
+        for prepared in batch:
+            unique.setdefault((check_dataset(prepared.dataset), prepared.id), prepared)
+        duplicates = len(batch) - len(unique)
+        if not unique:
+            return IngestResult(duplicates=duplicates)
+        with self._lock:
+            existing = self.existing_ids(list(unique))
+            new = [prepared for key, prepared in unique.items() if key not in existing]
+            if new:
+                self.write_beside(new)
+                self.client.insert(
+                    self.table("reports"), b"".join(prepared.report_row for prepared in new), self.write_settings()
+                )
+                self._types_checked = float("-inf")
+        return IngestResult(
+            imported=len(new), duplicates=duplicates + len(existing), imported_ids=[prepared.id for prepared in new]
+        )
+
+    def write_beside(self, new: list[Prepared]) -> None:
+        """What new reports bring besides their own rows."""
+        settings = self.write_settings()
+        self.client.insert(self.table("items"), b"".join(prepared.item_rows for prepared in new), settings)
+        superseded = b"".join(superseded_row(p.dataset, old) for p in new for old in p.supersedes)
+        if superseded:
+            self.client.insert(self.table("superseded"), superseded, settings)
+        bodies = {body.sha256: body for prepared in new for body in prepared.bodies}
+        if bodies:
+            stored = self.bodies(bodies)
+            fresh = b"".join(body_row(body) for digest, body in bodies.items() if digest not in stored)
+            if fresh:
+                self.client.insert(self.table("bodies"), fresh, settings)
+        self.store_observations({prepared.observation for prepared in new if prepared.observation is not None})
+
+    def existing_ids(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        by_dataset: dict[str, list[str]] = {}
+        for dataset, report_id in keys:
+            by_dataset.setdefault(dataset, []).append(report_id)
+        for dataset, ids in by_dataset.items():
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ", ".join(map(literal, ids[start : start + ID_CHUNK]))
+                stored = rows(
+                    self.client,
+                    f"SELECT DISTINCT id FROM {self.table('reports')}"
+                    f" WHERE dataset = {literal(dataset)} AND id IN ({chunk})",
+                )
+                found.update((dataset, row["id"]) for row in stored)
+        return found
+
+    def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult:
+        """Store forward DNS answers; counts are of distinct answers (one already known is a duplicate, and is
+        recorded again with its day)."""
+        latest = {(a.name, a.type, a.value): a.date for a in answers}
+        if not latest:
+            return IngestResult()
+        with self._lock:
+            known: set[tuple[str, str, str]] = set()
+            names = sorted({name for name, _, _ in latest})
+            for start in range(0, len(names), ID_CHUNK):
+                chunk = ", ".join(map(literal, names[start : start + ID_CHUNK]))
+                found = rows(
+                    self.client,
+                    f"SELECT DISTINCT name, type, value FROM {self.table('answers')} WHERE name IN ({chunk})",
+                )
+                known.update((row["name"], row["type"], row["value"]) for row in found)
+            data = b"".join(answer_row(*key, day_number(date)) for key, date in latest.items())
+            self.client.insert(self.table("answers"), data, self.write_settings())
+        duplicates = len(known & latest.keys())
+        return IngestResult(imported=len(latest) - duplicates, duplicates=duplicates)
+
+    def ingest_observations(
+        self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
+    ) -> IngestResult:
+        """Store open-port observations (TCP, or UDP apart); ValueError if one is malformed, before anything is
+        stored. Counts are of observations: one already stored (or twice in the input) is a duplicate."""
+        table = observation_table(transport)
+        wanted: list[tuple[bytes, int, int]] = []
+        for observation in observations:
+            wanted.append(observation_key(observation))
+        unique = set(wanted)
+        with self._lock:
+            stored = self.store_observations(unique, table)
+        return IngestResult(imported=stored, duplicates=len(wanted) - stored)
+
+    def store_observations(self, observations: set[tuple[bytes, int, int]], table: str = "observations") -> int:
+        """Write the observations not stored yet; how many were new."""
+        if not observations:
+            return 0
+        new = observations - self.stored_observations(observations, table)
+        if new:
+            data = b"".join(observation_row(*observation) for observation in sorted(new))
+            self.client.insert(self.table(table), data, self.write_settings())
+        return len(new)
+
+    def stored_observations(self, observations: set[tuple[bytes, int, int]], table: str) -> set[tuple[bytes, int, int]]:
+        """Which of ``observations`` (packed 4- or 16-byte address, port, day) are stored already."""
+        addresses = sorted({address for address, _, _ in observations})
+        days = [day for _, _, day in observations]
+        found: set[tuple[bytes, int, int]] = set()
+        for start in range(0, len(addresses), ID_CHUNK):
+            chunk = ", ".join(
+                f"unhex('{address16_of(address).hex()}')" for address in addresses[start : start + ID_CHUNK]
+            )
+            stored = rows(
+                self.client,
+                f"SELECT DISTINCT v6, hex(ip) AS address, port, day FROM {self.table(table)}"
+                f" WHERE ip IN ({chunk}) AND day >= {date_literal(EPOCH + dt.timedelta(days=min(days)))}"
+                f" AND day <= {date_literal(EPOCH + dt.timedelta(days=max(days)))}",
+            )
+            for row in stored:
+                address = bytes.fromhex(row["address"])
+                packed = address if int(row["v6"]) else address[12:]
+                key = (packed, int(row["port"]), day_number(dt.date.fromisoformat(row["day"])))
+                if key in observations:
+                    found.add(key)
+        return found
+
+
+def observation_table(transport: str) -> str:
+    if transport not in OBSERVATION_TABLES:
+        raise StoreError(f"unknown transport {transport!r}: observations are tcp or udp")
+    return OBSERVATION_TABLES[transport]
+
+
+def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
+    ip, port, date = observation
+    if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+        raise ValueError(f"not a TCP port: {port!r}")
+    day = day_number(date)
+    if not 0 <= day <= 0xFFFF:
+        raise ValueError(f"date out of range: {date}")
+    return pack_ip(ip), port, day
+
+
+def address16_of(packed: bytes) -> bytes:
+    return IPV4_MAPPED + packed if len(packed) == 4 else packed
+
+
+def report_of(row: dict[str, Any]) -> Report:
+    return Report(
+        date=EPOCH + dt.timedelta(days=int(row["day"])),
+        id=row["id"],
+        items=items_from_stored(row["raw"]),
+        dataset=row["dataset"],
+    )

@@ -1,0 +1,232 @@
+"""Lowering: a checked AST plus the request's filters → a small engine-neutral plan.
+
+Every rule of the query language that is not about one engine lives here, once: what ``host:``, ``url:``,
+``search-term:``, ``protocol=``, ``http-header-name=``, ``port-tcp`` and ``ip`` mean, and how a value is
+split into words (``shoal.query.words``). An engine compiles the plan through a table from node type to
+its own output (``store/embedded/compile.py`` → tantivy queries, ``store/clickhouse/compile.py`` → SQL).
+
+    Plan := Words | Exact | HasContext | HostName | IpRange | DateRange | ReportId | AllOf | AnyOf
+            | NoneOf | Everything | Nothing
+
+Item-level nodes (``Words``, ``Exact``, ``HasContext``, ``HostName``, ``IpRange``) select the reports that
+hold at least one item meeting them; ``type=None`` means an item of any type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shoal.query.ast import And, Expr, Match, Not, Or, Term
+from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.query.words import split_words
+from shoal.store.base import Filters, IPNetwork
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words appear in this order in one item, with at most ``slop`` extra positions between them (Lucene's
+    sloppy phrase: reversed order costs slop too); with ``prefix``, the last word is a prefix of an item word
+    and the others are adjacent (slop does not apply)."""
+
+    type: str | None
+    context: str | None  # None: any context
+    words: tuple[str, ...]  # never empty
+    slop: int = 0
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Exact:
+    """An item's whole value equals ``value`` (with ``prefix``: starts with it), case-sensitive."""
+
+    type: str | None
+    context: str | None
+    value: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HasContext:
+    """An item of ``type`` whose context equals ``context`` (with ``prefix``: starts with it)."""
+
+    type: str
+    context: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HostName:
+    """An item of ``type`` naming a host (a ``host`` value, or the host part of a ``url`` value) equal to
+    ``name`` or, unless ``whole``, under it by whole labels (``example.com`` holds ``a.example.com``).
+    ``name`` is lowercased and has no trailing dot, as hosts are compared (``host_key``)."""
+
+    type: str
+    context: str | None
+    name: str
+    whole: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IpRange:
+    """An ``ip`` item with an address in ``network``: any ``ip`` item when ``context`` is None, the scanned
+    address (the report's first ``ip`` item with an empty context) when it is "", else an item with that
+    context."""
+
+    network: IPNetwork
+    context: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    first: dt.date | None  # inclusive
+    last: dt.date | None  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class ReportId:
+    """The report with this id."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    children: tuple[Plan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    children: tuple[Plan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoneOf:
+    """Not ``child``."""
+
+    child: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Everything:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Nothing:
+    pass
+
+
+Plan = (
+    Words
+    | Exact
+    | HasContext
+    | HostName
+    | IpRange
+    | DateRange
+    | ReportId
+    | AllOf
+    | AnyOf
+    | NoneOf
+    | Everything
+    | Nothing
+)
+ItemNode = Words | Exact | HasContext | HostName | IpRange
+
+
+def lower(filters: Filters) -> Plan:
+    """The whole selection: report id AND expression AND the ip parameter AND the date range (the dataset,
+    superseded reports and most_recent are the engine's)."""
+    parts: list[Plan] = []
+    if filters.report_id is not None:
+        parts.append(ReportId(filters.report_id))
+    if filters.expression is not None:
+        parts.append(Lowering(filters.slop, filters.host_in_url).lower(filters.expression))
+    if filters.ip is not None:
+        parts.append(IpRange(filters.ip, None if filters.indirect else ""))
+    if filters.date_from is not None or filters.date_to is not None:
+        parts.append(DateRange(filters.date_from, filters.date_to))
+    if not parts:
+        return Everything()
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Lowering:
+    slop: int = 0
+    host_in_url: bool = False
+
+    def lower(self, expr: Expr) -> Plan:
+        if isinstance(expr, Term):
+            return self.term(expr)
+        if isinstance(expr, Not):
+            return NoneOf(self.lower(expr.child))
+        if isinstance(expr, And):
+            return AllOf(tuple(self.lower(child) for child in expr.children))
+        assert isinstance(expr, Or)
+        return AnyOf(tuple(self.lower(child) for child in expr.children))
+
+    def term(self, term: Term) -> Plan:
+        if term.type in CONTEXT_KEYWORDS:
+            return HasContext(CONTEXT_KEYWORDS[term.type], term.value, term.prefix)
+        if term.type == "search-term":
+            return self.text(None, term)
+        if term.type == "port-tcp":
+            return Exact("port-tcp", term.context, port_value(term.value))
+        if term.type == "ip":
+            return IpRange(ipaddress.ip_network(term.value, strict=False), term.context)
+        if term.type == "host":
+            types = ("host", "url") if self.host_in_url else ("host",)
+            name, whole = host_key(term.value), term.match is Match.EXACT
+            return any_of([HostName(item_type, term.context, name, whole) for item_type in types])
+        if term.type == "url" and term.match is Match.WORDS and not term.prefix and looks_like_host(term.value):
+            return any_of([self.text("url", term), HostName("url", term.context, host_key(term.value))])
+        return self.text(term.type, term)
+
+    def text(self, item_type: str | None, term: Term) -> Plan:
+        if term.match is Match.EXACT:
+            return Exact(item_type, term.context, term.value, term.prefix)
+        words = tuple(split_words(term.value))
+        if not words:
+            return Nothing()  # the checker refuses such a term; an engine never sees an empty phrase
+        return Words(item_type, term.context, words, 0 if term.prefix or len(words) == 1 else self.slop, term.prefix)
+
+
+def any_of(plans: list[Plan]) -> Plan:
+    return plans[0] if len(plans) == 1 else AnyOf(tuple(plans))
+
+
+def port_value(value: str) -> str:
+    """A port as items store it: without leading zeros (``0443`` is 443)."""
+    return str(int(value)) if value.isdigit() else value
+
+
+def host_key(host: str) -> str:
+    """A host name as compared: stripped, lowercased, without a trailing dot."""
+    return host.strip().rstrip(".").lower()
+
+
+def url_host(url: str) -> str | None:
+    """The host part of a URL value (``https://a.example.com/x`` → ``a.example.com``), if it has one."""
+    text = url.strip()
+    try:
+        host = urlsplit(text if "://" in text else "//" + text).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def item_host(item_type: str, value: str) -> str | None:
+    """The host an item names, as ``HostName`` compares it: a ``host`` value, or a ``url`` value's host."""
+    if item_type == "host":
+        return host_key(value) or None
+    if item_type == "url":
+        host = url_host(value)
+        return host_key(host) if host else None
+    return None
+
+
+def looks_like_host(value: str) -> bool:
+    return "." in value and all(part and all(ch.isalnum() or ch == "-" for ch in part) for part in value.split("."))

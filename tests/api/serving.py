@@ -1,0 +1,95 @@
+"""``shoal serve`` as a subprocess on a free loopback port, with any options, for tests of the real server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+START_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Running:
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def running_server(data: Path, *options: str) -> Iterator[Running]:
+    """``shoal serve --data DATA OPTIONS`` until it answers ``GET /``; terminated (and waited for) at the end."""
+    port = free_port()
+    command = [sys.executable, "-m", "shoal", "serve", "--data", str(data), "--port", str(port), *options]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_SECONDS
+    try:
+        while True:
+            try:
+                httpx.get(f"{base}/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    raise AssertionError(process.stderr.read().decode() if process.stderr else "") from None
+                assert time.monotonic() < deadline, "shoal serve did not start"
+                time.sleep(0.1)
+        yield Running(base, port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def connect(port: int, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+    """A TCP connection to the server from ``source`` (any 127.x address: each is a different client)."""
+    connection = socket.socket()
+    connection.settimeout(timeout)
+    connection.bind((source, 0))
+    connection.connect(("127.0.0.1", port))
+    return connection
+
+
+def read_all(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes (a reset counts as a close)."""
+    received = b""
+    try:
+        while chunk := connection.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def read_response(connection: socket.socket) -> bytes:
+    """One whole response with a Content-Length (the connection stays open)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        assert chunk, f"closed after {received!r}"
+        received += chunk
+    head, body = received.split(b"\r\n\r\n", 1)
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        assert chunk, "closed in the body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
