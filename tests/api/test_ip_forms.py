@@ -56,3 +56,14 @@ def test_angle_brackets_in_host_values_are_literal_not_regex_word_boundaries(cli
     """Found by the fuzzers: tantivy's regex reads an escaped ``<``/``>`` as a word boundary (a 500)."""
     for params in ({"expression": f'host:"{value}"'}, {"host": value}):
         assert client.get("/v1/domain/rdns", params=params).status_code in (200, 204, 400)
+
+
+def test_the_whole_ipv6_space_in_an_expression_holds_ipv6_addresses_only(client: TestClient) -> None:
+    def ids(expression: str) -> set[str]:
+        response = client.get("/v1/scan/protocols", params={"expression": expression})
+        return {result["id"] for result in response.json()["results"]} if response.status_code == 200 else set()
+
+    assert ids("ip;:::/0") == v6_reports()
+    assert ids("ip:::/0") == v6_reports()  # any context: reports holding an IPv6 ip item
+    assert ids("ip;cert-ip-address:::/0") == set()  # the corpus' one certificate IP is IPv4 (8.8.4.4)
+    assert ids("ip;cert-ip-address:0.0.0.0/0") == {"r01"}

@@ -12,7 +12,7 @@ from starlette.datastructures import QueryParams
 from shoal.errors import BadParameter, QueryError
 from shoal.model import DATASETS, PROTOCOLS, RDNS
 from shoal.ports import WIDEST_PREFIX, window
-from shoal.query.ast import And, Expr, Match, Not, Or, Term
+from shoal.query.ast import And, Expr, Match, Or, Term
 from shoal.query.check import CONTEXT_KEYWORDS, check
 from shoal.query.parser import parse
 from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, PortQuery, SummaryRequest
@@ -96,14 +96,6 @@ def network(params: QueryParams, name: str) -> IPNetwork | None:
     return parsed
 
 
-def without_ipv4(ip: IPNetwork | None, indirect: bool) -> Expr | None:
-    """``ip=::/0`` (any IPv6 network that holds the IPv4-mapped range) means IPv6 reports only: the clause
-    that leaves out IPv4 addresses, which engines index inside that range."""
-    if ip is None or ip.version == 4 or not MAPPED.subnet_of(ip):  # type: ignore[arg-type]
-        return None
-    return Not(Term("ip", Match.WORDS, str(MAPPED), context=None if indirect else ""))
-
-
 def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | None:
     """expression, field, query and keyword are ANDed; the filter values are ORed, then ANDed with the rest.
 
@@ -135,16 +127,11 @@ def parsed(text: str, parameter: str, known_types: Collection[str], free_text: b
 
 def filters_of(params: QueryParams, known_types: Collection[str], dataset: str = PROTOCOLS) -> Filters:
     date_from, date_to = dates_of(params)
-    expression = expression_of(params, known_types)
-    ip, indirect = network(params, "ip"), boolean(params, "indirect")
-    only_ipv6 = without_ipv4(ip, indirect)
-    if only_ipv6 is not None:
-        expression = only_ipv6 if expression is None else And((expression, only_ipv6))
     return Filters(
         dataset=dataset,
-        expression=expression,
-        ip=ip,
-        indirect=indirect,
+        expression=expression_of(params, known_types),
+        ip=network(params, "ip"),
+        indirect=boolean(params, "indirect"),
         date_from=date_from,
         date_to=date_to,
         slop=integer(params, "slop", 0, 0, MAX_SLOP),

@@ -145,7 +145,7 @@ def lower(filters: Filters) -> Plan:
     if filters.expression is not None:
         parts.append(Lowering(filters.slop, filters.host_in_url).lower(filters.expression))
     if filters.ip is not None:
-        parts.append(IpRange(filters.ip, None if filters.indirect else ""))
+        parts.append(ip_range(filters.ip, None if filters.indirect else ""))
     if filters.date_from is not None or filters.date_to is not None:
         parts.append(DateRange(filters.date_from, filters.date_to))
     if not parts:
@@ -176,7 +176,7 @@ class Lowering:
         if term.type == "port-tcp":
             return Exact("port-tcp", term.context, port_value(term.value))
         if term.type == "ip":
-            return IpRange(ipaddress.ip_network(term.value, strict=False), term.context)
+            return ip_range(ipaddress.ip_network(term.value, strict=False), term.context)
         if term.type == "host":
             types = ("host", "url") if self.host_in_url else ("host",)
             name, whole = host_key(term.value), term.match is Match.EXACT
@@ -192,6 +192,18 @@ class Lowering:
         if not words:
             return Nothing()  # the checker refuses such a term; an engine never sees an empty phrase
         return Words(item_type, term.context, words, 0 if term.prefix or len(words) == 1 else self.slop, term.prefix)
+
+
+IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # where engines index IPv4 addresses among IPv6 ones
+
+
+def ip_range(network: IPNetwork, context: str | None) -> Plan:
+    """An IPv6 network holding the IPv4-mapped range (``::/0``) means its IPv6 addresses only: the range less
+    the mapped one, as at most 96 CIDRs (docs/api.md)."""
+    if network.version == 6 and IPV4_MAPPED.subnet_of(network):  # type: ignore[arg-type]
+        parts = sorted(network.address_exclude(IPV4_MAPPED))  # type: ignore[arg-type]
+        return any_of([IpRange(part, context) for part in parts])
+    return IpRange(network, context)
 
 
 def any_of(plans: list[Plan]) -> Plan:
