@@ -155,3 +155,12 @@ def test_identities_of_each_dataset_keep_their_own_newest(empty_store: Store) ->
     assert [r.id for r in empty_store.search(Filters(most_recent=True)).reports] == ["new"]
     network = ipaddress.ip_network("192.0.2.0/24")
     assert [r.id for r in empty_store.search(Filters(ip=network, most_recent=True)).reports] == ["new"]
+
+
+def test_an_ipv6_network_holding_the_mapped_range_means_ipv6_identities_only(empty_store: Store) -> None:
+    """``ip=::/0`` with most_recent: the latest index reads the range as the plan does (IPv6 addresses only)."""
+    v6 = (Item("ip", "2001:db8::7", "", True), Item("port-tcp", "80", "", True))
+    empty_store.ingest([target("v4", 1, "four"), Report(date=dt.date(2026, 11, 2), items=v6, id="v6")])
+    everything = ipaddress.ip_network("::/0")
+    assert [r.id for r in empty_store.search(Filters(ip=everything, most_recent=True)).reports] == ["v6"]
+    assert [r.id for r in empty_store.search(Filters(ip=everything)).reports] == ["v6"]

@@ -26,9 +26,11 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from shoal.model import DOMAINS, PROTOCOLS, RDNS
-from shoal.store.base import Filters
-from shoal.store.embedded.compile import ip_range
+from shoal.store.base import Filters, IPNetwork
+from shoal.store.embedded.compile import any_of, ip_range
 from shoal.store.embedded.schema import Latest
+from shoal.store.plan import AnyOf
+from shoal.store.plan import ip_range as plan_ip_range
 
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 STATE = "state"  # the ``kind`` of the state document
@@ -108,7 +110,7 @@ class LatestIndex:
         searcher = self.index.searcher()
         if self.documents(searcher) != documents:
             return None
-        query = self._not_state if filters.ip is None else ip_range(self.schema, "ip", filters.ip)
+        query = self._not_state if filters.ip is None else scanned_in(self.schema, filters.ip)
         return LatestView(searcher, query)
 
     def is_current(self, documents: int) -> bool:
@@ -176,6 +178,14 @@ class LatestIndex:
         if self._writer is not None:
             self._writer.wait_merging_threads()
             self._writer = None
+
+
+def scanned_in(schema: tantivy.Schema, network: IPNetwork) -> Query:
+    """Entries whose scanned address is in ``network``, as the plan reads the ``ip`` parameter (an IPv6 network
+    holding the IPv4-mapped range means its IPv6 addresses only)."""
+    plan = plan_ip_range(network, "")
+    parts = plan.children if isinstance(plan, AnyOf) else (plan,)
+    return any_of([ip_range(schema, "ip", part.network) for part in parts])  # type: ignore[union-attr]
 
 
 def entry_document(entry: Latest) -> str:
