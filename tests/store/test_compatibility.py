@@ -44,7 +44,7 @@ def test_an_index_of_the_last_release_is_refused_with_what_to_do(tmp_path: Path)
     )
     writer.commit()
     writer.wait_merging_threads()
-    with pytest.raises(StoreError, match=r"holds 1 reports in index format 1.*import the reports again"):
+    with pytest.raises(StoreError, match=r"holds 1 reports in index format 1.*run .shoal db migrate."):
         EmbeddedStore(tmp_path)
 
 

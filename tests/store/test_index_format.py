@@ -20,7 +20,7 @@ def test_an_index_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path) 
     store.ingest(CORPUS)
     store.close()
     (tmp_path / "index" / FORMAT_FILE).unlink()  # as written before index formats were marked (format 1)
-    with pytest.raises(StoreError, match=r"holds 16 reports in index format 1.*import the reports again"):
+    with pytest.raises(StoreError, match=r"holds 16 reports in index format 1.*run .shoal db migrate."):
         EmbeddedStore(tmp_path)
 
 

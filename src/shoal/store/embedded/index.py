@@ -40,7 +40,7 @@ SCAN_CHUNK = 10_000
 SUMMARY_CACHE = 64  # summaries over every report kept per index (each at most summary_limit values)
 WRITER_LOCK_WAIT = 30.0
 # The index format: 2 stores each report as its API JSON (format 1, before it, a compact list). An index is
-# never read in a format other than this one (docs/storage.md: re-import); its folder says which it holds.
+# never read in a format other than this one (``shoal db migrate`` rewrites an older one); its folder says which.
 INDEX_FORMAT = 2
 FORMAT_FILE = "shoal-format"
 
@@ -52,15 +52,15 @@ class ReportIndex:
     def __init__(self, path: Path, dataset: str, hold_writer: bool = True) -> None:
         self.path = path
         self.dataset = dataset
+        check_format(path, dataset)
         self.path.mkdir(parents=True, exist_ok=True)
         self.schema = build_schema()
-        check_format(path, dataset)
         try:
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         except ValueError as exc:
             raise StoreError(
                 f"cannot open the {dataset} index at {self.path} ({exc}): if another version of Shoal wrote it,"
-                " import the reports again into a new data directory (docs/storage.md, Index format)"
+                " run 'shoal db migrate' (docs/storage.md, Index format)"
             ) from exc
         self._writer: tantivy.IndexWriter | None = None
         self._hold_writer = hold_writer
@@ -371,7 +371,12 @@ def stored_id(data: bytes) -> str:
 
 
 def check_format(path: Path, dataset: str) -> None:
-    """Refuse an index written in another format, saying what to do; an empty one is simply made anew."""
+    """Refuse an index written in another format, or halfway through a migration, saying what to do; an empty
+    one is simply made anew."""
+    if path.with_name(path.name + ".format2").exists():
+        raise StoreError(
+            f"a migration of the {dataset} index at {path} was interrupted: run 'shoal db migrate' to finish it"
+        )
     if not (path / "meta.json").exists():
         return
     marker = path / FORMAT_FILE
@@ -387,11 +392,15 @@ def check_format(path: Path, dataset: str) -> None:
             if entry.is_file():
                 entry.unlink()
         return
+    if found > INDEX_FORMAT:
+        raise StoreError(
+            f"the {dataset} index at {path} is in index format {found}, newer than this version of Shoal reads"
+            f" ({INDEX_FORMAT}): use the version that wrote it"
+        )
     raise StoreError(
         f"the {dataset} index at {path} holds {documents:,} reports in index format {found}, and this version of"
-        f" Shoal reads format {INDEX_FORMAT}: import the reports again into a new data directory (shoal import"
-        " --data NEW FILE...; export them first with shoal export from the version that wrote them if the files"
-        " are gone), then use the new directory (docs/storage.md, Index format)"
+        f" Shoal reads format {INDEX_FORMAT}: run 'shoal db migrate' to rewrite it in place (it needs about as"
+        " much free disk as the index; docs/storage.md, Index format)"
     )
 
 
