@@ -81,14 +81,24 @@ class Compiler:
         return any_of(clauses) if clauses else Query.empty_query()
 
     def words(self, plan: Words) -> Query:
-        def build(item_type: str) -> Query:
-            path = words_path(item_type, plan.context)
+        def phrase(path: str) -> Query:
             words = list(plan.words)
             if plan.prefix:
                 return Query.phrase_prefix_query(self.schema, path, words)
             if len(words) == 1:
                 return Query.term_query(self.schema, path, words[0])
             return Query.phrase_query(self.schema, path, words, slop=plan.slop)
+
+        def build(item_type: str) -> Query:
+            if plan.context != "":
+                return phrase(words_path(item_type, plan.context))
+            # The empty context (schema.py: words of the empty context): the type's words where all its items
+            # have an empty context, else the empty context's own words.
+            named_contexts = Query.regex_query(self.schema, "kinds", regex_literal(item_type + CONTEXT_SEP) + ".+")
+            only_empty = Query.boolean_query(
+                [(Occur.Must, phrase(words_path(item_type, None))), (Occur.MustNot, named_contexts)]
+            )
+            return any_of([phrase(words_path(item_type, "")), only_empty])
 
         return self.each_type(plan.type, build)
 
