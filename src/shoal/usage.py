@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shoal.errors import DiskFull, QuotaExceeded, StoreError
+from shoal.sqlite import open_database
 from shoal.tokens import QuotaKind
 
-BUSY_TIMEOUT_MS = 5_000
+BUSY_SECONDS = 5.0
 SUMMARY_UNIT = 10_000  # summaries cost one unit per started block of this many values (summary_limit)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -74,11 +75,7 @@ class UsageBook:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(SCHEMA)
+            self._db = open_database(self.path, SCHEMA, BUSY_SECONDS, shared=True)
         except sqlite3.Error as exc:
             raise store_error(f"cannot open the usage database {self.path.name}", exc) from exc
 

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import orjson
 
+from shoal.sqlite import open_database
 from shoal.tokens import Token, TokenStore
 from shoal.usage import store_error
 
 TICKET_SECONDS = 60
 FILE = "tickets.sqlite3"
-BUSY_TIMEOUT_MS = 5_000
+BUSY_SECONDS = 5.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
     digest   TEXT PRIMARY KEY,
@@ -49,11 +50,7 @@ class ExportTickets:
         self.lifetime = lifetime
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(SCHEMA)
+            self._db = open_database(self.path, SCHEMA, BUSY_SECONDS, shared=True)
         except sqlite3.Error as exc:
             raise store_error(f"cannot open the export tickets {FILE}", exc) from exc
 

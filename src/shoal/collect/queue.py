@@ -14,11 +14,12 @@ import threading
 import time
 from pathlib import Path
 
+from shoal.sqlite import open_database
 from shoal.tokens import QuotaKind
 from shoal.usage import Charge, store_error
 
 FILE = "prioritize.sqlite3"
-BUSY_TIMEOUT_MS = 5_000
+BUSY_SECONDS = 5.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
     number    INTEGER PRIMARY KEY,
@@ -38,11 +39,7 @@ class PriorityQueue:
         self.path = Path(data_dir) / FILE
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(SCHEMA)
+            self._db = open_database(self.path, SCHEMA, BUSY_SECONDS, shared=True)
         except sqlite3.Error as exc:
             raise store_error(f"cannot open the prioritize queue {FILE}", exc) from exc
 

@@ -7,12 +7,12 @@ kept once, and the index stays small: bodies are served (``scan/protocols/body``
 from __future__ import annotations
 
 import sqlite3
-import threading
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from shoal.model import Body
+from shoal.sqlite import PerThread
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bodies (
@@ -29,16 +29,10 @@ MAX_DIGESTS_PER_QUERY = 500
 class BodyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._connections = PerThread(path, SCHEMA, BUSY_TIMEOUT_SECONDS)
 
     def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(SCHEMA)
-            self._local.connection = connection
-        return connection
+        return self._connections.connection()
 
     def add(self, bodies: Iterable[Body]) -> None:
         """Store bodies not stored yet, durably, in one transaction."""

@@ -181,29 +181,9 @@ class ReportIndex:
         return report_from_stored(stored(searcher, address), self.dataset)
 
     def scan_newest_first(self, searcher: tantivy.Searcher, query: Query) -> Iterator[Report]:
-        """Every match, newest first, by a cursor on the ``sort`` fast field (no offsets, so linear in the matches).
-
-        Each chunk asks for ``sort <= last key seen``; the reports already yielded with exactly that key are
-        skipped (keys tie only when two reports share a day and their id's first bytes)."""
-        last_key: int | None = None
-        at_last_key: set[str] = set()
-        while True:
-            chunk_query = query
-            if last_key is not None:
-                upto = Query.range_query(self.schema, "sort", FieldType.Integer, None, last_key)
-                chunk_query = Query.boolean_query([(Occur.Must, query), (Occur.Must, upto)])
-            limit = SCAN_CHUNK + len(at_last_key)
-            hits = searcher.search(chunk_query, limit=limit, count=False, order_by_field="sort", order=Order.Desc)
-            for key, address in hits.hits:
-                report = self.load(searcher, address)
-                if key == last_key and report.id in at_last_key:
-                    continue
-                if key != last_key:
-                    last_key, at_last_key = key, set()
-                at_last_key.add(report.id)
-                yield report
-            if len(hits.hits) < limit:
-                return
+        """Every match, newest first, SCAN_CHUNK at a time (``latest.newest_first``)."""
+        for _, address in newest_first(searcher, self.schema, query, SCAN_CHUNK):
+            yield self.load(searcher, address)
 
     # -- writing ------------------------------------------------------------------------------------------
 

@@ -196,10 +196,11 @@ def entry_document(entry: Latest) -> str:
 
 
 def newest_first(
-    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query, chunk: int = CHUNK
 ) -> Iterator[tuple[int, tantivy.DocAddress]]:
-    """Every (sort key, address) of the dataset's index matching ``query``, newest first, in chunks of CHUNK
-    (constant memory in the number of matches; ties at a chunk's edge are told apart by address)."""
+    """Every (sort key, address) of an index matching ``query``, newest first, ``chunk`` at a time by a cursor on
+    the ``sort`` fast field (no offsets, so linear in the matches; constant memory; ties at a chunk's edge are
+    told apart by address)."""
     last_key: int | None = None
     at_last_key: set[tuple[int, int]] = set()
     while True:
@@ -207,7 +208,7 @@ def newest_first(
         if last_key is not None:
             upto = Query.range_query(schema, "sort", FieldType.Integer, None, last_key)
             chunk_query = Query.boolean_query([(Occur.Must, query), (Occur.Must, upto)])
-        limit = CHUNK + len(at_last_key)
+        limit = chunk + len(at_last_key)
         hits = searcher.search(chunk_query, limit=limit, count=False, order_by_field="sort", order=Order.Desc).hits
         for key, address in hits:
             place = (address.segment_ord, address.doc)

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import orjson
 import tantivy
-from tantivy import FieldType, Occur, Order, Query
+from tantivy import Query
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, Item, Report
 from shoal.store.embedded.index import FORMAT_FILE, INDEX_FORMAT, SCAN_CHUNK, ReportIndex
+from shoal.store.embedded.latest import newest_first
 from shoal.store.embedded.schema import prepare_report
 
 BATCH = 50_000  # reports per commit of the new index, as an import
@@ -98,35 +99,12 @@ def finish_swap(path: Path) -> None:
 
 
 def format1_reports(index: tantivy.Index, dataset: str) -> Iterator[Report]:
-    """Every report of a format-1 index, newest first, by a cursor on its ``sort`` fast field."""
-    schema = index.schema
+    """Every report of a format-1 index, newest first (its schema has the same ``sort`` fast field)."""
     searcher = index.searcher()
-    last_key: int | None = None
-    at_last_key: set[str] = set()
-    while True:
-        query = Query.all_query()
-        if last_key is not None:
-            upto = Query.range_query(schema, "sort", FieldType.Integer, None, last_key)
-            query = Query.boolean_query([(Occur.Must, query), (Occur.Must, upto)])
-        limit = SCAN_CHUNK + len(at_last_key)
-        hits = searcher.search(query, limit=limit, count=False, order_by_field="sort", order=Order.Desc).hits
-        for key, address in hits:
-            date, report_id, items = orjson.loads(searcher.doc(address)["doc"][0])
-            if key == last_key and report_id in at_last_key:
-                continue
-            if key != last_key:
-                last_key, at_last_key = key, set()
-            at_last_key.add(report_id)
-            yield Report.from_dict(
-                {
-                    "date": date,
-                    "id": report_id,
-                    "items": [dict(zip(Item._fields, item, strict=True)) for item in items],
-                },
-                dataset,
-            )
-        if len(hits) < limit:
-            return
+    for _, address in newest_first(searcher, index.schema, Query.all_query(), SCAN_CHUNK):
+        date, report_id, items = orjson.loads(searcher.doc(address)["doc"][0])
+        fields = [dict(zip(Item._fields, item, strict=True)) for item in items]
+        yield Report.from_dict({"date": date, "id": report_id, "items": fields}, dataset)
 
 
 def migrate_data_dir(

@@ -6,11 +6,11 @@ addresses of the names it knows (``shoal scan --names known``). Never searched t
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from shoal.model import DnsAnswer
+from shoal.sqlite import PerThread
 from shoal.store.answers import addresses_of
 
 SCHEMA = """
@@ -29,16 +29,10 @@ BUSY_TIMEOUT_SECONDS = 30.0
 class NameStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._connections = PerThread(path, SCHEMA, BUSY_TIMEOUT_SECONDS)
 
     def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(SCHEMA)
-            self._local.connection = connection
-        return connection
+        return self._connections.connection()
 
     def add(self, answers: Iterable[DnsAnswer]) -> tuple[int, int]:
         """Store answers in one transaction; (new, already known) — a known answer only widens its days."""

@@ -33,13 +33,13 @@ import datetime as dt
 import hashlib
 from binascii import b2a_base64
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import orjson
 import tantivy
 
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, SUPERSEDES, Body, Item, Report, canonical_ip, pack_ip
 from shoal.store.base import MAX_SLOP
+from shoal.store.plan import host_key, url_host
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
 CONTEXT_SEP = "\x1e"  # between a type and a context
@@ -91,16 +91,7 @@ def cut(term: str) -> str:
 
 def reversed_host(host: str) -> str:
     """``www.Example.com.`` → ``com.example.www``: right-anchored label matching becomes a prefix match."""
-    return ".".join(reversed(host.strip().rstrip(".").lower().split(".")))
-
-
-def url_host(url: str) -> str | None:
-    text = url.strip()
-    try:
-        host = urlsplit(text if "://" in text else "//" + text).hostname
-    except ValueError:
-        return None
-    return host or None
+    return ".".join(reversed(host_key(host).split(".")))
 
 
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
@@ -150,7 +141,7 @@ def identity_key(report: Report, packed_ip: bytes | None, port: int | None) -> i
     if dataset == PROTOCOLS and packed_ip is not None and port is not None:
         return target_key(packed_ip, port)
     if dataset == DOMAINS and packed_ip is not None and port is not None and (host := first_value(report, "host")):
-        return hashed_key((host.strip().rstrip(".").lower(), packed_ip, port))
+        return hashed_key((host_key(host), packed_ip, port))
     if dataset == RDNS and packed_ip is not None:
         return hashed_key(packed_ip)
     if dataset == CT and (digest := first_value(report, "cert-sha256")):
