@@ -10,9 +10,6 @@ four calls), projectdiscovery/uncover (``sources/agent/driftnet``), hueristiq/xs
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
@@ -21,7 +18,7 @@ import pytest
 
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
-from tests.api.test_server import free_port
+from tests.api.serving import running_server
 from tests.datasets_corpus import DATASET_CORPUS
 
 pytestmark = pytest.mark.slow
@@ -35,22 +32,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     store.ingest(DATASET_CORPUS)
     store.close()
     token = TokenStore(folder).create("client-replay")
-    port = free_port()
-    command = [sys.executable, "-m", "shoal", "serve", "--data", str(folder), "--port", str(port), "--allow-anon"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/v1/admin/user", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "shoal serve did not start"
-            time.sleep(0.1)
-    yield base, token
-    process.terminate()
-    process.wait(timeout=15)
+    with running_server(folder, "--allow-anon") as server:
+        yield server.base, token
 
 
 def subfinder(base: str, token: str, domain: str) -> tuple[set[str], list[int]]:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -19,35 +16,16 @@ import pytest
 
 from shoal.tokens import ID_LENGTH, TokenStore, hash_token
 from tests.api.conftest import SLOW_QUERY
+from tests.api.serving import running_server
 
 URL = "/v1/scan/protocols"
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(slow_data: Path) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "shoal", "serve", "--data", str(slow_data), "--port", str(port)]
-    process = subprocess.Popen([*command, "--workers", "2"], stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/v1/admin/user", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "shoal serve did not start"
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=15)
+    with running_server(slow_data, "--workers", "2") as running:
+        yield running.base
 
 
 @pytest.fixture
