@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
 from shoal.api.limits import MAX_QUERY_STRING, ServerSettings
-from shoal.store.base import Store
+from shoal.store import deadline
+from shoal.store.base import PAGE_SIZE, Filters, Store
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import ID_LENGTH, TokenStore, hash_token
 from tests.api.asgi import raw_get
@@ -210,3 +211,31 @@ def test_a_timed_out_query_keeps_its_slot_until_it_really_ends(slow_app: FastAPI
             time.sleep(0.05)
         assert client.get(URL, params={"ip": "8.8.8.8"}).status_code == 204
         assert client.get("/v1/admin/user").json()["quota"]["api_usage"] == 6  # five 504s and one 204
+
+
+class LimitSeeingStore(EmbeddedStore):
+    """A real store that notes the time limit each search ran under (engines read it: ClickHouse stops a
+    query past it)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.limits: list[float | None] = []
+
+    def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
+        running = deadline.current()
+        self.limits.append(None if running is None else running.seconds)
+        return super().search_rendered(filters, offset, limit)
+
+
+def test_the_store_runs_each_search_under_the_request_time_limit(tmp_path: Path) -> None:
+    store = LimitSeeingStore(tmp_path / "store")
+    app = create_app(store, TokenStore(tmp_path), ServerSettings(query_timeout=20))
+    try:
+        with TestClient(app) as client:
+            client.headers["Authorization"] = f"Bearer {app.state.tokens.create('limits')}"
+            assert client.get(URL, params={"ip": "8.8.8.8", "timeout": "2.5"}).status_code == 204
+            assert client.get(URL, params={"ip": "8.8.8.8"}).status_code == 204
+        assert store.limits == [2.5, 20]
+        assert deadline.current() is None
+    finally:
+        store.close()

@@ -9,6 +9,8 @@ both translate every failure at this one boundary: an unreachable server or an e
 from __future__ import annotations
 
 import atexit
+import contextlib
+import math
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +20,7 @@ import httpx
 import orjson
 
 from shoal.errors import QueryTimeout, StoreError
+from shoal.store import deadline
 
 # ClickHouse error codes that mean "the query ran out of time" (TIMEOUT_EXCEEDED, and the network timeouts of
 # a distributed query).
@@ -67,6 +70,29 @@ def engine_error(message: str, timeout: float | None) -> Exception:
     return StoreError(f"ClickHouse failed: {first_line[:500]}")
 
 
+def time_limit(settings: Mapping[str, Any] | None) -> float | None:
+    """The time limit a failed query ran under: the API's for its request, else its own setting, if any."""
+    running = deadline.current()
+    if running is not None:
+        return running.seconds
+    value = settings.get("max_execution_time") if settings else None
+    return float(value) if value else None
+
+
+def with_time_left(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``settings`` and, for a query the API runs under a time limit, what is left of it as
+    ``max_execution_time``, so the server stops a query whose client was answered 504 (whole seconds, rounded
+    up: ClickHouse 18 reads no fractions). A query whose time is already over is not sent."""
+    chosen = dict(settings or {})
+    running = deadline.current()
+    if running is not None and "max_execution_time" not in chosen:
+        left = running.left()
+        if left <= 0:
+            raise QueryTimeout(running.seconds)
+        chosen["max_execution_time"] = math.ceil(left)
+    return chosen
+
+
 def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.strip().split(".") if part.isdigit())
 
@@ -95,15 +121,14 @@ class HttpClient:
                 failure = exc
                 continue
             if response.status_code != 200:
-                timeout = settings.get("max_execution_time") if settings else None
-                raise engine_error(response.text, float(timeout) if timeout else None)
+                raise engine_error(response.text, time_limit(settings))
             return response.content
         raise StoreError(f"no ClickHouse server answers at {', '.join(self.hosts)}: {failure}") from failure
 
     def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes:
         text = sql if output is None else f"{sql}\nFORMAT {output}"
         return self.post(
-            None, text.encode("utf-8", "surrogatepass"), {"max_query_size": MAX_QUERY_SIZE, **(settings or {})}
+            None, text.encode("utf-8", "surrogatepass"), {"max_query_size": MAX_QUERY_SIZE, **with_time_left(settings)}
         )
 
     def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
@@ -147,15 +172,22 @@ class ChdbClient:
 
     def execute(self, sql: str, settings: Mapping[str, Any] | None = None, output: str | None = None) -> bytes:
         text = sql
+        settings = with_time_left(settings)
         if settings:
             text += "\nSETTINGS " + ", ".join(f"{name} = {value!r}" for name, value in settings.items())
         with ChdbClient._lock:
             try:
                 result = self.session.query(text, output or "TabSeparated")
             except Exception as exc:  # chDB raises its own RuntimeError subclass for every engine error
-                timeout = settings.get("max_execution_time") if settings else None
-                raise engine_error(str(exc), float(timeout) if timeout else None) from exc
+                self.drain()
+                raise engine_error(str(exc), time_limit(settings)) from exc
         return bytes(result.bytes()) if result is not None else b""
+
+    def drain(self) -> None:
+        """Throw away what a failed query left in the session: chDB (4.4) hands the rows a query sent before
+        it was stopped (by its time limit) to the next query, ahead of that query's own."""
+        with contextlib.suppress(Exception):
+            self.session.query("SELECT 1", "TabSeparated")
 
     def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
         with ChdbClient._lock:
