@@ -34,7 +34,9 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 from api.serving import running_server  # noqa: E402
+from derive import derive_file  # noqa: E402
 
 SHOAL = [sys.executable, "-m", "shoal"]
 WARMUPS = 2
@@ -43,44 +45,9 @@ WARMUPS = 2
 def derived(corpus: Path, out: Path, dataset: str) -> Path:
     """rdns or ct reports made from the corpus (written once, then reused)."""
     target = out / f"derived-{dataset}.jsonl.gz"
-    if target.exists():
-        return target
-    seen: set[str] = set()
-    with gzip.open(corpus, "rb") as lines, gzip.open(target, "wb") as sink:
-        for line in lines:
-            report = orjson.loads(line)
-            made = rdns_of(report, seen) if dataset == "rdns" else ct_of(report, seen)
-            if made is not None:
-                sink.write(orjson.dumps(made) + b"\n")
+    if not target.exists():
+        derive_file(corpus, dataset, target)
     return target
-
-
-def item(item_type: str, value: str, context: str = "", metadata: bool = False) -> dict[str, object]:
-    return {"type": item_type, "value": value, "context": context, "is_metadata": metadata}
-
-
-def rdns_of(report: dict, seen: set[str]) -> dict | None:
-    ip = next((i["value"] for i in report["items"] if i["type"] == "ip" and i["context"] == ""), None)
-    ptr = next((i["value"] for i in report["items"] if i["type"] == "host" and i["context"] == "rdns"), None)
-    if ip is None or ptr is None or ip in seen:
-        return None
-    seen.add(ip)
-    zone = ".".join(ptr.split(".")[-2:])
-    items = [item("ip", ip, metadata=True), item("host", ptr, "dns-ptr"), item("host", f"ns1.{zone}", "dns-ns")]
-    return {"date": report["date"], "id": f"rdns-{ip}", "items": items}
-
-
-def ct_of(report: dict, seen: set[str]) -> dict | None:
-    items = report["items"]
-    digest = next((i["value"] for i in items if i["type"] == "cert-sha256"), None)
-    if digest is None or digest in seen:
-        return None
-    seen.add(digest)
-    kept = [
-        i for i in items if i["type"] in ("subject", "issuer") or i["context"] in ("cert-dns-name", "cert-ip-address")
-    ]
-    logged = [item("cert-sha256", digest), *kept, item("ct-log", "bench-log"), item("ct-index", str(len(seen)))]
-    return {"date": report["date"], "id": f"ct-{digest[:20]}", "items": logged}
 
 
 def shoal(*args: str) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up and run the main job on the embedded engine: generate a demo corpus, import it,
-# create an enterprise demo token (once: it is kept in DATA/demo-token and reused), print a working curl
-# example, and serve the API and the web UI on 127.0.0.1:8080.
+# Set everything up and run the main job on the embedded engine: generate a demo corpus, import it (and the
+# domains, rdns and ct reports made from it), create an enterprise demo token (once: it is kept in
+# DATA/demo-token and reused), print working curl examples, and serve the API and the web UI on 127.0.0.1:8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,6 +23,20 @@ else
     echo "importing $COUNT demo reports into $DATA"
     .venv/bin/shoal import --data "$DATA" "$corpus"
 fi
+# The other datasets (scan/domains, domain/rdns, ct/log), made from the same corpus by bench/derive.py.
+for dataset in domains rdns ct; do
+    derived="$DATA/demo-$dataset-$COUNT.jsonl.gz"
+    if [ ! -f "$derived" ]; then
+        .venv/bin/python bench/derive.py --dataset "$dataset" "$corpus" "$derived"
+    fi
+    held=$(.venv/bin/shoal count --data "$DATA" --dataset "$dataset" 2>/dev/null || echo 0)
+    if [ "$held" -gt 0 ]; then
+        echo "$DATA already holds $held $dataset reports: not importing them again"
+    else
+        echo "importing the demo's $dataset reports into $DATA"
+        .venv/bin/shoal import --data "$DATA" --dataset "$dataset" "$derived"
+    fi
+done
 token_file="$DATA/demo-token"
 token=""
 if [ -s "$token_file" ]; then
@@ -52,6 +66,9 @@ Shoal is starting on http://127.0.0.1:$PORT/v1/ with $(basename "$corpus"). Try,
 
   curl -s -H 'Authorization: Bearer $token' \\
     --get --data-urlencode 'summarize=port-tcp' 'http://127.0.0.1:$PORT/v1/scan/protocols'
+
+  curl -s -H 'Authorization: Bearer $token' \\
+    'http://127.0.0.1:$PORT/v1/ct/log?summarize=host&summary_context=cert-dns-name&summary_limit=20'
 
 or open http://127.0.0.1:$PORT/ in a browser and paste the token, or use the command line against it:
 

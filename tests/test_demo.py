@@ -1,5 +1,6 @@
 """The README's first command, ``bash scripts/demo.sh``, for real (on a small corpus): it serves, its token is
-an enterprise one (charts get their cardinality), and running it again reuses the token and the import."""
+an enterprise one (charts get their cardinality), every dataset has reports, and running it again reuses the
+token and the imports."""
 
 from __future__ import annotations
 
@@ -68,11 +69,20 @@ def test_the_demo_serves_with_one_reusable_enterprise_token(tmp_path: Path) -> N
         params = {"summarize": "port-tcp", "summary_cardinality": "true"}
         summary = httpx.get(f"{base}/v1/scan/protocols", params=params, headers=headers).json()["summary"]
         assert summary["cardinality"] > 0
+        for path, selection in (
+            ("scan/domains", {"summarize": "host"}),
+            ("domain/rdns", {"summarize": "host", "summary_context": "dns-ptr"}),
+            ("ct/log", {"summarize": "host", "summary_context": "cert-dns-name"}),
+        ):
+            answer = httpx.get(f"{base}/v1/{path}", params=selection, headers=headers)
+            assert answer.status_code == 200, (path, answer.text)
+            assert answer.json()["summary"]["values"], path
     assert (data / "demo-token").stat().st_mode & 0o077 == 0
     with demo(data, port) as second:
         assert token_in(second) == token
         assert "reusing the enterprise token 'demo'" in second
         assert f"already holds {REPORTS} reports: not importing" in second
+        assert second.count("reports: not importing them again") == 3  # domains, rdns, ct
     names = subprocess.run(
         [str(ROOT / ".venv/bin/shoal"), "token", "list", "--json", "--data", str(data)], capture_output=True, text=True
     ).stdout
