@@ -1,4 +1,5 @@
-"""Realistic reports from ``bench/generate.py`` (loaded by path, as the scripts are not a package)."""
+"""The scripts of ``bench/`` as modules (loaded by path: they are not a package), and realistic reports from
+``bench/generate.py``."""
 
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ from types import ModuleType
 
 from shoal.model import Report
 
-GENERATE_PATH = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 @cache
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATE_PATH)
+def bench_module(name: str) -> ModuleType:
+    """``bench/<name>.py``, loaded once, as the module ``bench_<name>``."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
+
+
+def generator() -> ModuleType:
+    return bench_module("generate")
 
 
 def generated_reports(count: int, seed: int = 1) -> list[Report]:

@@ -7,30 +7,20 @@ small file would give it one commit only), then a real ``shoal import`` killed m
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-KILL_IMPORT_PATH = Path(__file__).resolve().parents[1] / "bench" / "kill_import.py"
+from tests.generated import bench_module
+
 pytestmark = pytest.mark.slow
-
-
-def kill_import() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_kill_import", KILL_IMPORT_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return kill_import()
+    return bench_module("kill_import")
 
 
 def test_five_kills_during_batched_imports(bench: ModuleType, tmp_path: Path) -> None:

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import orjson
 import pytest
 
 from shoal.model import Report
+from tests.generated import BENCH, bench_module
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 SHOAL = [sys.executable, "-m", "shoal"]
 URLSAFE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("derive") / "corpus.jsonl.gz"
-    load("generate").main(["--count", "2000", "--seed", "3", "--out", str(path)])
+    bench_module("generate").main(["--count", "2000", "--seed", "3", "--out", str(path)])
     return path
 
 
@@ -49,7 +38,7 @@ def values(report: dict, item_type: str, context: str) -> list[str]:
 def test_derived_reports_are_valid_with_ids_of_their_own_and_the_same_every_time(
     corpus: Path, tmp_path: Path, dataset: str
 ) -> None:
-    derive = load("derive")
+    derive = bench_module("derive")
     first, second = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
     written = derive.derive_file(corpus, dataset, first)
     derive.derive_file(corpus, dataset, second)
@@ -65,7 +54,7 @@ def test_derived_reports_are_valid_with_ids_of_their_own_and_the_same_every_time
 
 
 def test_what_each_dataset_keeps(corpus: Path) -> None:
-    derive = load("derive")
+    derive = bench_module("derive")
     sources = read(corpus)
     domains = list(derive.derive(iter(sources), "domains"))
     assert len(domains) == sum(1 for report in sources if values(report, "host", ""))

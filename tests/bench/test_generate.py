@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import importlib.util
 import ipaddress
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-GENERATE_PATH = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
+from tests.generated import bench_module
+
 COUNT = 2000
 REPORT_KEYS = ["date", "id", "items"]
 ITEM_KEYS = ["context", "is_metadata", "type", "value"]
 URLSAFE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATE_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = load_generator()
+generator = bench_module("generate")
 
 
 @pytest.fixture(scope="module")
