@@ -29,7 +29,7 @@ from starlette.datastructures import QueryParams
 
 from shoal.api.params import single
 from shoal.errors import BadParameter, QueryTimeout
-from shoal.store.deadline import run_within
+from shoal.store.deadline import Deadline, run_within
 
 T = TypeVar("T")
 
@@ -143,7 +143,8 @@ async def run_query(request: Request, job: Callable[..., T], *args: Any) -> T:
     """
     timeout = timeout_of(request.query_params, request.app.state.settings.query_timeout)
     slot: Slot | None = request.scope.get("state", {}).get("slot")
-    future: Future[T] = executor_of(request).submit(run_within, timeout, job, *args)
+    # The limit counts from now, as the wait for the answer does, not from when the pool starts the job.
+    future: Future[T] = executor_of(request).submit(run_within, Deadline.after(timeout), job, *args)
     if slot is not None:
         slot.hold()
         future.add_done_callback(lambda _: slot.release())

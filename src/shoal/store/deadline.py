@@ -16,6 +16,11 @@ class Deadline(NamedTuple):
     seconds: float  # the query's time limit
     at: float  # when it ends, on time.monotonic()
 
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """The limit of a query that may run ``seconds`` from now."""
+        return cls(seconds, time.monotonic() + seconds)
+
     def left(self) -> float:
         """Seconds until the limit (0 or less once it is over)."""
         return self.at - time.monotonic()
@@ -24,9 +29,9 @@ class Deadline(NamedTuple):
 _DEADLINE: ContextVar[Deadline | None] = ContextVar("query_deadline", default=None)
 
 
-def run_within(seconds: float, job: Callable[..., T], *args: Any) -> T:
-    """``job(*args)`` with a time limit of ``seconds``, which ``current()`` answers while it runs (in this thread)."""
-    token = _DEADLINE.set(Deadline(seconds, time.monotonic() + seconds))
+def run_within(limit: Deadline, job: Callable[..., T], *args: Any) -> T:
+    """``job(*args)`` under ``limit``, which ``current()`` answers while it runs (in this thread)."""
+    token = _DEADLINE.set(limit)
     try:
         return job(*args)
     finally:

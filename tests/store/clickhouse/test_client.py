@@ -35,14 +35,14 @@ def client(request: pytest.FixtureRequest) -> Iterator[Client]:
 
 def test_a_query_under_a_time_limit_is_stopped_by_the_server(client: Client) -> None:
     with pytest.raises(QueryTimeout) as raised:
-        deadline.run_within(1, rows, client, SLOW, ROW_BY_ROW)
+        deadline.run_within(deadline.Deadline.after(1), rows, client, SLOW, ROW_BY_ROW)
     assert raised.value.status == 504
     assert "1 s" in str(raised.value)
     assert rows(client, QUICK) == [{"one": 1}]  # and nothing of it is left for the next query
 
 
 def test_a_quick_query_under_a_limit_answers(client: Client) -> None:
-    assert deadline.run_within(5, rows, client, QUICK) == [{"one": 1}]
+    assert deadline.run_within(deadline.Deadline.after(5), rows, client, QUICK) == [{"one": 1}]
 
 
 def test_a_query_whose_time_is_over_is_not_sent(client: Client) -> None:
@@ -54,7 +54,7 @@ def test_a_query_whose_time_is_over_is_not_sent(client: Client) -> None:
         return rows(client, QUICK)
 
     with pytest.raises(QueryTimeout):
-        deadline.run_within(0.01, after_the_limit)
+        deadline.run_within(deadline.Deadline.after(0.01), after_the_limit)
 
 
 def test_without_a_limit_a_query_runs_to_its_end(client: Client) -> None:
