@@ -29,7 +29,7 @@ import os
 import pty
 import random
 import re
-import select
+import selectors
 import shutil
 import signal
 import subprocess
@@ -135,18 +135,19 @@ def run_import(command: list[str], kill_after: float | None) -> Run:
     output = bytearray()
 
     def drain() -> None:
-        while True:
-            try:
-                ready, _, _ = select.select([leader], [], [], 0.5)
-                if ready:
-                    chunk = os.read(leader, 65536)
-                    if not chunk:
+        with selectors.DefaultSelector() as watcher:  # not select(): the pty's number may be above 1023
+            watcher.register(leader, selectors.EVENT_READ)
+            while True:
+                try:
+                    if watcher.select(0.5):
+                        chunk = os.read(leader, 65536)
+                        if not chunk:
+                            return
+                        output.extend(chunk)
+                    elif process.poll() is not None:
                         return
-                    output.extend(chunk)
-                elif process.poll() is not None:
+                except OSError:  # EIO: every writer of the terminal is gone
                     return
-            except OSError:  # EIO: every writer of the terminal is gone
-                return
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()

@@ -70,6 +70,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     executor, app.state.executor = app.state.executor, None  # a new one starts if the app is served again
     if executor is not None:
         executor.shutdown(wait=False, cancel_futures=True)
+    # Served and stopped (tests, an embedding program): what was frozen may be garbage now, such as an earlier
+    # app's SQLite connections, whose files stay open until the collector sees them.
+    gc.unfreeze()
 
 
 def openapi_document(app: FastAPI) -> dict[str, object]:
