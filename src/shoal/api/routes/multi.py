@@ -30,6 +30,7 @@ from shoal.enrich.products import Honeypots, Products
 from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, SUPERSEDES
 from shoal.store.base import Filters, Store, Summary, SummaryRequest
+from shoal.store.fanout import summarize_each
 from shoal.tokens import Token
 
 router = APIRouter()
@@ -59,10 +60,15 @@ def per_dataset(summaries: dict[str, Summary]) -> dict[str, Any]:
 def multi_summary(store: Store, filters: Filters, limit: int) -> dict[str, dict[str, Any]]:
     """The two sections of the answer; a type without a value in either dataset is left out."""
     types = sorted(set().union(*(store.known_types(dataset) for dataset in MULTI_DATASETS)) - UNSUMMARISED_TYPES)
+    jobs = [
+        (replace(filters, dataset=dataset), SummaryRequest(item_type, limit=limit))
+        for item_type in types
+        for dataset in MULTI_DATASETS
+    ]
+    done = iter(summarize_each(store, jobs))
     body: dict[str, dict[str, Any]] = {"enrichments": {}, "observations": {}}
     for item_type in types:
-        request = SummaryRequest(item_type, limit=limit)
-        summaries = {dataset: store.summarize(replace(filters, dataset=dataset), request) for dataset in MULTI_DATASETS}
+        summaries = {dataset: next(done) for dataset in MULTI_DATASETS}
         if not any(summary.cardinality for summary in summaries.values()):
             continue
         section = body["enrichments" if item_type in ENRICHMENT_TYPES else "observations"]
