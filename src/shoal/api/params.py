@@ -230,11 +230,16 @@ def summary_of(params: QueryParams, known_types: Collection[str], enterprise: bo
         return None
     if summary_type not in known_types and summary_type not in CONTEXT_KEYWORDS:
         raise BadParameter("summarize", f"unknown type {summary_type!r} for 'summarize'")
-    ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
-    why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"
     return SummaryRequest(
         type=summary_type,
         contexts=tuple(params.getlist("summary_context")),
         excluded_contexts=tuple(params.getlist("summary_nocontext")),
-        limit=integer(params, "summary_limit", SUMMARY_LIMIT_DEFAULT, 1, ceiling, why),
+        limit=summary_limit_of(params, enterprise, SUMMARY_LIMIT_DEFAULT),
     )
+
+
+def summary_limit_of(params: QueryParams, enterprise: bool, default: int) -> int:
+    """``summary_limit``: 1 to 10,000 values, or to 1,000,000 for enterprise tokens."""
+    ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
+    why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"
+    return integer(params, "summary_limit", default, 1, ceiling, why)

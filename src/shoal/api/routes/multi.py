@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import SUMMARY_LIMIT_MAX, SUMMARY_LIMIT_MAX_ENTERPRISE, filters_of, integer
+from shoal.api.params import filters_of, summary_limit_of
 from shoal.api.registry import MULTI_SUMMARY, declare
 from shoal.api.render import json_response
 from shoal.enrich.products import Honeypots, Products
@@ -41,12 +41,6 @@ MULTI_LIMIT_DEFAULT = 10
 ENRICHMENT_TYPES = Products.outputs | Honeypots.outputs
 UNSUMMARISED_TYPES = frozenset({SUPERSEDES, BODY_SHA256})  # bookkeeping items, not observations
 DRIFTNET_NAMES = {"subject": "subject;cert", "title": "title;html"}
-
-
-def multi_limit(params: QueryParams, enterprise: bool) -> int:
-    ceiling = SUMMARY_LIMIT_MAX_ENTERPRISE if enterprise else SUMMARY_LIMIT_MAX
-    why = "" if enterprise else " (up to 1,000,000 for enterprise tokens)"
-    return integer(params, "summary_limit", MULTI_LIMIT_DEFAULT, 1, ceiling, why)
 
 
 def per_dataset(summaries: dict[str, Summary]) -> dict[str, Any]:
@@ -80,7 +74,7 @@ def multi_summary(store: Store, filters: Filters, limit: int) -> dict[str, dict[
 
 def answer(params: QueryParams, store: Store, token: Token) -> Response:
     filters = filters_of(params, known_types(store))
-    body = multi_summary(store, filters, multi_limit(params, token.enterprise))
+    body = multi_summary(store, filters, summary_limit_of(params, token.enterprise, MULTI_LIMIT_DEFAULT))
     if not body["observations"] and not body["enrichments"]:
         raise NoResults()
     return json_response(body)
