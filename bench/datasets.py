@@ -36,10 +36,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 from api.serving import running_server  # noqa: E402
+from core import timed  # noqa: E402
 from derive import derive_file  # noqa: E402
 
 SHOAL = [sys.executable, "-m", "shoal"]
-WARMUPS = 2
 
 
 def derived(corpus: Path, out: Path, dataset: str) -> Path:
@@ -63,14 +63,7 @@ def imported(data: Path, dataset: str, source: Path) -> str:
 
 
 def median_ms(call: Callable[[], object], runs: int) -> float:
-    for _ in range(WARMUPS):
-        call()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return statistics.median(timed(call, runs))
 
 
 def calls(domain: str) -> Iterator[tuple[str, str]]:
