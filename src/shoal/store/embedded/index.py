@@ -15,7 +15,7 @@ from tantivy import FieldType, Occur, Order, Query
 from shoal.errors import StoreError
 from shoal.model import SUPERSEDES, Report
 from shoal.store.base import PAGE_SIZE, Filters, Page, Summary, SummaryRequest
-from shoal.store.embedded.compile import compile_filters, count_matches
+from shoal.store.embedded.compile import compile_filters, count_matches, must_not
 from shoal.store.embedded.latest import LatestIndex, newest_first
 from shoal.store.embedded.schema import (
     CONTEXT_SEP,
@@ -148,7 +148,7 @@ class ReportIndex:
         if filters.most_recent:
             ids = self.newest_ids(searcher, filters)
             if ids is None:
-                ids = [self.load(searcher, address).id for address in newest_per_target(searcher, query)]
+                ids = [stored_id(stored(searcher, address)) for address in newest_per_target(searcher, query)]
             query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
         elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("exact", SUPERSEDED) == 0:
             return self.summarize_everything(searcher, request)
@@ -246,8 +246,7 @@ class ReportIndex:
         """Every report that is not superseded."""
         if searcher.doc_freq("exact", SUPERSEDED) == 0:
             return Query.all_query()
-        superseded = Query.term_query(self.schema, "exact", SUPERSEDED)
-        return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, superseded)])
+        return must_not(Query.term_query(self.schema, "exact", SUPERSEDED))
 
     def newest_entry(self, searcher: tantivy.Searcher, target: int) -> Latest | None:
         identity = Query.range_query(self.schema, "target", FieldType.Unsigned, target, target)

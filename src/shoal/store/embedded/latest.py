@@ -27,9 +27,8 @@ from tantivy import FieldType, Occur, Order, Query
 
 from shoal.model import DOMAINS, PROTOCOLS, RDNS
 from shoal.store.base import Filters, IPNetwork
-from shoal.store.embedded.compile import any_of, ip_range
+from shoal.store.embedded.compile import Compiler, must_not
 from shoal.store.embedded.schema import Latest
-from shoal.store.plan import AnyOf
 from shoal.store.plan import ip_range as plan_ip_range
 
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
@@ -88,9 +87,7 @@ class LatestIndex:
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self._writer: tantivy.IndexWriter | None = None
         self._hold_writer = hold_writer
-        self._not_state = Query.boolean_query(
-            [(Occur.Must, Query.all_query()), (Occur.MustNot, Query.term_query(self.schema, "kind", STATE))]
-        )
+        self._not_state = must_not(Query.term_query(self.schema, "kind", STATE))
 
     def refresh(self) -> None:
         self.index.reload()
@@ -183,9 +180,7 @@ class LatestIndex:
 def scanned_in(schema: tantivy.Schema, network: IPNetwork) -> Query:
     """Entries whose scanned address is in ``network``, as the plan reads the ``ip`` parameter (an IPv6 network
     holding the IPv4-mapped range means its IPv6 addresses only)."""
-    plan = plan_ip_range(network, "")
-    parts = plan.children if isinstance(plan, AnyOf) else (plan,)
-    return any_of([ip_range(schema, "ip", part.network) for part in parts])  # type: ignore[union-attr]
+    return Compiler(schema, frozenset()).compile(plan_ip_range(network, ""))
 
 
 def entry_document(entry: Latest) -> str:

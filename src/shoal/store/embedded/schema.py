@@ -180,11 +180,6 @@ def report_from_stored(data: bytes, dataset: str = PROTOCOLS) -> Report:
 _new_item = tuple.__new__
 
 
-def build_document(report: Report, superseded: bool = False) -> str:
-    """The tantivy JSON document for one report (tantivy parses and tokenizes it outside Python)."""
-    return orjson.dumps(document_fields(report, superseded)).decode()
-
-
 def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
     """The fields of a report's document. The hot loop of every import: one pass over the items, methods bound
     to locals, long terms cut only when they may be."""
