@@ -48,6 +48,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import orjson
@@ -567,20 +568,35 @@ def read_manifest(path: Path) -> tuple[list[Segment], int, list[str]]:
     return segments, int(data["next"]), [str(name) for name in data.get("replaced", [])]
 
 
+def read_header(handle: BinaryIO, key_type: np.dtype) -> int:
+    """The rows a segment file's header announces (the handle is left at the first row); ValueError if the
+    header is unreadable or of another type."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    if dtype != key_type or len(shape) != 1:
+        raise ValueError(f"holds {dtype} {shape}, not a list of {key_type} keys")
+    return int(shape[0])
+
+
 def read_rows(path: Path, key_type: np.dtype) -> tuple[np.ndarray, int]:
     """The whole rows a segment file holds (even if it was cut short) and the rows its header announces;
     ValueError if the header is unreadable or of another type."""
     with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        announced = read_header(handle, key_type)
         data = handle.read()
-    if dtype != key_type or len(shape) != 1:
-        raise ValueError(f"holds {dtype} {shape}, not a list of {key_type} keys")
-    whole = min(len(data) // key_type.itemsize, shape[0])
-    return np.frombuffer(data[: whole * key_type.itemsize], dtype=key_type), int(shape[0])
+    whole = min(len(data) // key_type.itemsize, announced)
+    return np.frombuffer(data[: whole * key_type.itemsize], dtype=key_type), announced
+
+
+def count_rows(path: Path, key_type: np.dtype) -> tuple[int, int]:
+    """``read_rows``'s two counts from the header and the file's size, without reading the rows."""
+    with open(path, "rb") as handle:
+        announced = read_header(handle, key_type)
+        held = os.fstat(handle.fileno()).st_size - handle.tell()
+    return min(held // key_type.itemsize, announced), announced
 
 
 def problems(path: Path | str) -> list[str]:
@@ -599,15 +615,15 @@ def problems(path: Path | str) -> list[str]:
     for segment in segments:
         file = path / segment.name
         try:
-            rows, announced = read_rows(file, KEY_TYPES[segment.version])
+            whole, announced = count_rows(file, KEY_TYPES[segment.version])
         except FileNotFoundError:
             found.append(f"ports/{segment.name} is in the manifest but missing ({segment.rows:,} observations)")
             continue
         except (OSError, ValueError, KeyError) as exc:
             found.append(f"ports/{segment.name} cannot be read ({exc})")
             continue
-        if announced != segment.rows or len(rows) != segment.rows:
-            found.append(f"ports/{segment.name} is truncated: {len(rows):,} of {segment.rows:,} observations")
+        if announced != segment.rows or whole != segment.rows:
+            found.append(f"ports/{segment.name} is truncated: {whole:,} of {segment.rows:,} observations")
     live = {segment.name for segment in segments}
     for file in segment_files(path):
         number = int(SEGMENT_NAME.fullmatch(file.name)[3])  # type: ignore[index]
