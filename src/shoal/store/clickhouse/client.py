@@ -36,8 +36,6 @@ class Client(Protocol):
 
     def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None: ...
 
-    def server_version(self) -> tuple[int, ...]: ...
-
     def close(self) -> None: ...
 
 
@@ -93,6 +91,10 @@ def with_time_left(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     return chosen
 
 
+def server_version(client: Client) -> tuple[int, ...]:
+    return parse_version(client.execute("SELECT version()").decode())
+
+
 def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.strip().split(".") if part.isdigit())
 
@@ -133,9 +135,6 @@ class HttpClient:
 
     def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
         self.post(f"INSERT INTO {table} FORMAT RowBinary", data, settings)
-
-    def server_version(self) -> tuple[int, ...]:
-        return parse_version(self.execute("SELECT version()").decode())
 
     def close(self) -> None:
         self.http.close()
@@ -197,9 +196,6 @@ class ChdbClient:
                 inserter.finish()
             except Exception as exc:
                 raise engine_error(str(exc), None) from exc
-
-    def server_version(self) -> tuple[int, ...]:
-        return parse_version(self.execute("SELECT version()").decode())
 
     def close(self) -> None:
         """The session stays open for the life of the process (chDB allows one); ``close_sessions`` ends it."""

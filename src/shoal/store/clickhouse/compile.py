@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoal.store.base import Filters, IPNetwork
-from shoal.store.clickhouse.schema import IPV4_MAPPED, Layout, check_dataset, day_number
+from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset, day_number
 from shoal.store.plan import (
     AllOf,
     AnyOf,
@@ -52,9 +52,7 @@ def date_literal(date: dt.date) -> str:
 
 def address_range(network: IPNetwork) -> tuple[str, str]:
     """The first and last 16-byte addresses of ``network`` (IPv4 mapped), as SQL expressions."""
-    first, last = network.network_address.packed, network.broadcast_address.packed
-    if network.version == 4:
-        first, last = IPV4_MAPPED + first, IPV4_MAPPED + last
+    first, last = address16_of(network.network_address.packed), address16_of(network.broadcast_address.packed)
     return f"unhex('{first.hex()}')", f"unhex('{last.hex()}')"
 
 

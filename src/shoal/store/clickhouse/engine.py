@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,15 +36,15 @@ from shoal.model import (
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.answers import addresses_of
 from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
-from shoal.store.clickhouse.client import Client, rows
+from shoal.store.clickhouse.client import Client, rows, server_version
 from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
 from shoal.store.clickhouse.schema import (
     EPOCH,
-    IPV4_MAPPED,
     LATEST,
     MIGRATIONS,
     MODERN_VERSION,
     Layout,
+    address16_of,
     answer_row,
     body_row,
     bootstrap,
@@ -102,7 +102,7 @@ class ClickHouseStore:
     @property
     def layout(self) -> Layout:
         if self._layout is None:
-            modern = self.client.server_version() >= MODERN_VERSION
+            modern = server_version(self.client) >= MODERN_VERSION
             self._layout = Layout(self.database, self.cluster, modern)
         return self._layout
 
@@ -241,10 +241,8 @@ class ClickHouseStore:
         return sum(counts.values()) if dataset is None else counts.get(check_dataset(dataset), 0)
 
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]:
-        wanted = list(dict.fromkeys(digests))
         found: dict[str, Body] = {}
-        for start in range(0, len(wanted), ID_CHUNK):
-            chunk = ", ".join(map(literal, wanted[start : start + ID_CHUNK]))
+        for chunk in in_lists(dict.fromkeys(digests)):
             for row in rows(
                 self.client,
                 f"SELECT sha256, content_type, truncated, hex(data) AS data FROM {self.table('bodies')}"
@@ -253,6 +251,14 @@ class ClickHouseStore:
                 found[row["sha256"]] = Body(
                     bytes.fromhex(row["data"]), row["content_type"], bool(int(row["truncated"]))
                 )
+        return found
+
+    def stored_bodies(self, digests: Iterable[str]) -> set[str]:
+        """Which of the bodies named by ``digests`` are stored (their digests), without reading them."""
+        found: set[str] = set()
+        for chunk in in_lists(digests):
+            stored = rows(self.client, f"SELECT DISTINCT sha256 FROM {self.table('bodies')} WHERE sha256 IN ({chunk})")
+            found.update(row["sha256"] for row in stored)
         return found
 
     def open_ports(self, query: PortQuery) -> OpenPorts:
@@ -333,7 +339,7 @@ class ClickHouseStore:
             self.client.insert(self.table("superseded"), superseded, settings)
         bodies = {body.sha256: body for prepared in new for body in prepared.bodies}
         if bodies:
-            stored = self.bodies(bodies)
+            stored = self.stored_bodies(bodies)
             fresh = b"".join(body_row(body) for digest, body in bodies.items() if digest not in stored)
             if fresh:
                 self.client.insert(self.table("bodies"), fresh, settings)
@@ -345,8 +351,7 @@ class ClickHouseStore:
         for dataset, report_id in keys:
             by_dataset.setdefault(dataset, []).append(report_id)
         for dataset, ids in by_dataset.items():
-            for start in range(0, len(ids), ID_CHUNK):
-                chunk = ", ".join(map(literal, ids[start : start + ID_CHUNK]))
+            for chunk in in_lists(ids):
                 stored = rows(
                     self.client,
                     f"SELECT DISTINCT id FROM {self.table('reports')}"
@@ -363,9 +368,7 @@ class ClickHouseStore:
             return IngestResult()
         with self._lock:
             known: set[tuple[str, str, str]] = set()
-            names = sorted({name for name, _, _ in latest})
-            for start in range(0, len(names), ID_CHUNK):
-                chunk = ", ".join(map(literal, names[start : start + ID_CHUNK]))
+            for chunk in in_lists(sorted({name for name, _, _ in latest})):
                 found = rows(
                     self.client,
                     f"SELECT DISTINCT name, type, value FROM {self.table('answers')} WHERE name IN ({chunk})",
@@ -405,10 +408,7 @@ class ClickHouseStore:
         addresses = sorted({address for address, _, _ in observations})
         days = [day for _, _, day in observations]
         found: set[tuple[bytes, int, int]] = set()
-        for start in range(0, len(addresses), ID_CHUNK):
-            chunk = ", ".join(
-                f"unhex('{address16_of(address).hex()}')" for address in addresses[start : start + ID_CHUNK]
-            )
+        for chunk in in_lists(addresses, lambda address: f"unhex('{address16_of(address).hex()}')"):
             stored = rows(
                 self.client,
                 f"SELECT DISTINCT v6, hex(ip) AS address, port, day FROM {self.table(table)}"
@@ -422,6 +422,18 @@ class ClickHouseStore:
                 if key in observations:
                     found.add(key)
         return found
+
+
+def in_lists(values: Iterable[Any], render: Callable[[Any], str] = literal) -> Iterator[str]:
+    """``values`` rendered as SQL, ID_CHUNK at a time, each chunk joined for an ``IN (…)`` list."""
+    chunk: list[str] = []
+    for value in values:
+        chunk.append(render(value))
+        if len(chunk) == ID_CHUNK:
+            yield ", ".join(chunk)
+            chunk = []
+    if chunk:
+        yield ", ".join(chunk)
 
 
 def observation_table(transport: str) -> str:
@@ -438,10 +450,6 @@ def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
     if not 0 <= day <= 0xFFFF:
         raise ValueError(f"date out of range: {date}")
     return pack_ip(ip), port, day
-
-
-def address16_of(packed: bytes) -> bytes:
-    return IPV4_MAPPED + packed if len(packed) == 4 else packed
 
 
 def report_of(row: dict[str, Any]) -> Report:

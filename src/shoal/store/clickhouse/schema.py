@@ -186,7 +186,11 @@ def day_number(date: dt.date) -> int:
 
 
 def address16(value: str) -> bytes:
-    packed = pack_ip(value)
+    return address16_of(pack_ip(value))
+
+
+def address16_of(packed: bytes) -> bytes:
+    """A 4- or 16-byte address as the tables hold it: 16 bytes, IPv4 mapped."""
     return IPV4_MAPPED + packed if len(packed) == 4 else packed
 
 
@@ -269,7 +273,7 @@ def report_rows(report: Report) -> tuple[bytes, bytes]:
 
 def observation_row(packed: bytes, port: int, day: int) -> bytes:
     """An observation of a 4- or 16-byte address: IPv4 and IPv6 stay apart (``::ffff:1.2.3.4`` is not 1.2.3.4)."""
-    return (b"\1" + packed if len(packed) == 16 else b"\0" + IPV4_MAPPED + packed) + struct.pack("<HH", port, day)
+    return (b"\1" if len(packed) == 16 else b"\0") + address16_of(packed) + struct.pack("<HH", port, day)
 
 
 def superseded_row(dataset: str, report_id: str) -> bytes:
