@@ -44,8 +44,9 @@ from shoal.ingest.masscan import read_masscan_list
 from shoal.ingest.pipeline import ingest_stream
 from shoal.model import PortObservation
 from shoal.ports import summarize_ip_ports, summarize_ports
+from shoal.store.base import day_number
 from shoal.store.embedded import EmbeddedStore
-from shoal.store.embedded.ports import V6_KEY, day_number, v4_keys
+from shoal.store.embedded.ports import V6_KEY, v4_keys
 
 SEED = 1
 DAYS = 90

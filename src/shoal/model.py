@@ -111,13 +111,17 @@ class Report:
     dataset: str = PROTOCOLS
     bodies: tuple[Body, ...] = field(default=(), compare=False)  # each named by a BODY_SHA256 item
 
+    def value_of(self, item_type: str) -> str | None:
+        """The value of the first item of ``item_type`` with an empty context (the report's own, e.g. its host)."""
+        for item in self.items:
+            if item.type == item_type and item.context == "":
+                return item.value
+        return None
+
     @property
     def ip(self) -> str | None:
         """The scanned address: the first ``ip`` item with an empty context."""
-        for item in self.items:
-            if item.type == "ip" and item.context == "":
-                return item.value
-        return None
+        return self.value_of("ip")
 
     @property
     def port(self) -> int | None:

@@ -18,9 +18,9 @@ from shoal.errors import StoreError
 from shoal.ingest.jsonl import Rejected, decode_chunk, read_chunks
 from shoal.ingest.pipeline import ingest_chunks, ingest_stream
 from shoal.model import Item, PortObservation, Report
-from shoal.store.base import OpenPorts, PortQuery, Store
+from shoal.store.base import OpenPorts, PortQuery, Store, day_number
 from shoal.store.embedded import EmbeddedStore
-from shoal.store.embedded.ports import FANIN, ObservationStore, by_week, day_number, level, v4_keys
+from shoal.store.embedded.ports import FANIN, ObservationStore, by_week, level, v4_keys
 from tests.engines import ENGINE_NAMES, drop, open_engine
 
 DAY = dt.date(2026, 11, 2)  # a Monday; days since 1970 // 7 changes on Thursdays

@@ -13,8 +13,9 @@ import orjson
 import pytest
 
 from shoal.errors import StoreError
+from shoal.store.base import day_number
 from shoal.store.embedded import EmbeddedStore
-from shoal.store.embedded.ports import ObservationStore, day_number, problems, rebuild, v4_keys
+from shoal.store.embedded.ports import ObservationStore, problems, rebuild, v4_keys
 
 DAY = day_number(dt.date(2026, 11, 2))
 EVERYTHING = ipaddress.ip_network("0.0.0.0/0")

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from shoal.errors import ShoalError, StoreError
-from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
+from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation, pack_ip
 from shoal.query.ast import Expr
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -24,6 +24,25 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PAGE_SIZE = 100
 MAX_PAGES = 100
 MAX_SLOP = 10
+EPOCH = dt.date(1970, 1, 1)  # engines store a date as its days since
+MAX_DAY = 0xFFFF  # the last day an open-port observation can have (2149-06-06)
+
+
+def day_number(date: dt.date) -> int:
+    return (date - EPOCH).days
+
+
+def observation_target(observation: PortObservation) -> tuple[bytes, int, int]:
+    """An open-port observation as engines store it (packed address, port, day); ValueError naming what is
+    wrong."""
+    ip, port, date = observation
+    packed = pack_ip(ip)
+    if type(port) is not int or not 0 <= port <= 0xFFFF:
+        raise ValueError(f"not a TCP port number: {port!r}")
+    day = day_number(date)
+    if not 0 <= day <= MAX_DAY:
+        raise ValueError(f"date out of range (1970-01-01 to 2149-06-06): {date}")
+    return packed, port, day
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ import tantivy
 
 from shoal.errors import StoreError
 from shoal.model import SUPERSEDES, Item, Report
-from shoal.store.base import Filters
+from shoal.store.base import Filters, day_number
 from shoal.store.embedded import EmbeddedStore
 from shoal.store.embedded.migrate import finish_swap, format_of, migrate_index, stage
-from shoal.store.embedded.schema import day_number, sort_key
+from shoal.store.embedded.schema import sort_key
 from tests.corpus import CORPUS
 from tests.store.test_compatibility import released_schema
 

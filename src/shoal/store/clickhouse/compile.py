@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shoal.store.base import Filters, IPNetwork
-from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset, day_number
+from shoal.store.base import Filters, IPNetwork, day_number
+from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset
 from shoal.store.plan import (
     AllOf,
     AnyOf,

@@ -35,11 +35,22 @@ from shoal.model import (
 )
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.answers import addresses_of
-from shoal.store.base import PAGE_SIZE, Filters, IngestResult, OpenPorts, Page, PortQuery, Summary, SummaryRequest
+from shoal.store.base import (
+    EPOCH,
+    PAGE_SIZE,
+    Filters,
+    IngestResult,
+    OpenPorts,
+    Page,
+    PortQuery,
+    Summary,
+    SummaryRequest,
+    day_number,
+    observation_target,
+)
 from shoal.store.clickhouse.client import Client, rows, server_version
 from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
 from shoal.store.clickhouse.schema import (
-    EPOCH,
     LATEST,
     MIGRATIONS,
     MODERN_VERSION,
@@ -49,7 +60,6 @@ from shoal.store.clickhouse.schema import (
     body_row,
     bootstrap,
     check_dataset,
-    day_number,
     items_from_stored,
     observation_row,
     report_rows,
@@ -387,7 +397,7 @@ class ClickHouseStore:
         table = observation_table(transport)
         wanted: list[tuple[bytes, int, int]] = []
         for observation in observations:
-            wanted.append(observation_key(observation))
+            wanted.append(observation_target(observation))
         unique = set(wanted)
         with self._lock:
             stored = self.store_observations(unique, table)
@@ -440,16 +450,6 @@ def observation_table(transport: str) -> str:
     if transport not in OBSERVATION_TABLES:
         raise StoreError(f"unknown transport {transport!r}: observations are tcp or udp")
     return OBSERVATION_TABLES[transport]
-
-
-def observation_key(observation: PortObservation) -> tuple[bytes, int, int]:
-    ip, port, date = observation
-    if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
-        raise ValueError(f"not a TCP port: {port!r}")
-    day = day_number(date)
-    if not 0 <= day <= 0xFFFF:
-        raise ValueError(f"date out of range: {date}")
-    return pack_ip(ip), port, day
 
 
 def report_of(row: dict[str, Any]) -> Report:

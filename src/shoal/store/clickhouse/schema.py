@@ -29,7 +29,6 @@ Speed-ups only new servers have (skip indexes) are DDL chosen by the server's ve
 
 from __future__ import annotations
 
-import datetime as dt
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,9 +38,9 @@ import orjson
 from shoal.errors import StoreError
 from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, pack_ip
 from shoal.query.words import split_words
+from shoal.store.base import day_number
 from shoal.store.plan import host_key, item_host, port_value
 
-EPOCH = dt.date(1970, 1, 1)
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16
 MODERN_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
@@ -181,10 +180,6 @@ def string(text: str) -> bytes:
     return varint(len(data)) + data
 
 
-def day_number(date: dt.date) -> int:
-    return (date - EPOCH).days
-
-
 def address16(value: str) -> bytes:
     return address16_of(pack_ip(value))
 
@@ -200,10 +195,6 @@ def check_dataset(dataset: str) -> str:
     return dataset
 
 
-def first_value(report: Report, item_type: str) -> str | None:
-    return next((item.value for item in report.items if item.type == item_type and item.context == ""), None)
-
-
 def identity(report: Report) -> str:
     """The report's identity for ``most_recent`` (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
     domains, {ip} for rdns, the certificate (cert-sha256) for ct. A report lacking its identity is its own."""
@@ -211,11 +202,11 @@ def identity(report: Report) -> str:
     address = address16(ip).hex() if ip is not None else None
     if dataset == PROTOCOLS and address is not None and port is not None:
         return f"{address}:{port}"
-    if dataset == DOMAINS and address is not None and port is not None and (host := first_value(report, "host")):
+    if dataset == DOMAINS and address is not None and port is not None and (host := report.value_of("host")):
         return f"{host_key(host)}|{address}:{port}"
     if dataset == RDNS and address is not None:
         return address
-    if dataset == CT and (digest := first_value(report, "cert-sha256")):
+    if dataset == CT and (digest := report.value_of("cert-sha256")):
         return digest.strip().lower()
     return "\0" + report.id
 

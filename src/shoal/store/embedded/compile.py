@@ -11,14 +11,13 @@ from typing import Any
 import tantivy
 from tantivy import FieldType, Occur, Query
 
-from shoal.store.base import Filters, IPNetwork
+from shoal.store.base import Filters, IPNetwork, day_number
 from shoal.store.embedded.schema import (
     CONTEXT_SEP,
     SUPERSEDED,
     TYPE_SEP,
     address_bits,
     cut,
-    day_number,
     reversed_host,
     words_path,
 )

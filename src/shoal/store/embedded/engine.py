@@ -17,6 +17,7 @@ from pathlib import Path
 from shoal.errors import StoreError
 from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import (
+    MAX_DAY,
     PAGE_SIZE,
     Filters,
     IngestResult,
@@ -25,12 +26,13 @@ from shoal.store.base import (
     PortQuery,
     Summary,
     SummaryRequest,
+    day_number,
     engine_errors,
 )
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
 from shoal.store.embedded.names import NameStore
-from shoal.store.embedded.ports import MAX_DAY, ObservationStore, day_number, encode, encode_observations
+from shoal.store.embedded.ports import ObservationStore, encode, encode_observations
 from shoal.store.embedded.schema import Prepared, prepare_report
 
 

@@ -37,7 +37,6 @@ and keeping the damaged original in ``damaged/``.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import os
 import re
@@ -54,11 +53,9 @@ import numpy as np
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import PortObservation, pack_ip
-from shoal.store.base import IPNetwork, OpenPorts
+from shoal.model import PortObservation
+from shoal.store.base import EPOCH, MAX_DAY, IPNetwork, OpenPorts, observation_target
 
-EPOCH = dt.date(1970, 1, 1)
-MAX_DAY = 0xFFFF
 WEEK_DAYS = 7
 FANIN = 4
 LEVEL_BASE_ROWS = 16_384
@@ -85,24 +82,8 @@ FIELDS = {4: V4_FIELDS, 6: V6_FIELDS}
 Target = tuple[bytes, int, int]  # (packed address, port, day)
 
 
-def day_number(date: dt.date) -> int:
-    return (date - EPOCH).days
-
-
-def target_of(observation: PortObservation) -> Target:
-    """The stored form of an observation; ValueError naming what is wrong."""
-    ip, port, date = observation
-    packed = pack_ip(ip)
-    if type(port) is not int or not 0 <= port <= 0xFFFF:
-        raise ValueError(f"not a TCP port number: {port!r}")
-    day = day_number(date)
-    if not 0 <= day <= MAX_DAY:
-        raise ValueError(f"date out of range (1970-01-01 to 2149-06-06): {date}")
-    return packed, port, day
-
-
 def encode_observations(observations: Iterable[PortObservation]) -> tuple[np.ndarray, np.ndarray]:
-    """``encode(map(target_of, observations))`` in one loop (the hot path of port-scan imports); ValueError
+    """``encode(map(observation_target, observations))`` in one loop (the hot path of port-scan imports); ValueError
     naming the first malformed observation."""
     v4: list[int] = []
     v6: list[bytes] = []
@@ -113,10 +94,10 @@ def encode_observations(observations: Iterable[PortObservation]) -> tuple[np.nda
             packed = pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
             day = date.toordinal() - epoch
         except (OSError, TypeError, ValueError, AttributeError):
-            target_of(observation)  # raises the ValueError that says what is wrong
+            observation_target(observation)  # raises the ValueError that says what is wrong
             raise
         if type(port) is not int or not 0 <= port <= 0xFFFF or not 0 <= day <= MAX_DAY:
-            target_of(observation)
+            observation_target(observation)
         if len(packed) == 4:
             v4.append(from_bytes(packed, "big") << 32 | port << 16 | day)
         else:

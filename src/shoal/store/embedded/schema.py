@@ -38,13 +38,12 @@ import orjson
 import tantivy
 
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, SUPERSEDES, Body, Item, Report, canonical_ip, pack_ip
-from shoal.store.base import MAX_SLOP
-from shoal.store.plan import host_key, url_host
+from shoal.store.base import MAX_SLOP, day_number
+from shoal.store.plan import host_key, port_value, url_host
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
 CONTEXT_SEP = "\x1e"  # between a type and a context
 MAX_TERM_BYTES = 8192  # raw terms are cut to this many bytes (index and query alike)
-EPOCH = dt.date(1970, 1, 1)
 # One removed token per position: the default tokenizer drops tokens of 40 bytes or more, and tantivy keeps
 # their positions, so each filler token opens a one-position gap that no query word can fill.
 ITEM_GAP = " " + " ".join(["g" * 40] * (MAX_SLOP + 1)) + " "
@@ -104,10 +103,6 @@ def address_bits(packed: bytes) -> str:
     return format(int.from_bytes(packed, "big"), "0128b")
 
 
-def day_number(date: dt.date) -> int:
-    return (date - EPOCH).days
-
-
 def sort_key(day: int, report_id: str) -> int:
     """Newest first, then by id descending (the id's first six bytes)."""
     return (day << 48) | int.from_bytes(report_id.encode()[:ID_SORT_BYTES].ljust(ID_SORT_BYTES, b"\0"), "big")
@@ -130,27 +125,19 @@ def hashed_key(identity: object) -> int:
     return int.from_bytes(digest, "big") | 1 << 63
 
 
-def first_value(report: Report, item_type: str) -> str | None:
-    return next((item.value for item in report.items if item.type == item_type and item.context == ""), None)
-
-
 def identity_key(report: Report, packed_ip: bytes | None, port: int | None) -> int:
     """What ``most_recent`` keeps one report of (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
     domains, {ip} for rdns, the certificate for ct. A report lacking its identity is one of its own."""
     dataset = report.dataset
     if dataset == PROTOCOLS and packed_ip is not None and port is not None:
         return target_key(packed_ip, port)
-    if dataset == DOMAINS and packed_ip is not None and port is not None and (host := first_value(report, "host")):
+    if dataset == DOMAINS and packed_ip is not None and port is not None and (host := report.value_of("host")):
         return hashed_key((host_key(host), packed_ip, port))
     if dataset == RDNS and packed_ip is not None:
         return hashed_key(packed_ip)
-    if dataset == CT and (digest := first_value(report, "cert-sha256")):
+    if dataset == CT and (digest := report.value_of("cert-sha256")):
         return hashed_key(digest.strip().lower())
     return hashed_key(report.id)
-
-
-def port_term(value: str) -> str:
-    return str(int(value)) if value.isdigit() else value
 
 
 def stored_form(report: Report) -> bytes:
@@ -198,7 +185,7 @@ def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
     scanned_port: int | None = None
     for item_type, value, context, _ in report.items:
         if item_type == "port-tcp":
-            value = port_term(value)
+            value = port_value(value)
             if context == "" and scanned_port is None and value.isdigit():
                 scanned_port = int(value)
         elif item_type == "ip":
