@@ -121,8 +121,7 @@ def raw_body(item: dict[str, Any]) -> RawBody:
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
     values = {int(port): int(n) for port, n in body.get("values", {}).items()}
-    ordered = dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
-    return PortCounts(ordered, int(body.get("other", 0)), bool(body.get("honeypot", False)))
+    return PortCounts(by_count(values), int(body.get("other", 0)), bool(body.get("honeypot", False)))
 
 
 # -- errors: one builder per Shoal error code, then by status for anything else --------------------------------

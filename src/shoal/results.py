@@ -7,15 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
-from shoal.model import Report
+from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Report
 
-DATASET_PATHS = {
-    "protocols": "/v1/scan/protocols",
-    "domains": "/v1/scan/domains",
-    "ct": "/v1/ct/log",
-    "rdns": "/v1/domain/rdns",
+K = TypeVar("K", str, int)  # a summary's values: text, or port numbers
+
+DATASET_PATHS = {  # each dataset's search endpoint (the API's routes are made from this)
+    PROTOCOLS: "/v1/scan/protocols",
+    DOMAINS: "/v1/scan/domains",
+    CT: "/v1/ct/log",
+    RDNS: "/v1/domain/rdns",
 }
 RDNS_SELECTORS = ("host", "nameserver")
 
@@ -143,7 +145,7 @@ class BodyPage:
     results: list[ReportBodies]
 
 
-def by_count(values: dict[str, int]) -> dict[str, int]:
+def by_count(values: dict[K, int]) -> dict[K, int]:
     """Highest counts first, ties by value (the order the API's summaries are computed in)."""
     return dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
 

@@ -9,8 +9,9 @@ from dataclasses import replace
 
 from starlette.datastructures import QueryParams
 
+from shoal.collect.policy import ipv4_of_mapped
 from shoal.errors import BadParameter, QueryError
-from shoal.model import DATASETS, PROTOCOLS, RDNS
+from shoal.model import DATASETS, DOMAINS, PROTOCOLS, RDNS
 from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.ast import And, Expr, Match, Or, Term
 from shoal.query.check import CONTEXT_KEYWORDS, check
@@ -20,11 +21,12 @@ from shoal.store.base import MAX_PAGES, MAX_SLOP, Filters, IPNetwork, PortQuery,
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no", ""}
 SUMMARY_LIMIT_DEFAULT = 100
+MULTI_SUMMARY_LIMIT_DEFAULT = 10  # multi/summary's summary_limit
+BODY_DATASETS = (PROTOCOLS, DOMAINS)  # the datasets whose reports have bodies (scan/protocols/body)
 SUMMARY_LIMIT_MAX = 10_000
 SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
 MAX_PARAMETER_LENGTH = 4096
 MAX_REPORT_ID_LENGTH = 128  # as Report.from_dict accepts
-MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # where IPv4 addresses sit in IPv6 (engines index them there)
 
 
 def single(params: QueryParams, name: str) -> str | None:
@@ -91,9 +93,7 @@ def network(params: QueryParams, name: str) -> IPNetwork | None:
         raise BadParameter(
             name, f"'{name}' must be an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24, not {value!r}"
         ) from None
-    if parsed.version == 6 and parsed.subnet_of(MAPPED):
-        return ipaddress.IPv4Network((int(parsed.network_address) & 0xFFFFFFFF, parsed.prefixlen - 96))
-    return parsed
+    return ipv4_of_mapped(parsed)
 
 
 def expression_of(params: QueryParams, known_types: Collection[str]) -> Expr | None:

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MIN_TIMEOUT
 from shoal.api.params import (
+    BODY_DATASETS,
     MAX_PARAMETER_LENGTH,
     MAX_REPORT_ID_LENGTH,
+    MULTI_SUMMARY_LIMIT_DEFAULT,
     SUMMARY_LIMIT_DEFAULT,
     SUMMARY_LIMIT_MAX_ENTERPRISE,
 )
-from shoal.model import DATASETS, DOMAINS, PROTOCOLS
+from shoal.model import DATASETS, PROTOCOLS
 from shoal.store.base import MAX_PAGES, MAX_SLOP
 
 Schema = dict[str, object]
@@ -130,10 +132,13 @@ DOMAIN_RDNS = (*SCAN_PROTOCOLS, *RDNS_SELECTORS)
 
 # -- multi/summary and scan/protocols/body -------------------------------------------------------------------
 MULTI_SUMMARY_LIMIT = Param(
-    "summary_limit", integer(1, SUMMARY_LIMIT_MAX_ENTERPRISE), 10, "Most values per type and dataset."
+    "summary_limit",
+    integer(1, SUMMARY_LIMIT_MAX_ENTERPRISE),
+    MULTI_SUMMARY_LIMIT_DEFAULT,
+    "Most values per type and dataset.",
 )
 MULTI_SUMMARY = (*SELECTION, MULTI_SUMMARY_LIMIT, TIMEOUT)
-BODY_DATASET = Param("dataset", one_of(PROTOCOLS, DOMAINS), PROTOCOLS, "The dataset whose bodies are searched.")
+BODY_DATASET = Param("dataset", one_of(*BODY_DATASETS), PROTOCOLS, "The dataset whose bodies are searched.")
 BODY = (*SELECTION, BODY_DATASET, PAGE, TIMEOUT)
 
 # -- export --------------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from shoal.errors import ShoalError
 from shoal.results import Selection
 
 T = TypeVar("T")
-SPECIAL_SUMMARIES = ("protocol", "http-header-name")  # summarisable without being item types
 UNSUMMARISABLE = ("search-term",)
 
 
@@ -112,7 +111,9 @@ def failed(error: ShoalError, expression: str) -> NoReturn:
 def check_summary_type(name: str, known_types: Collection[str], parameter: str = "summarize") -> None:
     """A type not known here but close to one that is, is a typo: say which type was meant. Other unknown
     names go to the store or server, which decides (a server may hold types this side has never seen)."""
-    candidates = {*known_types, *SPECIAL_SUMMARIES} - set(UNSUMMARISABLE)
+    from shoal.query.check import CONTEXT_KEYWORDS  # summarisable without being item types
+
+    candidates = {*known_types, *CONTEXT_KEYWORDS} - set(UNSUMMARISABLE)
     if name in candidates:
         return
     hint = did_you_mean(name, candidates)

@@ -23,18 +23,17 @@ from starlette.responses import Response
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import dataset_of, filters_of, page_of, single, with_terms
+from shoal.api.params import BODY_DATASETS, dataset_of, filters_of, page_of, single, with_terms
 from shoal.api.registry import BODY, declare
 from shoal.api.render import json_response
 from shoal.errors import NoResults
-from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Report
+from shoal.model import BODY_SHA256, DOMAINS, Body, Report
 from shoal.query.ast import Match, Term
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Store
 
 router = APIRouter()
 
 BODY_PATH = "/v1/scan/protocols/body"
-BODY_DATASETS = (PROTOCOLS, DOMAINS)
 HOLDS_A_BODY = Term(BODY_SHA256, Match.EXACT, "", prefix=True)
 
 

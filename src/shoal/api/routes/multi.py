@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.limits import run_query
-from shoal.api.params import filters_of, summary_limit_of
+from shoal.api.params import MULTI_SUMMARY_LIMIT_DEFAULT, filters_of, summary_limit_of
 from shoal.api.registry import MULTI_SUMMARY, declare
 from shoal.api.render import json_response
 from shoal.enrich.products import Honeypots, Products
@@ -37,7 +37,6 @@ router = APIRouter()
 
 MULTI_PATH = "/v1/multi/summary"
 MULTI_DATASETS = (DOMAINS, PROTOCOLS)
-MULTI_LIMIT_DEFAULT = 10
 ENRICHMENT_TYPES = Products.outputs | Honeypots.outputs
 UNSUMMARISED_TYPES = frozenset({SUPERSEDES, BODY_SHA256})  # bookkeeping items, not observations
 DRIFTNET_NAMES = {"subject": "subject;cert", "title": "title;html"}
@@ -74,7 +73,7 @@ def multi_summary(store: Store, filters: Filters, limit: int) -> dict[str, dict[
 
 def answer(params: QueryParams, store: Store, token: Token) -> Response:
     filters = filters_of(params, known_types(store))
-    body = multi_summary(store, filters, summary_limit_of(params, token.enterprise, MULTI_LIMIT_DEFAULT))
+    body = multi_summary(store, filters, summary_limit_of(params, token.enterprise, MULTI_SUMMARY_LIMIT_DEFAULT))
     if not body["observations"] and not body["enrichments"]:
         raise NoResults()
     return json_response(body)

@@ -19,13 +19,12 @@ from shoal.api.params import boolean, dataset_filters, page_of, summary_of
 from shoal.api.registry import DOMAIN_RDNS, SCAN_PROTOCOLS, declare
 from shoal.api.render import json_response, page_response, summary_body
 from shoal.errors import Forbidden, NoResults
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS
+from shoal.model import RDNS
+from shoal.results import DATASET_PATHS
 from shoal.store.base import Store
 from shoal.tokens import Token
 
 router = APIRouter()
-
-SEARCH_PATHS = {PROTOCOLS: "/v1/scan/protocols", DOMAINS: "/v1/scan/domains", CT: "/v1/ct/log", RDNS: "/v1/domain/rdns"}
 
 
 def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Response:
@@ -53,7 +52,7 @@ def search_route(dataset: str) -> Callable[[Request], object]:
     return search
 
 
-for _dataset, _path in SEARCH_PATHS.items():
+for _dataset, _path in DATASET_PATHS.items():
     _declared = declare(*(DOMAIN_RDNS if _dataset == RDNS else SCAN_PROTOCOLS))
     router.add_api_route(
         _path, search_route(_dataset), methods=["GET"], name=f"search_{_dataset}", openapi_extra=_declared
