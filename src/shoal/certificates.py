@@ -53,7 +53,7 @@ def certificate_items(der: bytes) -> list[Item]:
 def _certificate_items(der: bytes) -> tuple[Item, ...]:
     items: list[Item] = []
     try:
-        certificate = x509.load_der_x509_certificate(der)
+        certificate = parsed_certificate(der)
         subject, issuer = name_text(certificate.subject), name_text(certificate.issuer)
         dns_names, ips = san_values(certificate)
     except ValueError:
@@ -62,6 +62,13 @@ def _certificate_items(der: bytes) -> tuple[Item, ...]:
         items += named_items(subject, issuer, dns_names, ips)
     items.append(Item("cert-sha256", cert_sha256(der)))
     return tuple(items)
+
+
+@functools.lru_cache(maxsize=256)
+def parsed_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate parsed (ValueError if it does not parse), kept for the next reader of the same one:
+    a CT entry's items and its validity both read it."""
+    return x509.load_der_x509_certificate(der)
 
 
 def named_items(subject: str, issuer: str, dns_names: Iterable[str], ips: Iterable[str]) -> list[Item]:

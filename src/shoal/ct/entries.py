@@ -16,9 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from cryptography import x509
-
-from shoal.certificates import certificate_items
+from shoal.certificates import certificate_items, parsed_certificate
 from shoal.ingest.records import BadRecord, record_id
 from shoal.model import CT, Item, Report
 
@@ -64,7 +62,7 @@ def parse_entry(leaf_input: bytes, extra_data: bytes) -> LogEntry:
 
 def validity_items(der: bytes) -> list[Item]:
     try:
-        certificate = x509.load_der_x509_certificate(der)
+        certificate = parsed_certificate(der)
         return [
             Item("cert-serial", format(certificate.serial_number, "x")),
             Item("cert-not-before", certificate.not_valid_before_utc.date().isoformat()),

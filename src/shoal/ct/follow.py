@@ -199,13 +199,14 @@ def follow(
                 index += len(entries)
             ingest_stream(store, records, totals)
             next_index = index
-            write_position(data, Position(log, next_index, tree_size))
+            saved = Position(log, next_index, tree_size)
+            write_position(data, saved)
             progress.next_index, progress.tree_size = next_index, tree_size
             if on_batch is not None:
                 on_batch(progress)
         if saved is None or saved.tree_size != tree_size:
-            write_position(data, Position(log, next_index, tree_size))
             saved = Position(log, next_index, tree_size)
+            write_position(data, saved)
         if once:
             return progress
         client.sleep(poll)
