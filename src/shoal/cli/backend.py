@@ -124,15 +124,7 @@ class LocalBackend:
         return self.store.open_ports(port_query_of(QueryParams(pairs), dt.datetime.now(dt.UTC).date()))
 
     def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts:
-        from shoal.ports import summarize_ip_ports, summarize_ports
-
-        found = self.observations(ip, date_from, date_to)
-        if per_ip:
-            summary = summarize_ip_ports(found)
-            hosts = {host.ip: PortCounts(dict(host.values), host.other) for host in summary.hosts}
-            return IpPortCounts(hosts, summary.other)
-        ports = summarize_ports(found)
-        return PortCounts(dict(ports.values), ports.other, ports.honeypot)
+        return port_counts(self.observations(ip, date_from, date_to), per_ip)
 
     def is_empty(self) -> bool:
         return self.store.count() == 0
@@ -205,3 +197,15 @@ class RemoteBackend:
 
     def close(self) -> None:
         self.client.close()
+
+
+def port_counts(found: OpenPorts, per_ip: bool) -> PortCounts | IpPortCounts:
+    """What ``scan/ports`` (or, ``per_ip``, ``scan/ipports``) answers for these observations."""
+    from shoal.ports import summarize_ip_ports, summarize_ports
+
+    if per_ip:
+        summary = summarize_ip_ports(found)
+        hosts = {host.ip: PortCounts(dict(host.values), host.other) for host in summary.hosts}
+        return IpPortCounts(hosts, summary.other)
+    ports = summarize_ports(found)
+    return PortCounts(dict(ports.values), ports.other, ports.honeypot)

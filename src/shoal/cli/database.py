@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import typer
@@ -10,9 +11,10 @@ import typer
 from shoal.cli.common import DataOption, console, errors, fail, open_store
 from shoal.config import data_dir
 from shoal.errors import BadParameter, ShoalError
-from shoal.store.clickhouse import ClickHouseStore
-from shoal.store.clickhouse.schema import LATEST
 from shoal.store.registry import store_url
+
+if TYPE_CHECKING:  # ClickHouse (numpy, httpx) is imported only by the commands that use it
+    from shoal.store.clickhouse import ClickHouseStore
 
 app = typer.Typer(
     help="Create or migrate the schema of a ClickHouse store (--store clickhouse://… or chdb://…), or migrate"
@@ -54,11 +56,8 @@ def migrate_embedded(data: DataOption) -> None:
 
 
 def clickhouse_store(data: DataOption) -> ClickHouseStore:
-    url = store_url()
-    if url is None or url.startswith("embedded:"):
-        fail(
-            BadParameter("store", "the embedded store has no schema to manage: give --store clickhouse://… or chdb://…")
-        )
+    from shoal.store.clickhouse import ClickHouseStore
+
     store = open_store(data)
     if not isinstance(store, ClickHouseStore):
         fail(
@@ -80,6 +79,8 @@ def migrate_command(data: DataOption = None) -> None:
     if embedded():
         migrate_embedded(data)
         return
+    from shoal.store.clickhouse.schema import LATEST
+
     store = clickhouse_store(data)
     try:
         applied = store.migrate()
@@ -96,6 +97,8 @@ def status_command(data: DataOption = None) -> None:
     if embedded():
         status_embedded(data)
         return
+    from shoal.store.clickhouse.schema import LATEST
+
     store = clickhouse_store(data)
     version = store.schema_version()
     state = "latest" if version == LATEST else f"Shoal needs {LATEST}: run 'shoal db migrate'"

@@ -72,8 +72,3 @@ def emit(
     lead = [prefix] if prefix else []
     for row in rows:
         print(layout.separator.join(plain_cell(cell) for cell in [*lead, *row]))
-
-
-def note(layout: Layout, text: str) -> None:
-    """A line about the output (not part of it): on stdout above a table, on stderr in plain mode."""
-    (console if layout.table else errors).print(text, highlight=False, markup=False)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from shoal.cli.backend import LocalBackend
+from shoal.cli.backend import LocalBackend, port_counts
 from shoal.cli.common import DataOption, console, errors, fail
 from shoal.cli.options import asked, open_backend
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
@@ -49,10 +49,12 @@ def ports_command(
             )
         )
     try:
-        found = asked(backend, "", lambda: backend.ports(target, date_from, date_to, per_ip))
-        if explain_flag:
+        if explain_flag:  # one read of the observations, for the counts and for the explanation
             assert isinstance(backend, LocalBackend)
-            observed = backend.observations(target, date_from, date_to)
+            observed = asked(backend, "", lambda: backend.observations(target, date_from, date_to))
+            found = port_counts(observed, per_ip)
+        else:
+            found = asked(backend, "", lambda: backend.ports(target, date_from, date_to, per_ip))
     finally:
         backend.close()
     where = f"{target_text(target)}, {window_text(date_from, date_to)}"

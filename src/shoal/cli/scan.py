@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -15,7 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from shoal.cli.common import DataOption, console, errors, fail, open_store
-from shoal.cli.dns import DnsRateOption, DnsRetriesOption, DnsTimeoutOption, ResolverOption, resolver_settings
+from shoal.cli.dns import (
+    DnsRateOption,
+    DnsRetriesOption,
+    DnsTimeoutOption,
+    ResolverOption,
+    checked,
+    resolver_settings,
+)
 from shoal.collect.connection import Timeouts
 from shoal.collect.dns import DnsClient, ResolverSettings, reverse_all
 from shoal.collect.domains import DOMAIN_PORTS, DomainScanner, DomainStats
@@ -101,15 +107,15 @@ def scan_command(
         policy = load_policy(folder).with_allowed(parse_network(text) for text in allow or [])
     except (PolicyFileError, ValueError) as exc:
         fail(BadParameter("allow", str(exc)))
-    networks, visited = _checked(lambda: split_targets(targets or []), "targets")
+    networks, visited = checked(lambda: split_targets(targets or []), "targets")
     known = names == "known"
     if names is not None and not known:
-        visited += _checked(lambda: read_names(Path(names)), "names")
+        visited += checked(lambda: read_names(Path(names)), "names")
     if not networks and not visited and not known:
         fail(BadParameter("targets", "give at least one target address or CIDR, a host name, or --names"))
-    port_list = _checked(lambda: parse_ports(ports or ("top100" if networks else "80,443")), "ports")
+    port_list = checked(lambda: parse_ports(ports or ("top100" if networks else "80,443")), "ports")
     name_ports = port_list if ports is not None else DOMAIN_PORTS
-    per_second = _checked(lambda: parse_rate(rate), "rate")
+    per_second = checked(lambda: parse_rate(rate), "rate")
     try:
         for network in networks:
             policy.check_network(network)
@@ -132,13 +138,6 @@ def scan_command(
     finally:
         store.close()
     show_summary(stats, stored, domain_stats)
-
-
-def _checked(parse: Callable[[], T], parameter: str) -> T:
-    try:
-        return parse()
-    except ValueError as exc:
-        fail(BadParameter(parameter, str(exc)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +299,7 @@ def start_collection_worker(
         policy = load_policy(data).with_allowed(parse_network(text) for text in allow or [])
     except (PolicyFileError, ValueError) as exc:
         fail(BadParameter("allow", str(exc)))
-    every = None if rescan_every is None else _checked(lambda: parse_duration(rescan_every), "rescan-every")
+    every = None if rescan_every is None else checked(lambda: parse_duration(rescan_every), "rescan-every")
     worker = CollectionWorker(
         store,
         policy,
