@@ -349,18 +349,28 @@ def stored_id(data: bytes) -> str:
     return raw.decode()
 
 
+def stage(path: Path, name: str) -> Path:
+    """Where a migration of the index at ``path`` keeps one of its stages (``format2``: the new index)."""
+    return path.with_name(f"{path.name}.{name}")
+
+
+def format_of(path: Path) -> int | None:
+    """The format of the index at ``path``; None when there is none."""
+    if not (path / "meta.json").exists():
+        return None
+    marker = path / FORMAT_FILE
+    return int(marker.read_text().strip() or 0) if marker.is_file() else 1
+
+
 def check_format(path: Path, dataset: str) -> None:
     """Refuse an index written in another format, or halfway through a migration, saying what to do; an empty
     one is simply made anew."""
-    if path.with_name(path.name + ".format2").exists():
+    if stage(path, "format2").exists():
         raise StoreError(
             f"a migration of the {dataset} index at {path} was interrupted: run 'shoal db migrate' to finish it"
         )
-    if not (path / "meta.json").exists():
-        return
-    marker = path / FORMAT_FILE
-    found = int(marker.read_text().strip() or 0) if marker.is_file() else 1
-    if found == INDEX_FORMAT:
+    found = format_of(path)
+    if found is None or found == INDEX_FORMAT:
         return
     try:
         documents = tantivy.Index.open(str(path)).searcher().num_docs

@@ -27,24 +27,12 @@ from tantivy import Query
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, Item, Report
-from shoal.store.embedded.index import FORMAT_FILE, INDEX_FORMAT, SCAN_CHUNK, ReportIndex
+from shoal.store.embedded.index import INDEX_FORMAT, SCAN_CHUNK, ReportIndex, format_of, stage
 from shoal.store.embedded.latest import newest_first
 from shoal.store.embedded.schema import prepare_report
 
 BATCH = 50_000  # reports per commit of the new index, as an import
 STAGES = ("migrating", "format2", "format1")
-
-
-def stage(path: Path, name: str) -> Path:
-    return path.with_name(f"{path.name}.{name}")
-
-
-def format_of(path: Path) -> int | None:
-    """The format of the index at ``path``; None when there is none."""
-    if not (path / "meta.json").exists():
-        return None
-    marker = path / FORMAT_FILE
-    return int(marker.read_text().strip() or 0) if marker.is_file() else 1
 
 
 def needs_migration(path: Path) -> bool:
