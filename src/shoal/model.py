@@ -93,14 +93,18 @@ class Body:
     data: bytes
     content_type: str = ""  # the Content-Type the service declared, if any
     truncated: bool = False  # the service sent more than MAX_BODY_BYTES
+    # The data's digest, which names the body (the body-sha256 item, the store's key): hashed once, when the body
+    # is made, so the readers, the importer's workers and the store do not hash up to 256 KiB again each; a store
+    # reading a body back by its digest gives it.
+    sha256: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
     @classmethod
     def capped(cls, data: bytes, content_type: str = "") -> Body:
         return cls(data[:MAX_BODY_BYTES], content_type, len(data) > MAX_BODY_BYTES)
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

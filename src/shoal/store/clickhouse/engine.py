@@ -259,7 +259,7 @@ class ClickHouseStore:
                 f" WHERE sha256 IN ({chunk}) LIMIT 1 BY sha256",
             ):
                 found[row["sha256"]] = Body(
-                    bytes.fromhex(row["data"]), row["content_type"], bool(int(row["truncated"]))
+                    bytes.fromhex(row["data"]), row["content_type"], bool(int(row["truncated"])), row["sha256"]
                 )
         return found
 

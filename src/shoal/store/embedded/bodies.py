@@ -58,5 +58,5 @@ class BodyStore:
             marks = ",".join("?" * len(part))
             query = f"SELECT sha256, content_type, truncated, data FROM bodies WHERE sha256 IN ({marks})"
             for digest, content_type, truncated, data in connection.execute(query, part):
-                found[digest] = Body(zlib.decompress(data), content_type, bool(truncated))
+                found[digest] = Body(zlib.decompress(data), content_type, bool(truncated), digest)
         return found
