@@ -109,17 +109,24 @@ class Slots:
         return None
 
 
-def anonymous_key(address: str) -> str:
-    """The usage id of an anonymous client: per IPv4 address, per IPv6 /64 (one site's addresses)."""
+def client_network(address: str) -> str:
+    """Whom a client address stands for: an IPv4 address (also when IPv4-mapped), an IPv6 /64 (one site's
+    addresses); anything else as it is."""
     try:
         parsed = ipaddress.ip_address(address)
-        if parsed.version == 6 and parsed.ipv4_mapped is not None:
-            address = str(parsed.ipv4_mapped)
-        elif parsed.version == 6:
-            address = str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     except ValueError:
-        pass
-    return f"anon-{hashlib.sha256(address.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def anonymous_key(address: str) -> str:
+    """The usage id of an anonymous client: per IPv4 address, per IPv6 /64."""
+    network = client_network(address)
+    return f"anon-{hashlib.sha256(network.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 # -- time limit -------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from shoal.api.errors import error_bytes
+from shoal.api.limits import client_network
 from shoal.errors import (
     HeadersTooLarge,
     MalformedRequest,
@@ -62,19 +63,6 @@ class ConnectionLimits:
 
 
 DEFAULT_LIMITS = ConnectionLimits()
-
-
-def client_key(address: str) -> str:
-    """The address connection caps count by: IPv4 as is (also when IPv4-mapped), IPv6 by its /64."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6 and parsed.ipv4_mapped is not None:
-        return str(parsed.ipv4_mapped)
-    if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
 
 
 def is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
@@ -143,7 +131,7 @@ class JsonErrorProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         limits, book = self.limits, book_of(self.server_state)
         address = self.client[0] if self.client else ""
-        key = client_key(address)
+        key = client_network(address)
         if not is_trusted(address, limits.trusted) and book.per_client[key] >= limits.max_per_client:
             self.refuse(TooManyConnections(f"at most {limits.max_per_client} connections per client address"))
             return
