@@ -31,14 +31,12 @@ import orjson
 
 from shoal.certificates import certificate_items
 from shoal.ingest.jsonl import Rejected
-from shoal.ingest.records import BadRecord, record_id
+from shoal.ingest.records import BadRecord, record_id, target_items, unix_day
 from shoal.model import Item, PortObservation, Report, UdpObservation, pack_ip
 
 MAX_RECORD_LINES = 1_000  # a record spread over more lines than this is rejected
 MAX_RECORD_BYTES = 1 << 20
-MAX_TIMESTAMP = 5_662_310_399  # 2149-06-06 23:59:59 UTC, the last day the observation store holds
 SEPARATORS = b" \t\r\n,"
-EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 NEVER_CLOSES = "not valid JSON: the record never closes"
 
 
@@ -69,7 +67,7 @@ def banner_report(ip: str, port: Any, proto: Any, service: Any, banner: Any, day
     if proto != "tcp":
         return None
     text = banner[:MAX_BANNER_CHARS]
-    items = [Item("ip", ip, "", True), Item("port-tcp", str(port), "", True)]
+    items = target_items(ip, port)
     if service == "title":
         items.append(Item("title", text.strip()))
     elif service == "X509":
@@ -99,9 +97,7 @@ def utc_day(timestamp: Any) -> dt.date:
         seconds = timestamp
     else:
         raise BadRecord(f"'timestamp' must be Unix seconds, not {timestamp!r:.40}")
-    if not 0 <= seconds <= MAX_TIMESTAMP:
-        raise BadRecord(f"'timestamp' out of range: {seconds}")
-    return dt.date.fromordinal(EPOCH_ORDINAL + seconds // 86_400)  # Unix time has no leap seconds
+    return unix_day(seconds)
 
 
 def record_observations(record: Any) -> list[Found]:

@@ -52,9 +52,7 @@ def day_of(value: Any, what: str = "timestamp") -> dt.date:
     if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 12:
         value = int(value)
     if type(value) in (int, float):
-        if not 0 <= value <= MAX_UNIX_SECONDS:
-            raise BadRecord(f"{what!r} out of range: {value}")
-        return dt.date.fromordinal(EPOCH_ORDINAL + int(value) // 86_400)
+        return unix_day(value, what)
     if type(value) is not str or len(value) < 10:
         raise BadRecord(f"{what!r} must be a date-time such as 2025-11-26T10:00:00Z, not {value!r:.40}")
     text = value.strip().replace(" ", "T", 1)
@@ -67,6 +65,14 @@ def day_of(value: Any, what: str = "timestamp") -> dt.date:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return moment.date()
+
+
+def unix_day(seconds: float, what: str = "timestamp") -> dt.date:
+    """The UTC day of Unix seconds (Unix time has no leap seconds); BadRecord naming ``what`` if it is before
+    1970 or after the last day the observation store holds."""
+    if not 0 <= seconds <= MAX_UNIX_SECONDS:
+        raise BadRecord(f"{what!r} out of range: {seconds}")
+    return dt.date.fromordinal(EPOCH_ORDINAL + int(seconds) // 86_400)
 
 
 def checked_ip(value: Any, what: str = "ip") -> str:
