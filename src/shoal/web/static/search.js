@@ -94,7 +94,7 @@ function selection(state) {
   });
 }
 
-const endpoint = (state) => DATASETS[state.dataset].path;
+const endpoint = (state) => DATASETS[state.dataset];
 
 function pageOf(params) {
   const page = Number.parseInt(params.get("page") || "0", 10);
@@ -177,7 +177,7 @@ function showError(error) {
   }
 }
 
-function showResults(state, body, page) {
+function showResults(body, page) {
   const results = $("results");
   const pager = $("pager");
   results.replaceChildren();
@@ -286,7 +286,7 @@ async function run() {
   const summarising = state.summarize ? loadSummary(state) : null;
   try {
     const [body, summary] = await Promise.all([searching, summarising]);
-    showResults(state, body, page);
+    showResults(body, page);
     if (state.summarize) showSummary(state, summary);
     if (body) loadFacets(state);
     else $("facets").hidden = true;

@@ -24,10 +24,10 @@ const KEY_ITEMS = [
 ];
 /** The API's search endpoint of each dataset (the search page's dataset switch). */
 export const DATASETS = {
-  protocols: { path: "/v1/scan/protocols", label: "Services (scan/protocols)" },
-  domains: { path: "/v1/scan/domains", label: "Web sites by name (scan/domains)" },
-  ct: { path: "/v1/ct/log", label: "Certificate Transparency (ct/log)" },
-  rdns: { path: "/v1/domain/rdns", label: "Reverse DNS (domain/rdns)" },
+  protocols: "/v1/scan/protocols",
+  domains: "/v1/scan/domains",
+  ct: "/v1/ct/log",
+  rdns: "/v1/domain/rdns",
 };
 /** DB-IP's CC BY 4.0 licence asks for this link wherever its data (the ``entity`` names) is shown. */
 export const DB_IP_URL = "https://db-ip.com";
