@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shoal.model import PROTOCOLS, Report
@@ -35,9 +34,7 @@ class Backend(Protocol):
         self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> ValueCounts: ...
 
-    def reports(
-        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
-    ) -> Iterator[Report]: ...
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
@@ -101,12 +98,9 @@ class LocalBackend:
         result = self.store.summarize(filters, request)
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
 
-    def reports(
-        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
-    ) -> Iterator[Report]:
-        """Every match; ``history``: superseded reports too (a re-enrichment's predecessors)."""
-        filters = self._filters(selection_params(expression, selection), dataset)
-        return iter(self.store.iter_matches(replace(filters, history=history)))
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+        """Every match (with ``history`` in the selection, superseded reports too)."""
+        return iter(self.store.iter_matches(self._filters(selection_params(expression, selection), dataset)))
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
@@ -176,11 +170,9 @@ class RemoteBackend:
             self.cardinality = False
             return self.summarize(summary_type, expression, selection, limit, dataset)
 
-    def reports(
-        self, expression: str, selection: Selection, dataset: str = PROTOCOLS, history: bool = False
-    ) -> Iterator[Report]:
-        """Every match, through the server's export; ``history``: superseded reports too."""
-        return self.client.export(expression, dataset=dataset, history=history, **selection)
+    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+        """Every match, through the server's export."""
+        return self.client.export(expression, dataset=dataset, **selection)
 
     def export(
         self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS

@@ -145,9 +145,8 @@ def host_command(
     selection = selection_of(address, date_from=date_from, date_to=date_to)
     backend = open_backend(data)
     try:
-        history = asked(
-            backend, "", lambda: history_of(address, backend.reports("", selection, dataset.value, history=True), limit)
-        )
+        everything = Selection(selection, history=True)
+        history = asked(backend, "", lambda: history_of(address, backend.reports("", everything, dataset.value), limit))
         ports = asked(backend, "", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
         rdns = asked(backend, "", lambda: backend.search("", selection, 0, RDNS).results)
         ct = asked(backend, "", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)
