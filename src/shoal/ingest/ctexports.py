@@ -87,12 +87,17 @@ def _aggregated(name: Any) -> str:
 def _validity(leaf: dict[str, Any]) -> list[Item]:
     items = []
     if type(leaf.get("serial_number")) is str:
-        items.append(Item("cert-serial", text_of(leaf["serial_number"], 128).lower().lstrip("0") or "0"))
+        items.append(serial_item(leaf["serial_number"]))
     for key, kind in (("not_before", "cert-not-before"), ("not_after", "cert-not-after")):
         if type(leaf.get(key)) in (int, float):
             with contextlib.suppress(BadRecord):
                 items.append(Item(kind, day_of(leaf[key], key).isoformat()))
     return items
+
+
+def serial_item(serial: str) -> Item:
+    """A certificate's serial number as the certificate readers write it: lower-case hex, no leading zeros."""
+    return Item("cert-serial", text_of(serial, 128).lower().lstrip("0") or "0")
 
 
 def read_crtsh(stream: BinaryIO, source: str) -> Iterator[Report | Rejected]:
@@ -142,7 +147,7 @@ def crtsh_report(record: Any) -> Report:
         addresses,
     )
     if type(record.get("serial_number")) is str:
-        items.append(Item("cert-serial", text_of(record["serial_number"], 128).lower().lstrip("0") or "0"))
+        items.append(serial_item(record["serial_number"]))
     for key, kind in (("not_before", "cert-not-before"), ("not_after", "cert-not-after")):
         if type(record.get(key)) is str:
             items.append(Item(kind, day_of(record[key], key).isoformat()))
