@@ -8,6 +8,8 @@ that scanners print when they do not give the DER (``named_items``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import ipaddress
 import re
@@ -71,8 +73,20 @@ def parsed_certificate(der: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
-def named_items(subject: str, issuer: str, dns_names: Iterable[str], ips: Iterable[str]) -> list[Item]:
-    """subject, issuer, SAN names and SAN addresses as items (empty values and bad addresses left out)."""
+def base64_certificate_items(text: str) -> list[Item] | None:
+    """The items of a base64 DER certificate (a scanner's ``raw``, a PEM's body); None if the text is not base64,
+    for the reader to fall back on the fields it has."""
+    try:
+        return certificate_items(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def named_items(
+    subject: str, issuer: str, dns_names: Iterable[str], ips: Iterable[str], fingerprint: object = None
+) -> list[Item]:
+    """subject, issuer, SAN names and SAN addresses as items (empty values and bad addresses left out), and the
+    ``cert-sha256`` of a scanner's ``fingerprint`` if it is one."""
     items = [Item(kind, value) for kind, value in (("subject", subject), ("issuer", issuer)) if value]
     seen: set[str] = set()
     for name in dns_names:
@@ -88,6 +102,9 @@ def named_items(subject: str, issuer: str, dns_names: Iterable[str], ips: Iterab
         if address not in seen:
             seen.add(address)
             items.append(Item("ip", address, "cert-ip-address"))
+    digest = digest_item(fingerprint)
+    if digest:
+        items.append(digest)
     return items
 
 

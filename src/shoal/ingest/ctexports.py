@@ -15,8 +15,6 @@ Each report is dated by when the log saw the certificate (certstream ``seen``, c
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import ipaddress
 import json
@@ -24,7 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from shoal.certificates import certificate_items, digest_item, named_items
+from shoal.certificates import base64_certificate_items, named_items
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.ingest.records import BadRecord, Record, day_of, decode_json_lines, record_id, text_of
 from shoal.model import CT, Item, Report
@@ -62,18 +60,14 @@ def decode_certstream_line(line: Any, raw: bytes, source: str, number: int) -> I
 
 def _leaf_items(leaf: dict[str, Any]) -> list[Item]:
     der = leaf.get("as_der")
-    if type(der) is str and der:
-        try:
-            return certificate_items(base64.b64decode(der, validate=True)) + _validity(leaf)
-        except (binascii.Error, ValueError):
-            pass
+    if type(der) is str and der and (decoded := base64_certificate_items(der)) is not None:
+        return decoded + _validity(leaf)
     extensions = leaf.get("extensions") if type(leaf.get("extensions")) is dict else {}
     san = extensions.get("subjectAltName") if type(extensions.get("subjectAltName")) is str else ""
     domains = leaf.get("all_domains") if type(leaf.get("all_domains")) is list else []
     names = [name for name in domains if type(name) is str]
-    items = named_items(_aggregated(leaf.get("subject")), _aggregated(leaf.get("issuer")), names, SAN_IP.findall(san))
-    digest = digest_item(leaf.get("sha256"))
-    return items + ([digest] if digest else []) + _validity(leaf)
+    subject, issuer = _aggregated(leaf.get("subject")), _aggregated(leaf.get("issuer"))
+    return named_items(subject, issuer, names, SAN_IP.findall(san), leaf.get("sha256")) + _validity(leaf)
 
 
 def _aggregated(name: Any) -> str:

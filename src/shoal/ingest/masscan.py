@@ -20,16 +20,13 @@ as a whole, with its number and the reason.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import orjson
 
-from shoal.certificates import certificate_items
+from shoal.certificates import base64_certificate_items
 from shoal.ingest.jsonl import Rejected
 from shoal.ingest.records import BadRecord, record_id, target_items, unix_day
 from shoal.model import Item, PortObservation, Report, UdpObservation, pack_ip
@@ -72,8 +69,7 @@ def banner_report(ip: str, port: Any, proto: Any, service: Any, banner: Any, day
         items.append(Item("title", text.strip()))
     elif service == "X509":
         items.append(Item("server-banner", "", "tls"))
-        with contextlib.suppress(binascii.Error, ValueError):
-            items += certificate_items(base64.b64decode(banner, validate=True))
+        items += base64_certificate_items(banner) or []
     else:
         items.append(Item("server-banner", text, service[:64]))
     identity = record_id(FORMAT, ip, str(port), service, banner, day.isoformat())

@@ -17,8 +17,6 @@ docs/importers.md has the mapping table.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from typing import BinaryIO
 import defusedxml.ElementTree as SafeTree
 from defusedxml import DefusedXmlException
 
-from shoal.certificates import certificate_items, digest_item, named_items
+from shoal.certificates import base64_certificate_items, named_items
 from shoal.ingest.jsonl import Rejected
 from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, record_id, target_items, text_of
 from shoal.model import RDNS, Item, PortObservation, Report, UdpObservation
@@ -182,11 +180,8 @@ def _elem(element: ElementTree.Element, key: str) -> str:
 def ssl_cert_items(script: ElementTree.Element) -> list[Item]:
     """The certificate of nmap's ``ssl-cert`` script: from its PEM when present, else from its tables."""
     pem = PEM.search(_elem(script, "pem") or script.get("output", ""))
-    if pem:
-        try:
-            return certificate_items(base64.b64decode("".join(pem.group(1).split()), validate=True))
-        except (binascii.Error, ValueError):
-            pass
+    if pem and (decoded := base64_certificate_items("".join(pem.group(1).split()))) is not None:
+        return decoded
     subject = _name_table(script.find("table[@key='subject']"))
     issuer = _name_table(script.find("table[@key='issuer']"))
     dns_names: list[str] = []
@@ -195,9 +190,7 @@ def ssl_cert_items(script: ElementTree.Element) -> list[Item]:
         if _elem(extension, "name") == "X509v3 Subject Alternative Name":
             for kind, value in SAN_ENTRY.findall(_elem(extension, "value")):
                 (dns_names if kind == "DNS" else ips).append(value)
-    items = named_items(subject, issuer, dns_names, ips)
-    digest = digest_item(_elem(script, "sha256"))
-    return items + ([digest] if digest else [])
+    return named_items(subject, issuer, dns_names, ips, _elem(script, "sha256"))
 
 
 NAME_KEYS = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C"}

@@ -10,12 +10,10 @@ the entry's ``port`` (zgrab2 ≥ 0.2), the line's, or the module's default port.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from typing import Any
 
-from shoal.certificates import certificate_items, digest_item, named_items
+from shoal.certificates import base64_certificate_items, named_items
 from shoal.collect.probes.http import page_title
 from shoal.ingest.jsonl import LineChunk
 from shoal.ingest.records import (
@@ -121,23 +119,19 @@ def _tls_items(log: Any) -> list[Item]:
     if type(certificate) is not dict:
         return []
     raw = certificate.get("raw")
-    if type(raw) is str and raw:
-        try:
-            return certificate_items(base64.b64decode(raw, validate=True))
-        except (binascii.Error, ValueError):
-            pass
+    if type(raw) is str and raw and (decoded := base64_certificate_items(raw)) is not None:
+        return decoded
     parsed = certificate.get("parsed")
     if type(parsed) is not dict:
         return []
     san = _dig(parsed, "extensions", "subject_alt_name") or {}
-    items = named_items(
+    return named_items(
         text_of(parsed.get("subject_dn")),
         text_of(parsed.get("issuer_dn")),
         [name for name in san.get("dns_names", []) if type(name) is str],
         [address for address in san.get("ip_addresses", []) if type(address) is str],
+        parsed.get("fingerprint_sha256"),
     )
-    digest = digest_item(parsed.get("fingerprint_sha256"))
-    return items + ([digest] if digest else [])
 
 
 def _session_text(log: Any) -> str:
