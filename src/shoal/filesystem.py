@@ -29,6 +29,33 @@ def is_disk_full(error: BaseException | None) -> bool:
     return False
 
 
+def sync_directory(path: Path) -> None:
+    """Make the names in the directory ``path`` durable (an fsync of the directory itself)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def replace_durably(path: Path, body: bytes, mode: int | None = None) -> None:
+    """Replace the file ``path`` by ``body``, atomically and durably: a temporary file beside it (``mode``, if
+    given), fsync, rename, fsync of the folder. A failed write removes the temporary file and raises."""
+    temporary = path.with_suffix(".tmp")
+    try:
+        with open(temporary, "wb") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, path)
+    sync_directory(path.parent)
+
+
 def mount_of(path: Path) -> tuple[str, str]:
     """(mount point, file system type) of the file system holding ``path``."""
     target = os.path.realpath(nearest_existing(path))

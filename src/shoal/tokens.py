@@ -14,7 +14,6 @@ import errno
 import fcntl
 import hashlib
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from typing import Literal
 import orjson
 
 from shoal.errors import DiskFull, StoreError
+from shoal.filesystem import replace_durably
 
 log = logging.getLogger("shoal.tokens")
 ID_LENGTH = 12
@@ -208,21 +208,10 @@ class TokenStore:
         }
 
     def _write(self, tokens: dict[str, Token]) -> None:
-        temporary = self.path.with_suffix(".tmp")
+        body = orjson.dumps({digest: token.stored() for digest, token in tokens.items()})
         try:
-            with open(temporary, "wb") as out:
-                os.fchmod(out.fileno(), 0o600)
-                out.write(orjson.dumps({digest: token.stored() for digest, token in tokens.items()}))
-                out.flush()
-                os.fsync(out.fileno())
+            replace_durably(self.path, body, mode=0o600)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DiskFull(f"no room to write {self.path.name}: nothing was changed", self.path) from exc
             raise
-        os.replace(temporary, self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)

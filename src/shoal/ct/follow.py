@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import orjson
 
 from shoal.ct.entries import entry_report, parse_entry
 from shoal.errors import ShoalError
+from shoal.filesystem import replace_durably
 from shoal.ingest.jsonl import Rejected
 from shoal.ingest.pipeline import IngestTotals, ingest_stream
 from shoal.ingest.records import BadRecord
@@ -84,21 +84,11 @@ def write_position(data: Path, position: Position) -> None:
     """Replace the position file atomically and durably."""
     path = position_path(data, position.log)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
     body = orjson.dumps(
         {"log": position.log, "next_index": position.next_index, "tree_size": position.tree_size},
         option=orjson.OPT_INDENT_2,
     )
-    with open(temporary, "wb") as out:
-        out.write(body)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
-    descriptor = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    replace_durably(path, body)
 
 
 class LogClient:

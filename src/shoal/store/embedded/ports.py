@@ -53,6 +53,7 @@ import numpy as np
 import orjson
 
 from shoal.errors import StoreError
+from shoal.filesystem import sync_directory
 from shoal.model import PortObservation
 from shoal.store.base import EPOCH, MAX_DAY, IPNetwork, OpenPorts, observation_target
 
@@ -406,11 +407,7 @@ class ObservationStore:
                 path.unlink(missing_ok=True)
 
     def _sync_directory(self) -> None:
-        descriptor = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        sync_directory(self.path)
 
     def _rebuild(self) -> Rebuilt:
         """See ``rebuild`` (called with the writers' lock held)."""
