@@ -56,9 +56,9 @@ def export_command(
     selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     export_format = "csv" if csv else "ndjson"
     backend = open_backend(data)
-    export = asked(backend, expression, lambda: backend.export(expression, selection, export_format, dataset.value))
-    total = export.result_count
     try:
+        export = asked(expression, lambda: backend.export(expression, selection, export_format, dataset.value))
+        total = export.result_count
         with JobProgress(errors, "export", total_records=total, noun="reports") as progress:
             if output is None:
                 written = write(export.chunks(), sys.stdout.buffer, progress, csv)

@@ -146,10 +146,10 @@ def host_command(
     backend = open_backend(data)
     try:
         everything = Selection(selection, history=True)
-        history = asked(backend, "", lambda: history_of(address, backend.reports("", everything, dataset.value), limit))
-        ports = asked(backend, "", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
-        rdns = asked(backend, "", lambda: backend.search("", selection, 0, RDNS).results)
-        ct = asked(backend, "", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)
+        history = asked("", lambda: history_of(address, backend.reports("", everything, dataset.value), limit))
+        ports = asked("", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
+        rdns = asked("", lambda: backend.search("", selection, 0, RDNS).results)
+        ct = asked("", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
     finally:
         backend.close()

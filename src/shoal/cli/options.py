@@ -95,12 +95,12 @@ def open_backend(data: Path | None, reading_reports: bool = True) -> Backend:
     return backend
 
 
-def asked(backend: Backend, expression: str, call: Callable[[], T]) -> T:
-    """``call()``; an error is printed (with a caret under a bad expression) and exits 2."""
+def asked(expression: str, call: Callable[[], T]) -> T:
+    """``call()``; an error is printed (with a caret under a bad expression) and exits 2 (the caller's
+    ``finally`` closes its backend)."""
     try:
         return call()
     except ShoalError as exc:
-        backend.close()
         failed(exc, expression)
 
 

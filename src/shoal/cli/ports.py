@@ -51,10 +51,10 @@ def ports_command(
     try:
         if explain_flag:  # one read of the observations, for the counts and for the explanation
             assert isinstance(backend, LocalBackend)
-            observed = asked(backend, "", lambda: backend.observations(target, date_from, date_to))
+            observed = asked("", lambda: backend.observations(target, date_from, date_to))
             found = port_counts(observed, per_ip)
         else:
-            found = asked(backend, "", lambda: backend.ports(target, date_from, date_to, per_ip))
+            found = asked("", lambda: backend.ports(target, date_from, date_to, per_ip))
     finally:
         backend.close()
     where = f"{target_text(target)}, {window_text(date_from, date_to)}"

@@ -78,18 +78,17 @@ def search_command(
     backend = open_backend(data)
     try:
         if summarize:
-            asked(backend, expression, lambda: check_summary_type(summarize, backend.known_types()))
+            asked(expression, lambda: check_summary_type(summarize, backend.known_types()))
             counts = asked(
-                backend,
                 expression,
                 lambda: backend.summarize(summarize, expression, selection, summary_limit, dataset.value),
             )
             show_summary(summarize, counts, layout, json_output, ndjson_output)
             return
         columns = asked(
-            backend, expression, lambda: parse_fields(fields or DATASET_FIELDS[dataset.value], backend.known_types())
+            expression, lambda: parse_fields(fields or DATASET_FIELDS[dataset.value], backend.known_types())
         )
-        found = asked(backend, expression, lambda: backend.search(expression, selection, page, dataset.value))
+        found = asked(expression, lambda: backend.search(expression, selection, page, dataset.value))
     finally:
         backend.close()
     show_page(found, columns, layout, json_output, ndjson_output)

@@ -54,7 +54,7 @@ def count_command(
     selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     backend = open_backend(data)
     try:
-        found = asked(backend, expression, lambda: backend.search(expression, selection, 0, dataset.value))
+        found = asked(expression, lambda: backend.search(expression, selection, 0, dataset.value))
     finally:
         backend.close()
     print(found.result_count)
@@ -102,12 +102,11 @@ def stats_command(
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:
-        wanted = asked(backend, expression, lambda: parse_facets(facets, limit))
+        wanted = asked(expression, lambda: parse_facets(facets, limit))
         for name, _ in wanted:
-            asked(backend, expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
+            asked(expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
         for name, top in wanted:
             results[name] = asked(
-                backend,
                 expression,
                 lambda name=name, top=top: backend.summarize(name, expression, selection, top, dataset.value),
             )
