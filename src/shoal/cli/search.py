@@ -123,8 +123,14 @@ def show_summary(
     if not counts.values:
         errors.print("no results")
         raise typer.Exit(1)
+    emit_summary(layout, summary_type, counts)
+
+
+def emit_summary(layout: Layout, summary_type: str, counts: ValueCounts, prefix: str | None = None) -> None:
+    """A summary as a bar chart (a table), or as plain rows of value and count (``prefix``: before each)."""
     columns = ["value", "count", ""] if layout.table else ["value", "count"]
-    emit(layout, summary_title(summary_type, counts), columns, chart_rows(counts, layout.table), right=["count"])
+    rows = chart_rows(counts, layout.table)
+    emit(layout, summary_title(summary_type, counts), columns, rows, right=["count"], prefix=prefix)
 
 
 def summary_title(summary_type: str, counts: ValueCounts) -> str:

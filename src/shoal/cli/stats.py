@@ -30,8 +30,8 @@ from shoal.cli.options import (
     open_backend,
     selection_of,
 )
-from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, emit, layout_of
-from shoal.cli.search import chart_rows, summary_title
+from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
+from shoal.cli.search import emit_summary
 from shoal.errors import BadParameter
 from shoal.results import ValueCounts
 
@@ -120,7 +120,4 @@ def stats_command(
         if not counts.values:
             errors.print(f"{name}: no values in the matching reports", highlight=False)
             continue
-        if layout.table:
-            emit(layout, summary_title(name, counts), ["value", "count", ""], chart_rows(counts, True), ["count"])
-        else:
-            emit(layout, summary_title(name, counts), ["value", "count"], chart_rows(counts, False), prefix=name)
+        emit_summary(layout, name, counts, prefix=name)
