@@ -6,9 +6,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from shoal.api.render import page_body, page_response, report_dict
+from shoal.api.render import page_response, report_dict
 from shoal.errors import NoResults
-from shoal.store.base import PAGE_SIZE, Filters, Page, Store
+from shoal.store.base import MAX_PAGES, PAGE_SIZE, Filters, Page, Store
 from shoal.store.embedded.schema import report_from_stored, stored_form
 from tests.corpus import CORPUS
 from tests.generated import generated_reports
@@ -19,6 +19,16 @@ def test_report_dict_is_as_dict() -> None:
         assert report_dict(report) == report.as_dict()
         option = orjson.OPT_SORT_KEYS
         assert orjson.dumps(report_dict(report), option=option) == orjson.dumps(report.as_dict(), option=option)
+
+
+def page_body(page: Page, number: int) -> dict[str, object]:
+    """A result page as the API documents it, rendered from the Reports."""
+    return {
+        "page": number,
+        "pages": min(-(-page.total // PAGE_SIZE), MAX_PAGES),
+        "result_count": page.total,
+        "results": [report_dict(report) for report in page.reports],
+    }
 
 
 def test_a_page_of_stored_bytes_is_the_rendered_page(corpus_store: Store) -> None:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from shoal.errors import NoResults
 from shoal.model import Report
 from shoal.ports import IpPortSummary, PortSummary
-from shoal.store.base import MAX_PAGES, PAGE_SIZE, Filters, Page, Store, Summary
+from shoal.store.base import MAX_PAGES, PAGE_SIZE, Filters, Store, Summary
 
 
 def json_response(body: Any) -> Response:
@@ -31,16 +31,6 @@ def page_response(store: Store, filters: Filters, number: int) -> Response:
     pages = min(-(-total // PAGE_SIZE), MAX_PAGES)
     head = b'{"page":%d,"pages":%d,"result_count":%d,"results":[' % (number, pages, total)
     return Response(head + b",".join(results) + b"]}", media_type="application/json")
-
-
-def page_body(page: Page, number: int) -> dict[str, Any]:
-    pages = min(-(-page.total // PAGE_SIZE), MAX_PAGES)
-    return {
-        "page": number,
-        "pages": pages,
-        "result_count": page.total,
-        "results": [report_dict(report) for report in page.reports],
-    }
 
 
 def report_dict(report: Report) -> dict[str, Any]:
