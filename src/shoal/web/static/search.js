@@ -63,35 +63,30 @@ function fillForm(params) {
   for (const name of FLAGS) $(name).checked = params.get(name) === "true";
 }
 
-/** The page's own URL parameters: the form as it is (the dataset only when not the default). */
+/** The form's fields that select reports besides the box, as the page's URL and the API both name them. */
+const selecting = (state) => ({
+  ip: state.ip,
+  from: state.from,
+  to: state.to,
+  slop: state.slop,
+  most_recent: state.most_recent && "true",
+  indirect: state.indirect && "true",
+  host_in_url: state.host_in_url && "true",
+});
+
+/** The dataset as a parameter: none for the default one. */
+const datasetParam = (state) => (state.dataset === DEFAULT_DATASET ? "" : state.dataset);
+
+/** The page's own URL parameters: the form as it is. */
 function pageParams(state) {
-  const params = query({
-    expression: state.expression,
-    dataset: state.dataset === DEFAULT_DATASET ? "" : state.dataset,
-    ip: state.ip,
-    from: state.from,
-    to: state.to,
-    slop: state.slop,
-    most_recent: state.most_recent && "true",
-    indirect: state.indirect && "true",
-    host_in_url: state.host_in_url && "true",
-  });
+  const params = query({ expression: state.expression, dataset: datasetParam(state), ...selecting(state) });
   for (const name of ["summarize", "summary_limit"]) if (state.summarize && state[name]) params.set(name, state[name]);
   return params;
 }
 
 /** The API parameters selecting reports (everything but paging and the summary): the box is free text. */
 function selection(state) {
-  return query({
-    query: state.expression,
-    ip: state.ip,
-    from: state.from,
-    to: state.to,
-    slop: state.slop,
-    most_recent: state.most_recent && "true",
-    indirect: state.indirect && "true",
-    host_in_url: state.host_in_url && "true",
-  });
+  return query({ query: state.expression, ...selecting(state) });
 }
 
 const endpoint = (state) => DATASETS[state.dataset];
@@ -305,7 +300,7 @@ async function exportAll(format) {
   const state = readForm();
   const params = selection(state);
   params.set("format", format);
-  if (state.dataset !== DEFAULT_DATASET) params.set("dataset", state.dataset);
+  if (datasetParam(state)) params.set("dataset", datasetParam(state));
   stateBox.textContent = "Preparing the export…";
   try {
     const link = await api("/v1/scan/protocols/export/link", params, "POST");
