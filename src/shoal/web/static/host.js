@@ -26,7 +26,6 @@ const MAX_COLUMNS = 30;
 const PORT_COUNTS_LIMIT = 1000;
 
 const iso = (time) => new Date(time).toISOString().slice(0, 10);
-const search = (expression, extra = {}) => `/?${query({ expression, ...extra })}`;
 
 /** Consecutive [from, to] windows (inclusive days) covering the span in at most MAX_COLUMNS columns. */
 function windows(first, last) {
@@ -179,8 +178,7 @@ function certificatesOf(reports) {
 
 /** One certificate: each field a search (``dataset``: where the search goes). */
 function certificateCard(cert, dataset = "") {
-  const find = (type, value, context = null) =>
-    el("a", { href: search(termFor(type, value, context), { dataset }) }, value);
+  const find = (type, value, context = null) => searchLink({ expression: termFor(type, value, context), dataset }, value);
   const list = (type, found, context) => [...found].map((value) => find(type, value, context));
   const selfSigned = cert.subject && cert.subject === cert.issuer;
   const rows = [
