@@ -14,13 +14,13 @@ from shoal.cli.backend import LocalBackend, port_counts
 from shoal.cli.common import DataOption, console, errors, fail
 from shoal.cli.options import asked, open_backend
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
+from shoal.cli.search import bar
 from shoal.errors import BadParameter
 from shoal.results import IpPortCounts, PortCounts
 
 if TYPE_CHECKING:
     from shoal.store.base import OpenPorts
 
-BAR_WIDTH = 40
 SHOWN_PORTS = 12  # ports listed per IP in the --per-ip table
 DEFAULT_WINDOW_DAYS = 30  # as the API (shoal.ports.DEFAULT_WINDOW_DAYS)
 
@@ -92,10 +92,7 @@ def show_ports(where: str, found: PortCounts, layout: Layout) -> None:
     flag = " honeypot" if found.honeypot else ""
     title = f"{where}: other {found.other}{flag}"
     top = max(found.values.values(), default=1)
-    rows = [
-        [port, count, *(["█" * max(1, round(BAR_WIDTH * count / top))] if layout.table else [])]
-        for port, count in found.values.items()
-    ]
+    rows = [[port, count, *([bar(count, top)] if layout.table else [])] for port, count in found.values.items()]
     columns = ["port", "observations", ""] if layout.table else ["port", "observations"]
     emit(layout, title, columns, rows, right=["port", "observations"])
 

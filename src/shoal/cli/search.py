@@ -145,8 +145,13 @@ def chart_rows(counts: ValueCounts, bars: bool) -> list[list[str]]:
     rows = [[value, str(n)] for value, n in counts.values.items()]
     if bars:
         for row, n in zip(rows, counts.values.values(), strict=True):
-            row.append("█" * max(1, round(BAR_WIDTH * n / top)))
+            row.append(bar(n, top))
     return rows
+
+
+def bar(count: int, top: int) -> str:
+    """A bar as wide as ``count`` against the ``top`` one (at least one block)."""
+    return "█" * max(1, round(BAR_WIDTH * count / top))
 
 
 def plural(n: int, word: str) -> str:
