@@ -216,6 +216,11 @@ def _parse_item(raw: Any) -> Item:
     return Item(item_type, value, context, is_metadata)
 
 
+def host_key(host: str) -> str:
+    """A host name as compared and kept: stripped, lowercased, without a trailing dot."""
+    return host.strip().rstrip(".").lower()
+
+
 def pack_ip(value: str) -> bytes:
     """The 4 or 16 bytes of an IPv4 or IPv6 address in its usual text form; ValueError if it is not one."""
     try:

@@ -69,8 +69,9 @@ def redirect_items(name: str, service: Service) -> list[Item]:
         target = urlsplit(location).hostname if "://" in location or location.startswith("//") else None
     except ValueError:
         target = None
-    if target and target.lower().rstrip(".") != name:
-        items.append(Item("host", target.lower().rstrip("."), "redirect"))
+    redirected = target.lower().rstrip(".") if target else None
+    if redirected is not None and redirected != name:
+        items.append(Item("host", redirected, "redirect"))
     return items
 
 

@@ -26,7 +26,7 @@ import dns.reversename
 
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, decode_json_lines, record_id, target_items
-from shoal.model import RDNS, DnsAnswer, Item, Report
+from shoal.model import RDNS, DnsAnswer, Item, Report, host_key
 
 FORMAT = "dns"
 FORWARD_TYPES = frozenset({"A", "AAAA", "CNAME", "NS", "MX", "TXT"})
@@ -111,7 +111,7 @@ def _strings(value: Any) -> list[str]:
 
 def host_name(text: str) -> str:
     """A DNS name as an item value: lower case, no trailing dot, at most 253 characters."""
-    return text.strip().rstrip(".").lower()[:MAX_NAME_CHARS]
+    return host_key(text)[:MAX_NAME_CHARS]
 
 
 def _value(kind: str, value: str) -> str:

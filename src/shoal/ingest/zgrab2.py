@@ -27,7 +27,7 @@ from shoal.ingest.records import (
     target_items,
     text_of,
 )
-from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Item, Report
+from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Item, Report, host_key
 
 FORMAT = "zgrab2"
 DEFAULT_PORTS = {
@@ -57,7 +57,7 @@ def decode_line(line: Any, raw: bytes, source: str, number: int) -> Iterator[Rep
     if type(data) is not dict:
         raise BadRecord("a zgrab2 line needs a 'data' object (module name → result)")
     domain = line.get("domain")
-    host = text_of(domain, 256).strip().rstrip(".").lower() if type(domain) is str and domain.strip() else None
+    host = host_key(text_of(domain, 256)) if type(domain) is str and domain.strip() else None
     for name, entry in data.items():
         if type(entry) is not dict:
             raise BadRecord(f"'data.{name:.40}' must be a JSON object")

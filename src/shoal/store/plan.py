@@ -19,6 +19,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shoal.model import host_key
 from shoal.query.ast import And, Expr, Match, Not, Or, Term
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.query.words import split_words
@@ -213,11 +214,6 @@ def any_of(plans: list[Plan]) -> Plan:
 def port_value(value: str) -> str:
     """A port as items store it: without leading zeros (``0443`` is 443)."""
     return str(int(value)) if value.isdigit() else value
-
-
-def host_key(host: str) -> str:
-    """A host name as compared: stripped, lowercased, without a trailing dot."""
-    return host.strip().rstrip(".").lower()
 
 
 def url_host(url: str) -> str | None:

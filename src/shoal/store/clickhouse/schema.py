@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, pack_ip
+from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, host_key, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
-from shoal.store.plan import host_key, item_host, port_value
+from shoal.store.plan import item_host, port_value
 
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16

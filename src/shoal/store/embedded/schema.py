@@ -37,9 +37,21 @@ from typing import Any, NamedTuple
 import orjson
 import tantivy
 
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, SUPERSEDES, Body, Item, Report, canonical_ip, pack_ip
+from shoal.model import (
+    CT,
+    DOMAINS,
+    PROTOCOLS,
+    RDNS,
+    SUPERSEDES,
+    Body,
+    Item,
+    Report,
+    canonical_ip,
+    host_key,
+    pack_ip,
+)
 from shoal.store.base import MAX_SLOP, day_number
-from shoal.store.plan import host_key, port_value, url_host
+from shoal.store.plan import port_value, url_host
 
 TYPE_SEP = "\x1f"  # between a key and a value in raw terms
 CONTEXT_SEP = "\x1e"  # between a type and a context
