@@ -8,10 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shoal.cli.common import DataOption, console, errors, fail, open_store
+from shoal.cli.dns import checked
 from shoal.cli.scan import parse_duration, parse_rate
 from shoal.config import data_dir
 from shoal.ct.follow import DEFAULT_BATCH, FollowProgress, LogClient, LogError, follow, log_base
-from shoal.errors import BadParameter
 
 app = typer.Typer(help="Certificate Transparency logs.", no_args_is_help=True)
 SHOWN_REJECTIONS = 20
@@ -33,12 +33,9 @@ def follow_command(
 ) -> None:
     """Read the log's entries (x509 and precert) into the ct dataset, from where the last run stopped. A kill
     loses nothing acknowledged and stores nothing twice."""
-    try:
-        base = log_base(log_url)
-        per_second = parse_rate(rate)
-        every = parse_duration(poll)
-    except ValueError as exc:
-        fail(BadParameter("log_url" if "URL" in str(exc) else "rate", str(exc)))
+    base = checked(lambda: log_base(log_url), "log_url")
+    per_second = checked(lambda: parse_rate(rate), "rate")
+    every = checked(lambda: parse_duration(poll), "poll")
     folder = data_dir(data)
     store = open_store(data, server=True, create=True)  # a long run must not lock out 'shoal import'
     client = LogClient(base, per_second)
