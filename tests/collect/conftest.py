@@ -72,16 +72,12 @@ def items_of(report: Report, item_type: str) -> list[tuple[str, str]]:
     return [(item.context, item.value) for item in report.items if item.type == item_type]
 
 
-@pytest.fixture(scope="session")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Target]]:
-    """HTTP on 80 and on an unlisted port (8181), HTTPS on 443 with a certificate with DNS and IP SANs."""
-    nginx_binary = binary("/usr/sbin/nginx")
-    folder = tmp_path_factory.mktemp("nginx")
-    (folder / "www").mkdir()
-    (folder / "www/index.html").write_text(f"<html><head><title>{NGINX_TITLE}</title></head><body>hi</body></html>")
-    certificate, key, _ = write_certificate(folder, "nginx", subject_of(CERT_NAMES[0]), CERT_NAMES, CERT_IPS)
+def nginx_command(nginx_binary: str, folder: Path, servers: list[str]) -> list[str]:
+    """Write an nginx.conf for one unprivileged test instance in ``folder`` (its temporary files, pid and log
+    there) serving these ``server`` blocks, and return the command that runs it in the foreground."""
     kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     temporary = "".join(f"{kind}_temp_path {folder}/{kind};\n" for kind in kinds)
+    blocks = "\n".join(f"    server {{ {block} }}" for block in servers)
     (folder / "nginx.conf").write_text(f"""
 user root;
 worker_processes 1;
@@ -92,7 +88,21 @@ events {{ worker_connections 256; }}
 http {{
     access_log off;
     {temporary}
-    server {{
+{blocks}
+}}
+""")
+    return [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Target]]:
+    """HTTP on 80 and on an unlisted port (8181), HTTPS on 443 with a certificate with DNS and IP SANs."""
+    nginx_binary = binary("/usr/sbin/nginx")
+    folder = tmp_path_factory.mktemp("nginx")
+    (folder / "www").mkdir()
+    (folder / "www/index.html").write_text(f"<html><head><title>{NGINX_TITLE}</title></head><body>hi</body></html>")
+    certificate, key, _ = write_certificate(folder, "nginx", subject_of(CERT_NAMES[0]), CERT_NAMES, CERT_IPS)
+    server = f"""
         listen {NGINX_IP}:80;
         listen {NGINX_IP}:8181;
         listen {NGINX_IP}:443 ssl;
@@ -100,11 +110,8 @@ http {{
         ssl_certificate_key {key};
         root {folder}/www;
         add_header X-Clacks-Overhead "GNU Terry Pratchett";
-    }}
-}}
-""")
-    command = [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
-    with running(command, NGINX_IP, 80, folder):
+    """
+    with running(nginx_command(nginx_binary, folder, [server]), NGINX_IP, 80, folder):
         yield {"http": (NGINX_IP, 80), "https": (NGINX_IP, 443), "http-unlisted": (NGINX_IP, 8181)}
 
 
@@ -142,24 +149,7 @@ def vhosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         )
         plain = f"root {root};" if name == www else f"return 301 https://{www}/from-shop;"
         blocks.append(f"listen {VHOSTS_IP}:80; server_name {name}; {plain}")
-    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    temporary = "".join(f"{kind}_temp_path {folder}/{kind};\n" for kind in kinds)
-    servers = "\n".join(f"    server {{ {block} }}" for block in blocks)
-    (folder / "nginx.conf").write_text(f"""
-user root;
-worker_processes 1;
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    {temporary}
-{servers}
-}}
-""")
-    command = [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
-    with running(command, VHOSTS_IP, 443, folder) as target:
+    with running(nginx_command(nginx_binary, folder, blocks), VHOSTS_IP, 443, folder) as target:
         yield target
 
 
