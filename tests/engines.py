@@ -50,7 +50,9 @@ class Cluster:
         subprocess.run(["bash", str(CLUSTER_SCRIPT), *arguments], check=True, env=cluster_environment(self.folder))
 
 
-TEST_PORT_BASE = "28300"  # not the script's default: a cluster started by hand keeps running beside the tests'
+# Not the script's default: a cluster started by hand keeps running beside the tests'. $SHOAL_TEST_CLUSTER_PORT moves
+# it, so that two checkouts can run their suites at the same time.
+TEST_PORT_BASE = os.environ.get("SHOAL_TEST_CLUSTER_PORT", "28300")
 
 
 def cluster_environment(folder: Path) -> dict[str, str]:
