@@ -196,6 +196,7 @@ def members(group: int) -> list[int]:
 def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
     """Open the store the way ``shoal serve`` would, and check everything the module docstring lists."""
     from starlette.datastructures import QueryParams
+    from tantivy import Query
 
     from shoal.api.deps import known_types
     from shoal.api.params import filters_of, summary_of
@@ -207,15 +208,17 @@ def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
     except Exception as exc:
         return Check(-1, [f"the store does not open: {exc!r}"])
     try:
-        searcher = store.index("protocols").searcher()
-        count = searcher.num_docs
+        index = store.index("protocols")
+        view = index.view()  # the shards as a reader sees them: a batch whole, or not at all
+        count = index.count()
         check = Check(count)
         problems = check.problems
         if count % batch and count != len(ids):
             problems.append(f"{count} reports: not a whole number of {batch}-report batches (a torn batch)")
         if count < reported:
             problems.append(f"{count} reports, but the import had reported {reported} done")
-        terms = searcher.terms_with_prefix("id", "")
+        visible = view.restrict(Query.all_query())
+        terms = [term for searcher in view.searchers for term in searcher.terms_with_prefix("id", "", visible)]
         if len(terms) != count or any(frequency != 1 for _, frequency in terms):
             twice = [term for term, frequency in terms if frequency != 1][:5]
             problems.append(f"{count} reports but {len(terms)} ids; stored more than once: {twice}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -34,10 +34,23 @@ def embedded_folder(data: DataOption) -> Path:
     return Path(path) if path else data_dir(data)
 
 
-def migrate_embedded(data: DataOption) -> None:
-    """Rewrite every index of an older format in place, with progress; nothing to do is said too."""
+ShardsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=256,
+        help="Embedded store: the number of index shards (each written by its own process; default: one per core"
+        " for a new index, as many as it has for an existing one). Another number rewrites the indexes.",
+    ),
+]
+
+
+def migrate_embedded(data: DataOption, shards: int | None) -> None:
+    """Rewrite every index of an older format (or of another number of shards) in place, with progress; nothing
+    to do is said too."""
     from shoal.store.embedded.engine import index_folder
     from shoal.store.embedded.migrate import migrate_data_dir
+    from shoal.store.embedded.schema import INDEX_FORMAT
 
     folder = embedded_folder(data)
 
@@ -45,12 +58,12 @@ def migrate_embedded(data: DataOption) -> None:
         errors.print(f"{dataset}: {done:,} of {total:,} reports rewritten", highlight=False)
 
     try:
-        moved = migrate_data_dir(folder, index_folder, progress)
+        moved = migrate_data_dir(folder, index_folder, progress, shards)
     except ShoalError as exc:
         fail(exc)
     for dataset, count in moved.items():
         if count:
-            console.print(f"{dataset}: {count:,} reports now in index format 2", highlight=False)
+            console.print(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}", highlight=False)
     if not any(moved.values()):
         console.print(f"{folder}: every index is in this version's format; nothing to migrate", highlight=False)
 
@@ -67,18 +80,20 @@ def clickhouse_store(data: DataOption) -> ClickHouseStore:
 
 
 @app.command("init")
-def init_command(data: DataOption = None) -> None:
+def init_command(data: DataOption = None, shards: ShardsOption = None) -> None:
     """Create the database and its tables (ON CLUSTER when the URL names a cluster); safe to run again."""
-    migrate_command(data)
+    migrate_command(data, shards)
 
 
 @app.command("migrate")
-def migrate_command(data: DataOption = None) -> None:
+def migrate_command(data: DataOption = None, shards: ShardsOption = None) -> None:
     """Apply the migrations this version of Shoal has and the store does not (an embedded store's indexes of an
-    older format are rewritten in place)."""
+    older format, or of another number of shards than --shards, are rewritten in place)."""
     if embedded():
-        migrate_embedded(data)
+        migrate_embedded(data, shards)
         return
+    if shards is not None:
+        fail(BadParameter("shards", "--shards is for the embedded store: a ClickHouse cluster names its own shards"))
     from shoal.store.clickhouse.schema import LATEST
 
     store = clickhouse_store(data)
@@ -111,6 +126,7 @@ def status_embedded(data: DataOption) -> None:
     from shoal.model import DATASETS
     from shoal.store.embedded.engine import index_folder
     from shoal.store.embedded.migrate import format_of, needs_migration
+    from shoal.store.embedded.shards import read_count
 
     folder = embedded_folder(data)
     behind = False
@@ -120,8 +136,11 @@ def status_embedded(data: DataOption) -> None:
         if needs_migration(path):
             behind = True
             state = f"index format {found}: run 'shoal db migrate'"
+        elif found is None:
+            state = "no index yet"
         else:
-            state = "no index yet" if found is None else f"index format {found} (latest)"
+            count = read_count(path)
+            state = f"index format {found} (latest), {count} shard{'s' if count > 1 else ''}"
         console.print(f"{dataset}: {state}", highlight=False)
     if behind:
         raise typer.Exit(1)

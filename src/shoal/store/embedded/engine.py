@@ -1,21 +1,26 @@
-"""EmbeddedStore: the Store interface over one tantivy index per dataset, the open-port observation segments
-(``ports.ObservationStore``) and the body store, all under one data directory:
+"""EmbeddedStore: the Store interface over one sharded tantivy index per dataset, the open-port observation
+segments (``ports.ObservationStore``) and the body store, all under one data directory:
 
-    DATA/index            protocols (the first dataset; its place predates the others)
+    DATA/index            protocols (the first dataset; its place predates the others), its shards inside
     DATA/index-<dataset>  domains, ct, rdns
     DATA/ports/           open-port observations, of every dataset's reports and of port scans
     DATA/ports-udp/       UDP observations (masscan's UDP entries), the same segments in their own folder
     DATA/bodies.sqlite3   raw bodies, by SHA-256
     DATA/names.sqlite3    forward DNS answers (zdns/massdns imports, the collector's lookups) for domain scans
+
+Each dataset's index has N shards (one per core when it is made: ``shards.py``). Batches of PROCESS_BATCH reports
+or more are written by one process per shard (``processes.ShardProcesses``), which then writes every later batch
+of this store until it is closed; smaller ones by this process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
+from shoal.model import DATASETS, DOMAINS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import (
     MAX_DAY,
     PAGE_SIZE,
@@ -31,28 +36,44 @@ from shoal.store.base import (
 )
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.ingest import DatasetWriter, Outcome
 from shoal.store.embedded.names import NameStore
-from shoal.store.embedded.ports import ObservationStore, encode, encode_observations
-from shoal.store.embedded.schema import Prepared, prepare_report
+from shoal.store.embedded.ports import ObservationStore, encode_observations
+from shoal.store.embedded.processes import Layout, LocalShards, ShardProcesses, ShardSet
+from shoal.store.embedded.shards import default_shards, writing
+
+PROCESS_BATCH = 1_000  # reports in a batch from which the shards' own processes write it
+OBSERVED = (PROTOCOLS, DOMAINS)  # datasets whose reports are also open-port observations
 
 
 def index_folder(data_dir: Path, dataset: str) -> Path:
     return data_dir / ("index" if dataset == PROTOCOLS else f"index-{dataset}")
 
 
-class EmbeddedStore:
-    """``hold_writer=False`` (long-running processes such as ``shoal serve``) releases each index's writer lock
-    after every batch, so that other processes (``shoal import``, ``shoal scan``) can write meanwhile."""
+def prepared(report: Report) -> Report:
+    """What ``ingest_prepared`` takes: the report itself (its document is built by its shard's writer)."""
+    return report
 
-    def __init__(self, data_dir: Path | str, hold_writer: bool = True) -> None:
+
+class EmbeddedStore:
+    """``hold_writer=False`` (long-running processes such as ``shoal serve``) lets other processes write between
+    its batches. ``shards`` is the number of shards of an index this store makes (default: one per core); an
+    existing index keeps its own."""
+
+    def __init__(self, data_dir: Path | str, hold_writer: bool = True, shards: int | None = None) -> None:
         folder = Path(data_dir)
+        self.hold_writer = hold_writer
+        count = shards or default_shards()
         self.indexes = {
-            dataset: ReportIndex(index_folder(folder, dataset), dataset, hold_writer) for dataset in DATASETS
+            dataset: ReportIndex(index_folder(folder, dataset), dataset, count, hold_writer) for dataset in DATASETS
         }
         self.ports = ObservationStore(folder / "ports")
         self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
         self.name_store = NameStore(folder / "names.sqlite3")
+        self._shards: ShardSet | None = None
+        self._writers: dict[str, DatasetWriter] = {}
+        self.repair()
 
     def index(self, dataset: str) -> ReportIndex:
         try:
@@ -114,29 +135,82 @@ class EmbeddedStore:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    prepare = staticmethod(prepare_report)
+    prepare = staticmethod(prepared)
 
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        return self.ingest_prepared([prepare_report(report) for report in reports])
+        return self.ingest_prepared(list(reports))
 
-    def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
-        """Add prepared reports whose ids are new to their datasets, one atomic commit per dataset. Same-id
-        reports of a dataset count as duplicates."""
-        by_dataset: dict[str, list[Prepared]] = {}
-        for prepared in batch:
-            by_dataset.setdefault(prepared.dataset, []).append(prepared)
+    def ingest_prepared(self, batch: Sequence[Report]) -> IngestResult:
+        """Add the reports whose ids are new to their datasets, one atomic commit per dataset. Same-id reports of
+        a dataset count as duplicates."""
+        by_dataset: dict[str, list[Report]] = {}
+        for report in batch:
+            by_dataset.setdefault(report.dataset, []).append(report)
         result = IngestResult()
-        for dataset, prepared in by_dataset.items():
-            added = self.index(dataset).ingest_prepared(prepared, self.store_beside)
-            result.imported += len(added)
-            result.duplicates += len(prepared) - len(added)
-            result.imported_ids += added
+        for dataset, reports in by_dataset.items():
+            self.index(dataset)
+            added = self.writer(dataset, len(reports) >= PROCESS_BATCH).ingest_reports(reports)
+            result.imported += added.imported
+            result.duplicates += added.duplicates
+            result.imported_ids += added.imported_ids
         return result
 
-    def store_beside(self, fresh: list[Prepared]) -> None:
-        """What reports about to be committed bring besides themselves: open-port observations and bodies."""
-        self.ports.add(*encode([prepared.observation for prepared in fresh if prepared.observation is not None]))
-        self.body_store.add(body for prepared in fresh for body in prepared.bodies)
+    def ingest_lines(
+        self,
+        dataset: str,
+        chunks: Iterable[tuple[int, list[bytes]]],
+        on_batch: Callable[[Outcome], None],
+        on_chunk: Callable[[int], None] | None = None,
+        batch_size: int = 50_000,
+        processes: bool = True,
+    ) -> None:
+        """Store the reports of JSON lines (the API's report shape; chunks of consecutive lines with the number
+        of the first) into ``dataset``, in atomic batches of ``batch_size`` lines, each line decoded once by the
+        shard its report goes to. ``on_batch`` gets each stored batch's counts and rejected lines."""
+        self.index(dataset)
+        self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
+
+    def writer(self, dataset: str, processes: bool) -> DatasetWriter:
+        """The dataset's writer, its shards written by their own processes from the first batch that asks for
+        them on (or by this process until then)."""
+        running = isinstance(self._shards, ShardProcesses)
+        if self._shards is None or (processes and not running):
+            self.stop_writers()
+            layouts = self.layouts()
+            count = max(layout.count for layout in layouts.values())
+            backend = ShardProcesses if processes and count > 1 else LocalShards
+            self._shards = backend(layouts, count, self.hold_writer)
+        found = self._writers.get(dataset)
+        if found is None:
+            found = DatasetWriter(self.indexes[dataset], self._shards, self.body_store, self.hold_writer)
+            self._writers[dataset] = found
+        return found
+
+    def layouts(self) -> dict[str, Layout]:
+        return {
+            dataset: Layout(index.folder, index.shards.count, self.ports.path if dataset in OBSERVED else None)
+            for dataset, index in self.indexes.items()
+        }
+
+    def repair(self) -> None:
+        """Undo what a crashed writer left in each index, unless another process is writing it now."""
+        for dataset, index in self.indexes.items():
+            view = index.view()
+            if not view.torn and not view.state.reconcile:
+                continue
+            with contextlib.suppress(StoreError), writing(index.folder, dataset, wait=0):
+                shards = LocalShards(self.layouts(), index.shards.count, hold_writer=False)
+                writer = DatasetWriter(index, shards, self.body_store, hold_writer=False)
+                writer.repair()
+                shards.close()
+
+    def stop_writers(self) -> None:
+        for writer in self._writers.values():
+            writer.release()
+        self._writers = {}
+        if self._shards is not None:
+            self._shards.close()
+            self._shards = None
 
     def ingest_observations(
         self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
@@ -153,5 +227,6 @@ class EmbeddedStore:
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:
+        self.stop_writers()
         for index in self.indexes.values():
             index.close()

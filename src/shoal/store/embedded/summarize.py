@@ -1,7 +1,10 @@
 """Exact summaries from the term dictionary: per-value report counts, ``other`` and cardinality.
 
-``terms_with_prefix`` walks the terms of one type and counts, per term, the matching documents holding it,
-summed over segments: exact at any cardinality (no 65,000-bucket limit, no approximate ``other``).
+``terms_with_prefix`` walks the terms of one type (and context) in one shard and counts, per term, the matching
+documents holding it, summed over segments: exact at any cardinality (no 65,000-bucket limit, no approximate
+``other``). A report lives in one shard, so the shards' counts add up (``index.ReportIndex.summarize_terms``).
+Where a value's reports are spread over several terms (several contexts, or a closed type's, schema.py), the
+counts are summed and the reports holding the value under two of them counted once (``multi``).
 """
 
 from __future__ import annotations
@@ -14,40 +17,62 @@ from tantivy import Occur, Query
 
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.base import Summary, SummaryRequest
-from shoal.store.embedded.compile import count_matches, regex_literal
-from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP, report_from_stored
-
-
-def summarize_terms(
-    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
-) -> Summary:
-    counts = count_values(searcher, schema, query, request)
-    return top_values(counts, request.limit)
+from shoal.store.embedded.compile import Compiler, count_matches, regex_literal
+from shoal.store.embedded.schema import CLOSED_TYPES, CONTEXT_SEP, TYPE_SEP, report_from_stored
+from shoal.store.embedded.shards import Kinds
 
 
 def count_values(
-    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest, kinds: Kinds
 ) -> Counter[str]:
+    """One shard's counts of the request's values among the reports matching ``query`` (None: every report)."""
     if request.type in CONTEXT_KEYWORDS:
-        return terms(searcher, "kinds", CONTEXT_KEYWORDS[request.type] + CONTEXT_SEP, query)
-    if not request.contexts and not request.excluded_contexts:
+        return context_counts(searcher, schema, query, CONTEXT_KEYWORDS[request.type], kinds)
+    closed = request.type in CLOSED_TYPES
+    if not request.contexts and not request.excluded_contexts and not closed:
         return terms(searcher, "exact", request.type + TYPE_SEP, query)
-    contexts = allowed_contexts(searcher, request)
-    if len(contexts) == 1:
-        return terms(searcher, "exactc", request.type + CONTEXT_SEP + contexts[0] + TYPE_SEP, query)
+    contexts = allowed_contexts(request, kinds)
     counts: Counter[str] = Counter()
     for context in contexts:
-        counts.update(terms(searcher, "exactc", request.type + CONTEXT_SEP + context + TYPE_SEP, query))
-    subtract_overlaps(searcher, schema, query, request.type, set(contexts), counts)
+        counts.update(context_values(searcher, schema, query, request.type, context, kinds))
+    if len(contexts) > 1:
+        subtract_overlaps(searcher, schema, query, request.type, set(contexts), counts)
     return +counts
 
 
-def allowed_contexts(searcher: tantivy.Searcher, request: SummaryRequest) -> list[str]:
-    if request.contexts:
-        wanted = list(dict.fromkeys(request.contexts))
-    else:
-        prefix = request.type + CONTEXT_SEP
-        wanted = [term[len(prefix) :] for term, _ in searcher.terms_with_prefix("kinds", prefix)]
+def context_values(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, item_type: str, context: str, kinds: Kinds
+) -> Counter[str]:
+    """Counts of a type's values under one context (schema.py: where each is indexed)."""
+    if context or item_type in CLOSED_TYPES:
+        key = item_type + CONTEXT_SEP + context if context else item_type
+        return terms(searcher, "exact", key + TYPE_SEP, query)
+    if not kinds.named(item_type):
+        return terms(searcher, "exact", item_type + TYPE_SEP, query)
+    # An open type's empty context: its own terms where the report holds a named context too, the type's where not.
+    counts = terms(searcher, "exact", item_type + CONTEXT_SEP + TYPE_SEP, query)
+    named = Compiler(schema, kinds).named(item_type)
+    only_empty = Query.boolean_query([(Occur.Must, query or Query.all_query()), (Occur.MustNot, named)])
+    counts.update(terms(searcher, "exact", item_type + TYPE_SEP, only_empty))
+    return counts
+
+
+def context_counts(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, item_type: str, kinds: Kinds
+) -> Counter[str]:
+    """``summarize=protocol``: the reports holding the type under each context ("" the empty context)."""
+    counts = terms(searcher, "kinds", item_type + CONTEXT_SEP, query)
+    if "" in kinds.of_type(item_type):
+        empty = Compiler(schema, kinds).by_context(item_type, "", Compiler(schema, kinds).any_value)
+        selection = empty if query is None else Query.boolean_query([(Occur.Must, query), (Occur.Must, empty)])
+        found = count_matches(searcher, selection)
+        if found:
+            counts[""] = found
+    return counts
+
+
+def allowed_contexts(request: SummaryRequest, kinds: Kinds) -> list[str]:
+    wanted = list(dict.fromkeys(request.contexts)) if request.contexts else sorted(kinds.of_type(request.type))
     excluded = set(request.excluded_contexts)
     return [context for context in wanted if context not in excluded]
 
