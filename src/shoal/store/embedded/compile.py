@@ -141,11 +141,15 @@ class Compiler:
         return Query.regex_query(self.schema, "exact", regex_literal(key + TYPE_SEP) + ".*")
 
     def host_name(self, plan: HostName) -> Query:
-        key = plan.type if plan.context is None else plan.type + CONTEXT_SEP + plan.context
-        name = key + TYPE_SEP + reversed_host(plan.name)
-        if plan.whole:
-            return Query.term_query(self.schema, "hosts", name)
-        return Query.regex_query(self.schema, "hosts", regex_literal(name) + r"(\..*)?")
+        reversed_name = reversed_host(plan.name)
+
+        def term(key: str) -> Query:
+            name = key + TYPE_SEP + reversed_name
+            if plan.whole:
+                return Query.term_query(self.schema, "hosts", name)
+            return Query.regex_query(self.schema, "hosts", regex_literal(name) + r"(\..*)?")
+
+        return self.by_context(plan.type, plan.context, term)
 
     def ip_range(self, plan: IpRange) -> Query:
         if plan.context is None:

@@ -70,6 +70,7 @@ _reversed: dict[tuple[str, str], str] = {}  # (host or url item type, value) →
 _pton, _ntop, _AF_INET, _AF_INET6 = socket.inet_pton, socket.inet_ntop, socket.AF_INET, socket.AF_INET6
 _dumps, _SORTED = orjson.dumps, orjson.OPT_SORT_KEYS
 TS, CS = TYPE_SEP, CONTEXT_SEP
+SPECIAL = frozenset({"ip", "port-tcp", "host", "url", SUPERSEDES, "cert-sha256"})  # item types with more to do
 
 
 def day_of(value: object) -> tuple[str, int]:
@@ -132,7 +133,8 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
     firsts: dict[str, object] = {}  # identity and observation values: the first of each type, empty context
     names: list[str] = []
     scanned: str | None = None  # the scanned address, canonical
-    exact_add, kinds_add, empty_add = exact.add, kinds.add, empty_types.add
+    exact_add, named_add, empty_add, open_add = exact.add, named.add, empty_types.add, open_named.add
+    words_get, first_seen, multi_add = words.get, first_context.setdefault, multi.append
     for raw in items:
         if type(raw) is not dict or len(raw) != 4:
             raise Unusual
@@ -140,11 +142,17 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         value = raw.get("value")
         context = raw.get("context")
         metadata = raw.get("is_metadata")
-        if type(item_type) is not str or type(value) is not str or type(context) is not str or not item_type:
+        if (
+            type(item_type) is not str
+            or type(value) is not str
+            or type(context) is not str
+            or not item_type
+            or (metadata is not True and metadata is not False)
+        ):
             raise Unusual
-        if metadata is not True and metadata is not False:
-            raise Unusual
-        if item_type == "ip":
+        if item_type not in SPECIAL:
+            pass
+        elif item_type == "ip":
             try:
                 packed = _pton(_AF_INET6 if ":" in value else _AF_INET, value)
             except OSError:
@@ -167,8 +175,10 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         elif item_type == "host" or item_type == "url":
             name = reversed_name(item_type, value)
             if name:
-                hosts.add(item_type + TS + name)
-                hosts.add(item_type + CS + context + TS + name)
+                if context:
+                    hosts.add(item_type + CS + context + TS + name)
+                if not context or item_type not in CLOSED_TYPES:
+                    hosts.add(item_type + TS + name)
             if context == "" and item_type == "host" and "host" not in firsts:
                 firsts["host"] = host_key(value) if value else None
         elif item_type == SUPERSEDES:
@@ -183,32 +193,30 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
             if len(kinded) > CUT_CHARACTERS:
                 typed, kinded = cut(typed), cut(kinded)
             exact_add(kinded)
-            named.add(kind)
-            kinds_add(kind)
-            held = words.get(kind)
+            named_add(kind)
+            held = words_get(kind)
             if held is None:
                 words[kind] = [value]
             else:
                 held.append(value)
             if item_type in CLOSED_TYPES:
-                seen = first_context.setdefault(typed, context)
-                if seen != context:
-                    multi.append(typed)
+                if first_seen(typed, context) != context:
+                    multi_add(typed)
                 continue
-            open_named.add(item_type)
+            open_add(item_type)
         else:
             if len(typed) > CUT_CHARACTERS:
                 typed = cut(typed)
             empty_add(item_type)
         exact_add(typed)
-        held = words.get(item_type)
+        held = words_get(item_type)
         if held is None:
             words[item_type] = [value]
         else:
             held.append(value)
-        seen = first_context.setdefault(typed, context)
-        if seen != context:
-            multi.append(typed)
+        if first_seen(typed, context) != context:
+            multi_add(typed)
+    kinds.update(named)
     kinds.update(empty_types)
     for item_type in open_named & empty_types:  # an open type under both: its empty context's own terms
         values = [
@@ -216,6 +224,8 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         ]
         words[item_type + CS] = values
         exact.update(cut(item_type + CS + TS + value) for value in values)
+        if item_type == "url" or item_type == "host":
+            hosts.update(item_type + CS + TS + name for value in values if (name := reversed_name(item_type, value)))
     if superseded:
         exact_add(SUPERSEDED)
 

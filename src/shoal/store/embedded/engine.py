@@ -193,16 +193,19 @@ class EmbeddedStore:
         }
 
     def repair(self) -> None:
-        """Undo what a crashed writer left in each index, unless another process is writing it now."""
+        """Undo what a crashed writer left in each index, unless another process is writing it now. Best effort:
+        a store that cannot be repaired now (a full disk) is still read as its state says, and the next writer
+        repairs it."""
         for dataset, index in self.indexes.items():
             view = index.view()
             if not view.torn and not view.state.reconcile:
                 continue
-            with contextlib.suppress(StoreError), writing(index.folder, dataset, wait=0):
+            with contextlib.suppress(StoreError, ValueError, OSError), writing(index.folder, dataset, wait=0):
                 shards = LocalShards(self.layouts(), index.shards.count, hold_writer=False)
-                writer = DatasetWriter(index, shards, self.body_store, hold_writer=False)
-                writer.repair()
-                shards.close()
+                try:
+                    DatasetWriter(index, shards, self.body_store, hold_writer=False).repair()
+                finally:
+                    shards.close()
 
     def stop_writers(self) -> None:
         for writer in self._writers.values():

@@ -15,7 +15,7 @@ of contexts, ``shards.Kinds``); an open type keeps a type-level copy, so ``http-
 | exact  | raw               | ``type|value``, ``type/context|value``, ``type/|value`` as    | ``type=value``,         |
 |        |                   | ``words``; ``|superseded`` (no type) once a successor is in   | summaries, superseded   |
 | kinds  | raw               | ``type/context`` of each named context                        | ``protocol=``, contexts |
-| hosts  | raw               | ``type|`` and ``type/context|`` + reversed labels (host, url) | right-anchored hosts    |
+| hosts  | raw               | reversed labels (host, url items) under the keys of ``exact`` | right-anchored hosts    |
 | ipc    | raw               | ``context|`` + 128 address bits, ip items but the scanned one | ``ip;context:CIDR``     |
 | multi  | raw               | ``type|value`` held under two contexts or more                | summaries of contexts   |
 | ip     | ip, indexed       | the scanned address                                           | narrow ``ip=`` ranges   |

@@ -147,10 +147,16 @@ class ShardWriter:
         self.added = True
 
     def stored_ids(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` the shard holds (committed)."""
+        """Which of ``ids`` the shard holds (committed). A term's document frequency rules out most at once
+        (0.6–0.8 µs an id, where a term-set query costs 3–4 µs: tantivy builds an automaton of random ids); it
+        counts deleted documents too, so the few it does not rule out are looked up."""
         if not ids:
             return set()
         searcher = self.index.searcher()
+        doc_freq = searcher.doc_freq
+        ids = [report_id for report_id in ids if doc_freq("id", report_id)]
+        if not ids:
+            return set()
         query = Query.term_set_query(self.schema, "id", ids)
         result = searcher.search(query, limit=len(ids), count=True)
         if result.count == 0:
