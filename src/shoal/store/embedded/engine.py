@@ -16,6 +16,7 @@ of this store until it is closed; smaller ones by this process.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -73,6 +74,9 @@ class EmbeddedStore:
         self.name_store = NameStore(folder / "names.sqlite3")
         self._shards: ShardSet | None = None
         self._writers: dict[str, DatasetWriter] = {}
+        # One batch at a time from this process: the collector writes from a thread, and a flush cancelled while its
+        # thread still runs is followed by the next one (the shards' writers expect their messages in order).
+        self._writing = threading.RLock()
         self.repair()
 
     def index(self, dataset: str) -> ReportIndex:
@@ -149,7 +153,8 @@ class EmbeddedStore:
         result = IngestResult()
         for dataset, reports in by_dataset.items():
             self.index(dataset)
-            added = self.writer(dataset, len(reports) >= PROCESS_BATCH).ingest_reports(reports)
+            with self._writing:
+                added = self.writer(dataset, len(reports) >= PROCESS_BATCH).ingest_reports(reports)
             result.imported += added.imported
             result.duplicates += added.duplicates
             result.imported_ids += added.imported_ids
@@ -168,7 +173,8 @@ class EmbeddedStore:
         of the first) into ``dataset``, in atomic batches of ``batch_size`` lines, each line decoded once by the
         shard its report goes to. ``on_batch`` gets each stored batch's counts and rejected lines."""
         self.index(dataset)
-        self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
+        with self._writing:
+            self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
 
     def writer(self, dataset: str, processes: bool) -> DatasetWriter:
         """The dataset's writer, its shards written by their own processes from the first batch that asks for
@@ -230,6 +236,7 @@ class EmbeddedStore:
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:
-        self.stop_writers()
+        with self._writing:
+            self.stop_writers()
         for index in self.indexes.values():
             index.close()
