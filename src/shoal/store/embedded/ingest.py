@@ -193,12 +193,14 @@ class DatasetWriter:
             feed.close()
             while self._sent:
                 feed.carried(self.settle(on_batch, wait=True))
+                feed.lines([])  # the lines shards sent back, in a batch of their own
                 feed.close()
             self.flush_latest()
 
-    def route(self, line: bytes, line_number: int, batch: Batch) -> int | None:
-        """The shard a report line goes to; None when the coordinator rejects it (not JSON)."""
-        found = quick_id(line)
+    def route(self, line: bytes, line_number: int, batch: Batch, decode: bool = False) -> int | None:
+        """The shard a report line goes to (``decode``: by its decoded id, never read from the line); None when
+        the coordinator rejects it (not JSON)."""
+        found = None if decode else quick_id(line)
         if found is not None:
             return shard_of(found.decode(), self.count) if self.count > 1 else 0
         try:
@@ -355,12 +357,13 @@ class Feed:
         self.parts: list[list[Entry]] = [[] for _ in range(writer.count)]
         self.carry: list[Entry] = []
 
-    def lines(self, lines: Iterable[Entry]) -> int:
-        """Send lines (and the lines shards sent back before); the number of lines that were not blank."""
+    def lines(self, lines: Iterable[Entry], decode: bool = False) -> int:
+        """Send lines (and first the lines shards sent back: those go by their decoded id); the number of lines
+        that were not blank."""
         writer, parts, counted = self.writer, self.parts, 0
         if self.carry:
             carry, self.carry = self.carry, []
-            self.lines(carry)
+            self.lines(carry, decode=True)
         for number, line in lines:
             if not line.strip():
                 continue
@@ -368,7 +371,7 @@ class Feed:
             batch = self.batch
             if batch is None:
                 batch = self.batch = Batch(self.number)
-            shard = writer.route(line, number, batch)
+            shard = writer.route(line, number, batch, decode)
             if shard is not None:
                 part = parts[shard]
                 part.append((number, line))
@@ -383,14 +386,11 @@ class Feed:
         self.carry += lines
 
     def close(self) -> None:
-        """End the batch being filled (if any), and wait while too many are with the shards."""
-        if self.carry:
-            carry, self.carry = self.carry, []
-            self.lines(carry)
-        if self.batch is None:
-            return
-        self.writer.send(self.batch, self.parts)
-        self.writer.end(self.batch)
-        self.number, self.batch, self.filled = self.number + 1, None, 0
+        """End the batch being filled (if any), and wait while too many are with the shards (the lines they send
+        back wait for the next ``lines``)."""
+        if self.batch is not None:
+            self.writer.send(self.batch, self.parts)
+            self.writer.end(self.batch)
+            self.number, self.batch, self.filled = self.number + 1, None, 0
         while len(self.writer._sent) > AHEAD:
             self.carry += self.writer.settle(self.on_batch, wait=True)
