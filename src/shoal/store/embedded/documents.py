@@ -240,7 +240,11 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         },
         "exact": list(exact),
         "sort": sort,
-        "target": identity_key(dataset, report_id, firsts),
+        "target": (
+            int.from_bytes(firsts["ip"], "big") << 16 | firsts["port-tcp"]  # type: ignore[call-overload,operator]
+            if dataset == PROTOCOLS and scanned is not None and "port-tcp" in firsts and len(firsts["ip"]) == 4  # type: ignore[arg-type]
+            else identity_key(dataset, report_id, firsts)
+        ),
         "batch": batch,
         "doc": b2a_base64(
             _dumps({"date": date, "id": report_id, "items": items}, option=_SORTED), newline=False
