@@ -48,7 +48,7 @@ ShardsOption = Annotated[
 def migrate_embedded(data: DataOption, shards: int | None) -> None:
     """Rewrite every index of an older format (or of another number of shards) in place, with progress; nothing
     to do is said too."""
-    from shoal.store.embedded.engine import index_folder
+    from shoal.store.embedded.engine import EmbeddedStore, index_folder
     from shoal.store.embedded.migrate import migrate_data_dir
     from shoal.store.embedded.schema import INDEX_FORMAT
 
@@ -59,12 +59,16 @@ def migrate_embedded(data: DataOption, shards: int | None) -> None:
 
     try:
         moved = migrate_data_dir(folder, index_folder, progress, shards)
+        if shards is not None:  # and the indexes not made yet, with that many shards
+            EmbeddedStore(folder, shards=shards).close()
     except ShoalError as exc:
         fail(exc)
     for dataset, count in moved.items():
         if count:
             console.print(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}", highlight=False)
-    if not any(moved.values()):
+    if shards is not None:
+        console.print(f"{folder}: every index in format {INDEX_FORMAT}, with {shards} shards", highlight=False)
+    elif not any(moved.values()):
         console.print(f"{folder}: every index is in this version's format; nothing to migrate", highlight=False)
 
 
