@@ -311,6 +311,12 @@ def format_of(folder: Path) -> int | None:
     return None
 
 
+# The stages of a migration (migrate.py): a complete new index beside the old one, and the old one set aside
+# (this version's names, then the release before's).
+COMPLETE = ("migrated", "format2")
+SET_ASIDE = ("previous", "format1")
+
+
 def stage(path: Path, name: str) -> Path:
     """Where a migration of the index at ``path`` keeps one of its stages (``migrated``: the new index)."""
     return path.with_name(f"{path.name}.{name}")
@@ -319,8 +325,6 @@ def stage(path: Path, name: str) -> Path:
 def check_format(folder: Path, dataset: str) -> None:
     """Refuse an index written in another format, or halfway through a migration, saying what to do; an empty
     one of an older format is simply made anew."""
-    from shoal.store.embedded.migrate import COMPLETE
-
     if any(stage(folder, name).exists() for name in COMPLETE):
         raise StoreError(
             f"a migration of the {dataset} index at {folder} was interrupted: run 'shoal db migrate' to finish it"

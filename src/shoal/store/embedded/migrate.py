@@ -29,7 +29,7 @@ from tantivy import Query
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, Item, Report
-from shoal.store.embedded.index import ReportIndex, check_format, format_of, stage
+from shoal.store.embedded.index import COMPLETE, SET_ASIDE, ReportIndex, check_format, format_of, stage
 from shoal.store.embedded.ingest import DatasetWriter, Outcome
 from shoal.store.embedded.latest import newest_first
 from shoal.store.embedded.processes import Layout, LocalShards, ShardProcesses
@@ -38,8 +38,6 @@ from shoal.store.embedded.shards import default_shards, read_count, shard_folder
 
 BATCH = 50_000  # reports per commit of the new index, as an import
 CHUNK = 2_000  # reports read from the old index at a time
-COMPLETE = ("migrated", "format2")  # a complete new index beside the old one (this version's name, the last's)
-SET_ASIDE = ("previous", "format1")
 
 
 def needs_migration(path: Path, shards: int | None = None) -> bool:
