@@ -162,3 +162,23 @@ def test_a_report_dated_where_the_index_cannot_order_it_is_refused(tmp_path: Pat
     hit = store.index("protocols").page(store.index("protocols").view(), Filters(), 0, 1)[1][0]
     assert orjson.loads(stored(store.index("protocols").view(), hit))["id"] == "old"
     store.close()
+
+
+def test_after_a_failed_batch_the_next_one_starts_afresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = EmbeddedStore(tmp_path, shards=2)
+    store.ingest(CORPUS[:4])
+    finish = ShardWriter.finish
+
+    def full_disk(self: ShardWriter, batch: int) -> object:
+        if self.shard == 1:
+            raise OSError(28, "No space left on device")
+        return finish(self, batch)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ShardWriter, "finish", full_disk)
+        with pytest.raises(OSError):
+            store.ingest(CORPUS[4:])
+    assert store.count() == 4  # shard 0 committed its part of the batch: left out until deleted
+    assert store.ingest(CORPUS).imported == len(CORPUS) - 4
+    assert store.count() == len(CORPUS) and not store.index("protocols").view().torn
+    store.close()

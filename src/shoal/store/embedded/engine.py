@@ -153,7 +153,7 @@ class EmbeddedStore:
         result = IngestResult()
         for dataset, reports in by_dataset.items():
             self.index(dataset)
-            with self._writing:
+            with self._writing, self.stopped_on_failure():
                 added = self.writer(dataset, len(reports) >= PROCESS_BATCH).ingest_reports(reports)
             result.imported += added.imported
             result.duplicates += added.duplicates
@@ -173,7 +173,7 @@ class EmbeddedStore:
         of the first) into ``dataset``, in atomic batches of ``batch_size`` lines, each line decoded once by the
         shard its report goes to. ``on_batch`` gets each stored batch's counts and rejected lines."""
         self.index(dataset)
-        with self._writing:
+        with self._writing, self.stopped_on_failure():
             self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
 
     def writer(self, dataset: str, processes: bool) -> DatasetWriter:
@@ -212,6 +212,17 @@ class EmbeddedStore:
                     DatasetWriter(index, shards, self.body_store, hold_writer=False).repair()
                 finally:
                     shards.close()
+
+    @contextlib.contextmanager
+    def stopped_on_failure(self) -> Iterator[None]:
+        """After a batch failed (a shard's error, a full disk), the writers are stopped: the next batch starts
+        afresh, and first deletes what the failed one left (``DatasetWriter.repair``)."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.stop_writers()
+            raise
 
     def stop_writers(self) -> None:
         for writer in self._writers.values():

@@ -11,8 +11,9 @@ When every shard has committed a batch, the coordinator:
 2. flags the reports that the batch's reports supersede, and those of the batch that a stored report supersedes
    (each shard its own, ``ShardWriter.flag``): the state says ``reconcile`` meanwhile, so that the next writer
    redoes this step if a crash cut it short;
-3. updates the latest index with the batch's newest report per identity (or rebuilds it, when it did not reflect
-   the commit before: a crash between the two).
+3. keeps the batch's newest report per identity for the latest index, which it updates at the end of the call
+   (an import: every 250,000 identities too), or rebuilds when it did not reflect the commit before (a crash
+   between the two): meanwhile, ``most_recent`` takes the general path.
 
 A writer holds the dataset's ``writer.lock`` for its batch (``shoal import``: for the whole command), and first
 undoes what a crash left: documents of a commit the state does not name (``recover``), flags not written.
@@ -153,6 +154,7 @@ class DatasetWriter:
     def repair(self) -> None:
         """Undo what a crashed writer left: documents of a commit the state does not name, flags not written."""
         state = read_state(self.index.folder)
+        self.index.shards.reload()  # what the shards hold now, not what this process read last
         view = self.index.view()
         if view.torn:
             for shard in range(self.count):
