@@ -182,3 +182,14 @@ def test_after_a_failed_batch_the_next_one_starts_afresh(tmp_path: Path, monkeyp
     assert store.ingest(CORPUS).imported == len(CORPUS) - 4
     assert store.count() == len(CORPUS) and not store.index("protocols").view().torn
     store.close()
+
+
+def test_writers_that_take_turns_see_what_the_other_stored(tmp_path: Path) -> None:
+    serving = EmbeddedStore(tmp_path, shards=2, hold_writer=False)
+    serving.ingest(CORPUS[:2])
+    importing = EmbeddedStore(tmp_path, hold_writer=False)
+    assert importing.ingest(CORPUS[:6]).imported == 4
+    assert serving.ingest(CORPUS[:8]).duplicates == 6  # what the other one stored since is found
+    assert importing.count() == serving.count() == 8
+    serving.close()
+    importing.close()

@@ -102,7 +102,9 @@ class ShardWriter:
     def add(self, batch: int, entries: list[Entry], keep_ids: bool = False) -> None:
         """Add the reports of ``entries`` that are new, in commit ``batch``."""
         result = self.result
-        result.batch = batch
+        if result.batch != batch:  # the first lines of a batch: what another process stored since counts too
+            self.index.reload()
+            result.batch = batch
         decoded: list[tuple[int, str | None, Any]] = []
         for number, line in entries:
             try:
