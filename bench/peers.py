@@ -313,7 +313,8 @@ class Shoal(Engine):
     def load(self, corpus: Path) -> dict[str, Any]:
         shoal = [sys.executable, "-m", "shoal"]  # the code of this worker's PYTHONPATH (main: the baseline's)
         if self.shards is not None:
-            subprocess.run([*shoal, "db", "init", "--shards", str(self.shards), "--data", str(self.folder)], check=True)
+            made = [*shoal, "db", "init", "--shards", str(self.shards), "--data", str(self.folder)]
+            subprocess.run(made, check=True, capture_output=True)  # this worker's stdout is its answers
         process = subprocess.Popen(
             [*shoal, "import", "--data", str(self.folder), str(corpus)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
