@@ -15,7 +15,7 @@ so its progress line ("N stored", updated after each committed batch) can be rea
 - every report the import had reported as done (its last progress line) is present.
 
 After the last run the store holds exactly the corpus, and the import's summary line adds up. Worker
-processes left behind by a killed import are counted, then killed. ``--batch-size`` other than 50,000
+processes left behind by a killed import are counted, then killed. ``--batch-size`` other than 200,000
 runs the same pipeline through a small child script (``shoal import`` has no such option); the test suite
 uses it to get several commits out of a small file. Prints the figures as markdown. Not run by the tests.
 """
@@ -43,7 +43,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-SHOAL_BATCH = 50_000  # reports per commit in shoal import (shoal.ingest.pipeline.BATCH_SIZE)
+SHOAL_BATCH = 200_000  # reports per commit in shoal import of JSON lines (shoal.ingest.pipeline.LINES_BATCH_SIZE)
 PROGRESS = re.compile(rb"reports (\d+)|([\d,]+) stored")  # the child's line, or shoal import's progress
 SUMMARY = re.compile(rb"imported (\d+), duplicate (\d+), rejected (\d+)")
 REPORT_ID = re.compile(rb'"id":"([^"]+)"')

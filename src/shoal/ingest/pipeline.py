@@ -27,6 +27,9 @@ from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
+# JSON lines a store decodes itself (``ingest_lines``) per atomic batch: its shards commit less often and merge
+# fewer segments (at 1M reports, 118–120 µs of CPU a report against 137–138 with batches of 50,000).
+LINES_BATCH_SIZE = 200_000
 Chunk = TypeVar("Chunk")
 
 
@@ -65,17 +68,20 @@ def ingest_chunks(
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     workers: int | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     transform: Transform | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> IngestTotals:
     """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level).
     ``on_chunk(n)`` is called as each chunk's ``n`` records join the batch being stored (progress between
-    the commits of ``on_batch``)."""
+    the commits of ``on_batch``). ``batch_size``: records per atomic batch (default: BATCH_SIZE, or
+    LINES_BATCH_SIZE for JSON lines a store decodes itself)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
     if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines"):
-        return _ingest_lines(store, chunks, totals, on_batch, on_chunk, batch_size, workers > 0)  # type: ignore[arg-type]
+        size = LINES_BATCH_SIZE if batch_size is None else batch_size
+        return _ingest_lines(store, chunks, totals, on_batch, on_chunk, size, workers > 0)  # type: ignore[arg-type]
+    batch_size = BATCH_SIZE if batch_size is None else batch_size
     if workers == 0:
         records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
