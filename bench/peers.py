@@ -254,6 +254,7 @@ class DuckDB(Engine):
 
         folder.mkdir(parents=True, exist_ok=True)
         self.connection = duckdb.connect(str(folder / "peers.duckdb"))
+        self.connection.execute("SET memory_limit = '6GB'")  # a shared machine: it spills beyond (1M peaks at 2.5)
 
     def rows(self, sql: str) -> list[list[Any]]:
         return [list(row) for row in self.connection.execute(self.sql(sql).replace("count()", "count(*)")).fetchall()]
