@@ -33,6 +33,8 @@ from shoal.store.embedded.schema import (
     address_bits,
     cut,
     identity_key,
+    sort_key,
+    v4_target,
 )
 from shoal.store.plan import url_host
 
@@ -229,7 +231,7 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
     if superseded:
         exact_add(SUPERSEDED)
 
-    sort = (day << 48) | int.from_bytes(report_id.encode()[:6].ljust(6, b"\0"), "big")
+    sort = sort_key(day, report_id)
     document: dict[str, Any] = {
         "id": report_id,
         "words": {
@@ -241,7 +243,7 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         "exact": list(exact),
         "sort": sort,
         "target": (
-            int.from_bytes(firsts["ip"], "big") << 16 | firsts["port-tcp"]  # type: ignore[call-overload,operator]
+            v4_target(firsts["ip"], firsts["port-tcp"])  # type: ignore[arg-type]
             if dataset == PROTOCOLS and scanned is not None and "port-tcp" in firsts and len(firsts["ip"]) == 4  # type: ignore[arg-type]
             else identity_key(dataset, report_id, firsts)
         ),

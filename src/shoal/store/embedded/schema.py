@@ -154,9 +154,14 @@ def identity_key(dataset: str, report_id: str, values: dict[str, object]) -> int
     if dataset == PROTOCOLS:
         packed, port = found
         if len(packed) == 4:  # type: ignore[arg-type]
-            return int.from_bytes(packed, "big") << 16 | port  # type: ignore[arg-type,operator]
+            return v4_target(packed, port)  # type: ignore[arg-type]
         return hashed_key((packed, port))
     return hashed_key(found if len(found) > 1 else found[0])
+
+
+def v4_target(packed: bytes, port: int) -> int:
+    """The identity of a protocols report of an IPv4 address: address << 16 | port, exactly."""
+    return int.from_bytes(packed, "big") << 16 | port
 
 
 class Latest(NamedTuple):
