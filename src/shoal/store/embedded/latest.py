@@ -27,7 +27,7 @@ from tantivy import FieldType, Occur, Order, Query
 
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.compile import Compiler, must_not
-from shoal.store.embedded.schema import IDENTITY_TYPES, Latest
+from shoal.store.embedded.schema import IDENTITY_TYPES, Latest, open_shard
 from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import ip_range as plan_ip_range
 
@@ -84,7 +84,7 @@ class LatestIndex:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         self.schema = build_schema()
-        self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self.index = open_shard(self.schema, path)  # its segments newest first, as a shard's
         self._writer: tantivy.IndexWriter | None = None
         self._hold_writer = hold_writer
         self._not_state = must_not(Query.term_query(self.schema, "kind", STATE))

@@ -38,7 +38,7 @@ from tantivy import FieldType, Occur, Query
 
 from shoal.errors import StoreError
 from shoal.filesystem import replace_durably
-from shoal.store.embedded.schema import CONTEXT_SEP, INDEX_FORMAT, SUPERSEDED, build_schema
+from shoal.store.embedded.schema import CONTEXT_SEP, INDEX_FORMAT, SUPERSEDED, build_schema, open_shard
 
 FORMAT_FILE = "shoal-format"
 SHARDS_FILE = "shards"
@@ -188,9 +188,7 @@ class Shards:
         if create is not None:
             make(folder, self.count)
         try:
-            self.indexes = [
-                tantivy.Index(self.schema, path=str(shard_folder(folder, k)), reuse=True) for k in range(self.count)
-            ]
+            self.indexes = [open_shard(self.schema, shard_folder(folder, k)) for k in range(self.count)]
         except ValueError as exc:
             raise StoreError(f"cannot open the {dataset} index at {folder}: {exc}") from exc
         self._seen: bytes | None = None

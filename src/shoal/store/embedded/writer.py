@@ -23,7 +23,7 @@ from shoal.errors import StoreError
 from shoal.model import MAX_ID_LENGTH, SUPERSEDES, InvalidReport, Report, content_id
 from shoal.store.embedded.documents import build
 from shoal.store.embedded.ports import ObservationStore, keys
-from shoal.store.embedded.schema import SUPERSEDED, TYPE_SEP, build_schema, cut
+from shoal.store.embedded.schema import SUPERSEDED, TYPE_SEP, build_schema, cut, open_shard
 from shoal.store.embedded.shards import shard_folder, shard_of
 
 WRITER_HEAP_BYTES = 128 * 1024 * 1024  # per shard; 64 MB to 1 GB made no difference (issue 25's research)
@@ -84,7 +84,7 @@ class ShardWriter:
         self.ports_folder = ports
         self.hold_writer = hold_writer
         self.schema = build_schema()
-        self.index = tantivy.Index(self.schema, path=str(shard_folder(folder, shard)), reuse=True)
+        self.index = open_shard(self.schema, shard_folder(folder, shard))
         self._writer: tantivy.IndexWriter | None = None
         self._ports: ObservationStore | None = None
         self._others: list[tantivy.Index] | None = None
