@@ -6,7 +6,6 @@ The API and CLI only talk to ``Store``; an engine owns its schema and its compil
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,10 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from shoal.errors import ShoalError, StoreError
-from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation, pack_ip
+from shoal.model import PROTOCOLS, Body, DnsAnswer, IPNetwork, PortObservation, Report, UdpObservation, pack_ip
 from shoal.query.ast import Expr
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PAGE_SIZE = 100
 MAX_PAGES = 100

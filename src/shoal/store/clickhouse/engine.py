@@ -23,8 +23,7 @@ import numpy as np
 
 from shoal.errors import StoreError
 from shoal.model import (
-    DOMAINS,
-    PROTOCOLS,
+    DATASET_TABLE,
     SUPERSEDES,
     Body,
     DnsAnswer,
@@ -89,7 +88,8 @@ def prepare_report(report: Report) -> Prepared:
     report_row, item_rows = report_rows(report)
     ip, port, day = report.ip, report.port, day_number(report.date)
     observation = None
-    observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
+    row = DATASET_TABLE.get(report.dataset)
+    observed = row is not None and row.observations and ip is not None and port is not None
     if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
         observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
