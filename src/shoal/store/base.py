@@ -10,17 +10,19 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shoal.errors import ShoalError, StoreError
 from shoal.model import PROTOCOLS, Body, DnsAnswer, IPNetwork, PortObservation, Report, UdpObservation, pack_ip
 from shoal.query.ast import Expr
 
+if TYPE_CHECKING:  # numpy is imported by the engines that make OpenPorts, not by every reader of this module
+    import numpy as np
+
 PAGE_SIZE = 100
 MAX_PAGES = 100
 MAX_SLOP = 10
+DEFAULT_SUMMARY_LIMIT = 100  # values a summary lists unless asked for another number (the API's summary_limit)
 EPOCH = dt.date(1970, 1, 1)  # engines store a date as its days since
 MAX_DAY = 0xFFFF  # the last day an open-port observation can have (2149-06-06)
 
@@ -68,7 +70,7 @@ class SummaryRequest:
     type: str
     contexts: tuple[str, ...] = ()  # summary_context: only items with one of these contexts
     excluded_contexts: tuple[str, ...] = ()  # summary_nocontext: never items with these contexts
-    limit: int = 100
+    limit: int = DEFAULT_SUMMARY_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ class OpenPorts:
 
     @classmethod
     def empty(cls, version: int) -> OpenPorts:
+        import numpy as np
+
         hosts = np.zeros(0, dtype=np.uint32 if version == 4 else "S16")
         return cls(version, hosts, np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.int64))
 
