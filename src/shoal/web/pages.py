@@ -1,4 +1,8 @@
-"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets."""
+"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets.
+
+Every page carries the table of datasets (``shoal.model.DATASET_TABLE``: endpoint, label, facets, selectors) as a
+JSON data block that ``static/shoal.js`` reads, so the scripts hold no copy of it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
+import orjson
 from fastapi import APIRouter, FastAPI
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from shoal import __version__
-from shoal.model import DATASETS
+from shoal.model import DATASET_TABLE
 from shoal.query.check import BUILTIN_TYPES
 
 WEB_DIR = Path(__file__).parent
@@ -43,7 +48,7 @@ def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLRespo
         escaped, types=type_options(), type_list=type_list(), datasets=dataset_options()
     )
     document = template("layout.html").substitute(
-        title=html.escape(title), body=body, page=page, version=html.escape(__version__)
+        title=html.escape(title), body=body, page=page, version=html.escape(__version__), datasets=datasets_json()
     )
     return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
 
@@ -58,21 +63,28 @@ def type_options() -> str:
     )
 
 
-DATASET_LABELS = {
-    "protocols": "Services",
-    "domains": "Web sites by name",
-    "ct": "CT log certificates",
-    "rdns": "Reverse DNS",
-}
-
-
 @cache
 def dataset_options() -> str:
     """The search page's dataset switch: one <option> per dataset (the value is the dataset's name)."""
     return "".join(
-        f'<option value="{html.escape(name)}">{html.escape(DATASET_LABELS.get(name, name))}</option>'
-        for name in DATASETS
+        f'<option value="{html.escape(row.name)}">{html.escape(row.label)}</option>' for row in DATASET_TABLE.values()
     )
+
+
+@cache
+def datasets_json() -> str:
+    """The table of datasets as the scripts read it (the first is the default), safe inside a <script> block:
+    ``{name: {"path", "label", "facets": [[type, context, title]…], "selectors": [name…]}}``."""
+    table = {
+        row.name: {
+            "path": row.path,
+            "label": row.label,
+            "facets": [[facet.type, facet.context, facet.title] for facet in row.facets],
+            "selectors": [selector.name for selector in row.selectors],
+        }
+        for row in DATASET_TABLE.values()
+    }
+    return orjson.dumps(table).decode().replace("<", "\\u003c")
 
 
 @cache

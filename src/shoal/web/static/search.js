@@ -24,28 +24,7 @@ const FIELDS = ["expression", "dataset", "ip", "from", "to", "slop", "summarize"
 const FLAGS = ["most_recent", "indirect", "host_in_url"];
 const DEFAULT_SUMMARY_LIMIT = 20;
 const FACET_LIMIT = 5;
-const DEFAULT_DATASET = "protocols";
-// [type, context or null, title] per dataset: what Shodan shows beside its results, in each dataset's terms.
-const WHERE = [
-  ["geo-country", null, "Countries"],
-  ["port-tcp", null, "Ports"],
-  ["product-tag", null, "Products"],
-  ["entity", null, "Organisations"],
-  ["protocol", null, "Protocols"],
-];
-const FACETS = {
-  protocols: WHERE,
-  domains: WHERE,
-  ct: [
-    ["issuer", null, "Issuers"],
-    ["host", "cert-dns-name", "Names in certificates"],
-    ["ct-log", null, "Logs"],
-  ],
-  rdns: [
-    ["host", "dns-ns", "Name servers"],
-    ["host", "dns-ptr", "PTR names"],
-  ],
-};
+const DEFAULT_DATASET = Object.keys(DATASETS)[0];
 const form = $("search");
 let cardinalityAllowed = true;
 let facetsShown = ""; // the selection the facets were drawn for
@@ -89,7 +68,7 @@ function selection(state) {
   return query({ query: state.expression, ...selecting(state) });
 }
 
-const endpoint = (state) => DATASETS[state.dataset];
+const endpoint = (state) => DATASETS[state.dataset].path;
 
 function pageOf(params) {
   const page = Number.parseInt(params.get("page") || "0", 10);
@@ -240,7 +219,7 @@ async function loadFacets(state) {
   if (key === facetsShown) return;
   facetsShown = key;
   const box = $("facets");
-  const facets = FACETS[state.dataset];
+  const facets = DATASETS[state.dataset].facets; // [type, context or null, title]: what Shodan shows beside results
   const slots = facets.map(([type]) => el("div", { className: "facet-slot", "data-type": type }));
   box.replaceChildren(el("h2", { className: "visually-hidden" }, "Top values"), ...slots);
   box.hidden = false;
