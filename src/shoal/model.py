@@ -163,6 +163,18 @@ class Report:
         return report
 
 
+def report_dict(report: Report) -> dict[str, Any]:
+    """``report.as_dict()``, inlined: a page renders 1,300 items, and method calls were a tenth of a search's CPU."""
+    return {
+        "date": report.date.isoformat(),
+        "id": report.id,
+        "items": [
+            {"context": context, "is_metadata": is_metadata, "type": type_, "value": value}
+            for type_, value, context, is_metadata in report.items
+        ],
+    }
+
+
 def _parse_date(value: Any) -> dt.date:
     if not isinstance(value, str):
         raise InvalidReport("'date' must be a string YYYY-MM-DD")
