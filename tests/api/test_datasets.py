@@ -14,7 +14,7 @@ from shoal.api.app import create_app
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
-from tests.datasets_corpus import BINARY, DATASET_CORPUS, TODAY, WELCOME
+from tests.corpus import BINARY, DATASET_CORPUS, TODAY, WELCOME
 from tests.engines import ENGINE_NAMES, drop, open_engine
 
 

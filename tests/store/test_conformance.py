@@ -1,5 +1,6 @@
 """Query semantics, pinned for every engine: the cases are data (``cases/search.txt``, ``cases/summaries.jsonl``,
-one a line), run on the corpus of ``tests/corpus.py`` by each engine in turn (``corpus_store``)."""
+one a line), run on the corpus beside them (``cases/corpus.jsonl``, loaded by ``tests/corpus.py``) by each engine
+in turn (``corpus_store``)."""
 
 from __future__ import annotations
 
