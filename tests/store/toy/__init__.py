@@ -27,7 +27,6 @@ from shoal.model import (
     UdpObservation,
     canonical_ip,
     identity_of,
-    pack_ip,
 )
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.query.words import split_words
@@ -47,6 +46,7 @@ from shoal.store.base import (
     observation_target,
 )
 from shoal.store.plan import (
+    IPV4_MAPPED,
     AllOf,
     AnyOf,
     DateRange,
@@ -248,8 +248,14 @@ def item_holds(plan: Plan, item: Item) -> bool:
 
 
 def in_network(value: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    address = ipaddress.ip_address(pack_ip(value))
-    return address.version == network.version and address in network
+    """Addresses are compared as engines keep them: an IPv4 one among the IPv6 ones, mapped (``::ffff:a.b.c.d``)."""
+    return mapped(ipaddress.ip_network(value)).subnet_of(mapped(network))  # type: ignore[arg-type]
+
+
+def mapped(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+    if network.version == 6:
+        return network  # type: ignore[return-value]
+    return ipaddress.IPv6Network((IPV4_MAPPED.network_address + int(network.network_address), network.prefixlen + 96))
 
 
 def phrase(tokens: list[str], words: tuple[str, ...], slop: int, prefix: bool) -> bool:
