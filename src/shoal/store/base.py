@@ -78,7 +78,7 @@ class Filters:
     date_to: dt.date | None = None  # inclusive
     slop: int = 0
     host_in_url: bool = False
-    most_recent: bool = False  # keep only the newest matching report per identity (ip+port for protocols, …)
+    most_recent: bool = False  # only the newest matching report of each identity (the dataset's row names it)
     report_id: str | None = None  # only the report with this id (superseded or not)
     history: bool = False  # superseded reports match too
 

@@ -20,7 +20,7 @@ One document per report. Each kind of query reads its own field (in the table, `
 | ipfast    | ip address, fast     | the scanned ip again                            | wide ``ip=`` ranges           |
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
-| target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
+| target    | u64 fast             | the report's identity (its dataset's row's)     | most_recent                   |
 | doc       | stored bytes         | the report as JSON                              | results                       |
 
 Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
