@@ -85,7 +85,7 @@ from shoal.request.params import (
     TO,
     Param,
 )
-from shoal.request.selection import Selection
+from shoal.request.selection import Selection, selectors_elsewhere
 
 DEFAULT_TIMEOUT = 60.0
 __all__ = [
@@ -140,13 +140,9 @@ def endpoint(dataset: str, selection: Selection) -> str:
     row = DATASET_TABLE.get(dataset)
     if row is None:
         raise ValueError(f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
-    own = {selector.name for selector in row.selectors}
-    misplaced = [name for name, _ in selection.selectors if name not in own]
+    misplaced = selectors_elsewhere(row, selection)
     if misplaced:
-        holders = [other.name for other in DATASET_TABLE.values() if {s.name for s in other.selectors} & {*misplaced}]
-        raise TypeError(
-            f"{' and '.join(misplaced)} select reports of the {' and '.join(holders)} dataset only, not {dataset!r}"
-        )
+        raise TypeError(misplaced)
     return row.path
 
 

@@ -54,9 +54,9 @@ def test_the_api_is_unchanged_around_the_pages(client: TestClient) -> None:
 
 def test_every_page_carries_the_table_of_datasets_and_no_script_copies_it(client: TestClient) -> None:
     html = client.get("/host/8.8.8.8").text
-    block = re.search(r'<script type="application/json" id="datasets">(.*?)</script>', html)
+    block = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
     assert block is not None
-    table = json.loads(block.group(1))
+    table = json.loads(block.group(1))["datasets"]
     assert list(table) == list(DATASET_TABLE)
     for name, row in DATASET_TABLE.items():
         assert table[name]["path"] == row.path and table[name]["label"] == row.label

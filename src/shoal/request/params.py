@@ -146,6 +146,7 @@ class Param(Generic[T]):
     default: T | None = None
     help: str = ""
     flag: str | None = None  # the command line's option, e.g. "--from"; None: not an option
+    label: str = ""  # the web search form's label; "": not on the form
     attribute: str = ""  # the field it fills (Selection's ``date_from`` for ``from``); default its name
     repeatable: bool = False
     required: bool = False
@@ -246,9 +247,17 @@ def one_of(*words: str) -> Schema:
 
 
 # -- the selection of reports (every report-searching route) -------------------------------------------------
-IP = Param("ip", NETWORK, network, None, "An address or CIDR: reports whose scanned address is in it.", "--ip")
+IP = Param(
+    "ip", NETWORK, network, None, "An address or CIDR: reports whose scanned address is in it.", "--ip", "IP or CIDR"
+)
 INDIRECT = Param(
-    "indirect", BOOLEAN, boolean, False, "true: `ip` also matches ip items in any context (certificates).", "--indirect"
+    "indirect",
+    BOOLEAN,
+    boolean,
+    False,
+    "true: `ip` also matches ip items in any context (certificates).",
+    "--indirect",
+    "Indirect IPs",
 )
 EXPRESSION = Param("expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.")
 FIELD = Param("field", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
@@ -262,9 +271,11 @@ FILTER = Param(
     attribute="filters",
     repeatable=True,
 )
-SLOP = Param("slop", integer(0, MAX_SLOP), whole(0, MAX_SLOP), 0, "Extra word positions a phrase may use.", "--slop")
-FROM = Param("from", DATE, date, None, "First day (inclusive), YYYY-MM-DD.", "--from", "date_from")
-TO = Param("to", DATE, date, None, "Last day (inclusive), YYYY-MM-DD.", "--to", "date_to")
+SLOP = Param(
+    "slop", integer(0, MAX_SLOP), whole(0, MAX_SLOP), 0, "Extra word positions a phrase may use.", "--slop", "Slop"
+)
+FROM = Param("from", DATE, date, None, "First day (inclusive), YYYY-MM-DD.", "--from", "From", attribute="date_from")
+TO = Param("to", DATE, date, None, "Last day (inclusive), YYYY-MM-DD.", "--to", "To", attribute="date_to")
 MOST_RECENT = Param(
     "most_recent",
     BOOLEAN,
@@ -272,9 +283,16 @@ MOST_RECENT = Param(
     False,
     "true: only the newest matching report per {ip, port}.",
     "--most-recent",
+    "Most recent only",
 )
 HOST_IN_URL = Param(
-    "host_in_url", BOOLEAN, boolean, False, "true: host terms also match the host of url items.", "--host-in-url"
+    "host_in_url",
+    BOOLEAN,
+    boolean,
+    False,
+    "true: host terms also match the host of url items.",
+    "--host-in-url",
+    "Hosts in URLs",
 )
 ID = Param(
     "id",
@@ -335,7 +353,7 @@ SUMMARY_LIMIT = Param(
     DEFAULT_SUMMARY_LIMIT,
     "Most values returned: up to 10,000 (1,000,000 for enterprise tokens).",
     "--summary-limit",
-    "limit",
+    attribute="limit",
 )
 SUMMARY_CARDINALITY = Param(
     "summary_cardinality", BOOLEAN, boolean, False, "true: add the number of distinct values.", attribute="cardinality"

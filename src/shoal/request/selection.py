@@ -97,15 +97,20 @@ def checked_dataset(dataset: str, selection: Selection) -> Dataset:
     row = DATASET_TABLE.get(dataset)
     if row is None:
         raise BadParameter("dataset", f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
+    misplaced = selectors_elsewhere(row, selection)
+    if misplaced:
+        raise BadParameter("dataset", misplaced)
+    return row
+
+
+def selectors_elsewhere(row: Dataset, selection: Selection) -> str:
+    """What is wrong when ``selection`` holds selectors of other datasets than ``row``'s ("" when nothing is)."""
     own = {selector.name for selector in row.selectors}
     misplaced = [name for name, _ in selection.selectors if name not in own]
-    if misplaced:
-        holders = [other.name for other in DATASET_TABLE.values() if {s.name for s in other.selectors} & {*misplaced}]
-        raise BadParameter(
-            misplaced[0],
-            f"{' and '.join(misplaced)} select reports of the {' and '.join(holders)} dataset only, not {dataset!r}",
-        )
-    return row
+    if not misplaced:
+        return ""
+    holders = [other.name for other in DATASET_TABLE.values() if {s.name for s in other.selectors} & {*misplaced}]
+    return f"{' and '.join(misplaced)} select reports of the {' and '.join(holders)} dataset only, not {row.name!r}"
 
 
 def expression_of(selection: Selection, known_types: Collection[str]) -> Expr | None:

@@ -1,7 +1,9 @@
 """The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets.
 
-Every page carries the table of datasets (``shoal.model.DATASET_TABLE``: endpoint, label, facets, selectors) as a
-JSON data block that ``static/shoal.js`` reads, so the scripts hold no copy of it.
+Every page carries the table of datasets (``shoal.model.DATASET_TABLE``: endpoint, label, facets, selectors) and
+the selection parameters the search form shows (``shoal.request.params``, those with a ``label``) as a JSON data
+block that ``static/shoal.js`` reads; the form's inputs are rendered from the same records. The scripts hold no
+copy of either.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from shoal import __version__
 from shoal.model import DATASET_TABLE
 from shoal.query.check import BUILTIN_TYPES
+from shoal.request.params import SELECTION, Param
 
 WEB_DIR = Path(__file__).parent
 # Everything comes from this server: no inline script, no third-party origin, no framing.
@@ -45,10 +48,10 @@ def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLRespo
     """``templates/<page>.html`` inside the layout; ``fields`` are escaped, the layout loads ``static/<page>.js``."""
     escaped = {name: html.escape(value) for name, value in fields.items()}
     body = template(f"{page}.html").substitute(
-        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options()
+        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options(), selecting=selection_inputs()
     )
     document = template("layout.html").substitute(
-        title=html.escape(title), body=body, page=page, version=html.escape(__version__), datasets=datasets_json()
+        title=html.escape(title), body=body, page=page, version=html.escape(__version__), data=page_data()
     )
     return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
 
@@ -71,11 +74,15 @@ def dataset_options() -> str:
     )
 
 
+FORM = tuple(param for param in SELECTION if param.label)  # the search form's selection inputs
+
+
 @cache
-def datasets_json() -> str:
-    """The table of datasets as the scripts read it (the first is the default), safe inside a <script> block:
-    ``{name: {"path", "label", "facets": [[type, context, title]…], "selectors": [name…]}}``."""
-    table = {
+def page_data() -> str:
+    """What the scripts read, safe inside a <script> block: the table of datasets (the first is the default),
+    ``{name: {"path", "label", "facets": [[type, context, title]…], "selectors": [name…]}}``, and the search
+    form's selection parameters, ``[[name, JSON schema type]…]``."""
+    datasets = {
         row.name: {
             "path": row.path,
             "label": row.label,
@@ -84,7 +91,31 @@ def datasets_json() -> str:
         }
         for row in DATASET_TABLE.values()
     }
-    return orjson.dumps(table).decode().replace("<", "\\u003c")
+    selecting = [[param.name, param.schema["type"]] for param in FORM]
+    return orjson.dumps({"datasets": datasets, "selecting": selecting}).decode().replace("<", "\\u003c")
+
+
+@cache
+def selection_inputs() -> str:
+    """The search form's selection inputs, one per parameter with a label: fields first, then checkboxes."""
+    fields = "\n".join(field_input(param) for param in FORM if param.schema["type"] != "boolean")
+    checkboxes = "\n".join(
+        f'<label><input id="{param.name}" name="{param.name}" type="checkbox"> {html.escape(param.label)}</label>'
+        for param in FORM
+        if param.schema["type"] == "boolean"
+    )
+    return f"\n{fields}\n{checkboxes}\n"
+
+
+def field_input(param: Param[object]) -> str:
+    schema = param.schema
+    if schema.get("format") == "date":
+        kind = 'type="date"'
+    elif schema["type"] == "integer":
+        kind = f'type="number" min="{schema["minimum"]}" max="{schema["maximum"]}" size="3"'
+    else:
+        kind = 'spellcheck="false" size="18"'
+    return f'<label>{html.escape(param.label)} <input id="{param.name}" name="{param.name}" {kind}></label>'
 
 
 @cache

@@ -8,6 +8,7 @@ import {
   $,
   ApiError,
   DATASETS,
+  SELECTING,
   api,
   barChart,
   el,
@@ -20,8 +21,9 @@ import {
   termFor,
 } from "./shoal.js";
 
-const FIELDS = ["expression", "dataset", "ip", "from", "to", "slop", "summarize", "summary_limit"];
-const FLAGS = ["most_recent", "indirect", "host_in_url"];
+const FLAGS = SELECTING.filter(([, kind]) => kind === "boolean").map(([name]) => name);
+const INPUTS = SELECTING.filter(([, kind]) => kind !== "boolean").map(([name]) => name);
+const FIELDS = ["expression", "dataset", ...INPUTS, "summarize", "summary_limit"];
 const DEFAULT_SUMMARY_LIMIT = 20;
 const FACET_LIMIT = 5;
 const DEFAULT_DATASET = Object.keys(DATASETS)[0];
@@ -43,15 +45,8 @@ function fillForm(params) {
 }
 
 /** The form's fields that select reports besides the box, as the page's URL and the API both name them. */
-const selecting = (state) => ({
-  ip: state.ip,
-  from: state.from,
-  to: state.to,
-  slop: state.slop,
-  most_recent: state.most_recent && "true",
-  indirect: state.indirect && "true",
-  host_in_url: state.host_in_url && "true",
-});
+const selecting = (state) =>
+  Object.fromEntries(SELECTING.map(([name, kind]) => [name, kind === "boolean" ? state[name] && "true" : state[name]]));
 
 /** The dataset as a parameter: none for the default one. */
 const datasetParam = (state) => (state.dataset === DEFAULT_DATASET ? "" : state.dataset);
