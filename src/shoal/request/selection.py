@@ -16,7 +16,7 @@ from shoal.model import DATASET_TABLE, PROTOCOLS, Dataset, IPNetwork, Selector
 from shoal.query.ast import And, Expr, Match, Or, Term
 from shoal.query.check import check
 from shoal.query.parser import parse
-from shoal.request.params import SELECTION, SELECTORS, Values
+from shoal.request.params import DATASET, SELECTION, SELECTORS, Values
 from shoal.store.base import Filters
 
 BY_ATTRIBUTE = {param.attribute: param for param in SELECTION}
@@ -96,10 +96,10 @@ def checked_dataset(dataset: str, selection: Selection) -> Dataset:
     """The dataset's row; a selector of another dataset is an error (never silently ignored)."""
     row = DATASET_TABLE.get(dataset)
     if row is None:
-        raise BadParameter("dataset", f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
+        raise BadParameter(DATASET.name, f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
     misplaced = selectors_elsewhere(row, selection)
     if misplaced:
-        raise BadParameter("dataset", misplaced)
+        raise BadParameter(DATASET.name, misplaced)
     return row
 
 
