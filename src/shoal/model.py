@@ -309,7 +309,7 @@ class Dataset:
     name: str
     path: str  # its search endpoint (Driftnet's)
     label: str  # what the web UI calls it
-    a_report_is: str  # said in the CLI's help
+    a_report_is: str  # what one report of it is (the web UI's dataset switch says it)
     identity: tuple[tuple[str, ...], ...]
     selectors: tuple[Selector, ...] = ()  # its endpoint's own parameters, ANDed with the rest
     bodies: bool = False  # its reports keep raw responses (scan/protocols/body)

@@ -68,9 +68,12 @@ def type_options() -> str:
 
 @cache
 def dataset_options() -> str:
-    """The search page's dataset switch: one <option> per dataset (the value is the dataset's name)."""
+    """The search page's dataset switch: one <option> per dataset (the value is the dataset's name, the title
+    what one report of it is)."""
     return "".join(
-        f'<option value="{html.escape(row.name)}">{html.escape(row.label)}</option>' for row in DATASET_TABLE.values()
+        f'<option value="{html.escape(row.name)}" title="{html.escape(row.a_report_is)}">'
+        f"{html.escape(row.label)}</option>"
+        for row in DATASET_TABLE.values()
     )
 
 
