@@ -397,19 +397,24 @@ IDENTITY_VALUES: dict[str, Callable[[str], object]] = {
 def identity_of(report: Report) -> tuple[object, ...] | None:
     """What makes ``report`` the same thing as another of its dataset (``Dataset.identity``): one value per part,
     as compared; a value of a part's later type is ``(type, value)`` (a UDP port is not the TCP port of that
-    number). None when the report lacks a part, or its dataset is not known."""
-    row = DATASET_TABLE.get(report.dataset)
-    if row is None:
+    number). None when the report lacks a part, or its dataset is not known. (On every report an import stores:
+    one pass over the items, stopping once each part has its first type.)"""
+    plan = IDENTITY_PLANS.get(report.dataset)
+    if plan is None:
         return None
-    wanted = {item_type for part in row.identity for item_type in part}
+    parts, wanted, firsts = plan
     found: dict[str, str] = {}
-    for item in report.items:
-        if item.context == "" and item.type in wanted and item.type not in found:
-            found[item.type] = item.value
+    for item_type, value, context, _ in report.items:
+        if context == "" and item_type in wanted and item_type not in found:
+            found[item_type] = value
+            if firsts <= found.keys():
+                break
     values: list[object] = []
-    for part in row.identity:
-        item_type = next((item_type for item_type in part if item_type in found), None)
-        if item_type is None:
+    for part in parts:
+        for item_type in part:
+            if item_type in found:
+                break
+        else:
             return None
         try:
             value = IDENTITY_VALUES.get(item_type, str)(found[item_type])
@@ -417,3 +422,14 @@ def identity_of(report: Report) -> tuple[object, ...] | None:
             return None
         values.append(value if item_type == part[0] else (item_type, value))
     return tuple(values)
+
+
+# Per dataset: its identity's parts, every type they name, and each part's first type.
+IDENTITY_PLANS: dict[str, tuple[tuple[tuple[str, ...], ...], frozenset[str], frozenset[str]]] = {
+    row.name: (
+        row.identity,
+        frozenset(item_type for part in row.identity for item_type in part),
+        frozenset(part[0] for part in row.identity),
+    )
+    for row in DATASET_TABLE.values()
+}
