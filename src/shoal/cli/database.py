@@ -1,38 +1,21 @@
-"""``shoal db init|migrate|status``: the schema of a ClickHouse store, the index format of the embedded one."""
+"""``shoal db init|migrate|status``: the schema of the store (a ClickHouse database's tables, the embedded
+engine's index format and shards), whichever engine ``--store`` names: each engine says what it has and does."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-from urllib.parse import urlsplit
+from typing import Annotated
 
 import typer
 
-from shoal.cli.common import DataOption, console, errors, fail, open_store
+from shoal.cli.common import DataOption, console, fail
 from shoal.config import data_dir
 from shoal.errors import BadParameter, ShoalError
-from shoal.store.registry import store_url
-
-if TYPE_CHECKING:  # ClickHouse (numpy, httpx) is imported only by the commands that use it
-    from shoal.store.clickhouse import ClickHouseStore
+from shoal.store.registry import DEFAULT_URL, engine_of, store_url
 
 app = typer.Typer(
     help="Create or migrate the schema of a ClickHouse store (--store clickhouse://… or chdb://…), or migrate"
     " the indexes of the embedded store in --data to this version's format."
 )
-
-
-def embedded() -> bool:
-    """Is the store the embedded one (no --store, or embedded://)?"""
-    url = store_url()
-    return url is None or url.startswith("embedded:")
-
-
-def embedded_folder(data: DataOption) -> Path:
-    url = store_url()
-    path = urlsplit(url).path if url else ""
-    return Path(path) if path else data_dir(data)
-
 
 ShardsOption = Annotated[
     int | None,
@@ -45,42 +28,8 @@ ShardsOption = Annotated[
 ]
 
 
-def migrate_embedded(data: DataOption, shards: int | None) -> None:
-    """Rewrite every index of an older format (or of another number of shards) in place, with progress; nothing
-    to do is said too."""
-    from shoal.store.embedded.engine import EmbeddedStore, index_folder
-    from shoal.store.embedded.migrate import migrate_data_dir
-    from shoal.store.embedded.schema import INDEX_FORMAT
-
-    folder = embedded_folder(data)
-
-    def progress(dataset: str, done: int, total: int) -> None:
-        errors.print(f"{dataset}: {done:,} of {total:,} reports rewritten", highlight=False)
-
-    try:
-        moved = migrate_data_dir(folder, index_folder, progress, shards)
-        if shards is not None:  # and the indexes not made yet, with that many shards
-            EmbeddedStore(folder, shards=shards).close()
-    except ShoalError as exc:
-        fail(exc)
-    for dataset, count in moved.items():
-        if count:
-            console.print(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}", highlight=False)
-    if shards is not None:
-        console.print(f"{folder}: every index in format {INDEX_FORMAT}, with {shards} shards", highlight=False)
-    elif not any(moved.values()):
-        console.print(f"{folder}: every index is in this version's format; nothing to migrate", highlight=False)
-
-
-def clickhouse_store(data: DataOption) -> ClickHouseStore:
-    from shoal.store.clickhouse import ClickHouseStore
-
-    store = open_store(data)
-    if not isinstance(store, ClickHouseStore):
-        fail(
-            BadParameter("store", "the embedded store has no schema to manage: give --store clickhouse://… or chdb://…")
-        )
-    return store
+def say(line: str) -> None:
+    console.print(line, highlight=False)
 
 
 @app.command("init")
@@ -93,58 +42,29 @@ def init_command(data: DataOption = None, shards: ShardsOption = None) -> None:
 def migrate_command(data: DataOption = None, shards: ShardsOption = None) -> None:
     """Apply the migrations this version of Shoal has and the store does not (an embedded store's indexes of an
     older format, or of another number of shards than --shards, are rewritten in place)."""
-    if embedded():
-        migrate_embedded(data, shards)
-        return
-    if shards is not None:
-        fail(BadParameter("shards", "--shards is for the embedded store: a ClickHouse cluster names its own shards"))
-    from shoal.store.clickhouse.schema import LATEST
-
-    store = clickhouse_store(data)
+    url = store_url()
     try:
-        applied = store.migrate()
+        engine = engine_of(url)
+        if shards is None:
+            engine.migrate_schema(url or DEFAULT_URL, data_dir(data), say)
+            return
+        from shoal.store.embedded.engine import EmbeddedStore
+
+        if engine is not EmbeddedStore:
+            raise BadParameter("shards", f"--shards is for the embedded store: the {engine.name} engine has none")
+        EmbeddedStore.migrate_schema(url or DEFAULT_URL, data_dir(data), say, shards)
     except ShoalError as exc:
         fail(exc)
-    for name in applied:
-        console.print(f"applied migration {name}")
-    console.print(f"{store.database}: schema version {LATEST} (latest)")
 
 
 @app.command("status")
 def status_command(data: DataOption = None) -> None:
-    """Print the database's schema version (an embedded store's index formats) and whether it is the latest."""
-    if embedded():
-        status_embedded(data)
-        return
-    from shoal.store.clickhouse.schema import LATEST
-
-    store = clickhouse_store(data)
-    version = store.schema_version()
-    state = "latest" if version == LATEST else f"Shoal needs {LATEST}: run 'shoal db migrate'"
-    console.print(f"{store.database}: schema version {version} ({state})")
-    if version != LATEST:
-        raise typer.Exit(1)
-
-
-def status_embedded(data: DataOption) -> None:
-    from shoal.model import DATASETS
-    from shoal.store.embedded.engine import index_folder
-    from shoal.store.embedded.migrate import format_of, needs_migration
-    from shoal.store.embedded.shards import read_count
-
-    folder = embedded_folder(data)
-    behind = False
-    for dataset in DATASETS:
-        path = index_folder(folder, dataset)
-        found = format_of(path)
-        if needs_migration(path):
-            behind = True
-            state = f"index format {found}: run 'shoal db migrate'"
-        elif found is None:
-            state = "no index yet"
-        else:
-            count = read_count(path)
-            state = f"index format {found} (latest), {count} shard{'s' if count > 1 else ''}"
-        console.print(f"{dataset}: {state}", highlight=False)
-    if behind:
+    """Print the database's schema version (an embedded store's index formats and shards) and whether it is the
+    latest."""
+    url = store_url()
+    try:
+        current = engine_of(url).schema_status(url or DEFAULT_URL, data_dir(data), say)
+    except ShoalError as exc:
+        fail(exc)
+    if not current:
         raise typer.Exit(1)

@@ -25,8 +25,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.model import DATASETS, PROTOCOLS, RDNS, SUPERSEDES, Item, Report
-from shoal.results import DATASET_PATHS
+from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, RDNS, SUPERSEDES, Item, Report
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
 from tests.corpus import CORPUS
@@ -122,7 +121,7 @@ def released_requests() -> list[Request]:
     summaries over the generated reports."""
     requests: list[Request] = []
     for dataset in DATASETS:
-        path = DATASET_PATHS[dataset]
+        path = DATASET_TABLE[dataset].path
         for expression, options, _ in SEARCH_CASES:
             params = [("expression", expression)] if expression else []
             requests.append((path, selector(dataset, options) + params + option_params(options)))
@@ -134,7 +133,7 @@ def released_requests() -> list[Request]:
             requests.append((path, selector(dataset, options) + params + option_params(options)))
         for page in range(3):
             requests.append((path, [*selector(dataset, {}), ("page", str(page))]))
-    protocols = DATASET_PATHS[PROTOCOLS]
+    protocols = DATASET_TABLE[PROTOCOLS].path
     requests += [(protocols, params) for params in GENERATED_SEARCHES]
     requests += [("/v1/multi/summary", []), ("/v1/multi/summary", [("field", "host:com")])]
     requests += [("/v1/scan/protocols/export", [("expression", "product-tag:nginx")])]
@@ -142,13 +141,14 @@ def released_requests() -> list[Request]:
     return requests
 
 
-def answers(store: Store, tokens: TokenStore) -> list[dict[str, object]]:
-    """Each request's status and body digest (the API's bytes, the order of results included)."""
+def answers(store: Store, tokens: TokenStore, requests: list[Request] | None = None) -> list[dict[str, object]]:
+    """Each request's status and body digest (the API's bytes, the order of results included); the requests of
+    ``released_requests`` unless given (a test asks those the fixture recorded: the cases may have grown since)."""
     token = tokens.create("fixture", enterprise=True)
     found = []
     with TestClient(create_app(store, tokens), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token}"
-        for path, params in released_requests():
+        for path, params in released_requests() if requests is None else requests:
             response = client.get(path, params=params)
             digest = hashlib.sha256(response.content).hexdigest()
             found.append({"path": path, "params": params, "status": response.status_code, "sha256": digest})

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from shoal.model import DOMAINS, MAX_ID_LENGTH, PROTOCOLS, SUPERSEDES, InvalidReport, Report, content_id, host_key
+from shoal.model import DATASET_TABLE, MAX_ID_LENGTH, PROTOCOLS, SUPERSEDES, InvalidReport, Report, content_id, host_key
 from shoal.store.embedded.ports import observation_key
 from shoal.store.embedded.schema import (
     CLOSED_TYPES,
@@ -32,15 +32,15 @@ from shoal.store.embedded.schema import (
     Latest,
     address_bits,
     cut,
-    identity_key,
     sort_key,
+    target_of,
     v4_target,
 )
 from shoal.store.plan import url_host
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 FIRST_DATE, LAST_DATE = (dt.date.fromordinal(EPOCH_ORDINAL + day) for day in (FIRST_DAY, LAST_DAY))
-OBSERVED = frozenset({PROTOCOLS, DOMAINS})  # datasets whose reports are also open-port observations
+OBSERVED = frozenset(row.name for row in DATASET_TABLE.values() if row.observations)  # open-port observations too
 CACHED = 100_000  # entries of each memo below before it starts again (dates, host names)
 
 
@@ -72,7 +72,8 @@ _reversed: dict[tuple[str, str], str] = {}  # (host or url item type, value) →
 _pton, _ntop, _AF_INET, _AF_INET6 = socket.inet_pton, socket.inet_ntop, socket.AF_INET, socket.AF_INET6
 _dumps, _SORTED = orjson.dumps, orjson.OPT_SORT_KEYS
 TS, CS = TYPE_SEP, CONTEXT_SEP
-SPECIAL = frozenset({"ip", "port-tcp", "host", "url", SUPERSEDES, "cert-sha256"})  # item types with more to do
+# Item types with more to do than their terms.
+SPECIAL = frozenset({"ip", "port-tcp", "port-udp", "host", "url", SUPERSEDES, "cert-sha256"})
 
 
 def day_of(value: object) -> tuple[str, int]:
@@ -186,6 +187,9 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         elif item_type == SUPERSEDES:
             if metadata:
                 names.append(value)
+        elif item_type == "port-udp":
+            if context == "" and "port-udp" not in firsts:
+                firsts["port-udp"] = int(value) if value.isascii() and value.isdigit() else None
         elif item_type == "cert-sha256" and context == "" and "cert-sha256" not in firsts:
             firsts["cert-sha256"] = value.strip().lower() if value else None
         typed = item_type + TS + value
@@ -245,7 +249,7 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         "target": (
             v4_target(firsts["ip"], firsts["port-tcp"])  # type: ignore[arg-type]
             if dataset == PROTOCOLS and scanned is not None and "port-tcp" in firsts and len(firsts["ip"]) == 4  # type: ignore[arg-type]
-            else identity_key(dataset, report_id, firsts)
+            else target_of(dataset, report_id, firsts)
         ),
         "batch": batch,
         "doc": b2a_base64(

@@ -19,9 +19,10 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, DOMAINS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
+from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import (
     MAX_DAY,
     PAGE_SIZE,
@@ -30,25 +31,33 @@ from shoal.store.base import (
     OpenPorts,
     Page,
     PortQuery,
+    Say,
+    Store,
     Summary,
     SummaryRequest,
     day_number,
-    engine_errors,
 )
 from shoal.store.embedded.bodies import BodyStore
-from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.documents import OBSERVED
+from shoal.store.embedded.index import ReportIndex, format_of
 from shoal.store.embedded.ingest import DatasetWriter, Outcome
 from shoal.store.embedded.names import NameStore
 from shoal.store.embedded.ports import ObservationStore, encode_observations
 from shoal.store.embedded.processes import Layout, LocalShards, ShardProcesses, ShardSet
-from shoal.store.embedded.shards import default_shards, writing
+from shoal.store.embedded.schema import INDEX_FORMAT
+from shoal.store.embedded.shards import default_shards, read_count, writing
 
 PROCESS_BATCH = 1_000  # reports in a batch from which the shards' own processes write it
-OBSERVED = (PROTOCOLS, DOMAINS)  # datasets whose reports are also open-port observations
 
 
 def index_folder(data_dir: Path, dataset: str) -> Path:
     return data_dir / ("index" if dataset == PROTOCOLS else f"index-{dataset}")
+
+
+def folder_of(url: str, data_dir: Path) -> Path:
+    """The folder an ``embedded:`` URL names (``embedded:///srv/shoal``); the data directory when it names none."""
+    path = urlsplit(url).path
+    return Path(path) if path else data_dir
 
 
 def prepared(report: Report) -> Report:
@@ -56,10 +65,12 @@ def prepared(report: Report) -> Report:
     return report
 
 
-class EmbeddedStore:
+class EmbeddedStore(Store):
     """``hold_writer=False`` (long-running processes such as ``shoal serve``) lets other processes write between
     its batches. ``shards`` is the number of shards of an index this store makes (default: one per core); an
     existing index keeps its own."""
+
+    name = "embedded"
 
     def __init__(self, data_dir: Path | str, hold_writer: bool = True, shards: int | None = None) -> None:
         folder = Path(data_dir)
@@ -79,6 +90,54 @@ class EmbeddedStore:
         self._writing = threading.RLock()
         self.repair()
 
+    # -- opening, and the format of the files -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, data_dir: Path, server: bool = False) -> EmbeddedStore:
+        return cls(folder_of(url, data_dir), hold_writer=not server)
+
+    @classmethod
+    def migrate_schema(cls, url: str, data_dir: Path, say: Say, shards: int | None = None) -> None:
+        """Rewrite every index of an older format (or, given ``shards``, of another number of shards) in place,
+        with progress; nothing to do is said too."""
+        from shoal.store.embedded.migrate import migrate_data_dir
+
+        folder = folder_of(url, data_dir)
+
+        def progress(dataset: str, done: int, total: int) -> None:
+            say(f"{dataset}: {done:,} of {total:,} reports rewritten")
+
+        moved = migrate_data_dir(folder, index_folder, progress, shards)
+        if shards is not None:  # and the indexes not made yet, with that many shards
+            cls(folder, shards=shards).close()
+        for dataset, count in moved.items():
+            if count:
+                say(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}")
+        if shards is not None:
+            say(f"{folder}: every index in format {INDEX_FORMAT}, with {shards} shards")
+        elif not any(moved.values()):
+            say(f"{folder}: every index is in this version's format; nothing to migrate")
+
+    @classmethod
+    def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
+        """Each dataset's index format and shards."""
+        from shoal.store.embedded.migrate import needs_migration
+
+        folder = folder_of(url, data_dir)
+        current = True
+        for dataset in DATASETS:
+            path = index_folder(folder, dataset)
+            found = format_of(path)
+            if needs_migration(path):
+                current = False
+                say(f"{dataset}: index format {found}: run 'shoal db migrate'")
+            elif found is None:
+                say(f"{dataset}: no index yet")
+            else:
+                count = read_count(path)
+                say(f"{dataset}: index format {found} (latest), {count} shard{'s' if count > 1 else ''}")
+        return current
+
     def index(self, dataset: str) -> ReportIndex:
         try:
             return self.indexes[dataset]
@@ -97,20 +156,17 @@ class EmbeddedStore:
         return self.index(dataset).count()
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
-        with engine_errors("embedded"):
-            return self.index(filters.dataset).search(filters, offset, limit)
+        return self.index(filters.dataset).search(filters, offset, limit)
 
     def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
-        """``search``, each report as its API JSON bytes (``shoal.api.render.page_response`` joins them)."""
+        """``search``, each report as the API JSON the index keeps of it (no decoding, no rendering)."""
         return self.index(filters.dataset).search_rendered(filters, offset, limit)
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
-        with engine_errors("embedded"):
-            yield from self.index(filters.dataset).iter_matches(filters)
+        yield from self.index(filters.dataset).iter_matches(filters)
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        with engine_errors("embedded"):
-            return self.index(filters.dataset).summarize(filters, request)
+        return self.index(filters.dataset).summarize(filters, request)
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
         if dataset is None:

@@ -25,9 +25,10 @@ import orjson
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
+from shoal.model import DATASET_TABLE
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.compile import Compiler, must_not
-from shoal.store.embedded.schema import IDENTITY_TYPES, Latest, open_shard
+from shoal.store.embedded.schema import Latest, open_shard
 from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import ip_range as plan_ip_range
 
@@ -35,7 +36,7 @@ WRITER_HEAP_BYTES = 64 * 1024 * 1024
 STATE = "state"  # the ``kind`` of the state document
 CHUNK = 100_000
 # Datasets whose identity includes the scanned address: an ``ip`` filter selects whole identities there.
-IP_IN_IDENTITY = frozenset(dataset for dataset, types in IDENTITY_TYPES.items() if "ip" in types)
+IP_IN_IDENTITY = frozenset(row.name for row in DATASET_TABLE.values() if ("ip",) in row.identity)
 
 
 def build_schema() -> tantivy.Schema:

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import orjson
 import tantivy
 
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Item, Report, host_key
+from shoal.model import DATASET_TABLE, PROTOCOLS, Item, Report, host_key, identity_of
 from shoal.store.base import MAX_SLOP
 
 INDEX_FORMAT = 3
@@ -59,14 +59,9 @@ CLOSED_TYPES = frozenset({"server-banner", "host"})
 # The ``exact`` term of a report that has a successor: an empty type, which no item has (so no summary sees it).
 SUPERSEDED = TYPE_SEP + "superseded"
 
-# What ``most_recent`` keeps one report of, per dataset (DESIGN.md §6): the item types whose first value under
-# the empty context form the identity. The one place to repoint at a dataset table of the model.
-IDENTITY_TYPES: dict[str, tuple[str, ...]] = {
-    PROTOCOLS: ("ip", "port-tcp"),
-    DOMAINS: ("host", "ip", "port-tcp"),
-    CT: ("cert-sha256",),
-    RDNS: ("ip",),
-}
+# What ``most_recent`` keeps one report of, per dataset: its row's identity (``shoal.model.DATASET_TABLE``), parts
+# of item types; the document builder collects the first empty-context value of each type they name.
+IDENTITY_PARTS: dict[str, tuple[tuple[str, ...], ...]] = {row.name: row.identity for row in DATASET_TABLE.values()}
 
 
 def build_schema() -> tantivy.Schema:
@@ -150,21 +145,42 @@ def hashed_key(identity: object) -> int:
     return int.from_bytes(digest, "big") | 1 << 63
 
 
-def identity_key(dataset: str, report_id: str, values: dict[str, object]) -> int:
-    """The ``target`` of a report (DESIGN.md §6) from the first empty-context values of its dataset's identity
-    types (``IDENTITY_TYPES``; an ip packed, a port as a number, a host by ``host_key``, a digest lowercased).
-    {ip, port} is exact for IPv4 (address << 16 | port), any other identity a 63-bit hash; a report lacking
-    part of its identity is one of its own."""
-    wanted = IDENTITY_TYPES.get(dataset, ())
-    found = tuple(values.get(item_type) for item_type in wanted)
-    if not wanted or any(value is None for value in found):
+def identity_key(report: Report) -> int:
+    """One number per identity for ``most_recent`` (``shoal.model.identity_of``, from the dataset's row): exact for
+    an IPv4 TCP service (address << 16 | port), a 63-bit hash of any other; a report lacking its identity is one
+    of its own."""
+    return key_of(identity_of(report), report.id)
+
+
+def target_of(dataset: str, report_id: str, values: dict[str, object]) -> int:
+    """``identity_key`` of a report from the first empty-context value of each identity type it holds, as compared
+    (``shoal.model.IDENTITY_VALUES``: an ip packed, a port a number, a host by ``host_key``, a digest lowercased;
+    None: not one), by ``identity_of``'s rule: a part's value is that of the first of its types the report holds,
+    ``(type, value)`` for a later one."""
+    parts = IDENTITY_PARTS.get(dataset)
+    if parts is None:
         return hashed_key(report_id)
-    if dataset == PROTOCOLS:
-        packed, port = found
-        if len(packed) == 4:  # type: ignore[arg-type]
-            return v4_target(packed, port)  # type: ignore[arg-type]
-        return hashed_key((packed, port))
-    return hashed_key(found if len(found) > 1 else found[0])
+    identity: list[object] = []
+    for part in parts:
+        for item_type in part:
+            value = values.get(item_type)
+            if value is not None:
+                break
+        else:
+            return hashed_key(report_id)
+        identity.append(value if item_type == part[0] else (item_type, value))
+    return key_of(tuple(identity), report_id)
+
+
+def key_of(identity: tuple[object, ...] | None, report_id: str) -> int:
+    if identity is None:
+        return hashed_key(report_id)
+    match identity:
+        case (bytes() as packed_ip, int() as port) if len(packed_ip) == 4:
+            return v4_target(packed_ip, port)
+        case (single,):
+            return hashed_key(single)
+    return hashed_key(identity)
 
 
 def v4_target(packed: bytes, port: int) -> int:
