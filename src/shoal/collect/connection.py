@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shoal.collect.policy import ScanPolicy
@@ -17,6 +17,7 @@ from shoal.collect.ratelimit import ConnectionRate
 
 READ_CAP = 64 * 1024  # bytes a probe may read from one connection
 CHUNK = 16 * 1024
+HEARD_BYTES = 4096  # the start of what a connection received, kept for other protocols to recognise
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Connection:
         port: int,
         timeouts: Timeouts,
         on_close: Callable[[], None],
+        reopen: Callable[[], Awaitable[Connection]],
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -52,6 +54,8 @@ class Connection:
         self.port = port
         self.timeouts = timeouts
         self.remaining = READ_CAP
+        self.heard = bytearray()  # the first HEARD_BYTES received, whoever read them
+        self.reopen = reopen  # another connection to the same ip:port, through the same Connector
         self._on_close: Callable[[], None] | None = on_close
 
     @property
@@ -75,6 +79,8 @@ class Connection:
                         break
                     self.remaining -= len(chunk)
                     buffer += chunk
+                    if len(self.heard) < HEARD_BYTES:
+                        self.heard += chunk[: HEARD_BYTES - len(self.heard)]
                     if done(buffer):
                         break
         except (TimeoutError, OSError, EOFError):
@@ -140,7 +146,7 @@ class Connector:
         except BaseException:
             release()
             raise
-        return Connection(reader, writer, ip, port, self.timeouts, release)
+        return Connection(reader, writer, ip, port, self.timeouts, release, lambda: self.open(ip, port))
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from shoal.collect.connection import Connector, PortClosed
 from shoal.collect.dns import DnsClient
 from shoal.collect.policy import ScanPolicy
-from shoal.collect.probes import Service, http, tls
-from shoal.collect.probes.base import printable
+from shoal.collect.probes import http, tls
+from shoal.collect.probes.base import Service, printable
 from shoal.collect.scanner import ResultSink
 from shoal.model import DOMAINS, DnsAnswer, Item, Report
 

@@ -1,37 +1,53 @@
 """Which probes to try on an open port, in what order, stopping at the first that recognises the service.
 
-The plan for a port: the client-first probe the port is known for (443 → TLS, 6379 → Redis, …), then one
-wait for a banner (every server-first probe is asked about it), then the other client-first probes in the
-registry's order. Each step gets its own connection; the first step may reuse the discovery connection.
+The plan for a port: the client-first probes the port is known for (443 → TLS, 6379 → Redis, …), then one
+wait for a banner (every server-first protocol is asked about it), then the other client-first probes in the
+registry's order. An answer no probe recognised is shown to the client-first protocols not tried yet: one
+that recognises it (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol header) is tried next. Each
+step gets its own connection; the first step may reuse the discovery connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
 from shoal.collect.connection import Connection, Connector, PortClosed
-from shoal.collect.probes import BANNER_PROBES, REQUEST_PROBES, BannerProbe, RequestProbe, Service
 from shoal.collect.probes.banner import generic_service
+from shoal.collect.probes.base import ClientFirst, Service
+from shoal.collect.protocols import CLIENT_FIRST, SERVER_FIRST
 
 log = logging.getLogger("shoal.collect")
 
 BANNER_WAIT = "banner"  # the plan step that waits for a server-first banner
-Step = RequestProbe | str
+Step = ClientFirst | str
 
 
 def plan(port: int) -> list[Step]:
-    hinted: list[Step] = [probe for probe in REQUEST_PROBES if port in probe.ports]
-    return [*hinted, BANNER_WAIT, *(probe for probe in REQUEST_PROBES if probe not in hinted)]
+    hinted: list[Step] = [row for row in CLIENT_FIRST if port in row.ports]
+    return [*hinted, BANNER_WAIT, *(row for row in CLIENT_FIRST if row not in hinted)]
+
+
+def recognised_next(heard: bytes, steps: list[Step]) -> list[Step]:
+    """``steps`` with the protocols that recognise ``heard`` (an answer to another probe) moved first."""
+    if not heard:
+        return steps
+    named = [step for step in steps if isinstance(step, ClientFirst) and recognise(step, heard)]
+    return [*named, *(step for step in steps if step not in named)]
+
+
+def recognise(row: ClientFirst, heard: bytes) -> bool:
+    return row.recognizes is not None and row.recognizes(heard, False)
 
 
 async def identify(connector: Connector, ip: str, port: int, first: Connection | None = None) -> Service | None:
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
     the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
+    steps = plan(port)
     try:
         async with asyncio.timeout(connector.timeouts.service):
-            for step in plan(port):
+            while steps:
+                step, *steps = steps
                 connection = first or await connector.open(ip, port)
                 first = None
                 try:
@@ -40,6 +56,7 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
                     connection.close()
                 if service is not None:
                     return service
+                steps = recognised_next(bytes(connection.heard), steps)
     except (PortClosed, TimeoutError):
         pass
     finally:
@@ -51,9 +68,9 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
 async def run_step(step: Step, connection: Connection) -> Service | None:
     """One step on its own connection; a peer that resets, stalls or sends nonsense only fails the step."""
     try:
-        if isinstance(step, RequestProbe):
-            return await step.run(connection)
-        return await from_banner(connection, BANNER_PROBES)
+        if isinstance(step, ClientFirst):
+            return await step.probe(connection)
+        return await from_banner(connection)
     except (OSError, EOFError, TimeoutError):
         return None  # a reset, a refused TLS handshake, a broken pipe, a send or handshake that stalled
     except Exception:
@@ -63,13 +80,13 @@ async def run_step(step: Step, connection: Connection) -> Service | None:
         return None
 
 
-async def from_banner(connection: Connection, probes: Sequence[BannerProbe]) -> Service | None:
+async def from_banner(connection: Connection) -> Service | None:
     banner = await connection.receive()
     if not banner:
         return None
-    for probe in probes:
-        if probe.recognizes(banner, connection.port):
-            service = await probe.converse(connection, banner)
+    for row in SERVER_FIRST:
+        if row.recognizes(banner, connection.port in row.ports):
+            service = await row.probe(connection, banner)
             if service is not None:
                 return service
     return await generic_service(connection, banner)

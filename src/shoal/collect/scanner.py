@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from shoal.collect.connection import Connection, Connector, PortClosed, Timeouts
 from shoal.collect.identify import identify
 from shoal.collect.policy import ScanPolicy
-from shoal.collect.probes import Service
+from shoal.collect.probes.base import Service
 from shoal.collect.ratelimit import ConnectionRate
 from shoal.collect.targets import count_targets, iterate_targets
 from shoal.enrich.fingerprints import jarm_async

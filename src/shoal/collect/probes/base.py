@@ -1,8 +1,11 @@
 """What a probe is and what it finds.
 
-A ``RequestProbe`` speaks first (HTTP, TLS, Redis, …): it gets a fresh connection and says whether the answer
-is its protocol. A ``BannerProbe`` recognises a service that speaks first (SSH, FTP, SMTP, …) from the bytes
-it sent unprompted, and may talk on to complete the picture.
+Every protocol is one row of the registry (``shoal.collect.protocols``): a ``ServerFirst`` protocol (SSH, FTP,
+SMTP, …) is recognised from the bytes the service sends unprompted, then its probe may talk on to complete the
+picture; a ``ClientFirst`` protocol (HTTP, TLS, Redis, …) stays silent until asked, so its probe speaks first on
+a fresh connection and says whether the answer is its protocol. A client-first protocol may also recognise the
+answer a service gave to another protocol's probe (memcached answers ``GET /`` with ``ERROR``): it is then
+tried next.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from shoal.model import Body, Item
 MAX_BANNER_CHARS = 4096  # a banner item keeps this much text; the read itself is capped at 64 KiB
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+# (bytes the service sent, is this port one of the protocol's default ports?) → is it this protocol?
+Recognizer = Callable[[bytes, bool], bool]
+
 
 @dataclass(slots=True)
 class Service:
@@ -30,17 +36,26 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
-class RequestProbe:
+class ClientFirst:
+    """A protocol whose service waits for the client: ``probe`` speaks first on its own connection."""
+
     name: str
-    ports: frozenset[int]  # where it is tried before anything else
-    run: Callable[[Connection], Awaitable[Service | None]]
+    ports: frozenset[int]  # where its probe is tried before anything else
+    probe: Callable[[Connection], Awaitable[Service | None]]
+    recognizes: Recognizer | None = None  # an answer to another protocol's probe that names this one
 
 
 @dataclass(frozen=True, slots=True)
-class BannerProbe:
+class ServerFirst:
+    """A protocol whose service speaks first: ``recognizes`` its banner, ``probe`` talks on from there."""
+
     name: str
-    recognizes: Callable[[bytes, int], bool]  # (first bytes the service sent, port)
-    converse: Callable[[Connection, bytes], Awaitable[Service | None]]  # None: not this protocol after all
+    ports: frozenset[int]  # where the banner wait comes first
+    probe: Callable[[Connection, bytes], Awaitable[Service | None]]  # None: not this protocol after all
+    recognizes: Recognizer
+
+
+Protocol = ClientFirst | ServerFirst
 
 
 def printable(data: bytes, limit: int = MAX_BANNER_CHARS) -> str:

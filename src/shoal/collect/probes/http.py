@@ -8,10 +8,9 @@ import re
 
 from shoal import __version__
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import RequestProbe, Service, printable
+from shoal.collect.probes.base import Service, printable
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
 
-HTTP_PORTS = frozenset({80, 81, 591, 3000, 5000, 7547, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = f"shoal-collector/{__version__}"
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
@@ -131,6 +130,3 @@ async def visit(connection: Connection, name: str) -> Service | None:
     await connection.send(request_bytes(connection.ip, name))
     response = await connection.receive(response_complete)
     return parse_response(response, "http", connection.ip, connection.port, name)
-
-
-PROBE = RequestProbe("http", HTTP_PORTS, run)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import BannerProbe, Service, printable
+from shoal.collect.probes.base import Service, printable
 
 HANDSHAKE_V10, ERROR_PACKET = 0x0A, 0xFF
 
 
-def recognizes(banner: bytes, port: int) -> bool:
+def recognizes(banner: bytes, usual_port: bool) -> bool:
     """A first packet (3-byte length, sequence 0) that is a protocol-10 handshake or an error."""
     if len(banner) < 7 or banner[3] != 0 or banner[4] not in (HANDSHAKE_V10, ERROR_PACKET):
         return False
@@ -30,6 +30,3 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
     if payload[0] == HANDSHAKE_V10 and b"\x00" not in payload[1:]:
         return None
     return Service("mysql", banner_text(payload))
-
-
-PROBE = BannerProbe("mysql", recognizes, converse)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import ftp
-from shoal.collect.probes.base import BannerProbe, Service, printable
+from shoal.collect.probes.base import Service, printable
 from shoal.collect.probes.replies import complete_reply, reply_complete, reply_text
 
 HELO_NAME = b"shoal.invalid"
 
 
-def recognizes(banner: bytes, port: int) -> bool:
+def recognizes(banner: bytes, usual_port: bool) -> bool:
     return banner.startswith(b"220")
 
 
@@ -24,6 +24,3 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
         return ftp.greeting_service(greeting)
     await connection.send(b"QUIT\r\n")
     return Service("smtp", printable(reply_text(greeting)))
-
-
-PROBE = BannerProbe("smtp", recognizes, converse)

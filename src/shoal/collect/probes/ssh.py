@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import BannerProbe, Service, first_line, line_complete, printable
+from shoal.collect.probes.base import Service, first_line, line_complete, printable
 
 
-def recognizes(banner: bytes, port: int) -> bool:
+def recognizes(banner: bytes, usual_port: bool) -> bool:
     return banner.startswith(b"SSH-")
 
 
@@ -14,6 +14,3 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
     if not line_complete(banner):
         banner += await connection.receive(line_complete)
     return Service("ssh", printable(first_line(banner), 256))
-
-
-PROBE = BannerProbe("ssh", recognizes, converse)

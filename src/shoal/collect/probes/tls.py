@@ -8,7 +8,7 @@ import ssl
 from shoal.certificates import certificate_items
 from shoal.collect.connection import Connection
 from shoal.collect.probes import http
-from shoal.collect.probes.base import RequestProbe, Service, printable
+from shoal.collect.probes.base import Service, printable
 from shoal.model import Item
 
 TLS_PORTS = frozenset(
@@ -80,6 +80,3 @@ async def visit(connection: Connection, name: str) -> Service | None:
     if service is not None:
         service.items += certificate
     return service
-
-
-PROBE = RequestProbe("tls", TLS_PORTS, run)
