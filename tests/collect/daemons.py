@@ -47,6 +47,13 @@ def binary(*candidates: str) -> str:
     raise AssertionError("unreachable")
 
 
+def installed(path: str) -> str:
+    """A file a daemon needs (a jar, a module), or skip/fail as ``binary`` does."""
+    if not Path(path).exists():
+        unavailable(f"{path} is not installed (scripts/install-test-daemons.sh)")
+    return path
+
+
 def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

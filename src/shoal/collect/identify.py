@@ -2,9 +2,11 @@
 
 The plan for a port: the client-first probes the port is known for (443 → TLS, 6379 → Redis, …), then one
 wait for a banner (every server-first protocol is asked about it), then the other client-first probes in the
-registry's order. An answer no probe recognised is shown to the client-first protocols not tried yet: one
-that recognises it (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol header) is tried next. Each
-step gets its own connection; the first step may reuse the discovery connection.
+registry's order. What a step heard is shown to the client-first protocols not tried yet: those that recognise
+it are tried next (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol header, ClickHouse's "Port 9000
+is for clickhouse-client program"). A step that found a service whose answer another protocol claims (an HTTP
+answer that is ClickHouse's, Squid's, Elasticsearch's) keeps it only if the claimants find nothing better.
+Each step gets its own connection; the first step may reuse the discovery connection.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ def plan(port: int) -> list[Step]:
     return [*hinted, BANNER_WAIT, *(row for row in CLIENT_FIRST if row not in hinted)]
 
 
-def recognised_next(heard: bytes, steps: list[Step]) -> list[Step]:
-    """``steps`` with the protocols that recognise ``heard`` (an answer to another probe) moved first."""
+def claimants(heard: bytes, steps: list[Step]) -> list[ClientFirst]:
+    """The client-first protocols among ``steps`` that recognise ``heard`` (an answer to another probe)."""
     if not heard:
-        return steps
-    named = [step for step in steps if isinstance(step, ClientFirst) and recognise(step, heard)]
-    return [*named, *(step for step in steps if step not in named)]
+        return []
+    return [step for step in steps if isinstance(step, ClientFirst) and recognise(step, heard)]
 
 
 def recognise(row: ClientFirst, heard: bytes) -> bool:
@@ -44,6 +45,7 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
     the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
     steps = plan(port)
+    found: Service | None = None  # a service whose answer other protocols claim: kept if they find nothing
     try:
         async with asyncio.timeout(connector.timeouts.service):
             while steps:
@@ -54,15 +56,19 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
                     service = await run_step(step, connection)
                 finally:
                     connection.close()
-                if service is not None:
+                claimed = claimants(bytes(connection.heard), steps)
+                if service is not None and not claimed:
                     return service
-                steps = recognised_next(bytes(connection.heard), steps)
+                if service is not None:
+                    found, steps = found or service, list(claimed)
+                else:
+                    steps = [*claimed, *(step for step in steps if step not in claimed)]
     except (PortClosed, TimeoutError):
         pass
     finally:
         if first is not None:
             first.close()
-    return None
+    return found
 
 
 async def run_step(step: Step, connection: Connection) -> Service | None:
@@ -81,6 +87,8 @@ async def run_step(step: Step, connection: Connection) -> Service | None:
 
 
 async def from_banner(connection: Connection) -> Service | None:
+    """The server-first service whose banner this is; a ``generic`` one if none recognises it, unless a
+    client-first protocol does (an IRC server's NOTICE): its probe is then tried next."""
     banner = await connection.receive()
     if not banner:
         return None
@@ -89,4 +97,6 @@ async def from_banner(connection: Connection) -> Service | None:
             service = await row.probe(connection, banner)
             if service is not None:
                 return service
+    if claimants(bytes(connection.heard), list(CLIENT_FIRST)):
+        return None
     return await generic_service(connection, banner)

@@ -1,10 +1,15 @@
-"""FTP: the ``220`` greeting (all its lines), then ``QUIT``."""
+"""FTP: the ``220`` greeting (all its lines), ``FEAT`` (its features are items), then ``AUTH TLS`` where it is
+offered and the certificate behind it, else ``QUIT``. No login."""
 
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
+from shoal.collect.probes import starttls
 from shoal.collect.probes.base import Service, printable
-from shoal.collect.probes.replies import complete_reply, reply_text
+from shoal.collect.probes.replies import complete_reply, reply_complete, reply_text
+from shoal.model import Item
+
+MAX_FEATURES = 64
 
 
 def recognizes(banner: bytes, usual_port: bool) -> bool:
@@ -12,11 +17,26 @@ def recognizes(banner: bytes, usual_port: bool) -> bool:
     return banner.startswith(b"220") and (b"ftp" in banner.lower() or usual_port)
 
 
-def greeting_service(greeting: bytes) -> Service:
-    return Service("ftp", printable(reply_text(greeting)))
+def greeting_service(greeting: bytes, items: list[Item] | None = None) -> Service:
+    return Service("ftp", printable(reply_text(greeting)), items or [])
+
+
+def feature_items(answer: bytes) -> list[Item]:
+    """``capability;ftp`` per feature line of a ``211`` FEAT answer."""
+    if not answer.startswith(b"211"):
+        return []
+    lines = answer.split(b"\n")[1:MAX_FEATURES]
+    return [Item("capability", printable(line.strip(), 256), "ftp") for line in lines if line.startswith(b" ")]
 
 
 async def converse(connection: Connection, banner: bytes) -> Service | None:
     greeting = await complete_reply(connection, banner)
+    await connection.send(b"FEAT\r\n")
+    items = feature_items(await connection.receive(reply_complete))
+    if any(item.value.upper().startswith("AUTH") and "TLS" in item.value.upper() for item in items):
+        await connection.send(b"AUTH TLS\r\n")
+        if (await connection.receive(reply_complete)).startswith(b"234"):
+            items += await starttls.upgrade(connection, "ftp")
+            return greeting_service(greeting, items)
     await connection.send(b"QUIT\r\n")
-    return greeting_service(greeting)
+    return greeting_service(greeting, items)
