@@ -13,12 +13,17 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tests.collect.certificates import subject_of, write_certificate
-from tests.collect.daemons import binary, installed, running
+from tests.collect.daemons import binary, installed, python_module, running
+from tests.collect.dns_server import ZONE, unbound_config
+
+HERE = Path(__file__).parent
 
 Target = tuple[str, int]
 Launch = AbstractContextManager[Target]
@@ -131,6 +136,114 @@ def zookeeper(ip: str, port: int, folder: Path) -> Launch:
         str(folder / "zoo.cfg"),
     ]
     return running(command, ip, port, folder)
+
+
+def nginx_command(nginx_binary: str, folder: Path, servers: list[str]) -> list[str]:
+    """Write an nginx.conf for one unprivileged test instance in ``folder`` (its temporary files, pid and log
+    there) serving these ``server`` blocks, and return the command that runs it in the foreground."""
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temporary = "".join(f"{kind}_temp_path {folder}/{kind};\n" for kind in kinds)
+    blocks = "\n".join(f"    server {{ {block} }}" for block in servers)
+    (folder / "nginx.conf").write_text(f"""
+user root;
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    {temporary}
+{blocks}
+}}
+""")
+    return [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
+
+
+def nginx(ip: str, port: int, folder: Path, title: str = "Shoal test page") -> Launch:
+    """nginx serving one page on ip:port."""
+    (folder / "www").mkdir(exist_ok=True)
+    (folder / "www/index.html").write_text(f"<html><head><title>{title}</title></head><body>hi</body></html>")
+    server = f"listen {ip}:{port}; root {folder}/www;"
+    return running(nginx_command(binary("/usr/sbin/nginx"), folder, [server]), ip, port, folder)
+
+
+def sshd(ip: str, port: int, folder: Path) -> Launch:
+    sshd_binary = binary("/usr/sbin/sshd")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "host_key")], check=True)
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress {ip}\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
+        "UsePAM no\nStrictModes no\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory, normally made by systemd
+    return running([sshd_binary, "-D", "-e", "-f", str(folder / "sshd_config")], ip, port, folder)
+
+
+def redis(ip: str, port: int, folder: Path, password: str | None = None) -> Launch:
+    command = [binary("/usr/bin/redis-server"), "--port", str(port), "--bind", ip, "--save", "", "--appendonly", "no"]
+    command += ["--protected-mode", "no", "--dir", str(folder)]
+    return running([*command, *(["--requirepass", password] if password else [])], ip, port, folder)
+
+
+def vsftpd(ip: str, port: int, folder: Path) -> Launch:
+    (folder / "vsftpd.conf").write_text(
+        f"listen=YES\nlisten_ipv6=NO\nlisten_address={ip}\nlisten_port={port}\nbackground=NO\n"
+        f"anonymous_enable=YES\nanon_root={folder}\nlocal_enable=NO\nseccomp_sandbox=NO\n"
+        f"secure_chroot_dir={folder}\nrun_as_launching_user=YES\n"
+    )
+    return running([binary("/usr/sbin/vsftpd"), str(folder / "vsftpd.conf")], ip, port, folder)
+
+
+def mosquitto(ip: str, port: int, folder: Path) -> Launch:
+    (folder / "mosquitto.conf").write_text(
+        f"listener {port} {ip}\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+    )
+    return running([binary("/usr/sbin/mosquitto"), "-c", str(folder / "mosquitto.conf")], ip, port, folder)
+
+
+def postgres(ip: str, port: int, folder: Path) -> Launch:
+    """PostgreSQL, run as the ``postgres`` user from a fresh cluster (initdb) in a folder it owns."""
+    initdb = binary("initdb", *sorted(str(path) for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")))
+    server = str(Path(initdb).resolve().parent / "postgres")
+    shutil.chown(folder, "postgres", "postgres")
+    cluster = folder / "cluster"
+    subprocess.run(
+        [initdb, "-D", str(cluster), "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+        user="postgres",
+        cwd=folder,
+    )
+    command = [server, "-D", str(cluster), "-k", str(folder), "-c", f"listen_addresses={ip}", "-p", str(port)]
+    return running(command, ip, port, folder, user="postgres")
+
+
+def telnetd(ip: str, port: int, folder: Path) -> Launch:
+    """inetutils telnetd, which only runs from inetd: one telnetd per connection through ``inetd``."""
+    return inetd(ip, port, [binary("/usr/sbin/telnetd")])
+
+
+def modbus(ip: str, port: int, folder: Path) -> Launch:
+    """A pymodbus device (tests/collect/modbus_server.py)."""
+    return running(python_module("tests.collect.modbus_server", ip, str(port)), ip, port, folder, env=python_env())
+
+
+def aiosmtpd(ip: str, port: int, folder: Path) -> Launch:
+    command = python_module("aiosmtpd", "-n", "-l", f"{ip}:{port}", "-c", "aiosmtpd.handlers.Sink")
+    return running(command, ip, port, folder, env=python_env())
+
+
+def unbound(
+    ip: str, port: int, folder: Path, forward: dict[str, list[str]] | None = None, ptr: dict[str, str] | None = None
+) -> Launch:
+    """Debian's unbound serving the test zone (``forward``, ``ptr``: see dns_server.unbound_config), UDP and TCP."""
+    config = unbound_config(folder, ip, port, forward or {f"ns1.{ZONE}": [f"A {ip}"]}, ptr or {})
+    return running([binary("/usr/sbin/unbound"), "-d", "-c", str(config)], ip, port, folder)
+
+
+def python_env() -> dict[str, str]:
+    """The environment for a Python daemon run from the repository (so ``tests.collect`` imports)."""
+    return {**os.environ, "PYTHONPATH": str(HERE.parents[1])}
 
 
 @contextmanager
@@ -356,7 +469,8 @@ def squid(ip: str, port: int, folder: Path) -> Launch:
 
 
 def prosody(ip: str, port: int, folder: Path) -> Launch:
-    """Prosody (XMPP) for the host shoal.test, offering STARTTLS on its client port."""
+    """Prosody (XMPP) for shoal.test and for its own address (so a scan by address sees the stream features),
+    offering STARTTLS on its client port."""
     certificate, key = certificate_for(folder, "prosody")
     (folder / "data").mkdir(exist_ok=True)
     (folder / "prosody.cfg.lua").write_text(f"""
@@ -375,6 +489,7 @@ authentication = "internal_hashed"
 log = {{ {{ levels = {{ min = "warn" }}, to = "console" }} }}
 ssl = {{ certificate = "{certificate}", key = "{key}" }}
 VirtualHost "shoal.test"
+VirtualHost "{ip}"
 """)
     command = [binary("/usr/bin/prosody"), "--config", str(folder / "prosody.cfg.lua"), "-F"]
     return running(command, ip, port, folder)
@@ -454,3 +569,54 @@ def clickhouse(ip: str, port: int, folder: Path) -> Launch:
         f"--config-file={folder}/config.xml",
     ]
     return running(command, ip, port, folder)
+
+
+@dataclass(frozen=True, slots=True)
+class Daemon:
+    """A real daemon the tests and ``bench/fidelity.py`` scan: what Shoal must name it, and where it listens
+    (about half on a port that is not their protocol's)."""
+
+    name: str
+    protocol: str  # the server-banner context Shoal must report
+    port: int
+    launch: Callable[[str, int, Path], Launch]
+    transport: str = "tcp"
+
+
+DAEMONS: tuple[Daemon, ...] = (
+    Daemon("nginx", "http", 8181, nginx),
+    Daemon("openssh", "ssh", 22, sshd),
+    Daemon("redis", "redis", 6380, redis),
+    Daemon("vsftpd", "ftp", 21, vsftpd),
+    Daemon("mosquitto", "mqtt", 1884, mosquitto),
+    Daemon("postgresql", "postgres", 5432, postgres),
+    Daemon("telnetd", "telnet", 23, telnetd),
+    Daemon("pymodbus", "modbus", 5020, modbus),
+    Daemon("aiosmtpd", "smtp", 25, aiosmtpd),
+    Daemon("dovecot-imap", "imap", 143, dovecot),
+    Daemon("dovecot-pop3", "pop3", 1110, partial(dovecot, protocol="pop3")),
+    Daemon("exim", "smtp", 2626, exim),
+    Daemon("slapd", "ldap", 389, slapd),
+    Daemon("samba", "smb", 4445, samba),
+    Daemon("xrdp", "rdp", 3389, xrdp),
+    Daemon("tigervnc", "vnc", 5999, tigervnc),
+    Daemon("xvfb", "x11", 6000 + display_number("127.0.0.1") % 60, xvfb),
+    Daemon("cups", "ipp", 631, cups),
+    Daemon("squid", "http-proxy", 3999, squid),
+    Daemon("unbound", "dns", 1053, unbound),
+    Daemon("rsync", "rsync", 873, rsync),
+    Daemon("git-daemon", "git", 9419, git_daemon),
+    Daemon("prosody", "xmpp", 5222, prosody),
+    Daemon("ngircd", "irc", 6789, ngircd),
+    Daemon("beanstalkd", "beanstalkd", 11300, beanstalkd),
+    Daemon("zookeeper", "zookeeper", 2182, zookeeper),
+    Daemon("nut-upsd", "nut", 3493, upsd),
+    Daemon("svnserve", "svn", 3691, svnserve),
+    Daemon("memcached", "memcached", 11211, memcached),
+    Daemon("mariadb", "mysql", 3307, mariadb),
+    Daemon("rabbitmq", "amqp", 5672, rabbitmq),
+    Daemon("nats", "nats", 4333, nats),
+    Daemon("etcd", "etcd", 2379, etcd),
+    Daemon("clickhouse", "clickhouse", 19000, clickhouse),
+)
+DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}

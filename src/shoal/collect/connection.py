@@ -55,6 +55,7 @@ class Connection:
         self.timeouts = timeouts
         self.remaining = READ_CAP
         self.heard = bytearray()  # the first HEARD_BYTES received, whoever read them
+        self.ended = False  # the peer closed or reset the connection (rather than staying silent)
         self.reopen = reopen  # another connection to the same ip:port, through the same Connector
         self._on_close: Callable[[], None] | None = on_close
 
@@ -76,6 +77,7 @@ class Connection:
                 while self.remaining > 0:
                     chunk = await self.reader.read(min(CHUNK, self.remaining))
                     if not chunk:
+                        self.ended = True
                         break
                     self.remaining -= len(chunk)
                     buffer += chunk
@@ -83,8 +85,10 @@ class Connection:
                         self.heard += chunk[: HEARD_BYTES - len(self.heard)]
                     if done(buffer):
                         break
-        except (TimeoutError, OSError, EOFError):
+        except TimeoutError:  # first: it is an OSError too
             pass
+        except (OSError, EOFError):
+            self.ended = True
         return bytes(buffer)
 
     async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:

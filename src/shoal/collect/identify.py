@@ -2,7 +2,8 @@
 
 The plan for a port: the client-first probes the port is known for (443 → TLS, 6379 → Redis, …), then one
 wait for a banner (every server-first protocol is asked about it), then the other client-first probes in the
-registry's order. What a step heard is shown to the client-first protocols not tried yet: those that recognise
+registry's order (the answer to ``GET /`` sorts them: a server that stays silent waits for a length-prefixed
+protocol). What a step heard is shown to the client-first protocols not tried yet: those that recognise
 it are tried next (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol header, ClickHouse's "Port 9000
 is for clickhouse-client program"). A step that found a service whose answer another protocol claims (an HTTP
 answer that is ClickHouse's, Squid's, Elasticsearch's) keeps it only if the claimants find nothing better.
@@ -41,6 +42,16 @@ def recognise(row: ClientFirst, heard: bytes) -> bool:
     return row.recognizes is not None and row.recognizes(heard, False)
 
 
+def next_steps(step: Step, connection: Connection, claimed: list[ClientFirst], steps: list[Step]) -> list[Step]:
+    """After a step that found nothing: the claimants first, then (after a step that ``sorts``) the protocols
+    that wait in silence if the server was silent, else those that do not."""
+    rest = [step for step in steps if step not in claimed]
+    if isinstance(step, ClientFirst) and step.sorts:
+        waiting = not connection.heard and not connection.ended
+        rest.sort(key=lambda other: not isinstance(other, ClientFirst) or other.waits != waiting)
+    return [*claimed, *rest]
+
+
 async def identify(connector: Connector, ip: str, port: int, first: Connection | None = None) -> Service | None:
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
     the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
@@ -62,7 +73,7 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
                 if service is not None:
                     found, steps = found or service, list(claimed)
                 else:
-                    steps = [*claimed, *(step for step in steps if step not in claimed)]
+                    steps = next_steps(step, connection, claimed, steps)
     except (PortClosed, TimeoutError):
         pass
     finally:
@@ -77,8 +88,11 @@ async def run_step(step: Step, connection: Connection) -> Service | None:
         if isinstance(step, ClientFirst):
             return await step.probe(connection)
         return await from_banner(connection)
-    except (OSError, EOFError, TimeoutError):
-        return None  # a reset, a refused TLS handshake, a broken pipe, a send or handshake that stalled
+    except TimeoutError:  # first: it is an OSError too
+        return None  # a send or handshake that stalled
+    except (OSError, EOFError):
+        connection.ended = True
+        return None  # a reset, a refused TLS handshake, a broken pipe
     except Exception:
         log.warning(
             "probe %s failed on %s:%d", getattr(step, "name", step), connection.ip, connection.port, exc_info=True

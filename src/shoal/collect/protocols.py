@@ -8,7 +8,10 @@ their recognisers are asked about a banner, the client-first rows in the order t
 banner wait. Cheap and telling first: TLS (a refused handshake is quick), Redis before HTTP (Redis drops a
 connection that sends a ``Host:`` line), HTTP (its answer, or the error it draws, names most of the rest:
 memcached, beanstalkd, NUT, AMQP, XMPP, IRC, RDP, ClickHouse, the HTTP APIs), then the protocols whose servers
-wait in silence for bytes that make sense to them (SMB, DNS, the Erlang port mapper), then the others.
+wait in silence for bytes that make sense to them (``waits``: SMB, DNS, Modbus, the Erlang port mapper),
+then the others, which close or answer at once when the bytes are not theirs. HTTP ``sorts`` the rest: a
+server silent to ``GET /`` is one that waits, so the waiting protocols go first; one that answered or hung up
+is not, so they go last.
 """
 
 from __future__ import annotations
@@ -81,19 +84,21 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ServerFirst("rsync", ports(873), rsync.converse, rsync.recognizes),
     ServerFirst("svn", ports(3690), svn.converse, svn.recognizes),
     ServerFirst("nats", ports(4222), nats.converse, nats.recognizes),
-    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe)
+    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe, waits=, sorts=)
     ClientFirst("tls", tls.TLS_PORTS, tls.run),
     ClientFirst("redis", ports(6379), redis.run),
-    ClientFirst("http", HTTP_PORTS, http.run),
-    ClientFirst("smb", ports(445), smb.run, smb.recognizes),
-    ClientFirst("dns", ports(53), dns.run),
-    ClientFirst("epmd", ports(4369), epmd.run),
+    ClientFirst("http", HTTP_PORTS, http.run, sorts=True),
+    ClientFirst("smb", ports(445), smb.run, smb.recognizes, waits=True),
+    ClientFirst("dns", ports(53), dns.run, waits=True),
+    ClientFirst("modbus", ports(502), modbus.run, waits=True),
+    ClientFirst("epmd", ports(4369), epmd.run, waits=True),
     ClientFirst("rdp", ports(3389), rdp.run, rdp.recognizes),
     ClientFirst("ldap", ports(389), ldap.run),
     ClientFirst("postgres", ports(5432), postgres.run),
+    ClientFirst("mqtt", ports(1883), mqtt.run),
     ClientFirst("mssql", ports(1433), mssql.run, mssql.recognizes),
     ClientFirst("mongodb", ports(27017, 27018), mongodb.run),
-    ClientFirst("mqtt", ports(1883), mqtt.run),
+    ClientFirst("x11", ports(range(6000, 6010)), x11.run),
     ClientFirst("amqp", ports(5672), amqp.run, amqp.recognizes),
     ClientFirst("memcached", ports(11211), memcached.run, memcached.recognizes),
     ClientFirst("beanstalkd", ports(11300), beanstalkd.run, beanstalkd.recognizes),
@@ -101,7 +106,6 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ClientFirst("xmpp", ports(5222), xmpp.run, xmpp.recognizes),
     ClientFirst("irc", ports(range(6660, 6670), 7000), irc.run, irc.recognizes),
     ClientFirst("clickhouse", ports(9000), clickhouse.run, clickhouse.recognizes),
-    ClientFirst("x11", ports(range(6000, 6010)), x11.run),
     ClientFirst("zookeeper", ports(2181), zookeeper.run),
     ClientFirst("git", ports(9418), git.run),
     ClientFirst("cassandra", ports(9042), cassandra.run, cassandra.recognizes),
@@ -114,7 +118,6 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ClientFirst("etcd", ports(2379), etcd.run, etcd.recognizes),
     ClientFirst("rtsp", ports(554, 8554), rtsp.run, rtsp.recognizes),
     ClientFirst("sip", ports(5060), sip.run, sip.recognizes),
-    ClientFirst("modbus", ports(502), modbus.run),
 )
 CLIENT_FIRST: tuple[ClientFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ClientFirst))
 SERVER_FIRST: tuple[ServerFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ServerFirst))

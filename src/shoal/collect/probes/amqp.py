@@ -69,7 +69,7 @@ def connection_start(frame: bytes) -> tuple[str, dict[str, object], list[bytes]]
     payload = frame[7 : 7 + int.from_bytes(frame[3:7], "big")]
     if (int.from_bytes(payload[0:2], "big"), int.from_bytes(payload[2:4], "big")) != CONNECTION_START:
         return None
-    version = f"0-{payload[4]}-{payload[5]}"
+    version = f"{payload[4]}-{payload[5]}"  # 0-9 for AMQP 0-9-1
     size = int.from_bytes(payload[6:10], "big")
     properties = read_table(payload[10 : 10 + size])
     position = 10 + size

@@ -43,6 +43,8 @@ class ClientFirst:
     ports: frozenset[int]  # where its probe is tried before anything else
     probe: Callable[[Connection], Awaitable[Service | None]]
     recognizes: Recognizer | None = None  # an answer to another protocol's probe that names this one
+    waits: bool = False  # its servers wait in silence for bytes that make sense to them (length-prefixed)
+    sorts: bool = False  # silence to its probe means a waiting server: the waiting protocols go next
 
 
 @dataclass(frozen=True, slots=True)

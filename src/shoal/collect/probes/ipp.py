@@ -74,12 +74,13 @@ def ipp_attributes(body: bytes) -> tuple[str, int, dict[str, list[str]]]:
 async def run(connection: Connection) -> Service | None:
     body = request_body(connection.ip, connection.port)
     service = await web.fetch(connection, "POST", "/", {"Content-Type": "application/ipp"}, body)
-    if service is None or not service.bodies:
+    if service is None:
         return None
     try:
-        version, status, attributes = ipp_attributes(service.bodies[0].data)
-    except (ValueError, IndexError):
-        return None
+        version, status, attributes = ipp_attributes(service.bodies[0].data if service.bodies else b"")
+    except (ValueError, IndexError):  # refused before IPP (CUPS takes only "localhost" from a local peer)
+        server = web.header(service, "server") or ""
+        return web.named(service, "ipp", f"IPP: {service.banner}") if " IPP/" in f" {server}" else None
     items = [Item("protocol-version", version, "ipp")]
     for name, item_type in ITEM_TYPES.items():
         items += [Item(item_type, value, "ipp") for value in attributes.get(name, [])]
