@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the real daemons the collector tests scan on loopback, the DNS server they resolve with, and nmap,
-# whose XML the importer tests read (Debian packages; PostgreSQL is usually preinstalled). Idempotent and quiet:
-# does nothing when every binary is present. Never starts a service. Also the servers of the local ClickHouse
-# test cluster (scripts/clickhouse-cluster.sh).
+# Install the real daemons the collector tests scan on loopback (tests/collect/launchers.py), the DNS server
+# they resolve with, and nmap, whose XML the importer tests read and which bench/fidelity.py runs beside
+# `shoal scan` (Debian packages; PostgreSQL is usually preinstalled). Idempotent and quiet: does nothing when
+# every binary is present. Never starts a service. Also the servers of the local ClickHouse test cluster
+# (scripts/clickhouse-cluster.sh), whose native port the collector tests scan too.
 set -euo pipefail
 declare -A PACKAGE_OF=(
     [/usr/sbin/nginx]=nginx
@@ -16,6 +17,31 @@ declare -A PACKAGE_OF=(
     [/usr/sbin/clickhouse-server]=clickhouse-server  # the local test cluster (scripts/clickhouse-cluster.sh)
     [/usr/bin/clickhouse-client]=clickhouse-client
     [/usr/share/java/zookeeper.jar]=zookeeper
+    [/usr/sbin/dovecot]=dovecot-imapd
+    [/usr/lib/dovecot/pop3-login]=dovecot-pop3d
+    [/usr/sbin/exim4]=exim4-daemon-light
+    [/usr/sbin/slapd]=slapd
+    [/usr/sbin/smbd]=samba
+    [/usr/sbin/xrdp]=xrdp
+    [/usr/bin/Xtigervnc]=tigervnc-standalone-server
+    [/usr/bin/Xvfb]=xvfb
+    [/usr/sbin/cupsd]=cups
+    [/usr/sbin/squid]=squid
+    [/usr/bin/rsync]=rsync
+    [/usr/bin/prosody]=prosody
+    [/usr/sbin/ngircd]=ngircd
+    [/usr/bin/beanstalkd]=beanstalkd
+    [/usr/lib/nut/upsd]=nut-server
+    [/usr/bin/svnserve]=subversion
+    [/usr/bin/memcached]=memcached
+    [/usr/sbin/mariadbd]=mariadb-server
+    [/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server
+    [/usr/sbin/nats-server]=nats-server
+    [/usr/bin/etcd]=etcd-server
+    [/usr/sbin/kamailio]=kamailio
+    [/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib]=gir1.2-gst-rtsp-server-1.0
+    [/usr/lib/python3/dist-packages/gi/__init__.py]=python3-gi
+    [/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstvideotestsrc.so]=gstreamer1.0-plugins-base
 )
 missing=()
 for binary in "${!PACKAGE_OF[@]}"; do
@@ -38,4 +64,4 @@ fi
 trap 'if [ -n "$added_policy" ]; then rm -f "$policy"; fi' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -4,10 +4,15 @@ B (``BLOCK``) depends on the process id, so two test runs on one machine do not 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +182,34 @@ def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     require_root("the SMTP server's port 25")
     with launchers.aiosmtpd(SMTP_IP, 25, tmp_path_factory.mktemp("smtp")) as target:
         yield target
+
+
+LAB_NETWORK = ipaddress.ip_network(f"127.{BLOCK}.30.0/23")  # this file's lab: 127.BLOCK.30-39.N (see launchers)
+
+
+def lab_address(index: int) -> str:
+    return f"127.{BLOCK}.{30 + index // 250}.{1 + index % 250}"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[dict[str, Report | BaseException | None]]:
+    """Every daemon of ``launchers.DAEMONS`` on its own 127.BLOCK.30.N, all scanned at once: the report of
+    each (None if nothing was identified), or why its daemon could not start (re-raised by its test)."""
+    with ExitStack() as stack:
+        started: dict[str, Target] = {}
+        outcomes: dict[str, Report | BaseException | None] = {}
+        for index, daemon in enumerate(launchers.DAEMONS):
+            folder = Path(tempfile.mkdtemp(prefix=f"shoal-lab-{daemon.name}-"))
+            folder.chmod(0o755)
+            stack.callback(shutil.rmtree, folder, True)
+            try:
+                started[daemon.name] = stack.enter_context(daemon.launch(lab_address(index), daemon.port, folder))
+            except BaseException as exc:  # a missing binary skips (or fails in CI); a crash fails its test
+                outcomes[daemon.name] = exc
+        collector = Collector(ScanPolicy(allow=(LAB_NETWORK,)), ScanSettings(timeouts=FAST, jarm=False), ListSink())
+
+        async def scan_all() -> list[Report | None]:
+            return await asyncio.gather(*(collector.collect(ip, port) for ip, port in started.values()))
+
+        outcomes.update(zip(started, run_event_loop(scan_all()), strict=True))
+        yield outcomes

@@ -571,6 +571,39 @@ def clickhouse(ip: str, port: int, folder: Path) -> Launch:
     return running(command, ip, port, folder)
 
 
+def gst_rtsp(ip: str, port: int, folder: Path) -> Launch:
+    """GStreamer's RTSP server library (Debian's gst-rtsp-server, run by Debian's python3 through its
+    GObject bindings: tests/collect/rtsp_server.py)."""
+    installed("/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib")
+    command = [binary("/usr/bin/python3"), str(HERE / "rtsp_server.py"), ip, str(port)]
+    return running(command, ip, port, folder)
+
+
+def kamailio(ip: str, port: int, folder: Path) -> Launch:
+    """Kamailio, a SIP proxy, on TCP: it answers OPTIONS itself and refuses everything else."""
+    (folder / "kamailio.cfg").write_text(f"""#!KAMAILIO
+listen=tcp:{ip}:{port}
+children=1
+tcp_children=1
+log_stderror=yes
+debug=1
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+request_route {{
+    if (is_method("OPTIONS")) {{
+        append_to_reply("Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\\r\\n");
+        sl_send_reply("200", "OK");
+        exit;
+    }}
+    sl_send_reply("403", "Forbidden");
+}}
+""")
+    command = [binary("/usr/sbin/kamailio"), "-DD", "-E", "-f", str(folder / "kamailio.cfg"), "-P", str(folder / "pid")]
+    return running([*command, "-Y", str(folder)], ip, port, folder)
+
+
 @dataclass(frozen=True, slots=True)
 class Daemon:
     """A real daemon the tests and ``bench/fidelity.py`` scan: what Shoal must name it, and where it listens
@@ -618,5 +651,7 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("nats", "nats", 4333, nats),
     Daemon("etcd", "etcd", 2379, etcd),
     Daemon("clickhouse", "clickhouse", 19000, clickhouse),
+    Daemon("gst-rtsp-server", "rtsp", 8554, gst_rtsp),
+    Daemon("kamailio", "sip", 5070, kamailio),
 )
 DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}

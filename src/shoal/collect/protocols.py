@@ -92,6 +92,8 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ClientFirst("dns", ports(53), dns.run, waits=True),
     ClientFirst("modbus", ports(502), modbus.run, waits=True),
     ClientFirst("epmd", ports(4369), epmd.run, waits=True),
+    ClientFirst("rtsp", ports(554, 8554), rtsp.run, rtsp.recognizes),
+    ClientFirst("sip", ports(5060), sip.run, sip.recognizes),
     ClientFirst("rdp", ports(3389), rdp.run, rdp.recognizes),
     ClientFirst("ldap", ports(389), ldap.run),
     ClientFirst("postgres", ports(5432), postgres.run),
@@ -116,8 +118,6 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ClientFirst("docker", ports(2375), docker.run, docker.recognizes),
     ClientFirst("kubernetes", ports(8001), kubernetes.run, kubernetes.recognizes),
     ClientFirst("etcd", ports(2379), etcd.run, etcd.recognizes),
-    ClientFirst("rtsp", ports(554, 8554), rtsp.run, rtsp.recognizes),
-    ClientFirst("sip", ports(5060), sip.run, sip.recognizes),
 )
 CLIENT_FIRST: tuple[ClientFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ClientFirst))
 SERVER_FIRST: tuple[ServerFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ServerFirst))

@@ -39,6 +39,6 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
         return None
     items = [Item("protocol-version", match.group(1).decode(), "rsync")]
     items += [Item("capability", printable(word, 64), "rsync") for word in match.group(2).split()]
-    await connection.send(b"@RSYNCD: " + match.group(1) + b"\n\n")
+    await connection.send(match.group(0) + b"\n")  # its own greeting back (protocol 32 wants the digests too)
     items += module_items(banner[match.end() :] + await connection.receive(listing_complete))
     return Service("rsync", printable(first_line(banner), 256), items)
