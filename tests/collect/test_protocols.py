@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from shoal.enrich.products import Products
 from shoal.model import Item, Report
 from tests.collect.conftest import Target, collect_one, items_of, lab_address
 from tests.collect.launchers import DAEMON_NAMED, DAEMONS
@@ -124,3 +125,37 @@ def test_no_daemon_is_asked_for_a_login(lab: dict[str, Report | BaseException | 
 
     assert clickhouse.PING == 4
     assert b"NICK" not in b"CAP LS 302\r\nVERSION\r\n" and irc.run is not None
+
+
+# daemon → the product tag the bundled rules (src/shoal/enrich/rules) give its report
+PRODUCT_TAGS = {
+    "exim": "exim",
+    "dovecot-imap": "dovecot",
+    "dovecot-pop3": "dovecot",
+    "slapd": "openldap",
+    "xvfb": "x.org server",
+    "cups": "cups",
+    "squid": "squid",
+    "unbound": "unbound",
+    "rsync": "rsync",
+    "git-daemon": "git daemon",
+    "svnserve": "svnserve",
+    "beanstalkd": "beanstalkd",
+    "zookeeper": "zookeeper",
+    "nut-upsd": "network ups tools",
+    "memcached": "memcached",
+    "mariadb": "mariadb",
+    "rabbitmq": "rabbitmq",
+    "nats": "nats-server",
+    "etcd": "etcd",
+    "clickhouse": "clickhouse",
+    "gst-rtsp-server": "gstreamer rtsp server",
+    "kamailio": "kamailio",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCT_TAGS))
+def test_the_enrichment_rules_name_the_product(lab: dict[str, Report | BaseException | None], name: str) -> None:
+    report = lab_report(lab, name)
+    tags = [item.value for item in Products().enrich(report, None) if item.type == "product-tag"]
+    assert PRODUCT_TAGS[name] in tags, tags

@@ -40,6 +40,18 @@ BUILTIN_TYPES: dict[str, str] = {
     "product-tag": "a product identified from the response",
     "product-info": "details (such as the version) of an identified product",
     "search-term": "a value of any type (slower than naming the type)",
+    # What services announce, from the collector's probes (docs/collector.md); the context is the protocol.
+    "version": "the software version a service announces, e.g. version;memcached=1.6.18",
+    "product": "the product a service names itself, e.g. product;amqp=RabbitMQ",
+    "protocol-version": "a protocol version or dialect a service speaks, e.g. protocol-version;smb=3.1.1",
+    "capability": "a capability, extension or feature a service lists, e.g. capability;smtp=PIPELINING",
+    "auth-method": "an authentication method a service offers, e.g. auth-method;vnc=None (no password)",
+    "starttls": "the service offers an upgrade to TLS (offered, or required); its certificate items follow",
+    "signing": "whether an SMB server signs: signing;smb=required, enabled or disabled",
+    "guid": "the GUID a service announces, e.g. guid;smb=…",
+    "naming-context": "a naming context of an LDAP directory's root DSE, e.g. naming-context;ldap:example",
+    "server-name": "the name a service gives itself (host, domain, node or cluster), e.g. server-name;xmpp",
+    "share": "a share a service lists to anyone: rsync modules, NUT's UPS names",
 }
 
 # The spec's two context keywords: ``protocol=X`` is an item of the named type with context X (and
