@@ -15,10 +15,10 @@ def recognizes(answer: bytes, usual_port: bool) -> bool:
 
 
 async def run(connection: Connection) -> Service | None:
-    service = await web.fetch(connection, "GET", "/version")
-    document = web.json_body(service) if service else None
-    if service is None or document is None or not web.field(document, "ApiVersion"):
+    answer = await web.fetch_json(connection, "/version", "ApiVersion")
+    if answer is None:
         return None
+    service, document = answer
     version, api = web.field(document, "Version"), web.field(document, "ApiVersion")
     items = [Item("version", version, "docker")] if version else []
     items.append(Item("protocol-version", f"API {api}", "docker"))

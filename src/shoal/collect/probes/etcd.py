@@ -19,10 +19,10 @@ def recognizes(answer: bytes, usual_port: bool) -> bool:
 
 
 async def run(connection: Connection) -> Service | None:
-    service = await web.fetch(connection, "GET", "/version")
-    document = web.json_body(service) if service else None
-    if service is None or document is None or not web.field(document, "etcdserver"):
+    answer = await web.fetch_json(connection, "/version", "etcdserver")
+    if answer is None:
         return None
+    service, document = answer
     server, cluster = web.field(document, "etcdserver"), web.field(document, "etcdcluster")
     items = [Item("version", server or "", "etcd")]
     if cluster:

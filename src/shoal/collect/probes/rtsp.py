@@ -36,11 +36,14 @@ def header_items(head: bytes, protocol: str, listed: str) -> list[Item]:
     return items
 
 
+def answer_service(answer: bytes, protocol: str, listed: str) -> Service:
+    """The service an RTSP or SIP answer shows: its status line, headers, and the methods ``listed`` names."""
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    status, _, rest = head.partition(b"\r\n")
+    return Service(protocol, printable(status.strip(), 256), header_items(rest, protocol, listed))
+
+
 async def run(connection: Connection) -> Service | None:
     await connection.send(REQUEST)
     answer = await connection.receive(head_complete)
-    if not recognizes(answer, False):
-        return None
-    head = answer.split(b"\r\n\r\n", 1)[0]
-    status, _, rest = head.partition(b"\r\n")
-    return Service("rtsp", printable(status.strip(), 256), header_items(rest, "rtsp", "public"))
+    return answer_service(answer, "rtsp", "public") if recognizes(answer, False) else None

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
-from shoal.collect.probes.rtsp import head_complete, header_items
+from shoal.collect.probes.base import Service
+from shoal.collect.probes.rtsp import answer_service, head_complete
 
 
 def request(ip: str, port: int) -> bytes:
@@ -34,8 +34,4 @@ def recognizes(answer: bytes, usual_port: bool) -> bool:
 async def run(connection: Connection) -> Service | None:
     await connection.send(request(connection.ip, connection.port))
     answer = await connection.receive(head_complete)
-    if not recognizes(answer, False):
-        return None
-    head = answer.split(b"\r\n\r\n", 1)[0]
-    status, _, rest = head.partition(b"\r\n")
-    return Service("sip", printable(status.strip(), 256), header_items(rest, "sip", "allow"))
+    return answer_service(answer, "sip", "allow") if recognizes(answer, False) else None

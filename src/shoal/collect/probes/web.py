@@ -29,6 +29,15 @@ async def fetch(
     return http.parse_response(response, "http", connection.ip, connection.port)
 
 
+async def fetch_json(connection: Connection, target: str, key: str) -> tuple[Service, dict[str, object]] | None:
+    """``GET target`` and its JSON body, if the answer is JSON with ``key`` (a field that names the API)."""
+    service = await fetch(connection, "GET", target)
+    document = json_body(service) if service else None
+    if service is None or document is None or not field(document, key):
+        return None
+    return service, document
+
+
 def json_body(service: Service) -> dict[str, object] | None:
     if not service.bodies:
         return None
