@@ -8,11 +8,13 @@ where Debian has no server, a real server library from PyPI) and never a system-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from tests.collect.certificates import subject_of, write_certificate
-from tests.collect.daemons import binary, installed, python_module, running
+from tests.collect.daemons import binary, installed, python_module, running, stop
 from tests.collect.dns_server import ZONE, unbound_config
 
 HERE = Path(__file__).parent
@@ -419,6 +421,11 @@ def xrdp(ip: str, port: int, folder: Path) -> Launch:
     return running([binary("/usr/sbin/xrdp"), "--nodaemon", "--config", str(folder / "xrdp.ini")], ip, port, folder)
 
 
+def epmd_port(ip: str) -> int:
+    """The Erlang port mapper's port beside the RabbitMQ on ``ip`` (one of this address's own)."""
+    return 20000 + display_number(ip)
+
+
 def display_number(ip: str) -> int:
     """An X display number of this address's own (the X server's socket and lock file are machine-wide)."""
     octets = [int(octet) for octet in ip.split(".")]
@@ -434,10 +441,51 @@ def tigervnc(ip: str, port: int, folder: Path, security: str = "VncAuth") -> Lau
 
 
 def xvfb(ip: str, port: int, folder: Path) -> Launch:
-    """Xvfb listening on TCP ``port`` = 6000 + its display number (X binds that port on every address; only
-    ip:port is scanned), with no access control (``-ac``, as ``xhost +``)."""
-    command = [binary("/usr/bin/Xvfb"), f":{port - 6000}", "-listen", "tcp", "-nolisten", "unix", "-ac"]
-    return running(command, ip, port, folder)
+    """Xvfb with no access control (``-ac``, as ``xhost +``) on a display of this address's own, reached on
+    ip:port through ``relay`` (X itself would bind 6000 + display on every address)."""
+    display = display_number(ip)
+    command = [binary("/usr/bin/Xvfb"), f":{display}", "-nolisten", "tcp", "-ac"]
+    return relay(ip, port, Path(f"/tmp/.X11-unix/X{display}"), command, folder)
+
+
+@contextmanager
+def relay(ip: str, port: int, socket_path: Path, command: Sequence[str], folder: Path) -> Iterator[Target]:
+    """Run ``command``, a server listening on the Unix socket ``socket_path``, and pass every connection to
+    ip:port through to it, byte for byte (the server is the real one; only the address is ours)."""
+    log = folder / "daemon.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    listener = socket.create_server((ip, port))
+    try:
+        deadline = time.monotonic() + 20
+        while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not socket_path.exists():
+            raise RuntimeError(f"{command} made no socket {socket_path}: {log.read_text(errors='replace')[-2000:]}")
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+        def accept() -> None:
+            while True:
+                try:
+                    client, _ = listener.accept()
+                except OSError:
+                    return
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(str(socket_path))
+                for source, sink in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield ip, port
+    finally:
+        listener.close()
+        stop(server)
 
 
 def cups(ip: str, port: int, folder: Path) -> Launch:
@@ -511,8 +559,9 @@ def mariadb(ip: str, port: int, folder: Path) -> Launch:
 
 @contextmanager
 def rabbitmq(ip: str, port: int, folder: Path) -> Iterator[Target]:
-    """RabbitMQ (AMQP 0-9-1), its own Erlang port mapper and distribution port beside it (port + 1, port + 2).
-    The port mapper runs in the foreground first (started by the broker, it would detach and outlive it)."""
+    """RabbitMQ (AMQP 0-9-1), with its own Erlang port mapper on ``epmd_port(ip)`` and its distribution port,
+    both ports of this address's own (the mapper also binds 127.0.0.1). The port mapper runs in the foreground
+    first: started by the broker, it would detach and outlive it."""
     server = binary("/usr/lib/rabbitmq/bin/rabbitmq-server")
     epmd = binary("/usr/bin/epmd", *sorted(str(path) for path in Path("/usr/lib/erlang").glob("erts-*/bin/epmd")))
     (folder / "enabled_plugins").write_text("[].\n")
@@ -525,9 +574,10 @@ def rabbitmq(ip: str, port: int, folder: Path) -> Iterator[Target]:
         "RABBITMQ_NODENAME": f"shoal{port}@localhost",
         "RABBITMQ_NODE_IP_ADDRESS": ip,
         "RABBITMQ_NODE_PORT": str(port),
-        "RABBITMQ_DIST_PORT": str(port + 2),
+        "RABBITMQ_DIST_PORT": str(40000 + display_number(ip)),
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"-kernel inet_dist_use_interface {{{ip.replace('.', ',')}}}",
         "ERL_EPMD_ADDRESS": ip,
-        "ERL_EPMD_PORT": str(port + 1),
+        "ERL_EPMD_PORT": str(epmd_port(ip)),
         "RABBITMQ_BASE": str(folder),
         "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
         "RABBITMQ_LOG_BASE": str(folder / "log"),
@@ -536,8 +586,11 @@ def rabbitmq(ip: str, port: int, folder: Path) -> Iterator[Target]:
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
         "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
     }
-    epmd_command = [epmd, "-address", ip, "-port", str(port + 1)]
-    with running(epmd_command, ip, port + 1, folder), running([server], ip, port, folder, env=environment) as target:
+    epmd_command = [epmd, "-address", ip, "-port", str(epmd_port(ip))]
+    with (
+        running(epmd_command, ip, epmd_port(ip), folder),
+        running([server], ip, port, folder, env=environment) as target,
+    ):
         yield target
 
 
@@ -633,7 +686,7 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("samba", "smb", 4445, samba),
     Daemon("xrdp", "rdp", 3389, xrdp),
     Daemon("tigervnc", "vnc", 5999, tigervnc),
-    Daemon("xvfb", "x11", 6000 + display_number("127.0.0.1") % 60, xvfb),
+    Daemon("xvfb", "x11", 6000, xvfb),
     Daemon("cups", "ipp", 631, cups),
     Daemon("squid", "http-proxy", 3999, squid),
     Daemon("unbound", "dns", 1053, unbound),

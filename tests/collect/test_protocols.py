@@ -10,7 +10,7 @@ import pytest
 from shoal.enrich.products import Products
 from shoal.model import Item, Report
 from tests.collect.conftest import Target, collect_one, items_of, lab_address
-from tests.collect.launchers import DAEMON_NAMED, DAEMONS
+from tests.collect.launchers import DAEMON_NAMED, DAEMONS, epmd_port
 
 pytestmark = pytest.mark.daemon
 
@@ -111,11 +111,11 @@ def test_half_the_lab_is_on_ports_that_are_not_its_protocols() -> None:
 def test_the_erlang_port_mapper_beside_rabbitmq(lab: dict[str, Report | BaseException | None]) -> None:
     lab_report(lab, "rabbitmq")
     index = DAEMONS.index(DAEMON_NAMED["rabbitmq"])
-    target: Target = (lab_address(index), DAEMON_NAMED["rabbitmq"].port + 1)
+    target: Target = (lab_address(index), epmd_port(lab_address(index)))
     report = collect_one(*target)
     assert report is not None
     assert report.items[2].context == "epmd"
-    assert ("epmd", f"shoal{target[1] - 1}") in items_of(report, "server-name")
+    assert ("epmd", f"shoal{DAEMON_NAMED['rabbitmq'].port}") in items_of(report, "server-name")
 
 
 def test_no_daemon_is_asked_for_a_login(lab: dict[str, Report | BaseException | None]) -> None:
