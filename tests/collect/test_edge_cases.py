@@ -17,7 +17,7 @@ from shoal.collect.connection import READ_CAP, Timeouts
 from shoal.collect.probes.base import MAX_BANNER_CHARS
 from tests.collect.certificates import write_certificate
 from tests.collect.conftest import BLOCK, FAST, collect_one, items_of
-from tests.collect.fakes import answers, fake_server, sends
+from tests.collect.fakes import Handler, answers, fake_server, sends
 
 SHORT = Timeouts(connect=1.0, first_byte=0.5, service=3.0)
 
@@ -208,3 +208,26 @@ def test_modbus_exception_and_short_frames_do_not_crash() -> None:
     with fake_server(f"127.{BLOCK}.1.15", 502, answers(b"\x00", truncated)):
         _, elapsed = timed(f"127.{BLOCK}.1.15", 502)
     assert elapsed < SHORT.service + 1
+
+
+def test_a_server_that_hangs_up_after_its_greeting_keeps_its_name() -> None:
+    """FTP, SMTP, IMAP and POP3 are named by their greeting; a FEAT, EHLO or CAPA the server does not wait for
+    only adds nothing."""
+
+    def greet_and_hang_up(greeting: bytes) -> Handler:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(greeting)
+            await writer.drain()
+            await reader.read(1024)
+
+        return handler
+
+    cases = [
+        (b"220 (vsFTPd 3.0.3)\r\n", 21, "ftp"),
+        (b"* OK IMAP ready\r\n", 143, "imap"),
+        (b"+OK ready\r\n", 110, "pop3"),
+    ]
+    for host, (greeting, port, protocol) in enumerate(cases, start=1):
+        with fake_server(f"127.{BLOCK}.1.{40 + host}", port, greet_and_hang_up(greeting)):
+            report = collect_one(f"127.{BLOCK}.1.{40 + host}", port, FAST)
+        assert report is not None and items_of(report, "server-banner")[0][0] == protocol

@@ -3,6 +3,8 @@ offered and the certificate behind it, else ``QUIT``. No login."""
 
 from __future__ import annotations
 
+import contextlib
+
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
 from shoal.collect.probes.base import Service, printable
@@ -31,12 +33,14 @@ def feature_items(answer: bytes) -> list[Item]:
 
 async def converse(connection: Connection, banner: bytes) -> Service | None:
     greeting = await complete_reply(connection, banner)
-    await connection.send(b"FEAT\r\n")
-    items = feature_items(await connection.receive(reply_complete))
-    if any(item.value.upper().startswith("AUTH") and "TLS" in item.value.upper() for item in items):
-        await connection.send(b"AUTH TLS\r\n")
-        if (await connection.receive(reply_complete)).startswith(b"234"):
-            items += await starttls.upgrade(connection, "ftp")
-            return greeting_service(greeting, items)
-    await connection.send(b"QUIT\r\n")
+    items: list[Item] = []
+    with contextlib.suppress(OSError):  # the greeting named the service; what follows only adds to it
+        await connection.send(b"FEAT\r\n")
+        items = feature_items(await connection.receive(reply_complete))
+        if any(item.value.upper().startswith("AUTH") and "TLS" in item.value.upper() for item in items):
+            await connection.send(b"AUTH TLS\r\n")
+            if (await connection.receive(reply_complete)).startswith(b"234"):
+                items += await starttls.upgrade(connection, "ftp")
+                return greeting_service(greeting, items)
+        await connection.send(b"QUIT\r\n")
     return greeting_service(greeting, items)

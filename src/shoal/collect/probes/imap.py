@@ -3,6 +3,7 @@ offered and the certificate behind it. No login."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 
@@ -43,12 +44,14 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
         banner += await connection.receive(line_complete)
     greeting = first_line(banner)
     words = capabilities(greeting)
-    if not words:
-        await connection.send(b"a1 CAPABILITY\r\n")
-        words = capabilities(await connection.receive(tagged_complete(b"a1")))
-    items = capability_items(words)
-    if "STARTTLS" in (word.upper() for word in words):
-        await connection.send(b"a2 STARTTLS\r\n")
-        if (await connection.receive(tagged_complete(b"a2"))).startswith(b"a2 OK"):
-            items += await starttls.upgrade(connection, "imap")
+    items: list[Item] = []
+    with contextlib.suppress(OSError):  # the greeting named the service; what follows only adds to it
+        if not words:
+            await connection.send(b"a1 CAPABILITY\r\n")
+            words = capabilities(await connection.receive(tagged_complete(b"a1")))
+        items = capability_items(words)
+        if "STARTTLS" in (word.upper() for word in words):
+            await connection.send(b"a2 STARTTLS\r\n")
+            if (await connection.receive(tagged_complete(b"a2"))).startswith(b"a2 OK"):
+                items += await starttls.upgrade(connection, "imap")
     return Service("imap", printable(greeting, 1024), items)

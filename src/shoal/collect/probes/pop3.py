@@ -3,6 +3,8 @@ offered and the certificate behind it. No login."""
 
 from __future__ import annotations
 
+import contextlib
+
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
 from shoal.collect.probes.base import Service, first_line, line_complete, printable
@@ -38,10 +40,12 @@ def capa_items(answer: bytes) -> list[Item]:
 async def converse(connection: Connection, banner: bytes) -> Service | None:
     if not line_complete(banner):
         banner += await connection.receive(line_complete)
-    await connection.send(b"CAPA\r\n")
-    items = capa_items(await connection.receive(list_complete))
-    if Item("capability", "STLS", "pop3") in items:
-        await connection.send(b"STLS\r\n")
-        if (await connection.receive(line_complete)).startswith(b"+OK"):
-            items += await starttls.upgrade(connection, "pop3")
+    items: list[Item] = []
+    with contextlib.suppress(OSError):  # the greeting named the service; what follows only adds to it
+        await connection.send(b"CAPA\r\n")
+        items = capa_items(await connection.receive(list_complete))
+        if Item("capability", "STLS", "pop3") in items:
+            await connection.send(b"STLS\r\n")
+            if (await connection.receive(line_complete)).startswith(b"+OK"):
+                items += await starttls.upgrade(connection, "pop3")
     return Service("pop3", printable(first_line(banner), 1024), items)

@@ -5,6 +5,8 @@ A 220 greeting whose server rejects EHLO is FTP's (the other protocol that greet
 
 from __future__ import annotations
 
+import contextlib
+
 from shoal.collect.connection import Connection
 from shoal.collect.probes import ftp, starttls
 from shoal.collect.probes.base import Service, printable
@@ -41,10 +43,11 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
     if not answer.startswith(b"250"):
         return ftp.greeting_service(greeting)
     items = extension_items(answer)
-    if any(item.type == "capability" and item.value.upper() == "STARTTLS" for item in items):
-        await connection.send(b"STARTTLS\r\n")
-        if (await connection.receive(reply_complete)).startswith(b"220"):
-            items += await starttls.upgrade(connection, "smtp")
-    else:
-        await connection.send(b"QUIT\r\n")
+    with contextlib.suppress(OSError):  # EHLO named the service; what follows only adds to it
+        if any(item.type == "capability" and item.value.upper() == "STARTTLS" for item in items):
+            await connection.send(b"STARTTLS\r\n")
+            if (await connection.receive(reply_complete)).startswith(b"220"):
+                items += await starttls.upgrade(connection, "smtp")
+        else:
+            await connection.send(b"QUIT\r\n")
     return Service("smtp", printable(reply_text(greeting)), items)
