@@ -5,8 +5,8 @@ wait for a banner (every server-first protocol is asked about it), then the othe
 registry's order (the answer to ``GET /`` sorts them: a server that stays silent waits for a length-prefixed
 protocol). What a step heard is shown to the client-first protocols not tried yet: those that recognise
 it are tried next (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol header, ClickHouse's "Port 9000
-is for clickhouse-client program"). A step that found a service whose answer another protocol claims (an HTTP
-answer that is ClickHouse's, Squid's, Elasticsearch's) keeps it only if the claimants find nothing better.
+is for clickhouse-client program"). An HTTP service whose answer another protocol claims (ClickHouse's,
+Squid's, Elasticsearch's) keeps its name only if the claimants find nothing better.
 Each step gets its own connection; the first step may reuse the discovery connection.
 """
 
@@ -43,10 +43,10 @@ def recognise(row: ClientFirst, heard: bytes) -> bool:
 
 
 def next_steps(step: Step, connection: Connection, claimed: list[ClientFirst], steps: list[Step]) -> list[Step]:
-    """After a step that found nothing: the claimants first, then (after a step that ``sorts``) the protocols
-    that wait in silence if the server was silent, else those that do not."""
+    """After a step that found nothing: the claimants first, then (after the catch-all step) the protocols that
+    wait in silence if the server was silent, else those that do not."""
     rest = [step for step in steps if step not in claimed]
-    if isinstance(step, ClientFirst) and step.sorts:
+    if isinstance(step, ClientFirst) and step.catch_all:
         waiting = not connection.heard and not connection.ended
         rest.sort(key=lambda other: not isinstance(other, ClientFirst) or other.waits != waiting)
     return [*claimed, *rest]
@@ -67,13 +67,15 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
                     service = await run_step(step, connection)
                 finally:
                     connection.close()
-                claimed = claimants(bytes(connection.heard), steps)
-                if service is not None and not claimed:
-                    return service
                 if service is not None:
-                    found, steps = found or service, list(claimed)
+                    if not (isinstance(step, ClientFirst) and step.catch_all):
+                        return service
+                    claimed = claimants(bytes(connection.heard), steps)
+                    if not claimed:
+                        return service
+                    found, steps = found or service, [*claimed]
                 else:
-                    steps = next_steps(step, connection, claimed, steps)
+                    steps = next_steps(step, connection, claimants(bytes(connection.heard), steps), steps)
     except (PortClosed, TimeoutError):
         pass
     finally:

@@ -9,9 +9,10 @@ banner wait. Cheap and telling first: TLS (a refused handshake is quick), Redis 
 connection that sends a ``Host:`` line), HTTP (its answer, or the error it draws, names most of the rest:
 memcached, beanstalkd, NUT, AMQP, XMPP, IRC, RDP, ClickHouse, the HTTP APIs), then the protocols whose servers
 wait in silence for bytes that make sense to them (``waits``: SMB, DNS, Modbus, the Erlang port mapper),
-then the others, which close or answer at once when the bytes are not theirs. HTTP ``sorts`` the rest: a
-server silent to ``GET /`` is one that waits, so the waiting protocols go first; one that answered or hung up
-is not, so they go last.
+then the others, which close or answer at once when the bytes are not theirs. HTTP is the ``catch_all``: the
+other protocols may claim an answer it accepted (ClickHouse's, Squid's, an API's), and its silence sorts the
+rest: a server silent to ``GET /`` is one that waits, so the waiting protocols go first; one that answered or
+hung up is not, so they go last.
 """
 
 from __future__ import annotations
@@ -84,10 +85,10 @@ TCP_PROTOCOLS: tuple[Protocol, ...] = (
     ServerFirst("rsync", ports(873), rsync.converse, rsync.recognizes),
     ServerFirst("svn", ports(3690), svn.converse, svn.recognizes),
     ServerFirst("nats", ports(4222), nats.converse, nats.recognizes),
-    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe, waits=, sorts=)
+    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe, waits=, catch_all=)
     ClientFirst("tls", tls.TLS_PORTS, tls.run),
     ClientFirst("redis", ports(6379), redis.run),
-    ClientFirst("http", HTTP_PORTS, http.run, sorts=True),
+    ClientFirst("http", HTTP_PORTS, http.run, catch_all=True),
     ClientFirst("smb", ports(445), smb.run, smb.recognizes, waits=True),
     ClientFirst("dns", ports(53), dns.run, waits=True),
     ClientFirst("modbus", ports(502), modbus.run, waits=True),

@@ -44,7 +44,8 @@ class ClientFirst:
     probe: Callable[[Connection], Awaitable[Service | None]]
     recognizes: Recognizer | None = None  # an answer to another protocol's probe that names this one
     waits: bool = False  # its servers wait in silence for bytes that make sense to them (length-prefixed)
-    sorts: bool = False  # silence to its probe means a waiting server: the waiting protocols go next
+    catch_all: bool = False  # it accepts what others answer too (HTTP): they may claim its answer; its silence
+    # means a server that waits for length-prefixed bytes, so the protocols that ``wait`` go next
 
 
 @dataclass(frozen=True, slots=True)
