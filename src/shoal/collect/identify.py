@@ -13,7 +13,9 @@ Each step gets its own connection; the first step may reuse the discovery connec
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Collection
 
 from shoal.collect.connection import Connection, Connector, PortClosed
 from shoal.collect.probes.banner import generic_service
@@ -21,25 +23,29 @@ from shoal.collect.probes.base import ClientFirst, Service
 from shoal.collect.protocols import CLIENT_FIRST, SERVER_FIRST
 
 log = logging.getLogger("shoal.collect")
+RECOGNISERS = tuple((row, row.recognizes) for row in CLIENT_FIRST if row.recognizes is not None)
 
 BANNER_WAIT = "banner"  # the plan step that waits for a server-first banner
 Step = ClientFirst | str
 
 
+@functools.lru_cache(maxsize=4096)
+def planned(port: int) -> tuple[Step, ...]:
+    hinted = [row for row in CLIENT_FIRST if port in row.ports]
+    return (*hinted, BANNER_WAIT, *(row for row in CLIENT_FIRST if row not in hinted))
+
+
 def plan(port: int) -> list[Step]:
-    hinted: list[Step] = [row for row in CLIENT_FIRST if port in row.ports]
-    return [*hinted, BANNER_WAIT, *(row for row in CLIENT_FIRST if row not in hinted)]
+    return list(planned(port))
 
 
-def claimants(heard: bytes, steps: list[Step]) -> list[ClientFirst]:
-    """The client-first protocols among ``steps`` that recognise ``heard`` (an answer to another probe)."""
+def claimants(heard: bytes, steps: Collection[Step]) -> list[ClientFirst]:
+    """The client-first protocols among ``steps`` that recognise ``heard`` (an answer to another probe), in the
+    registry's order."""
     if not heard:
         return []
-    return [step for step in steps if isinstance(step, ClientFirst) and recognise(step, heard)]
-
-
-def recognise(row: ClientFirst, heard: bytes) -> bool:
-    return row.recognizes is not None and row.recognizes(heard, False)
+    pending = set(steps)
+    return [row for row, recognizes in RECOGNISERS if row in pending and recognizes(heard, False)]
 
 
 def next_steps(step: Step, connection: Connection, claimed: list[ClientFirst], steps: list[Step]) -> list[Step]:
@@ -113,6 +119,6 @@ async def from_banner(connection: Connection) -> Service | None:
             service = await row.probe(connection, banner)
             if service is not None:
                 return service
-    if claimants(bytes(connection.heard), list(CLIENT_FIRST)):
+    if claimants(bytes(connection.heard), CLIENT_FIRST):
         return None
     return await generic_service(connection, banner)

@@ -35,7 +35,7 @@ class Service:
     bodies: list[Body] = field(default_factory=list)  # raw responses kept for scan/protocols/body (HTTP bodies)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # a row is itself: compared (and hashed) by identity
 class ClientFirst:
     """A protocol whose service waits for the client: ``probe`` speaks first on its own connection."""
 
@@ -48,7 +48,7 @@ class ClientFirst:
     # means a server that waits for length-prefixed bytes, so the protocols that ``wait`` go next
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ServerFirst:
     """A protocol whose service speaks first: ``recognizes`` its banner, ``probe`` talks on from there."""
 

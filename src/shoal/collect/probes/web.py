@@ -3,6 +3,8 @@ the path that describes the service, read as the HTTP probe reads ``GET /``, its
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 
 from shoal.collect.connection import Connection
@@ -64,8 +66,9 @@ def named(service: Service, protocol: str, banner: str | None = None, items: lis
     )
 
 
+@functools.lru_cache(maxsize=8)  # several recognisers ask about the same answer in a row
 def answer_of(heard: bytes) -> tuple[bytes, bytes]:
-    """(head, start of the body) of an HTTP answer another probe heard."""
+    """(head, lowercased; start of the body) of an HTTP answer another probe heard."""
     head, _, body = heard.partition(b"\r\n\r\n")
     return head.lower(), body
 
