@@ -199,6 +199,8 @@ def lab() -> Iterator[dict[str, Report | BaseException | None]]:
         started: dict[str, Target] = {}
         outcomes: dict[str, Report | BaseException | None] = {}
         for index, daemon in enumerate(launchers.DAEMONS):
+            if daemon.transport != "tcp":
+                continue  # a UDP daemon is scanned by the UDP tests
             folder = Path(tempfile.mkdtemp(prefix=f"shoal-lab-{daemon.name}-"))
             folder.chmod(0o755)
             stack.callback(shutil.rmtree, folder, True)
