@@ -56,6 +56,7 @@ DEPTH: dict[str, list[tuple[str, str, str]]] = {
     ],
     "svnserve": [("protocol-version", "svn", r"\d+-\d+"), ("capability", "svn", "edit-pipeline")],
     "memcached": [("version", "memcached", r"1\.\d+\.\d+")],
+    "mariadb": [("auth-method", "mysql", "mysql_native_password"), ("starttls", "mysql", "offered"), CERTIFICATE],
     "rabbitmq": [
         ("product", "amqp", "RabbitMQ"),
         ("version", "amqp", r"3\.\d+\.\d+"),
