@@ -14,6 +14,10 @@ from shoal.collect.probes import amqp, cassandra, dns, git, ldap, mssql, rdp, sm
 from shoal.collect.probes.base import ClientFirst, ServerFirst
 from shoal.collect.protocols import CLIENT_FIRST, SERVER_FIRST, TCP_PROTOCOLS
 
+PROBE_ITEM_TYPES = (
+    *("version", "product", "protocol-version", "capability", "auth-method", "starttls"),
+    *("signing", "guid", "naming-context", "server-name", "share"),
+)
 HELPERS = {"base", "banner", "ber", "replies", "starttls", "web"}  # modules shared by probes, not protocols
 
 
@@ -65,3 +69,15 @@ def test_answer_parsers_fail_only_the_way_their_probe_expects(data: bytes) -> No
     x11.setup_service(data)
     vnc.security_items(3, 8, data)
     git.first_packet(data)
+
+
+def test_every_protocol_and_item_type_is_documented() -> None:
+    from pathlib import Path
+
+    from shoal.query.check import BUILTIN_TYPES
+
+    text = (Path(__file__).parents[2] / "docs/collector.md").read_text()
+    for row in TCP_PROTOCOLS:
+        assert f"| `{row.name}` |" in text, f"{row.name} is not in docs/collector.md's protocol table"
+    for item_type in PROBE_ITEM_TYPES:
+        assert item_type in BUILTIN_TYPES and f"| `{item_type}` |" in text, item_type
