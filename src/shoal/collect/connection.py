@@ -3,6 +3,10 @@ read with a byte cap and deadlines so no peer can hang or flood the collector.
 
 Low-level failures are translated here: a failed connect raises ``PortClosed``; reads never raise for a
 timeout, a reset or an early close, they return the bytes received so far.
+
+TLS runs over the same stream through ``ssl.MemoryBIO`` (not the event loop's TLS transport), so the bytes the
+peer sent during its handshake are seen as they arrived: its ServerHello is what JA4S fingerprints, in TLS 1.3
+too, where everything after it is encrypted.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from shoal.collect.ratelimit import ConnectionRate
 
 READ_CAP = 64 * 1024  # bytes a probe may read from one connection
 CHUNK = 16 * 1024
+HANDSHAKE_KEPT = 16 * 1024  # bytes of the peer's TLS handshake kept for fingerprints (its ServerHello comes first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +39,18 @@ def any_data(_: bytes) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class TlsSession:
+    """TLS over a connection's stream: the session, and the buffers of records between it and the socket."""
+
+    session: ssl.SSLObject
+    incoming: ssl.MemoryBIO  # records received, for the session to decrypt
+    outgoing: ssl.MemoryBIO  # records the session made, to send
+
+
 class Connection:
-    """One TCP (later maybe TLS) connection with capped, deadline-bound reads."""
+    """One TCP connection, or TLS over it once ``start_tls`` succeeded, with capped, deadline-bound reads (the cap
+    counts the bytes on the wire)."""
 
     def __init__(
         self,
@@ -45,23 +60,46 @@ class Connection:
         port: int,
         timeouts: Timeouts,
         on_close: Callable[[], None],
+        ja4plus: bool = True,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.ip = ip
         self.port = port
         self.timeouts = timeouts
+        self.ja4plus = ja4plus  # the policy lets probes compute JA4S/JA4X (collector.toml ``ja4plus``)
         self.remaining = READ_CAP
+        self.handshake_bytes = b""  # what the peer sent during the TLS handshake (its first HANDSHAKE_KEPT bytes)
         self._on_close: Callable[[], None] | None = on_close
+        self._tls: TlsSession | None = None
 
     @property
     def tls(self) -> ssl.SSLObject | None:
-        return self.writer.get_extra_info("ssl_object")
+        return None if self._tls is None else self._tls.session
 
     async def send(self, data: bytes) -> None:
+        if self._tls is not None:
+            self._tls.session.write(data)
+            data = self._tls.outgoing.read()
         self.writer.write(data)
         async with asyncio.timeout(self.timeouts.first_byte):
             await self.writer.drain()
+
+    async def _received(self) -> bytes:
+        """The next bytes from the peer (decrypted, inside TLS); b"" at the end of the stream or of the cap."""
+        while True:
+            if self._tls is not None:
+                try:
+                    return self._tls.session.read(CHUNK)
+                except ssl.SSLWantReadError:
+                    pass
+            if self.remaining <= 0:
+                return b""
+            data = await self.reader.read(min(CHUNK, self.remaining))
+            self.remaining -= len(data)
+            if self._tls is None or not data:
+                return data
+            self._tls.incoming.write(data)
 
     async def receive(self, done: Callable[[bytes], bool] = any_data, timeout: float | None = None) -> bytes:
         """Bytes until ``done(bytes so far)``, the peer closes, the cap, or the timeout (default: first_byte),
@@ -69,27 +107,39 @@ class Connection:
         buffer = bytearray()
         try:
             async with asyncio.timeout(self.timeouts.first_byte if timeout is None else timeout):
-                while self.remaining > 0:
-                    chunk = await self.reader.read(min(CHUNK, self.remaining))
-                    if not chunk:
-                        break
-                    self.remaining -= len(chunk)
+                while chunk := await self._received():
                     buffer += chunk
                     if done(buffer):
                         break
-        except (TimeoutError, OSError, EOFError):
+        except (TimeoutError, OSError, EOFError):  # ssl.SSLError (a bad record, the peer's alert) is an OSError
             pass
         return bytes(buffer)
 
     async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:
-        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses).
-        Raises ssl.SSLError / OSError / TimeoutError."""
+        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses); what the
+        peer sent meanwhile is kept in ``handshake_bytes``. Raises ssl.SSLError / OSError / TimeoutError."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        session = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+        received = bytearray()
         async with asyncio.timeout(self.timeouts.first_byte):
-            await self.writer.start_tls(context, server_hostname=server_name)
-        tls = self.tls
-        if tls is None:
-            raise ssl.SSLError("no TLS session after the handshake")
-        return tls
+            while True:
+                try:
+                    session.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self.writer.write(outgoing.read())
+                    await self.writer.drain()
+                    data = await self.reader.read(min(CHUNK, self.remaining))
+                    if not data:
+                        raise ConnectionResetError("the peer closed the connection during the TLS handshake") from None
+                    self.remaining -= len(data)
+                    received += data[: HANDSHAKE_KEPT - len(received)]
+                    incoming.write(data)
+            self.writer.write(outgoing.read())  # the client's last handshake flight
+            await self.writer.drain()
+        self._tls = TlsSession(session, incoming, outgoing)
+        self.handshake_bytes = bytes(received)
+        return session
 
     def close(self) -> None:
         if self._on_close is None:
@@ -140,7 +190,7 @@ class Connector:
         except BaseException:
             release()
             raise
-        return Connection(reader, writer, ip, port, self.timeouts, release)
+        return Connection(reader, writer, ip, port, self.timeouts, release, self.policy.ja4plus)
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1
