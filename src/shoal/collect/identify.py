@@ -3,6 +3,9 @@
 The plan for a port: the client-first probe the port is known for (443 → TLS, 6379 → Redis, …), then one
 wait for a banner (every server-first probe is asked about it), then the other client-first probes in the
 registry's order. Each step gets its own connection; the first step may reuse the discovery connection.
+Once a probe has recognised the service, its follow-ups (more connections: SSH's other host keys, HTTP's
+redirects and favicon) run in what is left of the service timeout; one that fails or runs out of time keeps
+what it added, and the service stays identified.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from shoal.collect.connection import Connection, Connector, PortClosed
 from shoal.collect.probes import BANNER_PROBES, REQUEST_PROBES, BannerProbe, RequestProbe, Service
 from shoal.collect.probes.banner import generic_service
+from shoal.errors import TargetNotAllowed
 
 log = logging.getLogger("shoal.collect")
 
@@ -29,8 +33,9 @@ def plan(port: int) -> list[Step]:
 async def identify(connector: Connector, ip: str, port: int, first: Connection | None = None) -> Service | None:
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
     the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
+    deadline = asyncio.get_running_loop().time() + connector.timeouts.service
     try:
-        async with asyncio.timeout(connector.timeouts.service):
+        async with asyncio.timeout_at(deadline):
             for step in plan(port):
                 connection = first or await connector.open(ip, port)
                 first = None
@@ -39,13 +44,32 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
                 finally:
                     connection.close()
                 if service is not None:
-                    return service
+                    break
+            else:
+                return None
     except (PortClosed, TimeoutError):
-        pass
+        return None
     finally:
         if first is not None:
             first.close()
-    return None
+    await follow_up(service, connector, deadline)
+    return service
+
+
+async def follow_up(service: Service, connector: Connector, deadline: float) -> None:
+    """Run the service's follow-ups, in order, until ``deadline`` (the event loop's clock); each failure is its
+    own, and the first one late stops the rest."""
+    follow_ups, service.follow_ups = service.follow_ups, []
+    for run in follow_ups:
+        try:
+            async with asyncio.timeout_at(deadline):
+                await run(connector)
+        except TimeoutError:
+            return
+        except (OSError, EOFError, ValueError, PortClosed, TargetNotAllowed):
+            continue  # a reset, a closed port, bytes that are not the protocol, an address the policy refuses
+        except Exception:
+            log.warning("a follow-up of %s failed", service.protocol, exc_info=True)
 
 
 async def run_step(step: Step, connection: Connection) -> Service | None:

@@ -2,7 +2,9 @@
 
 A ``RequestProbe`` speaks first (HTTP, TLS, Redis, …): it gets a fresh connection and says whether the answer
 is its protocol. A ``BannerProbe`` recognises a service that speaks first (SSH, FTP, SMTP, …) from the bytes
-it sent unprompted, and may talk on to complete the picture.
+it sent unprompted, and may talk on to complete the picture. What needs more connections once the service is
+identified (SSH's other host keys, HTTP's redirects and favicon) is a ``FollowUp`` the service carries, run by
+``shoal.collect.identify.follow_up`` through the connector, inside the service timeout.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from shoal.collect.connection import Connection
+from shoal.collect.connection import Connection, Connector
 from shoal.model import Body, Item
 
 MAX_BANNER_CHARS = 4096  # a banner item keeps this much text; the read itself is capped at 64 KiB
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+FollowUp = Callable[[Connector], Awaitable[None]]  # adds to its service what further connections show
 
 
 @dataclass(slots=True)
@@ -27,6 +32,7 @@ class Service:
     items: list[Item] = field(default_factory=list)
     tls: bool = False  # the port speaks TLS from the first byte (the collector then adds a JARM fingerprint)
     bodies: list[Body] = field(default_factory=list)  # raw responses kept for scan/protocols/body (HTTP bodies)
+    follow_ups: list[FollowUp] = field(default_factory=list)  # run once identified, each opening its connections
 
 
 @dataclass(frozen=True, slots=True)
