@@ -31,6 +31,20 @@ class Timeouts:
     service: float = 20.0  # identifying one ip:port, all probes together
 
 
+def recording_context() -> ssl.SSLContext:
+    """TLS that accepts any certificate, any protocol version and cipher the local OpenSSL still speaks: the
+    collector records what it is shown, it does not trust it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+RECORDING_TLS = recording_context()
+
+
 class PortClosed(Exception):
     """The TCP connection could not be made: refused, unreachable or timed out."""
 

@@ -10,10 +10,9 @@ validity, key, signature algorithm, self-signed, expired, ``ja4x-hash``) and the
 from __future__ import annotations
 
 import datetime as dt
-import ssl
 
 from shoal.certificates import certificate_details, certificate_items
-from shoal.collect.connection import Connection
+from shoal.collect.connection import RECORDING_TLS, Connection
 from shoal.collect.probes import http
 from shoal.collect.probes.base import RequestProbe, Service, printable
 from shoal.enrich.ja4plus import ja4s
@@ -26,26 +25,13 @@ TLS_PORTS = frozenset(
 BANNER_FIRST_PORTS = frozenset({465, 563, 989, 990, 992, 993, 994, 995, 6697})
 
 
-def client_context() -> ssl.SSLContext:
-    """Any certificate, any protocol version and cipher the local OpenSSL still speaks: we record, not trust."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    return context
-
-
-CONTEXT = client_context()
-
-
 HANDSHAKE_RECORD = 22  # a TLS record of handshake messages
 
 
 async def handshake(connection: Connection, server_name: str | None = None) -> list[Item]:
     """Upgrade the connection to TLS (SNI ``server_name``, if given); the items of what the server showed (JA4S
     and JA4X only where the policy allows them, ``Connection.ja4plus``). Raises as ``Connection.start_tls``."""
-    session = await connection.start_tls(CONTEXT, server_name)
+    session = await connection.start_tls(RECORDING_TLS, server_name)
     return session_items(session.getpeercert(binary_form=True), connection.handshake_bytes, connection.ja4plus)
 
 
