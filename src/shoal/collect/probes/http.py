@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 
 from shoal import __version__
 from shoal.collect.connection import READ_CAP, RECORDING_TLS, Connection, Connector
+from shoal.collect.policy import canonical
 from shoal.collect.probes.base import FollowUp, RequestProbe, Service, printable
 from shoal.enrich.fingerprints import favicon_mmh3
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
@@ -203,7 +204,7 @@ def target_of(page: Page, reference: str) -> tuple[str, Page | None] | None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return url, None  # another host name: never resolved here, so never followed
-    return url, Page(scheme, str(address.ipv4_mapped or address), port, None, path)
+    return url, Page(scheme, str(canonical(address)), port, None, path)
 
 
 async def fetch(connector: Connector, page: Page, limit: int = READ_CAP) -> Response | None:
