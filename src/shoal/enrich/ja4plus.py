@@ -66,6 +66,8 @@ def ja4s(server_hello: bytes) -> str | None:
     if len(server_hello) < 4 or server_hello[0] != SERVER_HELLO:
         return None
     body = server_hello[4 : 4 + int.from_bytes(server_hello[1:4], "big")]
+    if len(body) < int.from_bytes(server_hello[1:4], "big"):
+        return None
     try:
         version = int.from_bytes(body[0:2], "big")
         position = 34 + 1 + body[34]  # version, random, the session id's length and the session id

@@ -277,10 +277,7 @@ def reached(service: Service, response: Response) -> None:
 def icon_reference(body: bytes) -> str | None:
     """The ``href`` of the first ``<link>`` whose ``rel`` has the word ``icon``, if any."""
     for link in LINK.finditer(body):
-        attributes = {
-            key.lower(): next(value for value in values if value is not None)
-            for key, *values in ATTRIBUTE.findall(link.group())
-        }
+        attributes = {key.lower(): b"".join(values) for key, *values in ATTRIBUTE.findall(link.group())}
         if b"icon" in attributes.get(b"rel", b"").lower().split() and attributes.get(b"href"):
             return html.unescape(attributes[b"href"].decode("utf-8", "replace"))
     return None
