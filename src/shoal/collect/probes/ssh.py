@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shoal import __version__
@@ -178,8 +178,8 @@ class KeyExchange:
 
 
 def x25519_init() -> bytes:
-    public = x25519.X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return bytes((MSG_KEX_INIT,)) + string(public)
+    """Any 32 bytes are an X25519 public value, and the shared secret is never computed: random bytes will do."""
+    return bytes((MSG_KEX_INIT,)) + string(secrets.token_bytes(32))
 
 
 def ecdh_init(curve: ec.EllipticCurve) -> Callable[[], bytes]:
@@ -239,12 +239,17 @@ def key_exchange(offered: Offer) -> KeyExchange | None:
     return next((method for method in KEY_EXCHANGES if method.name in offered["kex_algorithms"]), None)
 
 
-async def host_key(stream: PacketReader, offered: Offer, algorithm: str) -> bytes:
-    """Run the key exchange to the server's reply and return the host key blob (K_S) it carries."""
+def opening(offered: Offer, algorithm: str) -> tuple[KeyExchange, bytes]:
+    """The exchange chosen for a server's lists, and our KEXINIT (asking for ``algorithm``) and first exchange
+    message, as packets to send."""
     method = key_exchange(offered)
     if method is None:
         raise ProtocolError("no key exchange method in common")
-    await stream.connection.send(packet(client_kexinit(offered, method.name, algorithm)) + packet(method.start()))
+    return method, packet(client_kexinit(offered, method.name, algorithm)) + packet(method.start())
+
+
+async def host_key(stream: PacketReader, method: KeyExchange) -> bytes:
+    """Read the key exchange to the server's reply (our opening sent) and return the host key (K_S) it carries."""
     number, reader = await stream.message()
     if method.start is group_request:
         if number != MSG_GEX_GROUP:
@@ -287,8 +292,7 @@ def algorithm_items(offered: Offer) -> list[Item]:
 
 
 async def server_algorithms(connection: Connection, after_identification: bytes) -> tuple[PacketReader, Offer]:
-    """Send our identification and read the server's KEXINIT: the stream of its messages, and its lists."""
-    await connection.send(IDENTIFICATION)
+    """Read the server's KEXINIT: the stream of its messages, and its lists."""
     stream = PacketReader(connection, after_identification)
     number, reader = await stream.message()
     if number != MSG_KEXINIT:
@@ -318,30 +322,38 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
     if not line.startswith((b"SSH-2.0-", b"SSH-1.99-")):
         return service  # SSH-1 only: no KEXINIT to read
     try:
+        await connection.send(IDENTIFICATION)
         stream, offered = await server_algorithms(connection, rest)
         service.items += algorithm_items(offered)
         algorithms = host_key_algorithms(offered)
         if algorithms and key_exchange(offered) is not None:
-            service.items += key_items(await host_key(stream, offered, algorithms[0]))
+            method, data = opening(offered, algorithms[0])
+            await connection.send(data)
+            service.items += key_items(await host_key(stream, method))
             if algorithms[1:]:
-                service.follow_ups.append(other_host_keys(service, connection.ip, connection.port, algorithms[1:]))
+                service.follow_ups.append(other_host_keys(service, connection, offered, algorithms[1:]))
     except (ProtocolError, OSError, TimeoutError):
         pass  # identified by its line: what the server would not show is simply not recorded
     return service
 
 
-def other_host_keys(service: Service, ip: str, port: int, algorithms: list[str]) -> FollowUp:
-    """A follow-up fetching the server's other host keys, one connection (and one key exchange) per type."""
+def other_host_keys(service: Service, first: Connection, offered: Offer, algorithms: list[str]) -> FollowUp:
+    """A follow-up fetching the server's other host keys, one connection (and one key exchange) per type. What
+    the first connection learnt lets each send everything in one packet at once: our identification, KEXINIT and
+    opening message (RFC 4253 lets both sides send theirs without waiting)."""
+    ip, port = first.ip, first.port
 
     async def fetch(connector: Connector) -> None:
         for algorithm in algorithms:
+            method, data = opening(offered, algorithm)
             connection = await connector.open(ip, port)
             try:
+                await connection.send(IDENTIFICATION + data)
                 line, rest = await identification(connection, await connection.receive(line_complete))
-                if not line.startswith(b"SSH-"):
-                    return
-                stream, offered = await server_algorithms(connection, rest)
-                service.items += key_items(await host_key(stream, offered, algorithm))
+                stream, now_offered = await server_algorithms(connection, rest)
+                if not line.startswith(b"SSH-") or key_exchange(now_offered) != method:
+                    return  # another server now, or other lists: what was sent no longer fits
+                service.items += key_items(await host_key(stream, method))
             finally:
                 connection.close()
 
