@@ -272,13 +272,15 @@ def scan_rate(addresses: int, identify: bool) -> dict[str, object]:
 
 
 SETTINGS_FIELDS = {name: getattr(SETTINGS, name) for name in SETTINGS.__slots__}
+if os.environ.get("SHOAL_BENCH_NO_FOLLOW_UPS") and "follow_ups" in SETTINGS_FIELDS:  # --no-follow-ups
+    SETTINGS_FIELDS["follow_ups"] = False
 
 
 def latencies(runs: int) -> dict[str, list[float]]:
     """Milliseconds to discover and identify each service on its usual port, one at a time."""
 
     async def measure() -> dict[str, list[float]]:
-        collector = Collector(POLICY, SETTINGS, CountingSink())
+        collector = Collector(POLICY, ScanSettings(**SETTINGS_FIELDS), CountingSink())
         results: dict[str, list[float]] = {}
         for name, port in LATENCY_PORTS.items():
             samples = []
@@ -300,6 +302,8 @@ def measured(checkout: Path, mode: str, args: argparse.Namespace) -> Any:
     command = [sys.executable, __file__, "--scan", mode, "--addresses", str(args.addresses)]
     command += ["--latency-runs", str(args.latency_runs)]
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
+    if args.no_follow_ups:
+        env["SHOAL_BENCH_NO_FOLLOW_UPS"] = "1"
     return json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout)
 
 
@@ -322,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed scans of every listener, per measure")
     parser.add_argument("--latency-runs", type=int, default=50, help="timed identifications per protocol")
     parser.add_argument("--peer", type=Path, help="another checkout whose collector is measured, interleaved")
+    parser.add_argument("--no-follow-ups", action="store_true", help="scan without follow-ups (where known)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scan", choices=("discovery", "identify", "latency"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -30,9 +30,12 @@ def plan(port: int) -> list[Step]:
     return [*hinted, BANNER_WAIT, *(probe for probe in REQUEST_PROBES if probe not in hinted)]
 
 
-async def identify(connector: Connector, ip: str, port: int, first: Connection | None = None) -> Service | None:
+async def identify(
+    connector: Connector, ip: str, port: int, first: Connection | None = None, follow: bool = True
+) -> Service | None:
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
-    the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
+    the port, is used (and closed) by the first step; ``follow``: run the service's follow-ups. Bounded by the
+    service timeout as a whole."""
     deadline = asyncio.get_running_loop().time() + connector.timeouts.service
     try:
         async with asyncio.timeout_at(deadline):
@@ -52,7 +55,8 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
     finally:
         if first is not None:
             first.close()
-    await follow_up(service, connector, deadline)
+    if follow:
+        await follow_up(service, connector, deadline)
     return service
 
 
