@@ -3,14 +3,20 @@ the ServerHello found in the server's TLS records, and SSH messages that are not
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from pathlib import Path
 
 import pytest
 
+from shoal.collect.connection import Connector
+from shoal.collect.identify import follow_up
+from shoal.collect.policy import PolicyFileError, load_policy
+from shoal.collect.probes.base import Service
 from shoal.collect.probes.http import Page, Response, data_uri, icon_reference, is_icon, request_bytes, target_of
 from shoal.collect.probes.ssh import KEXINIT_LISTS, ProtocolError, Reader, host_key_algorithms, key_items, mpint
 from shoal.collect.probes.tls import server_hello
-from shoal.model import Body
+from shoal.model import Body, Item
 
 ADDRESS = Page("http", "192.0.2.10", 80)
 NAMED = Page("https", "192.0.2.10", 443, "www.example.org", "/a/b")
@@ -128,3 +134,38 @@ def test_key_items_and_messages_shorter_than_their_fields() -> None:
         key_items(b"\x00\x00\x00\x07ssh-rsa\x00\x00\x01\x00")
     with pytest.raises(ProtocolError):
         Reader(b"\xff\xff\xff\xff").string()
+
+
+def test_collector_toml_ja4plus(tmp_path: Path) -> None:
+    (tmp_path / "collector.toml").write_text('allow = ["192.0.2.0/24"]\nja4plus = false\n')
+    assert load_policy(tmp_path).ja4plus is False
+    assert load_policy(tmp_path.parent).ja4plus is True  # no file: the default
+    (tmp_path / "collector.toml").write_text('ja4plus = "no"\n')
+    with pytest.raises(PolicyFileError, match="'ja4plus' must be true or false"):
+        load_policy(tmp_path)
+
+
+def test_follow_ups_keep_what_they_found_and_stop_at_the_deadline() -> None:
+    service = Service("ssh", "SSH-2.0-x")
+    ran: list[str] = []
+
+    async def adds(_: Connector) -> None:
+        service.items.append(Item("ssh-kex", "found", "kex_algorithms"))
+        raise ConnectionResetError
+
+    async def slow(_: Connector) -> None:
+        ran.append("slow")
+        await asyncio.sleep(10)
+
+    async def never(_: Connector) -> None:
+        ran.append("never")
+
+    async def main() -> float:
+        service.follow_ups += [adds, slow, never]
+        started = asyncio.get_running_loop().time()
+        await follow_up(service, None, started + 0.2)  # type: ignore[arg-type]
+        return asyncio.get_running_loop().time() - started
+
+    elapsed = asyncio.run(main())
+    assert service.items == [Item("ssh-kex", "found", "kex_algorithms")]
+    assert ran == ["slow"] and elapsed < 1 and service.follow_ups == []
