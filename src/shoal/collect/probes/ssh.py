@@ -5,9 +5,9 @@ exchange runs only as far as the server's reply, which carries its host key, and
 One key exchange gives one host key, of the type the client asked for, so the identification connection fetches
 the first type the server announces and a follow-up opens one more connection per other type (at most
 ``MAX_HOST_KEYS`` types in all; OpenSSH's default rsa, ecdsa and ed25519 cost three connections). The exchange is
-the first of ``KEY_EXCHANGES`` the server offers: X25519 (``cryptography``), NIST ECDH, or finite-field
-Diffie-Hellman over group 14 or a group the server sends. Nothing the server signs is verified: Shoal records
-what it was shown, as it does with certificates.
+the first of ``KEY_EXCHANGES`` the server offers: X25519 (a random public value), NIST ECDH (``cryptography``), or
+finite-field Diffie-Hellman over group 14 or a group the server sends. No shared secret is computed and nothing
+the server signs is verified: Shoal records what it was shown, as it does with certificates.
 """
 
 from __future__ import annotations
