@@ -37,7 +37,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "cert-not-after": "the day a TLS certificate expires, YYYY-MM-DD (UTC)",
     "cert-key-type": "a TLS certificate's key type: rsa, ec, dsa, ed25519 or ed448",
     "cert-key-bits": "the size of a TLS certificate's key in bits",
-    "cert-signature-algorithm": "a TLS certificate's signature algorithm, e.g. sha256WithRSAEncryption",
+    "cert-signature-algorithm": "a TLS certificate's signature algorithm, as OpenSSL names it",
     "cert-self-signed": "true if a TLS certificate is signed by its own key, else false",
     "cert-expired": "true if a TLS certificate had expired when it was seen, else false",
     "ja4x-hash": "the JA4X fingerprint of a TLS certificate (how it was built)",
