@@ -87,6 +87,9 @@ def scan_command(
     service_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to identify one ip:port.")] = 20.0,
     identify: Annotated[bool, typer.Option(help="Identify services; --no-identify only finds open ports.")] = True,
     jarm: Annotated[bool, typer.Option(help="Add a JARM fingerprint to TLS services (10 more connections).")] = True,
+    follow_ups: Annotated[
+        bool, typer.Option(help="SSH's other host key types, HTTP redirects and favicons (more connections).")
+    ] = True,
     enrich: Annotated[
         bool, typer.Option(help="Enrich reports (country, network, product tags) before storing.")
     ] = True,
@@ -129,7 +132,7 @@ def scan_command(
     needs_resolver = bool(visited) or (dns and bool(networks))
     resolving = resolver_settings(resolver, dns_rate, dns_timeout, dns_retries) if needs_resolver else None
     timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
-    settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm)
+    settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm, follow_ups)
     store = open_store(data, create=True)
     try:
         transform = enrich_report if enrich else None

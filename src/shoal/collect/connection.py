@@ -3,6 +3,10 @@ read with a byte cap and deadlines so no peer can hang or flood the collector.
 
 Low-level failures are translated here: a failed connect raises ``PortClosed``; reads never raise for a
 timeout, a reset or an early close, they return the bytes received so far.
+
+TLS runs over the same stream through ``ssl.MemoryBIO`` (not the event loop's TLS transport), so the bytes the
+peer sent during its handshake are seen as they arrived: its ServerHello is what JA4S fingerprints, in TLS 1.3
+too, where everything after it is encrypted.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from shoal.collect.ratelimit import ConnectionRate
 READ_CAP = 64 * 1024  # bytes a probe may read from one connection
 CHUNK = 16 * 1024
 HEARD_BYTES = 4096  # the start of what a connection received, kept for other protocols to recognise
+HANDSHAKE_KEPT = 16 * 1024  # bytes of the peer's TLS handshake kept for fingerprints (its ServerHello comes first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,20 @@ class Timeouts:
     connect: float = 3.0  # TCP handshake
     first_byte: float = 3.0  # each wait for an answer (a banner, a reply to a probe)
     service: float = 20.0  # identifying one ip:port, all probes together
+
+
+def recording_context() -> ssl.SSLContext:
+    """TLS that accepts any certificate, any protocol version and cipher the local OpenSSL still speaks: the
+    collector records what it is shown, it does not trust it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+RECORDING_TLS = recording_context()
 
 
 class PortClosed(Exception):
@@ -35,8 +54,18 @@ def any_data(_: bytes) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class TlsSession:
+    """TLS over a connection's stream: the session, and the buffers of records between it and the socket."""
+
+    session: ssl.SSLObject
+    incoming: ssl.MemoryBIO  # records received, for the session to decrypt
+    outgoing: ssl.MemoryBIO  # records the session made, to send
+
+
 class Connection:
-    """One TCP (later maybe TLS) connection with capped, deadline-bound reads."""
+    """One TCP connection, or TLS over it once ``start_tls`` succeeded, with capped, deadline-bound reads (the cap
+    counts the bytes on the wire)."""
 
     def __init__(
         self,
@@ -47,26 +76,52 @@ class Connection:
         timeouts: Timeouts,
         on_close: Callable[[], None],
         reopen: Callable[[], Awaitable[Connection]],
+        ja4plus: bool = True,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.ip = ip
         self.port = port
         self.timeouts = timeouts
+        self.ja4plus = ja4plus  # the policy lets probes compute JA4S/JA4X (collector.toml ``ja4plus``)
         self.remaining = READ_CAP
+        self.handshake_bytes = b""  # what the peer sent during the TLS handshake (its first HANDSHAKE_KEPT bytes)
         self.heard = bytearray()  # the first HEARD_BYTES received, whoever read them
         self.ended = False  # the peer closed or reset the connection (rather than staying silent)
         self.reopen = reopen  # another connection to the same ip:port, through the same Connector
         self._on_close: Callable[[], None] | None = on_close
+        self._tls: TlsSession | None = None
 
     @property
     def tls(self) -> ssl.SSLObject | None:
-        return self.writer.get_extra_info("ssl_object")
+        return None if self._tls is None else self._tls.session
 
     async def send(self, data: bytes) -> None:
+        if self._tls is not None:
+            self._tls.session.write(data)
+            data = self._tls.outgoing.read()
         self.writer.write(data)
         async with asyncio.timeout(self.timeouts.first_byte):
             await self.writer.drain()
+
+    async def _received(self) -> bytes:
+        """The next bytes from the peer (decrypted, inside TLS); b"" at the end of the stream or of the cap."""
+        while True:
+            if self._tls is not None:
+                try:
+                    return self._tls.session.read(CHUNK)
+                except ssl.SSLWantReadError:
+                    pass
+            if self.remaining <= 0:
+                return b""
+            data = await self.reader.read(min(CHUNK, self.remaining))
+            self.remaining -= len(data)
+            if not data:
+                self.ended = True
+                return data
+            if self._tls is None:
+                return data
+            self._tls.incoming.write(data)
 
     async def receive(self, done: Callable[[bytes], bool] = any_data, timeout: float | None = None) -> bytes:
         """Bytes until ``done(bytes so far)``, the peer closes, the cap, or the timeout (default: first_byte),
@@ -74,12 +129,7 @@ class Connection:
         buffer = bytearray()
         try:
             async with asyncio.timeout(self.timeouts.first_byte if timeout is None else timeout):
-                while self.remaining > 0:
-                    chunk = await self.reader.read(min(CHUNK, self.remaining))
-                    if not chunk:
-                        self.ended = True
-                        break
-                    self.remaining -= len(chunk)
+                while chunk := await self._received():
                     buffer += chunk
                     if len(self.heard) < HEARD_BYTES:
                         self.heard += chunk[: HEARD_BYTES - len(self.heard)]
@@ -87,19 +137,35 @@ class Connection:
                         break
         except TimeoutError:  # first: it is an OSError too
             pass
-        except (OSError, EOFError):
+        except (OSError, EOFError):  # a reset; ssl.SSLError (a bad record, the peer's alert) is an OSError too
             self.ended = True
         return bytes(buffer)
 
     async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:
-        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses).
-        Raises ssl.SSLError / OSError / TimeoutError."""
+        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses); what the
+        peer sent meanwhile is kept in ``handshake_bytes``. Raises ssl.SSLError / OSError / TimeoutError."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        session = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+        received = bytearray()
         async with asyncio.timeout(self.timeouts.first_byte):
-            await self.writer.start_tls(context, server_hostname=server_name)
-        tls = self.tls
-        if tls is None:
-            raise ssl.SSLError("no TLS session after the handshake")
-        return tls
+            while True:
+                try:
+                    session.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self.writer.write(outgoing.read())
+                    await self.writer.drain()
+                    data = await self.reader.read(min(CHUNK, self.remaining))
+                    if not data:
+                        raise ConnectionResetError("the peer closed the connection during the TLS handshake") from None
+                    self.remaining -= len(data)
+                    received += data[: HANDSHAKE_KEPT - len(received)]
+                    incoming.write(data)
+            self.writer.write(outgoing.read())  # the client's last handshake flight
+            await self.writer.drain()
+        self._tls = TlsSession(session, incoming, outgoing)
+        self.handshake_bytes = bytes(received)
+        return session
 
     def close(self) -> None:
         if self._on_close is None:
@@ -150,7 +216,9 @@ class Connector:
         except BaseException:
             release()
             raise
-        return Connection(reader, writer, ip, port, self.timeouts, release, lambda: self.open(ip, port))
+        return Connection(
+            reader, writer, ip, port, self.timeouts, release, lambda: self.open(ip, port), self.policy.ja4plus
+        )
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1

@@ -8,6 +8,9 @@ it are tried next (memcached's ``ERROR`` to ``GET /``, an AMQP broker's protocol
 is for clickhouse-client program"). An HTTP service whose answer another protocol claims (ClickHouse's,
 Squid's, Elasticsearch's) keeps its name only if the claimants find nothing better.
 Each step gets its own connection; the first step may reuse the discovery connection.
+Once a probe has recognised the service, its follow-ups (more connections: SSH's other host keys, HTTP's
+redirects and favicon) run in what is left of the service timeout; one that fails or runs out of time keeps
+what it added, and the service stays identified.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from shoal.collect.connection import Connection, Connector, PortClosed
 from shoal.collect.probes.banner import generic_service
 from shoal.collect.probes.base import ClientFirst, Service
 from shoal.collect.protocols import CLIENT_FIRST, SERVER_FIRST
+from shoal.errors import TargetNotAllowed
 
 log = logging.getLogger("shoal.collect")
 RECOGNISERS = tuple((row, row.recognizes) for row in CLIENT_FIRST if row.recognizes is not None)
@@ -58,13 +62,27 @@ def next_steps(step: Step, connection: Connection, claimed: list[ClientFirst], s
     return [*claimed, *rest]
 
 
-async def identify(connector: Connector, ip: str, port: int, first: Connection | None = None) -> Service | None:
+async def identify(
+    connector: Connector, ip: str, port: int, first: Connection | None = None, follow: bool = True
+) -> Service | None:
     """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
-    the port, is used (and closed) by the first step. Bounded by the service timeout as a whole."""
+    the port, is used (and closed) by the first step; ``follow``: run the service's follow-ups. Bounded by the
+    service timeout as a whole."""
+    deadline = asyncio.get_running_loop().time() + connector.timeouts.service
+    service = await recognise(connector, ip, port, first, deadline)
+    if service is not None and follow:
+        await follow_up(service, connector, deadline)
+    return service
+
+
+async def recognise(
+    connector: Connector, ip: str, port: int, first: Connection | None, deadline: float
+) -> Service | None:
+    """The plan's steps, until one names the service or ``deadline`` (the event loop's clock) passes."""
     steps = plan(port)
     found: Service | None = None  # a service whose answer other protocols claim: kept if they find nothing
     try:
-        async with asyncio.timeout(connector.timeouts.service):
+        async with asyncio.timeout_at(deadline):
             while steps:
                 step, *steps = steps
                 connection = first or await connector.open(ip, port)
@@ -88,6 +106,22 @@ async def identify(connector: Connector, ip: str, port: int, first: Connection |
         if first is not None:
             first.close()
     return found
+
+
+async def follow_up(service: Service, connector: Connector, deadline: float) -> None:
+    """Run the service's follow-ups, in order, until ``deadline`` (the event loop's clock); each failure is its
+    own, and the first one late stops the rest."""
+    follow_ups, service.follow_ups = service.follow_ups, []
+    for run in follow_ups:
+        try:
+            async with asyncio.timeout_at(deadline):
+                await run(connector)
+        except TimeoutError:
+            return
+        except (OSError, EOFError, ValueError, PortClosed, TargetNotAllowed):
+            continue  # a reset, a closed port, bytes that are not the protocol, an address the policy refuses
+        except Exception:
+            log.warning("a follow-up of %s failed", service.protocol, exc_info=True)
 
 
 async def run_step(step: Step, connection: Connection) -> Service | None:

@@ -38,6 +38,7 @@ class ScanSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     identify: bool = True  # False: port discovery only
     jarm: bool = True  # a JARM fingerprint for every TLS service
+    follow_ups: bool = True  # depth that costs connections: SSH's other host key types, HTTP redirects, favicons
 
 
 @dataclass(slots=True)
@@ -133,7 +134,7 @@ class Collector:
         return report
 
     async def _identify(self, ip: str, port: int, connection: Connection) -> Service | None:
-        service = await identify(self.connector, ip, port, connection)
+        service = await identify(self.connector, ip, port, connection, self.settings.follow_ups)
         if service is not None and service.tls and self.settings.jarm:
             await self.rate.acquire(JARM_CONNECTIONS)
             jarm = await jarm_async(ip, port, self.settings.timeouts.first_byte * 2)

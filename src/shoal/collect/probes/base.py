@@ -5,7 +5,9 @@ SMTP, …) is recognised from the bytes the service sends unprompted, then its p
 picture; a ``ClientFirst`` protocol (HTTP, TLS, Redis, …) stays silent until asked, so its probe speaks first on
 a fresh connection and says whether the answer is its protocol. A client-first protocol may also recognise the
 answer a service gave to another protocol's probe (memcached answers ``GET /`` with ``ERROR``): it is then
-tried next.
+tried next. What needs more connections once the service is identified (SSH's other host keys, HTTP's redirects
+and favicon) is a ``FollowUp`` the service carries, run by ``shoal.collect.identify.follow_up`` through the
+connector, inside the service timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from shoal.collect.connection import Connection
+from shoal.collect.connection import Connection, Connector
 from shoal.model import Body, Item
 
 MAX_BANNER_CHARS = 4096  # a banner item keeps this much text; the read itself is capped at 64 KiB
@@ -22,6 +24,9 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # (bytes the service sent, is this port one of the protocol's default ports?) → is it this protocol?
 Recognizer = Callable[[bytes, bool], bool]
+
+
+FollowUp = Callable[[Connector], Awaitable[None]]  # adds to its service what further connections show
 
 
 @dataclass(slots=True)
@@ -33,6 +38,7 @@ class Service:
     items: list[Item] = field(default_factory=list)
     tls: bool = False  # the port speaks TLS from the first byte (the collector then adds a JARM fingerprint)
     bodies: list[Body] = field(default_factory=list)  # raw responses kept for scan/protocols/body (HTTP bodies)
+    follow_ups: list[FollowUp] = field(default_factory=list)  # run once identified, each opening its connections
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # a row is itself: compared (and hashed) by identity
