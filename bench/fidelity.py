@@ -44,7 +44,7 @@ from tests.collect.launchers import DAEMONS, Daemon  # noqa: E402
 
 from shoal.collect.connection import Timeouts  # noqa: E402
 from shoal.collect.policy import ScanPolicy  # noqa: E402
-from shoal.collect.protocols import TCP_PROTOCOLS  # noqa: E402
+from shoal.collect.protocols import USUAL_PORTS  # noqa: E402
 from shoal.collect.scanner import Collector, ScanSettings, run_event_loop  # noqa: E402
 
 NETWORK = "127.55.30.0/24"
@@ -70,7 +70,6 @@ NMAP_NAMES: dict[str, set[str]] = {
     "clickhouse": {"clickhouse"},
     "irc": {"irc"},
 }
-USUAL_PORTS = {row.name: row.ports for row in TCP_PROTOCOLS}
 
 
 @dataclass

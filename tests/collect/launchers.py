@@ -69,11 +69,16 @@ def svnserve(ip: str, port: int, folder: Path) -> Launch:
     return running([*command, "-r", str(folder)], ip, port, folder)
 
 
-def ngircd(ip: str, port: int, folder: Path) -> Launch:
+def ngircd(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    """ngIRCd on ip:port (with ``tls``: IRC over TLS from the first byte, its only port)."""
+    tls_lines = ""
+    if tls:
+        certificate, key = certificate_for(folder, "ngircd")
+        tls_lines = f"[SSL]\nCertFile = {certificate}\nKeyFile = {key}\nPorts = {port}\n"
     (folder / "ngircd.conf").write_text(
         "[Global]\nName = irc.shoal.test\nInfo = Shoal test IRC server\n"
-        f"Listen = {ip}\nPorts = {port}\nPidFile = {folder}/ngircd.pid\nServerUID = irc\nServerGID = irc\n"
-        "[Options]\nDNS = no\nIdent = no\nPAM = no\n"
+        f"Listen = {ip}\nPorts = {'' if tls else port}\nPidFile = {folder}/ngircd.pid\nServerUID = irc\n"
+        f"ServerGID = irc\n[Options]\nDNS = no\nIdent = no\nPAM = no\n{tls_lines}"
     )
     command = [binary("/usr/sbin/ngircd"), "--nodaemon", "--config", str(folder / "ngircd.conf")]
     return running(command, ip, port, folder)
@@ -94,7 +99,9 @@ def upsd(ip: str, port: int, folder: Path) -> Launch:
     return running([server, "-F", "-u", "nut"], ip, port, folder, env=environment)
 
 
-def etcd(ip: str, port: int, folder: Path) -> Launch:
+def etcd(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    """etcd's client API on ip:port (with ``tls``: HTTPS), its peer port on port + 1."""
+    scheme = "https" if tls else "http"
     command = [
         binary("/usr/bin/etcd"),
         "--name",
@@ -102,9 +109,9 @@ def etcd(ip: str, port: int, folder: Path) -> Launch:
         "--data-dir",
         str(folder / "data"),
         "--listen-client-urls",
-        f"http://{ip}:{port}",
+        f"{scheme}://{ip}:{port}",
         "--advertise-client-urls",
-        f"http://{ip}:{port}",
+        f"{scheme}://{ip}:{port}",
         "--listen-peer-urls",
         f"http://{ip}:{port + 1}",
         "--initial-advertise-peer-urls",
@@ -114,6 +121,9 @@ def etcd(ip: str, port: int, folder: Path) -> Launch:
         "--log-level",
         "warn",
     ]
+    if tls:
+        certificate, key = certificate_for(folder, "etcd")
+        command += ["--cert-file", str(certificate), "--key-file", str(key)]
     return running(command, ip, port, folder)
 
 
@@ -162,11 +172,14 @@ http {{
     return [nginx_binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
 
 
-def nginx(ip: str, port: int, folder: Path, title: str = "Shoal test page") -> Launch:
-    """nginx serving one page on ip:port."""
+def nginx(ip: str, port: int, folder: Path, title: str = "Shoal test page", tls: bool = False) -> Launch:
+    """nginx serving one page on ip:port (over TLS: ``tls``)."""
     (folder / "www").mkdir(exist_ok=True)
     (folder / "www/index.html").write_text(f"<html><head><title>{title}</title></head><body>hi</body></html>")
     server = f"listen {ip}:{port}; root {folder}/www;"
+    if tls:
+        certificate, key = certificate_for(folder, "nginx")
+        server = f"listen {ip}:{port} ssl; ssl_certificate {certificate}; ssl_certificate_key {key}; root {folder}/www;"
     return running(nginx_command(binary("/usr/sbin/nginx"), folder, [server]), ip, port, folder)
 
 
@@ -181,24 +194,39 @@ def sshd(ip: str, port: int, folder: Path) -> Launch:
     return running([sshd_binary, "-D", "-e", "-f", str(folder / "sshd_config")], ip, port, folder)
 
 
-def redis(ip: str, port: int, folder: Path, password: str | None = None) -> Launch:
+def redis(ip: str, port: int, folder: Path, password: str | None = None, tls: bool = False) -> Launch:
     command = [binary("/usr/bin/redis-server"), "--port", str(port), "--bind", ip, "--save", "", "--appendonly", "no"]
     command += ["--protected-mode", "no", "--dir", str(folder)]
+    if tls:
+        certificate, key = certificate_for(folder, "redis")
+        command[2] = "0"  # no plain port: TLS only
+        command += ["--tls-port", str(port), "--tls-cert-file", str(certificate), "--tls-key-file", str(key)]
+        command += ["--tls-auth-clients", "no"]
     return running([*command, *(["--requirepass", password] if password else [])], ip, port, folder)
 
 
-def vsftpd(ip: str, port: int, folder: Path) -> Launch:
+def vsftpd(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    """vsftpd for anonymous users (with ``tls``: FTPS, TLS from the first byte)."""
+    tls_lines = ""
+    if tls:
+        certificate, key = certificate_for(folder, "vsftpd")
+        tls_lines = f"ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nrsa_cert_file={certificate}\n"
+        tls_lines += f"rsa_private_key_file={key}\n"
     (folder / "vsftpd.conf").write_text(
         f"listen=YES\nlisten_ipv6=NO\nlisten_address={ip}\nlisten_port={port}\nbackground=NO\n"
         f"anonymous_enable=YES\nanon_root={folder}\nlocal_enable=NO\nseccomp_sandbox=NO\n"
-        f"secure_chroot_dir={folder}\nrun_as_launching_user=YES\n"
+        f"secure_chroot_dir={folder}\nrun_as_launching_user=YES\n{tls_lines}"
     )
     return running([binary("/usr/sbin/vsftpd"), str(folder / "vsftpd.conf")], ip, port, folder)
 
 
-def mosquitto(ip: str, port: int, folder: Path) -> Launch:
+def mosquitto(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    tls_lines = ""
+    if tls:
+        certificate, key = certificate_for(folder, "mosquitto")
+        tls_lines = f"certfile {certificate}\nkeyfile {key}\n"
     (folder / "mosquitto.conf").write_text(
-        f"listener {port} {ip}\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+        f"listener {port} {ip}\n{tls_lines}allow_anonymous true\npersistence false\nlog_dest stderr\n"
     )
     return running([binary("/usr/sbin/mosquitto"), "-c", str(folder / "mosquitto.conf")], ip, port, folder)
 
@@ -293,9 +321,11 @@ def certificate_for(folder: Path, name: str) -> tuple[Path, Path]:
     return certificate, key
 
 
-def dovecot(ip: str, port: int, folder: Path, protocol: str = "imap") -> Launch:
-    """Dovecot serving ``protocol`` (imap or pop3, with STARTTLS/STLS) on ip:port; nobody can log in."""
+def dovecot(ip: str, port: int, folder: Path, protocol: str = "imap", tls: bool = False) -> Launch:
+    """Dovecot serving ``protocol`` (imap or pop3, with STARTTLS/STLS; with ``tls``: imaps or pop3s, TLS from the
+    first byte) on ip:port; nobody can log in."""
     certificate, key = certificate_for(folder, "dovecot")
+    plain, secure = (0, port) if tls else (port, 0)
     (folder / "passwd").write_text("")
     other = "pop3" if protocol == "imap" else "imap"
     (folder / "dovecot.conf").write_text(f"""
@@ -319,10 +349,10 @@ userdb {{
 }}
 service {protocol}-login {{
   inet_listener {protocol} {{
-    port = {port}
+    port = {plain}
   }}
   inet_listener {protocol}s {{
-    port = 0
+    port = {secure}
   }}
 }}
 service {other}-login {{
@@ -337,8 +367,9 @@ service {other}-login {{
     return running([binary("/usr/sbin/dovecot"), "-F", "-c", str(folder / "dovecot.conf")], ip, port, folder)
 
 
-def exim(ip: str, port: int, folder: Path) -> Launch:
-    """Exim offering STARTTLS; it accepts no mail (every recipient is refused)."""
+def exim(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    """Exim offering STARTTLS (with ``tls``: TLS from the first byte, as on port 465); it accepts no mail (every
+    recipient is refused)."""
     certificate, key = certificate_for(folder, "exim")
     (folder / "spool").mkdir(exist_ok=True)
     for path in (folder, folder / "spool"):
@@ -355,6 +386,7 @@ exim_group = Debian-exim
 tls_advertise_hosts = *
 tls_certificate = {certificate}
 tls_privatekey = {key}
+tls_on_connect_ports = {port if tls else ""}
 keep_environment =
 acl_smtp_rcpt = refuse_all
 begin acl
@@ -365,8 +397,9 @@ refuse_all:
     return running(command, ip, port, folder)
 
 
-def slapd(ip: str, port: int, folder: Path) -> Launch:
-    """OpenLDAP with one naming context (dc=shoal,dc=test) and StartTLS."""
+def slapd(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
+    """OpenLDAP with one naming context (dc=shoal,dc=test) and StartTLS (with ``tls``: LDAPS, TLS from the first
+    byte)."""
     certificate, key = certificate_for(folder, "slapd")
     (folder / "data").mkdir(exist_ok=True)
     (folder / "slapd.conf").write_text(f"""
@@ -381,7 +414,8 @@ maxsize 16777216
 suffix "dc=shoal,dc=test"
 directory {folder}/data
 """)
-    command = [binary("/usr/sbin/slapd"), "-d", "0", "-h", f"ldap://{ip}:{port}/", "-f", str(folder / "slapd.conf")]
+    url = f"{'ldaps' if tls else 'ldap'}://{ip}:{port}/"
+    command = [binary("/usr/sbin/slapd"), "-d", "0", "-h", url, "-f", str(folder / "slapd.conf")]
     return running(command, ip, port, folder)
 
 
@@ -516,9 +550,9 @@ def squid(ip: str, port: int, folder: Path) -> Launch:
     return running([binary("/usr/sbin/squid"), "-N", "-f", str(folder / "squid.conf")], ip, port, folder)
 
 
-def prosody(ip: str, port: int, folder: Path) -> Launch:
+def prosody(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
     """Prosody (XMPP) for shoal.test and for its own address (so a scan by address sees the stream features),
-    offering STARTTLS on its client port."""
+    offering STARTTLS on its client port (with ``tls``: XMPP over TLS from the first byte instead)."""
     certificate, key = certificate_for(folder, "prosody")
     (folder / "data").mkdir(exist_ok=True)
     (folder / "prosody.cfg.lua").write_text(f"""
@@ -526,13 +560,13 @@ run_as_root = true
 pidfile = "{folder}/prosody.pid"
 data_path = "{folder}/data"
 interfaces = {{ "{ip}" }}
-c2s_ports = {{ {port} }}
-c2s_direct_tls_ports = {{ }}
+c2s_ports = {{ {"" if tls else port} }}
+c2s_direct_tls_ports = {{ {port if tls else ""} }}
 s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 modules_enabled = {{ "tls", "saslauth", "disco", "version", "ping" }}
-modules_disabled = {{ "s2s", "offline", "c2s_direct_tls" }}
+modules_disabled = {{ "s2s", "offline"{"" if tls else ', "c2s_direct_tls"'} }}
 authentication = "internal_hashed"
 log = {{ {{ levels = {{ min = "warn" }}, to = "console" }} }}
 ssl = {{ certificate = "{certificate}", key = "{key}" }}
@@ -706,5 +740,17 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("clickhouse", "clickhouse", 19000, clickhouse),
     Daemon("gst-rtsp-server", "rtsp", 8554, gst_rtsp),
     Daemon("kamailio", "sip", 5070, kamailio),
+    # TLS from the first byte: what runs inside is named as it is there
+    Daemon("nginx-https", "https", 4433, partial(nginx, tls=True)),
+    Daemon("dovecot-imaps", "imaps", 993, partial(dovecot, tls=True)),
+    Daemon("dovecot-pop3s", "pop3s", 1995, partial(dovecot, protocol="pop3", tls=True)),
+    Daemon("exim-smtps", "smtps", 465, partial(exim, tls=True)),
+    Daemon("slapd-ldaps", "ldaps", 1636, partial(slapd, tls=True)),
+    Daemon("vsftpd-ftps", "ftps", 990, partial(vsftpd, tls=True)),
+    Daemon("ngircd-ircs", "ircs", 7697, partial(ngircd, tls=True)),
+    Daemon("prosody-xmpps", "xmpps", 5223, partial(prosody, tls=True)),
+    Daemon("mosquitto-mqtts", "mqtts", 18883, partial(mosquitto, tls=True)),
+    Daemon("redis-tls", "rediss", 6390, partial(redis, tls=True)),
+    Daemon("etcd-tls", "etcd", 12379, partial(etcd, tls=True)),
 )
 DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}

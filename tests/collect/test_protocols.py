@@ -15,6 +15,7 @@ from tests.collect.launchers import DAEMON_NAMED, DAEMONS, epmd_port
 pytestmark = pytest.mark.daemon
 
 CERTIFICATE = ("subject", "", r"CN=\w+\.shoal\.test, O=Shoal Tests, C=GB")
+JA4S = ("ja4s-hash", "", r"t1[23]\d{4}_[0-9a-f]{4}_[0-9a-f]{12}")
 # daemon → (type, context, a pattern one such item's value must match in full)
 DEPTH: dict[str, list[tuple[str, str, str]]] = {
     "vsftpd": [("capability", "ftp", "EPSV")],
@@ -69,6 +70,18 @@ DEPTH: dict[str, list[tuple[str, str, str]]] = {
     "clickhouse": [("version", "clickhouse", r"\d+\.\d+")],
     "gst-rtsp-server": [("capability", "rtsp", "PLAY"), ("http-header", "Server", "GStreamer RTSP server")],
     "kamailio": [("capability", "sip", "OPTIONS"), ("http-header", "Server", r"kamailio \(.*\)")],
+    # Inside TLS: the protocol's own items (their context the protocol spoken inside), then the TLS session's
+    "nginx-https": [("title", "", "Shoal test page"), ("url", "", r"https://127\.\d+\.\d+\.\d+:4433/"), CERTIFICATE],
+    "dovecot-imaps": [("capability", "imap", "IMAP4rev1"), CERTIFICATE, JA4S],
+    "dovecot-pop3s": [("capability", "pop3", "UIDL"), CERTIFICATE],
+    "exim-smtps": [("capability", "smtp", "PIPELINING"), CERTIFICATE],
+    "slapd-ldaps": [("naming-context", "ldap", "dc=shoal,dc=test"), CERTIFICATE],
+    "vsftpd-ftps": [("capability", "ftp", "EPSV"), CERTIFICATE],
+    "ngircd-ircs": [("server-name", "irc", "irc.shoal.test"), CERTIFICATE],
+    "prosody-xmpps": [("server-name", "xmpp", r"127\.\d+\.3\d\.\d+"), CERTIFICATE],
+    "mosquitto-mqtts": [CERTIFICATE, ("cert-self-signed", "", "true")],
+    "redis-tls": [CERTIFICATE],
+    "etcd-tls": [("version", "etcd", r"3\.\d+\.\d+"), CERTIFICATE, JA4S],
 }
 
 
@@ -105,10 +118,9 @@ def test_what_each_protocol_announces_is_recorded(lab: dict[str, Report | BaseEx
 
 
 def test_half_the_lab_is_on_ports_that_are_not_its_protocols() -> None:
-    from shoal.collect.protocols import TCP_PROTOCOLS
+    from shoal.collect.protocols import USUAL_PORTS
 
-    usual = {row.name: row.ports for row in TCP_PROTOCOLS}
-    unusual = [daemon.name for daemon in TCP_DAEMONS if daemon.port not in usual[daemon.protocol]]
+    unusual = [daemon.name for daemon in TCP_DAEMONS if daemon.port not in USUAL_PORTS[daemon.protocol]]
     assert len(unusual) * 2 >= len(TCP_DAEMONS) - 2, unusual
 
 
@@ -155,6 +167,13 @@ PRODUCT_TAGS = {
     "clickhouse": "clickhouse",
     "gst-rtsp-server": "gstreamer rtsp server",
     "kamailio": "kamailio",
+    "nginx-https": "nginx",
+    "dovecot-imaps": "dovecot",
+    "dovecot-pop3s": "dovecot",
+    "exim-smtps": "exim",
+    "vsftpd-ftps": "vsftpd",
+    "redis-tls": "redis",
+    "etcd-tls": "etcd",
 }
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shoal.collect.policy import ScanPolicy
@@ -75,8 +76,8 @@ class Connection:
         port: int,
         timeouts: Timeouts,
         on_close: Callable[[], None],
-        reopen: Callable[[], Awaitable[Connection]],
         ja4plus: bool = True,
+        connected_in: float = 0.0,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -87,8 +88,9 @@ class Connection:
         self.remaining = READ_CAP
         self.handshake_bytes = b""  # what the peer sent during the TLS handshake (its first HANDSHAKE_KEPT bytes)
         self.heard = bytearray()  # the first HEARD_BYTES received, whoever read them
+        self.received = 0  # bytes the peer has sent so far: its TLS handshake, then what ``receive`` returned
         self.ended = False  # the peer closed or reset the connection (rather than staying silent)
-        self.reopen = reopen  # another connection to the same ip:port, through the same Connector
+        self.connected_in = connected_in  # seconds the TCP handshake took: a round trip to the peer
         self._on_close: Callable[[], None] | None = on_close
         self._tls: TlsSession | None = None
 
@@ -109,9 +111,12 @@ class Connection:
         while True:
             if self._tls is not None:
                 try:
-                    return self._tls.session.read(CHUNK)
+                    data = self._tls.session.read(CHUNK)
                 except ssl.SSLWantReadError:
                     pass
+                else:
+                    self.ended = self.ended or not data  # b"": the peer closed the TLS session (close_notify)
+                    return data
             if self.remaining <= 0:
                 return b""
             data = await self.reader.read(min(CHUNK, self.remaining))
@@ -131,6 +136,7 @@ class Connection:
             async with asyncio.timeout(self.timeouts.first_byte if timeout is None else timeout):
                 while chunk := await self._received():
                     buffer += chunk
+                    self.received += len(chunk)
                     if len(self.heard) < HEARD_BYTES:
                         self.heard += chunk[: HEARD_BYTES - len(self.heard)]
                     if done(buffer):
@@ -144,6 +150,8 @@ class Connection:
     async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:
         """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses); what the
         peer sent meanwhile is kept in ``handshake_bytes``. Raises ssl.SSLError / OSError / TimeoutError."""
+        if self._tls is not None:
+            raise ssl.SSLError("TLS is already running on this connection")
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         session = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
         received = bytearray()
@@ -159,6 +167,7 @@ class Connection:
                     if not data:
                         raise ConnectionResetError("the peer closed the connection during the TLS handshake") from None
                     self.remaining -= len(data)
+                    self.received += len(data)
                     received += data[: HANDSHAKE_KEPT - len(received)]
                     incoming.write(data)
             self.writer.write(outgoing.read())  # the client's last handshake flight
@@ -208,6 +217,7 @@ class Connector:
         try:
             await self.rate.acquire()
             self.connects += 1
+            started = time.perf_counter()
             async with asyncio.timeout(self.timeouts.connect):
                 reader, writer = await asyncio.open_connection(ip, port, limit=READ_CAP)
         except (OSError, TimeoutError) as exc:
@@ -216,9 +226,8 @@ class Connector:
         except BaseException:
             release()
             raise
-        return Connection(
-            reader, writer, ip, port, self.timeouts, release, lambda: self.open(ip, port), self.policy.ja4plus
-        )
+        connected_in = time.perf_counter() - started
+        return Connection(reader, writer, ip, port, self.timeouts, release, self.policy.ja4plus, connected_in)
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1

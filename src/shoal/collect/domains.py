@@ -25,6 +25,7 @@ from shoal.collect.identify import follow_up
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.probes import http, tls
 from shoal.collect.probes.base import Service
+from shoal.collect.protocols import TLS_PORTS
 from shoal.collect.scanner import ResultSink
 from shoal.model import DOMAINS, DnsAnswer, Item, Report
 
@@ -109,7 +110,7 @@ class DomainScanner:
         deadline = asyncio.get_running_loop().time() + self.connector.timeouts.service
         try:
             async with asyncio.timeout_at(deadline):
-                if port in tls.TLS_PORTS:
+                if port in TLS_PORTS:
                     service = await tls.visit(connection, name)
                 else:
                     service = await http.visit(connection, name)

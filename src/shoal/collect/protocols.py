@@ -13,9 +13,17 @@ then the others, which close or answer at once when the bytes are not theirs. HT
 other protocols may claim an answer it accepted (ClickHouse's, Squid's, an API's), and its silence sorts the
 rest: a server silent to ``GET /`` is one that waits, so the waiting protocols go first; one that answered or
 hung up is not, so they go last.
+
+TLS is a ``layer``: once its handshake succeeds, the plan runs again inside it (``shoal.collect.identify``). A row's
+``tls_ports`` are where its service runs inside TLS from the first byte (993 for IMAP, 2376 for Docker): TLS is
+tried first there, then that protocol inside it. Its ``tls_name`` is what it is called inside TLS where it has a
+name of its own (``imaps``, ``https``); the others (the HTTP APIs among them) keep their name, and the TLS
+session's items say where they ran.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from shoal.collect.probes import (
     amqp,
@@ -71,54 +79,79 @@ def ports(*numbers: int | range) -> frozenset[int]:
 
 
 HTTP_PORTS = ports(80, 81, 591, 3000, 5000, 7547, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090)
+HTTPS_PORTS = ports(443, 4443, 5986, 8443, 9443, 10443)
+OTHER_TLS_PORTS = ports(563)  # TLS from the first byte, around a protocol the registry does not know (NNTP)
 
-TCP_PROTOCOLS: tuple[Protocol, ...] = (
-    # ServerFirst(name, default ports, probe, recogniser of its banner)
+ROWS: tuple[Protocol, ...] = (
+    # ServerFirst(name, default ports, probe, recogniser of its banner, tls_ports=, tls_name=)
     ServerFirst("ssh", ports(22, 2222), ssh.converse, ssh.recognizes),
-    ServerFirst("telnet", ports(23, 2323), telnet.converse, telnet.recognizes),
+    ServerFirst("telnet", ports(23, 2323), telnet.converse, telnet.recognizes, ports(992), "telnets"),
     ServerFirst("mysql", ports(3306), mysql.converse, mysql.recognizes),
-    ServerFirst("ftp", ports(21, 2121), ftp.converse, ftp.recognizes),
-    ServerFirst("smtp", ports(25, 587, 2525), smtp.converse, smtp.recognizes),
-    ServerFirst("imap", ports(143), imap.converse, imap.recognizes),
-    ServerFirst("pop3", ports(110), pop3.converse, pop3.recognizes),
+    ServerFirst("ftp", ports(21, 2121), ftp.converse, ftp.recognizes, ports(989, 990), "ftps"),
+    ServerFirst("smtp", ports(25, 587, 2525), smtp.converse, smtp.recognizes, ports(465), "smtps"),
+    ServerFirst("imap", ports(143), imap.converse, imap.recognizes, ports(993), "imaps"),
+    ServerFirst("pop3", ports(110), pop3.converse, pop3.recognizes, ports(995), "pop3s"),
     ServerFirst("vnc", ports(range(5900, 5911)), vnc.converse, vnc.recognizes),
     ServerFirst("rsync", ports(873), rsync.converse, rsync.recognizes),
     ServerFirst("svn", ports(3690), svn.converse, svn.recognizes),
     ServerFirst("nats", ports(4222), nats.converse, nats.recognizes),
-    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe, waits=, catch_all=)
-    ClientFirst("tls", tls.TLS_PORTS, tls.run),
-    ClientFirst("redis", ports(6379), redis.run),
-    ClientFirst("http", HTTP_PORTS, http.run, catch_all=True),
+    # ClientFirst(name, default ports, probe, recogniser of an answer to another probe, waits=, catch_all=,
+    # tls_ports=, tls_name=, layer=)
+    ClientFirst("tls", OTHER_TLS_PORTS, tls.run, layer=True),
+    ClientFirst("redis", ports(6379), redis.run, tls_name="rediss"),
+    ClientFirst("http", HTTP_PORTS, http.run, catch_all=True, tls_ports=HTTPS_PORTS, tls_name="https"),
     ClientFirst("smb", ports(445), smb.run, smb.recognizes, waits=True),
-    ClientFirst("dns", ports(53), dns.run, waits=True),
+    ClientFirst("dns", ports(53), dns.run, waits=True, tls_ports=ports(853), tls_name="dns-over-tls"),
     ClientFirst("modbus", ports(502), modbus.run, waits=True),
     ClientFirst("epmd", ports(4369), epmd.run, waits=True),
-    ClientFirst("rtsp", ports(554, 8554), rtsp.run, rtsp.recognizes),
-    ClientFirst("sip", ports(5060), sip.run, sip.recognizes),
+    ClientFirst("rtsp", ports(554, 8554), rtsp.run, rtsp.recognizes, tls_name="rtsps"),
+    ClientFirst("sip", ports(5060), sip.run, sip.recognizes, tls_ports=ports(5061), tls_name="sips"),
     ClientFirst("rdp", ports(3389), rdp.run, rdp.recognizes),
-    ClientFirst("ldap", ports(389), ldap.run),
+    ClientFirst("ldap", ports(389), ldap.run, tls_ports=ports(636, 3269), tls_name="ldaps"),
     ClientFirst("postgres", ports(5432), postgres.run),
-    ClientFirst("mqtt", ports(1883), mqtt.run),
+    ClientFirst("mqtt", ports(1883), mqtt.run, tls_ports=ports(8883), tls_name="mqtts"),
     ClientFirst("mssql", ports(1433), mssql.run, mssql.recognizes),
     ClientFirst("mongodb", ports(27017, 27018), mongodb.run),
     ClientFirst("x11", ports(range(6000, 6010)), x11.run),
-    ClientFirst("amqp", ports(5672), amqp.run, amqp.recognizes),
+    ClientFirst("amqp", ports(5672), amqp.run, amqp.recognizes, tls_ports=ports(5671), tls_name="amqps"),
     ClientFirst("memcached", ports(11211), memcached.run, memcached.recognizes),
     ClientFirst("beanstalkd", ports(11300), beanstalkd.run, beanstalkd.recognizes),
     ClientFirst("nut", ports(3493), nut.run, nut.recognizes),
-    ClientFirst("xmpp", ports(5222), xmpp.run, xmpp.recognizes),
-    ClientFirst("irc", ports(range(6660, 6670), 7000), irc.run, irc.recognizes),
-    ClientFirst("clickhouse", ports(9000), clickhouse.run, clickhouse.recognizes),
+    ClientFirst("xmpp", ports(5222), xmpp.run, xmpp.recognizes, tls_ports=ports(5223), tls_name="xmpps"),
+    ClientFirst(
+        "irc", ports(range(6660, 6670), 7000), irc.run, irc.recognizes, tls_ports=ports(994, 6697), tls_name="ircs"
+    ),
+    ClientFirst("clickhouse", ports(9000), clickhouse.run, clickhouse.recognizes, tls_ports=ports(9440)),
     ClientFirst("zookeeper", ports(2181), zookeeper.run),
     ClientFirst("git", ports(9418), git.run),
     ClientFirst("cassandra", ports(9042), cassandra.run, cassandra.recognizes),
     ClientFirst("kafka", ports(9092), kafka.run),
-    ClientFirst("ipp", ports(631), ipp.run, ipp.recognizes),
+    ClientFirst("ipp", ports(631), ipp.run, ipp.recognizes, tls_name="ipps"),
     ClientFirst("http-proxy", ports(3128, 8118, 8123), http_proxy.run, http_proxy.recognizes),
-    ClientFirst("elasticsearch", ports(9200), elasticsearch.run, elasticsearch.recognizes),
-    ClientFirst("docker", ports(2375), docker.run, docker.recognizes),
-    ClientFirst("kubernetes", ports(8001), kubernetes.run, kubernetes.recognizes),
-    ClientFirst("etcd", ports(2379), etcd.run, etcd.recognizes),
+    ClientFirst("elasticsearch", ports(9200), elasticsearch.run, elasticsearch.recognizes, tls_ports=ports(9200)),
+    ClientFirst("docker", ports(2375), docker.run, docker.recognizes, tls_ports=ports(2376)),
+    ClientFirst("kubernetes", ports(8001), kubernetes.run, kubernetes.recognizes, tls_ports=ports(6443)),
+    ClientFirst("etcd", ports(2379), etcd.run, etcd.recognizes, tls_ports=ports(2379)),
+)
+# Where TLS comes first: the ports of every protocol that runs inside it, and those of protocols not in the registry.
+TLS_PORTS = frozenset().union(OTHER_TLS_PORTS, *(row.tls_ports for row in ROWS))
+TCP_PROTOCOLS: tuple[Protocol, ...] = tuple(
+    replace(row, ports=TLS_PORTS) if isinstance(row, ClientFirst) and row.layer else row for row in ROWS
 )
 CLIENT_FIRST: tuple[ClientFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ClientFirst))
 SERVER_FIRST: tuple[ServerFirst, ...] = tuple(row for row in TCP_PROTOCOLS if isinstance(row, ServerFirst))
+TLS_NAMES = {row.name: row.tls_name for row in TCP_PROTOCOLS if row.tls_name}  # imap → imaps, http → https, …
+
+
+def usual_ports(rows: tuple[Protocol, ...]) -> dict[str, frozenset[int]]:
+    """Where each protocol is usually found, by the name it is reported under (inside TLS too: ``imaps`` → 993)."""
+    found: dict[str, frozenset[int]] = {}
+    for row in rows:
+        inside_tls = frozenset() if row.tls_name else row.tls_ports  # a protocol with no TLS name of its own
+        found[row.name] = found.get(row.name, frozenset()) | row.ports | inside_tls
+        if row.tls_name:
+            found[row.tls_name] = row.tls_ports
+    return found
+
+
+USUAL_PORTS = usual_ports(TCP_PROTOCOLS)

@@ -52,6 +52,9 @@ class ClientFirst:
     waits: bool = False  # its servers wait in silence for bytes that make sense to them (length-prefixed)
     catch_all: bool = False  # it accepts what others answer too (HTTP): they may claim its answer; its silence
     # means a server that waits for length-prefixed bytes, so the protocols that ``wait`` go next
+    tls_ports: frozenset[int] = frozenset()  # where it runs inside TLS from the first byte (443 for HTTP)
+    tls_name: str | None = None  # its name inside TLS (https), if it has one of its own; else ``name``
+    layer: bool = False  # its probe opens a layer (TLS) that the plan runs again inside
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -62,6 +65,8 @@ class ServerFirst:
     ports: frozenset[int]  # where the banner wait comes first
     probe: Callable[[Connection, bytes], Awaitable[Service | None]]  # None: not this protocol after all
     recognizes: Recognizer
+    tls_ports: frozenset[int] = frozenset()  # where it runs inside TLS from the first byte (993 for IMAP)
+    tls_name: str | None = None  # its name inside TLS (imaps), if it has one of its own; else ``name``
 
 
 Protocol = ClientFirst | ServerFirst

@@ -348,10 +348,14 @@ def favicon_items(icon: Body, url: str | None) -> list[Item]:
     return [*items, Item(BODY_SHA256, icon.sha256, "favicon", True)]
 
 
+def scheme_of(connection: Connection) -> str:
+    return "http" if connection.tls is None else "https"
+
+
 async def run(connection: Connection) -> Service | None:
     await connection.send(request_bytes(connection.ip))
     response = await connection.receive(response_complete)
-    return parse_response(response, "http", connection.ip, connection.port)
+    return parse_response(response, scheme_of(connection), connection.ip, connection.port)
 
 
 async def visit(connection: Connection, name: str) -> Service | None:

@@ -17,7 +17,7 @@ def recognizes(answer: bytes, usual_port: bool) -> bool:
 
 
 async def run(connection: Connection) -> Service | None:
-    own = http.Page("http", connection.ip, connection.port).url
+    own = http.Page(http.scheme_of(connection), connection.ip, connection.port).url
     service = await web.fetch(connection, "GET", own)
     if service is None:
         return None

@@ -1,5 +1,5 @@
-"""TLS: a handshake that accepts any certificate, the items of what the server showed, then what speaks inside:
-HTTP (``https``) or another service's banner (``tls``).
+"""TLS: a handshake that accepts any certificate, and the items of what the server showed. What speaks inside is
+identified by the plan run again inside TLS (``shoal.collect.identify``); domain scans ``visit`` HTTPS by name.
 
 ``handshake`` is the one function every TLS upgrade goes through (this probe, PostgreSQL's SSLRequest, the
 STARTTLS probes, domain scans): the certificate's items (``shoal.certificates``: names, digest, serial,
@@ -14,16 +14,9 @@ import datetime as dt
 from shoal.certificates import certificate_details, certificate_items
 from shoal.collect.connection import RECORDING_TLS, Connection
 from shoal.collect.probes import http
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.enrich.ja4plus import ja4s
 from shoal.model import Item
-
-TLS_PORTS = frozenset(
-    {443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 2376, 4443, 5061, 5986, 6443, 8443, 8883, 9443, 10443}
-)
-# Services that greet first inside TLS (mail, FTP, IRC, …): wait for their banner instead of sending HTTP.
-BANNER_FIRST_PORTS = frozenset({465, 563, 989, 990, 992, 993, 994, 995, 6697})
-
 
 HANDSHAKE_RECORD = 22  # a TLS record of handshake messages
 
@@ -72,26 +65,10 @@ def session_text(connection: Connection) -> str:
 
 
 async def run(connection: Connection) -> Service | None:
-    session = await handshake(connection)
-    inner = await inner_exchange(connection)
-    service = http.parse_response(inner, "https", connection.ip, connection.port)
-    if service is None:
-        service = Service("tls", printable(inner).strip() or session_text(connection))
-    service.items += session
-    service.tls = True
-    return service
-
-
-async def inner_exchange(connection: Connection) -> bytes:
-    """What the service inside TLS says: its banner on greet-first ports, else its answer to ``GET /``.
-    Once the handshake worked the service is TLS, whatever happens inside, so errors here give b""."""
-    try:
-        if connection.port in BANNER_FIRST_PORTS:
-            return await connection.receive()
-        await connection.send(http.request_bytes(connection.ip))
-        return await connection.receive(http.response_complete)
-    except (OSError, TimeoutError):
-        return b""
+    """The TLS layer: a handshake that accepts any certificate, and the session's items. What runs inside is named
+    by the plan run again inside TLS (``shoal.collect.identify``); the banner here is for a service nothing names."""
+    items = await handshake(connection)
+    return Service("tls", session_text(connection), items, tls=True)
 
 
 async def visit(connection: Connection, name: str) -> Service | None:

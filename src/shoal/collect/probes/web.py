@@ -28,7 +28,7 @@ async def fetch(
     """The HTTP service that answers ``method target`` (its headers, title, url and body), or None."""
     await connection.send(request_bytes(connection.ip, method, target, headers, body))
     response = await connection.receive(http.response_complete)
-    return http.parse_response(response, "http", connection.ip, connection.port)
+    return http.parse_response(response, http.scheme_of(connection), connection.ip, connection.port)
 
 
 async def fetch_json(connection: Connection, target: str, key: str) -> tuple[Service, dict[str, object]] | None:
