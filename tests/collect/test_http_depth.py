@@ -61,6 +61,8 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         f" location = /start {{ return 302 http://{WEB_IP}:8080/landing.html; }}",
         f"listen {WEB_IP}:8080; root {folder}/linked;",
         f"listen {WEB_IP}:8181; root {folder}/plain;",
+        f"listen {WEB_IP}:3000; root {folder}/plain;",
+        f"listen {WEB_IP}:5000; root {folder}/plain; keepalive_timeout 0;",
         f"listen {WEB_IP}:8000; location = / {{ return 302 /r1; }} {hops}",
         f"listen {WEB_IP}:8008; return 302 http://elsewhere.example/;",
         f"listen {WEB_IP}:8081; return 302 http://{OUTSIDE}/;",
@@ -107,7 +109,7 @@ def test_redirects_are_followed_to_the_page_and_its_linked_icon(web: None) -> No
     assert items_of(report, "title") == [("", "Landing page")]
     assert favicon_of(report) == expected_favicon(ICON, f"http://{WEB_IP}:8080/static/icon.png")
     assert ICON in [body.data for body in report.bodies]
-    assert connections == 4  # the page, two redirects, the icon
+    assert connections == 4  # another port: the follow-up starts again from the page, then two redirects, the icon
 
 
 def test_the_favicon_ico_of_a_page_on_an_unusual_port(web: None) -> None:
@@ -116,11 +118,23 @@ def test_the_favicon_ico_of_a_page_on_an_unusual_port(web: None) -> None:
     assert favicon_of(report) == expected_favicon(ICO, f"http://{WEB_IP}:8181/favicon.ico")
 
 
+def test_the_favicon_is_asked_for_over_the_pages_connection(web: None) -> None:
+    report, connections = collected(3000)
+    assert favicon_of(report) == expected_favicon(ICO, f"http://{WEB_IP}:3000/favicon.ico")
+    assert connections == 1  # HTTP/1.1 keep-alive
+
+
+def test_a_server_that_closes_after_each_answer_gets_a_connection_for_the_favicon(web: None) -> None:
+    report, connections = collected(5000)
+    assert favicon_of(report) == expected_favicon(ICO, f"http://{WEB_IP}:5000/favicon.ico")
+    assert connections == 2
+
+
 def test_at_most_three_redirects_are_followed(web: None) -> None:
     report, connections = collected(8000)
     redirects = [value for context, value in items_of(report, "url") if context == "redirect"]
     assert redirects == [f"http://{WEB_IP}:8000/r{n}" for n in range(1, 5)]
-    assert connections == 1 + 3 + 1  # the page, three redirects, /favicon.ico (not found)
+    assert connections == 1  # the page, three redirects, /favicon.ico (not found): all on one connection
     assert favicon_of(report) == {}
 
 
@@ -128,7 +142,7 @@ def test_a_redirect_to_another_name_is_recorded_not_followed(web: None) -> None:
     report, connections = collected(8008)
     assert ("redirect", "http://elsewhere.example/") in items_of(report, "url")
     assert ("redirect", "elsewhere.example") in items_of(report, "host")
-    assert connections == 2  # the page and its own /favicon.ico: nothing was resolved or sent elsewhere
+    assert connections == 1  # the page and its own /favicon.ico: nothing was resolved or sent elsewhere
 
 
 def test_a_redirect_outside_the_allow_list_is_never_followed(web: None) -> None:

@@ -175,6 +175,12 @@ class Identification:
         loop = asyncio.get_running_loop()
         try:
             while True:
+                if not self.running and self.pending and self.pending[0] in self.own:  # alone: no task needed
+                    attempt = Attempt(self.pending.pop(0), own=True)
+                    service = self._settle(attempt, await self._attempt(attempt))
+                    if service is not None:
+                        return service
+                    continue
                 self._start_steps(loop.time())
                 if not self.running:
                     return self.found

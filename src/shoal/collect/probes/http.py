@@ -1,6 +1,7 @@
 """HTTP: ``GET /`` and the status line, every header (original case), the page title, the URL and the body
-(de-chunked, kept for ``scan/protocols/body``; marked truncated when the read cap cut it). Then, with more
-connections (a follow-up, run once the service is identified), where the answer leads:
+(de-chunked, kept for ``scan/protocols/body``; marked truncated when the read cap cut it). Then where the answer
+leads — over the same connection (HTTP/1.1 keep-alive) while the server keeps it open and the pages stay on the
+same origin; otherwise all of it in a follow-up, run once the service is identified, with connections of its own:
 
 - **Redirects**: each 3xx answer's ``Location`` is recorded as ``url;redirect`` (absolute), with ``host;redirect``
   when it names a host other than the one visited, and followed — at most ``MAX_REDIRECTS`` times — when it
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import html
 import ipaddress
@@ -26,7 +28,7 @@ from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 from shoal import __version__
 from shoal.collect.connection import READ_CAP, RECORDING_TLS, Connection, Connector
 from shoal.collect.policy import canonical
-from shoal.collect.probes.base import FollowUp, Service, printable
+from shoal.collect.probes.base import Service, printable
 from shoal.enrich.fingerprints import favicon_mmh3
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
 
@@ -64,6 +66,10 @@ class Page:
         return self.name or (f"[{self.ip}]" if ":" in self.ip else self.ip)
 
     @property
+    def origin(self) -> tuple[str, str, int, str | None]:
+        return self.scheme, self.ip, self.port, self.name
+
+    @property
     def url(self) -> str:
         """The page's URL; the port only where it is not the scheme's own."""
         suffix = "" if DEFAULT_PORTS.get(self.scheme) == self.port else f":{self.port}"
@@ -76,24 +82,41 @@ class Response:
     status: int  # 0 if the status line has no number
     headers: list[tuple[str, str]]  # (name as sent, value), at most MAX_HEADERS
     body: Body
+    framed: bool = False  # its end was known (no body, a length, the last chunk) and all of it arrived
 
     def header(self, name: str) -> str | None:
         return next((value for key, value in self.headers if key.lower() == name), None)
 
+    @property
+    def kept_open(self) -> bool:
+        """The server keeps the connection open for another request: the response was framed, and HTTP/1.1 did
+        not say ``close`` (HTTP/1.0: said ``keep-alive``)."""
+        connection = (self.header("connection") or "").lower()
+        if self.status_line.startswith(b"HTTP/1.0"):
+            return self.framed and "keep-alive" in connection
+        return self.framed and "close" not in connection
 
-def request_bytes(ip: str, name: str | None = None, path: str = "/") -> bytes:
-    """``GET path`` with ``Host:`` the name visited, or the address."""
+
+def request_bytes(ip: str, name: str | None = None, path: str = "/", keep_alive: bool = False) -> bytes:
+    """``GET path`` with ``Host:`` the name visited, or the address; ``keep_alive``: more requests may follow."""
     host = name if name is not None else f"[{ip}]" if ":" in ip else ip
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    ).encode()
+    ending = "" if keep_alive else "Connection: close\r\n"
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\n{ending}\r\n".encode()
+
+
+def bodiless(head: bytes) -> bool:
+    """A status that never has a body (1xx, 204, 304)."""
+    status = head[9:12]
+    return status[:1] == b"1" or status in (b"204", b"304")
 
 
 def response_complete(data: bytes) -> bool:
-    """The whole response is here: the head, then Content-Length bytes or the last chunk."""
+    """The whole response is here: the head, then Content-Length bytes or the last chunk (or no body at all)."""
     head, separator, body = data.partition(b"\r\n\r\n")
     if not separator:
         return False
+    if bodiless(head):
+        return True
     lowered = head.lower()
     length = re.search(rb"\r\ncontent-length:\s*(\d+)", lowered)
     if length:
@@ -148,25 +171,39 @@ def parsed(response: bytes) -> Response | None:
             headers.append((printable(key.strip(), 256), printable(value.strip())))
     content_type = next((value for key, value in headers if key.lower() == "content-type"), "")
     status = int(code[0]) if code and code[0].isdigit() and len(code[0]) == 3 else 0
-    return Response(status_line, status, headers, response_body(head, body, content_type))
+    answer = response_body(head, body, content_type)
+    lowered = head.lower()
+    delimited = b"\r\ncontent-length:" in lowered or (b"\r\ntransfer-encoding:" in lowered and b"chunked" in lowered)
+    framed = bodiless(head) or (delimited and not answer.truncated and response_complete(response))
+    return Response(status_line, status, headers, answer, framed)
 
 
 def parse_response(response: bytes, scheme: str, ip: str, port: int, name: str | None = None) -> Service | None:
-    """The service an HTTP response shows; ``name`` is the host name visited (domain scans), if any. It carries
-    the follow-up to where the response leads (redirects, favicon)."""
+    """The service an HTTP response shows; ``name`` is the host name visited (domain scans), if any."""
     answer = parsed(response)
-    if answer is None:
-        return None
-    page = Page(scheme, ip, port, name)
+    return None if answer is None else service_of(answer, Page(scheme, ip, port, name))
+
+
+def service_of(answer: Response, page: Page) -> Service:
     items = [Item("http-header", value, key) for key, value in answer.headers]
     title = page_title(answer.body.data, answer.body.content_type)
     if title is not None:
         items.append(Item("title", title))
     items.append(Item("url", page.url))
     bodies = [answer.body] if answer.body.data else []
-    items += [Item(BODY_SHA256, body.sha256, scheme, True) for body in bodies]
-    service = Service(scheme, printable(answer.status_line.strip(), 256), items, bodies=bodies)
-    service.follow_ups.append(where_it_leads(service, page, answer))
+    items += [Item(BODY_SHA256, body.sha256, page.scheme, True) for body in bodies]
+    return Service(page.scheme, printable(answer.status_line.strip(), 256), items, bodies=bodies)
+
+
+async def get(connection: Connection, page: Page) -> Service | None:
+    """``GET`` the page over the connection (keep-alive): the service its answer shows, and where it leads (over the
+    same connection where it can, else in a follow-up); None if the answer is not HTTP."""
+    await connection.send(request_bytes(page.ip, page.name, page.path, keep_alive=True))
+    answer = parsed(await connection.receive(response_complete))
+    if answer is None:
+        return None
+    service = service_of(answer, page)
+    await lead_here(service, page, answer, connection)
     return service
 
 
@@ -206,51 +243,97 @@ def target_of(page: Page, reference: str) -> tuple[str, Page | None] | None:
     return url, Page(scheme, str(canonical(address)), port, None, path)
 
 
-async def fetch(connector: Connector, page: Page, limit: int = READ_CAP) -> Response | None:
-    """``GET`` the page on a connection of its own (TLS for https, SNI the name visited); at most ``limit``
-    bytes read. Raises PortClosed, TargetNotAllowed, OSError, TimeoutError."""
-    connection = await connector.open(page.ip, page.port)
+class Elsewhere(Exception):
+    """A page the connection at hand cannot fetch: on another origin, or the server no longer keeps it open."""
+
+
+class SameConnection:
+    """Pages fetched over the connection the first answer came on, while the server keeps it open (HTTP/1.1
+    keep-alive) and they are on the same origin (scheme, address, port and name); else ``Elsewhere``."""
+
+    def __init__(self, connection: Connection, origin: Page, first: Response) -> None:
+        self.connection = connection
+        self.origin = origin
+        self.open = first.kept_open and not connection.ended
+
+    def allows(self, page: Page) -> bool:
+        if not (page.origin == self.origin.origin and self.open):
+            raise Elsewhere(page.url)
+        return True
+
+    async def get(self, page: Page, limit: int) -> Response | None:
+        self.allows(page)
+        self.connection.remaining = limit
+        await self.connection.send(request_bytes(page.ip, page.name, page.path, keep_alive=True))
+        answer = parsed(await self.connection.receive(response_complete))
+        self.open = answer is not None and answer.kept_open and not self.connection.ended
+        return answer
+
+
+class NewConnections:
+    """Pages fetched each on a connection of its own (TLS for https, SNI the name visited), where the allow-list
+    permits. ``get`` raises PortClosed, TargetNotAllowed, OSError, TimeoutError."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    def allows(self, page: Page) -> bool:
+        return self.connector.policy.permits(ipaddress.ip_address(page.ip))
+
+    async def get(self, page: Page, limit: int) -> Response | None:
+        connection = await self.connector.open(page.ip, page.port)
+        try:
+            connection.remaining = limit
+            if page.scheme == "https":
+                await connection.start_tls(RECORDING_TLS, page.name)
+            await connection.send(request_bytes(page.ip, page.name, page.path))
+            return parsed(await connection.receive(response_complete))
+        finally:
+            connection.close()
+
+
+Pages = SameConnection | NewConnections
+
+
+async def lead_here(service: Service, start: Page, first: Response, connection: Connection) -> None:
+    """Where the first answer leads, over its connection if everything is there; else none of it now, and all of it
+    in a follow-up with connections of its own."""
+    here = Service(service.protocol, service.banner, list(service.items), bodies=list(service.bodies))
     try:
-        connection.remaining = limit
-        if page.scheme == "https":
-            await connection.start_tls(RECORDING_TLS, page.name)
-        await connection.send(request_bytes(page.ip, page.name, page.path))
-        return parsed(await connection.receive(response_complete))
-    finally:
-        connection.close()
+        await lead(here, start, first, SameConnection(connection, start, first))
+    except (Elsewhere, OSError, EOFError):  # a page elsewhere, or the connection broke: start again from the first
+        service.follow_ups.append(functools.partial(lead_elsewhere, service, start, first))
+        return
+    service.items, service.bodies = here.items, here.bodies
 
 
-def allowed(connector: Connector, page: Page) -> bool:
-    return connector.policy.permits(ipaddress.ip_address(page.ip))
+async def lead_elsewhere(service: Service, start: Page, first: Response, connector: Connector) -> None:
+    await lead(service, start, first, NewConnections(connector))
 
 
-def where_it_leads(service: Service, start: Page, first: Response) -> FollowUp:
-    """The follow-up of an HTTP(S) answer: its redirects, then the favicon of the page reached."""
-
-    async def follow(connector: Connector) -> None:
-        page, response, seen = start, first, {start.url}
-        for hop in range(MAX_REDIRECTS + 1):
-            location = response.header("location") if response.status in REDIRECTS else None
-            if not location:
-                break
-            target = target_of(page, location)
-            if target is None:  # not an http(s) URL: recorded as it was sent
-                service.items.append(Item("url", printable(location.encode(), MAX_URL_CHARS), "redirect"))
-                break
-            url, following = target
-            service.items += redirect_items(start, url)
-            if hop == MAX_REDIRECTS or following is None or following.url in seen or not allowed(connector, following):
-                break
-            seen.add(following.url)
-            answer = await fetch(connector, following)
-            if answer is None:
-                return
-            page, response = following, answer
-        if page is not start and response.status not in REDIRECTS:
-            reached(service, response)
-        await find_favicon(service, connector, page, response)
-
-    return follow
+async def lead(service: Service, start: Page, first: Response, pages: Pages) -> None:
+    """The redirects of an HTTP(S) answer, then the favicon of the page reached."""
+    page, response, seen = start, first, {start.url}
+    for hop in range(MAX_REDIRECTS + 1):
+        location = response.header("location") if response.status in REDIRECTS else None
+        if not location:
+            break
+        target = target_of(page, location)
+        if target is None:  # not an http(s) URL: recorded as it was sent
+            service.items.append(Item("url", printable(location.encode(), MAX_URL_CHARS), "redirect"))
+            break
+        url, following = target
+        service.items += redirect_items(start, url)
+        if hop == MAX_REDIRECTS or following is None or following.url in seen or not pages.allows(following):
+            break
+        seen.add(following.url)
+        answer = await pages.get(following, READ_CAP)
+        if answer is None:
+            return
+        page, response = following, answer
+    if page is not start and response.status not in REDIRECTS:
+        reached(service, response)
+    await find_favicon(service, pages, page, response)
 
 
 def redirect_items(start: Page, url: str) -> list[Item]:
@@ -304,7 +387,7 @@ def is_icon(response: Response) -> bool:
     return "html" not in body.content_type.lower() and not start.startswith((b"<!doctype html", b"<html"))
 
 
-async def find_favicon(service: Service, connector: Connector, page: Page, response: Response) -> None:
+async def find_favicon(service: Service, pages: Pages, page: Page, response: Response) -> None:
     """The page's icon link, else ``/favicon.ico``; the first that gives an icon is recorded."""
     reference = icon_reference(response.body.data)
     inline = data_uri(reference) if reference else None
@@ -319,10 +402,10 @@ async def find_favicon(service: Service, connector: Connector, page: Page, respo
         target = target_of(page, candidate)
         following = target[1] if target else None
         for _ in range(MAX_REDIRECTS + 1):
-            if following is None or fetches == MAX_FAVICON_FETCHES or not allowed(connector, following):
+            if following is None or fetches == MAX_FAVICON_FETCHES or not pages.allows(following):
                 break
             fetches += 1
-            answer = await fetch(connector, following, MAX_FAVICON_BYTES + HEAD_BYTES)
+            answer = await pages.get(following, MAX_FAVICON_BYTES + HEAD_BYTES)
             if answer is None:
                 break
             if is_icon(answer):
@@ -353,13 +436,9 @@ def scheme_of(connection: Connection) -> str:
 
 
 async def run(connection: Connection) -> Service | None:
-    await connection.send(request_bytes(connection.ip))
-    response = await connection.receive(response_complete)
-    return parse_response(response, scheme_of(connection), connection.ip, connection.port)
+    return await get(connection, Page(scheme_of(connection), connection.ip, connection.port))
 
 
 async def visit(connection: Connection, name: str) -> Service | None:
     """HTTP by name (domain scans): ``Host:`` is ``name``."""
-    await connection.send(request_bytes(connection.ip, name))
-    response = await connection.receive(response_complete)
-    return parse_response(response, "http", connection.ip, connection.port, name)
+    return await get(connection, Page("http", connection.ip, connection.port, name))

@@ -74,9 +74,7 @@ async def run(connection: Connection) -> Service | None:
 async def visit(connection: Connection, name: str) -> Service | None:
     """HTTPS by name (domain scans): SNI and ``Host:`` are ``name``."""
     session = await handshake(connection, name)
-    await connection.send(http.request_bytes(connection.ip, name))
-    response = await connection.receive(http.response_complete)
-    service = http.parse_response(response, "https", connection.ip, connection.port, name)
+    service = await http.get(connection, http.Page("https", connection.ip, connection.port, name))
     if service is not None:
         service.items += session
     return service
