@@ -75,9 +75,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def collected(port: int) -> tuple[Report, int]:
+def collected(port: int, follow_ups: bool = True) -> tuple[Report, int]:
     """The report of WEB_IP:port, scanned with only ALLOWED allowed, and the connections opened for it."""
-    collector = Collector(ScanPolicy(allow=(ALLOWED,)), ScanSettings(timeouts=FAST, jarm=False), ListSink())
+    settings = ScanSettings(timeouts=FAST, jarm=False, follow_ups=follow_ups)
+    collector = Collector(ScanPolicy(allow=(ALLOWED,)), settings, ListSink())
     report = run_event_loop(collector.collect(WEB_IP, port))
     assert report is not None
     return report, collector.connector.connects
@@ -122,6 +123,12 @@ def test_the_favicon_is_asked_for_over_the_pages_connection(web: None) -> None:
     report, connections = collected(3000)
     assert favicon_of(report) == expected_favicon(ICO, f"http://{WEB_IP}:3000/favicon.ico")
     assert connections == 1  # HTTP/1.1 keep-alive
+
+
+def test_no_follow_ups_means_no_favicon_even_over_the_same_connection(web: None) -> None:
+    report, connections = collected(3000, follow_ups=False)
+    assert favicon_of(report) == {} and connections == 1
+    assert items_of(report, "title") == [("", "Plain page")]
 
 
 def test_a_server_that_closes_after_each_answer_gets_a_connection_for_the_favicon(web: None) -> None:

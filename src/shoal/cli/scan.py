@@ -88,7 +88,7 @@ def scan_command(
     identify: Annotated[bool, typer.Option(help="Identify services; --no-identify only finds open ports.")] = True,
     jarm: Annotated[bool, typer.Option(help="Add a JARM fingerprint to TLS services (10 more connections).")] = True,
     follow_ups: Annotated[
-        bool, typer.Option(help="SSH's other host key types, HTTP redirects and favicons (more connections).")
+        bool, typer.Option(help="SSH's other host key types, HTTP redirects and favicons (more requests).")
     ] = True,
     enrich: Annotated[
         bool, typer.Option(help="Enrich reports (country, network, product tags) before storing.")

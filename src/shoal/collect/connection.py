@@ -91,6 +91,7 @@ class Connection:
         self.received = 0  # bytes the peer has sent so far: its TLS handshake, then what ``receive`` returned
         self.ended = False  # the peer closed or reset the connection (rather than staying silent)
         self.connected_in = connected_in  # seconds the TCP handshake took: a round trip to the peer
+        self.follow_ups = True  # probes may go beyond the identifying exchange (``shoal scan --no-follow-ups``)
         self._on_close: Callable[[], None] | None = on_close
         self._tls: TlsSession | None = None
 

@@ -100,7 +100,7 @@ async def identify(
     the port, is used (and closed) by the first step; ``follow``: run the service's follow-ups. Bounded by the
     service timeout as a whole."""
     deadline = asyncio.get_running_loop().time() + connector.timeouts.service
-    identification = Identification(Route(connector, ip, port), planned(port), first)
+    identification = Identification(Route(connector, ip, port), planned(port), first, follow)
     try:
         async with asyncio.timeout_at(deadline):
             service = await identification.run()
@@ -159,9 +159,10 @@ class Attempt:
 class Identification:
     """A plan under way on one port (or inside its TLS): the steps not started, those running, what they found."""
 
-    def __init__(self, route: Route, plan: Plan, first: Connection | None) -> None:
+    def __init__(self, route: Route, plan: Plan, first: Connection | None, follow: bool = True) -> None:
         steps, own = plan
         self.route = route
+        self.follow = follow  # depth beyond the identifying exchange (Connection.follow_ups)
         self.pending: list[Step] = list(steps)
         self.own = frozenset(steps[:own])
         self.first = first  # the connection the first step uses
@@ -242,10 +243,12 @@ class Identification:
                 return None
         attempt.connection, attempt.mark = connection, connection.received
         attempt.began = asyncio.get_running_loop().time()
+        connection.follow_ups = self.follow
         try:
             service = await run_step(attempt.step, connection)
             if service is not None and isinstance(attempt.step, ClientFirst) and attempt.step.layer:
-                inside = Identification(replace(self.route, tls=True), planned_inside_tls(self.route.port), connection)
+                plan = planned_inside_tls(self.route.port)
+                inside = Identification(replace(self.route, tls=True), plan, connection, self.follow)
                 service = inside_tls(service, await inside.run(), inside.heard)
             return service
         finally:

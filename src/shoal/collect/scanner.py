@@ -38,7 +38,7 @@ class ScanSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     identify: bool = True  # False: port discovery only
     jarm: bool = True  # a JARM fingerprint for every TLS service
-    follow_ups: bool = True  # depth that costs connections: SSH's other host key types, HTTP redirects, favicons
+    follow_ups: bool = True  # depth beyond the identifying exchange: SSH's other host keys, HTTP redirects, favicons
 
 
 @dataclass(slots=True)

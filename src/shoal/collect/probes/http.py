@@ -197,13 +197,15 @@ def service_of(answer: Response, page: Page) -> Service:
 
 async def get(connection: Connection, page: Page) -> Service | None:
     """``GET`` the page over the connection (keep-alive): the service its answer shows, and where it leads (over the
-    same connection where it can, else in a follow-up); None if the answer is not HTTP."""
+    same connection where it can, else in a follow-up; neither with ``--no-follow-ups``); None if the answer is not
+    HTTP."""
     await connection.send(request_bytes(page.ip, page.name, page.path, keep_alive=True))
     answer = parsed(await connection.receive(response_complete))
     if answer is None:
         return None
     service = service_of(answer, page)
-    await lead_here(service, page, answer, connection)
+    if connection.follow_ups:
+        await lead_here(service, page, answer, connection)
     return service
 
 
