@@ -69,6 +69,17 @@ NMAP_NAMES: dict[str, set[str]] = {
     "nats": {"nats"},
     "clickhouse": {"clickhouse"},
     "irc": {"irc"},
+    # inside TLS: nmap names the protocol and says "ssl" in its tunnel attribute (ssl/imap)
+    "https": {"https", "http"},
+    "imaps": {"imaps", "imap"},
+    "pop3s": {"pop3s", "pop3"},
+    "smtps": {"smtps", "smtp", "submission"},
+    "ldaps": {"ldaps", "ldap"},
+    "ftps": {"ftps", "ftp"},
+    "ircs": {"ircs", "ircs-u", "irc"},
+    "xmpps": {"xmpp-client", "jabber", "xmpp", "xmpps"},
+    "mqtts": {"mqtt", "secure-mqtt"},
+    "rediss": {"redis"},
 }
 
 
@@ -149,9 +160,10 @@ def nmap_scan(daemon: Daemon, ip: str, folder: Path) -> Seen:
     if service is None:
         return Seen(seconds=seconds)
     name, method = service.get("name", ""), service.get("method", "")
+    shown = f"ssl/{name}" if service.get("tunnel") == "ssl" else name
     detail = " ".join(service.get(key, "") for key in ("product", "version", "extrainfo")).strip()
     accepted = NMAP_NAMES.get(daemon.protocol, {daemon.protocol})
-    return Seen(f"{name} ({method})", detail[:60], method == "probed" and name in accepted, 0, seconds)
+    return Seen(f"{shown} ({method})", detail[:60], method == "probed" and name in accepted, 0, seconds)
 
 
 class NoSink:
@@ -169,15 +181,13 @@ def identification_times(targets: list[tuple[Daemon, str]], runs: int) -> dict[s
     settings = ScanSettings(timeouts=Timeouts(), jarm=False)
 
     async def measure() -> dict[str, float]:
-        medians = {}
-        for daemon, ip in targets:
-            samples = []
-            for _ in range(runs):
+        samples: dict[str, list[float]] = {daemon.name: [] for daemon, _ in targets}
+        for _ in range(runs):  # each daemon once per round: servers that count recent connections (IRC) forget ours
+            for daemon, ip in targets:
                 started = time.perf_counter()
                 await Collector(policy, settings, NoSink()).collect(ip, daemon.port)
-                samples.append((time.perf_counter() - started) * 1000)
-            medians[daemon.name] = statistics.median(samples)
-        return medians
+                samples[daemon.name].append((time.perf_counter() - started) * 1000)
+        return {name: statistics.median(times) for name, times in samples.items()}
 
     return run_event_loop(measure())
 

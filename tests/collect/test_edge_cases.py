@@ -231,3 +231,17 @@ def test_a_server_that_hangs_up_after_its_greeting_keeps_its_name() -> None:
         with fake_server(f"127.{BLOCK}.1.{40 + host}", port, greet_and_hang_up(greeting)):
             report = collect_one(f"127.{BLOCK}.1.{40 + host}", port, FAST)
         assert report is not None and items_of(report, "server-banner")[0][0] == protocol
+
+
+def test_a_service_no_probe_knows_is_generic_with_the_first_answer_it_gave() -> None:
+    """A line protocol Shoal has no probe for, which speaks only when spoken to: its answer is still recorded."""
+
+    async def grumble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline():
+            writer.write(b"?? unknown request, try HELP\r\n")
+            await writer.drain()
+
+    with fake_server(f"127.{BLOCK}.1.50", 4050, grumble):
+        report = collect_one(f"127.{BLOCK}.1.50", 4050, FAST)
+    assert report is not None
+    assert items_of(report, "server-banner")[0] == ("generic", "?? unknown request, try HELP")

@@ -96,9 +96,9 @@ def next_steps(step: Step, connection: Connection, claimed: list[ClientFirst], s
 async def identify(
     connector: Connector, ip: str, port: int, first: Connection | None = None, follow: bool = True
 ) -> Service | None:
-    """The service on ip:port, or None if nothing recognisable answered. ``first``, an open connection to
-    the port, is used (and closed) by the first step; ``follow``: run the service's follow-ups. Bounded by the
-    service timeout as a whole."""
+    """The service on ip:port: the one a probe recognised, else a ``generic`` one with the first answer any probe
+    drew; None if nothing answered. ``first``, an open connection to the port, is used (and closed) by the first
+    step; ``follow``: run the service's follow-ups. Bounded by the service timeout as a whole."""
     deadline = asyncio.get_running_loop().time() + connector.timeouts.service
     identification = Identification(Route(connector, ip, port), planned(port), first, follow)
     try:
@@ -106,6 +106,8 @@ async def identify(
             service = await identification.run()
     except (PortClosed, TimeoutError):
         service = identification.found
+    if service is None and identification.heard.strip():  # it answered, but no probe knew the answer
+        service = Service("generic", printable(identification.heard).strip())
     if service is not None and follow:
         await follow_up(service, connector, deadline)
     return service
