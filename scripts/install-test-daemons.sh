@@ -39,6 +39,7 @@ declare -A PACKAGE_OF=(
     [/usr/sbin/nats-server]=nats-server
     [/usr/bin/etcd]=etcd-server
     [/usr/sbin/kamailio]=kamailio
+    [/usr/sbin/danted]=dante-server
     [/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib]=gir1.2-gst-rtsp-server-1.0
     [/usr/lib/python3/dist-packages/gi/__init__.py]=python3-gi
     [/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstvideotestsrc.so]=gstreamer1.0-plugins-base

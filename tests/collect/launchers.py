@@ -550,6 +550,16 @@ def squid(ip: str, port: int, folder: Path) -> Launch:
     return running([binary("/usr/sbin/squid"), "-N", "-f", str(folder / "squid.conf")], ip, port, folder)
 
 
+def dante(ip: str, port: int, folder: Path) -> Launch:
+    """Dante, a SOCKS5 server that asks for no authentication and forwards nothing (every request is blocked)."""
+    (folder / "danted.conf").write_text(
+        f"logoutput: {folder}/danted.log\ninternal: {ip} port = {port}\nexternal: {ip}\nsocksmethod: none\n"
+        "clientmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\n"
+        "client pass {\n  from: 0.0.0.0/0 to: 0.0.0.0/0\n}\nsocks block {\n  from: 0.0.0.0/0 to: 0.0.0.0/0\n}\n"
+    )
+    return running([binary("/usr/sbin/danted"), "-f", str(folder / "danted.conf")], ip, port, folder)
+
+
 def prosody(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
     """Prosody (XMPP) for shoal.test and for its own address (so a scan by address sees the stream features),
     offering STARTTLS on its client port (with ``tls``: XMPP over TLS from the first byte instead)."""
@@ -740,6 +750,7 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("clickhouse", "clickhouse", 19000, clickhouse),
     Daemon("gst-rtsp-server", "rtsp", 8554, gst_rtsp),
     Daemon("kamailio", "sip", 5070, kamailio),
+    Daemon("dante", "socks", 1081, dante),
     # TLS from the first byte: what runs inside is named as it is there
     Daemon("nginx-https", "https", 4433, partial(nginx, tls=True)),
     Daemon("dovecot-imaps", "imaps", 993, partial(dovecot, tls=True)),

@@ -183,19 +183,37 @@ def test_telnet_negotiation_on_an_unlisted_port() -> None:
     assert items_of(report, "server-banner") == [("telnet", "\r\nUser Access Verification\r\n\r\nUsername: ")]
 
 
-def test_an_ftp_greeting_on_the_smtp_port_is_ftp() -> None:
-    async def ftp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220-Welcome\r\n220 Service ready\r\n")
-        await writer.drain()
-        await reader.readuntil(b"\r\n")
-        writer.write(b"530 Please login with USER and PASS.\r\n")
-        await writer.drain()
-        await asyncio.sleep(0.5)
+def greets_220(greeting: bytes, answers: dict[bytes, bytes]) -> Handler:
+    """A server that greets with 220, then answers each command it knows (by its first word), else ``500``."""
 
-    with fake_server(f"127.{BLOCK}.1.13", 25, ftp):
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        while line := await reader.readline():
+            writer.write(answers.get(line.split()[0] if line.split() else b"", b"500 unknown command\r\n"))
+            await writer.drain()
+
+    return handler
+
+
+def test_an_ftp_greeting_on_the_smtp_port_is_ftp() -> None:
+    refuses_ehlo = {
+        b"EHLO": b"530 Please login with USER and PASS.\r\n",
+        b"FEAT": b"211-Features:\r\n EPSV\r\n211 End\r\n",
+    }
+    with fake_server(f"127.{BLOCK}.1.13", 25, greets_220(b"220-Welcome\r\n220 Service ready\r\n", refuses_ehlo)):
         report, _ = timed(f"127.{BLOCK}.1.13", 25)
     assert report is not None
     assert items_of(report, "server-banner") == [("ftp", "220-Welcome\r\n220 Service ready")]
+    assert items_of(report, "capability") == [("ftp", "EPSV")]
+
+
+def test_a_220_greeting_that_is_neither_smtp_nor_ftp_is_generic() -> None:
+    """A DICT server (RFC 2229) greets with 220 too: refusing EHLO does not make it FTP."""
+    greeting = b"220 dict.example dictd 1.13.0/rf on Linux 6.1 <auth.mime> <12.345.678@dict.example>\r\n"
+    with fake_server(f"127.{BLOCK}.1.16", 2628, greets_220(greeting, {})):
+        report, _ = timed(f"127.{BLOCK}.1.16", 2628)
+    assert report is not None
+    assert items_of(report, "server-banner")[0] == ("generic", greeting.decode().strip())
 
 
 def test_modbus_exception_and_short_frames_do_not_crash() -> None:
@@ -244,4 +262,5 @@ def test_a_service_no_probe_knows_is_generic_with_the_first_answer_it_gave() -> 
     with fake_server(f"127.{BLOCK}.1.50", 4050, grumble):
         report = collect_one(f"127.{BLOCK}.1.50", 4050, FAST)
     assert report is not None
-    assert items_of(report, "server-banner")[0] == ("generic", "?? unknown request, try HELP")
+    [(protocol, banner)] = items_of(report, "server-banner")
+    assert protocol == "generic" and banner.startswith("?? unknown request, try HELP")

@@ -70,6 +70,7 @@ DEPTH: dict[str, list[tuple[str, str, str]]] = {
     "clickhouse": [("version", "clickhouse", r"\d+\.\d+")],
     "gst-rtsp-server": [("capability", "rtsp", "PLAY"), ("http-header", "Server", "GStreamer RTSP server")],
     "kamailio": [("capability", "sip", "OPTIONS"), ("http-header", "Server", r"kamailio \(.*\)")],
+    "dante": [("protocol-version", "socks", "5"), ("auth-method", "socks", "none")],
     # Inside TLS: the protocol's own items (their context the protocol spoken inside), then the TLS session's
     "nginx-https": [("title", "", "Shoal test page"), ("url", "", r"https://127\.\d+\.\d+\.\d+:4433/"), CERTIFICATE],
     "dovecot-imaps": [("capability", "imap", "IMAP4rev1"), CERTIFICATE, JA4S],

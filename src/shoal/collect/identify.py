@@ -341,11 +341,13 @@ async def from_banner(connection: Connection) -> Service | None:
     banner = await connection.receive()
     if not banner:
         return None
+    talked = False  # a probe spoke on the connection: what follows the banner now answers it
     for row in SERVER_FIRST:
         if row.recognizes(banner, connection.port in (row.ports if connection.tls is None else row.tls_ports)):
             service = await row.probe(connection, banner)
             if service is not None:
                 return service
+            talked = True
     if claimants(bytes(connection.heard), CLIENT_FIRST):
         return None
-    return await generic_service(connection, banner)
+    return Service("generic", printable(banner).strip()) if talked else await generic_service(connection, banner)

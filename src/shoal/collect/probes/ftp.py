@@ -31,7 +31,14 @@ def feature_items(answer: bytes) -> list[Item]:
     return [Item("capability", printable(line.strip(), 256), "ftp") for line in lines if line.startswith(b" ")]
 
 
-async def converse(connection: Connection, banner: bytes) -> Service | None:
+async def confirmed(connection: Connection, greeting: bytes) -> Service | None:
+    """FTP only if the server answers FEAT as FTP does (``211``, features listed): for a 220 greeting that did not
+    say FTP and whose server refused SMTP's EHLO."""
+    service = await converse(connection, greeting)
+    return service if service.items else None
+
+
+async def converse(connection: Connection, banner: bytes) -> Service:
     greeting = await complete_reply(connection, banner)
     items: list[Item] = []
     with contextlib.suppress(OSError):  # the greeting named the service; what follows only adds to it

@@ -1,7 +1,8 @@
 """SMTP: the ``220`` greeting, confirmed by a ``250`` answer to ``EHLO`` (its extensions are items), then
 ``STARTTLS`` where it is offered and the certificate behind it, else ``QUIT``. No mail, no login.
 
-A 220 greeting whose server rejects EHLO is FTP's (the other protocol that greets with 220)."""
+A 220 greeting whose server rejects EHLO is FTP's (the other protocol that greets with 220) if it answers FEAT
+as FTP does; else it is neither (DICT, say), and the banner wait goes on to other protocols or ``generic``."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
     await connection.send(b"EHLO " + HELO_NAME + b"\r\n")
     answer = await connection.receive(reply_complete)
     if not answer.startswith(b"250"):
-        return ftp.greeting_service(greeting)
+        return await ftp.confirmed(connection, greeting)
     items = extension_items(answer)
     with contextlib.suppress(OSError):  # EHLO named the service; what follows only adds to it
         if any(item.type == "capability" and item.value.upper() == "STARTTLS" for item in items):
