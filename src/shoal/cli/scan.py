@@ -160,6 +160,9 @@ class NameFinder:
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self.sink.open_port(ip, port, day)
 
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None:
+        self.sink.open_udp_port(ip, port, day)
+
     def report(self, report: Report) -> None:
         for item in report.items:
             if item.type == "host" and item.context == "cert-dns-name" and is_host_name(item.value):
