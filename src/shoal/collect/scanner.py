@@ -52,6 +52,7 @@ class ScanStats:
     reports: int = 0
     udp_open: int = 0  # UDP ports that answered
     udp_silent: int = 0  # UDP ports with no answer after every retry ("open|filtered", not stored)
+    udp_datagrams: int = 0  # sent to every UDP port, answered or not
     started: float = field(default_factory=time.monotonic)
     protocols: dict[str, int] = field(default_factory=dict)  # reports per protocol (UDP ones as "dns/udp")
     datagrams: dict[str, int] = field(default_factory=dict)  # UDP datagrams sent per protocol identified
@@ -162,6 +163,7 @@ class Collector:
 
     async def _collect_udp(self, ip: str, port: int) -> Report | None:
         outcome = await identify_udp(self.connector, ip, port, self.settings.udp_retries)
+        self.stats.udp_datagrams += outcome.sent
         if outcome.state is PortState.SILENT:
             self.stats.udp_silent += 1
         if outcome.service is None:
