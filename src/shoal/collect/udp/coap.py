@@ -61,8 +61,8 @@ def answer(data: bytes, query: Query) -> Service | None:
     if len(data) < 4 + size or data[0] >> 6 != VERSION or data[0] & 0x0F != size or data[4 : 4 + size] != token(query):
         return None
     code = data[1]
-    if code == 0:
-        return None  # an empty ACK: the answer follows separately
+    if code >> 5 not in (2, 4, 5):
+        return None  # not a response: an empty ACK (the answer follows separately), or a request
     body = payload_of(data, 4 + size)
     if body is None:
         return None

@@ -10,9 +10,9 @@ nothing proves a service is there). The plan:
 2. every other probe at once (a burst: one datagram each), ``retries + 1`` times, one wait each.
 
 The first answer a probe recognises names the service, and its ``follow_up`` may ask more. An answer none
-recognises makes the port open (a ``generic`` report of its first bytes) and ends the plan: no more datagrams
-to a port that answers but not in a language we speak. Every wait is ``first_byte``; the whole plan is bounded by
-the service timeout, so an open|filtered port costs at most three waits (pilot, burst, its retry).
+recognises makes the port open: the plan goes on without retries, and if nothing is recognised by its end the
+report is ``generic`` (the first bytes). Every wait is ``first_byte``; the whole plan is bounded by the service
+timeout, so an open|filtered port costs at most three waits (pilot, burst, its retry).
 """
 
 from __future__ import annotations
@@ -99,21 +99,21 @@ async def run_plan(
     exchange: DatagramExchange, query: Query, steps: list[Step], heard: Heard, wait: float, retries: int
 ) -> None:
     for step in steps:
+        if heard.unrecognised is not None:
+            step = Step(step.probes, 1)  # the port is open: no retries
         found = await burst(exchange, query, step, heard, wait)
         if found is not None:
             probe, heard.service = found
             if probe.follow_up is not None:
                 await follow_up(probe, ProbeConversation(exchange, wait, retries + 1), query, heard.service)
             return
-        if heard.unrecognised is not None:
-            return
 
 
 async def burst(
     exchange: DatagramExchange, query: Query, step: Step, heard: Heard, wait: float
 ) -> tuple[DatagramProbe, Service] | None:
-    """Send the step's probes (``tries`` times, a wait each) until an answer is recognised; stops early, unheard,
-    once the port has answered something none of the probes sent recognises."""
+    """Send the step's probes (``tries`` times, a wait each) until an answer is recognised; no more tries once the
+    port has answered something none of the probes sent recognises."""
     for _ in range(step.tries):
         for probe in step.probes:
             await exchange.send(probe.request(query))

@@ -22,6 +22,7 @@ IKE_SA_INIT, MAIN_MODE, INFORMATIONAL_V1 = 34, 2, 5
 SA_V2, KE_V2, NONCE_V2, NOTIFY_V2, VENDOR_V2 = 33, 34, 40, 41, 43
 SA_V1, PROPOSAL_V1, TRANSFORM_V1, NOTIFY_V1, VENDOR_V1 = 1, 2, 3, 11, 13
 MODP_2048 = 14
+RESPONSE_FLAG = 0x20  # IKEv2 header flags
 MAX_PAYLOADS = 32
 NOTIFY_NAMES = {
     1: "UNSUPPORTED_CRITICAL_PAYLOAD",
@@ -43,7 +44,6 @@ NOTIFY_NAMES = {
 # Vendor ids: what their bytes are commonly known to stand for (a prefix of the payload's data).
 VENDOR_IDS = {
     hashlib.md5(b"strongSwan").hexdigest(): "strongSwan",
-    "4f45": "Libreswan",
     "12f5f28c457168a9702d9fe274cc": "Cisco Unity",
     "afcad71368a1f1c96b8696fc77570100": "Dead Peer Detection v1.0",
     "4a131c81070358455c5728f20e95452f": "RFC 3947 NAT-T",
@@ -181,6 +181,10 @@ def parsed(data: bytes, spi: bytes) -> Service | None:
     if len(data) < HEADER or data[:8] != spi:
         return None
     major, exchange = data[17] >> 4, data[18]
+    if major == 2 and not data[19] & RESPONSE_FLAG:
+        return None  # a request (our own, echoed)
+    if major == 1 and not any(data[8:16]) and exchange != INFORMATIONAL_V1:
+        return None  # no responder cookie: not an answer to Main Mode
     if major not in (1, 2):
         return None
     items = [Item("ike-version", f"{major}.{data[17] & 0x0F}")]
