@@ -21,7 +21,7 @@ from tests.collect.udp_daemons import (
 
 pytestmark = pytest.mark.daemon
 USUAL = {daemon.protocol: daemon.usual for daemon in UDP_DAEMONS}
-BURST = 1 + len(UDP_PROBES)  # the pilot and one datagram of every probe
+BURST = 1 + sum(probe.elsewhere for probe in UDP_PROBES)  # the pilot and one datagram of every probe sent anywhere
 
 
 def identified(udp_daemons: UdpDaemons, protocol: str, port: int | None = None) -> tuple[str, Report]:

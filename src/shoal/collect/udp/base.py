@@ -47,3 +47,4 @@ class DatagramProbe:
     answer: Callable[[bytes, Query], Service | None]  # None: not the answer to this probe's request
     follow_up: Callable[[Conversation, Query, Service], Awaitable[None]] | None = None
     any_source_port: bool = False  # the answer may come from another port of the target (TFTP)
+    elsewhere: bool = True  # also sent to ports no probe is known for (not: mDNS and SSDP have one port each)

@@ -7,7 +7,9 @@ nothing proves a service is there). The plan:
 1. the probes the port is known for (53 → DNS, 161 → SNMP, …), each sent ``retries + 1`` times, one wait each;
    on a port no probe is known for, a single pilot datagram instead (the first probe of the registry), so a
    closed port costs one datagram;
-2. every other probe at once (a burst: one datagram each), ``retries + 1`` times, one wait each.
+2. every other probe at once (a burst: one datagram each), ``retries + 1`` times, one wait each; not those of
+   protocols that only live on their own port (mDNS, SSDP: multicast), nor IKEv1 (IKE daemons on another
+   port than 500 expect NAT traversal's framing, which the NAT-T probe sends).
 
 The first answer a probe recognises names the service, and its ``follow_up`` may ask more. An answer none
 recognises makes the port open: the plan goes on without retries, and if nothing is recognised by its end the
@@ -68,7 +70,7 @@ class Heard:
 
 def plan(port: int, retries: int, probes: Sequence[DatagramProbe] = UDP_PROBES) -> list[Step]:
     hinted = tuple(probe for probe in probes if port in probe.ports)
-    others = tuple(probe for probe in probes if probe not in hinted)
+    others = tuple(probe for probe in probes if probe not in hinted and probe.elsewhere)
     first = Step(hinted, retries + 1) if hinted else Step(others[:1], 1)
     return [first, Step(others, retries + 1)] if others else [first]
 

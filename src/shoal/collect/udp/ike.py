@@ -229,5 +229,5 @@ def nat_t_answer(data: bytes, query: Query) -> Service | None:
 
 
 PROBE = DatagramProbe("ike", IKE_PORTS, v2_request, v2_answer, follow_up)
-PROBE_V1 = DatagramProbe("ike", IKE_PORTS, v1_request, v1_answer, follow_up)
+PROBE_V1 = DatagramProbe("ike", IKE_PORTS, v1_request, v1_answer, follow_up, elsewhere=False)
 PROBE_NAT_T = DatagramProbe("ike", NAT_T_PORTS, nat_t_request, nat_t_answer)

@@ -142,4 +142,4 @@ async def follow_up(conversation: Conversation, query_: Query, service: Service)
     service.items += items or []
 
 
-PROBE = DatagramProbe("mdns", MDNS_PORTS, request, answer, follow_up)
+PROBE = DatagramProbe("mdns", MDNS_PORTS, request, answer, follow_up, elsewhere=False)

@@ -55,4 +55,4 @@ async def follow_up(conversation: Conversation, query: Query, service: Service) 
         service.items += [item for item in items_of(found) if item not in service.items]
 
 
-PROBE = DatagramProbe("ssdp", SSDP_PORTS, request, answer, follow_up)
+PROBE = DatagramProbe("ssdp", SSDP_PORTS, request, answer, follow_up, elsewhere=False)

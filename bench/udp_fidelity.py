@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""UDP side by side: Shoal's UDP probes and ``nmap -sU -sV`` over the same real daemons, in one run.
+
+    python bench/udp_fidelity.py [--rounds 1] [--intensity 7] [--wait 3]        (as root)
+
+Starts every daemon of ``tests/collect/udp_daemons.py`` (each on its own 127.B.40.N, about half on a port no
+probe is known for; the install script installs them), then, per round, Shoal (its defaults: ``--wait 3``, one
+retry) and nmap (``-sU -sV -Pn -n --version-intensity 7``, one process per ip:port, all at once) over the same
+ip:ports, one after the other. A sniffer on ``lo`` counts the UDP datagrams each sends to each ip:port. It prints,
+per daemon: what each named (nmap's port-table guesses are not counted), the items Shoal stored and the
+datagrams and seconds each spent. Never reads nmap's service probes file: nmap is run, not read. Touches only the
+ports the daemons opened. Not part of the test suite: run it by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import defusedxml.ElementTree as ElementTree
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tests.collect.udp_daemons import IKE_NAT_T_PORT, UDP_DAEMONS, UdpDaemon, address_of  # noqa: E402
+
+from shoal.collect.connection import Timeouts  # noqa: E402
+from shoal.collect.policy import ScanPolicy  # noqa: E402
+from shoal.collect.scanner import Collector, ScanSettings, run_event_loop  # noqa: E402
+from shoal.model import Report  # noqa: E402
+
+BLOCK = 150 + os.getpid() % 50  # 127.BLOCK.40.N: apart from the test suite's 127.51–150
+ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
+NMAP_TIMEOUT = 600.0
+
+
+class Sniffer:
+    """UDP datagrams sent to each (ip, port) on ``lo``, counted once each (as they leave)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, int]] = Counter()
+        self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self._socket.bind(("lo", 0))
+        self._socket.settimeout(0.2)
+        self._running = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while self._running:
+            try:
+                frame, address = self._socket.recvfrom(65_535)
+            except TimeoutError:
+                continue
+            if address[2] != PACKET_OUTGOING or len(frame) < 14 + 28 or frame[12:14] != b"\x08\x00":
+                continue
+            ip = frame[14:]
+            if ip[9] != socket.IPPROTO_UDP:
+                continue
+            header = (ip[0] & 0x0F) * 4
+            destination = str(ipaddress.IPv4Address(ip[16:20]))
+            self.counts[destination, struct.unpack(">H", ip[header + 2 : header + 4])[0]] += 1
+
+    def take(self) -> Counter[tuple[str, int]]:
+        time.sleep(0.3)  # the last frames of a phase
+        counts, self.counts = self.counts, Counter()
+        return counts
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join()
+        self._socket.close()
+
+
+@dataclass
+class Seen:
+    named: str = ""  # the protocol, or nmap's service (product version)
+    depth: int = 0  # Shoal: items after ip, port-udp and the banner
+    datagrams: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Round:
+    shoal: dict[str, Seen] = field(default_factory=dict)
+    nmap: dict[str, Seen] = field(default_factory=dict)
+
+
+def shoal_phase(targets: dict[str, tuple[str, int]], wait: float) -> dict[str, Seen]:
+    allowed = tuple(ipaddress.ip_network(f"{ip}/32") for ip, _ in targets.values())
+    settings = ScanSettings(timeouts=Timeouts(first_byte=wait), jarm=False)
+
+    async def one(ip: str, port: int) -> tuple[Report | None, float]:
+        started = time.monotonic()
+        collector = Collector(ScanPolicy(allow=allowed), settings, Discard())
+        return await collector.collect_udp(ip, port), time.monotonic() - started
+
+    async def every() -> list[tuple[Report | None, float]]:
+        return await asyncio.gather(*(one(ip, port) for ip, port in targets.values()))
+
+    seen = {}
+    for name, (report, seconds) in zip(targets, run_event_loop(every()), strict=True):
+        protocol = report.items[2].context if report is not None else ""
+        seen[name] = Seen(protocol, len(report.items) - 3 if report is not None else 0, 0, seconds)
+    return seen
+
+
+class Discard:
+    def open_port(self, *_: object) -> None: ...
+
+    def open_udp_port(self, *_: object) -> None: ...
+
+    def report(self, _: Report) -> None: ...
+
+
+def nmap_phase(targets: dict[str, tuple[str, int]], intensity: int, folder: Path) -> dict[str, Seen]:
+    nmap = shutil.which("nmap") or sys.exit("nmap is not installed (scripts/install-test-daemons.sh)")
+    started, running = time.monotonic(), {}
+    for name, (ip, port) in targets.items():
+        command = [nmap, "-sU", "-sV", "-Pn", "-n", "--version-intensity", str(intensity), "-p", f"U:{port}", ip]
+        output = folder / f"{name}.xml"
+        running[name] = subprocess.Popen([*command, "-oX", str(output)], stdout=subprocess.DEVNULL)
+    seen = {}
+    for name, process in running.items():
+        process.wait(NMAP_TIMEOUT)
+        seen[name] = Seen(nmap_service(folder / f"{name}.xml"), 0, 0, time.monotonic() - started)
+    return seen
+
+
+def nmap_service(path: Path) -> str:
+    """What nmap named (by a probe's answer, not by its port table): "name (product version)", or ""."""
+    service = ElementTree.parse(path).find(".//port/service")
+    if service is None or service.get("method") != "probed":
+        return ""
+    detail = " ".join(value for value in (service.get("product"), service.get("version")) if value)
+    return f"{service.get('name')} ({detail})" if detail else str(service.get("name"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--intensity", type=int, default=7, help="nmap's --version-intensity")
+    parser.add_argument("--wait", type=float, default=3.0, help="Shoal's --wait (its default)")
+    options = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("run as root: the daemons use their usual ports and the sniffer reads lo")
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="udp-fidelity-") as temporary:
+        folder = Path(temporary)
+        targets = start_all(stack, folder)
+        sniffer = Sniffer()
+        stack.callback(sniffer.stop)
+        rounds = []
+        for _ in range(options.rounds):
+            this = Round()
+            this.shoal = shoal_phase(targets, options.wait)
+            count(this.shoal, targets, sniffer.take())
+            this.nmap = nmap_phase(targets, options.intensity, folder)
+            count(this.nmap, targets, sniffer.take())
+            rounds.append(this)
+        show(targets, rounds)
+    return 0
+
+
+def start_all(stack: ExitStack, folder: Path) -> dict[str, tuple[str, int]]:
+    targets = {}
+    daemons: list[tuple[str, UdpDaemon, int]] = [(daemon.protocol, daemon, daemon.port) for daemon in UDP_DAEMONS]
+    daemons.append(("ike (NAT-T)", next(d for d in UDP_DAEMONS if d.protocol == "ike"), IKE_NAT_T_PORT))
+    started: dict[str, tuple[str, int]] = {}
+    for name, daemon, port in daemons:
+        if daemon.protocol in started:
+            targets[name] = (started[daemon.protocol][0], port)
+            continue
+        place = folder / name
+        place.mkdir()
+        try:
+            started[daemon.protocol] = stack.enter_context(daemon.start(place, address_of(daemon, BLOCK), port))
+        except BaseException as exc:  # a missing daemon (pytest's skip outside pytest) or one that cannot start
+            print(f"{name}: not started ({exc})", file=sys.stderr)
+            continue
+        targets[name] = started[daemon.protocol]
+    return targets
+
+
+def count(seen: dict[str, Seen], targets: dict[str, tuple[str, int]], counts: Counter[tuple[str, int]]) -> None:
+    for name, target in targets.items():
+        seen[name].datagrams = counts[target]
+
+
+def show(targets: dict[str, tuple[str, int]], rounds: list[Round]) -> None:
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"load average {load}; {len(targets)} UDP services, {len(rounds)} round(s)")
+    print(
+        "| daemon | ip:port | Shoal named | Shoal items | Shoal datagrams | Shoal s "
+        "| nmap -sV named | nmap datagrams | nmap s |"
+    )
+    print("|---|---|---|---:|---:|---:|---|---:|---:|")
+    last = rounds[-1]
+    usual = {daemon.protocol: daemon.usual for daemon in UDP_DAEMONS}
+    for name, (ip, port) in targets.items():
+        shoal, nmap = last.shoal[name], last.nmap[name]
+        where = f"{ip}:{port}" + ("" if usual.get(name, True) else " (unusual)")
+        print(
+            f"| {name} | {where} | {shoal.named or '—'} | {shoal.depth} | {shoal.datagrams} | {shoal.seconds:.2f} | "
+            f"{nmap.named or '—'} | {nmap.datagrams} | {nmap.seconds:.1f} |"
+        )
+    for number, each in enumerate(rounds, start=1):
+        named = sum(1 for seen in each.shoal.values() if seen.named and seen.named != "generic")
+        nmap_named = sum(1 for seen in each.nmap.values() if seen.named)
+        shoal_sent = sum(seen.datagrams for seen in each.shoal.values())
+        nmap_sent = sum(seen.datagrams for seen in each.nmap.values())
+        slowest = max(seen.seconds for seen in each.shoal.values())
+        nmap_slowest = max(seen.seconds for seen in each.nmap.values())
+        print(
+            f"round {number}: Shoal named {named}/{len(targets)} with {shoal_sent} datagrams in {slowest:.1f} s; "
+            f"nmap -sV named {nmap_named}/{len(targets)} with {nmap_sent} datagrams in {nmap_slowest:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
