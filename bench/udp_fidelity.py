@@ -2,6 +2,7 @@
 """UDP side by side: Shoal's UDP probes and ``nmap -sU -sV`` over the same real daemons, in one run.
 
     python bench/udp_fidelity.py [--rounds 1] [--intensity 7] [--wait 3]        (as root)
+    python bench/udp_fidelity.py --speed [--rounds 3] [--ports 1000] [--services 1000]
 
 Starts every daemon of ``tests/collect/udp_daemons.py`` (each on its own 127.B.40.N, about half on a port no
 probe is known for; the install script installs them), then, per round, Shoal (its defaults: ``--wait 3``, one
@@ -9,7 +10,12 @@ retry) and nmap (``-sU -sV -Pn -n --version-intensity 7``, one process per ip:po
 ip:ports, one after the other. A sniffer on ``lo`` counts the UDP datagrams each sends to each ip:port. It prints,
 per daemon: what each named (nmap's port-table guesses are not counted), the items Shoal stored and the
 datagrams and seconds each spent. Never reads nmap's service probes file: nmap is run, not read. Touches only the
-ports the daemons opened. Not part of the test suite: run it by hand.
+ports the daemons opened (and, with ``--speed``, closed ports of an address nothing listens on). Not part of the
+test suite: run it by hand.
+
+``--speed``: closed-port discovery, Shoal against ``nmap -sU`` (no ``-sV``) over the same ``--ports`` closed ports,
+interleaved, wall and CPU time; then Shoal's identification throughput, ``--services`` DNS (unbound) and SNMP
+(snmpd) identifications at once, services/s and CPU per service.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import asyncio
 import ipaddress
 import os
+import resource
 import shutil
 import socket
 import struct
@@ -155,9 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--intensity", type=int, default=7, help="nmap's --version-intensity")
     parser.add_argument("--wait", type=float, default=3.0, help="Shoal's --wait (its default)")
+    parser.add_argument("--speed", action="store_true", help="discovery and identification speed instead")
+    parser.add_argument("--ports", type=int, default=1000, help="closed ports scanned by --speed")
+    parser.add_argument("--services", type=int, default=1000, help="identifications per protocol by --speed")
     options = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("run as root: the daemons use their usual ports and the sniffer reads lo")
+    if options.speed:
+        return speed(options.rounds, options.ports, options.services)
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="udp-fidelity-") as temporary:
         folder = Path(temporary)
         targets = start_all(stack, folder)
@@ -228,6 +240,64 @@ def show(targets: dict[str, tuple[str, int]], rounds: list[Round]) -> None:
             f"round {number}: Shoal named {named}/{len(targets)} with {shoal_sent} datagrams in {slowest:.1f} s; "
             f"nmap -sV named {nmap_named}/{len(targets)} with {nmap_sent} datagrams in {nmap_slowest:.1f} s"
         )
+
+
+def speed(rounds: int, ports: int, services: int) -> int:
+    closed_ip = f"127.{BLOCK}.41.1"  # nothing listens there: every port is closed
+    closed = list(range(20_000, 20_000 + ports))
+    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"closed-port discovery, {ports} UDP ports of {closed_ip}: wall s (CPU s)")
+    for number in range(1, rounds + 1):
+        shoal_wall, shoal_cpu = timed_shoal(closed_ip, closed)
+        nmap_wall, nmap_cpu = timed_nmap(closed_ip, closed)
+        print(
+            f"  round {number}: Shoal {shoal_wall:.2f} ({shoal_cpu:.2f}), nmap -sU {nmap_wall:.2f} ({nmap_cpu:.2f});"
+            f" time ratio {shoal_wall / nmap_wall:.2f}, CPU ratio {shoal_cpu / nmap_cpu:.2f}"
+        )
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="udp-speed-") as temporary:
+        for protocol in ("dns", "snmp"):
+            daemon = next(d for d in UDP_DAEMONS if d.protocol == protocol)
+            place = Path(temporary) / protocol
+            place.mkdir()
+            ip, port = stack.enter_context(daemon.start(place, address_of(daemon, BLOCK), daemon.port))
+            for number in range(1, rounds + 1):
+                wall, cpu, named = identify_many(ip, port, services)
+                print(
+                    f"{protocol} on {ip}:{port}, {services} identifications at once, round {number}: {named} named, "
+                    f"{services / wall:,.0f}/s, {cpu / services * 1e6:,.0f} µs CPU each"
+                )
+    return 0
+
+
+def timed_shoal(ip: str, ports: list[int]) -> tuple[float, float]:
+    policy = ScanPolicy(allow=(ipaddress.ip_network(f"{ip}/32"),), max_rate=1e9)
+    collector = Collector(policy, ScanSettings(rate=1e9, jarm=False), Discard())
+    started, cpu = time.monotonic(), time.process_time()
+    run_event_loop(collector.scan([ipaddress.ip_network(f"{ip}/32")], [], ports))
+    assert collector.stats.udp_open == 0
+    return time.monotonic() - started, time.process_time() - cpu
+
+
+def timed_nmap(ip: str, ports: list[int]) -> tuple[float, float]:
+    nmap = shutil.which("nmap") or sys.exit("nmap is not installed (scripts/install-test-daemons.sh)")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    command = [nmap, "-sU", "-Pn", "-n", "-p", f"{ports[0]}-{ports[-1]}", ip]
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.monotonic() - started, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def identify_many(ip: str, port: int, count: int) -> tuple[float, float, int]:
+    policy = ScanPolicy(allow=(ipaddress.ip_network(f"{ip}/32"),), max_rate=1e9)
+    collector = Collector(policy, ScanSettings(rate=1e9, per_host=count, jarm=False), Discard())
+
+    async def every() -> list[Report | None]:
+        return await asyncio.gather(*(collector.collect_udp(ip, port) for _ in range(count)))
+
+    started, cpu = time.monotonic(), time.process_time()
+    reports = run_event_loop(every())
+    return time.monotonic() - started, time.process_time() - cpu, sum(report is not None for report in reports)
 
 
 if __name__ == "__main__":

@@ -4,21 +4,14 @@ whether the server offers recursion."""
 
 from __future__ import annotations
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-
 from shoal.collect.probes.base import Service, printable
+from shoal.collect.udp import dnswire
 from shoal.collect.udp.base import Conversation, DatagramProbe, Query
 from shoal.model import Item
 
 DNS_PORTS = frozenset({53})
-VERSION_BIND = dns.name.from_text("version.bind.")
-LOCALHOST = dns.name.from_text("localhost.")
+VERSION_BIND = "version.bind"
+LOCALHOST = "localhost"
 MAX_VERSION_CHARS = 256
 
 
@@ -26,54 +19,35 @@ def message_id(query: Query, offset: int) -> int:
     return int.from_bytes(query.nonce[offset : offset + 2], "big")
 
 
-def message(name: dns.name.Name, kind: int, rdclass: int, ident: int, recursion: bool) -> bytes:
-    request = dns.message.make_query(name, kind, rdclass)
-    request.id = ident
-    request.flags = dns.flags.RD if recursion else 0
-    return request.to_wire()
-
-
-def parsed_answer(data: bytes, ident: int, name: dns.name.Name) -> dns.message.Message | None:
-    """The DNS response ``data`` holds to our query ``ident`` about ``name``, or None if it is not one."""
-    try:
-        response = dns.message.from_wire(data, ignore_trailing=True, one_rr_per_rrset=True)
-    except (dns.exception.DNSException, ValueError, UnicodeError):
+def answer_to(data: bytes, ident: int, name: str) -> dnswire.Response | None:
+    """The response ``data`` holds to our query ``ident`` about ``name`` (some servers drop the question)."""
+    found = dnswire.response(data, ident)
+    if found is None or found.question.lower() not in ("", name):
         return None
-    if response.id != ident or not response.flags & dns.flags.QR:
-        return None
-    if response.question and response.question[0].name != name:
-        return None
-    return response
+    return found
 
 
 def request(query: Query) -> bytes:
-    return message(VERSION_BIND, dns.rdatatype.TXT, dns.rdataclass.CH, message_id(query, 0), recursion=False)
-
-
-def txt_text(response: dns.message.Message) -> str:
-    for rrset in response.answer:
-        if rrset.rdtype == dns.rdatatype.TXT:
-            for rdata in rrset:
-                return printable(b"".join(rdata.strings), MAX_VERSION_CHARS).strip()  # type: ignore[attr-defined]
-    return ""
+    return dnswire.query(message_id(query, 0), [VERSION_BIND], dnswire.TXT, dnswire.CH)
 
 
 def answer(data: bytes, query: Query) -> Service | None:
-    response = parsed_answer(data, message_id(query, 0), VERSION_BIND)
-    if response is None:
+    found = answer_to(data, message_id(query, 0), VERSION_BIND)
+    if found is None:
         return None
-    version = txt_text(response)
+    records = [record for record in found.records if record.type == dnswire.TXT]
+    version = printable(dnswire.texts(data, records[0]), MAX_VERSION_CHARS).strip() if records else ""
     if not version:
-        return Service("dns", f"version.bind: {dns.rcode.to_text(response.rcode())}")
+        return Service("dns", f"version.bind: {found.rcode}")
     return Service("dns", version, [Item("dns-version", version)])
 
 
 async def follow_up(conversation: Conversation, query: Query, service: Service) -> None:
     ident = message_id(query, 2)
-    datagram = message(LOCALHOST, dns.rdatatype.A, dns.rdataclass.IN, ident, recursion=True)
-    response = await conversation.ask(datagram, lambda data: parsed_answer(data, ident, LOCALHOST))
-    if response is not None:
-        service.items.append(Item("dns-recursion", "yes" if response.flags & dns.flags.RA else "no"))
+    datagram = dnswire.query(ident, [LOCALHOST], dnswire.A, recursion=True)
+    found = await conversation.ask(datagram, lambda data: answer_to(data, ident, LOCALHOST))
+    if found is not None:
+        service.items.append(Item("dns-recursion", "yes" if found.flags & dnswire.RA else "no"))
 
 
 PROBE = DatagramProbe("dns", DNS_PORTS, request, answer, follow_up)
