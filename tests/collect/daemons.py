@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,18 +48,10 @@ def binary(*candidates: str) -> str:
     raise AssertionError("unreachable")
 
 
-def wait_for_port(ip: str, port: int, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            raise RuntimeError(f"{process.args} exited with {process.returncode}: {output}")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(0.2)
-            if probe.connect_ex((ip, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{process.args} did not listen on {ip}:{port} within {START_TIMEOUT} s")
+def tcp_accepts(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((ip, port)) == 0
 
 
 def udp_bound(ip: str, port: int) -> bool:
@@ -86,16 +78,17 @@ def udp_bound(ip: str, port: int) -> bool:
     return False
 
 
-def wait_for_udp(ip: str, port: int, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
+def wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``ready()``; RuntimeError (with the end of the daemon's log) if it exits first or takes too long."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            output = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{process.args} exited with {process.returncode}: {output}")
-        if udp_bound(ip, port):
+        if ready():
             return
         time.sleep(0.05)
-    raise RuntimeError(f"{process.args} did not bind UDP {ip}:{port} within {START_TIMEOUT} s")
+    raise RuntimeError(f"{process.args} did not {what} within {START_TIMEOUT} s")
 
 
 @contextmanager
@@ -123,7 +116,10 @@ def running(
             start_new_session=True,
         )
     try:
-        (wait_for_udp if udp else wait_for_port)(ip, port, process, log)
+        if udp:
+            wait_until(lambda: udp_bound(ip, port), f"bind UDP {ip}:{port}", process, log)
+        else:
+            wait_until(lambda: tcp_accepts(ip, port), f"listen on {ip}:{port}", process, log)
         yield ip, port
     finally:
         stop(process)

@@ -125,10 +125,14 @@ class Collector:
 
     async def collect(self, ip: str, port: int) -> Report | None:
         """Discover and identify one ip:port; the report (also given to the sink), or None."""
+        return await self._counted_try(self._collect(ip, port), f"{ip}:{port}")
+
+    async def _counted_try(self, collecting: Coroutine[Any, Any, Report | None], target: str) -> Report | None:
+        """One target tried: a failure is logged (the scan goes on), and counted as tried either way."""
         try:
-            return await self._collect(ip, port)
+            return await collecting
         except Exception:
-            log.warning("collecting %s:%d failed", ip, port, exc_info=True)
+            log.warning("collecting %s failed", target, exc_info=True)
             return None
         finally:
             self.stats.tried += 1
@@ -153,13 +157,7 @@ class Collector:
 
     async def collect_udp(self, ip: str, port: int) -> Report | None:
         """Probe and identify one UDP ip:port; the report (also given to the sink), or None."""
-        try:
-            return await self._collect_udp(ip, port)
-        except Exception:
-            log.warning("collecting %s:%d/udp failed", ip, port, exc_info=True)
-            return None
-        finally:
-            self.stats.tried += 1
+        return await self._counted_try(self._collect_udp(ip, port), f"{ip}:{port}/udp")
 
     async def _collect_udp(self, ip: str, port: int) -> Report | None:
         outcome = await identify_udp(self.connector, ip, port, self.settings.udp_retries)
