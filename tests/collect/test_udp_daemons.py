@@ -40,14 +40,14 @@ def identified(udp_daemons: UdpDaemons, protocol: str, port: int | None = None) 
 
 def test_unbound_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "dns")
-    assert re.fullmatch(r"unbound \d+\.\d+\.\d+", banner), banner
-    assert Item("dns-version", banner) in report.items
-    assert Item("dns-recursion", "yes") in report.items
+    assert re.fullmatch(r"version\.bind: unbound \d+\.\d+\.\d+", banner), banner
+    assert Item("version", banner.removeprefix("version.bind: "), "dns") in report.items
+    assert Item("capability", "recursion", "dns") in report.items
 
 
 def test_snmpd_engine_discovery(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "snmp")
-    [engine] = [value for context, value in items_of(report, "snmp-engine-id")]
+    [engine] = [value for context, value in items_of(report, "guid") if context == "snmp"]
     assert engine.startswith("80001f88")  # net-snmp's enterprise number, 8072, with the RFC 3411 format bit
     assert banner == f"SNMPv3 net-snmp engine {engine}"
     assert Item("snmp-enterprise", "8072") in report.items
@@ -57,7 +57,7 @@ def test_snmpd_engine_discovery(udp_daemons: UdpDaemons) -> None:
 def test_chrony_ntp_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "ntp")
     assert banner == "NTP v4, stratum 8, reference 127.127.1.1"
-    expected = [Item("ntp-version", "4"), Item("ntp-stratum", "8"), Item("ntp-refid", "127.127.1.1")]
+    expected = [Item("protocol-version", "4", "ntp"), Item("ntp-stratum", "8"), Item("ntp-refid", "127.127.1.1")]
     assert list(report.items[3:6]) == expected
 
 
@@ -66,13 +66,15 @@ def test_tftpd_error_packet(udp_daemons: UdpDaemons) -> None:
 
 
 def test_memcached_udp_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
-    banner, _ = identified(udp_daemons, "memcached")
+    banner, report = identified(udp_daemons, "memcached")
     assert re.fullmatch(r"VERSION 1\.\d+\.\d+", banner), banner
+    assert Item("version", banner.removeprefix("VERSION "), "memcached") in report.items
 
 
 def test_nmbd_node_status_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "netbios-ns")
     assert banner == f"NetBIOS name {NETBIOS_NAME}, workgroup {WORKGROUP}"
+    assert report.items[3] == Item("server-name", NETBIOS_NAME, "netbios-ns")
     assert Item("netbios-name", NETBIOS_NAME, "workstation") in report.items
     assert Item("netbios-name", NETBIOS_NAME, "file-server") in report.items
     assert Item("netbios-name", WORKGROUP, "workgroup") in report.items
@@ -81,14 +83,14 @@ def test_nmbd_node_status_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
 
 def test_coturn_stun(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "stun")
-    [software] = [value for _, value in items_of(report, "stun-software")]
+    [software] = [value for context, value in items_of(report, "product") if context == "stun"]
     assert software.startswith("Coturn-") and banner == f"STUN binding success: {software}"
 
 
 def test_kamailio_sip_on_an_unusual_port(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "sip")
     assert banner == "SIP/2.0 200 OK"
-    [server] = [value for context, value in items_of(report, "sip-header") if context == "Server"]
+    [server] = [value for context, value in items_of(report, "http-header") if context == "Server"]
     assert server.startswith("kamailio (5.")
     assert not [item for item in report.items if item.context in ("Call-ID", "Via", "From", "To", "CSeq")]  # echoes
 
@@ -99,8 +101,8 @@ def test_openvpn_hard_reset(udp_daemons: UdpDaemons) -> None:
 
 def test_strongswan_ike_on_500_and_nat_traversal_on_4500(udp_daemons: UdpDaemons) -> None:
     _, report = identified(udp_daemons, "ike")
-    assert Item("ike-vendor", "strongSwan") in report.items
-    assert {value for _, value in items_of(report, "ike-version")} == {"1.0", "2.0"}  # it answers both
+    assert Item("product", "strongSwan", "ike") in report.items
+    assert {value for _, value in items_of(report, "protocol-version")} == {"1.0", "2.0"}  # it answers both
     banner, report = identified(udp_daemons, "ike", IKE_NAT_T_PORT)
     assert banner == "IKEv2 AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
     assert Item("ike-vendor-id", "882fe56d6fd20dbc2251613b2ebe5beb") in report.items
@@ -121,7 +123,7 @@ def test_zeroconf_mdns_services_and_instances(udp_daemons: UdpDaemons) -> None:
 def test_minissdpd_answers_every_type(udp_daemons: UdpDaemons) -> None:
     banner, report = identified(udp_daemons, "ssdp")
     assert banner == SSDP_SERVER
-    assert {value for _, value in items_of(report, "ssdp-st")} == set(SSDP_TYPES)  # both answers read
+    assert {value for context, value in items_of(report, "http-header") if context == "ST"} == set(SSDP_TYPES)
     assert [context for context, _ in items_of(report, "url")] == ["ssdp-location"]
 
 

@@ -30,7 +30,7 @@ def udp_report(port: str, report_id: str) -> Report:
                 {"type": "ip", "value": "192.0.2.53", "context": "", "is_metadata": True},
                 {"type": "port-udp", "value": port, "context": "", "is_metadata": True},
                 {"type": "server-banner", "value": "unbound 1.17.1", "context": "dns"},
-                {"type": "dns-version", "value": "unbound 1.17.1"},
+                {"type": "version", "value": "unbound 1.17.1", "context": "dns"},
             ],
         }
     )

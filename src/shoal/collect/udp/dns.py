@@ -1,6 +1,6 @@
-"""DNS: a ``version.bind`` CH TXT query names the service (its answer, if any, is the banner), then a normal
-query (``localhost. A``, recursion desired: a resolver answers it itself, nothing is looked up elsewhere) says
-whether the server offers recursion."""
+"""DNS: a ``version.bind`` CH TXT query names the service (the banner: ``version.bind: unbound 1.17.1``, or its
+status when the server hides it), then a normal query (``localhost. A``, recursion desired: a resolver answers it
+itself, nothing is looked up elsewhere) says whether the server offers recursion."""
 
 from __future__ import annotations
 
@@ -39,15 +39,15 @@ def answer(data: bytes, query: Query) -> Service | None:
     version = printable(dnswire.texts(data, records[0]), MAX_VERSION_CHARS).strip() if records else ""
     if not version:
         return Service("dns", f"version.bind: {found.rcode}")
-    return Service("dns", version, [Item("dns-version", version)])
+    return Service("dns", f"version.bind: {version}", [Item("version", version, "dns")])
 
 
 async def follow_up(conversation: Conversation, query: Query, service: Service) -> None:
     ident = message_id(query, 2)
     datagram = dnswire.query(ident, [LOCALHOST], dnswire.A, recursion=True)
     found = await conversation.ask(datagram, lambda data: answer_to(data, ident, LOCALHOST))
-    if found is not None:
-        service.items.append(Item("dns-recursion", "yes" if found.flags & dnswire.RA else "no"))
+    if found is not None and found.flags & dnswire.RA:
+        service.items.append(Item("capability", "recursion", "dns"))
 
 
 PROBE = DatagramProbe("dns", DNS_PORTS, request, answer, follow_up)

@@ -134,7 +134,7 @@ def payloads(data: bytes, first: int) -> list[tuple[int, bytes]]:
 def vendor_items(body: bytes) -> list[Item]:
     items = [Item("ike-vendor-id", body.hex())]
     name = next((name for prefix, name in VENDOR_IDS.items() if body.hex().startswith(prefix)), None)
-    return [*items, Item("ike-vendor", name)] if name else items
+    return [*items, Item("product", name, "ike")] if name else items
 
 
 def v2_transforms(body: bytes) -> list[str]:
@@ -187,7 +187,7 @@ def parsed(data: bytes, spi: bytes) -> Service | None:
         return None  # no responder cookie: not an answer to Main Mode
     if major not in (1, 2):
         return None
-    items = [Item("ike-version", f"{major}.{data[17] & 0x0F}")]
+    items = [Item("protocol-version", f"{major}.{data[17] & 0x0F}", "ike")]
     notes: list[str] = []
     for kind, body in payloads(data, data[16]):
         if kind in (VENDOR_V2, VENDOR_V1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shoal.collect.probes.base import Service, first_line, printable
 from shoal.collect.udp.base import DatagramProbe, Query
+from shoal.model import Item
 
 MEMCACHED_PORTS = frozenset({11211})
 FRAME = 8
@@ -24,7 +25,8 @@ def answer(data: bytes, query: Query) -> Service | None:
     line = first_line(data[FRAME:])
     if not line.startswith(b"VERSION "):
         return None
-    return Service("memcached", printable(line, 256))
+    version = printable(line.removeprefix(b"VERSION ").strip(), 64)
+    return Service("memcached", printable(line, 256), [Item("version", version, "memcached")])
 
 
 PROBE = DatagramProbe("memcached", MEMCACHED_PORTS, request, answer)

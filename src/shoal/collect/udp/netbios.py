@@ -68,9 +68,12 @@ def answer(data: bytes, query: Query) -> Service | None:
     if len(mac) == 6:
         items.append(Item("mac-address", ":".join(f"{byte:02x}" for byte in mac), "netbios"))
     names = {item.context: item.value for item in reversed(items) if item.type == "netbios-name"}
-    banner = f"NetBIOS name {names.get('workstation') or names.get('file-server') or '?'}"
+    computer = names.get("workstation") or names.get("file-server")
+    banner = f"NetBIOS name {computer or '?'}"
     if "workgroup" in names:
         banner += f", workgroup {names['workgroup']}"
+    if computer:
+        items.insert(0, Item("server-name", computer, "netbios-ns"))
     return Service("netbios-ns", banner, list(dict.fromkeys(items)))
 
 

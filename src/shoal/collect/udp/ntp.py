@@ -36,7 +36,7 @@ def answer(data: bytes, query: Query) -> Service | None:
     if leap == 3:
         banner += ", unsynchronized"
     items = [
-        Item("ntp-version", str(version)),
+        Item("protocol-version", str(version), "ntp"),
         Item("ntp-stratum", str(stratum)),
         Item("ntp-refid", refid),
         Item("ntp-leap", LEAP[leap] or "none"),

@@ -1,6 +1,7 @@
 """SIP: an ``OPTIONS`` request (``rport`` in its Via, so the answer comes back to our port); the answer carrying
-our Call-ID gives the status line and what the server says of itself (``Server`` or ``User-Agent``, ``Allow``,
-``Supported``…): every header but those that only echo our request."""
+our Call-ID gives the status line and what the server says of itself, as SIP over TCP reports it: ``http-header``
+per header (SIP shares HTTP's syntax) but those that only echo our request, ``capability`` per method ``Allow``
+lists."""
 
 from __future__ import annotations
 
@@ -55,7 +56,10 @@ def answer(data: bytes, query: Query) -> Service | None:
             headers.append((COMPACT.get(text.lower(), text), printable(value.strip(), 1024)))
     if call_id(query) not in [value for name, value in headers if name.lower() == "call-id"]:
         return None
-    items = [Item("sip-header", value, name) for name, value in headers if name.lower() not in ECHOED]
+    items = [Item("http-header", value, name) for name, value in headers if name.lower() not in ECHOED]
+    for name, value in headers:
+        if name.lower() == "allow":
+            items += [Item("capability", method.strip(), "sip") for method in value.split(",") if method.strip()]
     return Service("sip", printable(status, 256), items)
 
 

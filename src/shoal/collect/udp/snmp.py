@@ -101,7 +101,7 @@ def one(data: bytes, tag: int) -> bytes:
 
 def engine_items(engine: bytes) -> tuple[str, list[Item]]:
     """What an engine id (RFC 3411 SnmpEngineID) says: the enterprise's name for the banner, and its items."""
-    items = [Item("snmp-engine-id", engine.hex())]
+    items = [Item("guid", engine.hex(), "snmp")]
     if len(engine) < 5:
         return "", items
     enterprise = int.from_bytes(engine[:4], "big") & 0x7FFFFFFF

@@ -1,6 +1,7 @@
 """SSDP (UPnP discovery): a unicast ``M-SEARCH`` for ``ssdp:all``; a device answers once per device and service
 type it offers (``HTTP/1.1 200 OK`` with ``SERVER``, ``LOCATION`` — the URL of its description —, ``ST`` and
-``USN``), and every answer that arrives shortly after the first is read too."""
+``USN``), and every answer that arrives shortly after the first is read too. Its headers are ``http-header``
+items (SSDP is HTTP over UDP), the location a ``url`` too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from shoal.model import Item
 
 SSDP_PORTS = frozenset({1900})
 MAX_HEADERS = 50
-ITEMS = {"SERVER": "ssdp-server", "ST": "ssdp-st", "USN": "ssdp-usn"}  # header → item type; LOCATION is a url
+KEPT = ("SERVER", "LOCATION", "ST", "USN")  # what a device says of itself; the rest is caching and dates
 
 
 def request(query: Query) -> bytes:
@@ -23,7 +24,7 @@ def request(query: Query) -> bytes:
 
 
 def headers(data: bytes) -> dict[str, str] | None:
-    """The headers of an M-SEARCH answer (names upper-cased), or None if ``data`` is not one."""
+    """The headers of an M-SEARCH answer (names upper-cased, as SSDP writes them), or None if ``data`` is not one."""
     head = data.split(b"\r\n\r\n", 1)[0]
     status, *lines = head.split(b"\r\n")
     if not status.startswith(b"HTTP/1.") or b" 200" not in status:
@@ -37,7 +38,7 @@ def headers(data: bytes) -> dict[str, str] | None:
 
 
 def items_of(found: dict[str, str]) -> list[Item]:
-    items = [Item(ITEMS[name], value) for name, value in found.items() if name in ITEMS and value]
+    items = [Item("http-header", found[name], name) for name in KEPT if found.get(name)]
     if found.get("LOCATION"):
         items.append(Item("url", found["LOCATION"], "ssdp-location"))
     return items

@@ -58,7 +58,7 @@ def answer(data: bytes, query: Query) -> Service | None:
     items = []
     software = printable(found.get(SOFTWARE, b"").rstrip(b"\x00"), 256).strip()
     if software:
-        items.append(Item("stun-software", software))
+        items.append(Item("product", software, "stun"))
     other = address(found.get(OTHER_ADDRESS) or found.get(CHANGED_ADDRESS) or b"")
     if other is not None:
         items.append(Item("ip", other, "stun-other-address"))
