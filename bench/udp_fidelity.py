@@ -199,7 +199,7 @@ def start_all(stack: ExitStack, folder: Path) -> dict[str, tuple[str, int]]:
         place = folder / name
         place.mkdir()
         try:
-            started[daemon.protocol] = stack.enter_context(daemon.start(place, address_of(daemon, BLOCK), port))
+            started[daemon.protocol] = stack.enter_context(daemon.launch(address_of(daemon, BLOCK), port, place))
         except BaseException as exc:  # a missing daemon (pytest's skip outside pytest) or one that cannot start
             print(f"{name}: not started ({exc})", file=sys.stderr)
             continue
@@ -259,7 +259,7 @@ def speed(rounds: int, ports: int, services: int) -> int:
             daemon = next(d for d in UDP_DAEMONS if d.protocol == protocol)
             place = Path(temporary) / protocol
             place.mkdir()
-            ip, port = stack.enter_context(daemon.start(place, address_of(daemon, BLOCK), daemon.port))
+            ip, port = stack.enter_context(daemon.launch(address_of(daemon, BLOCK), daemon.port, place))
             for number in range(1, rounds + 1):
                 wall, cpu, named = identify_many(ip, port, services)
                 print(

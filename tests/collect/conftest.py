@@ -77,7 +77,7 @@ class UdpDaemons:
     def start(self, protocol: str) -> Target:
         if protocol not in self.started:
             [daemon] = [daemon for daemon in UDP_DAEMONS if daemon.protocol == protocol]
-            launcher = daemon.start(self.folders.mktemp(protocol), address_of(daemon, BLOCK), daemon.port)
+            launcher = daemon.launch(address_of(daemon, BLOCK), daemon.port, self.folders.mktemp(daemon.name))
             self.started[protocol] = self.stack.enter_context(launcher)
         return self.started[protocol]
 

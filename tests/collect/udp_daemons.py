@@ -18,12 +18,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from shoal.collect.udp import UDP_PROBES
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import START_TIMEOUT, binary, python_env, python_module, running, unavailable
 from tests.collect.dns_server import unbound_config
 
 Target = tuple[str, int]
-Launcher = Callable[[Path, str, int], AbstractContextManager[Target]]
+Launcher = Callable[[str, int, Path], AbstractContextManager[Target]]
 CHRONY_EXTRACTED = "/opt/shoal-test-daemons/chrony/usr/sbin/chronyd"  # scripts/install-test-daemons.sh
 NETBIOS_NAME, WORKGROUP = "SHOALTEST", "SHOALGROUP"
 SSDP_SERVER = "Debian/12 UPnP/1.1 ShoalTest/1.0"
@@ -34,7 +35,7 @@ SWANCTL_TRIES = 40  # charon's control socket appears shortly after its IKE sock
 
 
 @contextmanager
-def unbound(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def unbound(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """Debian's unbound with no zone of its own: it answers version.bind, and recursion from its cache only."""
     config = unbound_config(folder, ip, port, {}, {})
     with running([binary("/usr/sbin/unbound"), "-d", "-c", str(config)], ip, port, folder, udp=True) as target:
@@ -42,7 +43,7 @@ def unbound(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def snmpd(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def snmpd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """Net-SNMP's agent with no community and no user: it still answers SNMPv3 engine discovery."""
     (folder / "snmpd.conf").write_text(f"[snmp] persistentDir {folder}/state\nsysLocation Shoal test rack\n")
     command = [binary("/usr/sbin/snmpd"), "-f", "-Lo", "-C", "-c", str(folder / "snmpd.conf")]
@@ -52,7 +53,7 @@ def snmpd(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def chronyd(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def chronyd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """chrony as an NTP server of local stratum 8 that never touches the clock (``-x``). Installing Debian's chrony
     would remove systemd-timesyncd, so the install script unpacks its package instead."""
     (folder / "chrony.conf").write_text(
@@ -66,7 +67,7 @@ def chronyd(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def tftpd(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def tftpd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     (folder / "files").mkdir()
     command = [binary("/usr/sbin/in.tftpd"), "-L", "-a", f"{ip}:{port}", "-s", str(folder / "files"), "-u", "root"]
     with running(command, ip, port, folder, udp=True) as target:
@@ -74,7 +75,7 @@ def tftpd(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def memcached(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def memcached(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """memcached with UDP on (``-U``) and TCP off."""
     command = [binary("/usr/bin/memcached"), "-U", str(port), "-p", "0", "-l", ip, "-u", "root"]
     with running(command, ip, port, folder, udp=True) as target:
@@ -82,7 +83,7 @@ def memcached(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def nmbd(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def nmbd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """Samba's NetBIOS name server for one loopback address, its folders in ``folder``."""
     places = {name: folder / name for name in ("lock", "state", "cache", "private")}
     for place in places.values():
@@ -105,7 +106,7 @@ def nmbd(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def coturn(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def coturn(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """coturn answering STUN binding requests (no TLS, no TCP, no relay asked for)."""
     command = [binary("/usr/bin/turnserver"), "-n", f"--listening-ip={ip}", f"--listening-port={port}"]
     command += ["--no-tls", "--no-dtls", "--no-tcp", "--no-cli", "--log-file=stdout", "--simple-log"]
@@ -115,7 +116,7 @@ def coturn(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def kamailio(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def kamailio(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """Kamailio answering OPTIONS with 200 (its stateless reply module adds ``Server:``), anything else with 404."""
     found = sorted(Path("/usr/lib").glob("*/kamailio/modules"))
     modules = str(found[0]) if found else "/usr/lib/kamailio/modules"
@@ -142,7 +143,7 @@ request_route {{
 
 
 @contextmanager
-def openvpn(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def openvpn(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """An OpenVPN server (no tls-auth key, so it answers a hard reset) on a tun device it never configures."""
     if not os.path.exists("/dev/net/tun"):
         unavailable("OpenVPN's server needs /dev/net/tun")
@@ -156,7 +157,7 @@ def openvpn(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 
 @contextmanager
-def charon(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def charon(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """strongSwan's charon (IKEv1 and IKEv2, NAT-T on 4500) with one pre-shared-key connection for ``ip``, loaded
     through swanctl, so it answers a proposal with its own (and its vendor ids). No route, no routing rule."""
     control = folder / "charon.vici"
@@ -213,7 +214,7 @@ secrets {{
 
 
 @contextmanager
-def minissdpd(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def minissdpd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """MiniSSDPd on ``lo`` (port 1900: SSDP has one), answering M-SEARCH for a media server registered through its
     socket, as miniupnpd and other UPnP daemons register theirs."""
     control = folder / "minissdpd.sock"
@@ -237,14 +238,14 @@ def minissdpd_string(data: bytes) -> bytes:
 
 
 @contextmanager
-def coap_server(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def coap_server(ip: str, port: int, folder: Path) -> Iterator[Target]:
     command = python_module("tests.collect.coap_server", ip, str(port))
     with running(command, ip, port, folder, env=python_env(), udp=True) as target:
         yield target
 
 
 @contextmanager
-def mdns_server(folder: Path, ip: str, port: int) -> Iterator[Target]:
+def mdns_server(ip: str, port: int, folder: Path) -> Iterator[Target]:
     """python-zeroconf announcing two services; the instance name carries the process id (unique on the machine)."""
     command = python_module("tests.collect.mdns_server", ip, f"shoal-test-{os.getpid()}")
     with running(command, ip, port, folder, env=python_env(), udp=True) as target:
@@ -258,29 +259,38 @@ def mdns_server(folder: Path, ip: str, port: int) -> Iterator[Target]:
 
 @dataclass(frozen=True, slots=True)
 class UdpDaemon:
-    protocol: str  # what the collector must call it
-    start: Launcher
-    host: int  # its address is 127.B.40.<host>; 0: 127.0.0.1
+    """A real UDP daemon the tests and ``bench/udp_fidelity.py`` scan: what Shoal must name it, and where it
+    listens (about half on a port that is not their protocol's)."""
+
+    name: str
+    protocol: str  # the server-banner context Shoal must report
     port: int
-    usual: bool  # the port is the one its probe is known for
+    launch: Launcher
+    on_localhost: bool = False  # bound to the wildcard address on lo: it answers from 127.0.0.1, scanned there
+
+    @property
+    def usual(self) -> bool:
+        """Whether the port is one its protocol's probes are known for."""
+        return any(self.port in probe.ports for probe in UDP_PROBES if probe.name == self.protocol)
 
 
 UDP_DAEMONS: tuple[UdpDaemon, ...] = (
-    UdpDaemon("dns", unbound, 1, 10053, usual=False),
-    UdpDaemon("snmp", snmpd, 2, 161, usual=True),
-    UdpDaemon("ntp", chronyd, 3, 10123, usual=False),
-    UdpDaemon("tftp", tftpd, 4, 69, usual=True),
-    UdpDaemon("memcached", memcached, 5, 21211, usual=False),
-    UdpDaemon("netbios-ns", nmbd, 6, 13137, usual=False),
-    UdpDaemon("stun", coturn, 7, 3478, usual=True),
-    UdpDaemon("sip", kamailio, 8, 15060, usual=False),
-    UdpDaemon("openvpn", openvpn, 9, 1194, usual=True),
-    UdpDaemon("ike", charon, 10, 500, usual=True),
-    UdpDaemon("mdns", mdns_server, 11, 5353, usual=True),
-    UdpDaemon("ssdp", minissdpd, 0, 1900, usual=True),
-    UdpDaemon("coap", coap_server, 13, 15683, usual=False),
+    UdpDaemon("unbound", "dns", 10053, unbound),
+    UdpDaemon("snmpd", "snmp", 161, snmpd),
+    UdpDaemon("chrony", "ntp", 10123, chronyd),
+    UdpDaemon("tftpd-hpa", "tftp", 69, tftpd),
+    UdpDaemon("memcached", "memcached", 21211, memcached),
+    UdpDaemon("nmbd", "netbios-ns", 13137, nmbd),
+    UdpDaemon("coturn", "stun", 3478, coturn),
+    UdpDaemon("kamailio", "sip", 15060, kamailio),
+    UdpDaemon("openvpn", "openvpn", 1194, openvpn),
+    UdpDaemon("strongswan", "ike", 500, charon),
+    UdpDaemon("zeroconf", "mdns", 5353, mdns_server),
+    UdpDaemon("minissdpd", "ssdp", 1900, minissdpd, on_localhost=True),
+    UdpDaemon("aiocoap", "coap", 15683, coap_server),
 )
 
 
 def address_of(daemon: UdpDaemon, block: int) -> str:
-    return f"127.{block}.40.{daemon.host}" if daemon.host else "127.0.0.1"
+    """127.B.40.N, N its place in UDP_DAEMONS (from 1); 127.0.0.1 for a daemon that answers from there."""
+    return "127.0.0.1" if daemon.on_localhost else f"127.{block}.40.{UDP_DAEMONS.index(daemon) + 1}"
