@@ -24,6 +24,7 @@ from tests.collect import launchers
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import binary, folder_for, require_root, running
 from tests.collect.dns_server import ZONE
+from tests.collect.udp_daemons import UDP_DAEMONS, address_of
 
 BLOCK = 51 + os.getpid() % 100  # 127.BLOCK.0.0/16 holds every address these tests use
 TEST_NETWORK = ipaddress.ip_network(f"127.{BLOCK}.0.0/16")
@@ -53,19 +54,53 @@ CERT_IPS = (NGINX_IP, "192.0.2.7")
 class ListSink:
     def __init__(self) -> None:
         self.open_ports: list[Target] = []
+        self.open_udp_ports: list[Target] = []
         self.reports: list[Report] = []
 
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self.open_ports.append((ip, port))
 
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None:
+        self.open_udp_ports.append((ip, port))
+
     def report(self, report: Report) -> None:
         self.reports.append(report)
+
+
+class UdpDaemons:
+    """The UDP daemons of ``tests.collect.udp_daemons``, each started on first use and kept for the session."""
+
+    def __init__(self, folders: pytest.TempPathFactory, stack: ExitStack) -> None:
+        self.folders = folders
+        self.stack = stack
+        self.started: dict[str, Target] = {}
+
+    def start(self, protocol: str) -> Target:
+        if protocol not in self.started:
+            [daemon] = [daemon for daemon in UDP_DAEMONS if daemon.protocol == protocol]
+            launcher = daemon.launch(address_of(daemon, BLOCK), daemon.port, self.folders.mktemp(daemon.name))
+            self.started[protocol] = self.stack.enter_context(launcher)
+        return self.started[protocol]
+
+
+@pytest.fixture(scope="session")
+def udp_daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UdpDaemons]:
+    with ExitStack() as stack:
+        yield UdpDaemons(tmp_path_factory, stack)
 
 
 def collect_one(ip: str, port: int, timeouts: Timeouts = FAST, jarm: bool = False) -> Report | None:
     """Discover and identify one ip:port in-process, as the collector does for each target."""
     collector = Collector(ScanPolicy(allow=(TEST_NETWORK,)), ScanSettings(timeouts=timeouts, jarm=jarm), ListSink())
     return run_event_loop(collector.collect(ip, port))
+
+
+def collect_udp_one(ip: str, port: int, timeouts: Timeouts = FAST) -> tuple[Report | None, Collector]:
+    """Probe and identify one UDP ip:port in-process (the address allowed whatever it is: some daemons answer
+    from 127.0.0.1); the report and the collector (its stats count the datagrams sent)."""
+    policy = ScanPolicy(allow=(TEST_NETWORK, ipaddress.ip_network(f"{ip}/32")))
+    collector = Collector(policy, ScanSettings(timeouts=timeouts), ListSink())
+    return run_event_loop(collector.collect_udp(ip, port)), collector
 
 
 def items_of(report: Report, item_type: str) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from tests.collect.certificates import subject_of, write_certificate
-from tests.collect.daemons import binary, installed, python_module, running, stop
+from tests.collect.daemons import binary, installed, python_env, python_module, running, stop
 from tests.collect.dns_server import ZONE, unbound_config
 
 HERE = Path(__file__).parent
@@ -269,11 +269,6 @@ def unbound(
     """Debian's unbound serving the test zone (``forward``, ``ptr``: see dns_server.unbound_config), UDP and TCP."""
     config = unbound_config(folder, ip, port, forward or {f"ns1.{ZONE}": [f"A {ip}"]}, ptr or {})
     return running([binary("/usr/sbin/unbound"), "-d", "-c", str(config)], ip, port, folder)
-
-
-def python_env() -> dict[str, str]:
-    """The environment for a Python daemon run from the repository (so ``tests.collect`` imports)."""
-    return {**os.environ, "PYTHONPATH": str(HERE.parents[1])}
 
 
 @contextmanager

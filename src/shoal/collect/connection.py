@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shoal.collect.datagrams import DatagramExchange
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.ratelimit import ConnectionRate
 
@@ -186,8 +187,9 @@ class Connection:
 
 
 class Connector:
-    """Opens connections, and nothing else does: every connect is checked against the policy, waits for
-    the rate limit, and holds one of the target host's connection slots until it is closed."""
+    """Opens connections and UDP exchanges, and nothing else does: every connect (and every exchange) is checked
+    against the policy, waits for the rate limit (an exchange: each of its datagrams), and holds one of the target
+    host's connection slots until it is closed."""
 
     def __init__(self, policy: ScanPolicy, rate: ConnectionRate, per_host: int, timeouts: Timeouts) -> None:
         self.policy = policy
@@ -195,11 +197,43 @@ class Connector:
         self.per_host = per_host
         self.timeouts = timeouts
         self.connects = 0
+        self.datagrams = 0  # UDP datagrams sent (each waits for the rate limit like a connect)
         self._hosts: dict[str, HostSlots] = {}
 
     async def open(self, ip: str, port: int) -> Connection:
         """A connection to ip:port; TargetNotAllowed before any packet if the policy refuses it,
         PortClosed if the connect fails."""
+        release = await self._admit(ip)
+        try:
+            await self.rate.acquire()
+            self.connects += 1
+            started = time.perf_counter()
+            async with asyncio.timeout(self.timeouts.connect):
+                reader, writer = await asyncio.open_connection(ip, port, limit=READ_CAP)
+        except (OSError, TimeoutError) as exc:
+            release()
+            raise PortClosed(f"{ip}:{port}: {exc or type(exc).__name__}") from exc
+        except BaseException:
+            release()
+            raise
+        connected_in = time.perf_counter() - started
+        return Connection(reader, writer, ip, port, self.timeouts, release, self.policy.ja4plus, connected_in)
+
+    async def open_datagrams(self, ip: str, port: int) -> DatagramExchange:
+        """A UDP exchange with ip:port (its datagrams wait for the rate limit); TargetNotAllowed before any
+        packet if the policy refuses it. It holds one of the host's slots until closed."""
+        release = await self._admit(ip)
+        try:
+            return DatagramExchange(ip, port, self.rate, self._count_datagram, release)
+        except BaseException:
+            release()
+            raise
+
+    def _count_datagram(self) -> None:
+        self.datagrams += 1
+
+    async def _admit(self, ip: str) -> Callable[[], None]:
+        """Check ip against the policy and take one of its host's slots; returns what gives the slot back."""
         self.policy.check_address(ip)
         host = self._hosts.get(ip)
         if host is None:
@@ -215,20 +249,7 @@ class Connector:
             host.slots.release()
             self._leave(ip, host)
 
-        try:
-            await self.rate.acquire()
-            self.connects += 1
-            started = time.perf_counter()
-            async with asyncio.timeout(self.timeouts.connect):
-                reader, writer = await asyncio.open_connection(ip, port, limit=READ_CAP)
-        except (OSError, TimeoutError) as exc:
-            release()
-            raise PortClosed(f"{ip}:{port}: {exc or type(exc).__name__}") from exc
-        except BaseException:
-            release()
-            raise
-        connected_in = time.perf_counter() - started
-        return Connection(reader, writer, ip, port, self.timeouts, release, self.policy.ja4plus, connected_in)
+        return release
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1

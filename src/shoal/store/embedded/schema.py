@@ -200,6 +200,8 @@ def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
             value = port_value(value)
             if context == "" and scanned_port is None and value.isdigit():
                 scanned_port = int(value)
+        elif item_type == "port-udp":
+            value = port_value(value)  # as port-tcp's, so port-udp:053 finds 53 (not a TCP port: no identity)
         elif item_type == "ip":
             packed = pack_ip(value)
             ipall.append(canonical_ip(packed))
