@@ -31,14 +31,12 @@ from shoal.collect.policy import canonical
 from shoal.collect.probes.base import Service, printable
 from shoal.enrich.fingerprints import favicon_mmh3
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
+from shoal.text import page_title
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = f"shoal-collector/{__version__}"
-TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 LINK = re.compile(rb"<link\b[^>]{0,2048}>", re.IGNORECASE)
 ATTRIBUTE = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
-MAX_TITLE_CHARS = 1024
 MAX_HEADERS = 100
 MAX_URL_CHARS = 2048
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -207,19 +205,6 @@ async def get(connection: Connection, page: Page) -> Service | None:
     if connection.follow_ups:
         await lead_here(service, page, answer, connection)
     return service
-
-
-def page_title(body: bytes, content_type: str) -> str | None:
-    match = TITLE.search(body)
-    if match is None:
-        return None
-    charset = CHARSET.search(content_type)
-    encoding = charset.group(1) if charset else "utf-8"
-    try:
-        text = match.group(1).decode(encoding, "replace")
-    except LookupError:
-        text = match.group(1).decode("utf-8", "replace")
-    return printable(" ".join(html.unescape(text).split()).encode(), MAX_TITLE_CHARS)
 
 
 def target_of(page: Page, reference: str) -> tuple[str, Page | None] | None:
