@@ -14,7 +14,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 
 from shoal.collect.connection import READ_CAP, Timeouts
-from shoal.collect.probes.base import MAX_BANNER_CHARS
+from shoal.text import MAX_BANNER_CHARS
 from tests.collect.certificates import write_certificate
 from tests.collect.conftest import BLOCK, FAST, collect_one, items_of
 from tests.collect.fakes import Handler, answers, fake_server, sends

@@ -1,5 +1,6 @@
 """A UDP service's report (``port-udp`` instead of ``port-tcp``) on every engine: validated like a TCP one, found by
-``port-udp`` (numerically), never taken for an open TCP port; UDP observations kept apart."""
+``port-udp`` (numerically), never taken for an open TCP port; UDP observations kept apart; ``most_recent`` keeps
+the newest per {ip, port-udp}, apart from the TCP service of the same number."""
 
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ DAY = dt.date(2026, 11, 2)
 NETWORK = ipaddress.ip_network("192.0.2.0/24")
 
 
-def udp_report(port: str, report_id: str) -> Report:
+def udp_report(port: str, report_id: str, day: dt.date = DAY, port_type: str = "port-udp") -> Report:
     return Report.from_dict(
         {
-            "date": DAY.isoformat(),
+            "date": day.isoformat(),
             "id": report_id,
             "items": [
                 {"type": "ip", "value": "192.0.2.53", "context": "", "is_metadata": True},
-                {"type": "port-udp", "value": port, "context": "", "is_metadata": True},
+                {"type": port_type, "value": port, "context": "", "is_metadata": True},
                 {"type": "server-banner", "value": "unbound 1.17.1", "context": "dns"},
                 {"type": "version", "value": "unbound 1.17.1", "context": "dns"},
             ],
@@ -69,3 +70,15 @@ def test_a_udp_report_is_not_an_open_tcp_port(store: Store) -> None:
 def test_a_port_udp_that_is_not_a_port_is_rejected(value: str) -> None:
     with pytest.raises(InvalidReport, match="'port-udp' item value is not a port number"):
         udp_report(value, "bad")
+
+
+def test_most_recent_keeps_the_newest_udp_report_per_ip_and_port_udp(store: Store) -> None:
+    later = DAY + dt.timedelta(days=1)
+    ingest_stream(store, [udp_report("53", "udp-dns-later", later), udp_report("53", "tcp-dns", DAY, "port-tcp")])
+    newest = store.search(Filters(ip=NETWORK, most_recent=True)).reports
+    assert sorted(report.id for report in newest) == ["tcp-dns", "udp-dns-later"]
+    assert sorted(report.id for report in store.search(Filters(ip=NETWORK)).reports) == [
+        "tcp-dns",
+        "udp-dns",
+        "udp-dns-later",
+    ]

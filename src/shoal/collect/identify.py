@@ -37,9 +37,10 @@ from dataclasses import dataclass, replace
 
 from shoal.collect.connection import RECORDING_TLS, Connection, Connector, PortClosed
 from shoal.collect.probes.banner import generic_service
-from shoal.collect.probes.base import ClientFirst, Service, printable
+from shoal.collect.probes.base import ClientFirst, Service
 from shoal.collect.protocols import CLIENT_FIRST, SERVER_FIRST, TLS_NAMES
 from shoal.errors import TargetNotAllowed
+from shoal.text import printable
 
 log = logging.getLogger("shoal.collect")
 RECOGNISERS = tuple((row, row.recognizes) for row in CLIENT_FIRST if row.recognizes is not None)

@@ -5,8 +5,9 @@ A broker answers any other bytes with its own protocol header, which names it to
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 HEADER = b"AMQP\x00\x00\x09\x01"
 METHOD_FRAME, FRAME_END = 1, 0xCE

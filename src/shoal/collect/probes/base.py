@@ -18,10 +18,6 @@ from dataclasses import dataclass, field
 from shoal.collect.connection import Connection, Connector
 from shoal.model import Body, Item
 
-# The text of what a service says, as items keep it; it lives below collect/, where the importers read it too.
-from shoal.text import MAX_BANNER_CHARS as MAX_BANNER_CHARS
-from shoal.text import printable as printable
-
 # (bytes the service sent, is this port one of the protocol's default ports?) → is it this protocol?
 Recognizer = Callable[[bytes, bool], bool]
 

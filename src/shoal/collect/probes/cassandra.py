@@ -5,8 +5,9 @@ frame that says so. No STARTUP: no login."""
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 OPTIONS, SUPPORTED, ERROR = 0x05, 0x06, 0x00
 REQUEST = bytes((0x04, 0x00)) + (1).to_bytes(2, "big") + bytes((OPTIONS,)) + bytes(4)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 NAMES_REQUEST = (1).to_bytes(2, "big") + b"n"
 NODE = re.compile(rb"^name (\S+) at port (\d+)$", re.MULTILINE)

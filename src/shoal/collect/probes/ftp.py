@@ -7,9 +7,10 @@ import contextlib
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.probes.replies import complete_reply, reply_complete, reply_text
 from shoal.model import Item
+from shoal.text import printable
 
 MAX_FEATURES = 64
 

@@ -28,10 +28,10 @@ from urllib.parse import quote, unquote_to_bytes, urljoin, urlsplit
 from shoal import __version__
 from shoal.collect.connection import READ_CAP, RECORDING_TLS, Connection, Connector
 from shoal.collect.policy import canonical
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.enrich.fingerprints import favicon_mmh3
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
-from shoal.text import page_title
+from shoal.text import page_title, printable
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = f"shoal-collector/{__version__}"

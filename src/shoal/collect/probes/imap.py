@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
-from shoal.collect.probes.base import Service, first_line, line_complete, printable
+from shoal.collect.probes.base import Service, first_line, line_complete
 from shoal.model import Item
+from shoal.text import printable
 
 GREETING = re.compile(rb"^\* (?:OK|PREAUTH|BYE)\b")
 CAPABILITIES = re.compile(rb"\[CAPABILITY ([^\]]*)\]|^\* CAPABILITY ([^\r\n]*)", re.IGNORECASE | re.MULTILINE)

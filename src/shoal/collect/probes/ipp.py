@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import web
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 GET_PRINTER_ATTRIBUTES = 0x000B
 OPERATION_ATTRIBUTES, END_OF_ATTRIBUTES = 0x01, 0x03

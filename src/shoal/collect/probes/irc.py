@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 REPLY = re.compile(rb"^(?::(\S+) )?([A-Z]+|\d{3}) ", re.MULTILINE)
 CAPABILITIES = re.compile(rb"^:\S+ CAP \S+ LS (?:\* )?:?([^\r\n]*)", re.MULTILINE)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import ber, starttls
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 SEARCH_REQUEST, SEARCH_ENTRY, SEARCH_DONE = 0x63, 0x64, 0x65
 EXTENDED_REQUEST, EXTENDED_RESPONSE = 0x77, 0x78

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, first_line, line_complete, printable
+from shoal.collect.probes.base import Service, first_line, line_complete
 from shoal.model import Item
+from shoal.text import printable
 
 VERSION = re.compile(rb"^VERSION (\S+)\r?\n")
 

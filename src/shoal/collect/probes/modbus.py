@@ -4,7 +4,8 @@ revision are the banner (``Unit ID: 0\\nDevice: Vendor Product v1.0``), or the e
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
+from shoal.text import printable
 
 UNIT = 0
 TRANSACTION = b"\x13\x37"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import struct
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 OP_REPLY, OP_QUERY = 1, 2004
 MAX_DEPTH = 8

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 HANDSHAKE_V10, ERROR_PACKET = 0x0A, 0xFF
 CLIENT_PROTOCOL_41, CLIENT_SSL, CLIENT_SECURE_CONNECTION = 0x0200, 0x0800, 0x8000

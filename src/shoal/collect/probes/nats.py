@@ -5,8 +5,9 @@ from __future__ import annotations
 import orjson
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, first_line, line_complete, printable
+from shoal.collect.probes.base import Service, first_line, line_complete
 from shoal.model import Item
+from shoal.text import printable
 
 FLAGS = ("headers", "jetstream", "auth_required", "tls_required", "tls_available")
 

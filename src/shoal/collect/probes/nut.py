@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 REQUEST = b"VER\nNETVER\nLIST UPS\n"
 VERSION = re.compile(rb"upsd (\d[\w.-]*)")

@@ -7,8 +7,9 @@ import contextlib
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
-from shoal.collect.probes.base import Service, first_line, line_complete, printable
+from shoal.collect.probes.base import Service, first_line, line_complete
 from shoal.model import Item
+from shoal.text import printable
 
 MAX_CAPABILITIES = 64
 

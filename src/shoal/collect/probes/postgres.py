@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import tls
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 ERROR_RESPONSE = ord("E")

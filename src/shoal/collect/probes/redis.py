@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, first_line, printable
+from shoal.collect.probes.base import Service, first_line
+from shoal.text import printable
 
 INFO_SERVER = b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"
 ERROR_REPLY = re.compile(rb"^-[A-Z]+ ")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 REQUEST = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: shoal\r\n\r\n"
 HEADER = re.compile(rb"^([A-Za-z-]+):[ \t]*([^\r\n]*)", re.MULTILINE)

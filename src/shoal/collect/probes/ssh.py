@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shoal import __version__
 from shoal.collect.connection import Connection, Connector
-from shoal.collect.probes.base import FollowUp, Service, first_line, line_complete, printable
+from shoal.collect.probes.base import FollowUp, Service, first_line, line_complete
 from shoal.model import Item
+from shoal.text import printable
 
 IDENTIFICATION = f"SSH-2.0-Shoal_{__version__}\r\n".encode()
 MSG_DISCONNECT, MSG_IGNORE, MSG_DEBUG, MSG_KEXINIT = 1, 2, 4, 20

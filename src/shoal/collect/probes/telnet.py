@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
+from shoal.text import printable
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 PROMPT_ENDINGS = (b":", b": ", b"> ", b"# ", b"$ ", b"login:", b"Password:")

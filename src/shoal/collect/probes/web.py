@@ -9,8 +9,9 @@ import orjson
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import http
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 
 def request_bytes(ip: str, method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b"") -> bytes:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import struct
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 SETUP = b"l\x00" + struct.pack("<HHHH", 11, 0, 0, 0) + bytes(2)  # little-endian, 11.0, no authorization
 FAILED, SUCCESS, AUTHENTICATE = 0, 1, 2

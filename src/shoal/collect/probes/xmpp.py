@@ -8,8 +8,9 @@ import re
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import starttls
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 STREAM = re.compile(rb"<stream:stream\b[^>]*>")
 FROM = re.compile(rb"\bfrom=['\"]([^'\"]*)['\"]")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
 VERSION = re.compile(rb"^Zookeeper version: ([^,\r\n]+)", re.MULTILINE)
 MODE = re.compile(rb"^Mode: (\S+)", re.MULTILINE)

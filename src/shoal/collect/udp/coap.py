@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 COAP_PORTS = frozenset({5683})
 VERSION = 1

@@ -4,10 +4,11 @@ itself, nothing is looked up elsewhere) says whether the server offers recursion
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp import dnswire
 from shoal.collect.udp.base import Conversation, DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 DNS_PORTS = frozenset({53})
 VERSION_BIND = "version.bind"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from shoal.collect.probes.base import printable
+from shoal.text import printable
 
 QR, RA = 0x8000, 0x0080  # header flags: a response; recursion available
 RD = 0x0100  # recursion desired

@@ -30,9 +30,10 @@ from typing import TypeVar
 
 from shoal.collect.connection import Connector
 from shoal.collect.datagrams import Datagram, DatagramExchange, Unreachable
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp import UDP_PROBES
 from shoal.collect.udp.base import NONCE_BYTES, DatagramProbe, Query
+from shoal.text import printable
 
 log = logging.getLogger("shoal.collect")
 MORE_WAIT = 0.25  # seconds to wait for further answers to one request (SSDP answers once per service type)

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp import dnswire
 from shoal.collect.udp.base import Conversation, DatagramProbe, Query
 from shoal.collect.udp.dns import message_id
 from shoal.model import Item
+from shoal.text import printable
 
 MDNS_PORTS = frozenset({5353})
 SERVICES = "_services._dns-sd._udp.local"

@@ -3,9 +3,10 @@ answer's frame carries the same request id. (``version``, not ``stats``: a one-l
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, first_line, printable
+from shoal.collect.probes.base import Service, first_line
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 MEMCACHED_PORTS = frozenset({11211})
 FRAME = 8

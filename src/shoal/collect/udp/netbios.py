@@ -4,9 +4,10 @@ suffix) and the MAC address of its adapter."""
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 NETBIOS_PORTS = frozenset({137})
 NBSTAT, INTERNET = 0x21, 0x01

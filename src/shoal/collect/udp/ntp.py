@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 NTP_PORTS = frozenset({123})
 CLIENT, SERVER = 3, 4

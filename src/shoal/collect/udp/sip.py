@@ -5,9 +5,10 @@ lists."""
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 SIP_PORTS = frozenset({5060})
 MAX_HEADERS = 50

@@ -6,9 +6,10 @@ items (SSDP is HTTP over UDP), the location a ``url`` too."""
 from __future__ import annotations
 
 from shoal import __version__
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import Conversation, DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 SSDP_PORTS = frozenset({1900})
 MAX_HEADERS = 50

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
 from shoal.model import Item
+from shoal.text import printable
 
 STUN_PORTS = frozenset({3478, 19302})
 BINDING_REQUEST, BINDING_SUCCESS, BINDING_ERROR = 0x0001, 0x0101, 0x0111

@@ -3,8 +3,9 @@ found``, or its refusal) names the service. The answer comes from a port of the 
 
 from __future__ import annotations
 
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
 from shoal.collect.udp.base import DatagramProbe, Query
+from shoal.text import printable
 
 TFTP_PORTS = frozenset({69})
 READ, DATA, ERROR, OPTION_ACK = 1, 3, 5, 6
