@@ -47,7 +47,7 @@ NETWORK = ipaddress.ip_network("127.52.0.0/16")
 SERVICE_PORTS = (22, 21, 80, 6379, 1883)
 LATENCY_IP = "127.53.0.1"
 LATENCY_PORTS = {"http": 80, "tls": 443, "redis": 6379, "postgres": 5432, "mqtt": 1883, "modbus": 502, "ssh": 22}
-SETTINGS = ScanSettings(rate=1e6, concurrency=512, per_host=16, timeouts=Timeouts(1.0, 1.0, 5.0), jarm=False)
+SETTINGS = ScanSettings(rate=1e6, concurrency=512, per_host=16, timeouts=Timeouts(3.0, 1.0, 5.0), jarm=False)
 POLICY = ScanPolicy(allow=(NETWORK, ipaddress.ip_network(f"{LATENCY_IP}/32")), max_rate=1e6)
 HTTP_ANSWER = b"HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Length: 31\r\n\r\n<html><title>bench</title></html>"
 ICON = bytes(range(256)) * 4
@@ -304,7 +304,10 @@ def measured(checkout: Path, mode: str, args: argparse.Namespace) -> Any:
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
     if args.no_follow_ups:
         env["SHOAL_BENCH_NO_FOLLOW_UPS"] = "1"
-    return json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} by {checkout} failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+    return json.loads(done.stdout)
 
 
 def machine() -> str:
