@@ -50,7 +50,8 @@ REPORT_ID = re.compile(rb'"id":"([^"]+)"')
 CHILD = """
 import sys
 from pathlib import Path
-from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
+from shoal.ingest.inputs import open_input
+from shoal.ingest.jsonl import decode_chunk, read_chunks
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks
 from shoal.store.embedded import EmbeddedStore
 store = EmbeddedStore(sys.argv[1])

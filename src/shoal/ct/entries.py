@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from shoal.certificates import certificate_items, parsed_certificate
 from shoal.ingest.records import MAX_UNIX_SECONDS, BadRecord, record_id
-from shoal.model import CT, Item, Report
+from shoal.model import CT, Item, Report, check_item_count
 
 X509_ENTRY, PRECERT_ENTRY = 0, 1
 ENTRY_TYPES = {X509_ENTRY: "x509", PRECERT_ENTRY: "precert"}
@@ -93,4 +93,5 @@ def entry_report(log_url: str, index: int, entry: LogEntry) -> Report:
         Item("ct-index", str(index), "", True),
         Item("ct-entry-type", ENTRY_TYPES[entry.entry_type], "", True),
     ]
+    check_item_count(len(items))
     return Report(date=day, items=tuple(items), id=record_id("ct", log_url, str(index)), dataset=CT)
