@@ -30,9 +30,10 @@ class Running:
 
 
 @contextmanager
-def running_server(data: Path, *options: str) -> Iterator[Running]:
-    """``shoal serve --data DATA OPTIONS`` until it answers ``GET /``; terminated (and waited for) at the end."""
-    port = free_port()
+def running_server(data: Path, *options: str, port: int | None = None) -> Iterator[Running]:
+    """``shoal serve --data DATA OPTIONS`` (on ``port``, else a free one) until it answers ``GET /``; terminated
+    (and waited for) at the end."""
+    port = port or free_port()
     command = [sys.executable, "-m", "shoal", "serve", "--data", str(data), "--port", str(port), *options]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
