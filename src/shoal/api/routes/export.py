@@ -6,6 +6,12 @@ many reports match. ``X-Result-Count`` carries the number of matches when the ex
 
 A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/protocols/export/link``
 (with the token) answers with a URL carrying a ``ticket``: good for that exact query, once, for a minute.
+
+A process streams at most ``MAX_EXPORTS`` exports at once, shared so that no crowd can take them all
+(``ExportGate``): anonymous clients together, and any one client address, take at most a quarter of the places,
+normal tokens together three quarters (the last quarter is kept for enterprise tokens); and an export whose
+client stops reading is cut after a third of the server's send timeout (10 s by default), not the whole of it.
+So 70 anonymous clients that never read hold 8 places, and an enterprise export starts at once beside them.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ import csv
 import ctypes
 import io
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import orjson
 from fastapi import APIRouter, Request
@@ -26,8 +34,9 @@ from starlette.types import Receive, Scope, Send
 
 from shoal.api.deps import known_types, require_token
 from shoal.api.guard import slot_key
-from shoal.api.limits import Slot, executor_of, run_query
+from shoal.api.limits import Slot, client_network, executor_of, run_query
 from shoal.api.params import dataset_filters, dataset_of, single
+from shoal.api.protocol import SEND_TIMEOUT_SHARE
 from shoal.api.registry import EXPORT, TICKET, declare
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
@@ -42,6 +51,10 @@ router = APIRouter()
 EXPORT_PATH = "/v1/scan/protocols/export"
 CHUNK_BYTES = 64 * 1024
 MAX_EXPORTS = 32  # streaming at once per server process (ExportGate)
+# The most of a process's places each token class may hold at once, all its tokens together (enterprise: all).
+CLASS_SHARES = {"anon": 0.25, "normal": 0.75}
+CLIENT_SHARE = 0.25  # the most of the places one client address (an IPv6 /64) may hold at once
+STALL_SHARE = 1 / 3  # of the server's send timeout: how long an export may be left unread before it is cut
 EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
 GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -182,14 +195,15 @@ async def export_reports(request: Request) -> Response:
             slot.release()
 
     try:
-        gate.enter()
+        place = gate.enter(token.token_class, client_network(request.client.host if request.client else ""))
     except BaseException:
         release()
         raise
+    request.scope.setdefault("state", {})[SEND_TIMEOUT_SHARE] = STALL_SHARE  # read when the client stops reading
 
     def end() -> None:
         release()
-        gate.leave(executor_of(request))
+        gate.leave(place, executor_of(request))
 
     try:
         store: Store = request.app.state.store
@@ -210,24 +224,59 @@ async def export_reports(request: Request) -> Response:
     return ExportResponse(chunks, end, media_type=MEDIA_TYPES[export], headers=headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One export's place in the gate: whose it is counted against."""
+
+    token_class: str
+    client: str
+
+
 class ExportGate:
     """At most ``capacity`` exports stream at once in one server process (each holds a block of up to 10,000
-    matches, about 1.4 MB: 32 of them bound the memory all exports take). Past it: 429, retry in a moment.
+    matches, about 1.4 MB: 32 of them bound the memory all exports take), shared: each token class at most its
+    ``CLASS_SHARES`` of them, each client address at most ``CLIENT_SHARE``. Past any: 429, retry in a moment.
     When the last one ends, freed memory is handed back to the system (glibc's ``malloc_trim``)."""
 
     def __init__(self, capacity: int = MAX_EXPORTS) -> None:
         self.capacity = capacity
         self.running = 0
+        self.per_class: Counter[str] = Counter()
+        self.per_client: Counter[str] = Counter()
 
-    def enter(self) -> None:
+    def enter(self, token_class: str, client: str) -> Place:
         if self.running >= self.capacity:
             raise TooManyRequests(
                 f"{self.capacity} exports are streaming from this server process already; retry in a moment", 1
             )
+        share = CLASS_SHARES.get(token_class)
+        if share is not None and self.per_class[token_class] >= self.share(share):
+            who = "anonymous clients" if token_class == "anon" else f"{token_class} tokens"
+            raise TooManyRequests(
+                f"{who} stream at most {self.share(share)} of this server process's {self.capacity} exports at once,"
+                " and those are taken; retry in a moment",
+                1,
+            )
+        if self.per_client[client] >= self.share(CLIENT_SHARE):
+            raise TooManyRequests(
+                f"one client address streams at most {self.share(CLIENT_SHARE)} exports at once from this server"
+                " process; retry when one has finished",
+                1,
+            )
         self.running += 1
+        self.per_class[token_class] += 1
+        self.per_client[client] += 1
+        return Place(token_class, client)
 
-    def leave(self, executor: Executor) -> None:
+    def share(self, fraction: float) -> int:
+        return max(1, int(self.capacity * fraction))
+
+    def leave(self, place: Place, executor: Executor) -> None:
         self.running -= 1
+        self.per_class[place.token_class] -= 1
+        self.per_client[place.client] -= 1
+        if self.per_client[place.client] <= 0:
+            del self.per_client[place.client]
         if self.running == 0 and TRIM is not None:
             executor.submit(TRIM, 0)
 
