@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
@@ -54,8 +55,13 @@ def max_report_items() -> int:
     """The cap on items per imported report: ``$SHOAL_MAX_REPORT_ITEMS``, else 10,000. A report over it is
     rejected (never cut: a cut report would say less than its source did), so that one line cannot make every
     search, host page and export that meets it carry millions of items."""
-    text = os.environ.get(ITEMS_VARIABLE, "").strip()
-    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else DEFAULT_MAX_REPORT_ITEMS
+    return _items_cap(os.environ.get(ITEMS_VARIABLE, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _items_cap(text: str) -> int:
+    value = text.strip()
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else DEFAULT_MAX_REPORT_ITEMS
 
 
 def check_item_count(count: int) -> None:
