@@ -73,7 +73,7 @@ def time_left() -> float:
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
     store = EmbeddedStore(tmp_path_factory.mktemp("generated"))
-    store.ingest(generated_reports(20_000, seed=12))
+    store.ingest(generated_reports(5_000, seed=12))
     yield store
     store.close()
 
