@@ -31,8 +31,8 @@ from starlette.datastructures import QueryParams
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import core
-from shoal.api.deps import known_types
-from shoal.api.params import filters_of, summary_of
+from shoal.request.reading import known_types, summary_of
+from shoal.request.selection import Selection
 from shoal.store.base import Store
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import ChdbClient, HttpClient, rows
@@ -119,7 +119,7 @@ def storage(name: str, store: Store, folder: Path) -> tuple[int, str]:
 
 def action(store: Store, params: QueryParams) -> tuple[Callable[[], object], Callable[[], str]]:
     types = known_types(store)
-    filters = filters_of(params, types)
+    filters = Selection.read(params).as_filters(types)
     request = summary_of(params, types, True)
     if request is not None:
 

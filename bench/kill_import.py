@@ -241,8 +241,8 @@ def check_in_child(data: Path, ids: list[str], batch: int, reported: int, engine
 def check_opened(data: Path, ids: list[str], batch: int, reported: int, engine: str) -> Check:
     from starlette.datastructures import QueryParams
 
-    from shoal.api.deps import known_types
-    from shoal.api.params import filters_of, summary_of
+    from shoal.request.reading import known_types, summary_of
+    from shoal.request.selection import Selection
     from shoal.store.base import Filters
     from shoal.store.registry import open_store
 
@@ -270,7 +270,7 @@ def check_opened(data: Path, ids: list[str], batch: int, reported: int, engine: 
             types = known_types(store)
             summary = summary_of(QueryParams("summarize=port-tcp"), types, False)
             assert summary is not None
-            if not store.summarize(filters_of(QueryParams(""), types), summary).values:
+            if not store.summarize(Selection.read(QueryParams("")).as_filters(types), summary).values:
                 problems.append("a summary over every report is empty")
         return check
     except Exception as exc:

@@ -25,8 +25,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from shoal.model import CT, RDNS, Item, PortObservation, Report
 from shoal.store.embedded import EmbeddedStore
-from tests.corpus import CORPUS
-from tests.datasets_corpus import DATASET_CORPUS
+from tests.corpus import CORPUS, DATASET_CORPUS
 from tests.web.browsing import (
     PHONE_WIDTH,
     card_ids,

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, host_key, pack_ip
+from shoal.model import DATASETS, Body, Item, Report, identity_of, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
 from shoal.store.plan import item_host, port_value
@@ -196,19 +196,25 @@ def check_dataset(dataset: str) -> str:
 
 
 def identity(report: Report) -> str:
-    """The report's identity for ``most_recent`` (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
-    domains, {ip} for rdns, the certificate (cert-sha256) for ct. A report lacking its identity is its own."""
-    dataset, ip, port = report.dataset, report.ip, report.port
-    address = address16(ip).hex() if ip is not None else None
-    if dataset == PROTOCOLS and address is not None and port is not None:
-        return f"{address}:{port}"
-    if dataset == DOMAINS and address is not None and port is not None and (host := report.value_of("host")):
-        return f"{host_key(host)}|{address}:{port}"
-    if dataset == RDNS and address is not None:
-        return address
-    if dataset == CT and (digest := report.value_of("cert-sha256")):
-        return digest.strip().lower()
-    return "\0" + report.id
+    """The report's identity for ``most_recent`` (``shoal.model.identity_of``, from the dataset's row) as text:
+    parts joined by ``|``, a TCP port joined to its address by ``:`` (``<address>:443``, ``host|<address>:443``);
+    a report lacking its identity is its own (``\\0`` and its id)."""
+    values = identity_of(report)
+    if values is None:
+        return "\0" + report.id
+    text = identity_text(values[0])
+    for value in values[1:]:
+        text += (":" if type(value) is int else "|") + identity_text(value)
+    return text
+
+
+def identity_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return address16_of(value).hex()
+    if isinstance(value, tuple):  # a part's later type, e.g. a UDP port
+        item_type, inner = value
+        return f"{item_type}={identity_text(inner)}"
+    return str(value)
 
 
 def stored_items(items: tuple[Item, ...]) -> str:
