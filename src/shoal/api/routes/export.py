@@ -36,7 +36,7 @@ from shoal.api.limits import Slot, client_network, executor_of, run_query
 from shoal.api.protocol import SEND_TIMEOUT_SHARE
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
-from shoal.errors import NoResults, TooManyRequests, Unauthorized
+from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
 from shoal.request.export import MEDIA_TYPES, ExportFormat, encode
 from shoal.request.params import DATASET, EXPORT, FORMAT, TICKET, declare
 from shoal.request.reading import known_types
@@ -69,9 +69,13 @@ def export_token(request: Request) -> tuple[Token, int, Slot | None]:
     call with a ``ticket`` and no Authorization header through, for the ticket to be redeemed here: the
     download then takes one of the token's slots itself (429 if all are busy), held until its last byte.
     """
-    if isinstance(request.scope.get("state", {}).get("token"), Token):
-        return require_token(request), GUARD_UNITS, None
     ticket = TICKET.read(request.query_params)
+    if isinstance(request.scope.get("state", {}).get("token"), Token):
+        if ticket is not None:
+            raise BadParameter(
+                TICKET.name, "'ticket' stands in for the Authorization header: send one or the other, not both"
+            )
+        return require_token(request), GUARD_UNITS, None
     if ticket is None:
         return require_token(request), GUARD_UNITS, None
     tickets: ExportTickets = request.app.state.export_tickets
@@ -92,7 +96,7 @@ def prepared(params: QueryParams, store: Store) -> tuple[ExportFormat, Filters, 
     """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
     export = FORMAT.read(params)
     dataset = DATASET.read(params)
-    filters = Selection.read(params, dataset).as_filters(known_types(store), dataset)
+    filters = Selection.read(params, dataset, every_selector=True).as_filters(known_types(store), dataset)
     total = store.search(filters, offset=0, limit=1).total
     if total == 0:
         raise NoResults()
