@@ -40,6 +40,7 @@ from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
 from shoal.request.export import MEDIA_TYPES, ExportFormat, encode
 from shoal.request.params import DATASET, EXPORT, FORMAT, TICKET, declare
 from shoal.request.reading import known_types
+from shoal.request.responses import EXPORT_MEDIA_TYPES, QUERY, answers
 from shoal.request.selection import Selection
 from shoal.store.base import Filters, Store
 from shoal.tokens import Token
@@ -108,7 +109,12 @@ def export_cost(total: int) -> int:
     return max(1, -(-total // EXPORT_UNIT))
 
 
-@router.get(EXPORT_PATH, openapi_extra=declare(*EXPORT, TICKET))
+# response_class: a Response has no media type of its own, so the 200's are only the export's (not also JSON)
+@router.get(
+    EXPORT_PATH,
+    response_class=Response,
+    openapi_extra=declare(*EXPORT, TICKET) | answers(*QUERY, media_types=EXPORT_MEDIA_TYPES),
+)
 async def export_reports(request: Request) -> Response:
     token, charged, slot = export_token(request)
     gate: ExportGate = request.app.state.export_gate
@@ -259,7 +265,7 @@ class ExportResponse(StreamingResponse):
             self.end()
 
 
-@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT))
+@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT) | answers(*QUERY))
 async def export_link(request: Request) -> Response:
     token = require_token(request)
     _, _, total = await run_query(request, prepared, request.query_params, request.app.state.store)
