@@ -425,7 +425,10 @@ EXPORT = (*SELECTION, DATASET, *SELECTORS.values(), FORMAT, TIMEOUT)
 
 # -- open ports and prioritize -------------------------------------------------------------------------------
 PORTS_IP = Param("ip", NETWORK, network, None, "An address or CIDR (at most a /8 or a /32).", required=True)
-PORTS = (PORTS_IP, FROM, TO, TIMEOUT)
+# Driftnet's open-port endpoints: "if omitted, from and to will use defaults", so an empty value is one omitted
+PORTS_FROM = replace(FROM, blank_is_default=True)
+PORTS_TO = replace(TO, blank_is_default=True)
+PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)
