@@ -32,6 +32,10 @@ from shoal.enrich.ja4plus import ja4x
 from shoal.model import Item
 
 MAX_NAME_CHARS = 256
+# Certificates up to this size are cached by their DER (the same certificate is seen on many addresses; real
+# ones are 1–4 KiB). Larger ones are parsed each time: a cache keyed by 16 MiB DERs a stranger sends (a CT
+# log, a TLS server) would hold gigabytes.
+CACHED_DER_BYTES = 16 << 10
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -59,11 +63,10 @@ def san_values(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
 def certificate_items(der: bytes) -> list[Item]:
     """The items of a DER certificate. A certificate that does not parse still gives its digest. Cached: the
     same certificate is seen on many addresses (and parsing it is most of an import's decoding)."""
-    return list(_certificate_items(der))
+    return list(_certificate_items(der) if len(der) <= CACHED_DER_BYTES else _uncached_items(der))
 
 
-@functools.lru_cache(maxsize=4096)
-def _certificate_items(der: bytes) -> tuple[Item, ...]:
+def _uncached_items(der: bytes) -> tuple[Item, ...]:
     items: list[Item] = []
     try:
         certificate = parsed_certificate(der)
@@ -77,11 +80,16 @@ def _certificate_items(der: bytes) -> tuple[Item, ...]:
     return tuple(items)
 
 
-@functools.lru_cache(maxsize=256)
+_certificate_items = functools.lru_cache(maxsize=4096)(_uncached_items)
+
+
 def parsed_certificate(der: bytes) -> x509.Certificate:
     """A DER certificate parsed (ValueError if it does not parse), kept for the next reader of the same one:
     a CT entry's items and its validity both read it."""
-    return x509.load_der_x509_certificate(der)
+    return _parsed(der) if len(der) <= CACHED_DER_BYTES else x509.load_der_x509_certificate(der)
+
+
+_parsed = functools.lru_cache(maxsize=256)(x509.load_der_x509_certificate)
 
 
 def validity_items(der: bytes) -> list[Item]:

@@ -14,6 +14,7 @@ from tantivy import FieldType, Occur, Order, Query
 
 from shoal.errors import StoreError
 from shoal.model import SUPERSEDES, Report
+from shoal.store import deadline
 from shoal.store.base import PAGE_SIZE, Filters, Page, Summary, SummaryRequest
 from shoal.store.embedded.compile import compile_filters, count_matches, must_not
 from shoal.store.embedded.latest import LatestIndex, newest_first
@@ -43,6 +44,13 @@ WRITER_LOCK_WAIT = 30.0
 # never read in a format other than this one (``shoal db migrate`` rewrites an older one); its folder says which.
 INDEX_FORMAT = 2
 FORMAT_FILE = "shoal-format"
+# Work nobody waits for stops: loops over matches check the time limit every CHECK_EVERY (≈ 10 ms of stored
+# documents read), and a step tantivy cannot stop starts only if its estimate fits the time left. Measured on
+# the 2-core machine (1M reports, CPU time): the sort of every match 0.31 µs a match; a filter of N ids (the newest
+# reports of a most_recent summary) 2.4 µs an id.
+CHECK_EVERY = 1024
+SORT_SECONDS = 0.31e-6
+ID_FILTER_SECONDS = 2.4e-6
 
 
 class ReportIndex:
@@ -148,7 +156,9 @@ class ReportIndex:
         if filters.most_recent:
             ids = self.newest_ids(searcher, filters)
             if ids is None:
-                ids = [stored_id(stored(searcher, address)) for address in newest_per_target(searcher, query)]
+                newest = deadline.checked(newest_per_target(searcher, query), CHECK_EVERY)
+                ids = [stored_id(stored(searcher, address)) for address in newest]
+            deadline.affordable(len(ids) * ID_FILTER_SECONDS)  # the summary's filter: every newest id, looked up
             query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
         elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("exact", SUPERSEDED) == 0:
             return self.summarize_everything(searcher, request)
@@ -401,16 +411,19 @@ def flagged(document: str) -> str:
 
 
 def newest_per_target(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:
-    """Addresses of the newest matching report of each identity (``target``), newest first."""
+    """Addresses of the newest matching report of each identity (``target``), newest first. Under a time limit,
+    the sort of every match (one step tantivy cannot stop) starts only if it can end in time."""
     total = count_matches(searcher, query)
     if total == 0:
         return []
+    deadline.affordable(total * SORT_SECONDS)
     hits = searcher.search(query, limit=total, count=False, order_by_field="sort", order=Order.Desc).hits
     addresses = [address for _, address in hits]
+    deadline.check()
     targets = searcher.fast_field_values("target", addresses)
     seen: set[int] = set()
     newest = []
-    for address, target in zip(addresses, targets, strict=True):
+    for address, target in zip(addresses, deadline.checked(targets, every=CHECK_EVERY * 16), strict=True):
         if target not in seen:
             seen.add(target)
             newest.append(address)

@@ -73,16 +73,19 @@ def migrate_index(path: Path, dataset: str, progress: Callable[[int, int], None]
 
 def finish_swap(path: Path) -> None:
     """Complete a migration whose new index is written (``.format2``): set the old one aside, put the new one
-    in its place with its latest index, delete the old one."""
+    in its place with its latest index, delete the old one. Each of these renames may be the last a killed run
+    made: every state between two of them is taken up where it stopped."""
     complete = stage(path, "format2")
+    latest, built_latest = stage(complete, "latest"), stage(stage(path, "migrating"), "latest")
+    if complete.exists() and built_latest.exists():  # killed between the build's two renames
+        built_latest.rename(latest)
     if complete.exists():
         if path.exists():
             path.rename(stage(path, "format1"))
         complete.rename(path)
-        latest = stage(complete, "latest")
-        if latest.exists():
-            shutil.rmtree(stage(path, "latest"), ignore_errors=True)
-            latest.rename(stage(path, "latest"))
+    if latest.exists():  # the new index is in place (just now, or by a killed run): its latest index joins it
+        shutil.rmtree(stage(path, "latest"), ignore_errors=True)
+        latest.rename(stage(path, "latest"))
     shutil.rmtree(stage(path, "format1"), ignore_errors=True)
 
 

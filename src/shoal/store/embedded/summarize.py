@@ -2,6 +2,12 @@
 
 ``terms_with_prefix`` walks the terms of one type and counts, per term, the matching documents holding it,
 summed over segments: exact at any cardinality (no 65,000-bucket limit, no approximate ``other``).
+
+That walk is one call tantivy cannot stop. Under a time limit it starts only if its estimate fits the time
+left (``deadline.affordable``): the postings of the type (its documents per context, from the ``kinds`` terms:
+a cheap read) at ``POSTING_SECONDS`` each. Measured at 1M reports on the 2-core machine (CPU time), the walk
+costs 12–390 ns a posting (port-tcp 24, ip 278, http-header 390 over every report; a narrower filter less):
+150 ns is their middle, so an estimate is within about 3x of the truth.
 """
 
 from __future__ import annotations
@@ -13,9 +19,13 @@ import tantivy
 from tantivy import Occur, Query
 
 from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.store import deadline
 from shoal.store.base import Summary, SummaryRequest
 from shoal.store.embedded.compile import count_matches, regex_literal
 from shoal.store.embedded.schema import CONTEXT_SEP, TYPE_SEP, report_from_stored
+
+POSTING_SECONDS = 150e-9
+CHECK_EVERY = 1024  # stored reports read between two checks of the time limit
 
 
 def summarize_terms(
@@ -28,6 +38,7 @@ def summarize_terms(
 def count_values(
     searcher: tantivy.Searcher, schema: tantivy.Schema, query: Query | None, request: SummaryRequest
 ) -> Counter[str]:
+    deadline.affordable(postings(searcher, request.type) * POSTING_SECONDS)
     if request.type in CONTEXT_KEYWORDS:
         return terms(searcher, "kinds", CONTEXT_KEYWORDS[request.type] + CONTEXT_SEP, query)
     if not request.contexts and not request.excluded_contexts:
@@ -37,9 +48,15 @@ def count_values(
         return terms(searcher, "exactc", request.type + CONTEXT_SEP + contexts[0] + TYPE_SEP, query)
     counts: Counter[str] = Counter()
     for context in contexts:
+        deadline.check()
         counts.update(terms(searcher, "exactc", request.type + CONTEXT_SEP + context + TYPE_SEP, query))
     subtract_overlaps(searcher, schema, query, request.type, set(contexts), counts)
     return +counts
+
+
+def postings(searcher: tantivy.Searcher, item_type: str) -> int:
+    """Items of ``item_type`` in the index (documents per context of it, summed): what a walk of its terms reads."""
+    return sum(count for _, count in searcher.terms_with_prefix("kinds", item_type + CONTEXT_SEP))
 
 
 def allowed_contexts(searcher: tantivy.Searcher, request: SummaryRequest) -> list[str]:
@@ -69,7 +86,9 @@ def subtract_overlaps(
     total = count_matches(searcher, selection)
     if total == 0:
         return
-    for _, address in searcher.search(selection, limit=total, count=False).hits:
+    for number, (_, address) in enumerate(searcher.search(selection, limit=total, count=False).hits):
+        if number % CHECK_EVERY == 0:
+            deadline.check()
         report = report_from_stored(searcher.doc(address)["doc"][0])
         held: dict[str, set[str]] = {}
         for item in report.items:
