@@ -2,6 +2,11 @@
 """Abuse benchmark: ``shoal serve`` on loopback as a hostile client treats it; what a normal client still gets.
 
     python bench/abuse.py --data DIR [--idle 5000] [--seconds 20] [--stalled 400] [--links 20]
+    python bench/abuse.py --data DIR --phases ct fair master files timeout     # issue 22's attacks
+
+The second round's phases (ct, fair, master, files, timeout) are in ``bench/hostile.py``, its docstring says
+what each does. To measure a version without the fixes, run the same script with ``PYTHONPATH`` naming that
+version's ``src`` (the servers and commands it starts inherit it).
 
 Three phases, each against a fresh ``shoal serve`` over DIR (an index with enough reports that an export is
 far larger than the socket buffers, e.g. 100,000+; ``--corpus FILE`` imports one if DIR has none):
@@ -33,6 +38,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -49,6 +55,7 @@ MAX_IDLE = 15_000
 MAX_SECONDS = 120
 SEARCH = "/v1/scan/protocols?expression=port-tcp%3A443"
 TICKS = os.sysconf("SC_CLK_TCK")
+PHASES = ("idle", "stalled", "links", "ct", "fair", "master", "files", "timeout")
 
 
 def free_port() -> int:
@@ -115,9 +122,10 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / TICKS
 
 
-def start_server(data: Path, *options: str, files: int | None = None) -> Server:
-    """``shoal serve`` on a free port; ``files``: its open-file limit (soft and hard), e.g. to reach it."""
-    port = free_port()
+def start_server(data: Path, *options: str, files: int | None = None, port: int | None = None) -> Server:
+    """``shoal serve`` on ``port`` (else a free one); ``files``: its open-file limit (soft and hard), e.g. to
+    reach it."""
+    port = port or free_port()
     command = [tool("shoal"), "serve", "--data", str(data), "--host", LOOPBACK, "--port", str(port), *options]
 
     def limit_files() -> None:
@@ -399,9 +407,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--links", type=int, default=20, help="export links downloaded (default 20)")
     parser.add_argument("--plain", action="store_true", help="no --send-timeout (to measure older versions)")
     parser.add_argument("--server-files", type=int, help="the idle phase's server open-file limit (default: as is)")
-    parser.add_argument(
-        "--phases", nargs="+", default=["idle", "stalled", "links"], choices=["idle", "stalled", "links"]
-    )
+    parser.add_argument("--huge-items", type=int, default=400_000, help="items of the files phase's huge line")
+    parser.add_argument("--fair-seconds", type=float, default=10.0, help="the fair phase's normal client, seconds")
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
     args = parser.parse_args(argv)
     if not 0 < args.idle <= MAX_IDLE or not 0 < args.seconds <= MAX_SECONDS or not 0 < args.stalled <= 2000:
         parser.error(f"--idle is 1–{MAX_IDLE}, --seconds 1–{MAX_SECONDS}, --stalled 1–2000")
@@ -475,7 +483,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             server.stop()
         print(f"## links: export links with --workers 2: {good}/{args.links} downloads succeeded\n")
+    second_round(args, secrets)
     return 0
+
+
+def second_round(args: argparse.Namespace, secrets: list[str]) -> None:
+    """Issue 22's phases (``bench/hostile.py``)."""
+    import hostile
+
+    with tempfile.TemporaryDirectory(prefix="shoal-abuse-") as folder:
+        work = Path(folder)
+        if "ct" in args.phases:
+            hostile.ct_phase(work)
+        if "fair" in args.phases:
+            from shoal.tokens import TokenStore
+
+            normal = TokenStore(args.data).create("abuse-normal")
+            server = start_server(args.data, "--allow-anon")
+            try:
+                hostile.fair_phase(server, secrets[-1], normal, args.fair_seconds)
+            finally:
+                server.stop()
+        if "master" in args.phases:
+            hostile.master_phase(start_server, args.data)
+        if "files" in args.phases:
+            hostile.files_phase(work, args.huge_items)
+        if "timeout" in args.phases:
+            server = start_server(args.data)
+            try:
+                hostile.timeout_phase(server, secrets[-1])
+            finally:
+                server.stop()
 
 
 if __name__ == "__main__":

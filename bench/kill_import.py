@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Durability under ``kill -9``: interrupt ``shoal import`` at random moments, check the store every time.
 
-    python bench/kill_import.py --count 300000 [--kills 25] [--data DIR] [--seed 1]
+    python bench/kill_import.py --count 300000 [--kills 25] [--data DIR] [--seed 1] [--engine embedded|chdb]
 
 A corpus of ``--count`` reports is generated (``bench/generate.py``, kept in DIR), then ``shoal import``
 is started on it and SIGKILLed at a random moment, ``--kills`` times in a row (each run resumes the file
@@ -17,7 +17,9 @@ so its progress line ("N stored", updated after each committed batch) can be rea
 After the last run the store holds exactly the corpus, and the import's summary line adds up. Worker
 processes left behind by a killed import are counted, then killed. ``--batch-size`` other than 200,000
 runs the same pipeline through a small child script (``shoal import`` has no such option); the test suite
-uses it to get several commits out of a small file. Prints the figures as markdown. Not run by the tests.
+uses it to get several commits out of a small file. ``--engine chdb`` runs it all on a ``chdb://`` store
+(ClickHouse in the importing process) instead of the embedded one. Prints the figures as markdown. Not run by
+the tests (``tests/test_durability.py`` runs it small, on both engines).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import json
 import os
 import pty
 import random
@@ -47,13 +50,15 @@ SHOAL_BATCH = 200_000  # reports per commit in shoal import of JSON lines (shoal
 PROGRESS = re.compile(rb"reports (\d+)|([\d,]+) stored")  # the child's line, or shoal import's progress
 SUMMARY = re.compile(rb"imported (\d+), duplicate (\d+), rejected (\d+)")
 REPORT_ID = re.compile(rb'"id":"([^"]+)"')
+ENGINES = ("embedded", "chdb")
 CHILD = """
 import sys
 from pathlib import Path
-from shoal.ingest.jsonl import decode_chunk, open_input, read_chunks
+from shoal.ingest.inputs import open_input
+from shoal.ingest.jsonl import decode_chunk, read_chunks
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks
-from shoal.store.embedded import EmbeddedStore
-store = EmbeddedStore(sys.argv[1])
+from shoal.store.registry import open_store
+store = open_store(sys.argv[4] if len(sys.argv) > 4 else None, Path(sys.argv[1]))
 totals = IngestTotals()
 progress = lambda current: print(f"reports {current.processed}", flush=True)
 stream = open_input(Path(sys.argv[2]))
@@ -117,10 +122,16 @@ def corpus_ids(corpus: Path) -> list[str]:
         return [REPORT_ID.search(line)[1].decode() for line in stream if line.strip()]  # type: ignore[index]
 
 
-def import_command(data: Path, corpus: Path, batch: int) -> list[str]:
+def store_url(data: Path, engine: str) -> str | None:
+    """The store the import writes to: the embedded one in ``data``, or chDB under ``data/chdb``."""
+    return None if engine == "embedded" else f"chdb://{(data / 'chdb').resolve()}"
+
+
+def import_command(data: Path, corpus: Path, batch: int, engine: str = "embedded") -> list[str]:
+    url = store_url(data, engine)
     if batch == SHOAL_BATCH:
-        return [tool("shoal"), "import", "--data", str(data), str(corpus)]
-    return [sys.executable, "-c", CHILD, str(data), str(corpus), str(batch)]
+        return [tool("shoal"), *(["--store", url] if url else []), "import", "--data", str(data), str(corpus)]
+    return [sys.executable, "-c", CHILD, str(data), str(corpus), str(batch), *([url] if url else [])]
 
 
 def run_import(command: list[str], kill_after: float | None) -> Run:
@@ -193,32 +204,65 @@ def members(group: int) -> list[int]:
     return found
 
 
-def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
-    """Open the store the way ``shoal serve`` would, and check everything the module docstring lists."""
-    from starlette.datastructures import QueryParams
+def stored_ids(store: object) -> tuple[int, list[tuple[str, int]]]:
+    """(reports stored, (id, copies) per id) of an embedded or ClickHouse store of protocols."""
     from tantivy import Query
+
+    from shoal.store.clickhouse import ClickHouseStore
+    from shoal.store.clickhouse.client import rows
+
+    if isinstance(store, ClickHouseStore):
+        found = rows(store.client, f"SELECT id, count() AS copies FROM {store.table('reports')} GROUP BY id")
+        return sum(row["copies"] for row in found), [(row["id"], row["copies"]) for row in found]
+    index = store.index("protocols")  # type: ignore[attr-defined]
+    view = index.view()  # the shards as a reader sees them: a batch whole, or not at all
+    count = index.count()
+    visible = view.restrict(Query.all_query())
+    return count, [term for searcher in view.searchers for term in searcher.terms_with_prefix("id", "", visible)]
+
+
+def check_store(data: Path, ids: list[str], batch: int, reported: int, engine: str = "embedded") -> Check:
+    """Open the store the way ``shoal serve`` would, and check everything the module docstring lists. A chDB
+    store is checked in a process of its own (chDB opens one set of files per process)."""
+    if engine != "embedded":
+        return check_in_child(data, ids, batch, reported, engine)
+    return check_opened(data, ids, batch, reported, engine)
+
+
+def check_in_child(data: Path, ids: list[str], batch: int, reported: int, engine: str) -> Check:
+    arguments = [str(data), str(batch), str(reported), engine]
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "check", *arguments],
+        input=json.dumps(ids).encode(),
+        capture_output=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        return Check(-1, [f"the check failed: {done.stderr.decode()[-500:]}"])
+    count, problems = json.loads(done.stdout)
+    return Check(count, problems)
+
+
+def check_opened(data: Path, ids: list[str], batch: int, reported: int, engine: str) -> Check:
+    from starlette.datastructures import QueryParams
 
     from shoal.request.reading import known_types, summary_of
     from shoal.request.selection import Selection
     from shoal.store.base import Filters
-    from shoal.store.embedded import EmbeddedStore
+    from shoal.store.registry import open_store
 
     try:
-        store = EmbeddedStore(data)
+        store = open_store(store_url(data, engine), data, server=True)
     except Exception as exc:
         return Check(-1, [f"the store does not open: {exc!r}"])
     try:
-        index = store.index("protocols")
-        view = index.view()  # the shards as a reader sees them: a batch whole, or not at all
-        count = index.count()
+        count, terms = stored_ids(store)
         check = Check(count)
         problems = check.problems
         if count % batch and count != len(ids):
             problems.append(f"{count} reports: not a whole number of {batch}-report batches (a torn batch)")
         if count < reported:
             problems.append(f"{count} reports, but the import had reported {reported} done")
-        visible = view.restrict(Query.all_query())
-        terms = [term for searcher in view.searchers for term in searcher.terms_with_prefix("id", "", visible)]
         if len(terms) != count or any(frequency != 1 for _, frequency in terms):
             twice = [term for term, frequency in terms if frequency != 1][:5]
             problems.append(f"{count} reports but {len(terms)} ids; stored more than once: {twice}")
@@ -240,12 +284,14 @@ def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
         store.close()
 
 
-def campaign(data: Path, corpus: Path, kills: int, batch: int, rng: random.Random, log: bool = True) -> Campaign:
+def campaign(
+    data: Path, corpus: Path, kills: int, batch: int, rng: random.Random, log: bool = True, engine: str = "embedded"
+) -> Campaign:
     """Imports killed at random moments until ``kills`` were really killed (each checked; a store found
     complete is wiped so the next kills land mid-import again), then one import to completion, checked."""
     ids = corpus_ids(corpus)
     result = Campaign(total=len(ids), batch=batch)
-    command = import_command(data, corpus, batch)
+    command = import_command(data, corpus, batch, engine)
     duration = run_import(command, None).seconds if kills else 0.0  # a timing run on a scratch store
     shutil.rmtree(data, ignore_errors=True)
     attempts = 0
@@ -256,7 +302,7 @@ def campaign(data: Path, corpus: Path, kills: int, batch: int, rng: random.Rando
         run = run_import(command, rng.uniform(0.05, 1.0) * duration)
         if not run.killed and check_count(result) == 0:
             duration = run.seconds  # a whole import from an empty store: the machine's current pace
-        check = check_store(data, ids, batch, run.reported)
+        check = check_store(data, ids, batch, run.reported, engine)
         result.runs.append(run)
         result.checks.append(check)
         if log:
@@ -270,7 +316,7 @@ def campaign(data: Path, corpus: Path, kills: int, batch: int, rng: random.Rando
     before = result.checks[-1].count if result.checks else 0
     final = run_import(command, None)
     result.final_output = final.output
-    check = check_store(data, ids, batch, final.reported)
+    check = check_store(data, ids, batch, final.reported, engine)
     summary = SUMMARY.search(final.output)
     if summary is None:
         check.problems.append(f"the last import printed no summary: {final.output[-300:]!r}")
@@ -328,6 +374,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=25, help="imports to kill (default 25)")
     parser.add_argument("--data", type=Path, help="work directory (default: a new temporary one)")
     parser.add_argument("--seed", type=int, default=1, help="corpus and kill-moment seed")
+    parser.add_argument("--engine", choices=ENGINES, default="embedded", help="the store imported into")
     parser.add_argument("--batch-size", type=int, default=SHOAL_BATCH, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 5_000_000 or not 0 <= args.kills <= 200:
@@ -336,6 +383,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else list(argv)
+    if given[:1] == ["check"]:  # check_in_child's process: DATA BATCH REPORTED ENGINE, the ids on stdin
+        data, batch, reported, engine = Path(given[1]), int(given[2]), int(given[3]), given[4]
+        check = check_opened(data, json.load(sys.stdin), batch, reported, engine)
+        print(json.dumps([check.count, check.problems]))
+        return 0
     args = parse_args(argv)
     folder = args.data or Path(tempfile.mkdtemp(prefix="shoal-kill-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -343,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = folder / "store"
     shutil.rmtree(data, ignore_errors=True)
     started = time.monotonic()
-    result = campaign(data, corpus, args.kills, args.batch_size, random.Random(args.seed))
+    result = campaign(data, corpus, args.kills, args.batch_size, random.Random(args.seed), engine=args.engine)
     report(result, corpus)
     print(f"\nwall time {time.monotonic() - started:,.0f} s; work directory {folder}")
     return 1 if result.problems else 0

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,12 @@ from tests.generated import generated_reports
 SIZE_MB = 6
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "small"
+@contextmanager
+def tmpfs(mount: Path, size_mb: int) -> Iterator[Path]:
+    """A tmpfs of ``size_mb`` MiB at ``mount`` (skipped where it cannot be mounted, but in CI)."""
     mount.mkdir()
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}m", "tmpfs", str(mount)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mount)], capture_output=True
     )
     if result.returncode != 0:
         if os.environ.get("CI") == "true":
@@ -36,6 +37,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "small", SIZE_MB) as mount:
+        yield mount
 
 
 def fill(folder: Path) -> None:
@@ -73,6 +80,30 @@ def test_an_import_onto_a_full_disk_is_one_line_and_keeps_its_committed_batches(
     kept = store.count()
     assert f"{kept:,} reports" in line
     store.close()
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_whichever_layer_notices_it(tmp_path: Path) -> None:
+    """On smaller disks the first batch fills the disk inside tantivy's indexing thread, whose writer then only
+    says it "was killed" (issue 22, item 5): still the one documented line."""
+    import orjson
+
+    corpus = tmp_path / "corpus.jsonl"
+    with open(corpus, "wb") as out:
+        for report in generated_reports(30_000, seed=5):
+            out.write(orjson.dumps(report.as_dict()) + b"\n")
+    for size in (2, 4):
+        with tmpfs(tmp_path / f"disk{size}", size) as mount:
+            result = subprocess.run(
+                [sys.executable, "-m", "shoal", "import", "--data", str(mount / "data"), str(corpus)],
+                capture_output=True,
+                timeout=300,
+                env={**os.environ, "COLUMNS": "300"},
+            )
+        stderr = result.stderr.decode()
+        assert result.returncode == 1 and "Traceback" not in stderr, f"{size} MiB: {stderr}"
+        [line] = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert line.startswith("error: the disk is full: the file system mounted at") and "kept" in line
 
 
 def test_the_api_answers_507_disk_full_without_paths(small_disk: Path) -> None:

@@ -48,3 +48,16 @@ def test_a_killed_shoal_import_is_all_or_nothing_and_a_rerun_completes_it(bench:
     assert bench.check_store(data, ids, bench.SHOAL_BATCH, final.reported).problems == []
     expected = f"imported {2000 - check.count}, duplicate {check.count}, rejected 0".encode()
     assert expected in final.output
+
+
+def test_five_kills_during_batched_imports_on_a_chdb_store(bench: ModuleType, tmp_path: Path) -> None:
+    """The same campaign on a ``chdb://`` store (issue 22, item 11): ClickHouse in the killed process itself."""
+    pytest.importorskip("chdb")
+    corpus = bench.ensure_corpus(tmp_path, 3000, seed=5)
+    result = bench.campaign(
+        tmp_path / "store", corpus, kills=5, batch=500, rng=random.Random(5), log=False, engine="chdb"
+    )
+    assert sum(run.killed for run in result.runs) == 5
+    assert result.problems == []
+    assert result.checks[-1].count == 3000
+    assert all(run.lingering == 0 for run in result.runs)

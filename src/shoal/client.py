@@ -71,10 +71,11 @@ from shoal.request.params import (
     BODY_DATASET,
     DATASET,
     FORMAT,
-    FROM,
     MULTI_SUMMARY_LIMIT,
     PAGE,
+    PORTS_FROM,
     PORTS_IP,
+    PORTS_TO,
     SUMMARIZE,
     SUMMARY_CARDINALITY,
     SUMMARY_CONTEXT,
@@ -82,7 +83,6 @@ from shoal.request.params import (
     SUMMARY_NOCONTEXT,
     TARGET_IP,
     TARGET_PORT,
-    TO,
     Param,
 )
 from shoal.request.selection import Selection, selectors_elsewhere
@@ -421,14 +421,14 @@ class Client:
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
     ) -> PortCounts:
         """``GET /v1/scan/ports``: open-port observations over an address or CIDR."""
-        body = self._json("/v1/scan/ports", given((PORTS_IP, ip), (FROM, date_from), (TO, date_to)))
+        body = self._json("/v1/scan/ports", given((PORTS_IP, ip), (PORTS_FROM, date_from), (PORTS_TO, date_to)))
         return port_counts(body) if body is not None else PortCounts({}, 0)
 
     def ipports(
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
     ) -> IpPortCounts:
         """``GET /v1/scan/ipports``: open-port observations per IP of a CIDR."""
-        body = self._json("/v1/scan/ipports", given((PORTS_IP, ip), (FROM, date_from), (TO, date_to)))
+        body = self._json("/v1/scan/ipports", given((PORTS_IP, ip), (PORTS_FROM, date_from), (PORTS_TO, date_to)))
         if body is None:
             return IpPortCounts({}, 0)
         return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))

@@ -208,10 +208,12 @@ class QueryTimeout(ShoalError):
     status = 504
     code = "query_timeout"
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(
-            f"the query did not finish within its time limit of {seconds:g} s; narrow it, or raise 'timeout'"
-        )
+    def __init__(self, seconds: float, estimate: float | None = None) -> None:
+        if estimate is None:
+            said = f"the query did not finish within its time limit of {seconds:g} s"
+        else:  # refused before a step that could not have been stopped in time
+            said = f"the query would take about {estimate:.2g} s, more than its time limit of {seconds:g} s leaves"
+        super().__init__(f"{said}; narrow it, or raise 'timeout'")
         self.seconds = seconds
 
     def details(self) -> list[dict[str, object]]:

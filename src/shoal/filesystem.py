@@ -2,7 +2,10 @@
 
 A full file system reaches Shoal in many dresses: ``OSError`` with ``ENOSPC``/``EDQUOT``, SQLite's
 "database or disk is full", tantivy's "No space left on device (os error 28)" inside a ``ValueError``, or a
-``StoreError`` wrapping any of them. ``is_disk_full`` looks through the whole chain of causes.
+``StoreError`` wrapping any of them. ``is_disk_full`` looks through the whole chain of causes. One dress hides
+its cause: when tantivy's indexing thread meets the full disk, the writer answers only "An index writer was
+killed" (the io::Error stays in that thread); such an error counts as a full disk when the file system holding
+the data has less than ``LOW_SPACE_BYTES`` free (measured: 0 B free right after it, on a full tmpfs).
 """
 
 from __future__ import annotations
@@ -15,18 +18,34 @@ from shoal.errors import DiskFull
 
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 FULL_WORDS = ("no space left on device", "os error 28", "database or disk is full", "disk quota exceeded")
+WRITER_KILLED = "index writer was killed"  # tantivy, when its indexing thread failed (on a full disk: ENOSPC)
+LOW_SPACE_BYTES = 64 << 20
 
 
-def is_disk_full(error: BaseException | None) -> bool:
+def is_disk_full(error: BaseException | None, data: Path | None = None) -> bool:
+    """Whether ``error`` (or a cause of it) is a full disk; with ``data``, a killed tantivy writer is one when the
+    file system holding ``data`` is (nearly) full."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, DiskFull) or (isinstance(error, OSError) and error.errno in FULL_ERRNOS):
             return True
-        if any(word in str(error).lower() for word in FULL_WORDS):
+        text = str(error).lower()
+        if any(word in text for word in FULL_WORDS):
+            return True
+        if data is not None and WRITER_KILLED in text and free_bytes(data) < LOW_SPACE_BYTES:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def free_bytes(path: Path) -> int:
+    """Bytes free to an ordinary user on the file system holding ``path`` (a large number if it cannot be told)."""
+    try:
+        status = os.statvfs(nearest_existing(path))
+    except OSError:
+        return 1 << 62
+    return status.f_bavail * status.f_frsize
 
 
 def sync_directory(path: Path) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
+import os
 import secrets
 import socket
 from collections.abc import Callable
@@ -32,6 +34,9 @@ SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id wit
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
 MAX_ID_LENGTH = 128
+PORT_TYPES = ("port-tcp", "port-udp")  # the scanned port of a TCP service's report, of a UDP service's
+ITEMS_VARIABLE = "SHOAL_MAX_REPORT_ITEMS"
+DEFAULT_MAX_REPORT_ITEMS = 10_000  # real reports hold 5–200 items; a certificate rarely names 1,000 hosts
 
 
 def new_report_id() -> str:
@@ -48,6 +53,26 @@ def content_id(data: dict[str, Any]) -> str:
 
 class InvalidReport(ValueError):
     """A report (or a line holding one) does not have the documented shape."""
+
+
+def max_report_items() -> int:
+    """The cap on items per imported report: ``$SHOAL_MAX_REPORT_ITEMS``, else 10,000. A report over it is
+    rejected (never cut: a cut report would say less than its source did), so that one line cannot make every
+    search, host page and export that meets it carry millions of items."""
+    return _items_cap(os.environ.get(ITEMS_VARIABLE, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _items_cap(text: str) -> int:
+    value = text.strip()
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else DEFAULT_MAX_REPORT_ITEMS
+
+
+def check_item_count(count: int) -> None:
+    """InvalidReport if a report of ``count`` items is over the cap (called by every reader, per record)."""
+    cap = max_report_items()
+    if count > cap:
+        raise InvalidReport(f"a report of {count:,} items, more than the {cap:,} a report may hold (${ITEMS_VARIABLE})")
 
 
 class Item(NamedTuple):
@@ -133,8 +158,16 @@ class Report:
     @property
     def port(self) -> int | None:
         """The scanned TCP port: the first ``port-tcp`` item with an empty context."""
+        return self._port_of("port-tcp")
+
+    @property
+    def udp_port(self) -> int | None:
+        """The scanned UDP port: the first ``port-udp`` item with an empty context (a UDP service's report)."""
+        return self._port_of("port-udp")
+
+    def _port_of(self, item_type: str) -> int | None:
         for item in self.items:
-            if item.type == "port-tcp" and item.context == "":
+            if item.type == item_type and item.context == "":
                 try:
                     return int(item.value)
                 except ValueError:
@@ -159,6 +192,7 @@ class Report:
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
             raise InvalidReport("'items' must be a non-empty list")
+        check_item_count(len(raw_items))
         report = cls(date=date, items=_parse_items(raw_items), id=report_id, dataset=dataset)
         _check_target(report)
         return report
@@ -266,8 +300,8 @@ def _check_target(report: Report) -> None:
                 pack_ip(item.value)
             except ValueError as exc:
                 raise InvalidReport(f"'ip' item value is not an IP address: {item.value!r}") from exc
-        elif item.type == "port-tcp" and item.context == "" and not _is_port(item.value):
-            raise InvalidReport(f"'port-tcp' item value is not a port number: {item.value!r}")
+        elif item.type in PORT_TYPES and item.context == "" and not _is_port(item.value):
+            raise InvalidReport(f"'{item.type}' item value is not a port number: {item.value!r}")
 
 
 def _is_port(value: str) -> bool:

@@ -6,7 +6,9 @@ HTTP protocol): it stands above both, and ``shoal.cli.main`` loads it by name li
 Before it says "listening", everything that could stop it has been tried: the data directory's state files
 are checked (``shoal.check``), the app is built and the port is bound. Connection limits (``--head-timeout``,
 ``--max-connections``…) are enforced by ``shoal.api.protocol``; forwarded-for headers are believed only from
-``--trusted-proxy`` networks.
+``--trusted-proxy`` networks. With ``--workers``, a worker never outlives its master: when the master dies, even
+by ``kill -9``, each worker stops within ``WORKER_GRACE`` seconds, so the port is free for the next
+``shoal serve``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from __future__ import annotations
 import dataclasses
 import errno
 import ipaddress
+import multiprocessing
 import os
 import resource
+import signal
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +49,7 @@ from shoal.tokens import TokenStore
 SETTINGS_VARIABLE = "SHOAL_SERVE_SETTINGS"
 RESERVED_FILES = 256  # descriptors kept for the index, the databases and the query threads
 BACKLOG = 2048
+WORKER_GRACE = 3.0  # seconds a worker whose master died has to finish its requests before it exits
 
 
 class ListenError(ShoalError):
@@ -171,7 +178,24 @@ def worker_app() -> FastAPI:
     """The app of one worker process (``--workers``), from the settings its parent left in the environment."""
     settings = ServerSettings(**orjson.loads(os.environ[SETTINGS_VARIABLE]))
     folder = data_dir()
+    exit_with_master()
     return create_app(open_store(folder, server=True), TokenStore(folder), settings)
+
+
+def exit_with_master(grace: float = WORKER_GRACE) -> None:
+    """In a worker: when the master process dies (even by SIGKILL: its end of the spawn pipe closes), stop
+    gracefully (SIGTERM, as the master would have sent), and exit after ``grace`` seconds whatever still runs."""
+    master = multiprocessing.parent_process()
+    if master is None:
+        return
+
+    def watch() -> None:
+        master.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="shoal-master-watch", daemon=True).start()
 
 
 def proxies(values: list[str]) -> tuple[IPNetwork, ...]:

@@ -30,9 +30,10 @@ class Running:
 
 
 @contextmanager
-def running_server(data: Path, *options: str) -> Iterator[Running]:
-    """``shoal serve --data DATA OPTIONS`` until it answers ``GET /``; terminated (and waited for) at the end."""
-    port = free_port()
+def running_server(data: Path, *options: str, port: int | None = None) -> Iterator[Running]:
+    """``shoal serve --data DATA OPTIONS`` (on ``port``, else a free one) until it answers ``GET /``; terminated
+    (and waited for) at the end."""
+    port = port or free_port()
     command = [sys.executable, "-m", "shoal", "serve", "--data", str(data), "--port", str(port), *options]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -93,3 +94,34 @@ def read_response(connection: socket.socket) -> bytes:
         assert chunk, "closed in the body"
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+def stalled_export(port: int, path: str, headers: dict[str, str], source: str = "127.0.0.1") -> socket.socket:
+    """An export request from a client (at ``source``) that then reads nothing (a small receive buffer fills at
+    once)."""
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.bind((source, 0))
+    connection.connect(("127.0.0.1", port))
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+    return connection
+
+
+def status_of(connection: socket.socket) -> int:
+    """The status of the response waiting in the receive buffer (0 if none yet), without reading it."""
+    try:
+        head = connection.recv(12, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        return 0
+    return int(head[9:12]) if head.startswith(b"HTTP/1.1 ") and len(head) >= 12 else 0
+
+
+def closed(connection: socket.socket) -> bool:
+    """Whether the server closed the connection (it may have sent a response before)."""
+    try:
+        return connection.recv(1 << 16, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True

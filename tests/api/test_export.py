@@ -119,6 +119,29 @@ def test_errors_come_before_any_byte(client: TestClient) -> None:
     assert_error(client.get(URL, headers={"Authorization": "Bearer nope"}), 401)
 
 
+@pytest.mark.parametrize(
+    ("params", "parameter", "dataset"),
+    [
+        ({"host": "example.org"}, "host", "protocols"),
+        ({"dataset": "domains", "nameserver": "ns1.example.org"}, "nameserver", "domains"),
+        ({"dataset": "ct", "host": "example.org", "expression": "protocol=ssh"}, "host", "ct"),
+    ],
+)
+def test_a_selector_of_another_dataset_is_400_naming_it_and_the_dataset(
+    client: TestClient, params: dict, parameter: str, dataset: str
+) -> None:
+    """A typo must not turn a narrow export into a full one, charged as one."""
+    for response in (client.get(URL, params=params), client.post(f"{URL}/link", params=params)):
+        message = assert_error(response, 400, parameter)["error"]
+        assert parameter in message and repr(dataset) in message
+
+
+def test_a_ticket_beside_an_authorization_header_is_400(client: TestClient) -> None:
+    assert_error(client.get(URL, params={"expression": "protocol=ssh", "ticket": "bogus"}), 400, "ticket")
+    url = client.post(f"{URL}/link", params={"expression": "protocol=ssh"}).json()["url"]
+    assert_error(client.get(url), 400, "ticket")
+
+
 def test_nothing_matched_is_204(client: TestClient) -> None:
     response = client.get(URL, params={"expression": "title:nothing-at-all"})
     assert (response.status_code, response.content) == (204, b"")

@@ -4,6 +4,7 @@ another; a client that stops reading is cut off and frees its token's slot; link
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,10 +18,12 @@ from shoal.api.app import create_app
 from shoal.api.tickets import ExportTickets
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import Token, TokenStore
-from tests.api.serving import Running, running_server
+from tests.api.serving import Running, closed, running_server, stalled_export, status_of
+from tests.collect.conftest import BLOCK
 from tests.corpus import CORPUS
 
 URL = "/v1/scan/protocols/export"
+ANONYMOUS = {"Authorization": "Bearer anon"}
 
 
 def test_a_link_made_by_one_process_downloads_from_another(tmp_path: Path) -> None:
@@ -73,7 +76,7 @@ def test_a_revoked_token_s_links_stop_working(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def workers(slow_data: Path) -> Iterator[Running]:
-    with running_server(slow_data, "--workers", "2", "--send-timeout", "1") as running:
+    with running_server(slow_data, "--workers", "2", "--send-timeout", "3") as running:  # exports: 1 s
         yield running
 
 
@@ -88,16 +91,6 @@ def test_twenty_links_of_twenty_download_with_two_workers(workers: Running, slow
         with httpx.Client(base_url=workers.base) as browser:
             statuses.append(browser.get(link.json()["url"]).status_code)
     assert statuses == [200] * 20
-
-
-def stalled_export(port: int, path: str, headers: dict[str, str]) -> socket.socket:
-    """An export request from a client that then reads nothing (a small receive buffer fills at once)."""
-    connection = socket.socket()
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    connection.connect(("127.0.0.1", port))
-    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
-    return connection
 
 
 def cut_off(connection: socket.socket, within: float) -> bool:
@@ -124,7 +117,7 @@ def test_a_client_that_stops_reading_is_cut_off_and_frees_its_slot(workers: Runn
         time.sleep(0.5)
         busy = httpx.get(f"{workers.base}/v1/scan/protocols", params={"ip": "0.0.0.0/0"}, headers=headers)
         assert busy.status_code == 429  # the five stalled exports hold the token's five slots
-        time.sleep(3)  # past the 1 s send timeout
+        time.sleep(3)  # past the 1 s an export may stall (a third of the 3 s send timeout)
         assert all(cut_off(connection, 5) for connection in stalled)
     answer = httpx.get(f"{workers.base}/v1/scan/protocols", params={"ip": "0.0.0.0/0"}, headers=headers)
     assert answer.status_code == 200
@@ -163,3 +156,61 @@ def test_a_process_streams_a_bounded_number_of_exports(tmp_path: Path) -> None:
         assert client.get(URL, headers=headers).status_code == 200
         assert gate.running == 0  # given back when the body ended
     store.close()
+
+
+def test_each_token_class_and_client_address_has_a_share_of_the_exports(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.ingest(CORPUS)
+    tokens = TokenStore(tmp_path)
+    normal = {"Authorization": f"Bearer {tokens.create('normal')}"}
+    enterprise = {"Authorization": f"Bearer {tokens.create('big', enterprise=True)}"}
+    app = create_app(store, tokens)
+    with TestClient(app) as client:
+        gate = app.state.export_gate
+        gate.per_class["normal"] = 24  # normal tokens hold three quarters of the 32 places
+        refused = client.get(URL, headers=normal)
+        assert refused.status_code == 429 and "normal tokens stream at most 24 of" in refused.json()["error"]
+        assert client.get(URL, headers=enterprise).status_code == 200  # the last quarter is theirs
+        gate.per_class["normal"] = 0
+        gate.per_client["testclient"] = 8  # one client address: a quarter
+        crowded = client.get(URL, headers=enterprise)
+        assert crowded.status_code == 429 and "one client address streams at most 8" in crowded.json()["error"]
+    store.close()
+
+
+STALLERS = [f"127.{BLOCK}.31.{n}" for n in range(1, 71)]
+
+
+@pytest.mark.slow
+def test_an_enterprise_export_starts_at_once_while_70_anonymous_readers_stall_and_retry(slow_data: Path) -> None:
+    """Issue 22, item 3: 70 anonymous clients (each its own address) start exports they never read and start
+    them again whenever they are refused or cut; the anonymous share holds 8 of the 32 places, so an enterprise
+    export starts within 5 s; and a stalled export is cut after a third of --send-timeout."""
+    enterprise = {"Authorization": f"Bearer {TokenStore(slow_data).create('fair', enterprise=True)}"}
+    with running_server(slow_data, "--allow-anon", "--send-timeout", "9") as server, ExitStack() as held:
+        stop = threading.Event()
+        connections = {address: stalled_export(server.port, URL, ANONYMOUS, address) for address in STALLERS}
+
+        def keep_retrying() -> None:  # a client refused (429) or cut off starts again
+            while not stop.wait(0.2):
+                for address, connection in list(connections.items()):
+                    if status_of(connection) == 429 or closed(connection):
+                        connection.close()
+                        connections[address] = stalled_export(server.port, URL, ANONYMOUS, address)
+
+        retrier = threading.Thread(target=keep_retrying, daemon=True)
+        retrier.start()
+        held.callback(lambda: [connection.close() for connection in connections.values()])
+        held.callback(retrier.join)
+        held.callback(stop.set)
+        time.sleep(2)
+        assert sum(status_of(connection) == 200 for connection in connections.values()) == 8
+        started = time.monotonic()
+        with httpx.stream("GET", f"{server.base}{URL}", headers=enterprise, timeout=30) as export:
+            assert export.status_code == 200
+            next(export.iter_raw())
+        assert time.monotonic() - started < 5
+        stalled = stalled_export(server.port, URL, enterprise)
+        held.callback(stalled.close)
+        time.sleep(3 + 1)  # a third of the 9 s send timeout, and a second; reading earlier would unstall it
+        assert cut_off(stalled, 2)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from shoal.api.app import create_app
 from shoal.api.limits import MAX_QUERY_STRING, ServerSettings
 from shoal.store import deadline
-from shoal.store.base import PAGE_SIZE, Filters, Store
+from shoal.store.base import PAGE_SIZE, Filters, Store, Summary, SummaryRequest
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import ID_LENGTH, TokenStore, hash_token
 from tests.api.asgi import raw_get
@@ -191,13 +191,24 @@ def busy_slots(folder: Path, token_id: str, capacity: int = 5) -> int:
     return busy
 
 
+class UnstoppableStore(EmbeddedStore):
+    """A real store whose summaries first take a second in a step nothing can stop (as one tantivy call): the
+    embedded engine stops its own work at its next check once a query is answered 504, so only such a step
+    still runs after the answer."""
+
+    def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
+        time.sleep(1.0)
+        return super().summarize(filters, request)
+
+
 @pytest.mark.slow
-def test_a_timed_out_query_keeps_its_slot_until_it_really_ends(slow_app: FastAPI) -> None:
+def test_a_timed_out_query_keeps_its_slot_until_it_really_ends(slow_data: Path, tmp_path: Path) -> None:
     """Five queries answered 504 still run: a sixth call is refused until the engine has finished them."""
-    tokens: TokenStore = slow_app.state.tokens
+    store = UnstoppableStore(slow_data)
+    tokens = TokenStore(tmp_path)
     secret = tokens.create("runaway")
     token_id = hash_token(secret)[:ID_LENGTH]
-    with TestClient(slow_app) as client:
+    with TestClient(create_app(store, tokens, ServerSettings(query_timeout=20))) as client:
         client.headers["Authorization"] = f"Bearer {secret}"
         for _ in range(5):
             assert client.get(URL, params={**SLOW_QUERY, "timeout": "0.001"}).status_code == 504
@@ -211,6 +222,7 @@ def test_a_timed_out_query_keeps_its_slot_until_it_really_ends(slow_app: FastAPI
             time.sleep(0.05)
         assert client.get(URL, params={"ip": "8.8.8.8"}).status_code == 204
         assert client.get("/v1/admin/user").json()["quota"]["api_usage"] == 6  # five 504s and one 204
+    store.close()
 
 
 class LimitSeeingStore(EmbeddedStore):

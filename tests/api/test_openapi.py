@@ -81,6 +81,43 @@ def test_parameters_carry_types_limits_and_repetition(client: TestClient) -> Non
     assert prioritize["port"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 65535}
 
 
+EVERY_ROUTE = {400, 401, 408, 414, 429, 431, 503, 507}  # the protocol, the token check, quotas, a full disk
+QUERIED = EVERY_ROUTE | {204, 504}
+ANSWERS = {
+    ("get", "/v1/scan/protocols"): QUERIED | {403},
+    ("get", "/v1/scan/domains"): QUERIED | {403},
+    ("get", "/v1/ct/log"): QUERIED | {403},
+    ("get", "/v1/domain/rdns"): QUERIED | {403},
+    ("get", "/v1/multi/summary"): QUERIED,
+    ("get", "/v1/scan/protocols/body"): QUERIED,
+    ("get", "/v1/scan/ports"): QUERIED,
+    ("get", "/v1/scan/ipports"): QUERIED,
+    ("get", "/v1/scan/protocols/prioritize"): EVERY_ROUTE | {403},
+    ("get", "/v1/scan/protocols/export"): QUERIED,
+    ("post", "/v1/scan/protocols/export/link"): QUERIED,
+    ("get", "/v1/admin/user"): EVERY_ROUTE,
+}  # fmt: skip
+
+
+def test_every_route_lists_the_statuses_and_media_types_it_sends(client: TestClient) -> None:
+    """Not FastAPI's lone JSON 200: a client generated from the document expects every answer it can get."""
+    document = client.get("/openapi.json").json()
+    for (method, path), statuses in ANSWERS.items():
+        responses = document["paths"][path][method]["responses"]
+        assert set(responses) == {str(status) for status in statuses | {200}}, path
+        assert "content" not in responses.get("204", {}), path
+        for status in statuses - {204}:
+            assert set(responses[str(status)]["content"]) == {"application/json"}, (path, status)
+            assert responses[str(status)]["content"]["application/json"]["schema"]["required"] == [
+                "error",
+                "code",
+                "detail",
+            ]
+        exported = path == "/v1/scan/protocols/export"
+        media_types = {"application/x-ndjson", "text/csv"} if exported else {"application/json"}
+        assert set(responses["200"]["content"]) == media_types, path
+
+
 def test_v1_routes_declare_bearer_authentication(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}

@@ -95,6 +95,11 @@ def test_page_past_the_end_is_204(client: TestClient) -> None:
         ({"summarize": "port-tcp", "summary_limit": "10001"}, "summary_limit"),
         ({"summarize": "no-such-type"}, "summarize"),
         ({"expression": "x" * 5000}, "expression"),
+        ({"summarize": "http-header", "summary_context": "x" * 4097}, "summary_context"),
+        ({"summarize": "http-header", "summary_nocontext": ["Server", "x" * 4097]}, "summary_nocontext"),
+        ({"filter": ["port-tcp:443", "x" * 4097]}, "filter"),
+        ({"from": ""}, "from"),
+        ({"to": " "}, "to"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(client: TestClient, params: dict, parameter: str) -> None:

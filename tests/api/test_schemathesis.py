@@ -1,7 +1,8 @@
 """A schema-driven fuzzer (schemathesis) over ``/openapi.json``: every declared parameter of every route gets
 generated values (fitting the schema, and breaking it), and no answer may be a 5xx (but the 504 of a query
 that ran past the tiny ``timeout`` it asked for). Bounded: EXAMPLES_PER_ROUTE
-requests per route and mode."""
+requests per route and mode. Every answer must also be one the document declares for its route: its status, its
+media type, and (for an error) its body's shape."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from shoal.api.app import create_app
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
 
+ANSWER_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_ROUTE = 40  # per generation mode: values that fit the schema, and values that break it
 
 
@@ -70,6 +77,7 @@ def test_no_generated_request_is_a_server_error(
         statuses.add(response.status_code)
         asked_for_it = response.status_code == 504 and "timeout" in (case.query or {})  # a tiny 'timeout' ran out
         assert response.status_code < 500 or asked_for_it, f"{case.as_curl_command()}\n{response.text[:2000]}"
+        case.validate_response(response, checks=ANSWER_CHECKS)  # its status, media type and error body declared
 
     run()
     assert statuses and all(status < 500 or status == 504 for status in statuses), statuses

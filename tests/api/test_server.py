@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -135,3 +137,36 @@ def test_oversized_and_malformed_requests_never_get_a_500_and_the_server_lives(s
             assert 400 <= status_of(answer) < 500, answer[:300]
             assert orjson.loads(body_of(answer))["error"], answer[:300]
     assert httpx.get(f"{server}{URL}", params={"expression": "port-tcp:443"}, headers=headers).status_code == 200
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_workers_exit_when_their_master_is_killed_and_a_restart_works(slow_data: Path, secret: str) -> None:
+    """``kill -9`` of ``shoal serve --workers 2``'s master (issue 22, item 4): no worker outlives it by more than
+    5 s, and a new ``shoal serve`` on the same port starts and answers."""
+    with running_server(slow_data, "--workers", "2") as running:
+        children = Path(f"/proc/{running.process.pid}/task/{running.process.pid}/children")
+        workers = [int(pid) for pid in children.read_text().split()]
+        assert len(workers) >= 2
+        os.kill(running.process.pid, signal.SIGKILL)
+        running.process.wait()
+        killed = time.monotonic()
+        try:
+            while any(alive(pid) for pid in workers) and time.monotonic() - killed < 10:
+                time.sleep(0.05)
+            outlived = time.monotonic() - killed
+            assert outlived < 5, f"workers still running {outlived:.1f} s after their master was killed"
+        finally:
+            for pid in filter(alive, workers):
+                os.kill(pid, signal.SIGKILL)
+        with running_server(slow_data, "--workers", "2", port=running.port) as again:
+            headers = {"Authorization": f"Bearer {secret}"}
+            answer = httpx.get(f"{again.base}{URL}", params={"ip": "0.0.0.0/0"}, headers=headers)
+            assert answer.status_code == 200

@@ -4,7 +4,9 @@ over the embedded engine."""
 
 from __future__ import annotations
 
+import gzip
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -157,3 +159,78 @@ def test_a_store_url_with_an_unknown_scheme_is_an_error(tmp_path: Path) -> None:
     result = shoal("search", "title:x", data=tmp_path, store="mysql://localhost/shoal")
     assert result.returncode == 2
     assert "unknown store 'mysql://localhost/shoal'" in result.stderr
+
+
+DOCS = Path(__file__).parents[2] / "docs" / "clickhouse.md"
+DOCS_URL = "clickhouse://ch1:8123,ch2:8123/shoal?cluster=shoal"
+
+
+def documented_commands() -> list[str]:
+    """The commands of docs/clickhouse.md's first sh block, as written (comments dropped, the last line's
+    ``…`` commands, which the user completes, left out)."""
+    text = DOCS.read_text()
+    block = text[text.index("```sh\n") + len("```sh\n") :]
+    block = block[: block.index("```")]
+    commands = []
+    for line in block.splitlines():
+        for command in line.split("#", 1)[0].split(";"):
+            if command.strip() and "…" not in command:
+                commands.append(command.strip())
+    return commands
+
+
+def test_the_documented_sequence_runs_as_written_on_the_cluster(
+    clickhouse_cluster: Cluster, corpus_file: Path, tmp_path: Path
+) -> None:
+    """docs/clickhouse.md's set-up (issue 22, item 10): DIR does not exist before; the import creates it (the
+    reports go to the cluster, the tokens stay in DIR), so ``token create --data DIR`` and serve work."""
+    database = f"shoal_docs_{next(_databases)}"
+    url = f"clickhouse://{clickhouse_cluster.hosts[0]}/{database}?cluster=shoal"
+    folder = tmp_path / "not-yet" / "DIR"
+    zipped = tmp_path / "reports.jsonl.gz"
+    zipped.write_bytes(gzip.compress(corpus_file.read_bytes()))
+    masscan = tmp_path / "masscan.json"
+    masscan.write_text('[\n{"ip": "192.0.2.9", "timestamp": "1764115200", "ports": [{"port": 22, "proto": "tcp",'
+                       ' "status": "open"}]}\n]\n')  # fmt: skip
+    files = {"DIR": str(folder), "reports.jsonl.gz": str(zipped), "masscan.json": str(masscan)}
+    environment = {key: value for key, value in os.environ.items() if key != "SHOAL_STORE"}
+    outputs: dict[str, str] = {}
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        for command in documented_commands():
+            words = [files.get(word, word) for word in shlex.split(command)]
+            if words[0] == "export":
+                name, _, value = words[1].partition("=")
+                assert value == DOCS_URL
+                environment[name] = url
+                continue
+            assert words[0] == "shoal", command
+            if words[1] == "serve":
+                port = free_port()
+                server = subprocess.Popen([*SHOAL, *words[1:], "--port", str(port)], env=environment)
+                continue
+            done = subprocess.run([*SHOAL, *words[1:]], capture_output=True, text=True, timeout=180, env=environment)
+            assert done.returncode == 0, f"{command}: {done.stderr}"
+            outputs[words[1]] = done.stdout
+        assert "imported 17, duplicate 0, rejected 0" in outputs["import"]
+        assert server is not None
+        token = outputs["token"].strip()
+        answer = None
+        deadline = time.monotonic() + 90
+        while answer is None:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/scan/protocols",
+                    params={"expression": "title:london"},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "shoal serve did not start"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json()["result_count"] > 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        ClickHouseStore(HttpClient(clickhouse_cluster.hosts), database, cluster="shoal").drop_database()

@@ -4,6 +4,12 @@
 - ``trunc.*``: a truncated UDP answer (TC), the A record over TCP;
 - ``huge.*``: over TCP, a TXT answer of about 60 KiB (UDP: truncated first);
 - ``cname<N>.*``: a CNAME to ``cname<N+1>`` (a chain longer than any client should follow).
+
+PTR queries for ``127.x.y.N`` (``shoal dns`` of a network), by N (``REVERSE``):
+
+- 1 huge: 2,000 PTR names (UDP: truncated first);  2 loop: a CNAME to itself;  3 cut: UDP truncated, and the
+  TCP answer stops halfway;  4 slow: never answers;  5 garbage: names of NUL bytes, escapes and spaces beside one
+  good name;  6 deep: a name of 40 labels, under which every NS query is answered empty (a long walk up).
 """
 
 from __future__ import annotations
@@ -17,13 +23,45 @@ from contextlib import contextmanager
 
 import dns.flags
 import dns.message
+import dns.rdatatype
 import dns.rrset
+
+REVERSE = {1: "huge", 2: "loop", 3: "cut", 4: "slow", 5: "garbage", 6: "deep"}
+DEEP_NAME = ".".join(f"l{n}" for n in range(38)) + ".deep.test.example."
+GARBAGE_NAMES = ("\\000\\000.test.example.", "two\\032words.test.example.", "good.test.example.")
+
+
+def reverse_answer(request: dns.message.Message, kind: str, over_tcp: bool) -> bytes | None:
+    name = request.question[0].name
+    response = dns.message.make_response(request)
+    if kind == "slow":
+        return None
+    if kind in ("huge", "cut") and not over_tcp:
+        response.flags |= dns.flags.TC
+        return response.to_wire()
+    if kind == "huge":
+        response.answer.append(
+            dns.rrset.from_text_list(name, 60, "IN", "PTR", [f"h{n}.huge.test.example." for n in range(2000)])
+        )
+    elif kind == "cut":
+        response.answer.append(dns.rrset.from_text(name, 60, "IN", "PTR", "never.test.example."))
+        whole = response.to_wire()
+        return whole[: len(whole) // 2]
+    elif kind == "loop":
+        response.answer.append(dns.rrset.from_text(name, 60, "IN", "CNAME", name.to_text()))
+    elif kind == "garbage":
+        response.answer.append(dns.rrset.from_text_list(name, 60, "IN", "PTR", list(GARBAGE_NAMES)))
+    elif kind == "deep":
+        response.answer.append(dns.rrset.from_text(name, 60, "IN", "PTR", DEEP_NAME))
+    return response.to_wire(max_size=65535)
 
 
 def answer(query: bytes, over_tcp: bool) -> bytes | None:
     request = dns.message.from_wire(query)
     name = request.question[0].name
     first = name.labels[0].decode()
+    if request.question[0].rdtype == dns.rdatatype.PTR and first.isdigit() and int(first) in REVERSE:
+        return reverse_answer(request, REVERSE[int(first)], over_tcp)
     response = dns.message.make_response(request)
     if first == "slow":
         return None

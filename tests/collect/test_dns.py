@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
+import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from shoal.collect.dns import MAX_CNAMES, DnsClient, ResolverSettings, parse_resolver, reverse_all
+from shoal.collect.dns import MAX_CNAMES, MAX_NAMES, DnsClient, ResolverSettings, parse_resolver, reverse_all
 from shoal.collect.scanner import run_event_loop
+from shoal.ingest.dnsanswers import DNS_NAME
 from shoal.model import DnsAnswer
+from shoal.store.base import Filters
+from shoal.store.embedded import EmbeddedStore
 from tests.collect.conftest import BLOCK, DNS_IP, NGINX_IP, VHOST_NAMES, VHOSTS_IP, ZONE, Target
-from tests.collect.fake_dns import hostile_dns
+from tests.collect.fake_dns import DEEP_NAME, hostile_dns
 
 DAY = dt.date(2026, 12, 1)
 
@@ -101,3 +109,37 @@ def test_hostile_answers_never_hang_or_crash() -> None:
         addresses, answers = run_event_loop(dns.addresses("cname0.test.example", DAY))
         assert addresses == [] and len(answers) == MAX_CNAMES + 1  # 8 followed, the 9th seen and left
         assert dns.stats.failed == 0 and dns.stats.truncated == 3  # trunc A and AAAA, huge TXT
+
+
+def test_shoal_dns_against_a_hostile_resolver_stores_only_sane_names_in_bounded_time(tmp_path: Path) -> None:
+    """Issue 22, item 11: ``shoal dns`` over addresses whose PTR answers are huge, looping, cut, slow, full of
+    names that are not names, or very deep (tests/collect/fake_dns.py, REVERSE): it ends, in bounded time and
+    queries, and stores at most MAX_NAMES PTR names per address, each a DNS name."""
+    network = f"127.{BLOCK}.40.0/29"
+    with hostile_dns(HOSTILE_IP) as (ip, port):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "shoal", "dns", network, "--resolver", f"{ip}:{port}", "--dns-timeout", "0.5",
+             "--dns-retries", "1", "--data", str(tmp_path)],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"},
+        )  # fmt: skip
+        seconds = time.monotonic() - started
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert seconds < 60
+    queries = int(re.search(r"([\d,]+) queries to", result.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert queries < 400, result.stdout
+    store = EmbeddedStore(tmp_path)
+    try:
+        reports = {report.ip: report for report in store.iter_matches(Filters(dataset="rdns"))}
+    finally:
+        store.close()
+    names = {ip: [i.value for i in report.items if i.context == "dns-ptr"] for ip, report in reports.items()}
+    base = f"127.{BLOCK}.40."
+    assert set(names) == {base + "1", base + "5", base + "6"}  # loop, cut, slow: nothing
+    assert len(names[base + "1"]) == MAX_NAMES
+    assert names[base + "5"] == ["good.test.example"]
+    assert names[base + "6"] == [DEEP_NAME.rstrip(".")]
+    for report in reports.values():
+        for item in report.items:
+            if item.type == "host":
+                assert DNS_NAME.fullmatch(item.value), item

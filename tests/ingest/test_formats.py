@@ -14,7 +14,7 @@ import pytest
 
 from shoal.ingest.detect import Format, detect, detect_head
 from shoal.ingest.formats import ChunkedReader, reader_for
-from shoal.ingest.jsonl import open_input
+from shoal.ingest.inputs import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Report
 from shoal.query.check import check

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from shoal.ingest.detect import Format, detect, detect_head
-from shoal.ingest.jsonl import Rejected, open_input
+from shoal.ingest.inputs import open_input
+from shoal.ingest.jsonl import Rejected
 from shoal.ingest.masscan import read_masscan_json, read_masscan_list
 from shoal.ingest.pipeline import ingest_stream
 from shoal.model import PortObservation, Report, UdpObservation

@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shoal.ingest.jsonl import LineChunk, decode_chunk, open_input, read_chunks, read_reports
+from shoal.ingest.inputs import open_input
+from shoal.ingest.jsonl import LineChunk, decode_chunk, read_chunks, read_reports
 from shoal.ingest.pipeline import ingest_chunks, ingest_stream
 from shoal.model import Item, Report
 from shoal.store.base import Filters, Store, SummaryRequest

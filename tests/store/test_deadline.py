@@ -5,8 +5,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
+
+from shoal.errors import QueryTimeout
+from shoal.query.check import check
+from shoal.query.parser import parse
 from shoal.store import deadline
+from shoal.store.base import Filters, SummaryRequest
+from shoal.store.embedded import EmbeddedStore
+from tests.generated import generated_reports
 
 
 def test_a_job_sees_its_limit_and_nothing_outlives_it() -> None:
@@ -59,3 +68,50 @@ def time_left() -> float:
     running = deadline.current()
     assert running is not None
     return running.left()
+
+
+@pytest.fixture(scope="module")
+def generated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    store = EmbeddedStore(tmp_path_factory.mktemp("generated"))
+    store.ingest(generated_reports(5_000, seed=12))
+    yield store
+    store.close()
+
+
+HEAVY = [  # summaries and a most_recent page whose work grows with the matches (issue 22, item 12)
+    ("ip", True, "not port-tcp:1"),
+    ("http-header", False, "not port-tcp:1"),
+    ("host", True, None),
+    (None, True, "not port-tcp:1"),
+]
+
+
+@pytest.mark.parametrize(("summarized", "most_recent", "expression"), HEAVY)
+def test_work_nobody_waits_for_stops_at_the_embedded_engine_s_next_step(
+    generated_store: EmbeddedStore, summarized: str | None, most_recent: bool, expression: str | None
+) -> None:
+    """A query already past its limit (its client answered 504) stops at the next check instead of doing all of
+    its work: the embedded engine cannot stop tantivy mid-call, so it checks between its steps."""
+    checked = None if expression is None else check(parse(expression), generated_store.known_types())
+    filters = Filters(expression=checked, most_recent=most_recent)
+
+    def heavy() -> object:
+        if summarized is None:
+            return generated_store.search(filters, offset=9900, limit=100)
+        return generated_store.summarize(filters, SummaryRequest(summarized, limit=1_000_000))
+
+    heavy()  # it works without a limit
+    started = time.process_time()
+    with pytest.raises(QueryTimeout):
+        deadline.run_within(deadline.Deadline(0.05, time.monotonic() - 1), heavy)
+    assert time.process_time() - started < 0.05
+
+
+def test_a_step_that_cannot_be_stopped_is_refused_when_it_cannot_end_in_time() -> None:
+    def step() -> None:
+        deadline.affordable(3.0)
+
+    deadline.run_within(deadline.Deadline.after(2), step)  # 3 s of 2 s left: within twice the time left
+    with pytest.raises(QueryTimeout, match="would take about 3 s, more than its time limit of 1 s leaves"):
+        deadline.run_within(deadline.Deadline.after(1), step)
+    step()  # no limit: nothing is refused

@@ -77,7 +77,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def openapi_document(app: FastAPI) -> dict[str, object]:
-    """FastAPI's document (each route's parameters come from ``shoal.request.params``) plus the bearer scheme."""
+    """FastAPI's document (each route's parameters come from ``shoal.request.params``, its answers from
+    ``shoal.request.responses``) plus the bearer scheme."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES

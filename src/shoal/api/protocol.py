@@ -17,7 +17,9 @@
   never lock normal clients out, and the process stays under its open-file limit.
 - **Clients that stop reading.** When the client has not taken any of the response for ``send_timeout``
   seconds (the write buffer stays full), the connection is aborted: a stalled export frees its memory and
-  its token's concurrency slot.
+  its token's concurrency slot. A route may ask for a share of that time for its response (the scope's
+  ``state[SEND_TIMEOUT_SHARE]``): exports take a third, so a reader that does not drain loses its
+  place in the process's export gate sooner.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from shoal.errors import (
 from shoal.store.base import IPNetwork
 
 MAX_HEAD_BYTES = 64 * 1024
+SEND_TIMEOUT_SHARE = "send_timeout_share"  # the key of ``request.state`` a route sets (see the docstring)
 TIMEOUT_JITTER = 0.75  # a request's time runs out between 75% and 100% of head_timeout
 MAX_REQUEST_LINE = 16 * 1024
 MALFORMED = "malformed HTTP request: the server could not parse its request line or headers"
@@ -237,7 +240,15 @@ class JsonErrorProtocol(HttpToolsProtocol):
     def pause_writing(self) -> None:
         super().pause_writing()
         if self.send_timer is None:
-            self.send_timer = self.loop.call_later(self.limits.send_timeout, self.send_timed_out)
+            self.send_timer = self.loop.call_later(self.send_timeout(), self.send_timed_out)
+
+    def send_timeout(self) -> float:
+        """The send timeout, or the share of it the response being sent asked for."""
+        state = self.scope.get("state", {}) if getattr(self, "scope", None) else {}
+        share = state.get(SEND_TIMEOUT_SHARE) if isinstance(state, dict) else None
+        if isinstance(share, float) and 0 < share < 1:
+            return self.limits.send_timeout * share
+        return self.limits.send_timeout
 
     def resume_writing(self) -> None:
         super().resume_writing()

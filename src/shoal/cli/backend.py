@@ -91,11 +91,11 @@ class LocalBackend:
 
     def observations(self, ip: str, date_from: Day, date_to: Day) -> OpenPorts:
         """The open-port observations ``scan/ports`` would summarise (its parameters, its default window)."""
-        from shoal.request.params import FROM, PORTS_IP, TO
+        from shoal.request.params import PORTS_FROM, PORTS_IP, PORTS_TO
         from shoal.request.reading import port_query_of
 
         today = dt.datetime.now(dt.UTC).date()
-        query = port_query_of(PORTS_IP.take(ip), FROM.take(date_from), TO.take(date_to), today)
+        query = port_query_of(PORTS_IP.take(ip), PORTS_FROM.take(date_from), PORTS_TO.take(date_to), today)
         return self.store.open_ports(query)
 
     def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:

@@ -6,7 +6,6 @@ Only light modules are imported here: the engine is imported when a store is ope
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Collection
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.markup import escape
 from shoal.config import data_dir
 from shoal.errors import BadParameter, QueryError, ShoalError
 from shoal.model import DATASETS
+from shoal.query.check import closest
 from shoal.store.registry import store_url
 
 if TYPE_CHECKING:
@@ -58,16 +58,28 @@ class UnknownName(BadParameter):
 
 def did_you_mean(name: str, candidates: Collection[str]) -> str:
     """The hint the expression checker gives for an unknown type ("" when nothing is close)."""
-    close = difflib.get_close_matches(name.lower(), sorted(candidates), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
+    close = closest(name, sorted(candidates))
+    return f"did you mean '{close}'?" if close else ""
 
 
 def existing_data_dir(data: Path | str | None) -> Path:
-    """The data directory, which must exist (commands that create one call ``open_store(create=True)``)."""
+    """The data directory, which must exist (commands that create one call ``open_store(create=True)``). With a
+    store URL (``--store``, ``$SHOAL_STORE``) the reports live elsewhere and the directory holds only local state
+    (tokens, usage, slots): it is made when missing, by any command that needs it (docs/clickhouse.md)."""
     folder = data_dir(data)
     if not folder.is_dir():
-        fail(NoStore(folder))
+        if store_url() is None:
+            fail(NoStore(folder))
+        make_data_dir(folder)
     return folder
+
+
+def make_data_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(ShoalError(f"cannot create the data directory {folder}: {exc.strerror or exc}"))
+    errors.print(f"created the data directory {folder} (tokens, usage; the reports are in the store)", highlight=False)
 
 
 def open_store(data: Path | str | None, server: bool = False, create: bool = False) -> Store:
@@ -82,6 +94,8 @@ def open_store(data: Path | str | None, server: bool = False, create: bool = Fal
     new = url is None and not folder.exists()
     if url is None and not create:
         existing_data_dir(folder)
+    if url is not None and (create or server) and not folder.is_dir():
+        make_data_dir(folder)  # its local state: tokens, usage, slots, positions
     try:
         store = open_store_at(url, folder, server=server)
     except ShoalError as exc:

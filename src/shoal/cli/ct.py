@@ -11,7 +11,7 @@ from shoal.cli.common import DataOption, console, errors, fail, open_store
 from shoal.cli.dns import checked
 from shoal.cli.scan import parse_duration, parse_rate
 from shoal.config import data_dir
-from shoal.ct.follow import DEFAULT_BATCH, FollowProgress, LogClient, LogError, follow, log_base
+from shoal.ct.follow import DEFAULT_BATCH, REQUEST_SECONDS, FollowProgress, LogClient, LogError, follow, log_base
 
 app = typer.Typer(help="Certificate Transparency logs.", no_args_is_help=True)
 SHOWN_REJECTIONS = 20
@@ -29,6 +29,9 @@ def follow_command(
     rate: Annotated[str, typer.Option(help="Requests per second to the log, e.g. 5/s.")] = "5/s",
     once: Annotated[bool, typer.Option(help="Stop when caught up, instead of polling for new entries.")] = False,
     poll: Annotated[str, typer.Option(help="With --no-once: how often to ask for a new tree size.")] = "60s",
+    timeout: Annotated[
+        float, typer.Option(min=1, max=600, help="Seconds one request to the log may take, its tries included.")
+    ] = REQUEST_SECONDS,
     data: DataOption = None,
 ) -> None:
     """Read the log's entries (x509 and precert) into the ct dataset, from where the last run stopped. A kill
@@ -38,7 +41,7 @@ def follow_command(
     every = checked(lambda: parse_duration(poll), "poll")
     folder = data_dir(data)
     store = open_store(data, server=True, create=True)  # a long run must not lock out 'shoal import'
-    client = LogClient(base, per_second)
+    client = LogClient(base, per_second, request_seconds=timeout)
     try:
         with Progress(
             TextColumn("ct"),

@@ -3,15 +3,17 @@ gzip; docs/importers.md) into the store, with progress and per-line rejections."
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, BinaryIO, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 
 from shoal.cli.common import DataOption, DatasetName, console, errors, open_store
+from shoal.cli.dns import checked
 from shoal.cli.progress import JobProgress
 from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
@@ -19,8 +21,9 @@ from shoal.errors import UnknownFormat
 from shoal.filesystem import disk_full, is_disk_full
 from shoal.ingest.detect import DESCRIPTIONS, detect
 from shoal.ingest.formats import ChunkedReader, reader_for
-from shoal.ingest.jsonl import open_input
+from shoal.ingest.inputs import LINE_BYTES_VARIABLE, Input, open_input, open_stdin, parse_size
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
+from shoal.model import DEFAULT_MAX_REPORT_ITEMS, ITEMS_VARIABLE
 from shoal.store.base import Store
 
 T = TypeVar("T")
@@ -44,13 +47,25 @@ def import_command(
     ] = False,
     asn_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: an ASN database in MaxMind format.")] = None,
     city_mmdb: Annotated[Path | None, typer.Option(help="With --enrich: a City/Country database (MMDB).")] = None,
+    max_items: Annotated[
+        int,
+        typer.Option(min=1, envvar=ITEMS_VARIABLE, help="Items a report may hold (a report with more is rejected)."),
+    ] = DEFAULT_MAX_REPORT_ITEMS,
+    max_line_bytes: Annotated[
+        str,
+        typer.Option(envvar=LINE_BYTES_VARIABLE, help="Bytes a line may hold, e.g. 64M (a longer one is rejected)."),
+    ] = "16M",
 ) -> None:
     """Import reports, or scanners' output (zgrab2, nmap, masscan, zdns, massdns, certstream, crt.sh). Prints
     imported / duplicate / rejected counts; bad lines never stop the import. Exits 1 if a file's format is not
-    recognised or if every record was rejected."""
+    recognised, if a gzip file is cut short (after importing its complete lines) or if every record was
+    rejected."""
+    line_limit = checked(lambda: parse_size(max_line_bytes), "max-line-bytes")
+    os.environ[ITEMS_VARIABLE], os.environ[LINE_BYTES_VARIABLE] = str(max_items), str(line_limit)  # for the workers
     store = open_store(data, create=True)
     totals = IngestTotals()
     unreadable: list[UnknownFormat] = []
+    damaged: list[str] = []  # inputs cut short: their complete lines are imported, then this is said
     transform = None
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
@@ -61,7 +76,7 @@ def import_command(
             if source != "stdin" and not path.is_file():
                 errors.print(f"[red]skipped[/] {path}: no such file")
                 continue
-            stream: BinaryIO = sys.stdin.buffer if source == "stdin" else open_input(path)
+            stream = open_stdin(line_limit) if source == "stdin" else open_input(path, line_limit)
             size = None if source == "stdin" else path.stat().st_size
             try:
                 reader = reader_for(detect(stream, source), dataset.value)
@@ -73,8 +88,8 @@ def import_command(
             with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
                 progress.stored = 0
 
-                def advance(records: int, progress: JobProgress = progress, stream: BinaryIO = stream) -> None:
-                    progress.advance(records, _position(stream))
+                def advance(records: int, progress: JobProgress = progress, stream: Input = stream) -> None:
+                    progress.advance(records, stream.position())
 
                 def stored(
                     current: IngestTotals, progress: JobProgress = progress, before: int = totals.processed
@@ -98,6 +113,9 @@ def import_command(
                 if size is not None:
                     progress.advance(0, size)
             stream.close()
+            totals.rejected += stream.rejections()
+            if stream.damage is not None:
+                damaged.append(stream.damage)
     store.close()
     for rejected in totals.rejected[:SHOWN_REJECTIONS]:
         errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
@@ -106,7 +124,9 @@ def import_command(
     console.print(
         f"imported {totals.imported}, duplicate {totals.duplicates}, rejected {len(totals.rejected)}", highlight=False
     )
-    if unreadable or (totals.rejected and totals.imported + totals.duplicates == 0):
+    for damage in damaged:
+        errors.print(f"[bold red]error:[/] {escape(damage)}", highlight=False, soft_wrap=True)
+    if unreadable or damaged or (totals.rejected and totals.imported + totals.duplicates == 0):
         raise typer.Exit(1)
 
 
@@ -116,7 +136,7 @@ def full_disk_in_one_line(store: Store, data: Path | None, totals: IngestTotals)
     try:
         yield
     except Exception as exc:
-        if not is_disk_full(exc):
+        if not is_disk_full(exc, data_dir(data)):
             raise
         with suppress(Exception):
             store.close()
@@ -127,16 +147,6 @@ def full_disk_in_one_line(store: Store, data: Path | None, totals: IngestTotals)
         )
         errors.print(f"[bold red]error:[/] {disk_full(data_dir(data), kept).message}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-
-
-def _position(stream: BinaryIO) -> int | None:
-    """Bytes consumed from the underlying file (compressed position for gzip)."""
-    inner = getattr(stream, "raw", stream)  # open_input wraps a GzipFile in a BufferedReader
-    raw = getattr(inner, "fileobj", None) or stream
-    try:
-        return raw.tell()
-    except (OSError, ValueError):
-        return None
 
 
 def counted(records: Iterable[T], advance: Callable[[int], None]) -> Iterator[T]:

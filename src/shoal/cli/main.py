@@ -142,12 +142,12 @@ def run() -> None:
     except Exception as exc:
         from pathlib import Path
 
+        from shoal.config import data_dir
         from shoal.filesystem import is_disk_full
 
-        if not is_disk_full(exc):
+        if not is_disk_full(exc, data_dir()):
             raise
         from shoal.cli.common import errors
-        from shoal.config import data_dir
         from shoal.errors import DiskFull
         from shoal.filesystem import disk_full
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
 import orjson
 import typer
@@ -16,7 +16,7 @@ from shoal.cli.fields import DEFAULT_FIELDS, parse_fields
 from shoal.cli.output import DEFAULT_SEPARATOR, SeparatorOption, layout_of, plain_cell
 from shoal.cli.search import FieldsOption
 from shoal.errors import ShoalError
-from shoal.ingest.jsonl import open_input
+from shoal.ingest.inputs import open_input, open_stdin
 from shoal.model import InvalidReport, Report
 
 SHOWN_REJECTIONS = 20
@@ -36,11 +36,12 @@ def parse_command(
         fail(exc)
     join = layout_of(False, separator).separator
     rejected = 0
+    damaged: list[str] = []
     try:
         for path in files:
             if str(path) != "-" and not path.is_file():
                 fail(ShoalError(f"{path}: no such file"))
-            stream: BinaryIO = sys.stdin.buffer if str(path) == "-" else open_input(path)
+            stream = open_stdin() if str(path) == "-" else open_input(path)
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
@@ -53,10 +54,16 @@ def parse_command(
                     continue
                 sys.stdout.write(join.join(plain_cell(column(report)) for column in columns) + "\n")
             stream.close()
+            rejected += len(stream.oversized)
+            if stream.damage is not None:
+                damaged.append(stream.damage)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
+    for damage in damaged:
+        errors.print(f"error: {damage}", highlight=False, markup=False)
     if rejected:
         errors.print(f"{rejected} lines were not reports", highlight=False)
+    if rejected or damaged:
         raise typer.Exit(1)

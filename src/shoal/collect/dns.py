@@ -6,6 +6,12 @@ more tries on a timeout, TCP when the UDP answer is truncated, at most ``MAX_CNA
 ends there) and answers of at most 64 KiB (TCP's own limit). A query that fails answers nothing; it never
 raises. Only the resolver is contacted: looking a name up never touches the addresses it resolves to.
 
+The resolver may be hostile (issue 22): a name it gives that is not a DNS name as resolvers print them (NUL
+bytes, ``\000`` escapes, spaces; ``shoal.ingest.dnsanswers.DNS_NAME``) is dropped, at most ``MAX_NAMES`` names
+are kept per answer, the walk up to a zone's name servers takes at most ``MAX_ZONE_STEPS`` queries, and the
+forward and NS lookups of one address stop once they have taken ``ADDRESS_TRIES`` times the time of one query's
+tries (the PTR names found are kept).
+
 For one address (``reverse``): its PTR names, the A/AAAA addresses of each name (forward answers, kept for the
 domain scans) and the NS names of each name's zone (the SOA owner of a negative answer, or the closest
 enclosing name with NS records) → one ``rdns`` report (``ip``; ``host;dns-ptr``; ``host;dns-ns``).
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,10 +37,13 @@ import dns.resolver
 import dns.reversename
 
 from shoal.collect.ratelimit import ConnectionRate
-from shoal.model import RDNS, DnsAnswer, Item, Report
+from shoal.ingest.dnsanswers import DNS_NAME
+from shoal.model import RDNS, DnsAnswer, Item, Report, host_key
 
 MAX_CNAMES = 8
 MAX_NAMES = 16  # PTR names (or addresses) kept per answer
+MAX_ZONE_STEPS = 8  # NS queries walking up from a name to its zone (real names sit 1–4 labels under theirs)
+ADDRESS_TRIES = 8  # one address's lookups take at most this many times one query's timeout and retries
 DEFAULT_PORT = 53
 
 
@@ -104,6 +114,12 @@ def host_text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
 
 
+def sane_host(text: str) -> str | None:
+    """A name from an answer as it is kept (lower case, no final dot), or None if it is not a DNS name."""
+    name = host_key(text)
+    return name if name and DNS_NAME.fullmatch(name) else None
+
+
 class DnsClient:
     def __init__(self, settings: ResolverSettings) -> None:
         self.settings = settings
@@ -158,7 +174,7 @@ class DnsClient:
             if values:
                 return values[:MAX_NAMES], chain
             target = _cname_target(response, current)
-            if target is None or host_text(target) in chain:
+            if target is None or host_text(target) in chain or sane_host(target.to_text()) is None:
                 return [], chain
             chain.append(host_text(target))
             current = target
@@ -183,14 +199,14 @@ class DnsClient:
     async def zone_servers(self, name: str) -> list[str]:
         """The NS names of the zone ``name`` is in."""
         current = dns.name.from_text(name)
-        for _ in range(len(current.labels)):
+        for _ in range(min(len(current.labels), MAX_ZONE_STEPS)):
             response = await self.query(current, "NS")
             if response is None:
                 return []
             ns_sets = [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.NS]
-            servers = [host_text(record.target) for rrset in ns_sets for record in rrset]
-            if servers:
-                return sorted(set(servers))[:MAX_NAMES]
+            servers = [sane_host(record.target.to_text()) for rrset in ns_sets for record in rrset]
+            if any(servers):
+                return sorted({server for server in servers if server})[:MAX_NAMES]
             apex = next((rrset.name for rrset in response.authority if rrset.rdtype == dns.rdatatype.SOA), None)
             if apex is not None and apex != current and current.is_subdomain(apex):
                 current = apex
@@ -201,12 +217,16 @@ class DnsClient:
         return []
 
     async def reverse(self, ip: str, day: dt.date) -> Lookup:
-        """PTR names of ``ip``, their zones' name servers, and their forward answers."""
+        """PTR names of ``ip``, their zones' name servers, and their forward answers (as many as its time allows)."""
         lookup = Lookup(ip)
         values, _ = await self.records(dns.reversename.from_address(ip), "PTR")
-        lookup.names = list(dict.fromkeys(value.rstrip(".").lower() for value in values if value not in (".", "")))
+        lookup.names = list(dict.fromkeys(name for value in values if (name := sane_host(value))))
         servers: dict[str, None] = {}
+        settings = self.settings
+        ends = time.monotonic() + ADDRESS_TRIES * settings.timeout * (1 + settings.retries)
         for name in lookup.names:
+            if time.monotonic() >= ends:
+                break
             _, answers = await self.addresses(name, day)
             lookup.answers += answers
             servers.update(dict.fromkeys(await self.zone_servers(name)))

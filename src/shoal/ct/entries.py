@@ -9,6 +9,10 @@ RFC 6962 §3.4: a ``MerkleTreeLeaf`` is version (1 byte), leaf type (1), a ``Tim
 (8, ms), entry type (2: 0 x509, 1 precert), then the certificate (3-byte length + DER) or, for a precert, the
 issuer key hash (32) and the TBSCertificate (3-byte length), then extensions (2-byte length). A precert's
 ``extra_data`` starts with the whole pre-certificate (3-byte length + DER): its items come from that.
+
+An entry without a certificate (an empty one: it would be a report of the digest of nothing) or with a
+timestamp from before Certificate Transparency existed (``FIRST_LOG_DAY``; a zero timestamp would date it
+1970-01-01) or after the last day the store holds is rejected, saying which.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from shoal.certificates import certificate_items, parsed_certificate
-from shoal.ingest.records import BadRecord, record_id
-from shoal.model import CT, Item, Report
+from shoal.certificates import certificate_items, validity_items
+from shoal.ingest.records import MAX_UNIX_SECONDS, BadRecord, record_id
+from shoal.model import CT, Item, Report, check_item_count
 
 X509_ENTRY, PRECERT_ENTRY = 0, 1
 ENTRY_TYPES = {X509_ENTRY: "x509", PRECERT_ENTRY: "precert"}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+FIRST_LOG_DAY = dt.datetime(2013, 1, 1, tzinfo=dt.UTC)  # the first CT logs (RFC 6962, 2013) logged from March 2013
+FIRST_TIMESTAMP_MS = int((FIRST_LOG_DAY - EPOCH).total_seconds() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +63,11 @@ def parse_entry(leaf_input: bytes, extra_data: bytes) -> LogEntry:
         certificate, _ = _opaque24(extra_data, 0)
     else:
         raise BadRecord(f"unknown CT entry type {entry_type}")
+    if not certificate:
+        raise BadRecord(f"the entry ({ENTRY_TYPES[entry_type]}) has no certificate: its length is 0")
+    if not FIRST_TIMESTAMP_MS <= timestamp <= MAX_UNIX_SECONDS * 1000:
+        raise BadRecord(f"the entry's timestamp ({timestamp} ms) is not between {FIRST_LOG_DAY:%Y-%m-%d} and 2149")
     return LogEntry(timestamp, entry_type, certificate)
-
-
-def validity_items(der: bytes) -> list[Item]:
-    try:
-        certificate = parsed_certificate(der)
-        return [
-            Item("cert-serial", format(certificate.serial_number, "x")),
-            Item("cert-not-before", certificate.not_valid_before_utc.date().isoformat()),
-            Item("cert-not-after", certificate.not_valid_after_utc.date().isoformat()),
-        ]
-    except ValueError:
-        return []
 
 
 def entry_report(log_url: str, index: int, entry: LogEntry) -> Report:
@@ -83,4 +81,5 @@ def entry_report(log_url: str, index: int, entry: LogEntry) -> Report:
         Item("ct-index", str(index), "", True),
         Item("ct-entry-type", ENTRY_TYPES[entry.entry_type], "", True),
     ]
+    check_item_count(len(items))
     return Report(date=day, items=tuple(items), id=record_id("ct", log_url, str(index)), dataset=CT)

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from shoal.certificates import base64_certificate_items, named_items
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.ingest.records import BadRecord, Record, day_of, decode_json_lines, record_id, text_of
-from shoal.model import CT, Item, Report
+from shoal.model import CT, Item, Report, check_item_count
 
 SAN_IP = re.compile(r"IP Address:([0-9A-Fa-f:.]+)")
 ENTRY_TYPES = {"X509LogEntry": "x509", "PrecertLogEntry": "precert"}
@@ -112,14 +112,16 @@ def read_crtsh(stream: BinaryIO, source: str) -> Iterator[Report | Rejected]:
         number += 1
         try:
             record, position = decoder.raw_decode(text, position)
-            yield crtsh_report(record)
+            report = crtsh_report(record)
+            check_item_count(len(report.items))
+            yield report
         except json.JSONDecodeError as exc:
             yield Rejected(source, number, f"not valid JSON: {exc.msg}")
             following = text.find("{", exc.pos + 1)
             if following < 0:
                 return
             position = following
-        except (BadRecord, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # BadRecord, InvalidReport
             yield Rejected(source, number, str(exc))
 
 

@@ -17,6 +17,7 @@ by the response's timestamp (UTC day). A, AAAA, CNAME, NS, MX and TXT answers go
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,12 +27,14 @@ import dns.reversename
 
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, decode_json_lines, record_id, target_items
-from shoal.model import RDNS, DnsAnswer, Item, Report, host_key
+from shoal.model import RDNS, DnsAnswer, Item, Report, check_item_count, host_key
 
 FORMAT = "dns"
 FORWARD_TYPES = frozenset({"A", "AAAA", "CNAME", "NS", "MX", "TXT"})
 MAX_VALUE_CHARS = 4096
-MAX_NAME_CHARS = 253
+# A name as resolvers print it: labels of letters, digits, '-' and '_' (and '*' for a wildcard, '/' for RFC 2317
+# delegations), 1–63 characters each, 253 in all.
+DNS_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_*/-]{1,63}(?:\.[a-z0-9_*/-]{1,63})*")
 
 
 def decode_dns_json_chunk(chunk: LineChunk) -> list[Record]:
@@ -83,6 +86,7 @@ def _response(query: str, response: dict[str, Any], raw: bytes, module: str) -> 
 
 def ptr_report(ip: str, names: list[str], day: dt.date, report_id: str) -> Report:
     items = [*target_items(ip), *(Item("host", name, "dns-ptr") for name in dict.fromkeys(names) if name)]
+    check_item_count(len(items))
     return Report(date=day, items=tuple(items), id=report_id, dataset=RDNS)
 
 
@@ -110,8 +114,12 @@ def _strings(value: Any) -> list[str]:
 
 
 def host_name(text: str) -> str:
-    """A DNS name as an item value: lower case, no trailing dot, at most 253 characters."""
-    return host_key(text)[:MAX_NAME_CHARS]
+    """A DNS name as an item value: lower case, no trailing dot; "" for the root. BadRecord if it is not a DNS
+    name as resolvers write them (NUL bytes, spaces, escapes, labels over 63 or names over 253 characters)."""
+    name = host_key(text)
+    if name and DNS_NAME.fullmatch(name) is None:
+        raise BadRecord(f"{text[:80]!r} is not a DNS name (labels of 1–63 letters, digits, '-', '_', 253 in all)")
+    return name
 
 
 def _value(kind: str, value: str) -> str:
@@ -153,7 +161,10 @@ def decode_massdns_simple_chunk(chunk: LineChunk) -> list[Record]:
         if ip is None:
             records.append(Rejected(chunk.source, first, f"a PTR answer for {owner!r:.80}, not a reverse name"))
         else:
-            records.append(ptr_report(ip, names, day, record_id(FORMAT, *raws)))
+            try:
+                records.append(ptr_report(ip, names, day, record_id(FORMAT, *raws)))
+            except ValueError as exc:  # InvalidReport: over the item cap
+                records.append(Rejected(chunk.source, first, str(exc)))
         pending = None
 
     for number, raw in enumerate(chunk.lines, start=chunk.first_line):
@@ -171,19 +182,20 @@ def decode_massdns_simple_chunk(chunk: LineChunk) -> list[Record]:
             records.append(Rejected(chunk.source, number, "not a massdns -o S line: expected 'name. TYPE value'"))
             continue
         owner, kind, value = fields
-        if kind == "PTR":
-            if pending is not None and pending[0] == owner:
-                pending[2].append(host_name(value))
-                pending[3].append(raw)
-            else:
-                flush()
-                pending = (owner, number, [host_name(value)], [raw])
-            continue
-        flush()
-        if kind in FORWARD_TYPES:
-            try:
+        try:
+            if kind == "PTR":
+                name = host_name(value)
+                if pending is not None and pending[0] == owner:
+                    pending[2].append(name)
+                    pending[3].append(raw)
+                else:
+                    flush()
+                    pending = (owner, number, [name], [raw])
+                continue
+            flush()
+            if kind in FORWARD_TYPES:
                 records.append(DnsAnswer(host_name(owner), kind, _value(kind, value), day))
-            except BadRecord as exc:
-                records.append(Rejected(chunk.source, number, str(exc)))
+        except BadRecord as exc:
+            records.append(Rejected(chunk.source, number, str(exc)))
     flush()
     return records

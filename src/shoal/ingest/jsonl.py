@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 import orjson
 
 from shoal.model import PROTOCOLS, InvalidReport, Report
-
-GZIP_MAGIC = b"\x1f\x8b"
-PEEK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +15,6 @@ class Rejected:
     source: str
     line: int
     reason: str
-
-
-def open_input(path: Path) -> BinaryIO:
-    """Open a file for reading, transparently gunzipping it when it starts with the gzip magic bytes. The
-    buffer is large so that format detection can peek at a whole head (``shoal.ingest.detect``)."""
-    raw = path.open("rb", buffering=PEEK_BYTES)
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw), buffer_size=PEEK_BYTES)  # type: ignore[arg-type]
-    return raw
 
 
 CHUNK_LINES = 2_000
@@ -48,7 +32,7 @@ class LineChunk:
 
 
 def read_chunks(
-    stream: BinaryIO, source: str, lines_per_chunk: int = CHUNK_LINES, dataset: str = PROTOCOLS
+    stream: Iterable[bytes], source: str, lines_per_chunk: int = CHUNK_LINES, dataset: str = PROTOCOLS
 ) -> Iterator[LineChunk]:
     first, lines = 1, []
     for number, line in enumerate(stream, start=1):
@@ -77,6 +61,6 @@ def decode_chunk(chunk: LineChunk) -> list[Report | Rejected]:
     return records
 
 
-def read_reports(stream: BinaryIO, source: str, dataset: str = PROTOCOLS) -> Iterator[Report | Rejected]:
+def read_reports(stream: Iterable[bytes], source: str, dataset: str = PROTOCOLS) -> Iterator[Report | Rejected]:
     for chunk in read_chunks(stream, source, dataset=dataset):
         yield from decode_chunk(chunk)

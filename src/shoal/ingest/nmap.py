@@ -29,7 +29,7 @@ from defusedxml import DefusedXmlException
 from shoal.certificates import base64_certificate_items, named_items
 from shoal.ingest.jsonl import Rejected
 from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, record_id, target_items, text_of
-from shoal.model import RDNS, Item, PortObservation, Report, UdpObservation
+from shoal.model import RDNS, Item, PortObservation, Report, UdpObservation, check_item_count
 
 FORMAT = "nmap"
 HOST_START = re.compile(rb"<host[\s>]")
@@ -99,7 +99,11 @@ def decode_host_chunk(chunk: HostChunk) -> list[Record]:
                 element = SafeTree.fromstring(block, forbid_dtd=True)
             except (ElementTree.ParseError, DefusedXmlException) as exc:
                 raise BadRecord(f"not a well-formed <host> element: {exc}") from None
-            records.extend(host_records(element, block, chunk.run_start))
+            found = list(host_records(element, block, chunk.run_start))
+            for record in found:
+                if isinstance(record, Report):
+                    check_item_count(len(record.items))
+            records.extend(found)
         except ValueError as exc:
             records.append(Rejected(chunk.source, number, str(exc)))
     return records

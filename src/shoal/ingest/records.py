@@ -23,6 +23,7 @@ from shoal.model import (
     Report,
     UdpObservation,
     canonical_ip,
+    check_item_count,
     pack_ip,
 )
 from shoal.text import printable
@@ -128,7 +129,11 @@ def decode_json_lines(chunk: LineChunk, decode: LineDecoder) -> list[Record]:
             records.append(Rejected(chunk.source, number, f"not valid JSON: {exc}"))
             continue
         try:
-            records.extend(decode(parsed, stripped, chunk.source, number))
+            decoded = list(decode(parsed, stripped, chunk.source, number))
+            for record in decoded:
+                if isinstance(record, Report):
+                    check_item_count(len(record.items))
+            records.extend(decoded)
         except ValueError as exc:  # BadRecord, InvalidReport
             records.append(Rejected(chunk.source, number, str(exc)))
         except (TypeError, KeyError, AttributeError, IndexError) as exc:  # a shape the reader did not expect

@@ -6,4 +6,5 @@ engine. Below ``api/``, ``cli/`` and ``web/``, above ``store/``:
     reading.py    the rest of a request: a summary, an open-port query, the types an expression may name
     answers.py    the API's answers as typed values (pages, summaries, open ports, bodies)
     export.py     every match as NDJSON or CSV bytes
+    responses.py  what each route answers (statuses, media types), for the OpenAPI document
 """

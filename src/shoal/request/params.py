@@ -150,24 +150,29 @@ class Param(Generic[T]):
     attribute: str = ""  # the field it fills (Selection's ``date_from`` for ``from``); default its name
     repeatable: bool = False
     required: bool = False
+    blank_is_default: bool = True  # False: an empty value is read (and refused) like any other, not skipped
 
     def __post_init__(self) -> None:
         if not self.attribute:
             object.__setattr__(self, "attribute", self.name)
 
     def read(self, values: Values) -> Any:
-        """The parameter's value in a request: its default when absent or blank, a tuple if repeatable. A
-        single-valued parameter given twice is an error, not a silent pick."""
+        """The parameter's value in a request: its default when absent (or blank, if ``blank_is_default``), a
+        tuple if repeatable. A single-valued parameter given twice is an error, not a silent pick; any value
+        longer than MAX_PARAMETER_LENGTH is one too (a repeatable one's each)."""
         given = values.getlist(self.name)
+        for value in given:
+            if len(value) > MAX_PARAMETER_LENGTH:
+                raise BadParameter(self.name, f"'{self.name}' is longer than {MAX_PARAMETER_LENGTH} characters")
         if self.repeatable:
             return tuple(self.parse(self.name, value) for value in given)
         if not given:
             return self.default
         if len(given) > 1:
             raise BadParameter(self.name, f"'{self.name}' may be given only once")
-        if len(given[0]) > MAX_PARAMETER_LENGTH:
-            raise BadParameter(self.name, f"'{self.name}' is longer than {MAX_PARAMETER_LENGTH} characters")
-        return self.default if not given[0].strip() else self.parse(self.name, given[0])
+        if self.blank_is_default and not given[0].strip():
+            return self.default
+        return self.parse(self.name, given[0])
 
     def take(self, value: Any) -> Any:
         """A value given in Python (a keyword argument, a command-line option): text is read as the API reads
@@ -274,8 +279,28 @@ FILTER = Param(
 SLOP = Param(
     "slop", integer(0, MAX_SLOP), whole(0, MAX_SLOP), 0, "Extra word positions a phrase may use.", "--slop", "Slop"
 )
-FROM = Param("from", DATE, date, None, "First day (inclusive), YYYY-MM-DD.", "--from", "From", attribute="date_from")
-TO = Param("to", DATE, date, None, "Last day (inclusive), YYYY-MM-DD.", "--to", "To", attribute="date_to")
+FROM = Param(
+    "from",
+    DATE,
+    date,
+    None,
+    "First day (inclusive), YYYY-MM-DD.",
+    "--from",
+    "From",
+    attribute="date_from",
+    blank_is_default=False,
+)
+TO = Param(
+    "to",
+    DATE,
+    date,
+    None,
+    "Last day (inclusive), YYYY-MM-DD.",
+    "--to",
+    "To",
+    attribute="date_to",
+    blank_is_default=False,
+)
 MOST_RECENT = Param(
     "most_recent",
     BOOLEAN,
@@ -400,7 +425,10 @@ EXPORT = (*SELECTION, DATASET, *SELECTORS.values(), FORMAT, TIMEOUT)
 
 # -- open ports and prioritize -------------------------------------------------------------------------------
 PORTS_IP = Param("ip", NETWORK, network, None, "An address or CIDR (at most a /8 or a /32).", required=True)
-PORTS = (PORTS_IP, FROM, TO, TIMEOUT)
+# Driftnet's open-port endpoints: "if omitted, from and to will use defaults", so an empty value is one omitted
+PORTS_FROM = replace(FROM, blank_is_default=True)
+PORTS_TO = replace(TO, blank_is_default=True)
+PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)

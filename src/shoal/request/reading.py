@@ -10,15 +10,15 @@ from shoal.model import IPNetwork
 from shoal.ports import WIDEST_PREFIX, window
 from shoal.query.check import BUILTIN_TYPES, CONTEXT_KEYWORDS
 from shoal.request.params import (
-    FROM,
+    PORTS_FROM,
     PORTS_IP,
+    PORTS_TO,
     SUMMARIZE,
     SUMMARY_CONTEXT,
     SUMMARY_LIMIT,
     SUMMARY_LIMIT_MAX,
     SUMMARY_LIMIT_MAX_ENTERPRISE,
     SUMMARY_NOCONTEXT,
-    TO,
     Values,
 )
 from shoal.store.base import PortQuery, Store, SummaryRequest
@@ -89,4 +89,4 @@ def port_query_of(
 
 
 def read_port_query(values: Values, today: dt.date) -> PortQuery:
-    return port_query_of(PORTS_IP.read(values), FROM.read(values), TO.read(values), today)
+    return port_query_of(PORTS_IP.read(values), PORTS_FROM.read(values), PORTS_TO.read(values), today)

@@ -45,12 +45,14 @@ class Selection:
             raise BadParameter("from", f"'from' ({self.date_from}) is after 'to' ({self.date_to})")
 
     @classmethod
-    def read(cls, values: Values, dataset: str | None = None) -> Selection:
+    def read(cls, values: Values, dataset: str | None = None, every_selector: bool = False) -> Selection:
         """A request's selection; ``dataset``: with that dataset's own selectors (other parameters are ignored,
-        as unknown ones are)."""
+        as unknown ones are). ``every_selector``: with the selectors of every dataset, for a route that declares
+        them all (the export): one that is not ``dataset``'s is then refused by ``as_filters``, never ignored."""
         fields = {param.attribute: param.read(values) for param in SELECTION}
         own = DATASET_TABLE[dataset].selectors if dataset is not None else ()
-        given = ((selector.name, SELECTORS[selector.name].read(values)) for selector in own)
+        names = SELECTORS if every_selector else [selector.name for selector in own]
+        given = ((name, SELECTORS[name].read(values)) for name in names)
         return cls(**fields, selectors=tuple((name, value) for name, value in given if value is not None))
 
     @classmethod
@@ -93,13 +95,14 @@ class Selection:
 
 
 def checked_dataset(dataset: str, selection: Selection) -> Dataset:
-    """The dataset's row; a selector of another dataset is an error (never silently ignored)."""
+    """The dataset's row; a selector of another dataset is an error naming it (never silently ignored)."""
     row = DATASET_TABLE.get(dataset)
     if row is None:
         raise BadParameter(DATASET.name, f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
     misplaced = selectors_elsewhere(row, selection)
     if misplaced:
-        raise BadParameter(DATASET.name, misplaced)
+        own = {selector.name for selector in row.selectors}
+        raise BadParameter(next(name for name, _ in selection.selectors if name not in own), misplaced)
     return row
 
 

@@ -24,6 +24,7 @@ from shoal.store.embedded.migrate import finish_swap, format_of, migrate_data_di
 from shoal.store.embedded.schema import INDEX_FORMAT, sort_key
 from shoal.tokens import TokenStore
 from tests.corpus import CORPUS
+from tests.generated import generated_reports
 from tests.store.embedded import released
 from tests.store.test_compatibility import released_schema
 
@@ -144,3 +145,59 @@ RESHARD_FILTERS = [Filters(), Filters(history=True), Filters(most_recent=True), 
 def page_ids(store: EmbeddedStore, filters: Filters) -> tuple[int, list[str]]:
     page = store.search(filters)
     return page.total, [report.id for report in page.reports]
+
+
+@pytest.mark.slow
+def test_kill_9_anywhere_in_a_migration_loses_nothing(tmp_path: Path) -> None:
+    """Issue 22, item 11: ``shoal db migrate`` killed at a moment further on each time (each killed run leaves
+    its stages), then run to its end: every report, once, and no stage left behind."""
+    reports = [*REPORTS, *generated_reports(15_000, seed=11)]
+    write_format1(tmp_path / "index", reports)
+    command = [sys.executable, "-m", "shoal", "db", "migrate", "--data", str(tmp_path)]
+    killed_at = []
+    delay = 1.5
+    while True:
+        migration = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            migration.wait(timeout=delay)
+            break  # it finished before this kill
+        except subprocess.TimeoutExpired:
+            migration.kill()
+            migration.wait()
+            killed_at.append(sorted(path.name for path in tmp_path.iterdir()))
+        delay += 1.5
+    assert killed_at, "the migration finished before the first kill"
+    result = shoal("db", "migrate", "--data", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("index.")) == ["index.latest"]
+    store = EmbeddedStore(tmp_path)
+    try:
+        assert store.count("protocols") == len(reports)
+        assert {report.id for report in store.iter_matches(Filters(history=True))} == {r.id for r in reports}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("killed", ["between the build's two renames", "between the swap and the latest index's move"])
+def test_a_migration_killed_between_two_renames_is_finished_whole(tmp_path: Path, killed: str) -> None:
+    path = tmp_path / "index"
+    write_format1(path, REPORTS)
+    write_format1(tmp_path / "work", REPORTS)
+    migrate_index(tmp_path / "work", "protocols")
+    building, complete = stage(path, "migrating"), stage(path, "migrated")
+    (tmp_path / "work").rename(complete)
+    if killed == "between the build's two renames":
+        (tmp_path / "work.latest").rename(stage(building, "latest"))
+    else:
+        (tmp_path / "work.latest").rename(stage(complete, "latest"))
+        path.rename(stage(path, "previous"))
+        complete.rename(path)
+    finish_swap(path)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["index", "index.latest"]
+    store = EmbeddedStore(tmp_path)
+    try:
+        assert store.count("protocols") == len(REPORTS)
+        index = store.index("protocols")
+        assert index.latest.is_current(index.view().state.batch)  # the new index's own latest index
+    finally:
+        store.close()

@@ -10,13 +10,14 @@ from starlette.responses import Response
 from shoal.api.deps import require_token
 from shoal.api.render import json_response
 from shoal.request.params import declare
+from shoal.request.responses import answers
 from shoal.tokens import Token
 from shoal.usage import UsageBook, iso, month_of, next_reset
 
 router = APIRouter()
 
 
-@router.get("/v1/admin/user", openapi_extra=declare())
+@router.get("/v1/admin/user", openapi_extra=declare() | answers())
 async def admin_user(request: Request) -> Response:
     token = require_token(request)
     usage: UsageBook = request.app.state.usage

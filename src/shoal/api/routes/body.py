@@ -29,6 +29,7 @@ from shoal.model import BODY_SHA256, DOMAINS, Body, Report
 from shoal.query.ast import Match, Term
 from shoal.request.params import BODY, BODY_DATASET, PAGE, declare
 from shoal.request.reading import known_types
+from shoal.request.responses import QUERY, answers
 from shoal.request.selection import Selection, with_terms
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Store
 
@@ -85,7 +86,7 @@ def answer(params: QueryParams, store: Store) -> Response:
     )
 
 
-@router.get(BODY_PATH, openapi_extra=declare(*BODY))
+@router.get(BODY_PATH, openapi_extra=declare(*BODY) | answers(*QUERY))
 async def scan_body(request: Request) -> Response:
     require_token(request)
     return await run_query(request, answer, request.query_params, request.app.state.store)

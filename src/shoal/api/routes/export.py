@@ -7,6 +7,12 @@ the number of matches when the export started.
 
 A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/protocols/export/link``
 (with the token) answers with a URL carrying a ``ticket``: good for that exact query, once, for a minute.
+
+A process streams at most ``MAX_EXPORTS`` exports at once, shared so that no crowd can take them all
+(``ExportGate``): anonymous clients together, and any one client address, take at most a quarter of the places,
+normal tokens together three quarters (the last quarter is kept for enterprise tokens); and an export whose
+client stops reading is cut after a third of the server's send timeout (10 s by default), not the whole of it.
+So 70 anonymous clients that never read hold 8 places, and an enterprise export starts at once beside them.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
@@ -24,13 +32,15 @@ from starlette.types import Receive, Scope, Send
 
 from shoal.api.deps import require_token
 from shoal.api.guard import slot_key
-from shoal.api.limits import Slot, executor_of, run_query
+from shoal.api.limits import Slot, client_network, executor_of, run_query
+from shoal.api.protocol import SEND_TIMEOUT_SHARE
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
-from shoal.errors import NoResults, TooManyRequests, Unauthorized
+from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
 from shoal.request.export import MEDIA_TYPES, ExportFormat, encode
 from shoal.request.params import DATASET, EXPORT, FORMAT, TICKET, declare
 from shoal.request.reading import known_types
+from shoal.request.responses import EXPORT_MEDIA_TYPES, QUERY, answers
 from shoal.request.selection import Selection
 from shoal.store.base import Filters, Store
 from shoal.tokens import Token
@@ -40,6 +50,10 @@ router = APIRouter()
 
 EXPORT_PATH = "/v1/scan/protocols/export"
 MAX_EXPORTS = 32  # streaming at once per server process (ExportGate)
+# The most of a process's places each token class may hold at once, all its tokens together (enterprise: all).
+CLASS_SHARES = {"anon": 0.25, "normal": 0.75}
+CLIENT_SHARE = 0.25  # the most of the places one client address (an IPv6 /64) may hold at once
+STALL_SHARE = 1 / 3  # of the server's send timeout: how long an export may be left unread before it is cut
 EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
 GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
 
@@ -56,9 +70,13 @@ def export_token(request: Request) -> tuple[Token, int, Slot | None]:
     call with a ``ticket`` and no Authorization header through, for the ticket to be redeemed here: the
     download then takes one of the token's slots itself (429 if all are busy), held until its last byte.
     """
-    if isinstance(request.scope.get("state", {}).get("token"), Token):
-        return require_token(request), GUARD_UNITS, None
     ticket = TICKET.read(request.query_params)
+    if isinstance(request.scope.get("state", {}).get("token"), Token):
+        if ticket is not None:
+            raise BadParameter(
+                TICKET.name, "'ticket' stands in for the Authorization header: send one or the other, not both"
+            )
+        return require_token(request), GUARD_UNITS, None
     if ticket is None:
         return require_token(request), GUARD_UNITS, None
     tickets: ExportTickets = request.app.state.export_tickets
@@ -79,7 +97,7 @@ def prepared(params: QueryParams, store: Store) -> tuple[ExportFormat, Filters, 
     """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
     export = FORMAT.read(params)
     dataset = DATASET.read(params)
-    filters = Selection.read(params, dataset).as_filters(known_types(store), dataset)
+    filters = Selection.read(params, dataset, every_selector=True).as_filters(known_types(store), dataset)
     total = store.search(filters, offset=0, limit=1).total
     if total == 0:
         raise NoResults()
@@ -91,7 +109,12 @@ def export_cost(total: int) -> int:
     return max(1, -(-total // EXPORT_UNIT))
 
 
-@router.get(EXPORT_PATH, openapi_extra=declare(*EXPORT, TICKET))
+# response_class: a Response has no media type of its own, so the 200's are only the export's (not also JSON)
+@router.get(
+    EXPORT_PATH,
+    response_class=Response,
+    openapi_extra=declare(*EXPORT, TICKET) | answers(*QUERY, media_types=EXPORT_MEDIA_TYPES),
+)
 async def export_reports(request: Request) -> Response:
     token, charged, slot = export_token(request)
     gate: ExportGate = request.app.state.export_gate
@@ -101,14 +124,15 @@ async def export_reports(request: Request) -> Response:
             slot.release()
 
     try:
-        gate.enter()
+        place = gate.enter(token.token_class, client_network(request.client.host if request.client else ""))
     except BaseException:
         release()
         raise
+    request.scope.setdefault("state", {})[SEND_TIMEOUT_SHARE] = STALL_SHARE  # read when the client stops reading
 
     def end() -> None:
         release()
-        gate.leave(executor_of(request))
+        gate.leave(place, executor_of(request))
 
     try:
         store: Store = request.app.state.store
@@ -129,24 +153,59 @@ async def export_reports(request: Request) -> Response:
     return ExportResponse(chunks, end, media_type=MEDIA_TYPES[export], headers=headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One export's place in the gate: whose it is counted against."""
+
+    token_class: str
+    client: str
+
+
 class ExportGate:
     """At most ``capacity`` exports stream at once in one server process (each holds a block of up to 10,000
-    matches, about 1.4 MB: 32 of them bound the memory all exports take). Past it: 429, retry in a moment.
+    matches, about 1.4 MB: 32 of them bound the memory all exports take), shared: each token class at most its
+    ``CLASS_SHARES`` of them, each client address at most ``CLIENT_SHARE``. Past any: 429, retry in a moment.
     When the last one ends, freed memory is handed back to the system (glibc's ``malloc_trim``)."""
 
     def __init__(self, capacity: int = MAX_EXPORTS) -> None:
         self.capacity = capacity
         self.running = 0
+        self.per_class: Counter[str] = Counter()
+        self.per_client: Counter[str] = Counter()
 
-    def enter(self) -> None:
+    def enter(self, token_class: str, client: str) -> Place:
         if self.running >= self.capacity:
             raise TooManyRequests(
                 f"{self.capacity} exports are streaming from this server process already; retry in a moment", 1
             )
+        share = CLASS_SHARES.get(token_class)
+        if share is not None and self.per_class[token_class] >= self.share(share):
+            who = "anonymous clients" if token_class == "anon" else f"{token_class} tokens"
+            raise TooManyRequests(
+                f"{who} stream at most {self.share(share)} of this server process's {self.capacity} exports at once,"
+                " and those are taken; retry in a moment",
+                1,
+            )
+        if self.per_client[client] >= self.share(CLIENT_SHARE):
+            raise TooManyRequests(
+                f"one client address streams at most {self.share(CLIENT_SHARE)} exports at once from this server"
+                " process; retry when one has finished",
+                1,
+            )
         self.running += 1
+        self.per_class[token_class] += 1
+        self.per_client[client] += 1
+        return Place(token_class, client)
 
-    def leave(self, executor: Executor) -> None:
+    def share(self, fraction: float) -> int:
+        return max(1, int(self.capacity * fraction))
+
+    def leave(self, place: Place, executor: Executor) -> None:
         self.running -= 1
+        self.per_class[place.token_class] -= 1
+        self.per_client[place.client] -= 1
+        if self.per_client[place.client] <= 0:
+            del self.per_client[place.client]
         if self.running == 0 and TRIM is not None:
             executor.submit(TRIM, 0)
 
@@ -206,7 +265,7 @@ class ExportResponse(StreamingResponse):
             self.end()
 
 
-@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT))
+@router.post(f"{EXPORT_PATH}/link", openapi_extra=declare(*EXPORT) | answers(*QUERY))
 async def export_link(request: Request) -> Response:
     token = require_token(request)
     _, _, total = await run_query(request, prepared, request.query_params, request.app.state.store)

@@ -29,6 +29,7 @@ from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, SUPERSEDES
 from shoal.request.params import MULTI_SUMMARY, MULTI_SUMMARY_LIMIT, declare
 from shoal.request.reading import known_types, summary_limit_of
+from shoal.request.responses import QUERY, answers
 from shoal.request.selection import Selection
 from shoal.store.base import Filters, Store, Summary, SummaryRequest
 from shoal.store.fanout import summarize_each
@@ -80,7 +81,7 @@ def answer(params: QueryParams, store: Store, token: Token) -> Response:
     return json_response(body)
 
 
-@router.get(MULTI_PATH, openapi_extra=declare(*MULTI_SUMMARY))
+@router.get(MULTI_PATH, openapi_extra=declare(*MULTI_SUMMARY) | answers(*QUERY))
 async def summary(request: Request) -> Response:
     token = require_token(request)
     return await run_query(request, answer, request.query_params, request.app.state.store, token)

@@ -16,6 +16,7 @@ from shoal.errors import NoResults
 from shoal.ports import summarize_ip_ports, summarize_ports
 from shoal.request.params import PORTS, declare
 from shoal.request.reading import read_port_query
+from shoal.request.responses import QUERY, answers
 from shoal.store.base import Store
 
 router = APIRouter()
@@ -26,13 +27,13 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-@router.get("/v1/scan/ports", openapi_extra=declare(*PORTS))
+@router.get("/v1/scan/ports", openapi_extra=declare(*PORTS) | answers(*QUERY))
 async def scan_ports(request: Request, day: Annotated[dt.date, Depends(today)]) -> Response:
     require_token(request)
     return await run_query(request, ports_answer, request.query_params, request.app.state.store, day)
 
 
-@router.get("/v1/scan/ipports", openapi_extra=declare(*PORTS))
+@router.get("/v1/scan/ipports", openapi_extra=declare(*PORTS) | answers(*QUERY))
 async def scan_ipports(request: Request, day: Annotated[dt.date, Depends(today)]) -> Response:
     require_token(request)
     return await run_query(request, ipports_answer, request.query_params, request.app.state.store, day)

@@ -23,6 +23,7 @@ from shoal.collect.policy import canonical
 from shoal.collect.ratelimit import KeyedRateLimit
 from shoal.errors import BadParameter, Forbidden, TooManyRequests
 from shoal.request.params import PRIORITIZE, TARGET_IP, TARGET_PORT, declare
+from shoal.request.responses import answers
 
 CALLS_PER_SECOND = 5.0
 AVERAGED_OVER_SECONDS = 600
@@ -50,7 +51,7 @@ def target_of(params: QueryParams) -> tuple[str, int]:
     return ip, port
 
 
-@router.get("/v1/scan/protocols/prioritize", openapi_extra=declare(*PRIORITIZE))
+@router.get("/v1/scan/protocols/prioritize", openapi_extra=declare(*PRIORITIZE) | answers(403))
 async def prioritize(request: Request) -> Response:
     token = require_token(request)
     ip, port = target_of(request.query_params)

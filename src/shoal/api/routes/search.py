@@ -20,6 +20,7 @@ from shoal.errors import Forbidden, NoResults
 from shoal.model import DATASET_TABLE
 from shoal.request.params import PAGE, SUMMARY_CARDINALITY, declare, search_params
 from shoal.request.reading import known_types, summary_of
+from shoal.request.responses import QUERY, answers
 from shoal.request.selection import Selection
 from shoal.store.base import Store
 from shoal.tokens import Token
@@ -58,5 +59,5 @@ for _row in DATASET_TABLE.values():
         search_route(_row.name),
         methods=["GET"],
         name=f"search_{_row.name}",
-        openapi_extra=declare(*search_params(_row.name)),
+        openapi_extra=declare(*search_params(_row.name)) | answers(*QUERY, 403),
     )

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, Body, Item, Report, identity_of, pack_ip
+from shoal.model import DATASETS, PORT_TYPES, Body, Item, Report, identity_of, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
 from shoal.store.plan import item_host, port_value
@@ -246,7 +246,7 @@ def report_rows(report: Report) -> tuple[bytes, bytes]:
     item_head = head + string(report.id) + day
     item_rows = []
     for item_type, value, context, _ in report.items:
-        if item_type == "port-tcp":
+        if item_type in PORT_TYPES:
             value = port_value(value)
         words = split_words(value)
         host = item_host(item_type, value) or ""

@@ -18,7 +18,18 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from shoal.model import DATASET_TABLE, MAX_ID_LENGTH, PROTOCOLS, SUPERSEDES, InvalidReport, Report, content_id, host_key
+from shoal.model import (
+    DATASET_TABLE,
+    MAX_ID_LENGTH,
+    PORT_TYPES,
+    PROTOCOLS,
+    SUPERSEDES,
+    InvalidReport,
+    Report,
+    check_item_count,
+    content_id,
+    host_key,
+)
 from shoal.store.embedded.ports import observation_key
 from shoal.store.embedded.schema import (
     CLOSED_TYPES,
@@ -122,6 +133,7 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
     items = data.get("items")
     if type(items) is not list or not items:
         raise Unusual
+    check_item_count(len(items))  # the cap Report.from_dict applies, on the raw count (shoal.model)
 
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
@@ -166,13 +178,13 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
             else:
                 ipall.append(text)
                 ipc.append(context + TS + address_bits(packed))
-        elif item_type == "port-tcp":
+        elif item_type == "port-tcp" or item_type == "port-udp":  # port-udp as port-tcp: port-udp:053 finds 53
             if context == "":
                 if not (value.isascii() and value.isdigit() and int(value) <= 0xFFFF):
                     raise Unusual
                 value = str(int(value))
-                if "port-tcp" not in firsts:
-                    firsts["port-tcp"] = int(value)
+                if item_type not in firsts:
+                    firsts[item_type] = int(value)
             elif value.isdecimal():
                 value = str(int(value))
         elif item_type == "host" or item_type == "url":
@@ -187,9 +199,6 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
         elif item_type == SUPERSEDES:
             if metadata:
                 names.append(value)
-        elif item_type == "port-udp":
-            if context == "" and "port-udp" not in firsts:
-                firsts["port-udp"] = int(value) if value.isascii() and value.isdigit() else None
         elif item_type == "cert-sha256" and context == "" and "cert-sha256" not in firsts:
             firsts["cert-sha256"] = value.strip().lower() if value else None
         typed = item_type + TS + value
@@ -277,4 +286,4 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
 
 def index_value(item_type: str, value: str) -> str:
     """A value as its terms hold it: ports without leading zeros."""
-    return str(int(value)) if item_type == "port-tcp" and value.isdecimal() else value
+    return str(int(value)) if item_type in PORT_TYPES and value.isdecimal() else value

@@ -26,6 +26,7 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from shoal.model import DATASET_TABLE
+from shoal.store import deadline
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.compile import Compiler, must_not
 from shoal.store.embedded.schema import Latest, open_shard
@@ -35,6 +36,7 @@ from shoal.store.plan import ip_range as plan_ip_range
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 STATE = "state"  # the ``kind`` of the state document
 CHUNK = 100_000
+CHECK_EVERY = 4096  # ids read between two checks of the query's time limit
 # Datasets whose identity includes the scanned address: an ``ip`` filter selects whole identities there.
 IP_IN_IDENTITY = frozenset(row.name for row in DATASET_TABLE.values() if ("ip",) in row.identity)
 
@@ -68,9 +70,11 @@ class LatestView:
         self.query = query
 
     def page(self, offset: int, limit: int) -> tuple[int, list[str]]:
-        """The number of identities, and the ids of the newest reports from ``offset``, newest first."""
+        """The number of identities, and the ids of the newest reports from ``offset``, newest first (the time
+        limit checked as they are read: every identity's, for a summary, may be many)."""
         result = self.searcher.search(self.query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
-        return result.count, [self.searcher.doc(address)["id"][0] for _, address in result.hits]
+        hits = deadline.checked(result.hits, CHECK_EVERY)
+        return result.count, [self.searcher.doc(address)["id"][0] for _, address in hits]
 
     def ids(self) -> list[str]:
         """Every identity's newest report id, newest first."""

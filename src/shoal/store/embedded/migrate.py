@@ -102,19 +102,23 @@ def migrate_index(
 
 
 def finish_swap(path: Path) -> None:
-    """Complete a migration whose new index is written: set the old one aside, put the new one in its place with
-    its latest index, delete the old one."""
+    """Complete a migration whose new index is written (``.migrated``, or ``.format2`` as the release before named
+    it): set the old one aside, put the new one in its place with its latest index, delete the old one. Each of
+    these renames may be the last a killed run made: every state between two of them is taken up where it
+    stopped."""
+    built_latest = stage(stage(path, "migrating"), "latest")
     for name in COMPLETE:
         complete = stage(path, name)
+        latest = stage(complete, "latest")
+        if complete.exists() and built_latest.exists():  # killed between the build's two renames
+            built_latest.rename(latest)
         if complete.exists():
             if path.exists():
                 path.rename(stage(path, "previous"))
-                shutil.rmtree(stage(path, "latest"), ignore_errors=True)
             complete.rename(path)
-            latest = stage(complete, "latest")
-            if latest.exists():
-                shutil.rmtree(stage(path, "latest"), ignore_errors=True)
-                latest.rename(stage(path, "latest"))
+        if latest.exists():  # the new index is in place (just now, or by a killed run): its latest index joins it
+            shutil.rmtree(stage(path, "latest"), ignore_errors=True)
+            latest.rename(stage(path, "latest"))
     for name in SET_ASIDE:
         shutil.rmtree(stage(path, name), ignore_errors=True)
 

@@ -19,7 +19,6 @@ import contextlib
 import multiprocessing
 import pickle
 import queue
-import shutil
 import socket
 import threading
 import traceback
@@ -34,7 +33,6 @@ from shoal.filesystem import is_disk_full
 from shoal.store.embedded.writer import ShardWriter
 
 QUEUED = 16  # messages waiting for a shard process before the sender blocks (each at most a chunk of lines)
-FULL_MARGIN = 16 << 20  # bytes free under which a killed index writer is taken for a full disk
 SOCKET_BUFFER = 4 << 20  # bytes a pipe to a shard holds: a chunk of lines crosses in a few writes (0.3 µs a line less)
 
 
@@ -143,7 +141,13 @@ def serve(connection: Connection, layouts: dict[str, Layout], shard: int, hold_w
         except BaseException as exc:
             failed = True
             folder = next(iter(layouts.values())).folder
-            answer = ("failed", shard, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=8), full(exc, folder))
+            answer = (
+                "failed",
+                shard,
+                f"{type(exc).__name__}: {exc}",
+                traceback.format_exc(limit=8),
+                is_disk_full(exc, folder),
+            )
         if answer is not None:
             connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
     with contextlib.suppress(Exception):
@@ -240,14 +244,3 @@ def failure(answer: Any) -> None:
     if isinstance(answer, tuple) and answer and answer[0] == "failed":
         error = DiskFull if answer[4] else StoreError
         raise error(f"shard {answer[1]} failed: {answer[2]}")
-
-
-def full(error: BaseException, folder: Path) -> bool:
-    """Is a shard's failure a full disk? Said so, or tantivy's writer killed (its io::Error is not passed on) on a
-    file system with almost no room left."""
-    if is_disk_full(error):
-        return True
-    try:
-        return "writer was killed" in str(error) and shutil.disk_usage(folder).free < FULL_MARGIN
-    except OSError:
-        return False

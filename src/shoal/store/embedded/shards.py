@@ -21,6 +21,7 @@ at all, and the next writer deletes what a crash left (``writer.ShardWriter.reco
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import os
 import threading
@@ -135,10 +136,11 @@ def pool() -> ThreadPoolExecutor:
 
 
 def each(functions: Sequence[Callable[[], T]]) -> list[T]:
-    """Every function's result, in order: the first in this thread, the others on the shards' pool."""
+    """Every function's result, in order: the first in this thread, the others on the shards' pool, each in a copy
+    of this thread's context (so each shard's work sees the query's time limit: store/deadline.py)."""
     if len(functions) == 1:
         return [functions[0]()]
-    futures = [pool().submit(function) for function in functions[1:]]
+    futures = [pool().submit(contextvars.copy_context().run, function) for function in functions[1:]]
     try:
         first = functions[0]()
         return [first, *(future.result() for future in futures)]

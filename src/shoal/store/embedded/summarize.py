@@ -5,21 +5,45 @@ documents holding it, summed over segments: exact at any cardinality (no 65,000-
 ``other``). A report lives in one shard, so the shards' counts add up (``index.ReportIndex.summarize_terms``).
 Where a value's reports are spread over several terms (several contexts, or a closed type's, schema.py), the
 counts are summed and the reports holding the value under two of them counted once (``multi``).
+
+That walk is one call tantivy cannot stop. Under a time limit it starts only if its estimate, over every shard,
+fits the time left (``deadline.affordable``, before the shards start: ``walk_seconds``): the postings of the type
+at ``POSTING_SECONDS`` each, counted cheaply as its documents per context: a named context's from its ``kinds``
+term, the empty context (which has none) as every document of a shard holding it there (an upper bound).
+Measured at 1M reports on the 2-core machine (CPU time), the walk costs 12–390 ns a posting (port-tcp 24, ip 278,
+http-header 390 over every report; a narrower filter less): 150 ns is their middle, so an estimate is within about
+3x of the truth where the type is in most reports.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Sequence
 
 import tantivy
 from tantivy import Occur, Query
 
 from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.store import deadline
 from shoal.store.base import Summary, SummaryRequest
 from shoal.store.embedded.compile import Compiler, count_matches, regex_literal
 from shoal.store.embedded.schema import CLOSED_TYPES, CONTEXT_SEP, TYPE_SEP, report_from_stored
 from shoal.store.embedded.shards import Kinds
+
+POSTING_SECONDS = 150e-9
+CHECK_EVERY = 1024  # stored reports read between two checks of the time limit
+
+
+def walk_seconds(searchers: Sequence[tantivy.Searcher], item_type: str, kinds: Kinds) -> float:
+    """The estimated time of the term walks of ``item_type`` in every shard: its postings (documents per context,
+    summed over the shards) at POSTING_SECONDS each."""
+    postings = 0
+    for searcher in searchers:
+        postings += sum(count for _, count in searcher.terms_with_prefix("kinds", item_type + CONTEXT_SEP))
+        if "" in kinds.of_type(item_type):
+            postings += searcher.num_docs
+    return postings * POSTING_SECONDS
 
 
 def count_values(
@@ -34,6 +58,7 @@ def count_values(
     contexts = allowed_contexts(request, kinds)
     counts: Counter[str] = Counter()
     for context in contexts:
+        deadline.check()
         counts.update(context_values(searcher, schema, query, request.type, context, kinds))
     if len(contexts) > 1:
         subtract_overlaps(searcher, schema, query, request.type, set(contexts), counts)
@@ -94,7 +119,9 @@ def subtract_overlaps(
     total = count_matches(searcher, selection)
     if total == 0:
         return
-    for _, address in searcher.search(selection, limit=total, count=False).hits:
+    for number, (_, address) in enumerate(searcher.search(selection, limit=total, count=False).hits):
+        if number % CHECK_EVERY == 0:
+            deadline.check()
         report = report_from_stored(searcher.doc(address)["doc"][0])
         held: dict[str, set[str]] = {}
         for item in report.items:
