@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from shoal.model import SUPERSEDES, Item, Report
+from shoal.store import deadline
 from shoal.store.base import Filters, SummaryRequest
 from shoal.store.embedded import EmbeddedStore
 from shoal.store.embedded.index import stored
@@ -193,3 +194,15 @@ def test_writers_that_take_turns_see_what_the_other_stored(tmp_path: Path) -> No
     assert importing.count() == serving.count() == 8
     serving.close()
     importing.close()
+
+
+def test_every_shard_s_work_sees_the_query_s_time_limit(tmp_path: Path) -> None:
+    """Shards searched on the pool's threads see the limit of the query that asked (store/deadline.py), so a
+    query past its limit stops in every shard, not only in the one its own thread searches."""
+    store = EmbeddedStore(tmp_path, shards=3)
+    store.ingest(CORPUS)
+    view = store.index("protocols").view()
+    limit = deadline.Deadline.after(5)
+    assert deadline.run_within(limit, lambda: view.map(lambda searcher: deadline.current())) == [limit] * 3
+
+    store.close()
