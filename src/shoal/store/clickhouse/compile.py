@@ -1,9 +1,16 @@
 """Compile a plan (``shoal.store.plan``) into one SQL condition on the ``reports`` table (``selection``).
 
-One portable subset that runs unchanged on ClickHouse 18.16 and on chDB 26.9 (DESIGN.md §2): no query
-parameters (every literal is escaped here), no ``hasToken``/``tokens``, no IPv6 type, no CTEs. ``RULES`` maps
-each plan node type to its SQL. An item-level node becomes ``id IN (SELECT report_id FROM items_local WHERE
-…)``: on a cluster the whole condition runs on each shard, where a report and its items live together.
+Two dialects, chosen by the server's version (``Layout.modern``), each a table from plan node type to SQL:
+
+- **portable** (``PORTABLE``): runs unchanged on ClickHouse 18.16 and on every newer server (DESIGN.md §2): no
+  query parameters (every literal is escaped here), no token functions, no IPv6 type, no CTEs. An item-level
+  node becomes ``id IN (SELECT report_id FROM items_local WHERE …)``: on a cluster the whole condition runs on
+  each shard, where a report and its items live together.
+- **modern** (``MODERN``, servers with text indexes): an item-level node is answered on the report row by its
+  tokens (``tokens.py``): ``has(tokens, t)``, read from the text index's posting lists, so a term costs what it
+  matches, not a probe of every report id. What a token cannot say exactly (phrases, prefixes, the empty
+  context, addresses in a context) keeps the portable test on ``items``, behind the tokens it needs as a
+  necessary condition, so that only the rows those tokens select are probed.
 
 Phrases (``Words``) are matched on the item's ``words`` array (Shoal's analyzer, computed at ingest): with
 slop s, the words w_1..w_k at positions p_1..p_k match when max(p_i − i) − min(p_i − i) ≤ s (Lucene's
@@ -18,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.query.words import split_words
 from shoal.store.base import Filters, IPNetwork, day_number
+from shoal.store.clickhouse import tokens
 from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset
 from shoal.store.plan import (
     AllOf,
@@ -39,6 +49,7 @@ from shoal.store.plan import (
 
 # Added to a day number so that its decimal text has a fixed width (10 digits) and sorts as the number does.
 DAY_KEY_OFFSET = 1_000_000_000
+NEWEST_KEY = f"concat(toString(day + {DAY_KEY_OFFSET}), id)"  # orders reports as (day, id) does
 
 
 def literal(text: str) -> str:
@@ -58,11 +69,13 @@ def address_range(network: IPNetwork) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Compiler:
+    """The portable dialect."""
+
     layout: Layout
     dataset: str
 
     def compile(self, plan: Plan) -> str:
-        return RULES[type(plan)](self, plan)
+        return PORTABLE[type(plan)](self, plan)
 
     def all_of(self, plan: AllOf) -> str:
         return "(" + " AND ".join(self.compile(child) for child in plan.children) + ")"
@@ -105,9 +118,12 @@ class Compiler:
         return self.items(*self.kind(plan.type, plan.context), "host != ''", test)
 
     def ip_range(self, plan: IpRange) -> str:
-        first, last = address_range(plan.network)
         if plan.context == "":
-            return f"(has_ip = 1 AND ip >= {first} AND ip <= {last})"
+            return scanned_address(plan.network)
+        return self.addresses(plan)
+
+    def addresses(self, plan: IpRange) -> str:
+        first, last = address_range(plan.network)
         return self.items(*self.kind("ip", plan.context), f"address >= {first}", f"address <= {last}")
 
     def date_range(self, plan: DateRange) -> str:
@@ -117,6 +133,90 @@ class Compiler:
         if plan.last is not None:
             bounds.append(f"day <= {day_number(plan.last)}")
         return "(" + " AND ".join(bounds) + ")"
+
+
+def scanned_address(network: IPNetwork) -> str:
+    first, last = address_range(network)
+    return f"(has_ip = 1 AND ip >= {first} AND ip <= {last})"
+
+
+class TokenCompiler(Compiler):
+    """The modern dialect: item-level nodes on the report row's tokens (module docstring)."""
+
+    def compile(self, plan: Plan) -> str:
+        return MODERN[type(plan)](self, plan)
+
+    def words(self, plan: Words) -> str:
+        needed = plan.words[:-1] if plan.prefix else plan.words
+        exact = len(plan.words) == 1 and not plan.prefix and plan.context != ""
+        if plan.type is None:
+            wanted = [tokens.any_word(word) for word in needed]
+            exact = exact and plan.context is None
+        elif plan.type in tokens.WORDLESS_TYPES:
+            return super().words(plan)
+        else:
+            wanted = [tokens.word(plan.type, plan.context or None, word) for word in needed]
+        if exact:
+            return has_all(wanted)
+        return checked(wanted, super().words(plan))
+
+    def exact(self, plan: Exact) -> str:
+        if plan.type is None or plan.prefix:
+            words = split_words(plan.value)
+            if plan.prefix and split_words(plan.value[-1:]):
+                words = words[:-1]  # the value may go on with more of its last word
+            if plan.type is None:
+                wanted = [tokens.any_word(word) for word in words]
+            elif plan.type in tokens.WORDLESS_TYPES:
+                wanted = []
+            else:
+                wanted = [tokens.word(plan.type, None, word) for word in words]
+            return checked(wanted, super().exact(plan))
+        if plan.type in tokens.VALUELESS_TYPES:
+            return super().exact(plan)
+        token = tokens.value(plan.type, plan.context or None, plan.value)
+        return has_all([token]) if plan.context != "" else checked([token], super().exact(plan))
+
+    def has_context(self, plan: HasContext) -> str:
+        if plan.prefix or plan.context == "":
+            return super().has_context(plan)
+        return has_all([tokens.has_context(plan.type, plan.context)])
+
+    def host_name(self, plan: HostName) -> str:
+        context = plan.context or None
+        wanted = [tokens.host_name(plan.type, context, plan.name)]
+        if not plan.whole:
+            wanted.append(tokens.host_suffix(plan.type, context, plan.name))
+        if plan.context == "":
+            return checked_any(wanted, super().host_name(plan))
+        return has_any(wanted)
+
+    def addresses(self, plan: IpRange) -> str:
+        if plan.context is None:  # the scanned address, or another ip item (then checked on the items)
+            other = checked([tokens.OTHER_ADDRESS], super().addresses(plan))
+            return f"({scanned_address(plan.network)} OR {other})"
+        return checked([tokens.has_context("ip", plan.context)], super().addresses(plan))
+
+
+def has_all(wanted: list[str]) -> str:
+    if len(wanted) == 1:
+        return f"has(tokens, {literal(wanted[0])})"
+    return f"hasAll(tokens, [{', '.join(map(literal, wanted))}])"
+
+
+def has_any(wanted: list[str]) -> str:
+    if len(wanted) == 1:
+        return f"has(tokens, {literal(wanted[0])})"
+    return f"hasAny(tokens, [{', '.join(map(literal, wanted))}])"
+
+
+def checked(wanted: list[str], test: str) -> str:
+    """``test``, behind the tokens every match must hold (none: ``test`` alone)."""
+    return f"({has_all(wanted)} AND {test})" if wanted else test
+
+
+def checked_any(wanted: list[str], test: str) -> str:
+    return f"({has_any(wanted)} AND {test})"
 
 
 def phrase(plan: Words) -> list[str]:
@@ -154,7 +254,8 @@ def window(offset: int, slop: int, word: str) -> str:
     return f"({end} >= 1 AND has(arraySlice(words, {start}, {end} - {start} + 1), {word}))"
 
 
-RULES: dict[type, Callable[[Compiler, Any], str]] = {
+Rule = Callable[[Any, Any], str]
+PORTABLE: dict[type, Rule] = {
     AllOf: Compiler.all_of,
     AnyOf: Compiler.any_of,
     NoneOf: Compiler.none_of,
@@ -168,20 +269,46 @@ RULES: dict[type, Callable[[Compiler, Any], str]] = {
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }
+MODERN: dict[type, Rule] = {
+    **PORTABLE,
+    Words: TokenCompiler.words,
+    Exact: TokenCompiler.exact,
+    HasContext: TokenCompiler.has_context,
+    HostName: TokenCompiler.host_name,
+}
+DIALECTS = {"portable": PORTABLE, "modern": MODERN}
 
 
-def selection(layout: Layout, filters: Filters) -> str:
-    """The SQL condition on ``reports`` for the matching reports: the dataset, the plan, superseded reports
-    hidden (unless ``history`` or a ``report_id``), then ``most_recent``: per identity (``target``), the report
-    with the greatest (day, id), chosen over the Distributed table (so across shards) and shipped to every
-    shard with ``GLOBAL IN``."""
+def compiler(layout: Layout, dataset: str) -> Compiler:
+    return (TokenCompiler if layout.modern else Compiler)(layout, dataset)
+
+
+def selection(layout: Layout, filters: Filters, superseded: bool = True) -> str:
+    """The SQL condition on ``reports`` for the matching reports before ``most_recent``: the dataset, the plan,
+    and superseded reports hidden (unless ``history`` or a ``report_id``). ``superseded``: whether the dataset
+    has superseded marks at all (without, the clause is left out: it would exclude nothing, yet read every
+    report id)."""
     dataset = literal(check_dataset(filters.dataset))
-    parts = [f"dataset = {dataset}", Compiler(layout, filters.dataset).compile(lower(filters))]
-    if not filters.history and filters.report_id is None:
+    parts = [f"dataset = {dataset}", compiler(layout, filters.dataset).compile(lower(filters))]
+    if superseded and not filters.history and filters.report_id is None:
         parts.append(f"id NOT IN (SELECT id FROM {layout.local('superseded')} WHERE dataset = {dataset})")
-    condition = " AND ".join(parts)
-    if not filters.most_recent:
-        return condition
-    newest_id = f"argMax(id, concat(toString(day + {DAY_KEY_OFFSET}), id))"
-    newest = f"SELECT {newest_id} FROM {layout.table('reports')} WHERE {condition} GROUP BY target"
-    return f"dataset = {dataset} AND id GLOBAL IN ({newest})"
+    return " AND ".join(parts)
+
+
+def summary_values(column: str, conditions: list[str]) -> str:
+    """The distinct ``column`` values (``value`` or ``context``) of a report row's items meeting ``conditions``
+    (on ``t``, the type, and ``c``, the context), as an array expression over the row's item arrays."""
+    test = " AND ".join(conditions)
+    return f"arrayDistinct(arrayFilter((v, t, c) -> {test}, item_{column}, item_type, item_context))"
+
+
+def summary_conditions(kind: str, contexts: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The column a summary of ``kind`` counts and the conditions on the items it counts."""
+    if kind in CONTEXT_KEYWORDS:
+        return "context", [f"t = {literal(CONTEXT_KEYWORDS[kind])}"]
+    conditions = [f"t = {literal(kind)}"]
+    if contexts:
+        conditions.append(f"c IN ({', '.join(map(literal, contexts))})")
+    if excluded:
+        conditions.append(f"c NOT IN ({', '.join(map(literal, excluded))})")
+    return "value", conditions

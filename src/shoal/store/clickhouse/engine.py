@@ -33,7 +33,6 @@ from shoal.model import (
     UdpObservation,
     pack_ip,
 )
-from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.answers import addresses_of
 from shoal.store.base import (
     EPOCH,
@@ -49,18 +48,25 @@ from shoal.store.base import (
     observation_target,
 )
 from shoal.store.clickhouse.client import Client, rows, server_version
-from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
+from shoal.store.clickhouse.compile import (
+    DAY_KEY_OFFSET,
+    NEWEST_KEY,
+    address_range,
+    date_literal,
+    literal,
+    selection,
+    summary_conditions,
+    summary_values,
+)
+from shoal.store.clickhouse.migrate import migrate
 from shoal.store.clickhouse.schema import (
     LATEST,
-    MIGRATIONS,
-    MODERN_VERSION,
     Layout,
     address16_of,
     answer_row,
     body_row,
-    bootstrap,
     check_dataset,
-    items_from_stored,
+    items_of_row,
     observation_row,
     report_rows,
     superseded_row,
@@ -112,8 +118,7 @@ class ClickHouseStore:
     @property
     def layout(self) -> Layout:
         if self._layout is None:
-            modern = server_version(self.client) >= MODERN_VERSION
-            self._layout = Layout(self.database, self.cluster, modern)
+            self._layout = Layout(self.database, self.cluster, server_version(self.client))
         return self._layout
 
     def schema_version(self) -> int:
@@ -127,24 +132,9 @@ class ClickHouseStore:
         found = rows(self.client, f"SELECT max(version) AS version FROM {self.database}.migrations")
         return int(found[0]["version"]) if found else 0
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations not applied yet; the names of those applied."""
-        for statement in bootstrap(self.layout):
-            self.client.execute(statement)
-        current = self.schema_version()
-        applied = []
-        for migration in MIGRATIONS:
-            if migration.version <= current:
-                continue
-            for statement in migration.statements(self.layout):
-                self.client.execute(statement)
-            self.client.execute(
-                f"INSERT INTO {self.database}.migrations VALUES "
-                f"({migration.version}, {literal(migration.name)}, now())",
-                self.write_settings(),
-            )
-            applied.append(f"{migration.version}: {migration.name}")
-        return applied
+    def migrate(self, progress: Callable[[str], None] | None = None) -> list[str]:
+        """Apply the migrations not applied yet (``migrate.py``); the names of those applied."""
+        return migrate(self, progress)
 
     def drop_database(self) -> None:
         """Remove the database and everything in it (on every node of the cluster)."""
@@ -168,29 +158,61 @@ class ClickHouseStore:
     def table(self, name: str) -> str:
         return self.layout.table(name)
 
+    def superseded(self, dataset: str) -> bool:
+        """Whether ``dataset`` has superseded marks at all (without any, a selection leaves its clause out)."""
+        found = rows(
+            self.client,
+            f"SELECT 1 AS marked FROM {self.table('superseded')} WHERE dataset = {literal(check_dataset(dataset))}"
+            " LIMIT 1",
+        )
+        return bool(found)
+
     def selection(self, filters: Filters) -> str:
-        return selection(self.layout, filters)
+        marked = not filters.history and filters.report_id is None and self.superseded(filters.dataset)
+        return selection(self.layout, filters, marked)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)
-        total = rows(self.client, f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}")
-        found = rows(
-            self.client,
-            f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}"
-            f" ORDER BY day DESC, id DESC LIMIT {int(offset)}, {int(limit)}",
+        window = f"LIMIT {int(offset)}, {int(limit)}"
+        if filters.most_recent:  # one report per identity: count the identities, page the newest of each
+            total = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
+            page = self.newest(filters.dataset, where, window)
+        else:
+            total = f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}"
+            page = f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where} ORDER BY day DESC, id DESC {window}"
+        counted = rows(self.client, total)
+        return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
+
+    def newest(self, dataset: str, where: str, window: str, before: str | None = None) -> str:
+        """The rows of the newest report of each identity among the matches, newest first, ``window`` of them
+        (``before``: only those older than that key). The identities are grouped over the Distributed table, so
+        the newest wins across shards, and only the chosen page of (day, id) goes back to the shards, where the
+        primary key finds it."""
+        having = f" HAVING newest < {literal(before)}" if before is not None else ""
+        chosen = (
+            f"SELECT argMax(day, {NEWEST_KEY}) AS newest_day, argMax(id, {NEWEST_KEY}) AS newest_id,"
+            f" max({NEWEST_KEY}) AS newest FROM {self.table('reports')} WHERE {where}"
+            f" GROUP BY target{having} ORDER BY newest DESC {window}"
         )
-        return Page(total=int(total[0]["n"]), reports=[report_of(row) for row in found])
+        return (
+            f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE dataset = {literal(dataset)}"
+            f" AND (day, id) GLOBAL IN (SELECT newest_day, newest_id FROM ({chosen})) ORDER BY day DESC, id DESC"
+        )
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every match, newest first, by a cursor on (day, id): constant memory, linear in the matches."""
         where = self.selection(filters)
         after = ""
+        last_key: str | None = None
         while True:
-            found = rows(
-                self.client,
-                f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
-                f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}",
-            )
+            if filters.most_recent:
+                chunk = self.newest(filters.dataset, where, f"LIMIT {SCAN_CHUNK}", last_key)
+            else:
+                chunk = (
+                    f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where}{after}"
+                    f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}"
+                )
+            found = rows(self.client, chunk)
             for row in found:
                 yield report_of(row)
             if len(found) < SCAN_CHUNK:
@@ -198,27 +220,32 @@ class ClickHouseStore:
             last = found[-1]
             day = int(last["day"])
             after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
+            last_key = f"{day + DAY_KEY_OFFSET}{last['id']}"
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        dataset = filters.dataset
-        if request.type in CONTEXT_KEYWORDS:
-            column, conditions = "context", [f"type = {literal(CONTEXT_KEYWORDS[request.type])}"]
-        else:
-            column, conditions = "value", [f"type = {literal(request.type)}"]
-            if request.contexts:
-                conditions.append(f"context IN ({', '.join(map(literal, request.contexts))})")
-            if request.excluded_contexts:
-                conditions.append(f"context NOT IN ({', '.join(map(literal, request.excluded_contexts))})")
+        """Per value, the matching reports holding it, counted on the report rows in one pass: each row's
+        distinct values of the wanted items, then a GROUP BY (per shard, merged). No set of report ids."""
+        column, conditions = summary_conditions(request.type, request.contexts, request.excluded_contexts)
+        values = summary_values(column, conditions)
         where = self.selection(filters)
-        inside = "GLOBAL IN" if filters.most_recent else "IN"
-        reports = self.table("reports") if filters.most_recent else self.layout.local("reports")
-        grouped = (
-            f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
-            f" WHERE dataset = {literal(dataset)} AND {' AND '.join(conditions)}"
-            f" AND report_id {inside} (SELECT id FROM {reports} WHERE {where}) GROUP BY value"
-        )
-        top = rows(self.client, f"{grouped} ORDER BY n DESC, value ASC LIMIT {int(request.limit)}")
-        totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
+        reports = self.table("reports")
+        if filters.most_recent:
+            newest = f"SELECT argMax({values}, {NEWEST_KEY}) AS found FROM {reports} WHERE {where} GROUP BY target"
+            grouped = f"SELECT value, count() AS n FROM ({newest}) ARRAY JOIN found AS value GROUP BY value"
+        else:
+            grouped = (
+                f"SELECT value, count() AS n FROM {reports} ARRAY JOIN {values} AS value WHERE {where} GROUP BY value"
+            )
+        order = f"ORDER BY n DESC, value ASC LIMIT {int(request.limit)}"
+        if self.layout.modern:  # the totals from the same grouping, by window functions
+            top = rows(
+                self.client,
+                f"SELECT value, n, count() OVER () AS values, sum(n) OVER () AS reports FROM ({grouped}) {order}",
+            )
+            totals = top[:1]
+        else:
+            top = rows(self.client, f"{grouped} {order}")
+            totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
         listed = [(row["value"], int(row["n"])) for row in top]
         total = int(totals[0]["reports"]) if totals else 0
         cardinality = int(totals[0]["values"]) if totals else 0
@@ -452,10 +479,13 @@ def observation_table(transport: str) -> str:
     return OBSERVATION_TABLES[transport]
 
 
+REPORT_ROW = "dataset, day, id, item_type, item_value, item_context, item_metadata"  # what a Report is made of
+
+
 def report_of(row: dict[str, Any]) -> Report:
     return Report(
         date=EPOCH + dt.timedelta(days=int(row["day"])),
         id=row["id"],
-        items=items_from_stored(row["raw"]),
+        items=items_of_row(row),
         dataset=row["dataset"],
     )

@@ -1,6 +1,8 @@
 """The ClickHouse schema, its migrations, and how a Report becomes rows (RowBinary, built in Python).
 
-    reports       dataset, id, day, ip FixedString(16), has_ip, port, target, raw      one row per report
+    reports       dataset, id, day, ip FixedString(16), has_ip, port, target,        one row per report
+                  item_type, item_value, item_context, item_metadata (the items, as parallel arrays),
+                  tokens Array(String) (``tokens.py``)
     items         dataset, report_id, day, type, context, value, words Array(String),   one row per item
                   host, address FixedString(16)
     observations  v6, ip FixedString(16), port, day                                      open-port observations
@@ -16,7 +18,8 @@ value's words by Shoal's own analyzer (``shoal.query.words``), so phrases match 
 in every engine; ``host`` is the host an item names (``shoal.store.plan.item_host``); addresses are 16
 bytes, IPv4 mapped into IPv6 (``::ffff:a.b.c.d``), so a CIDR is one byte range (observations also record the
 family, ``v6``, so that an IPv6 address in the mapped range stays apart from the IPv4 one). ``target`` is the report's
-identity for ``most_recent`` (``identity``).
+identity for ``most_recent`` (``identity``). A report row holds its items itself: a page reads nothing else, and
+a summary counts the values of the matching rows in one pass, with no set of report ids.
 
 With a cluster, each table is ``<name>_local`` (ReplicatedMergeTree, one per shard and replica, created
 ``ON CLUSTER``) behind a ``Distributed`` table ``<name>``, sharded by report id (``cityHash64``) so that a
@@ -24,14 +27,17 @@ report, its items and the mark that it is superseded live on one shard; observat
 bodies by digest. Without one, ``<name>`` is a
 plain MergeTree. Queries read ``<name>``, and name ``<name>_local`` inside the per-shard subqueries.
 
-Speed-ups only new servers have (skip indexes) are DDL chosen by the server's version, never different queries.
+What a server has is chosen by its version (``Layout``): from 21.8 a bloom-filter index on ``items.words``;
+from 26.2 (text indexes generally available) a text index on ``reports.tokens``, a projection of ``reports``
+ordered by address, and the modern SQL that uses them (``compile.py``). Older servers keep the portable SQL.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -39,20 +45,33 @@ from shoal.errors import StoreError
 from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, host_key, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
+from shoal.store.clickhouse.tokens import report_tokens, scanned_ip_index
 from shoal.store.plan import item_host, port_value
 
+LATEST = 2  # the schema version this Shoal reads and writes (migrate.py brings older ones to it)
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16
-MODERN_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
+SKIP_INDEX_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
+MODERN_VERSION = (26, 2)  # from here: text indexes generally available; projections and window functions long before
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Where the tables are: the database, the cluster (None: one server, or chDB) and what the server has."""
+    """Where the tables are: the database, the cluster (None: one server, or chDB) and the server's version,
+    which decides the DDL and the SQL dialect."""
 
     database: str
     cluster: str | None
-    modern: bool
+    version: tuple[int, ...] = ()
+
+    @property
+    def skip_indexes(self) -> bool:
+        return self.version >= SKIP_INDEX_VERSION
+
+    @property
+    def modern(self) -> bool:
+        """Text indexes, projections and window functions: the modern dialect (``compile.py``)."""
+        return self.version >= MODERN_VERSION
 
     def table(self, name: str) -> str:
         """The table queries read (Distributed on a cluster)."""
@@ -68,7 +87,7 @@ class Layout:
 
 # -- DDL ------------------------------------------------------------------------------------------------------
 
-REPORT_COLUMNS = (
+REPORT_COLUMNS_1 = (
     "dataset String, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
 )
 ITEM_COLUMNS = (
@@ -79,34 +98,66 @@ OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 ANSWER_COLUMNS = "name String, type String, value String, day Int32"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
+REPORTS_ORDER = "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)"
+REPORTS_SHARD_KEY = "cityHash64(id)"
 
 
-def create_table(layout: Layout, name: str, columns: str, tail: str, shard_key: str, indexes: str = "") -> list[str]:
-    """One table: plain, or replicated shards behind a Distributed table of the same name."""
+def report_columns(layout: Layout) -> str:
+    """Schema 2's report row; LowCardinality (the same RowBinary as String) where the server has it."""
+    short = "LowCardinality(String)" if layout.modern else "String"
+    return (
+        f"dataset {short}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String,"
+        f" item_type Array({short}), item_value Array(String), item_context Array({short}),"
+        " item_metadata Array(UInt8), tokens Array(String)"
+    )
+
+
+def report_indexes(layout: Layout) -> str:
+    if not layout.modern:
+        return ""
+    return (
+        "INDEX tokens_text tokens TYPE text(tokenizer = array),"
+        " PROJECTION by_address (SELECT dataset, has_ip, ip, day, id, target ORDER BY dataset, ip)"
+    )
+
+
+def create_table(
+    layout: Layout, name: str, columns: str, tail: str, shard_key: str, indexes: str = "", path: str | None = None
+) -> list[str]:
+    """One table: plain, or replicated shards behind a Distributed table of the same name. ``path`` names the
+    replicated table in ZooKeeper (default: ``name``)."""
     body = columns + (", " + indexes if indexes else "")
     if layout.cluster is None:
         return [f"CREATE TABLE IF NOT EXISTS {layout.table(name)} ({body}) ENGINE = MergeTree() {tail}"]
-    path = f"/clickhouse/tables/{{shard}}/{layout.database}/{name}"
     return [
         f"CREATE TABLE IF NOT EXISTS {layout.local(name)}{layout.on_cluster()} ({body})"
-        f" ENGINE = ReplicatedMergeTree('{path}', '{{replica}}') {tail}",
-        f"CREATE TABLE IF NOT EXISTS {layout.table(name)}{layout.on_cluster()} ({columns})"
-        f" ENGINE = Distributed({layout.cluster}, {layout.database}, {name}_local, {shard_key})",
+        f" ENGINE = {replicated(layout, path or name)} {tail}",
+        distributed_table(layout, name, columns, shard_key),
     ]
 
 
-def version_1(layout: Layout) -> list[str]:
-    item_indexes = ""
-    if layout.modern:
-        item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4"
+def replicated(layout: Layout, path: str) -> str:
+    return f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{layout.database}/{path}', '{{replica}}')"
+
+
+def distributed_table(layout: Layout, name: str, columns: str, shard_key: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {layout.table(name)}{layout.on_cluster()} ({columns})"
+        f" ENGINE = Distributed({layout.cluster}, {layout.database}, {name}_local, {shard_key})"
+    )
+
+
+def reports_table(layout: Layout, name: str = "reports") -> list[str]:
+    """Schema 2's ``reports`` (under ``name``: the migration builds it beside the old one)."""
+    return create_table(
+        layout, name, report_columns(layout), REPORTS_ORDER, REPORTS_SHARD_KEY, report_indexes(layout), "reports-2"
+    )
+
+
+def other_tables(layout: Layout) -> list[str]:
+    """Every table but ``reports``: the same in schemas 1 and 2."""
+    item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4" if layout.skip_indexes else ""
     return [
-        *create_table(
-            layout,
-            "reports",
-            REPORT_COLUMNS,
-            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)",
-            "cityHash64(id)",
-        ),
         *create_table(
             layout,
             "items",
@@ -135,17 +186,17 @@ def version_1(layout: Layout) -> list[str]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    statements: Callable[[Layout], list[str]]
+def version_1(layout: Layout) -> list[str]:
+    """Schema 1, as its Shoal made it: reports kept their items as JSON (``raw``) and had no tokens."""
+    return [
+        *create_table(layout, "reports", REPORT_COLUMNS_1, REPORTS_ORDER, REPORTS_SHARD_KEY),
+        *other_tables(layout),
+    ]
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "reports, items, open-port observations, superseded reports, bodies and DNS answers", version_1),
-)
-LATEST = MIGRATIONS[-1].version
+def latest(layout: Layout) -> list[str]:
+    """A new database's tables, at the latest schema."""
+    return [*reports_table(layout), *other_tables(layout)]
 
 
 def bootstrap(layout: Layout) -> list[str]:
@@ -195,60 +246,108 @@ def check_dataset(dataset: str) -> str:
     return dataset
 
 
+# The item types whose values (in the empty context) make a report's identity for ``most_recent``, per dataset
+# (DESIGN.md §6): the one place the engine takes them from.
+IDENTITY_TYPES: dict[str, tuple[str, ...]] = {
+    PROTOCOLS: ("ip", "port-tcp"),
+    DOMAINS: ("host", "ip", "port-tcp"),
+    RDNS: ("ip",),
+    CT: ("cert-sha256",),
+}
+
+
+def identity_part(item_type: str, value: str) -> str | None:
+    """One value of an identity as identities compare it (None: not a usable value)."""
+    if item_type == "ip":
+        return address16(value).hex()
+    if item_type.startswith("port-"):
+        try:
+            return str(int(value))
+        except ValueError:
+            return None
+    if item_type == "host":
+        return host_key(value) or None
+    return value.strip().lower() or None
+
+
 def identity(report: Report) -> str:
-    """The report's identity for ``most_recent`` (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
-    domains, {ip} for rdns, the certificate (cert-sha256) for ct. A report lacking its identity is its own."""
-    dataset, ip, port = report.dataset, report.ip, report.port
-    address = address16(ip).hex() if ip is not None else None
-    if dataset == PROTOCOLS and address is not None and port is not None:
-        return f"{address}:{port}"
-    if dataset == DOMAINS and address is not None and port is not None and (host := report.value_of("host")):
-        return f"{host_key(host)}|{address}:{port}"
-    if dataset == RDNS and address is not None:
-        return address
-    if dataset == CT and (digest := report.value_of("cert-sha256")):
-        return digest.strip().lower()
-    return "\0" + report.id
-
-
-def stored_items(items: tuple[Item, ...]) -> str:
-    return orjson.dumps([(*item,) for item in items]).decode()
+    """The report's identity for ``most_recent``: its values of its dataset's ``IDENTITY_TYPES``, e.g. {ip,
+    port} for protocols. A report lacking one of them is its own."""
+    types = IDENTITY_TYPES.get(report.dataset)
+    if types is None:  # not a dataset: refused by the ingest
+        return "\0" + report.id
+    parts = []
+    for item_type in types:
+        found = report.value_of(item_type)
+        part = identity_part(item_type, found) if found is not None else None
+        if part is None:
+            return "\0" + report.id
+        parts.append(part)
+    return "|".join(parts)
 
 
 def items_from_stored(raw: str) -> tuple[Item, ...]:
+    """The items of a schema 1 report row (JSON)."""
     return tuple(tuple.__new__(Item, item) for item in orjson.loads(raw))
+
+
+def items_of_row(row: dict[str, Any]) -> tuple[Item, ...]:
+    """The items of a report row, from its parallel arrays."""
+    return tuple(
+        tuple.__new__(Item, (item_type, value, context, bool(metadata)))
+        for item_type, value, context, metadata in zip(
+            row["item_type"], row["item_value"], row["item_context"], row["item_metadata"], strict=True
+        )
+    )
+
+
+def strings(values: Iterable[str]) -> bytes:
+    values = list(values)
+    return varint(len(values)) + b"".join(map(string, values))
 
 
 def report_rows(report: Report) -> tuple[bytes, bytes]:
     """The report's row and its item rows, RowBinary-encoded."""
+    return report_row(report), item_rows(report)
+
+
+def report_row(report: Report) -> bytes:
     day = struct.pack("<i", day_number(report.date))
-    head = string(report.dataset)
-    ip = report.ip
+    items = report.items
+    scanned = scanned_ip_index(items)
+    ip = items[scanned].value if scanned is not None else None
     port = report.port
-    report_row = b"".join(
+    return b"".join(
         (
-            head,
+            string(report.dataset),
             string(report.id),
             day,
             address16(ip) if ip is not None else NO_ADDRESS,
             b"\1" if ip is not None else b"\0",
             struct.pack("<i", port if port is not None else -1),
             string(identity(report)),
-            string(stored_items(report.items)),
+            strings(item.type for item in items),
+            strings(item.value for item in items),
+            strings(item.context for item in items),
+            varint(len(items)) + bytes(1 if item.is_metadata else 0 for item in items),
+            strings(report_tokens(items, scanned)),
         )
     )
-    item_head = head + string(report.id) + day
-    item_rows = []
+
+
+def item_rows(report: Report) -> bytes:
+    head = string(report.dataset) + string(report.id) + struct.pack("<i", day_number(report.date))
+    rows = []
     for item_type, value, context, _ in report.items:
         if item_type == "port-tcp":
             value = port_value(value)
         words = split_words(value)
         host = item_host(item_type, value) or ""
         address = address16(value) if item_type == "ip" else NO_ADDRESS
-        item_rows.append(
+        rows.append(
             b"".join(
                 (
-                    item_head,
+                    head,
                     string(item_type),
                     string(context),
                     string(value),
@@ -259,7 +358,7 @@ def report_rows(report: Report) -> tuple[bytes, bytes]:
                 )
             )
         )
-    return report_row, b"".join(item_rows)
+    return b"".join(rows)
 
 
 def observation_row(packed: bytes, port: int, day: int) -> bytes:
