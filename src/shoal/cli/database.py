@@ -83,7 +83,7 @@ def migrate_command(data: DataOption = None) -> None:
 
     store = clickhouse_store(data)
     try:
-        applied = store.migrate()
+        applied = store.migrate(lambda line: errors.print(line, highlight=False))
     except ShoalError as exc:
         fail(exc)
     for name in applied:

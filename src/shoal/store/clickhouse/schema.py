@@ -87,9 +87,6 @@ class Layout:
 
 # -- DDL ------------------------------------------------------------------------------------------------------
 
-REPORT_COLUMNS_1 = (
-    "dataset String, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
-)
 ITEM_COLUMNS = (
     "dataset String, report_id String, day Int32, type String, context String, value String, words Array(String),"
     " host String, address FixedString(16)"
@@ -155,7 +152,8 @@ def reports_table(layout: Layout, name: str = "reports") -> list[str]:
 
 
 def other_tables(layout: Layout) -> list[str]:
-    """Every table but ``reports``: the same in schemas 1 and 2."""
+    """Every table but ``reports``: the same in schemas 1 and 2 (schema 1's ``reports`` kept its items as JSON,
+    ``raw``, and had no tokens)."""
     item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4" if layout.skip_indexes else ""
     return [
         *create_table(
@@ -183,14 +181,6 @@ def other_tables(layout: Layout) -> list[str]:
         *create_table(layout, "superseded", SUPERSEDED_COLUMNS, "ORDER BY (dataset, id)", "cityHash64(id)"),
         *create_table(layout, "answers", ANSWER_COLUMNS, "ORDER BY (name, type, value)", "cityHash64(name)"),
         *create_table(layout, "bodies", BODY_COLUMNS, "ORDER BY sha256", "cityHash64(sha256)"),
-    ]
-
-
-def version_1(layout: Layout) -> list[str]:
-    """Schema 1, as its Shoal made it: reports kept their items as JSON (``raw``) and had no tokens."""
-    return [
-        *create_table(layout, "reports", REPORT_COLUMNS_1, REPORTS_ORDER, REPORTS_SHARD_KEY),
-        *other_tables(layout),
     ]
 
 
