@@ -247,9 +247,11 @@ class Target:
         return json.loads(line)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.ask(op="quit") if self.process.poll() is None else None
-            self.process.wait(timeout=60)
+        if self.process is not None and self.process.stdin is not None:
+            if self.process.poll() is None:
+                self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.process.stdin.close()
+            self.process.wait(timeout=120)
 
 
 def source_digest(src: Path) -> str:
@@ -292,7 +294,7 @@ def migrate_copy(before: Target, data: Path) -> Target:
     """A copy of ``before``'s store migrated by this code (``shoal db migrate``), timed."""
     folder = data / f"chdb-migrated-{before.size}"
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(before.folder, folder)
+    shutil.copytree(before.folder, folder, symlinks=True)  # chDB links its tables to its store, relatively
     migrated = Target("chdb-migrated", "chdb", before.size, folder, ROOT / "src", f"chdb://{folder / 'chdb'}")
     command = migrated.shoal("db", "migrate", "--data", str(folder))
     print(f"{migrated.label}: {' '.join(command[2:])} (load {load_average()})", file=sys.stderr)

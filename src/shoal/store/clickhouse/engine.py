@@ -17,6 +17,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,6 +71,7 @@ from shoal.store.clickhouse.schema import (
     observation_row,
     report_rows,
     superseded_row,
+    type_row,
 )
 
 SCAN_CHUNK = 10_000
@@ -85,21 +87,23 @@ class Prepared(NamedTuple):
     dataset: str
     id: str
     report_row: bytes
-    item_rows: bytes
+    item_rows: bytes  # none for a modern server (``schema.report_rows``)
+    types: frozenset[str]
     observation: tuple[bytes, int, int] | None
     supersedes: tuple[str, ...]
     bodies: tuple[Body, ...]
 
 
-def prepare_report(report: Report) -> Prepared:
-    report_row, item_rows = report_rows(report)
+def prepare_report(report: Report, with_items: bool = True) -> Prepared:
+    report_row, item_rows = report_rows(report, with_items)
     ip, port, day = report.ip, report.port, day_number(report.date)
     observation = None
     observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
     if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
         observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
-    return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
+    types = frozenset(item.type for item in report.items)
+    return Prepared(report.dataset, report.id, report_row, item_rows, types, observation, supersedes, report.bodies)
 
 
 class ClickHouseStore:
@@ -108,7 +112,7 @@ class ClickHouseStore:
         self.database = database
         self.cluster = cluster
         self._layout: Layout | None = None
-        self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
+        self._types: dict[str, frozenset[str]] = {}
         self._types_checked = float("-inf")
         self._lock = threading.Lock()
         self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
@@ -233,9 +237,7 @@ class ClickHouseStore:
             newest = f"SELECT argMax({values}, {NEWEST_KEY}) AS found FROM {reports} WHERE {where} GROUP BY target"
             grouped = f"SELECT value, count() AS n FROM ({newest}) ARRAY JOIN found AS value GROUP BY value"
         else:
-            grouped = (
-                f"SELECT value, count() AS n FROM {reports} ARRAY JOIN {values} AS value WHERE {where} GROUP BY value"
-            )
+            grouped = f"SELECT arrayJoin({values}) AS value, count() AS n FROM {reports} WHERE {where} GROUP BY value"
         order = f"ORDER BY n DESC, value ASC LIMIT {int(request.limit)}"
         if self.layout.modern:  # the totals from the same grouping, by window functions
             top = rows(
@@ -253,21 +255,24 @@ class ClickHouseStore:
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
         """The item types stored (in ``dataset``, or in any). Every request asks (the checker needs them), so
-        they are re-read at most every TYPES_TTL seconds, and then only when the number of reports changed
-        (reports are never deleted); this process's own ingest re-reads them at once."""
+        they are re-read at most every TYPES_TTL seconds; this process's own ingest re-reads them at once."""
         now = time.monotonic()
         if now >= self._types_checked + TYPES_TTL:
-            counts = self.counts()
-            if self._types[0] != counts:
-                found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
-                types: dict[str, set[str]] = {}
-                for row in found:
-                    types.setdefault(row["dataset"], set()).add(row["type"])
-                self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+            found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('types')}")
+            types: dict[str, set[str]] = {}
+            for row in found:
+                types.setdefault(row["dataset"], set()).add(row["type"])
+            self._types = {name: frozenset(values) for name, values in types.items()}
             self._types_checked = now
         if dataset is None:
-            return frozenset().union(*self._types[1].values())
-        return self._types[1].get(check_dataset(dataset), frozenset())
+            return frozenset().union(*self._types.values())
+        return self._types.get(check_dataset(dataset), frozenset())
+
+    def all_types(self) -> set[tuple[str, str]]:
+        """(dataset, type) of every type stored, read now."""
+        self._types_checked = float("-inf")
+        self.known_types()
+        return {(dataset, item_type) for dataset, types in self._types.items() for item_type in types}
 
     def counts(self) -> dict[str, int]:
         found = rows(self.client, f"SELECT dataset, count() AS n FROM {self.table('reports')} GROUP BY dataset")
@@ -339,10 +344,14 @@ class ClickHouseStore:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    prepare = staticmethod(prepare_report)
+    @property
+    def prepare(self) -> Callable[[Report], Prepared]:
+        """The picklable function turning a Report into its rows (item rows only for the portable SQL)."""
+        return partial(prepare_report, with_items=not self.layout.modern)
 
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        return self.ingest_prepared([prepare_report(report) for report in reports])
+        prepare = self.prepare
+        return self.ingest_prepared([prepare(report) for report in reports])
 
     def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
         """Add prepared reports whose ids are new in their dataset. Items, bodies, observations and superseded
@@ -370,7 +379,13 @@ class ClickHouseStore:
     def write_beside(self, new: list[Prepared]) -> None:
         """What new reports bring besides their own rows."""
         settings = self.write_settings()
-        self.client.insert(self.table("items"), b"".join(prepared.item_rows for prepared in new), settings)
+        item_rows = b"".join(prepared.item_rows for prepared in new)
+        if item_rows:
+            self.client.insert(self.table("items"), item_rows, settings)
+        known = self.all_types()
+        types = {(p.dataset, item_type) for p in new for item_type in p.types} - known
+        if types:
+            self.client.insert(self.table("types"), b"".join(type_row(*pair) for pair in sorted(types)), settings)
         superseded = b"".join(superseded_row(p.dataset, old) for p in new for old in p.supersedes)
         if superseded:
             self.client.insert(self.table("superseded"), superseded, settings)

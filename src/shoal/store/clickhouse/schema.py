@@ -35,7 +35,6 @@ ordered by address, and the modern SQL that uses them (``compile.py``). Older se
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ from shoal.errors import StoreError
 from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, host_key, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
-from shoal.store.clickhouse.tokens import report_tokens, scanned_ip_index
+from shoal.store.clickhouse.tokens import TOKENS
 from shoal.store.plan import item_host, port_value
 
 LATEST = 2  # the schema version this Shoal reads and writes (migrate.py brings older ones to it)
@@ -91,6 +90,7 @@ ITEM_COLUMNS = (
     "dataset String, report_id String, day Int32, type String, context String, value String, words Array(String),"
     " host String, address FixedString(16)"
 )
+TYPE_COLUMNS = "dataset String, type String"
 OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 ANSWER_COLUMNS = "name String, type String, value String, day Int32"
@@ -100,13 +100,18 @@ REPORTS_SHARD_KEY = "cityHash64(id)"
 
 
 def report_columns(layout: Layout) -> str:
-    """Schema 2's report row; LowCardinality (the same RowBinary as String) where the server has it."""
+    """Schema 2's report row: the items as parallel arrays, with each item's words (``shoal.query.words``) and
+    the host it names; on a modern server ``tokens`` (never stored: ``tokens.TOKENS``), and LowCardinality
+    (the same RowBinary as String) for the short repeated strings."""
     short = "LowCardinality(String)" if layout.modern else "String"
-    return (
+    columns = (
         f"dataset {short}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String,"
         f" item_type Array({short}), item_value Array(String), item_context Array({short}),"
-        " item_metadata Array(UInt8), tokens Array(String)"
+        " item_metadata Array(UInt8), item_words Array(Array(String)), item_host Array(String)"
     )
+    if layout.modern:
+        columns += f", tokens Array(String) ALIAS {TOKENS}"
+    return columns
 
 
 def report_indexes(layout: Layout) -> str:
@@ -151,19 +156,22 @@ def reports_table(layout: Layout, name: str = "reports") -> list[str]:
     )
 
 
-def other_tables(layout: Layout) -> list[str]:
-    """Every table but ``reports``: the same in schemas 1 and 2 (schema 1's ``reports`` kept its items as JSON,
-    ``raw``, and had no tokens)."""
+def items_table(layout: Layout) -> list[str]:
+    """One row per item, for the portable SQL's item conditions (a modern server answers them on the report row)."""
     item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4" if layout.skip_indexes else ""
+    return create_table(
+        layout,
+        "items",
+        ITEM_COLUMNS,
+        "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
+        "cityHash64(report_id)",
+        item_indexes,
+    )
+
+
+def other_tables(layout: Layout) -> list[str]:
+    """Every table but ``reports``, ``items`` and ``types``: the same in schemas 1 and 2."""
     return [
-        *create_table(
-            layout,
-            "items",
-            ITEM_COLUMNS,
-            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
-            "cityHash64(report_id)",
-            item_indexes,
-        ),
         *create_table(
             layout,
             "observations",
@@ -184,9 +192,15 @@ def other_tables(layout: Layout) -> list[str]:
     ]
 
 
+def types_table(layout: Layout) -> list[str]:
+    """The item types stored in each dataset (the checker's known types), added to by each ingest."""
+    return create_table(layout, "types", TYPE_COLUMNS, "ORDER BY (dataset, type)", "cityHash64(type)")
+
+
 def latest(layout: Layout) -> list[str]:
     """A new database's tables, at the latest schema."""
-    return [*reports_table(layout), *other_tables(layout)]
+    items = [] if layout.modern else items_table(layout)
+    return [*reports_table(layout), *items, *types_table(layout), *other_tables(layout)]
 
 
 def bootstrap(layout: Layout) -> list[str]:
@@ -208,6 +222,8 @@ def bootstrap(layout: Layout) -> list[str]:
 
 
 def varint(number: int) -> bytes:
+    if number < 0x80:
+        return SHORT_LENGTHS[number]
     out = bytearray()
     while number > 0x7F:
         out.append(number & 0x7F | 0x80)
@@ -216,9 +232,23 @@ def varint(number: int) -> bytes:
     return bytes(out)
 
 
+SHORT_LENGTHS = [bytes((number,)) for number in range(0x80)]  # a varint below 128 is its one byte
+
+
 def string(text: str) -> bytes:
     data = text.encode("utf-8", "surrogatepass")
     return varint(len(data)) + data
+
+
+def strings(values: list[str]) -> bytes:
+    """An Array(String) value (the hot path of ingest: ~200 strings a report)."""
+    parts = [varint(len(values))]
+    for text in values:
+        data = text.encode("utf-8", "surrogatepass")
+        size = len(data)
+        parts.append(SHORT_LENGTHS[size] if size < 0x80 else varint(size))
+        parts.append(data)
+    return b"".join(parts)
 
 
 def address16(value: str) -> bytes:
@@ -291,64 +321,42 @@ def items_of_row(row: dict[str, Any]) -> tuple[Item, ...]:
     )
 
 
-def strings(values: Iterable[str]) -> bytes:
-    values = list(values)
-    return varint(len(values)) + b"".join(map(string, values))
-
-
-def report_rows(report: Report) -> tuple[bytes, bytes]:
-    """The report's row and its item rows, RowBinary-encoded."""
-    return report_row(report), item_rows(report)
-
-
-def report_row(report: Report) -> bytes:
-    day = struct.pack("<i", day_number(report.date))
+def report_rows(report: Report, with_items: bool = True) -> tuple[bytes, bytes]:
+    """The report's row and its item rows (none unless ``with_items``: the portable SQL's ``items``),
+    RowBinary-encoded; each item's words and host are found once, for both."""
     items = report.items
-    scanned = scanned_ip_index(items)
-    ip = items[scanned].value if scanned is not None else None
+    head = string(report.dataset) + string(report.id) + struct.pack("<i", day_number(report.date))
+    words: list[list[str]] = []
+    hosts: list[str] = []
+    rows = []
+    for item_type, value, context, _ in items:
+        key = port_value(value) if item_type == "port-tcp" else value
+        found = split_words(key)
+        host = item_host(item_type, key) or ""
+        words.append(found)
+        hosts.append(host)
+        if with_items:
+            address = address16(value) if item_type == "ip" else NO_ADDRESS
+            fields = (head, string(item_type), string(context), string(key), strings(found), string(host))
+            rows.append(b"".join(fields) + address)
+    ip = report.ip
     port = report.port
-    return b"".join(
+    report_row = b"".join(
         (
-            string(report.dataset),
-            string(report.id),
-            day,
+            head,
             address16(ip) if ip is not None else NO_ADDRESS,
             b"\1" if ip is not None else b"\0",
             struct.pack("<i", port if port is not None else -1),
             string(identity(report)),
-            strings(item.type for item in items),
-            strings(item.value for item in items),
-            strings(item.context for item in items),
+            strings([item.type for item in items]),
+            strings([item.value for item in items]),
+            strings([item.context for item in items]),
             varint(len(items)) + bytes(1 if item.is_metadata else 0 for item in items),
-            strings(report_tokens(items, scanned)),
+            varint(len(items)) + b"".join(map(strings, words)),
+            strings(hosts),
         )
     )
-
-
-def item_rows(report: Report) -> bytes:
-    head = string(report.dataset) + string(report.id) + struct.pack("<i", day_number(report.date))
-    rows = []
-    for item_type, value, context, _ in report.items:
-        if item_type == "port-tcp":
-            value = port_value(value)
-        words = split_words(value)
-        host = item_host(item_type, value) or ""
-        address = address16(value) if item_type == "ip" else NO_ADDRESS
-        rows.append(
-            b"".join(
-                (
-                    head,
-                    string(item_type),
-                    string(context),
-                    string(value),
-                    varint(len(words)),
-                    *map(string, words),
-                    string(host),
-                    address,
-                )
-            )
-        )
-    return b"".join(rows)
+    return report_row, b"".join(rows)
 
 
 def observation_row(packed: bytes, port: int, day: int) -> bytes:
@@ -368,6 +376,10 @@ def body_row(body: Body) -> bytes:
         + varint(len(body.data))
         + body.data
     )
+
+
+def type_row(dataset: str, item_type: str) -> bytes:
+    return string(dataset) + string(item_type)
 
 
 def answer_row(name: str, kind: str, value: str, day: int) -> bytes:

@@ -1,17 +1,17 @@
-"""Tokens: what a report row holds so that term and value conditions are answered on the row itself.
+"""Tokens: what a report row's text index holds, so that term and value conditions are answered on the row.
 
-Every report row carries ``tokens Array(String)``, and on servers with text indexes (ClickHouse ≥ 26.2) a
-``text(tokenizer = array)`` index over them, so ``has(tokens, t)`` reads the index's posting list instead of
-the rows. A token states one fact about the report's items, exactly: the report holds the token **iff** it has
-an item with that fact. The compiler (``compile.py``) builds the same strings from a plan node; nothing else
-reads them.
+On servers with text indexes (ClickHouse ≥ 26.2) ``reports`` has ``tokens``, an ALIAS column (never stored)
+computed from the row's item arrays by ``TOKENS``, and a ``text(tokenizer = array)`` index over it: ``has(tokens,
+t)`` then reads the index's posting list instead of the rows. A token states one fact about the report's items,
+exactly: the report holds the token **iff** it has an item with that fact. The compiler (``compile.py``) spells
+the same strings from a plan node with the functions below; the tests check that both spell every fact alike.
 
-    kind  fact                                              written for
-    w     an item of type T has word W                      every item whose type the query language
-    W     an item of type T in context C has word W         searches by words (not ip, host, port-tcp)
+    kind  fact                                              for
+    w     an item of type T has word W                      every item whose type the query language searches
+    W     an item of type T in context C has word W         by words (not ip, host, port-tcp)
     v     an item of type T has the value V                 every item but ip and host (whose terms are
     V     an item of type T in context C has the value V    address ranges and host names)
-    h, H  as v, V for a value longer than VALUE_BYTES: its digest instead of the value
+    h, H  as v, V for a value longer than VALUE_BYTES: its MD5 instead of the value
     c     an item of type T has the context C               every item with a context
     n, N  an item of type T [in context C] names host H     host items, and the host of url items
     s, S  … names a host under H by whole labels
@@ -19,27 +19,27 @@ reads them.
     i     an ip item besides the scanned address            reports that have one
 
 A kind in capitals names the context and is written only for items whose context is not empty: a condition on
-the empty context is answered by its lower-case token as a necessary condition, then checked on the items.
-Types and contexts are length-prefixed (``5:title``), so no two facts share a token.
+the empty context is answered by its lower-case token, as a necessary condition, then checked on the item
+arrays. Types and contexts are prefixed with their length in bytes (``5:title``), so no two facts share a token.
+A value is compared as stored, but a port without its leading zeros (``plan.port_value``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
-from shoal.model import Item
-from shoal.query.words import split_words
-from shoal.store.plan import item_host, port_value
-
-VALUE_BYTES = 64  # values up to this long are their own token; longer ones are written as a digest
-WORDLESS_TYPES = frozenset({"ip", "host", "port-tcp"})  # lowered to ranges, host names and port numbers
-VALUELESS_TYPES = frozenset({"ip", "host"})
+VALUE_BYTES = 64  # values up to this long are their own token; longer ones are written as their MD5
+WORDLESS_TYPES = ("host", "ip", "port-tcp")  # lowered to host names, address ranges and port numbers
+VALUELESS_TYPES = ("host", "ip")
 OTHER_ADDRESS = "i"
 
 
+def utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
 def field(text: str) -> str:
-    return f"{len(text)}:{text}"
+    return f"{len(utf8(text))}:{text}"
 
 
 def head(kind: str, item_type: str, context: str | None) -> str:
@@ -54,10 +54,9 @@ def word(item_type: str, context: str | None, text: str) -> str:
 
 
 def value(item_type: str, context: str | None, text: str) -> str:
-    if len(text.encode("utf-8", "surrogatepass")) <= VALUE_BYTES:
+    if len(utf8(text)) <= VALUE_BYTES:
         return head("v", item_type, context) + text
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return head("h", item_type, context) + digest
+    return head("h", item_type, context) + hashlib.md5(utf8(text)).hexdigest()
 
 
 def has_context(item_type: str, context: str) -> str:
@@ -76,43 +75,47 @@ def any_word(text: str) -> str:
     return "x" + text
 
 
-def suffixes(host: str) -> list[str]:
-    """The names ``host`` is under by whole labels: ``a.b.example`` → ``b.example``, ``example``."""
-    return [host[index + 1 :] for index, char in enumerate(host) if char == "."]
+# -- the same facts in SQL, over the row's item arrays ------------------------------------------------------------
 
 
-def report_tokens(items: Iterable[Item], scanned_ip: int | None) -> list[str]:
-    """The distinct tokens of a report's items; ``scanned_ip`` is the index of the report's scanned address
-    (its first ``ip`` item with an empty context), None if it has none."""
-    tokens: dict[str, None] = {}
-    for index, (item_type, text, context, _) in enumerate(items):
-        contexts: tuple[str | None, ...] = (None, context) if context else (None,)
-        if context:
-            tokens[has_context(item_type, context)] = None
-        words = split_words(text)
-        for found in words:
-            tokens[any_word(found)] = None
-        if item_type not in WORDLESS_TYPES:
-            for found in words:
-                for scope in contexts:
-                    tokens[word(item_type, scope, found)] = None
-        if item_type not in VALUELESS_TYPES:
-            exact = port_value(text) if item_type == "port-tcp" else text
-            for scope in contexts:
-                tokens[value(item_type, scope, exact)] = None
-        host = item_host(item_type, text)
-        if host:
-            for scope in contexts:
-                tokens[host_name(item_type, scope, host)] = None
-                for name in suffixes(host):
-                    tokens[host_suffix(item_type, scope, name)] = None
-        if item_type == "ip" and index != scanned_ip:
-            tokens[OTHER_ADDRESS] = None
-    return list(tokens)
+def sql_list(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
 
 
-def scanned_ip_index(items: Iterable[Item]) -> int | None:
-    for index, item in enumerate(items):
-        if item.type == "ip" and item.context == "":
-            return index
-    return None
+def sql_field(name: str) -> str:
+    return f"concat(toString(length({name})), ':', {name})"
+
+
+# An item's value as compared: a port without its leading zeros (``plan.port_value``; ports are ASCII digits).
+KEY = "if(t = 'port-tcp' AND match(v, '^[0-9]+$'), replaceRegexpOne(v, '^0+([0-9])', '\\\\1'), v)"
+
+
+def sql_value(kind: str, scope: str) -> str:
+    digest = kind.replace("v", "h").replace("V", "H")
+    return (
+        f"if(length(k) <= {VALUE_BYTES}, concat('{kind}', {scope}, k), concat('{digest}', {scope}, lower(hex(MD5(k)))))"
+    )
+
+
+SUFFIXES = "arrayMap(p -> substring(h, p + 1), arrayFilter(p -> substring(h, p, 1) = '.', range(1, length(h) + 1)))"
+TYPED, SCOPED = sql_field("t"), f"{sql_field('t')}, {sql_field('c')}"
+ITEM_TOKENS = f"""arrayConcat(
+    if(c != '', [concat('c', {SCOPED})], []),
+    arrayMap(w -> concat('x', w), ws),
+    if(t IN {sql_list(WORDLESS_TYPES)}, [], arrayMap(w -> concat('w', {TYPED}, w), ws)),
+    if(t IN {sql_list(WORDLESS_TYPES)} OR c = '', [], arrayMap(w -> concat('W', {SCOPED}, w), ws)),
+    if(t IN {sql_list(VALUELESS_TYPES)}, [], [{sql_value("v", TYPED)}]),
+    if(t IN {sql_list(VALUELESS_TYPES)} OR c = '', [], [{sql_value("V", SCOPED)}]),
+    if(h = '', [], arrayConcat([concat('n', {TYPED}, h)], arrayMap(x -> concat('s', {TYPED}, x), {SUFFIXES}))),
+    if(h = '' OR c = '', [],
+       arrayConcat([concat('N', {SCOPED}, h)], arrayMap(x -> concat('S', {SCOPED}, x), {SUFFIXES})))
+)"""
+SCANNED = "arrayFirstIndex((t, c) -> t = 'ip' AND c = '', item_type, item_context)"
+OTHER = f"arrayExists((t, i) -> t = 'ip' AND i != {SCANNED}, item_type, arrayEnumerate(item_type))"
+KEYS = f"arrayMap((t, v) -> {KEY}, item_type, item_value)"
+TOKENS = " ".join(
+    f"""arrayConcat(
+    arrayFlatten(arrayMap((t, c, k, ws, h) -> {ITEM_TOKENS}, item_type, item_context, {KEYS}, item_words, item_host)),
+    if({OTHER}, ['{OTHER_ADDRESS}'], [])
+)""".split()
+)
