@@ -101,16 +101,20 @@ REPORTS_SHARD_KEY = "cityHash64(id)"
 
 def report_columns(layout: Layout) -> str:
     """Schema 2's report row: the items as parallel arrays, with each item's words (``shoal.query.words``) and
-    the host it names; on a modern server ``tokens`` (never stored: ``tokens.TOKENS``), and LowCardinality
-    (the same RowBinary as String) for the short repeated strings."""
-    short = "LowCardinality(String)" if layout.modern else "String"
+    the host it names. On a modern server also ``tokens``, computed by the server as each row is written
+    (``tokens.TOKENS``), LowCardinality (the same RowBinary as String) for the short repeated strings, and ZSTD
+    for the columns only the index and the rarer conditions read."""
+    if not layout.modern:
+        short, packed = "String", ""
+    else:
+        short, packed = "LowCardinality(String)", " CODEC(ZSTD(3))"
     columns = (
         f"dataset {short}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String,"
         f" item_type Array({short}), item_value Array(String), item_context Array({short}),"
-        " item_metadata Array(UInt8), item_words Array(Array(String)), item_host Array(String)"
+        f" item_metadata Array(UInt8), item_words Array(Array(String)){packed}, item_host Array(String){packed}"
     )
     if layout.modern:
-        columns += f", tokens Array(String) ALIAS {TOKENS}"
+        columns += f", tokens Array(String) MATERIALIZED {TOKENS}{packed}"
     return columns
 
 

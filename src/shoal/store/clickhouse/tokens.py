@@ -1,10 +1,12 @@
 """Tokens: what a report row's text index holds, so that term and value conditions are answered on the row.
 
-On servers with text indexes (ClickHouse ≥ 26.2) ``reports`` has ``tokens``, an ALIAS column (never stored)
-computed from the row's item arrays by ``TOKENS``, and a ``text(tokenizer = array)`` index over it: ``has(tokens,
-t)`` then reads the index's posting list instead of the rows. A token states one fact about the report's items,
-exactly: the report holds the token **iff** it has an item with that fact. The compiler (``compile.py``) spells
-the same strings from a plan node with the functions below; the tests check that both spell every fact alike.
+On servers with text indexes (ClickHouse ≥ 26.2) ``reports`` has ``tokens``, computed by the server from the
+row's item arrays (``TOKENS``) as each row is written (a MATERIALIZED column), and a ``text(tokenizer = array)``
+index over it: ``has(tokens, t)`` then reads the index's posting list instead of the rows. (An ALIAS column would
+store nothing, but ClickHouse 26.9 matches an index over so complex an expression to no query.) A token states
+one fact about the report's items, exactly: the report holds the token **iff** it has an item with that fact. The
+compiler (``compile.py``) spells the same strings from a plan node with the functions below; the tests check
+that both spell every fact alike.
 
     kind  fact                                              for
     w     an item of type T has word W                      every item whose type the query language searches
@@ -78,8 +80,9 @@ def any_word(text: str) -> str:
 # -- the same facts in SQL, over the row's item arrays ------------------------------------------------------------
 
 
-def sql_list(names: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
+def sql_unless(*conditions: str) -> str:
+    """1 unless one of ``conditions`` holds."""
+    return "multiIf(" + ", ".join(f"{condition}, 0" for condition in conditions) + ", 1)"
 
 
 def sql_field(name: str) -> str:
@@ -87,7 +90,7 @@ def sql_field(name: str) -> str:
 
 
 # An item's value as compared: a port without its leading zeros (``plan.port_value``; ports are ASCII digits).
-KEY = "if(t = 'port-tcp' AND match(v, '^[0-9]+$'), replaceRegexpOne(v, '^0+([0-9])', '\\\\1'), v)"
+KEY = "if(multiIf(t != 'port-tcp', 0, match(v, '^[0-9]+$')), replaceRegexpOne(v, '^0+([0-9])', '\\\\1'), v)"
 
 
 def sql_value(kind: str, scope: str) -> str:
@@ -99,23 +102,28 @@ def sql_value(kind: str, scope: str) -> str:
 
 SUFFIXES = "arrayMap(p -> substring(h, p + 1), arrayFilter(p -> substring(h, p, 1) = '.', range(1, length(h) + 1)))"
 TYPED, SCOPED = sql_field("t"), f"{sql_field('t')}, {sql_field('c')}"
+WORDLESS = [f"t = '{name}'" for name in WORDLESS_TYPES]
+VALUELESS = [f"t = '{name}'" for name in VALUELESS_TYPES]
 ITEM_TOKENS = f"""arrayConcat(
-    if(c != '', [concat('c', {SCOPED})], []),
+    arrayFilter(x -> c != '', [concat('c', {SCOPED})]),
     arrayMap(w -> concat('x', w), ws),
-    if(t IN {sql_list(WORDLESS_TYPES)}, [], arrayMap(w -> concat('w', {TYPED}, w), ws)),
-    if(t IN {sql_list(WORDLESS_TYPES)} OR c = '', [], arrayMap(w -> concat('W', {SCOPED}, w), ws)),
-    if(t IN {sql_list(VALUELESS_TYPES)}, [], [{sql_value("v", TYPED)}]),
-    if(t IN {sql_list(VALUELESS_TYPES)} OR c = '', [], [{sql_value("V", SCOPED)}]),
-    if(h = '', [], arrayConcat([concat('n', {TYPED}, h)], arrayMap(x -> concat('s', {TYPED}, x), {SUFFIXES}))),
-    if(h = '' OR c = '', [],
-       arrayConcat([concat('N', {SCOPED}, h)], arrayMap(x -> concat('S', {SCOPED}, x), {SUFFIXES})))
+    arrayMap(w -> concat('w', {TYPED}, w), arrayFilter(w -> {sql_unless(*WORDLESS)}, ws)),
+    arrayMap(w -> concat('W', {SCOPED}, w), arrayFilter(w -> {sql_unless("c = ''", *WORDLESS)}, ws)),
+    arrayFilter(x -> {sql_unless(*VALUELESS)}, [{sql_value("v", TYPED)}]),
+    arrayFilter(x -> {sql_unless("c = ''", *VALUELESS)}, [{sql_value("V", SCOPED)}]),
+    arrayFilter(x -> h != '',
+                arrayConcat([concat('n', {TYPED}, h)], arrayMap(x -> concat('s', {TYPED}, x), {SUFFIXES}))),
+    arrayFilter(x -> {sql_unless("h = ''", "c = ''")},
+                arrayConcat([concat('N', {SCOPED}, h)], arrayMap(x -> concat('S', {SCOPED}, x), {SUFFIXES})))
 )"""
-SCANNED = "arrayFirstIndex((t, c) -> t = 'ip' AND c = '', item_type, item_context)"
-OTHER = f"arrayExists((t, i) -> t = 'ip' AND i != {SCANNED}, item_type, arrayEnumerate(item_type))"
+IS_SCANNED = sql_unless("t != 'ip'", "c != ''")
+SCANNED = f"arrayFirstIndex((t, c) -> {IS_SCANNED}, item_type, item_context)"
+IS_OTHER = sql_unless("t != 'ip'", f"i = {SCANNED}")
+OTHERS = f"arrayFilter((t, i) -> {IS_OTHER}, item_type, arrayEnumerate(item_type))"
 KEYS = f"arrayMap((t, v) -> {KEY}, item_type, item_value)"
 TOKENS = " ".join(
     f"""arrayConcat(
     arrayFlatten(arrayMap((t, c, k, ws, h) -> {ITEM_TOKENS}, item_type, item_context, {KEYS}, item_words, item_host)),
-    if({OTHER}, ['{OTHER_ADDRESS}'], [])
+    arrayMap(t -> '{OTHER_ADDRESS}', {OTHERS})
 )""".split()
 )
