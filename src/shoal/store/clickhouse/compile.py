@@ -9,9 +9,8 @@ Two dialects, chosen by the server's version (``Layout.modern``), each a table f
 - **modern** (``MODERN``, servers with text indexes): an item-level node is answered on the report row by its
   tokens (``tokens.py``): ``has(tokens, t)``, read from the text index's posting lists, so a term costs what it
   matches, not a probe of every report id. What a token cannot say exactly (phrases, prefixes, the empty
-  context, addresses in a context) is the portable test's item conditions run on the row's item arrays
-  (``arrayExists``), behind the tokens they need as a necessary condition, so that only the rows those tokens
-  select are read.
+  context, addresses in a context) keeps the portable test on ``items``, behind the tokens it needs as a
+  necessary condition, so that only the rows those tokens select are probed.
 
 Phrases (``Words``) are matched on the item's ``words`` array (Shoal's analyzer, computed at ingest): with
 slop s, the words w_1..w_k at positions p_1..p_k match when max(p_i − i) − min(p_i − i) ≤ s (Lucene's
@@ -22,7 +21,6 @@ the SQL tries each j: word j at p, and every other word i in the window [p − j
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -148,14 +146,6 @@ class TokenCompiler(Compiler):
     def compile(self, plan: Plan) -> str:
         return MODERN[type(plan)](self, plan)
 
-    def items(self, *conditions: str) -> str:
-        """Reports holding an item that meets every condition: the conditions on the row's item arrays, each
-        array bound to the name of the ``items`` column it stands for."""
-        test = " AND ".join(conditions)
-        names = [name for name in ITEM_ARRAYS if name in identifiers(test)]
-        arrays = ", ".join(ITEM_ARRAYS[name] for name in names)
-        return f"arrayExists(({', '.join(names)}) -> {test}, {arrays})"
-
     def words(self, plan: Words) -> str:
         needed = plan.words[:-1] if plan.prefix else plan.words
         exact = len(plan.words) == 1 and not plan.prefix and plan.context != ""
@@ -206,24 +196,6 @@ class TokenCompiler(Compiler):
             other = checked([tokens.OTHER_ADDRESS], super().addresses(plan))
             return f"({scanned_address(plan.network)} OR {other})"
         return checked([tokens.has_context("ip", plan.context)], super().addresses(plan))
-
-
-# The ``items`` columns an item condition may name, as arrays of the report row.
-ITEM_ARRAYS = {
-    "type": "item_type",
-    "context": "item_context",
-    "value": tokens.KEYS,
-    "words": "item_words",
-    "host": "item_host",
-    "address": "arrayMap(v -> IPv6StringToNumOrDefault(v), item_value)",
-}
-LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def identifiers(sql: str) -> set[str]:
-    """The names in ``sql`` outside its string literals."""
-    return set(IDENTIFIER.findall(LITERAL.sub("", sql)))
 
 
 def has_all(wanted: list[str]) -> str:
@@ -325,9 +297,12 @@ def selection(layout: Layout, filters: Filters, superseded: bool = True) -> str:
 
 def summary_values(column: str, conditions: list[str]) -> str:
     """The distinct ``column`` values (``value`` or ``context``) of a report row's items meeting ``conditions``
-    (on ``t``, the type, and ``c``, the context), as an array expression over the row's item arrays."""
+    (on ``t``, the type, and ``c``, the context), as an array expression over the row's item arrays (the
+    contexts read only when needed: a summary's cost is reading the arrays of every matching row)."""
     test = " AND ".join(conditions)
-    return f"arrayDistinct(arrayFilter((v, t, c) -> {test}, item_{column}, item_type, item_context))"
+    if column == "context" or any(condition.startswith("c ") for condition in conditions):
+        return f"arrayDistinct(arrayFilter((v, t, c) -> {test}, item_{column}, item_type, item_context))"
+    return f"arrayDistinct(arrayFilter((v, t) -> {test}, item_{column}, item_type))"
 
 
 def summary_conditions(kind: str, contexts: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, list[str]]:

@@ -17,7 +17,6 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -87,15 +86,15 @@ class Prepared(NamedTuple):
     dataset: str
     id: str
     report_row: bytes
-    item_rows: bytes  # none for a modern server (``schema.report_rows``)
+    item_rows: bytes
     types: frozenset[str]
     observation: tuple[bytes, int, int] | None
     supersedes: tuple[str, ...]
     bodies: tuple[Body, ...]
 
 
-def prepare_report(report: Report, with_items: bool = True) -> Prepared:
-    report_row, item_rows = report_rows(report, with_items)
+def prepare_report(report: Report) -> Prepared:
+    report_row, item_rows = report_rows(report)
     ip, port, day = report.ip, report.port, day_number(report.date)
     observation = None
     observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
@@ -178,6 +177,8 @@ class ClickHouseStore:
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)
         window = f"LIMIT {int(offset)}, {int(limit)}"
+        if filters.most_recent and self.layout.modern:
+            return self.newest_page(filters.dataset, where, window)
         if filters.most_recent:  # one report per identity: count the identities, page the newest of each
             total = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
             page = self.newest(filters.dataset, where, window)
@@ -186,6 +187,26 @@ class ClickHouseStore:
             page = f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where} ORDER BY day DESC, id DESC {window}"
         counted = rows(self.client, total)
         return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
+
+    def newest_page(self, dataset: str, where: str, window: str) -> Page:
+        """most_recent in one pass over the matches: the newest (day, id) of each identity, the page of them
+        and (a window function) how many identities there are; then the page's rows by their primary key."""
+        chosen = rows(
+            self.client,
+            f"SELECT argMax(day, {NEWEST_KEY}) AS newest_day, argMax(id, {NEWEST_KEY}) AS newest_id,"
+            f" max({NEWEST_KEY}) AS newest, count() OVER () AS identities FROM {self.table('reports')}"
+            f" WHERE {where} GROUP BY target ORDER BY newest DESC {window}",
+        )
+        if not chosen:  # no match, or a page past the last: the count alone
+            where_any = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
+            return Page(total=int(rows(self.client, where_any)[0]["n"]), reports=[])
+        keys = ", ".join(f"({int(row['newest_day'])}, {literal(row['newest_id'])})" for row in chosen)
+        found = rows(
+            self.client,
+            f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE dataset = {literal(dataset)}"
+            f" AND (day, id) IN ({keys}) ORDER BY day DESC, id DESC",
+        )
+        return Page(total=int(chosen[0]["identities"]), reports=[report_of(row) for row in found])
 
     def newest(self, dataset: str, where: str, window: str, before: str | None = None) -> str:
         """The rows of the newest report of each identity among the matches, newest first, ``window`` of them
@@ -344,14 +365,10 @@ class ClickHouseStore:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    @property
-    def prepare(self) -> Callable[[Report], Prepared]:
-        """The picklable function turning a Report into its rows (item rows only for the portable SQL)."""
-        return partial(prepare_report, with_items=not self.layout.modern)
+    prepare = staticmethod(prepare_report)
 
     def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        prepare = self.prepare
-        return self.ingest_prepared([prepare(report) for report in reports])
+        return self.ingest_prepared([prepare_report(report) for report in reports])
 
     def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
         """Add prepared reports whose ids are new in their dataset. Items, bodies, observations and superseded
@@ -379,9 +396,7 @@ class ClickHouseStore:
     def write_beside(self, new: list[Prepared]) -> None:
         """What new reports bring besides their own rows."""
         settings = self.write_settings()
-        item_rows = b"".join(prepared.item_rows for prepared in new)
-        if item_rows:
-            self.client.insert(self.table("items"), item_rows, settings)
+        self.client.insert(self.table("items"), b"".join(prepared.item_rows for prepared in new), settings)
         known = self.all_types()
         types = {(p.dataset, item_type) for p in new for item_type in p.types} - known
         if types:

@@ -1,10 +1,9 @@
 """Schema migrations of the ClickHouse store (``shoal db init|migrate|status``).
 
     1  reports (items as JSON), items, observations, superseded marks, DNS answers, bodies
-    2  reports rewritten: the items as parallel arrays with their words and hosts, so that a query needs no
-       other table; on servers with text indexes, its tokens (tokens.py) and their index, and a projection
-       ordered by address, and ``items`` is dropped (the portable SQL of older servers still reads it); the
-       item types of each dataset in ``types``
+    2  reports rewritten: the items as parallel arrays with their words and hosts; on servers with text
+       indexes, its tokens (tokens.py) and their index, and a projection ordered by address; the item types of
+       each dataset in ``types``
 
 A new database is made at the latest schema at once. An older one is brought forward a version at a time, each
 recorded in ``migrations`` (replicated to every node). Version 2 rewrites ``reports`` beside the old table
@@ -226,10 +225,6 @@ class ReportsRewrite:
                 self.execute(f"DROP TABLE IF EXISTS {database}.reports{on_cluster}")
                 self.execute(distributed_table(self.layout, "reports", report_columns(self.layout), REPORTS_SHARD_KEY))
         self.execute(f"DROP TABLE IF EXISTS {self.layout.local('reports_old')}{on_cluster}")
-        if self.layout.modern:  # its item conditions are answered on the report rows
-            self.execute(f"DROP TABLE IF EXISTS {database}.items{on_cluster}")
-            if self.layout.cluster is not None:
-                self.execute(f"DROP TABLE IF EXISTS {self.layout.local('items')}{on_cluster}")
         self.execute(f"DROP TABLE IF EXISTS {database}.migration_parts{on_cluster}")
 
     def distributed_is_current(self) -> bool:

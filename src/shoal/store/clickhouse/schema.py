@@ -101,9 +101,9 @@ REPORTS_SHARD_KEY = "cityHash64(id)"
 
 def report_columns(layout: Layout) -> str:
     """Schema 2's report row: the items as parallel arrays, with each item's words (``shoal.query.words``) and
-    the host it names. On a modern server also ``tokens``, computed by the server as each row is written
-    (``tokens.TOKENS``), LowCardinality (the same RowBinary as String) for the short repeated strings, and ZSTD
-    for the columns only the index and the rarer conditions read."""
+    the host it names. On a modern server also ``tokens``, computed by the server from them as each row is
+    written (``tokens.TOKENS``), LowCardinality (the same RowBinary as String) for the short repeated strings,
+    and ZSTD for the columns only the index reads."""
     if not layout.modern:
         short, packed = "String", ""
     else:
@@ -161,7 +161,8 @@ def reports_table(layout: Layout, name: str = "reports") -> list[str]:
 
 
 def items_table(layout: Layout) -> list[str]:
-    """One row per item, for the portable SQL's item conditions (a modern server answers them on the report row)."""
+    """One row per item, ordered by type and value: the item conditions tokens cannot answer (and, for the
+    portable SQL, all of them) read only their type's slice."""
     item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4" if layout.skip_indexes else ""
     return create_table(
         layout,
@@ -203,8 +204,7 @@ def types_table(layout: Layout) -> list[str]:
 
 def latest(layout: Layout) -> list[str]:
     """A new database's tables, at the latest schema."""
-    items = [] if layout.modern else items_table(layout)
-    return [*reports_table(layout), *items, *types_table(layout), *other_tables(layout)]
+    return [*reports_table(layout), *items_table(layout), *types_table(layout), *other_tables(layout)]
 
 
 def bootstrap(layout: Layout) -> list[str]:
@@ -326,8 +326,8 @@ def items_of_row(row: dict[str, Any]) -> tuple[Item, ...]:
 
 
 def report_rows(report: Report, with_items: bool = True) -> tuple[bytes, bytes]:
-    """The report's row and its item rows (none unless ``with_items``: the portable SQL's ``items``),
-    RowBinary-encoded; each item's words and host are found once, for both."""
+    """The report's row and its item rows (none unless ``with_items``), RowBinary-encoded; each item's words and
+    host are found once, for both."""
     items = report.items
     head = string(report.dataset) + string(report.id) + struct.pack("<i", day_number(report.date))
     words: list[list[str]] = []
