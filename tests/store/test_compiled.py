@@ -44,7 +44,7 @@ COMPILERS: dict[str, Callable[[Filters], str]] = {
     "tantivy": lambda filters: repr(compile_filters(SCHEMA, filters, CORPUS_TYPES)),
     **{
         f"clickhouse-{'.'.join(map(str, version))}{'-cluster' if cluster else ''}": partial(
-            lambda filters, layout: selection(layout, filters, superseded=layout.cluster is not None),
+            lambda filters, layout: selection(layout, filters, layout.cluster is not None, lambda: CORPUS_TYPES),
             layout=Layout("shoal", cluster, version),
         )
         for version in ((18, 16), (26, 9))

@@ -36,9 +36,7 @@ def expected_tokens(items: tuple[Item, ...]) -> set[str]:
         scopes = [None, context] if context else [None]
         if context:
             found.add(tokens.has_context(item_type, context))
-        found |= {tokens.any_word(word) for word in words}
-        if item_type not in tokens.WORDLESS_TYPES:
-            found |= {tokens.word(item_type, scope, word) for scope in scopes for word in words}
+        found |= {tokens.word(item_type, scope, word) for scope in scopes for word in words}
         if item_type not in tokens.VALUELESS_TYPES:
             found |= {tokens.value(item_type, scope, key) for scope in scopes}
         if host:

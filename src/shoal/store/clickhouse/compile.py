@@ -69,10 +69,11 @@ def address_range(network: IPNetwork) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Compiler:
-    """The portable dialect."""
+    """The portable dialect. ``types``: the item types the dataset has (read when a term names no type)."""
 
     layout: Layout
     dataset: str
+    types: Callable[[], frozenset[str]] = frozenset
 
     def compile(self, plan: Plan) -> str:
         return PORTABLE[type(plan)](self, plan)
@@ -146,36 +147,32 @@ class TokenCompiler(Compiler):
     def compile(self, plan: Plan) -> str:
         return MODERN[type(plan)](self, plan)
 
+    def word_tokens(self, item_type: str | None, context: str | None, words: tuple[str, ...] | list[str]) -> str:
+        """Each of ``words`` in an item of ``item_type`` (None: of any type the dataset has) in ``context``
+        (None: any), as a condition on the tokens ("1" for no words)."""
+        if item_type is not None:
+            return has_all([tokens.word(item_type, context, word) for word in words]) if words else "1"
+        types = sorted(self.types())
+        each = [has_any([tokens.word(name, context, word) for name in types]) for word in words]
+        return " AND ".join(each) if each else "1"
+
     def words(self, plan: Words) -> str:
         needed = plan.words[:-1] if plan.prefix else plan.words
-        exact = len(plan.words) == 1 and not plan.prefix and plan.context != ""
-        if plan.type is None:
-            wanted = [tokens.any_word(word) for word in needed]
-            exact = exact and plan.context is None
-        elif plan.type in tokens.WORDLESS_TYPES:
-            return super().words(plan)
-        else:
-            wanted = [tokens.word(plan.type, plan.context or None, word) for word in needed]
-        if exact:
-            return has_all(wanted)
-        return checked(wanted, super().words(plan))
+        found = self.word_tokens(plan.type, plan.context or None, needed)
+        if len(plan.words) == 1 and not plan.prefix and plan.context != "":
+            return found
+        return checked(found, super().words(plan))
 
     def exact(self, plan: Exact) -> str:
         if plan.type is None or plan.prefix:
             words = split_words(plan.value)
             if plan.prefix and split_words(plan.value[-1:]):
                 words = words[:-1]  # the value may go on with more of its last word
-            if plan.type is None:
-                wanted = [tokens.any_word(word) for word in words]
-            elif plan.type in tokens.WORDLESS_TYPES:
-                wanted = []
-            else:
-                wanted = [tokens.word(plan.type, None, word) for word in words]
-            return checked(wanted, super().exact(plan))
+            return checked(self.word_tokens(plan.type, None, words), super().exact(plan))
         if plan.type in tokens.VALUELESS_TYPES:
             return super().exact(plan)
-        token = tokens.value(plan.type, plan.context or None, plan.value)
-        return has_all([token]) if plan.context != "" else checked([token], super().exact(plan))
+        token = has_all([tokens.value(plan.type, plan.context or None, plan.value)])
+        return token if plan.context != "" else checked(token, super().exact(plan))
 
     def has_context(self, plan: HasContext) -> str:
         if plan.prefix or plan.context == "":
@@ -188,14 +185,14 @@ class TokenCompiler(Compiler):
         if not plan.whole:
             wanted.append(tokens.host_suffix(plan.type, context, plan.name))
         if plan.context == "":
-            return checked_any(wanted, super().host_name(plan))
+            return checked(has_any(wanted), super().host_name(plan))
         return has_any(wanted)
 
     def addresses(self, plan: IpRange) -> str:
         if plan.context is None:  # the scanned address, or another ip item (then checked on the items)
-            other = checked([tokens.OTHER_ADDRESS], super().addresses(plan))
+            other = checked(has_all([tokens.OTHER_ADDRESS]), super().addresses(plan))
             return f"({scanned_address(plan.network)} OR {other})"
-        return checked([tokens.has_context("ip", plan.context)], super().addresses(plan))
+        return checked(has_all([tokens.has_context("ip", plan.context)]), super().addresses(plan))
 
 
 def has_all(wanted: list[str]) -> str:
@@ -205,18 +202,16 @@ def has_all(wanted: list[str]) -> str:
 
 
 def has_any(wanted: list[str]) -> str:
+    if not wanted:
+        return "0"
     if len(wanted) == 1:
         return f"has(tokens, {literal(wanted[0])})"
     return f"hasAny(tokens, [{', '.join(map(literal, wanted))}])"
 
 
-def checked(wanted: list[str], test: str) -> str:
-    """``test``, behind the tokens every match must hold (none: ``test`` alone)."""
-    return f"({has_all(wanted)} AND {test})" if wanted else test
-
-
-def checked_any(wanted: list[str], test: str) -> str:
-    return f"({has_any(wanted)} AND {test})"
+def checked(needed: str, test: str) -> str:
+    """``test``, behind what the tokens say every match must hold ("1": nothing)."""
+    return test if needed == "1" else f"({needed} AND {test})"
 
 
 def phrase(plan: Words) -> list[str]:
@@ -279,17 +274,16 @@ MODERN: dict[type, Rule] = {
 DIALECTS = {"portable": PORTABLE, "modern": MODERN}
 
 
-def compiler(layout: Layout, dataset: str) -> Compiler:
-    return (TokenCompiler if layout.modern else Compiler)(layout, dataset)
-
-
-def selection(layout: Layout, filters: Filters, superseded: bool = True) -> str:
+def selection(
+    layout: Layout, filters: Filters, superseded: bool = True, types: Callable[[], frozenset[str]] = frozenset
+) -> str:
     """The SQL condition on ``reports`` for the matching reports before ``most_recent``: the dataset, the plan,
     and superseded reports hidden (unless ``history`` or a ``report_id``). ``superseded``: whether the dataset
     has superseded marks at all (without, the clause is left out: it would exclude nothing, yet read every
-    report id)."""
+    report id); ``types``: the dataset's item types, asked for only when a term names none."""
     dataset = literal(check_dataset(filters.dataset))
-    parts = [f"dataset = {dataset}", compiler(layout, filters.dataset).compile(lower(filters))]
+    chosen = (TokenCompiler if layout.modern else Compiler)(layout, filters.dataset, types)
+    parts = [f"dataset = {dataset}", chosen.compile(lower(filters))]
     if superseded and not filters.history and filters.report_id is None:
         parts.append(f"id NOT IN (SELECT id FROM {layout.local('superseded')} WHERE dataset = {dataset})")
     return " AND ".join(parts)

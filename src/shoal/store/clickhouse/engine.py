@@ -172,7 +172,12 @@ class ClickHouseStore:
 
     def selection(self, filters: Filters) -> str:
         marked = not filters.history and filters.report_id is None and self.superseded(filters.dataset)
-        return selection(self.layout, filters, marked)
+        return selection(self.layout, filters, marked, lambda: self.stored_types(filters.dataset))
+
+    def stored_types(self, dataset: str) -> frozenset[str]:
+        """The item types stored in ``dataset``, read now (a type is recorded before its first report)."""
+        found = rows(self.client, f"SELECT DISTINCT type FROM {self.table('types')} WHERE dataset = {literal(dataset)}")
+        return frozenset(row["type"] for row in found)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)

@@ -87,8 +87,8 @@ class Layout:
 # -- DDL ------------------------------------------------------------------------------------------------------
 
 ITEM_COLUMNS = (
-    "dataset String, report_id String, day Int32, type String, context String, value String, words Array(String),"
-    " host String, address FixedString(16)"
+    "dataset String, report_id String{packed}, day Int32, type String, context String, value String,"
+    " words Array(String), host String, address FixedString(16)"
 )
 TYPE_COLUMNS = "dataset String, type String"
 OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
@@ -167,7 +167,7 @@ def items_table(layout: Layout) -> list[str]:
     return create_table(
         layout,
         "items",
-        ITEM_COLUMNS,
+        ITEM_COLUMNS.format(packed=" CODEC(ZSTD(3))" if layout.modern else ""),  # random ids: most of the bytes
         "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
         "cityHash64(report_id)",
         item_indexes,

@@ -9,15 +9,14 @@ compiler (``compile.py``) spells the same strings from a plan node with the func
 that both spell every fact alike.
 
     kind  fact                                              for
-    w     an item of type T has word W                      every item whose type the query language searches
-    W     an item of type T in context C has word W         by words (not ip, host, port-tcp)
+    w     an item of type T has word W                      every item (``search-term:`` asks for the word
+    W     an item of type T in context C has word W         under every type the dataset has)
     v     an item of type T has the value V                 every item but ip and host (whose terms are
     V     an item of type T in context C has the value V    address ranges and host names)
     h, H  as v, V for a value longer than VALUE_BYTES: its MD5 instead of the value
     c     an item of type T has the context C               every item with a context
     n, N  an item of type T [in context C] names host H     host items, and the host of url items
     s, S  … names a host under H by whole labels
-    x     an item of any type has word W                    every item (``search-term:``)
     i     an ip item besides the scanned address            reports that have one
 
 A kind in capitals names the context and is written only for items whose context is not empty: a condition on
@@ -31,8 +30,7 @@ from __future__ import annotations
 import hashlib
 
 VALUE_BYTES = 64  # values up to this long are their own token; longer ones are written as their MD5
-WORDLESS_TYPES = ("host", "ip", "port-tcp")  # lowered to host names, address ranges and port numbers
-VALUELESS_TYPES = ("host", "ip")
+VALUELESS_TYPES = ("host", "ip")  # their terms are lowered to host names and address ranges
 OTHER_ADDRESS = "i"
 
 
@@ -73,10 +71,6 @@ def host_suffix(item_type: str, context: str | None, name: str) -> str:
     return head("s", item_type, context) + name
 
 
-def any_word(text: str) -> str:
-    return "x" + text
-
-
 # -- the same facts in SQL, over the row's item arrays ------------------------------------------------------------
 
 
@@ -102,13 +96,11 @@ def sql_value(kind: str, scope: str) -> str:
 
 SUFFIXES = "arrayMap(p -> substring(h, p + 1), arrayFilter(p -> substring(h, p, 1) = '.', range(1, length(h) + 1)))"
 TYPED, SCOPED = sql_field("t"), f"{sql_field('t')}, {sql_field('c')}"
-WORDLESS = [f"t = '{name}'" for name in WORDLESS_TYPES]
 VALUELESS = [f"t = '{name}'" for name in VALUELESS_TYPES]
 ITEM_TOKENS = f"""arrayConcat(
     arrayFilter(x -> c != '', [concat('c', {SCOPED})]),
-    arrayMap(w -> concat('x', w), ws),
-    arrayMap(w -> concat('w', {TYPED}, w), arrayFilter(w -> {sql_unless(*WORDLESS)}, ws)),
-    arrayMap(w -> concat('W', {SCOPED}, w), arrayFilter(w -> {sql_unless("c = ''", *WORDLESS)}, ws)),
+    arrayMap(w -> concat('w', {TYPED}, w), ws),
+    arrayMap(w -> concat('W', {SCOPED}, w), arrayFilter(w -> c != '', ws)),
     arrayFilter(x -> {sql_unless(*VALUELESS)}, [{sql_value("v", TYPED)}]),
     arrayFilter(x -> {sql_unless("c = ''", *VALUELESS)}, [{sql_value("V", SCOPED)}]),
     arrayFilter(x -> h != '',
