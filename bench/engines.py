@@ -399,6 +399,47 @@ def read(timings: Timings, label: str, target: Target) -> str:
     return f"{timings.rows[label, target.label] / 1e6:.2f}M / {timings.bytes[label, target.label] / 2**20:.0f} MiB"
 
 
+CORES, EFFICIENCY = 16, 0.6  # the sizing model's node: cores, and the share of them a query's scan keeps busy
+CLUSTERS = ((100_000_000, 4), (1_000_000_000, 8), (1_000_000_000, 32))  # (reports, nodes) the sizing table shows
+
+
+def fitted(small: tuple[int, float], large: tuple[int, float]) -> tuple[float, float]:
+    """(a, b) of a + b·N through two measured points, a ≥ 0 (a cost growing faster than N is all b)."""
+    slope = (large[1] - small[1]) / (large[0] - small[0])
+    fixed = small[1] - slope * small[0]
+    return (fixed, slope) if fixed >= 0 else (0.0, large[1] / large[0])
+
+
+def sizing(targets: list[Target], plan: list[core.Query], timings: Timings) -> str:
+    """Latency of each query at 100M and 1B reports on N nodes of CORES cores, from the CPU and rows read measured at
+    the two sizes of ``chdb`` (and ``chdb-before``): CPU(N) = a + b·N per query; a node holds N / nodes reports
+    (one shard a node, its replica elsewhere) and runs the b part on CORES × EFFICIENCY cores, all nodes at once."""
+    lines = []
+    for name in ("chdb", "chdb-before"):
+        measured = sorted((t for t in targets if t.name == name), key=lambda t: t.size)
+        if len(measured) < 2:
+            continue
+        small, large = measured[0], measured[-1]
+        header = " | ".join(f"{reports / 1e9:g}B on {nodes}" if reports >= 1e9 else f"{reports / 1e6:g}M on {nodes}"
+                            for reports, nodes in CLUSTERS)  # fmt: skip
+        lines += ["", f"Sizing from {name} ({small.size:,} and {large.size:,} reports; {CORES} cores a node, "
+                  f"{EFFICIENCY:.0%} of them busy):", "",
+                  f"| query | fixed a (ms) | b (CPU ms per million reports) | rows read per million | {header} |",
+                  "|---|---:|---:|---:|" + "---:|" * len(CLUSTERS)]  # fmt: skip
+        for query in plan:
+            points = [(t.size, timings.median("cpu", query.label, t)) for t in (small, large)]
+            fixed, slope = fitted(points[0], points[1])
+            rows_per_million = timings.rows[query.label, large.label] / (large.size / 1e6)
+            cells = []
+            for reports, nodes in CLUSTERS:
+                latency = fixed + slope * reports / nodes / (CORES * EFFICIENCY)
+                cells.append(f"{latency / 1000:,.2f} s" if latency >= 1000 else f"{latency:,.0f} ms")
+            label = query.label.replace("|", chr(92) + "|")
+            lines.append(f"| `{label}` | {fixed:,.1f} | {slope * 1e6:,.1f} | {rows_per_million / 1e6:.2f}M | "
+                         + " | ".join(cells) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(targets: list[Target], plan: list[core.Query], timings: Timings, loads: list[str], runs: int) -> str:
     lines = [
         f"- date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; machine: {core.machine()}",
@@ -529,8 +570,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             target.stop()
         if cluster_url is not None:
             stop_cluster(data)
+    saved = {what: {" | ".join(key): value for key, value in getattr(timings, what).items()}
+             for what in ("wall", "cpu", "rows", "bytes", "signatures")}  # fmt: skip
+    stores = {t.label: {"seconds": t.ingest_seconds, "cpu": t.ingest_cpu, "storage": t.storage} for t in targets}
+    (data / "engines-results.json").write_text(json.dumps({"timings": saved, "stores": stores, "loads": loads}))
     print()
     print(report(targets, plan, timings, loads, args.runs))
+    print(sizing(targets, plan, timings))
     different = mismatches(targets, plan, timings)
     for line in different:
         print(f"MISMATCH {line}")
