@@ -299,13 +299,25 @@ def summary_values(column: str, conditions: list[str]) -> str:
     return f"arrayDistinct(arrayFilter((v, t) -> {test}, item_{column}, item_type))"
 
 
-def summary_conditions(kind: str, contexts: tuple[str, ...], excluded: tuple[str, ...]) -> tuple[str, list[str]]:
-    """The column a summary of ``kind`` counts and the conditions on the items it counts."""
+def summary_conditions(
+    kind: str, contexts: tuple[str, ...], excluded: tuple[str, ...], names: tuple[str, str] = ("t", "c")
+) -> tuple[str, list[str]]:
+    """The column a summary of ``kind`` counts and the conditions on the items it counts, naming the type and the
+    context ``names`` (a lambda's, or the ``items`` columns)."""
+    item_type, context = names
     if kind in CONTEXT_KEYWORDS:
-        return "context", [f"t = {literal(CONTEXT_KEYWORDS[kind])}"]
-    conditions = [f"t = {literal(kind)}"]
+        return "context", [f"{item_type} = {literal(CONTEXT_KEYWORDS[kind])}"]
+    conditions = [f"{item_type} = {literal(kind)}"]
     if contexts:
-        conditions.append(f"c IN ({', '.join(map(literal, contexts))})")
+        conditions.append(f"{context} IN ({', '.join(map(literal, contexts))})")
     if excluded:
-        conditions.append(f"c NOT IN ({', '.join(map(literal, excluded))})")
+        conditions.append(f"{context} NOT IN ({', '.join(map(literal, excluded))})")
     return "value", conditions
+
+
+def whole_days(filters: Filters) -> bool:
+    """Does the selection keep whole days of the dataset (no condition but dates)? A summary of it reads the report
+    rows of those days; any other is cheaper on its type's slice of ``items``, probed against the matches."""
+    plan = lower(filters)
+    parts = plan.children if isinstance(plan, AllOf) else (plan,)
+    return all(isinstance(part, (Everything, DateRange)) for part in parts)

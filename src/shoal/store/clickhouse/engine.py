@@ -57,6 +57,7 @@ from shoal.store.clickhouse.compile import (
     selection,
     summary_conditions,
     summary_values,
+    whole_days,
 )
 from shoal.store.clickhouse.migrate import migrate
 from shoal.store.clickhouse.schema import (
@@ -253,17 +254,27 @@ class ClickHouseStore:
             last_key = f"{day + DAY_KEY_OFFSET}{last['id']}"
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        """Per value, the matching reports holding it, counted on the report rows in one pass: each row's
-        distinct values of the wanted items, then a GROUP BY (per shard, merged). No set of report ids."""
-        column, conditions = summary_conditions(request.type, request.contexts, request.excluded_contexts)
-        values = summary_values(column, conditions)
+        """Per value, the matching reports holding it, in one pass, never with a set of every report id. Whole days
+        (or most_recent): counted on the report rows, each row's distinct values of the wanted items, then a
+        GROUP BY (per shard, merged). Any other selection: its type's slice of ``items`` probed against the set of
+        matching report ids (distinct reports per value), far fewer bytes than every item of the matching rows."""
+        kinds = (request.type, request.contexts, request.excluded_contexts)
         where = self.selection(filters)
         reports = self.table("reports")
         if filters.most_recent:
+            values = summary_values(*summary_conditions(*kinds))
             newest = f"SELECT argMax({values}, {NEWEST_KEY}) AS found FROM {reports} WHERE {where} GROUP BY target"
             grouped = f"SELECT value, count() AS n FROM ({newest}) ARRAY JOIN found AS value GROUP BY value"
-        else:
+        elif whole_days(filters):
+            values = summary_values(*summary_conditions(*kinds))
             grouped = f"SELECT arrayJoin({values}) AS value, count() AS n FROM {reports} WHERE {where} GROUP BY value"
+        else:
+            column, conditions = summary_conditions(*kinds, names=("type", "context"))
+            grouped = (
+                f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
+                f" WHERE dataset = {literal(filters.dataset)} AND {' AND '.join(conditions)}"
+                f" AND report_id IN (SELECT id FROM {self.layout.local('reports')} WHERE {where}) GROUP BY value"
+            )
         order = f"ORDER BY n DESC, value ASC LIMIT {int(request.limit)}"
         if self.layout.modern:  # the totals from the same grouping, by window functions
             top = rows(
