@@ -36,8 +36,8 @@ from pathlib import Path
 import httpx
 from starlette.datastructures import QueryParams
 
-from shoal.api.deps import known_types
-from shoal.api.params import filters_of, summary_of
+from shoal.request.reading import known_types, summary_of
+from shoal.request.selection import Selection
 from shoal.store.embedded import EmbeddedStore
 
 HERE = Path(__file__).resolve().parent
@@ -169,7 +169,7 @@ def run_in_process(data: Path, plan: list[Query], runs: int) -> dict[str, str]:
         types = known_types(store)
         for query in plan:
             params = QueryParams(query.params)
-            filters = filters_of(params, types)
+            filters = Selection.read(params).as_filters(types)
             request = summary_of(params, types, True)
             if request is not None:
                 summary = store.summarize(filters, request)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import importlib
 import json
 import os
 import resource
@@ -141,9 +142,7 @@ def worker(kind: str, folder: Path, url: str | None) -> None:
     """Answer the coordinator's commands, one JSON line each, on stdin/stdout."""
     from starlette.datastructures import QueryParams
 
-    from shoal.api.deps import known_types
-    from shoal.api.params import filters_of, summary_of
-
+    known_types, filters_of, summary_of = request_reading()
     counters = Counters()
     store = open_worker_store(kind, folder, url, counters)
     actions: list[Callable[[], str]] = []
@@ -182,6 +181,18 @@ def worker(kind: str, folder: Path, url: str | None) -> None:
         out.write(json.dumps(answer) + "\n")
         out.flush()
     store.close()
+
+
+def request_reading() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """How the API reads a request into the store's terms: the item types, the filters and the summary asked for
+    (through the request room; an older Shoal given as ``--baseline`` read them in ``shoal.api``)."""
+    try:
+        from shoal.request.reading import known_types, summary_of
+        from shoal.request.selection import Selection
+    except ImportError:
+        deps, params = importlib.import_module("shoal.api.deps"), importlib.import_module("shoal.api.params")
+        return deps.known_types, params.filters_of, params.summary_of
+    return known_types, lambda query, types: Selection.read(query).as_filters(types), summary_of
 
 
 def action(store: Any, filters: Any, request: Any) -> Callable[[], str]:

@@ -197,8 +197,8 @@ def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
     """Open the store the way ``shoal serve`` would, and check everything the module docstring lists."""
     from starlette.datastructures import QueryParams
 
-    from shoal.api.deps import known_types
-    from shoal.api.params import filters_of, summary_of
+    from shoal.request.reading import known_types, summary_of
+    from shoal.request.selection import Selection
     from shoal.store.base import Filters
     from shoal.store.embedded import EmbeddedStore
 
@@ -228,7 +228,7 @@ def check_store(data: Path, ids: list[str], batch: int, reported: int) -> Check:
             types = known_types(store)
             summary = summary_of(QueryParams("summarize=port-tcp"), types, False)
             assert summary is not None
-            if not store.summarize(filters_of(QueryParams(""), types), summary).values:
+            if not store.summarize(Selection.read(QueryParams("")).as_filters(types), summary).values:
                 problems.append("a summary over every report is empty")
         return check
     except Exception as exc:

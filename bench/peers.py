@@ -314,13 +314,13 @@ class Shoal(Engine):
     def answer(self, query: Query) -> dict[str, Any]:
         from starlette.datastructures import QueryParams
 
-        from shoal.api.deps import known_types
-        from shoal.api.params import filters_of, summary_of
+        from shoal.request.reading import known_types, summary_of
+        from shoal.request.selection import Selection
 
         store = self.open()
         params = QueryParams(query.params)
         types = known_types(store)
-        filters = filters_of(params, types)
+        filters = Selection.read(params).as_filters(types)
         request = summary_of(params, types, True)
         if request is not None:
             summary = store.summarize(filters, request)

@@ -38,12 +38,12 @@ import numpy as np
 import orjson
 from starlette.datastructures import QueryParams
 
-from shoal.api.params import port_query_of
 from shoal.api.render import ipports_body, ports_body
 from shoal.ingest.masscan import read_masscan_list
 from shoal.ingest.pipeline import ingest_stream
 from shoal.model import PortObservation
 from shoal.ports import summarize_ip_ports, summarize_ports
+from shoal.request.reading import read_port_query
 from shoal.store.base import day_number
 from shoal.store.embedded import EmbeddedStore
 from shoal.store.embedded.ports import V6_KEY, v4_keys
@@ -210,7 +210,7 @@ def plan(targets: dict[str, str], end: dt.date) -> list[tuple[str, str, list[tup
 
 def answer(store: EmbeddedStore, endpoint: str, params: list[tuple[str, str]], today: dt.date) -> bytes:
     """What the route does, minus HTTP."""
-    found = store.open_ports(port_query_of(QueryParams(params), today))
+    found = store.open_ports(read_port_query(QueryParams(params), today))
     body = ports_body(summarize_ports(found)) if endpoint == "ports" else ipports_body(summarize_ip_ports(found))
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 

@@ -1,5 +1,6 @@
 """Shared fixtures: the fixed corpus loaded into every engine (one conformance suite, parametrised by engine),
-in every dataset (the same semantics on every dataset's endpoint)."""
+in every dataset (the same semantics on every dataset's endpoint); and once into the embedded engine, for the
+tests of what is the same whatever the engine (the API's limits, tokens, errors, fuzzing, the web pages)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     store.ingest([replace(report, dataset=dataset) for dataset in DATASETS for report in CORPUS])
     yield store
     drop(store)
+
+
+@pytest.fixture(scope="session")
+def api_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The corpus in every dataset of the embedded engine: what API-level tests run on, once."""
+    store = open_engine("embedded", None, tmp_path_factory.mktemp("corpus-api"))  # type: ignore[arg-type]
+    store.ingest([replace(report, dataset=dataset) for dataset in DATASETS for report in CORPUS])
+    yield store
+    store.close()
 
 
 @pytest.fixture(params=ENGINE_NAMES)

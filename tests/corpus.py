@@ -1,122 +1,49 @@
-"""The fixed corpus every semantics test runs on: small, hand-written, each report there for a reason."""
+"""The fixed corpora the conformance suite and the API, CLI and client tests run on: data files beside the cases
+(``tests/store/cases``), one report a line, each there for a reason.
+
+- ``corpus.jsonl``: ``CORPUS``, reports in the API's shape (what ``shoal import`` reads), loaded into every
+  dataset of every engine by the conformance suite.
+- ``datasets.jsonl``: ``DATASET_CORPUS``, a small store holding all four datasets about one domain
+  (example.org), each report dated ``days_ago`` before today so that clients' "last 30 days" calls find it
+  whatever day the tests run, with its raw bodies (``BODIES``, by name) as the API's body endpoint shows them.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
-from shoal.model import Item, Report
+import orjson
+
+from shoal.model import Body, Report
+
+CASES = Path(__file__).parent / "store" / "cases"
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
-def report(
-    report_id: str, day: int, ip: str, port: int, *items: tuple[str, str, str] | tuple[str, str, str, bool]
-) -> Report:
-    target = (Item("ip", ip, "", True), Item("port-tcp", str(port), "", True))
-    extra = tuple(Item(t[0], t[2], t[1], t[3] if len(t) > 3 else False) for t in items)
-    return Report(date=dt.date(2026, 11, day), id=report_id, items=target + extra)
+def lines(name: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in (CASES / name).read_bytes().splitlines() if line.strip()]
 
 
-# (type, context, value[, is_metadata])
-CORPUS: list[Report] = [
-    report(
-        "r01",
-        1,
-        "8.8.8.8",
-        443,
-        ("title", "", "University of London"),
-        ("subject", "", "CN=www.ox.ac.uk, O=University of Oxford, C=GB"),
-        ("host", "cert-dns-name", "www.ox.ac.uk"),
-        ("ip", "cert-ip-address", "8.8.4.4"),
-        ("http-header", "Server", "nginx/1.18.0"),
-        ("http-header", "X-Clacks-Overhead", "GNU Terry Pratchett"),
-        ("server-banner", "https", "HTTP/1.1 200 OK"),
-        ("geo-country", "", "GB", True),
-        ("product-tag", "", "nginx", True),
-    ),
-    report(
-        "r02",
-        2,
-        "8.8.8.8",
-        443,
-        ("title", "", "University London"),
-        ("http-header", "Server", "nginx/1.20.1"),
-        ("host", "", "mail.example.com"),
-        ("server-banner", "https", "HTTP/1.1 200 OK"),
-        ("geo-country", "", "US", True),
-        ("product-tag", "", "nginx", True),
-    ),
-    report("r03", 3, "8.8.8.8", 53, ("server-banner", "dns", "dnsmasq-2.80"), ("geo-country", "", "US", True)),
-    report(
-        "r04",
-        1,
-        "10.1.2.3",
-        22,
-        ("server-banner", "ssh", "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6"),
-        ("entity", "", "Tencent Cloud Computing", True),
-        ("product-tag", "", "openssh", True),
-        ("geo-country", "", "CN", True),
-    ),
-    report(
-        "r05",
-        2,
-        "10.1.2.4",
-        2222,
-        ("server-banner", "ssh", "SSH-2.0-OpenSSH_7.4"),
-        ("entity", "", "Tencent Cloud Computing", True),
-        ("geo-country", "", "CN", True),
-    ),
-    report(
-        "r06",
-        3,
-        "10.1.2.5",
-        80,
-        ("entity", "", "Tencent Cloud Computing", True),
-        ("http-header", "Content-Disposition", 'inline; filename="index.html"'),
-        ("product-info", "", "(Fedora)", True),
-        ("title", "", "London"),
-        ("title", "", "University"),
-        ("server-banner", "http", "HTTP/1.1 404 Not Found"),
-    ),
-    report(
-        "r07",
-        4,
-        "10.9.0.1",
-        502,
-        ("server-banner", "modbus", "Schneider Electric BMX P34 2020"),
-        ("product-tag", "", "hikvision dvr ds-7208hwi-sh", True),
-        ("geo-country", "", "RU", True),
-    ),
-    report("r08", 4, "10.9.0.2", 37777, ("product-tag", "", "dahua", True), ("geo-country", "", "IR", True)),
-    report("r09", 5, "10.9.0.3", 37777, ("product-tag", "", "dahua", True), ("geo-country", "", "RU", True)),
-    report("r10", 5, "10.9.0.4", 8000, ("product-tag", "", "hikvision", True), ("geo-country", "", "IR", True)),
-    report(
-        "r11",
-        6,
-        "2001:db8::10",
-        80,
-        ("url", "", "https://foo.bar.example.com/abc/def"),
-        ("host", "", "notexample.com"),
-        ("title", "", "CherryPy Server"),
-        ("server-banner", "http", "HTTP/1.1 200 OK"),
-    ),
-    report(
-        "r12",
-        6,
-        "2001:db8::11",
-        8080,
-        ("http-header", "Server", "NimPlant C2 Server"),
-        ("server-banner", "http", "CherryPy/18.8.0"),
-    ),
-    report("r13", 7, "192.0.2.1", 443, ("host", "", "driftnet.io"), ("http-header", "Server", "cloudflare")),
-    report("r14", 7, "192.0.2.2", 80, ("host", "", "api.driftnet.io"), ("url", "", "http://driftnet.io/login")),
-    report("r15", 7, "192.0.2.3", 443, ("host", "", "driftnet.io.evil.com")),
-    report(
-        "r16",
-        8,
-        "192.0.2.4",
-        21,
-        ("server-banner", "ftp", "220 (vsFTPd 3.0.5)"),
-        ("product-info", "", "C:\\Program Files\\ftpd"),
-        ("http-header", "Server", "vsftpd"),
-        ("http-header", "X-Backend", "vsftpd"),
-    ),
+def body_of(raw: dict[str, Any]) -> Body:
+    data = base64.b64decode(raw["data"]) if raw["encoding"] == "base64" else raw["data"].encode()
+    return Body.capped(data, raw["content_type"])
+
+
+CORPUS: list[Report] = [Report.from_dict(raw) for raw in lines("corpus.jsonl")]
+BODIES: dict[str, Body] = {
+    body["name"]: body_of(body) for raw in lines("datasets.jsonl") for body in raw.get("bodies", ())
+}
+DATASET_CORPUS: list[Report] = [
+    Report(
+        TODAY - dt.timedelta(days=raw["days_ago"]),
+        Report.from_dict({**raw, "date": TODAY.isoformat()}).items,
+        raw["id"],
+        raw["dataset"],
+        tuple(BODIES[body["name"]] for body in raw.get("bodies", ())),
+    )
+    for raw in lines("datasets.jsonl")
 ]
+WELCOME, BINARY = BODIES["welcome"], BODIES["binary"]

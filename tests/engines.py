@@ -1,5 +1,6 @@
-"""Every engine the suite runs on, each opened empty: embedded (tantivy), chDB (ClickHouse 26.9 in-process) and
-the local 2 shards × 2 replicas ClickHouse 18.16 cluster (``scripts/clickhouse-cluster.sh``).
+"""Every engine the suite runs on, each opened empty: every scheme of ``shoal.store.registry.ENGINES`` (embedded
+(tantivy), chDB (ClickHouse 26.9 in-process) and the local 2 shards × 2 replicas ClickHouse 18.16 cluster,
+``scripts/clickhouse-cluster.sh``), a new one by its URL with a folder of its own.
 
 The cluster is started once per test session by the ``clickhouse_cluster`` fixture and stopped at its end;
 when its packages are missing it is skipped, except in CI (``CI=true``), where that is a failure. chDB holds
@@ -20,11 +21,11 @@ import pytest
 from shoal.store.base import Store
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import ChdbClient, HttpClient
-from shoal.store.embedded import EmbeddedStore
+from shoal.store.registry import ENGINES, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "scripts" / "clickhouse-cluster.sh"
-ENGINE_NAMES = ("embedded", "chdb", "clickhouse")
+ENGINE_NAMES = tuple(ENGINES)
 _databases = itertools.count()
 
 
@@ -106,9 +107,10 @@ def clickhouse_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
 
 
 def open_engine(engine: str, request: pytest.FixtureRequest, folder: Path) -> Store:
-    """An empty store of ``engine``; the chDB and cluster fixtures start on first use."""
-    if engine == "embedded":
-        return EmbeddedStore(folder)
+    """An empty store of ``engine``: a database of its own in the chDB folder of this process or in the test
+    cluster (their fixtures start on first use), any other engine's at ``engine://folder``."""
     if engine == "chdb":
         return chdb_store(request.getfixturevalue("chdb_folder"))
-    return cluster_store(request.getfixturevalue("clickhouse_cluster"))
+    if engine == "clickhouse":
+        return cluster_store(request.getfixturevalue("clickhouse_cluster"))
+    return open_store(f"{engine}://{folder}", folder)

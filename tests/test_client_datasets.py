@@ -8,7 +8,7 @@ import pytest
 
 from shoal.client import Client
 from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS
-from tests.datasets_corpus import BINARY, DATASET_CORPUS, WELCOME
+from tests.corpus import BINARY, DATASET_CORPUS, WELCOME
 from tests.web.server import Served, serve
 
 

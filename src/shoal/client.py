@@ -36,7 +36,7 @@ import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Literal, Unpack
+from typing import Any
 
 import httpx
 import orjson
@@ -53,8 +53,8 @@ from shoal.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from shoal.model import Report
-from shoal.results import (
+from shoal.model import DATASET_TABLE, PROTOCOLS, Report
+from shoal.request.answers import (
     NO_VALUES,
     BodyPage,
     IpPortCounts,
@@ -63,16 +63,31 @@ from shoal.results import (
     RawBody,
     ReportBodies,
     SearchPage,
-    Selection,
     ValueCounts,
     by_count,
-    dataset_path,
-    dates,
-    selection_params,
 )
+from shoal.request.export import ExportFormat
+from shoal.request.params import (
+    BODY_DATASET,
+    DATASET,
+    FORMAT,
+    FROM,
+    MULTI_SUMMARY_LIMIT,
+    PAGE,
+    PORTS_IP,
+    SUMMARIZE,
+    SUMMARY_CARDINALITY,
+    SUMMARY_CONTEXT,
+    SUMMARY_LIMIT,
+    SUMMARY_NOCONTEXT,
+    TARGET_IP,
+    TARGET_PORT,
+    TO,
+    Param,
+)
+from shoal.request.selection import Selection, selectors_elsewhere
 
 DEFAULT_TIMEOUT = 60.0
-ExportFormat = Literal["ndjson", "csv"]
 __all__ = [
     "NO_VALUES",
     "ApiError",
@@ -117,6 +132,32 @@ def raw_body(item: dict[str, Any]) -> RawBody:
         str(item.get("content_type", "")),
         data,
     )
+
+
+def endpoint(dataset: str, selection: Selection) -> str:
+    """The search endpoint of ``dataset`` (its row's path); a dataset's own selectors are sent to it alone, never
+    silently ignored elsewhere."""
+    row = DATASET_TABLE.get(dataset)
+    if row is None:
+        raise ValueError(f"unknown dataset {dataset!r}: one of {', '.join(DATASET_TABLE)}")
+    misplaced = selectors_elsewhere(row, selection)
+    if misplaced:
+        raise TypeError(misplaced)
+    return row.path
+
+
+def selected(expression: str, selection: Selection | None, options: dict[str, Any]) -> Selection:
+    """The selection of a call: ``selection=``, or the expression and keyword arguments (``Selection.of``)."""
+    if selection is None:
+        return Selection.of(expression=expression, **options)
+    if expression or options:
+        raise TypeError("give a selection= or an expression and search options, not both")
+    return selection
+
+
+def given(*pairs: tuple[Param[Any], Any]) -> list[tuple[str, str]]:
+    """Query parameters from (parameter, value) pairs, each written as the API reads it (defaults left out)."""
+    return [(param.name, text) for param, value in pairs for text in param.format(value)]
 
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
@@ -263,27 +304,36 @@ class Client:
         return None if response.status_code == 204 or not response.content else orjson.loads(response.content)
 
     # -- endpoints ----------------------------------------------------------------------------------------
+    # A search takes its selection as keyword arguments named as ``Selection``'s fields (``ip=``, ``date_from=``,
+    # ``most_recent=``, ``filters=``, ``query=``, ``report_id=``, ``history=``…) or a dataset's own selectors
+    # (``host=``, ``nameserver=`` on rdns), read as the API reads them; or as one ``selection=Selection(...)``.
 
     def search(
-        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+        self,
+        expression: str = "",
+        *,
+        page: int = 0,
+        dataset: str = PROTOCOLS,
+        selection: Selection | None = None,
+        **options: Any,
     ) -> SearchPage:
         """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
         ``/v1/scan/domains``, ``/v1/ct/log`` or ``/v1/domain/rdns`` (``host=``, ``nameserver=``)."""
-        path = dataset_path(dataset, selection)
-        params = [*selection_params(expression, selection), ("page", str(page))]
-        body = self._json(path, params)
+        chosen = selected(expression, selection, options)
+        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *given((PAGE, page))])
         if body is None:
             return SearchPage(page, 0, 0, [])
         results = [Report.from_dict(raw, dataset) for raw in body["results"]]
         return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def iter_search(
-        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+        self, expression: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
     ) -> Iterator[Report]:
         """Every report the API pages through (at most 100 pages of 100): newest first."""
+        chosen = selected(expression, selection, options)
         page = 0
         while True:
-            found = self.search(expression, page=page, dataset=dataset, **selection)
+            found = self.search(page=page, dataset=dataset, selection=chosen)
             yield from found.results
             page += 1
             if page >= found.pages:
@@ -294,37 +344,37 @@ class Client:
         summary_type: str,
         expression: str = "",
         *,
-        dataset: str = "protocols",
+        dataset: str = PROTOCOLS,
         limit: int | None = None,
         contexts: Sequence[str] = (),
         excluded_contexts: Sequence[str] = (),
         cardinality: bool = False,
-        **selection: Unpack[Selection],
+        selection: Selection | None = None,
+        **options: Any,
     ) -> ValueCounts:
         """``summarize=TYPE``: values of that type over the matching reports of ``dataset``, highest first."""
-        path = dataset_path(dataset, selection)
-        params = [*selection_params(expression, selection), ("summarize", summary_type)]
-        if limit is not None:
-            params.append(("summary_limit", str(limit)))
-        params += [("summary_context", context) for context in contexts]
-        params += [("summary_nocontext", context) for context in excluded_contexts]
-        if cardinality:
-            params.append(("summary_cardinality", "true"))
-        body = self._json(path, params)
+        chosen = selected(expression, selection, options)
+        summary = given(
+            (SUMMARIZE, summary_type),
+            (SUMMARY_LIMIT, limit),
+            (SUMMARY_CONTEXT, tuple(contexts)),
+            (SUMMARY_NOCONTEXT, tuple(excluded_contexts)),
+            (SUMMARY_CARDINALITY, cardinality),
+        )
+        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *summary])
         if body is None:
             return NO_VALUES
-        summary = body["summary"]
-        return ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)), summary.get("cardinality"))
+        summary_body = body["summary"]
+        values = by_count(summary_body["values"])
+        return ValueCounts(values, int(summary_body.get("other", 0)), summary_body.get("cardinality"))
 
     def multi_summary(
-        self, expression: str = "", *, limit: int | None = None, **selection: Unpack[Selection]
+        self, expression: str = "", *, limit: int | None = None, selection: Selection | None = None, **options: Any
     ) -> MultiSummary:
         """``GET /v1/multi/summary``: every type's top ``limit`` values (default 10) over the matching reports
         of the protocols and domains datasets, in one call. Nothing matched: both sections empty."""
-        params = selection_params(expression, selection)
-        if limit is not None:
-            params.append(("summary_limit", str(limit)))
-        body = self._json("/v1/multi/summary", params) or {}
+        chosen = selected(expression, selection, options)
+        body = self._json("/v1/multi/summary", [*chosen.params(), *given((MULTI_SUMMARY_LIMIT, limit))]) or {}
 
         def section(name: str) -> dict[str, dict[str, ValueCounts]]:
             return {
@@ -340,11 +390,18 @@ class Client:
         return MultiSummary(section("observations"), section("enrichments"))
 
     def bodies(
-        self, expression: str = "", *, page: int = 0, dataset: str = "protocols", **selection: Unpack[Selection]
+        self,
+        expression: str = "",
+        *,
+        page: int = 0,
+        dataset: str = PROTOCOLS,
+        selection: Selection | None = None,
+        **options: Any,
     ) -> BodyPage:
         """``GET /v1/scan/protocols/body``: the raw responses behind matching reports of ``protocols`` or
         ``domains`` (``report_id=`` for one report's), a page of reports at a time."""
-        params = [*selection_params(expression, selection), ("page", str(page)), ("dataset", dataset)]
+        chosen = selected(expression, selection, options)
+        params = [*chosen.params(), *given((PAGE, page)), (BODY_DATASET.name, dataset)]
         body = self._json("/v1/scan/protocols/body", params)
         if body is None:
             return BodyPage(page, 0, 0, [])
@@ -364,21 +421,21 @@ class Client:
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
     ) -> PortCounts:
         """``GET /v1/scan/ports``: open-port observations over an address or CIDR."""
-        body = self._json("/v1/scan/ports", [("ip", ip), *dates(date_from, date_to)])
+        body = self._json("/v1/scan/ports", given((PORTS_IP, ip), (FROM, date_from), (TO, date_to)))
         return port_counts(body) if body is not None else PortCounts({}, 0)
 
     def ipports(
         self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
     ) -> IpPortCounts:
         """``GET /v1/scan/ipports``: open-port observations per IP of a CIDR."""
-        body = self._json("/v1/scan/ipports", [("ip", ip), *dates(date_from, date_to)])
+        body = self._json("/v1/scan/ipports", given((PORTS_IP, ip), (FROM, date_from), (TO, date_to)))
         if body is None:
             return IpPortCounts({}, 0)
         return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))
 
     def prioritize(self, ip: str, port: int) -> dict[str, Any]:
         """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""
-        return self._json("/v1/scan/protocols/prioritize", [("ip", ip), ("port", str(port))]) or {}
+        return self._json("/v1/scan/protocols/prioritize", given((TARGET_IP, ip), (TARGET_PORT, port))) or {}
 
     def user(self) -> dict[str, Any]:
         """``GET /v1/admin/user``: the token's class and quota."""
@@ -389,14 +446,16 @@ class Client:
         expression: str = "",
         *,
         export_format: ExportFormat = "ndjson",
-        dataset: str = "protocols",
-        **selection: Unpack[Selection],
+        dataset: str = PROTOCOLS,
+        selection: Selection | None = None,
+        **options: Any,
     ) -> ExportStream:
         """Start Shoal's ``GET /v1/scan/protocols/export`` (of any ``dataset``): the answer's ``result_count``
         (from its ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or
         close it."""
-        dataset_path(dataset, selection)  # a known dataset, and the rdns selectors only for rdns
-        params = [*selection_params(expression, selection), ("format", export_format), ("dataset", dataset)]
+        chosen = selected(expression, selection, options)
+        endpoint(dataset, chosen)  # a known dataset, and its own selectors only
+        params = [*chosen.params(), (FORMAT.name, export_format), (DATASET.name, dataset)]
         return ExportStream(self._send("GET", "/v1/scan/protocols/export", params, stream=True), self.base_url)
 
     def export_bytes(
@@ -404,18 +463,20 @@ class Client:
         expression: str = "",
         *,
         export_format: ExportFormat = "ndjson",
-        dataset: str = "protocols",
-        **selection: Unpack[Selection],
+        dataset: str = PROTOCOLS,
+        selection: Selection | None = None,
+        **options: Any,
     ) -> Iterator[bytes]:
         """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
-        yield from self.open_export(expression, export_format=export_format, dataset=dataset, **selection).chunks()
+        chosen = selected(expression, selection, options)
+        yield from self.open_export(export_format=export_format, dataset=dataset, selection=chosen).chunks()
 
     def export(
-        self, expression: str = "", *, dataset: str = "protocols", **selection: Unpack[Selection]
+        self, expression: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
     ) -> Iterator[Report]:
         """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""
         pending = b""
-        for chunk in self.export_bytes(expression, dataset=dataset, **selection):
+        for chunk in self.export_bytes(expression, dataset=dataset, selection=selection, **options):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:

@@ -1,5 +1,6 @@
 """The one data model: a Report is a dated set of Items in one dataset; a PortObservation is the plain fact
-that an ip:port accepted a TCP connection on a day (DESIGN.md §1); a Body is a raw response kept beside a report.
+that an ip:port accepted a TCP connection on a day (DESIGN.md §1); a Body is a raw response kept beside a report;
+a Dataset is one row of the table of datasets (``DATASET_TABLE``), which everything else reads.
 
 Shapes are exactly Driftnet's: ``{"date", "id", "items": [{"context", "is_metadata", "type", "value"}]}``. A
 report's dataset and bodies are not part of that shape: the dataset is where the report is stored (and which
@@ -11,8 +12,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import ipaddress
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -20,12 +23,11 @@ import orjson
 
 ID_LENGTH = 22
 
-# The datasets a store holds (DESIGN.md §6): what one report of each is, and its endpoint.
-PROTOCOLS = "protocols"  # a protocol exchange with ip:port (scan/protocols)
-DOMAINS = "domains"  # a visit to a web service by host name, HTTP Host / TLS SNI (scan/domains)
-CT = "ct"  # a certificate logged in Certificate Transparency (ct/log)
-RDNS = "rdns"  # DNS facts about one IP: PTR names and their name servers (domain/rdns)
-DATASETS = (PROTOCOLS, DOMAINS, CT, RDNS)
+# The names of the datasets a store holds (their rows, ``DATASET_TABLE``, are at the end of this module).
+PROTOCOLS = "protocols"
+DOMAINS = "domains"
+CT = "ct"
+RDNS = "rdns"
 SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
@@ -161,6 +163,18 @@ class Report:
         return report
 
 
+def report_dict(report: Report) -> dict[str, Any]:
+    """``report.as_dict()``, inlined: a page renders 1,300 items, and method calls were a tenth of a search's CPU."""
+    return {
+        "date": report.date.isoformat(),
+        "id": report.id,
+        "items": [
+            {"context": context, "is_metadata": is_metadata, "type": type_, "value": value}
+            for type_, value, context, is_metadata in report.items
+        ],
+    }
+
+
 def _parse_date(value: Any) -> dt.date:
     if not isinstance(value, str):
         raise InvalidReport("'date' must be a string YYYY-MM-DD")
@@ -233,6 +247,17 @@ def canonical_ip(packed: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6 addresses
+
+
+def ipv4_of_mapped(network: IPNetwork) -> IPNetwork:
+    """An IPv4-mapped network (``::ffff:8.8.8.0/120``) as the IPv4 network it is; any other as it is."""
+    if network.version == 6 and network.subnet_of(MAPPED):  # type: ignore[arg-type]
+        return ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
+    return network
+
+
 def _check_target(report: Report) -> None:
     for item in report.items:
         if item.type == "ip":
@@ -246,3 +271,165 @@ def _check_target(report: Report) -> None:
 
 def _is_port(value: str) -> bool:
     return value.isascii() and value.isdigit() and 0 <= int(value) <= 65535
+
+
+# -- the datasets ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A parameter of one dataset's endpoint that selects its reports by an item (domain/rdns's ``host=``): a
+    report holding an item of ``type`` (in ``context``; None: any) with the value given. A ``host`` value matches
+    as ``host:`` does, by whole labels from the right; any other type's value matches exactly."""
+
+    name: str  # the parameter
+    type: str
+    context: str | None
+    help: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A summary the web UI draws beside a dataset's results: the top values of ``type`` (in ``context``)."""
+
+    type: str
+    context: str | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """One dataset (DESIGN.md §6): what a report of it is, where it is searched, and what is the same thing twice.
+
+    ``identity`` says which reports ``most_recent`` keeps one of: a tuple of parts, each a tuple of item types of
+    which the first a report holds (with an empty context) gives the part's value. Reports with equal values are
+    the same thing seen again; a report lacking a part is one of its own (``identity_of``).
+    """
+
+    name: str
+    path: str  # its search endpoint (Driftnet's)
+    label: str  # what the web UI calls it
+    a_report_is: str  # what one report of it is (the web UI's dataset switch says it)
+    identity: tuple[tuple[str, ...], ...]
+    selectors: tuple[Selector, ...] = ()  # its endpoint's own parameters, ANDed with the rest
+    bodies: bool = False  # its reports keep raw responses (scan/protocols/body)
+    observations: bool = False  # each of its reports is also an open-port observation of its ip:port-tcp
+    facets: tuple[Facet, ...] = ()
+    columns: str = "date,target,protocol,summary,id"  # what ``shoal search`` prints without --fields
+
+
+SERVICE_FACETS = (
+    Facet("geo-country", None, "Countries"),
+    Facet("port-tcp", None, "Ports"),
+    Facet("product-tag", None, "Products"),
+    Facet("entity", None, "Organisations"),
+    Facet("protocol", None, "Protocols"),
+)
+SERVICE = (("ip",), ("port-tcp", "port-udp"))  # a TCP and a UDP service on one port number are two services
+DATASET_TABLE: dict[str, Dataset] = {
+    row.name: row
+    for row in (
+        Dataset(
+            PROTOCOLS,
+            "/v1/scan/protocols",
+            "Services",
+            "a protocol exchange with ip:port",
+            SERVICE,
+            bodies=True,
+            observations=True,
+            facets=SERVICE_FACETS,
+        ),
+        Dataset(
+            DOMAINS,
+            "/v1/scan/domains",
+            "Web sites by name",
+            "a visit to a web service by host name (HTTP Host, TLS SNI)",
+            (("host",), ("ip",), ("port-tcp",)),
+            bodies=True,
+            observations=True,
+            facets=SERVICE_FACETS,
+            columns="date,host;,target,protocol,summary,id",
+        ),
+        Dataset(
+            CT,
+            "/v1/ct/log",
+            "CT log certificates",
+            "a certificate logged in Certificate Transparency",
+            (("cert-sha256",),),
+            facets=(
+                Facet("issuer", None, "Issuers"),
+                Facet("host", "cert-dns-name", "Names in certificates"),
+                Facet("ct-log", None, "Logs"),
+            ),
+            columns="date,subject,issuer,host;cert-dns-name,id",
+        ),
+        Dataset(
+            RDNS,
+            "/v1/domain/rdns",
+            "Reverse DNS",
+            "DNS facts about an IP: its PTR names and their name servers",
+            (("ip",),),
+            selectors=(
+                Selector(
+                    "host", "host", None, "domain/rdns: reports with a host name under this domain (right-anchored)."
+                ),
+                Selector(
+                    "nameserver", "host", "dns-ns", "domain/rdns: reports whose name server is under this domain."
+                ),
+            ),
+            facets=(Facet("host", "dns-ns", "Name servers"), Facet("host", "dns-ptr", "PTR names")),
+            columns="date,ip,host;dns-ptr,host;dns-ns,id",
+        ),
+    )
+}
+DATASETS = tuple(DATASET_TABLE)
+
+# An identity's values as compared: an address by its bytes, a port by its number, a host name as ``host_key``.
+IDENTITY_VALUES: dict[str, Callable[[str], object]] = {
+    "ip": pack_ip,
+    "port-tcp": int,
+    "port-udp": int,
+    "host": host_key,
+    "cert-sha256": lambda digest: digest.strip().lower(),
+}
+
+
+def identity_of(report: Report) -> tuple[object, ...] | None:
+    """What makes ``report`` the same thing as another of its dataset (``Dataset.identity``): one value per part,
+    as compared; a value of a part's later type is ``(type, value)`` (a UDP port is not the TCP port of that
+    number). None when the report lacks a part, or its dataset is not known. (On every report an import stores:
+    one pass over the items, stopping once each part has its first type.)"""
+    plan = IDENTITY_PLANS.get(report.dataset)
+    if plan is None:
+        return None
+    parts, wanted, firsts = plan
+    found: dict[str, str] = {}
+    for item_type, value, context, _ in report.items:
+        if context == "" and item_type in wanted and item_type not in found:
+            found[item_type] = value
+            if firsts <= found.keys():
+                break
+    values: list[object] = []
+    for part in parts:
+        for item_type in part:
+            if item_type in found:
+                break
+        else:
+            return None
+        try:
+            value = IDENTITY_VALUES.get(item_type, str)(found[item_type])
+        except ValueError:
+            return None
+        values.append(value if item_type == part[0] else (item_type, value))
+    return tuple(values)
+
+
+# Per dataset: its identity's parts, every type they name, and each part's first type.
+IDENTITY_PLANS: dict[str, tuple[tuple[tuple[str, ...], ...], frozenset[str], frozenset[str]]] = {
+    row.name: (
+        row.identity,
+        frozenset(item_type for part in row.identity for item_type in part),
+        frozenset(part[0] for part in row.identity),
+    )
+    for row in DATASET_TABLE.values()
+}

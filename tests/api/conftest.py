@@ -27,8 +27,8 @@ def enterprise_token(token_store: TokenStore) -> str:
 
 
 @pytest.fixture(scope="session")
-def client(corpus_store: Store, token_store: TokenStore, normal_token: str) -> Iterator[TestClient]:
-    with TestClient(create_app(corpus_store, token_store), raise_server_exceptions=False) as test_client:
+def client(api_store: Store, token_store: TokenStore, normal_token: str) -> Iterator[TestClient]:
+    with TestClient(create_app(api_store, token_store), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {normal_token}"
         yield test_client
 

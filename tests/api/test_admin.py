@@ -35,10 +35,10 @@ class Api:
 
 
 @pytest.fixture
-def api(corpus_store: Store, tmp_path: Path) -> Iterator[Api]:
+def api(api_store: Store, tmp_path: Path) -> Iterator[Api]:
     tokens = TokenStore(tmp_path)
     secret = tokens.create("alice")
-    with TestClient(create_app(corpus_store, tokens), raise_server_exceptions=False) as client:
+    with TestClient(create_app(api_store, tokens), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {secret}"
         yield Api(client, tokens, tmp_path, secret)
 
@@ -120,10 +120,10 @@ def test_a_used_up_quota_is_429_naming_the_quota_and_its_reset(api: Api) -> None
     assert api.client.get(URL, params={"ip": "8.8.8.8"}).status_code == 200
 
 
-def test_usage_survives_a_restart(api: Api, corpus_store: Store) -> None:
+def test_usage_survives_a_restart(api: Api, api_store: Store) -> None:
     for _ in range(3):
         api.client.get(URL, params={"ip": "8.8.8.8"})
-    with TestClient(create_app(corpus_store, TokenStore(api.folder))) as restarted:
+    with TestClient(create_app(api_store, TokenStore(api.folder))) as restarted:
         restarted.headers["Authorization"] = f"Bearer {api.secret}"
         assert restarted.get(USER).json()["quota"]["api_usage"] == 3
 
@@ -138,8 +138,8 @@ def test_anonymous_access_is_off_by_default(api: Api) -> None:
     assert "anonymous access is off" in body["error"]
 
 
-def test_anonymous_access_when_allowed_is_counted_per_address(corpus_store: Store, tmp_path: Path) -> None:
-    app = create_app(corpus_store, TokenStore(tmp_path), ServerSettings(allow_anon=True))
+def test_anonymous_access_when_allowed_is_counted_per_address(api_store: Store, tmp_path: Path) -> None:
+    app = create_app(api_store, TokenStore(tmp_path), ServerSettings(allow_anon=True))
     anon = [(b"authorization", b"Bearer anon")]
     assert raw_get(app, URL, b"ip=8.8.8.8", anon, client=("198.51.100.1", 1000)).status == 200
     assert raw_get(app, URL, b"ip=8.8.8.8", anon, client=("198.51.100.1", 1001)).status == 200

@@ -19,7 +19,7 @@ import pytest
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.serving import running_server
-from tests.datasets_corpus import DATASET_CORPUS
+from tests.corpus import DATASET_CORPUS
 
 pytestmark = pytest.mark.slow
 DOMAIN = "example.org"

@@ -1,5 +1,7 @@
 """The endpoints of every dataset: scan/domains, ct/log, domain/rdns, multi/summary, scan/protocols/body, and
-free text in ``query=`` — shapes, exact values and statuses, over a store holding all four datasets."""
+free text in ``query=`` — shapes, exact values and statuses, over a store holding all four datasets. What each
+engine answers (``client``) runs on every engine; what the API alone decides (``api_client``: shapes, 400s,
+tokens, charges) on the embedded one."""
 
 from __future__ import annotations
 
@@ -14,20 +16,28 @@ from shoal.api.app import create_app
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
-from tests.datasets_corpus import BINARY, DATASET_CORPUS, TODAY, WELCOME
+from tests.corpus import BINARY, DATASET_CORPUS, TODAY, WELCOME
 from tests.engines import ENGINE_NAMES, drop, open_engine
 
 
-@pytest.fixture(scope="module", params=ENGINE_NAMES)
-def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder: Path = tmp_path_factory.mktemp("datasets")
-    store = open_engine(request.param, request, folder / "store")
+def served(engine: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[TestClient]:
+    store = open_engine(engine, request, folder / "store")
     store.ingest(DATASET_CORPUS)
     tokens = TokenStore(folder)
     with TestClient(create_app(store, tokens), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tokens.create('tester')}"
         yield test_client
     drop(store)
+
+
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from served(request.param, request, tmp_path_factory.mktemp("datasets"))
+
+
+@pytest.fixture(scope="module")
+def api_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from served("embedded", request, tmp_path_factory.mktemp("datasets-api"))
 
 
 def ids(client: TestClient, path: str, **params: str) -> list[str]:
@@ -83,8 +93,8 @@ def test_each_dataset_answers_on_its_own_endpoint(
     assert ids(client, path, **params) == expected
 
 
-def test_results_have_the_scan_protocols_shape(client: TestClient) -> None:
-    body = client.get("/v1/domain/rdns", params={"ip": "8.8.8.8"}).json()
+def test_results_have_the_scan_protocols_shape(api_client: TestClient) -> None:
+    body = api_client.get("/v1/domain/rdns", params={"ip": "8.8.8.8"}).json()
     assert body == {
         "page": 0,
         "pages": 1,
@@ -235,8 +245,8 @@ def test_body_by_id_and_by_selection(client: TestClient) -> None:
         ("/v1/scan/protocols", {"id": "x" * 200}, "id"),
     ],
 )
-def test_bad_parameters_are_400_naming_them(client: TestClient, path: str, params: dict, parameter: str) -> None:
-    assert_error(client.get(path, params=params), 400, parameter)
+def test_bad_parameters_are_400_naming_them(api_client: TestClient, path: str, params: dict, parameter: str) -> None:
+    assert_error(api_client.get(path, params=params), 400, parameter)
 
 
 @pytest.mark.parametrize(
@@ -261,10 +271,10 @@ def test_new_routes_are_charged_like_searches(tmp_path: Path, path: str, params:
         assert fresh.get("/v1/admin/user").json()["quota"]["api_usage"] == units
 
 
-def test_new_routes_need_a_token_and_honour_the_time_limit(client: TestClient) -> None:
+def test_new_routes_need_a_token_and_honour_the_time_limit(api_client: TestClient) -> None:
     for path in ("/v1/scan/domains", "/v1/ct/log", "/v1/domain/rdns", "/v1/multi/summary", "/v1/scan/protocols/body"):
-        assert_error(client.get(path, headers={"Authorization": ""}), 401)
-        assert_error(client.get(path, params={"timeout": "0"}), 400, "timeout")
+        assert_error(api_client.get(path, headers={"Authorization": ""}), 401)
+        assert_error(api_client.get(path, params={"timeout": "0"}), 400, "timeout")
 
 
 def test_export_of_any_dataset_without_superseded_reports(client: TestClient) -> None:

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.api.routes.export import CHUNK_BYTES, csv_row, encode
 from shoal.model import Item, Report
+from shoal.request.export import CHUNK_BYTES, csv_row, encode
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS

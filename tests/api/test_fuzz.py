@@ -2,7 +2,8 @@
 
 11,000 requests in all (counted in ``REQUESTS``), each checked for a known status and, for an error,
 the one JSON error shape. Raw bytes go straight to the ASGI app (``tests.api.asgi.raw_get``), past any HTTP
-client's normalisation.
+client's normalisation. The API is the same whatever the engine, so this runs on the embedded one; the random
+expressions and parameters reach every engine in tests/store/test_fuzz.py.
 """
 
 from __future__ import annotations
@@ -147,8 +148,8 @@ def test_any_parameters_are_answered_without_a_500(client: TestClient, path: str
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, bytes]]:
-    """The app over the embedded engine only: raw bytes try the HTTP and parameter layers, which are the same
-    whatever the engine (expressions and parameters, above, run on every engine)."""
+    """The app over the embedded engine, with a token that may do everything: raw bytes try the HTTP and
+    parameter layers."""
     folder: Path = tmp_path_factory.mktemp("fuzz")
     store = EmbeddedStore(folder)
     store.ingest([replace(report, dataset=dataset) for dataset in DATASETS for report in CORPUS])

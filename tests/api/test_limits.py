@@ -24,8 +24,8 @@ URL = "/v1/scan/protocols"
 
 
 @pytest.fixture
-def app(corpus_store: Store, tmp_path: Path) -> FastAPI:
-    return create_app(corpus_store, TokenStore(tmp_path), ServerSettings(query_timeout=20))
+def app(api_store: Store, tmp_path: Path) -> FastAPI:
+    return create_app(api_store, TokenStore(tmp_path), ServerSettings(query_timeout=20))
 
 
 @pytest.fixture

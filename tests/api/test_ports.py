@@ -1,4 +1,7 @@
-"""GET /v1/scan/ports and /v1/scan/ipports: Driftnet's shapes, the default window, caps, the honeypot flag, 400s."""
+"""GET /v1/scan/ports and /v1/scan/ipports: Driftnet's shapes, the default window, caps, the honeypot flag, 400s.
+
+On the embedded engine: what an engine must do for them (observations by CIDR and window, exactly) is pinned for
+every engine in tests/store/test_ports.py, and the summaries over them in tests/test_ports.py."""
 
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from hypothesis import strategies as st
 from shoal.api.app import create_app
 from shoal.api.routes.ports import today
 from shoal.model import PortObservation
+from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
-from tests.engines import ENGINE_NAMES, drop, open_engine
 
 TODAY = dt.date(2026, 11, 30)
 PORTS, IPPORTS = "/v1/scan/ports", "/v1/scan/ipports"
@@ -38,18 +41,18 @@ def observations() -> list[PortObservation]:
     return seen
 
 
-@pytest.fixture(scope="module", params=ENGINE_NAMES)
+@pytest.fixture(scope="module")
 def ports_client(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, token_store: TokenStore, normal_token: str
+    tmp_path_factory: pytest.TempPathFactory, token_store: TokenStore, normal_token: str
 ) -> Iterator[TestClient]:
-    store = open_engine(request.param, request, tmp_path_factory.mktemp("ports") / "store")
+    store = EmbeddedStore(tmp_path_factory.mktemp("ports") / "store")
     store.ingest_observations(observations())
     app = create_app(store, token_store)
     app.dependency_overrides[today] = lambda: TODAY
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {normal_token}"
         yield test_client
-    drop(store)
+    store.close()
 
 
 def test_ports_of_one_ip_in_the_last_30_days(ports_client: TestClient) -> None:

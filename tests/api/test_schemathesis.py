@@ -18,8 +18,8 @@ EXAMPLES_PER_ROUTE = 40  # per generation mode: values that fit the schema, and 
 
 
 @pytest.fixture(scope="module")
-def api_schema(corpus_store: Store, token_store: TokenStore) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(corpus_store, token_store))
+def api_schema(api_store: Store, token_store: TokenStore) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(api_store, token_store))
 
 
 def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOperation]:

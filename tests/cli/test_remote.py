@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shoal.cli.main import app
-from tests.datasets_corpus import DATASET_CORPUS
+from tests.corpus import DATASET_CORPUS
 from tests.web.server import Served, serve
 
 

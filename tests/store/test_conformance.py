@@ -1,5 +1,6 @@
 """Query semantics, pinned for every engine: the cases are data (``cases/search.txt``, ``cases/summaries.jsonl``,
-one a line), run on the corpus of ``tests/corpus.py`` by each engine in turn (``corpus_store``)."""
+one a line), run on the corpus beside them (``cases/corpus.jsonl``, loaded by ``tests/corpus.py``) by each engine
+in turn (``corpus_store``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shoal.model import DATASETS, PROTOCOLS
+from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS
 from shoal.query.check import BUILTIN_TYPES, check
 from shoal.query.parser import parse
 from shoal.store.base import Filters, Store, SummaryRequest
@@ -71,13 +72,14 @@ def filters_for(expression: str, options: dict[str, Any], store: Store, dataset:
 
 
 def on_every_dataset(cases: list[Any]) -> list[Any]:
-    """Each case on every dataset; a most_recent case only on protocols, whose identity ({ip, port}) its ids
-    assume (the other datasets' identities are pinned in test_datasets.py)."""
+    """Each case on every dataset; a most_recent case only where the dataset's identity is the protocols one
+    ({ip, port}), which its ids assume (every dataset's own identity: cases/identities.jsonl)."""
+    services = DATASET_TABLE[PROTOCOLS].identity
     return [
         pytest.param(dataset, *case, id=f"{dataset}-{index}")
         for index, case in enumerate(cases)
         for dataset in DATASETS
-        if dataset == PROTOCOLS or not case[1].get("most_recent")
+        if DATASET_TABLE[dataset].identity == services or not case[1].get("most_recent")
     ]
 
 

@@ -1,5 +1,5 @@
-"""Datasets in one store: each report in its own dataset, searched on its own, with its own identity for
-most_recent; superseded reports hidden whichever order they arrive in; bodies kept beside the reports."""
+"""Datasets in one store: each report in its own dataset, searched on its own (its identity for most_recent:
+test_identity.py); superseded reports hidden whichever order they arrive in; bodies kept beside the reports."""
 
 from __future__ import annotations
 
@@ -56,49 +56,6 @@ def test_unknown_dataset_is_refused(any_store: Store) -> None:
         any_store.ingest([report("x", 1, "nope", ("ip", "", "192.0.2.1"))])
     with pytest.raises(StoreError, match="unknown dataset"):
         any_store.search(Filters(dataset="nope"))
-
-
-@pytest.mark.parametrize(
-    ("dataset", "reports", "newest"),
-    [
-        (
-            DOMAINS,  # {host, ip, port}: two names on one ip:port are two identities
-            [
-                ("d1", 1, [("host", "", "a.example"), ("ip", "", "192.0.2.1"), ("port-tcp", "", "443")]),
-                ("d2", 2, [("host", "", "A.Example."), ("ip", "", "192.0.2.1"), ("port-tcp", "", "443")]),
-                ("d3", 1, [("host", "", "b.example"), ("ip", "", "192.0.2.1"), ("port-tcp", "", "443")]),
-                ("d4", 3, [("host", "", "a.example"), ("ip", "", "192.0.2.1"), ("port-tcp", "", "80")]),
-            ],
-            ["d4", "d2", "d3"],
-        ),
-        (
-            RDNS,  # {ip}
-            [
-                ("n1", 1, [("ip", "", "192.0.2.1"), ("host", "dns-ptr", "old.example")]),
-                ("n2", 2, [("ip", "", "192.0.2.1"), ("host", "dns-ptr", "new.example")]),
-                ("n3", 1, [("ip", "", "2001:db8::1"), ("host", "dns-ptr", "v6.example")]),
-            ],
-            ["n2", "n3"],
-        ),
-        (
-            CT,  # the certificate
-            [
-                ("c1", 1, [("cert-sha256", "", "AA" * 32), ("host", "cert-dns-name", "a.example")]),
-                ("c2", 2, [("cert-sha256", "", "aa" * 32), ("host", "cert-dns-name", "a.example")]),
-                ("c3", 1, [("cert-sha256", "", "bb" * 32), ("host", "cert-dns-name", "a.example")]),
-                ("c4", 1, [("host", "cert-dns-name", "no-hash.example")]),  # no identity: one of its own
-                ("c5", 1, [("host", "cert-dns-name", "no-hash.example")]),
-            ],
-            ["c2", "c5", "c4", "c3"],
-        ),
-    ],
-)
-def test_most_recent_keeps_one_report_per_identity_of_the_dataset(
-    any_store: Store, dataset: str, reports: list[tuple[str, int, list[tuple[str, str, str]]]], newest: list[str]
-) -> None:
-    any_store.ingest([report(report_id, day, dataset, *items) for report_id, day, items in reports])
-    assert ids(any_store, dataset=dataset, most_recent=True) == newest
-    assert any_store.search(Filters(dataset=dataset, most_recent=True)).total == len(newest)
 
 
 def test_domain_reports_are_observations_of_their_port_and_rdns_reports_are_not(any_store: Store) -> None:

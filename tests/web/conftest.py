@@ -46,10 +46,10 @@ def no_browser(reason: str) -> NoReturn:
 
 
 @pytest.fixture(scope="module")
-def client(corpus_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(api_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app in-process, with a token."""
     tokens = TokenStore(tmp_path_factory.mktemp("web-tokens"))
-    with TestClient(create_app(corpus_store, tokens), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(api_store, tokens), raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {tokens.create('pages')}"
         yield test_client
 

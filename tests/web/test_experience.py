@@ -17,14 +17,15 @@ from urllib.parse import quote, unquote
 
 import orjson
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from shoal.model import CT, RDNS, Item, PortObservation, Report
 from shoal.store.embedded import EmbeddedStore
-from tests.corpus import CORPUS
-from tests.datasets_corpus import DATASET_CORPUS
+from tests.corpus import CORPUS, DATASET_CORPUS
 from tests.web.browsing import (
     PHONE_WIDTH,
     card_ids,
@@ -124,13 +125,22 @@ def facet_values(browser: WebDriver, title: str) -> list[tuple[str, str]]:
 
 
 def facet_button(browser: WebDriver, title: str, value: str, exclude: bool = False) -> object:
-    for figure in browser.find_elements(By.CSS_SELECTOR, "#facets figure"):
-        if figure.find_element(By.CSS_SELECTOR, "figcaption strong").text != title:
-            continue
-        for row in figure.find_elements(By.CSS_SELECTOR, "li:not(.other)"):
-            if row.find_element(By.CSS_SELECTOR, ".label").text == value:
-                return row.find_element(By.CSS_SELECTOR, "button.exclude" if exclude else "button.bar")
-    raise AssertionError(f"no facet value {title}: {value}")
+    """The button of one facet value, once the facets show it: they render after the results (after a page's
+    results appear, its facets may still be those of the page before, or being redrawn)."""
+
+    def find(browser: WebDriver) -> object | None:
+        for figure in browser.find_elements(By.CSS_SELECTOR, "#facets figure"):
+            if figure.find_element(By.CSS_SELECTOR, "figcaption strong").text != title:
+                continue
+            for row in figure.find_elements(By.CSS_SELECTOR, "li:not(.other)"):
+                if row.find_element(By.CSS_SELECTOR, ".label").text == value:
+                    return row.find_element(By.CSS_SELECTOR, "button.exclude" if exclude else "button.bar")
+        return None
+
+    try:
+        return WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(find)
+    except TimeoutException:
+        raise AssertionError(f"no facet value {title}: {value}") from None
 
 
 # -- 7. facets by default ----------------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from fastapi.testclient import TestClient
 
+from shoal.model import DATASET_TABLE
 from shoal.web.pages import WEB_DIR
 
 
@@ -46,3 +50,17 @@ def test_assets_are_served_with_their_types(client: TestClient) -> None:
 def test_the_api_is_unchanged_around_the_pages(client: TestClient) -> None:
     assert client.get("/nowhere").headers["content-type"] == "application/json"
     assert client.get("/v1/scan/protocols", params={"ip": "8.8.8.8"}).json()["result_count"] == 3
+
+
+def test_every_page_carries_the_table_of_datasets_and_no_script_copies_it(client: TestClient) -> None:
+    html = client.get("/host/8.8.8.8").text
+    block = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
+    assert block is not None
+    table = json.loads(block.group(1))["datasets"]
+    assert list(table) == list(DATASET_TABLE)
+    for name, row in DATASET_TABLE.items():
+        assert table[name]["path"] == row.path and table[name]["label"] == row.label
+        assert table[name]["facets"] == [[facet.type, facet.context, facet.title] for facet in row.facets]
+    scripts = "".join(path.read_text() for path in (WEB_DIR / "static").glob("*.js"))
+    for row in DATASET_TABLE.values():
+        assert f'"{row.path}"' not in scripts and f'"{row.label}"' not in scripts

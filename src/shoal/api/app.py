@@ -13,7 +13,6 @@ from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
-from shoal.api.registry import SECURITY_SCHEMES
 from shoal.api.routes import admin, body, export, multi, ports, prioritize, search
 from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
@@ -22,6 +21,8 @@ from shoal.tokens import TokenStore
 from shoal.usage import UsageBook
 from shoal.web import install_web
 from shoal.web.docs import install_docs
+
+SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
 
 
 def create_app(
@@ -76,7 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def openapi_document(app: FastAPI) -> dict[str, object]:
-    """FastAPI's document (each route's parameters come from ``shoal.api.registry``) plus the bearer scheme."""
+    """FastAPI's document (each route's parameters come from ``shoal.request.params``) plus the bearer scheme."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES

@@ -1,21 +1,16 @@
-"""Request dependencies: the store, the checked token, the known types."""
+"""Request dependencies: the store, the checked token."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from shoal.errors import Unauthorized
-from shoal.query.check import BUILTIN_TYPES
 from shoal.store.base import Store
 from shoal.tokens import Token
 
 
 def get_store(request: Request) -> Store:
     return request.app.state.store
-
-
-def known_types(store: Store) -> frozenset[str]:
-    return frozenset(BUILTIN_TYPES) | store.known_types()
 
 
 def require_token(request: Request) -> Token:

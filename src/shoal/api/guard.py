@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shoal.api.errors import render_error
 from shoal.api.limits import ANON_SLOT_BUCKETS, MAX_QUERY_STRING, ServerSettings, Slot, Slots, anonymous_key
 from shoal.errors import BadParameter, RequestTooLong, ShoalError, TooManyRequests, Unauthorized
+from shoal.request.params import SUMMARIZE, SUMMARY_LIMIT
 from shoal.tokens import MAX_SECRET_LENGTH, QuotaKind, Token, TokenStore
 from shoal.usage import Charge, UsageBook, summary_cost
 
@@ -114,12 +115,13 @@ def slot_key(token: Token) -> str:
 def cost_of(path: str, query_string: bytes) -> int:
     """Units a call costs: 1, or for a summary (and a multi/summary) one per started 10,000 of ``summary_limit``."""
     params = QueryParams(query_string)
-    if not params.get("summarize", "").strip() and path not in SUMMARY_PATHS:
-        return 1
-    limit = params.get("summary_limit", "").strip()
-    if not limit.isascii() or not limit.isdigit() or len(limit) > 9:
-        return 1  # absent (default 100) or malformed (answered 400, and refunded)
-    return summary_cost(min(int(limit), MAX_COST_LIMIT))
+    try:
+        if SUMMARIZE.read(params) is None and path not in SUMMARY_PATHS:
+            return 1
+        limit = SUMMARY_LIMIT.read(params)
+    except BadParameter:
+        return 1  # answered 400 by the route, and refunded
+    return summary_cost(min(max(limit, 1), MAX_COST_LIMIT))
 
 
 def has_ticket(query_string: bytes) -> bool:

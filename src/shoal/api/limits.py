@@ -27,15 +27,13 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.datastructures import QueryParams
 
-from shoal.api.params import single
 from shoal.errors import BadParameter, QueryTimeout
+from shoal.request.params import DEFAULT_QUERY_TIMEOUT, MIN_TIMEOUT, TIMEOUT
 from shoal.store.deadline import Deadline, run_within
 
 T = TypeVar("T")
 
-DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
 MAX_QUERY_TIMEOUT = 3600.0  # the most ``shoal serve --query-timeout`` accepts
-MIN_TIMEOUT = 0.001
 MAX_QUERY_STRING = 8192  # bytes of the raw query string; longer is a 414
 ANON_SLOT_BUCKETS = 4096  # anonymous clients share this many slot files (bounded, whatever the addresses)
 SECONDS = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
@@ -56,8 +54,8 @@ def query_threads(settings: ServerSettings) -> int:
 
 def timeout_of(params: QueryParams, limit: float) -> float:
     """``timeout``: seconds (decimals allowed), more than 0 and at most the server's limit; default the limit."""
-    value = single(params, "timeout")
-    if value is None or not value.strip():
+    value = TIMEOUT.read(params)
+    if value is None:
         return limit
     text = value.strip()
     if not SECONDS.fullmatch(text):

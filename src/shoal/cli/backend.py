@@ -1,26 +1,29 @@
 """Where the read commands get their answers: a local store (``--data``) or a Shoal server (``shoal login``).
 
-Both speak the API's parameters (``shoal.results.Selection``) and return the API's answers as typed values
+Both take a ``Selection`` (``shoal.request.selection``) and return the API's answers as typed values
 (``SearchPage``, ``ValueCounts``, ``PortCounts``, ``IpPortCounts``), so every command renders one way and
-prints the same in both modes. The local side parses the parameters with the API's own parser, so a bad
-expression or date fails the same way (and with the same caret) as it would on the server.
+prints the same in both modes. The local side turns the selection into the store's filters as the API does
+(``Selection.as_filters``), so a bad expression or date fails the same way (and with the same caret) as it would
+on the server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shoal.model import PROTOCOLS, Report
-from shoal.results import IpPortCounts, PortCounts, SearchPage, Selection, ValueCounts, by_count, selection_params
+from shoal.request.answers import IpPortCounts, PortCounts, SearchPage, ValueCounts, by_count
+from shoal.request.export import ExportFormat
+from shoal.request.selection import Selection
 
 if TYPE_CHECKING:
     from shoal.client import Client
-    from shoal.store.base import OpenPorts, Store
+    from shoal.store.base import Filters, OpenPorts, Store
 
-ExportFormat = Literal["ndjson", "csv"]
-EARLIEST = dt.date.min.isoformat()  # a ``from`` before every observation (the port endpoints' default is 30 days)
+EARLIEST = dt.date.min  # a ``from`` before every observation (the port endpoints' default is 30 days)
+Day = dt.date | str | None  # a date, or its text as the API reads it
 
 
 class Backend(Protocol):
@@ -28,19 +31,17 @@ class Backend(Protocol):
 
     def known_types(self) -> frozenset[str]: ...
 
-    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage: ...
+    def search(self, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage: ...
 
     def summarize(
-        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
+        self, summary_type: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> ValueCounts: ...
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
+    def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
 
-    def export(
-        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
-    ) -> Export: ...
+    def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export: ...
 
-    def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts: ...
+    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts: ...
 
     def is_empty(self) -> bool: ...
 
@@ -59,65 +60,45 @@ class LocalBackend:
         self.where = where
 
     def known_types(self) -> frozenset[str]:
-        """As the API's: the built-in types and those the store holds (``shoal.api.deps.known_types``)."""
-        from shoal.query.check import BUILTIN_TYPES
+        from shoal.request.reading import known_types
 
-        return frozenset(BUILTIN_TYPES) | self.store.known_types()
+        return known_types(self.store)
 
-    def _filters(self, pairs: list[tuple[str, str]], dataset: str) -> Any:
-        from starlette.datastructures import QueryParams
-
-        from shoal.api.params import dataset_filters
-
-        return dataset_filters(QueryParams(pairs), self.known_types(), dataset)
-
-    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
-        from starlette.datastructures import QueryParams
-
-        from shoal.api.params import page_of
+    def search(self, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
+        from shoal.request.params import PAGE
         from shoal.store.base import MAX_PAGES, PAGE_SIZE
 
-        pairs = [*selection_params(expression, selection), ("page", str(page))]
-        filters = self._filters(pairs, dataset)
-        number = page_of(QueryParams(pairs))
+        filters = selection.as_filters(self.known_types(), dataset)
+        number = PAGE.take(page)
         found = self.store.search(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
         pages = min(-(-found.total // PAGE_SIZE), MAX_PAGES)
         return SearchPage(number, pages, found.total, found.reports)
 
-    def summarize(
-        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
-    ) -> ValueCounts:
-        from starlette.datastructures import QueryParams
+    def summarize(self, summary_type: str, selection: Selection, limit: int, dataset: str = PROTOCOLS) -> ValueCounts:
+        from shoal.request.reading import summary_request
 
-        from shoal.api.params import summary_of
-
-        pairs = [*selection_params(expression, selection), ("summarize", summary_type), ("summary_limit", str(limit))]
-        filters = self._filters(pairs, dataset)
-        request = summary_of(QueryParams(pairs), self.known_types(), enterprise=True)
-        assert request is not None  # summarize is given
-        result = self.store.summarize(filters, request)
+        types = self.known_types()
+        filters = selection.as_filters(types, dataset)
+        result = self.store.summarize(filters, summary_request(summary_type, types, enterprise=True, limit=limit))
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+    def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match (with ``history`` in the selection, superseded reports too)."""
-        return iter(self.store.iter_matches(self._filters(selection_params(expression, selection), dataset)))
+        return iter(self.store.iter_matches(selection.as_filters(self.known_types(), dataset)))
 
-    def export(
-        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
-    ) -> Export:
-        filters = self._filters(selection_params(expression, selection), dataset)
-        return LocalExport(self.store, filters, export_format)
+    def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export:
+        return LocalExport(self.store, selection.as_filters(self.known_types(), dataset), export_format)
 
-    def observations(self, ip: str, date_from: str | None, date_to: str | None) -> OpenPorts:
+    def observations(self, ip: str, date_from: Day, date_to: Day) -> OpenPorts:
         """The open-port observations ``scan/ports`` would summarise (its parameters, its default window)."""
-        from starlette.datastructures import QueryParams
+        from shoal.request.params import FROM, PORTS_IP, TO
+        from shoal.request.reading import port_query_of
 
-        from shoal.api.params import port_query_of
+        today = dt.datetime.now(dt.UTC).date()
+        query = port_query_of(PORTS_IP.take(ip), FROM.take(date_from), TO.take(date_to), today)
+        return self.store.open_ports(query)
 
-        pairs = [("ip", ip)] + [(name, value) for name, value in (("from", date_from), ("to", date_to)) if value]
-        return self.store.open_ports(port_query_of(QueryParams(pairs), dt.datetime.now(dt.UTC).date()))
-
-    def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts:
+    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:
         return port_counts(self.observations(ip, date_from, date_to), per_ip)
 
     def is_empty(self) -> bool:
@@ -128,12 +109,12 @@ class LocalBackend:
 
 
 class LocalExport:
-    def __init__(self, store: Store, filters: Any, export_format: ExportFormat) -> None:
+    def __init__(self, store: Store, filters: Filters, export_format: ExportFormat) -> None:
         self.store, self.filters, self.format = store, filters, export_format
         self.result_count: int | None = store.search(filters, offset=0, limit=1).total
 
     def chunks(self) -> Iterator[bytes]:
-        from shoal.api.routes.export import encode
+        from shoal.request.export import encode
 
         return encode(self.store.iter_matches(self.filters), self.format)
 
@@ -152,34 +133,30 @@ class RemoteBackend:
 
         return frozenset(BUILTIN_TYPES)
 
-    def search(self, expression: str, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
-        return self.client.search(expression, page=page, dataset=dataset, **selection)
+    def search(self, selection: Selection, page: int, dataset: str = PROTOCOLS) -> SearchPage:
+        return self.client.search(page=page, dataset=dataset, selection=selection)
 
-    def summarize(
-        self, summary_type: str, expression: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
-    ) -> ValueCounts:
+    def summarize(self, summary_type: str, selection: Selection, limit: int, dataset: str = PROTOCOLS) -> ValueCounts:
         from shoal.errors import Forbidden
 
         try:
             return self.client.summarize(
-                summary_type, expression, dataset=dataset, limit=limit, cardinality=self.cardinality, **selection
+                summary_type, dataset=dataset, limit=limit, cardinality=self.cardinality, selection=selection
             )
         except Forbidden:
             if not self.cardinality:
                 raise
             self.cardinality = False
-            return self.summarize(summary_type, expression, selection, limit, dataset)
+            return self.summarize(summary_type, selection, limit, dataset)
 
-    def reports(self, expression: str, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
+    def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match, through the server's export."""
-        return self.client.export(expression, dataset=dataset, **selection)
+        return self.client.export(dataset=dataset, selection=selection)
 
-    def export(
-        self, expression: str, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS
-    ) -> Export:
-        return self.client.open_export(expression, export_format=export_format, dataset=dataset, **selection)
+    def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export:
+        return self.client.open_export(export_format=export_format, dataset=dataset, selection=selection)
 
-    def ports(self, ip: str, date_from: str | None, date_to: str | None, per_ip: bool) -> PortCounts | IpPortCounts:
+    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:
         if per_ip:
             return self.client.ipports(ip, date_from, date_to)
         return self.client.ports(ip, date_from, date_to)

@@ -10,15 +10,15 @@ from typing import Annotated
 import orjson
 import typer
 from rich.table import Table
-from starlette.datastructures import QueryParams
 
-from shoal.api.deps import known_types
-from shoal.api.params import filters_of
 from shoal.cli.common import DataOption, console, errors, fail, open_store
+from shoal.cli.options import MostRecentOption
 from shoal.enrich.base import Settings
 from shoal.enrich.engine import NAMES, build_enrichers
 from shoal.enrich.rerun import RerunTotals, rerun
 from shoal.errors import QueryError, ShoalError
+from shoal.request.reading import known_types
+from shoal.request.selection import Selection
 
 AsnMmdbOption = Annotated[
     Path | None,
@@ -78,7 +78,7 @@ def enrich_command(
     expression: Annotated[
         str, typer.Option("--expression", "-e", help="Only reports matching this expression (default: all).")
     ] = "",
-    most_recent: Annotated[bool, typer.Option(help="Only the newest matching report per ip:port.")] = False,
+    most_recent: MostRecentOption = False,
     enricher: Annotated[
         list[str] | None,
         typer.Option("--enricher", help=f"Re-run only this enricher (repeatable): {', '.join(NAMES)}."),
@@ -98,8 +98,7 @@ def enrich_command(
     store = open_store(data)
     try:
         enrichers = build_enrichers(settings_of(asn_mmdb, city_mmdb, enricher))
-        params = QueryParams([("expression", expression), *([("most_recent", "true")] if most_recent else [])])
-        filters = filters_of(params, known_types(store))
+        filters = Selection.of(expression=expression, most_recent=most_recent).as_filters(known_types(store))
 
         def progress(totals: RerunTotals) -> None:
             errors.print(f"examined {totals.examined:,}, successors {totals.successors:,}", highlight=False)

@@ -17,35 +17,18 @@ from typing import Annotated, BinaryIO
 import typer
 
 from shoal.cli.common import DataOption, DatasetName, errors
-from shoal.cli.options import (
-    DatasetOption,
-    ExpressionArgument,
-    FromOption,
-    HostInUrlOption,
-    IndirectOption,
-    IpOption,
-    MostRecentOption,
-    SlopOption,
-    ToOption,
-    asked,
-    failed,
-    open_backend,
-    selection_of,
-)
+from shoal.cli.options import DatasetOption, ExpressionArgument, asked, failed, open_backend, selecting
 from shoal.cli.progress import JobProgress
 from shoal.errors import ShoalError
+from shoal.request.selection import Selection
 
 
+@selecting()
 def export_command(
     expression: ExpressionArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
-    ip: IpOption = None,
-    indirect: IndirectOption = False,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    slop: SlopOption = 0,
-    most_recent: MostRecentOption = False,
-    host_in_url: HostInUrlOption = False,
+    *,
+    selection: Selection,
     csv: Annotated[bool, typer.Option("--csv", help="CSV, one row per report, instead of NDJSON.")] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.", dir_okay=False)
@@ -53,11 +36,10 @@ def export_command(
     data: DataOption = None,
 ) -> None:
     """Stream every matching report, newest first: NDJSON (one report per line) or --csv."""
-    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     export_format = "csv" if csv else "ndjson"
     backend = open_backend(data)
     try:
-        export = asked(expression, lambda: backend.export(expression, selection, export_format, dataset.value))
+        export = asked(expression, lambda: backend.export(selection, export_format, dataset.value))
         total = export.result_count
         with JobProgress(errors, "export", total_records=total, noun="reports") as progress:
             if output is None:

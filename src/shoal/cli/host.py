@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import orjson
@@ -22,11 +22,13 @@ import typer
 from shoal.cli.backend import EARLIEST
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
 from shoal.cli.fields import headline_of, protocol_of
-from shoal.cli.options import DatasetOption, FromOption, ToOption, asked, open_backend, selection_of
+from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
 from shoal.model import CT, RDNS, Report
-from shoal.results import PortCounts, Selection
+from shoal.request.answers import PortCounts
+from shoal.request.params import FROM, IP, TO
+from shoal.request.selection import Selection
 
 PTR_ITEM = ("host", "dns-ptr")
 
@@ -123,11 +125,12 @@ def note_other_datasets(history: History, rdns: Iterable[Report], ct: Iterable[R
         note_certificate(history.logged, report)
 
 
+@selecting(FROM, TO)
 def host_command(
     ip: Annotated[str, typer.Argument(help="One IP address (v4 or v6).")],
     dataset: DatasetOption = DatasetName.protocols,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
+    *,
+    selection: Selection,
     limit: Annotated[int, typer.Option(min=0, help="Reports listed, newest first; 0 lists all.")] = 20,
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
@@ -142,14 +145,16 @@ def host_command(
     except ValueError:
         fail(BadParameter("ip", f"'ip' must be one IP address, e.g. 8.8.8.8, not {ip!r}"))
     layout = layout_of(table, separator)
-    selection = selection_of(address, date_from=date_from, date_to=date_to)
+    selection = replace(selection, ip=IP.take(address))
     backend = open_backend(data)
     try:
-        everything = Selection(selection, history=True)
-        history = asked("", lambda: history_of(address, backend.reports("", everything, dataset.value), limit))
-        ports = asked("", lambda: backend.ports(address, date_from or EARLIEST, date_to, per_ip=False))
-        rdns = asked("", lambda: backend.search("", selection, 0, RDNS).results)
-        ct = asked("", lambda: backend.search("", Selection(selection, indirect=True), 0, CT).results)
+        everything = replace(selection, history=True)
+        history = asked("", lambda: history_of(address, backend.reports(everything, dataset.value), limit))
+        ports = asked(
+            "", lambda: backend.ports(address, selection.date_from or EARLIEST, selection.date_to, per_ip=False)
+        )
+        rdns = asked("", lambda: backend.search(selection, 0, RDNS).results)
+        ct = asked("", lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
     finally:
         backend.close()

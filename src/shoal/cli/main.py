@@ -19,7 +19,7 @@ from shoal.store.registry import STORE_VARIABLE
 
 
 class Entry(NamedTuple):
-    module: str  # in shoal.cli
+    module: str  # in shoal.cli, or a whole module path (``shoal.serve``, which stands above the API)
     attribute: str  # a command function, or a typer.Typer of subcommands
     summary: str  # the line ``shoal --help`` shows
 
@@ -33,7 +33,7 @@ COMMANDS: dict[str, Entry] = {
     "parse": Entry("parse", "parse_command", "Print chosen fields of exported reports (NDJSON files)."),
     "ports": Entry("ports", "ports_command", "Open TCP ports seen on an address or CIDR."),
     "import": Entry("imports", "import_command", "Import reports, or zgrab2/nmap/masscan/zdns/massdns/CT output."),
-    "serve": Entry("serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
+    "serve": Entry("shoal.serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
     "check": Entry("check", "check_command", "Check the data directory's state files (--repair: what is safe)."),
     "scan": Entry("scan", "scan_command", "Discover open ports and identify their services (allow-listed only)."),
     "dns": Entry("dns", "dns_command", "PTR names and their name servers (rdns), and forward lookups of names."),
@@ -93,7 +93,8 @@ class LazyGroup(TyperGroup):
 
 def load(name: str, entry: Entry) -> Any:
     """The click command of one entry, built the way typer builds a registered one."""
-    target = getattr(importlib.import_module(f"shoal.cli.{entry.module}"), entry.attribute)
+    module = entry.module if "." in entry.module else f"shoal.cli.{entry.module}"
+    target = getattr(importlib.import_module(module), entry.attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
         group.name = name

@@ -1,21 +1,32 @@
 """The options that select reports, shared by search, count, stats, export and host, and the one way they
-reach a backend (local store or server) and fail: a bad expression is printed with a caret under it."""
+reach a backend (local store or server) and fail: a bad expression is printed with a caret under it.
+
+Each option is made from its parameter's record (``shoal.request.params``: its flag, help and default), and
+``selecting`` gives a command all of them at once, handing it one ``Selection``: the option blocks are not
+written out per command, and a value is read as the API reads it, so it fails the same way in both modes.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from shoal.cli.backend import Backend
 from shoal.cli.common import DatasetName, UnknownName, did_you_mean, errors, fail
 from shoal.errors import ShoalError
-from shoal.results import Selection
+from shoal.model import DATASET_TABLE
+from shoal.request.params import DATASET, FROM, MOST_RECENT, PAGE, SELECTION, SUMMARY_LIMIT, TO, Param
+from shoal.request.selection import Selection
 
 T = TypeVar("T")
 UNSUMMARISABLE = ("search-term",)
+SELECTING = tuple(param for param in SELECTION if param.flag)  # the command line's selection options
 
 
 def complete_type(incomplete: str) -> list[tuple[str, str]]:
@@ -31,44 +42,75 @@ def complete_type(incomplete: str) -> list[tuple[str, str]]:
     ]
 
 
+def option_of(param: Param[Any]) -> Any:
+    """A typer option made from a parameter: its flag (``--x/--no-x`` for a boolean), its type, its help (the
+    API's less its ``true:``)."""
+    assert param.flag is not None, param.name
+    kind = param.schema.get("type")
+    described = param.help.removeprefix("true: ")
+    described = described[:1].upper() + described[1:]
+    if kind == "boolean":
+        return Annotated[bool, typer.Option(f"{param.flag}/--no-{param.flag[2:]}", help=described)]
+    if kind == "integer":
+        return Annotated[int, typer.Option(param.flag, help=described)]
+    return Annotated[str | None, typer.Option(param.flag, help=described, show_default=False)]
+
+
+def selecting(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A command declaring ``selection: Selection`` gets an option for each of ``params`` (default: all of
+    SELECTING) in its place, and their values as one Selection (with its ``expression`` argument, if it has
+    one); a value the API would refuse fails here, with the API's message."""
+    chosen = params or SELECTING
+
+    def decorate(command: Callable[..., T]) -> Callable[..., T]:
+        hints = typing.get_type_hints(command, include_extras=True)
+        parameters: list[inspect.Parameter] = []
+        for parameter in inspect.signature(command).parameters.values():
+            if parameter.name != "selection":
+                parameters.append(
+                    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name])
+                )
+                continue
+            for param in chosen:
+                annotation = option_of(param)
+                parameters.append(
+                    inspect.Parameter(
+                        param.attribute, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=param.default
+                    )
+                )
+
+        @functools.wraps(command)
+        def run(**values: Any) -> T:
+            options = {param.attribute: values.pop(param.attribute) for param in chosen}
+            try:
+                selection = Selection.of(expression=values.get("expression"), **options)
+            except ShoalError as exc:
+                fail(exc)
+            return command(selection=selection, **values)
+
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return run
+
+    return decorate
+
+
 ExpressionArgument = Annotated[str, typer.Argument(help="Expression, e.g. 'title:\"university london\"'.")]
-IpOption = Annotated[str | None, typer.Option(help="IP address or CIDR.")]
-IndirectOption = Annotated[bool, typer.Option(help="Also match IPs seen in any context (e.g. certificates).")]
-FromOption = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
-ToOption = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")]
-SlopOption = Annotated[int, typer.Option(help="Extra word positions allowed in phrases.")]
-MostRecentOption = Annotated[bool, typer.Option(help="Only the newest report per ip:port.")]
-HostInUrlOption = Annotated[bool, typer.Option(help="host: also matches the host part of URLs.")]
+FromOption = option_of(FROM)
+ToOption = option_of(TO)
+MostRecentOption = option_of(MOST_RECENT)
+PageOption = option_of(PAGE)
+SummaryLimitOption = option_of(SUMMARY_LIMIT)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 DatasetOption = Annotated[
     DatasetName,
     typer.Option(
-        help="Which reports: protocols (scan/protocols), domains (scan/domains), ct (ct/log) or rdns (domain/rdns)."
+        DATASET.flag,
+        help="Which reports: "
+        + ", ".join(f"{row.name} ({row.path.removeprefix('/v1/')})" for row in DATASET_TABLE.values())
+        + ".",
     ),
 ]
-
-
-def selection_of(
-    ip: str | None = None,
-    indirect: bool = False,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    slop: int = 0,
-    most_recent: bool = False,
-    host_in_url: bool = False,
-) -> Selection:
-    """The command's options as the API's parameters (so both check and mean the same)."""
-    selection = Selection(slop=slop)
-    if ip:
-        selection["ip"] = ip
-    if date_from:
-        selection["date_from"] = date_from
-    if date_to:
-        selection["date_to"] = date_to
-    for name, flag in (("indirect", indirect), ("most_recent", most_recent), ("host_in_url", host_in_url)):
-        if flag:
-            selection[name] = True  # type: ignore[literal-required]
-    return selection
 
 
 def open_backend(data: Path | None, reading_reports: bool = True) -> Backend:

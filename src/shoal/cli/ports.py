@@ -12,11 +12,11 @@ import typer
 
 from shoal.cli.backend import LocalBackend, port_counts
 from shoal.cli.common import DataOption, console, errors, fail
-from shoal.cli.options import asked, open_backend
+from shoal.cli.options import FromOption, ToOption, asked, open_backend
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.cli.search import bar
 from shoal.errors import BadParameter
-from shoal.results import IpPortCounts, PortCounts
+from shoal.request.answers import IpPortCounts, PortCounts
 
 if TYPE_CHECKING:
     from shoal.store.base import OpenPorts
@@ -27,8 +27,8 @@ DEFAULT_WINDOW_DAYS = 30  # as the API (shoal.ports.DEFAULT_WINDOW_DAYS)
 
 def ports_command(
     target: Annotated[str, typer.Argument(help="IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24.")],
-    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
     explain_flag: Annotated[
         bool, typer.Option("--explain", help="Show the honeypot rule's evidence (local store only).")
     ] = False,

@@ -9,27 +9,25 @@ import orjson
 import typer
 
 from shoal.cli.common import DataOption, DatasetName, errors, fail
-from shoal.cli.fields import DATASET_FIELDS, Field, parse_fields
+from shoal.cli.fields import Field, parse_fields
 from shoal.cli.options import (
     DatasetOption,
     ExpressionArgument,
-    FromOption,
-    HostInUrlOption,
-    IndirectOption,
-    IpOption,
     JsonOption,
-    MostRecentOption,
-    SlopOption,
-    ToOption,
+    PageOption,
+    SummaryLimitOption,
     asked,
     check_summary_type,
     complete_type,
     open_backend,
-    selection_of,
+    selecting,
 )
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
-from shoal.results import SearchPage, ValueCounts
+from shoal.model import DATASET_TABLE
+from shoal.request.answers import SearchPage, ValueCounts
+from shoal.request.params import SUMMARY_LIMIT
+from shoal.request.selection import Selection
 
 BAR_WIDTH = 40
 FieldsOption = Annotated[
@@ -47,21 +45,17 @@ NdjsonOption = Annotated[
 ]
 
 
+@selecting()
 def search_command(
     expression: ExpressionArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
-    ip: IpOption = None,
-    indirect: IndirectOption = False,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    slop: SlopOption = 0,
-    most_recent: MostRecentOption = False,
-    host_in_url: HostInUrlOption = False,
-    page: Annotated[int, typer.Option(help="Page of 100 results, from 0.")] = 0,
+    *,
+    selection: Selection,
+    page: PageOption = 0,
     summarize: Annotated[
         str | None, typer.Option(help="Summarise the values of this type instead.", autocompletion=complete_type)
     ] = None,
-    summary_limit: Annotated[int, typer.Option(help="Most values in a summary.")] = 100,
+    summary_limit: SummaryLimitOption = SUMMARY_LIMIT.default,
     fields: FieldsOption = "",
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
@@ -74,21 +68,20 @@ def search_command(
     if json_output and ndjson_output:
         fail(BadParameter("ndjson", "give --json or --ndjson, not both"))
     layout = layout_of(table, separator)
-    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     backend = open_backend(data)
     try:
         if summarize:
             asked(expression, lambda: check_summary_type(summarize, backend.known_types()))
             counts = asked(
                 expression,
-                lambda: backend.summarize(summarize, expression, selection, summary_limit, dataset.value),
+                lambda: backend.summarize(summarize, selection, summary_limit, dataset.value),
             )
             show_summary(summarize, counts, layout, json_output, ndjson_output)
             return
         columns = asked(
-            expression, lambda: parse_fields(fields or DATASET_FIELDS[dataset.value], backend.known_types())
+            expression, lambda: parse_fields(fields or DATASET_TABLE[dataset.value].columns, backend.known_types())
         )
-        found = asked(expression, lambda: backend.search(expression, selection, page, dataset.value))
+        found = asked(expression, lambda: backend.search(selection, page, dataset.value))
     finally:
         backend.close()
     show_page(found, columns, layout, json_output, ndjson_output)

@@ -16,45 +16,34 @@ from shoal.cli.common import DataOption, DatasetName, errors
 from shoal.cli.options import (
     DatasetOption,
     ExpressionArgument,
-    FromOption,
-    HostInUrlOption,
-    IndirectOption,
-    IpOption,
     JsonOption,
-    MostRecentOption,
-    SlopOption,
-    ToOption,
     asked,
     check_summary_type,
     complete_type,
     open_backend,
-    selection_of,
+    selecting,
 )
 from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
 from shoal.cli.search import emit_summary
 from shoal.errors import BadParameter
-from shoal.results import ValueCounts
+from shoal.request.answers import ValueCounts
+from shoal.request.selection import Selection
 
 DEFAULT_FACETS = "geo-country,port-tcp,product-tag,entity,protocol"
 
 
+@selecting()
 def count_command(
     expression: ExpressionArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
-    ip: IpOption = None,
-    indirect: IndirectOption = False,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    slop: SlopOption = 0,
-    most_recent: MostRecentOption = False,
-    host_in_url: HostInUrlOption = False,
+    *,
+    selection: Selection,
     data: DataOption = None,
 ) -> None:
     """The number of reports matching EXPR (and the options), as GET /v1/scan/protocols counts them."""
-    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     backend = open_backend(data)
     try:
-        found = asked(expression, lambda: backend.search(expression, selection, 0, dataset.value))
+        found = asked(expression, lambda: backend.search(selection, 0, dataset.value))
     finally:
         backend.close()
     print(found.result_count)
@@ -73,9 +62,11 @@ def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
     return facets
 
 
+@selecting()
 def stats_command(
     expression: ExpressionArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
+    *,
     facets: Annotated[
         str,
         typer.Option(
@@ -83,13 +74,7 @@ def stats_command(
         ),
     ] = DEFAULT_FACETS,
     limit: Annotated[int, typer.Option(min=1, help="Values per facet (unless TYPE:N says).")] = 10,
-    ip: IpOption = None,
-    indirect: IndirectOption = False,
-    date_from: FromOption = None,
-    date_to: ToOption = None,
-    slop: SlopOption = 0,
-    most_recent: MostRecentOption = False,
-    host_in_url: HostInUrlOption = False,
+    selection: Selection,
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
     json_output: JsonOption = False,
@@ -98,7 +83,6 @@ def stats_command(
     """The top values of each facet over the reports matching EXPR: one table per facet on a terminal, lines
     of facet, value and count in a pipe."""
     layout = layout_of(table, separator)
-    selection = selection_of(ip, indirect, date_from, date_to, slop, most_recent, host_in_url)
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:
@@ -108,7 +92,7 @@ def stats_command(
         for name, top in wanted:
             results[name] = asked(
                 expression,
-                lambda name=name, top=top: backend.summarize(name, expression, selection, top, dataset.value),
+                lambda name=name, top=top: backend.summarize(name, selection, top, dataset.value),
             )
     finally:
         backend.close()

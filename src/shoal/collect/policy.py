@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shoal.errors import TargetNotAllowed
-from shoal.store.base import IPNetwork
+from shoal.model import MAPPED, IPNetwork, ipv4_of_mapped
 
 POLICY_FILE = "collector.toml"
 DEFAULT_MAX_RATE = 10_000.0
@@ -37,7 +37,6 @@ class PolicyFileError(ValueError):
 
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 COMPATIBLE = ipaddress.IPv6Network("::/96")
 # IPv6 ranges that embed an IPv4 address, and the bit where it starts (Teredo is handled by ``teredo``).
 EMBEDDINGS: tuple[tuple[ipaddress.IPv6Network, int], ...] = (
@@ -59,12 +58,6 @@ def parse_network(text: str) -> IPNetwork:
     except ValueError:
         raise ValueError(f"not an IP address or CIDR: {text!r}") from None
     return ipv4_of_mapped(network)
-
-
-def ipv4_of_mapped(network: IPNetwork) -> IPNetwork:
-    if network.version == 6 and network.subnet_of(MAPPED):  # type: ignore[arg-type]
-        return ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
-    return network
 
 
 def canonical(address: Address) -> Address:

@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 
-from shoal.collect.probes.base import printable
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.model import (
     ID_LENGTH,
@@ -26,6 +25,7 @@ from shoal.model import (
     canonical_ip,
     pack_ip,
 )
+from shoal.text import printable
 
 Record = Report | PortObservation | UdpObservation | Rejected
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()

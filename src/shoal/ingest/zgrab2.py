@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from shoal.certificates import base64_certificate_items, named_items
-from shoal.collect.probes.http import page_title
 from shoal.ingest.jsonl import LineChunk
 from shoal.ingest.records import (
     BadRecord,
@@ -28,6 +27,7 @@ from shoal.ingest.records import (
     text_of,
 )
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, Body, Item, Report, host_key
+from shoal.text import page_title
 
 FORMAT = "zgrab2"
 DEFAULT_PORTS = {

@@ -1,29 +1,46 @@
-"""The storage interface every engine implements, and the request/response values it speaks.
+"""The storage interface every engine implements (``Store``, a base class with its defaults and the one boundary
+for engine failures), and the values it speaks.
 
-The API and CLI only talk to ``Store``; an engine owns its schema and its compiler from the AST.
+The request layer, the API and the CLI only talk to ``Store``; an engine owns its schema and its compiler from
+the plan (``store/plan.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
+import functools
+import inspect
 import socket
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import numpy as np
+import orjson
 
 from shoal.errors import ShoalError, StoreError
-from shoal.model import PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation, pack_ip
+from shoal.model import (
+    PROTOCOLS,
+    Body,
+    DnsAnswer,
+    IPNetwork,
+    PortObservation,
+    Report,
+    UdpObservation,
+    pack_ip,
+    report_dict,
+)
 from shoal.query.ast import Expr
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+if TYPE_CHECKING:  # numpy is imported by the engines that make OpenPorts, not by every reader of this module
+    import numpy as np
 
 PAGE_SIZE = 100
 MAX_PAGES = 100
 MAX_SLOP = 10
+DEFAULT_SUMMARY_LIMIT = 100  # values a summary lists unless asked for another number (the API's summary_limit)
 EPOCH = dt.date(1970, 1, 1)  # engines store a date as its days since
 MAX_DAY = 0xFFFF  # the last day an open-port observation can have (2149-06-06)
 
@@ -61,7 +78,7 @@ class Filters:
     date_to: dt.date | None = None  # inclusive
     slop: int = 0
     host_in_url: bool = False
-    most_recent: bool = False  # keep only the newest matching report per identity (ip+port for protocols, …)
+    most_recent: bool = False  # only the newest matching report of each identity (the dataset's row names it)
     report_id: str | None = None  # only the report with this id (superseded or not)
     history: bool = False  # superseded reports match too
 
@@ -71,7 +88,7 @@ class SummaryRequest:
     type: str
     contexts: tuple[str, ...] = ()  # summary_context: only items with one of these contexts
     excluded_contexts: tuple[str, ...] = ()  # summary_nocontext: never items with these contexts
-    limit: int = 100
+    limit: int = DEFAULT_SUMMARY_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +139,8 @@ class OpenPorts:
 
     @classmethod
     def empty(cls, version: int) -> OpenPorts:
+        import numpy as np
+
         hosts = np.zeros(0, dtype=np.uint32 if version == 4 else "S16")
         return cls(version, hosts, np.zeros(0, dtype=np.uint16), np.zeros(0, dtype=np.int64))
 
@@ -133,46 +152,119 @@ class IngestResult:
     imported_ids: list[str] = field(default_factory=list)
 
 
-class Store(Protocol):
-    """Every engine's interface. Reads take the dataset from ``Filters``; a report is stored in
-    ``report.dataset``. Methods that take ``dataset=None`` mean every dataset."""
+Say = Callable[[str], None]  # where an engine's schema commands say what they do, one line at a time
 
+
+class Store(ABC):
+    """Every engine's base class: the interface, its defaults, and the one boundary for the engine's failures.
+
+    An engine is a package whose ``ENGINE`` is its Store subclass, named by one line of ``shoal.store.registry``
+    (its store URL scheme); the class opens a store from a URL (``open``). Reads take the dataset from
+    ``Filters``; a report is stored in ``report.dataset``. Methods that take ``dataset=None`` mean every dataset.
+
+    Each reading method a subclass defines (``READS``) is wrapped, when the class is made, in ``engine_errors``:
+    the engine's own failure inside it (tantivy's ValueError, an I/O error) is a ``StoreError`` (503, the JSON
+    error body), whatever the engine, while Shoal's own errors pass through unchanged.
+    """
+
+    name: ClassVar[str] = "storage"  # the engine, in messages ("the embedded engine failed: …")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in READS:
+            if method in cls.__dict__:
+                setattr(cls, method, translated(cls.__dict__[method]))
+
+    @classmethod
+    @abstractmethod
+    def open(cls, url: str, data_dir: Path, server: bool = False) -> Store:
+        """The store ``url`` names (its scheme is one of this engine's; files it keeps go under ``data_dir``
+        when the URL names no place). ``server``: opened by a long-running process (``shoal serve``), which must
+        let other processes write meanwhile."""
+
+    @classmethod
+    def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
+        """Bring the store's schema (or its files' format) to this version's, saying what was done. An engine
+        whose store is made as it is opened has nothing to do."""
+        cls.open(url, data_dir).close()
+        say(f"the {cls.name} engine has no schema to migrate")
+
+    @classmethod
+    def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
+        """Say the store's schema version (or its files' formats); whether it is this version's."""
+        say(f"the {cls.name} engine has no schema: nothing to migrate")
+        return True
+
+    @abstractmethod
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page: ...
 
+    def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
+        """``search``, each report as its API JSON bytes (a result page joins them). An engine that keeps the
+        bytes answers without rendering; by default the reports are rendered."""
+        page = self.search(filters, offset, limit)
+        return page.total, [orjson.dumps(report_dict(report)) for report in page.reports]
+
+    @abstractmethod
     def iter_matches(self, filters: Filters) -> Iterable[Report]: ...
 
+    @abstractmethod
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary: ...
 
     # Ingest is split so the costly half can run in worker processes: ``prepare`` is a pure, picklable
     # function turning a Report into the engine's own payload; ``ingest_prepared`` stores a batch atomically.
     prepare: Callable[[Report], Any]
 
+    @abstractmethod
     def ingest_prepared(self, batch: Sequence[Any]) -> IngestResult: ...
 
-    def ingest(self, reports: Iterable[Report]) -> IngestResult: ...
+    def ingest(self, reports: Iterable[Report]) -> IngestResult:
+        return self.ingest_prepared([self.prepare(report) for report in reports])
 
     # Open-port observations (DESIGN.md §1): one per (ip, port, day); ingesting reports also records theirs.
     # ``transport="udp"`` stores UDP observations (masscan), apart from the TCP ones (docs/ports.md).
+    @abstractmethod
     def ingest_observations(
         self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
     ) -> IngestResult: ...
 
+    @abstractmethod
     def open_ports(self, query: PortQuery) -> OpenPorts: ...
 
+    @abstractmethod
     def bodies(self, digests: Iterable[str]) -> dict[str, Body]: ...
 
     # Forward DNS answers (zdns/massdns, the collector's lookups), kept for the domain scans.
+    @abstractmethod
     def ingest_answers(self, answers: Iterable[DnsAnswer]) -> IngestResult: ...
 
+    @abstractmethod
     def known_addresses(self) -> dict[str, list[str]]: ...
 
+    @abstractmethod
     def known_types(self, dataset: str | None = None) -> frozenset[str]: ...
 
+    @abstractmethod
     def count(self, dataset: str | None = None) -> int: ...
 
-    def refresh(self) -> None: ...
+    def refresh(self) -> None:
+        """See what other processes wrote since the store was opened (an engine that always does: nothing)."""
+        return None
 
+    @abstractmethod
     def close(self) -> None: ...
+
+
+READS = (
+    "search",
+    "search_rendered",
+    "iter_matches",
+    "summarize",
+    "open_ports",
+    "bodies",
+    "known_addresses",
+    "known_types",
+    "count",
+)
 
 
 @contextmanager
@@ -185,3 +277,25 @@ def engine_errors(engine: str) -> Iterator[None]:
         raise
     except (ValueError, OSError, RuntimeError) as exc:
         raise StoreError(f"the {engine} engine failed: {exc}") from exc
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def translated(method: F) -> F:
+    """``method`` inside ``engine_errors`` (a generator's every step too)."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def steps(self: Store, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            with engine_errors(self.name):
+                yield from method(self, *args, **kwargs)
+
+        return steps  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with engine_errors(self.name):
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]

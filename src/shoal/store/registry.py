@@ -1,4 +1,6 @@
-"""Which engine holds the reports: one store URL, from ``--store`` or ``$SHOAL_STORE``.
+"""Which engine holds the reports: one store URL, from ``--store`` or ``$SHOAL_STORE``, whose scheme names the
+engine. Each engine is a package whose ``ENGINE`` (a ``Store`` subclass) opens its URLs; ``ENGINES`` is the one
+list of them, one line each, imported only when a store is opened (the CLI starts fast):
 
     embedded:///path                       tantivy index + observation segments under path (the default,
                                            with path = the data directory)
@@ -13,11 +15,11 @@ Local state (tokens, usage, slots, the collector's files) always stays in the da
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from shoal.errors import BadParameter
 
@@ -25,7 +27,12 @@ if TYPE_CHECKING:  # the engines, and numpy, are imported when a store is opened
     from shoal.store.base import Store
 
 STORE_VARIABLE = "SHOAL_STORE"
-SCHEMES = ("embedded", "chdb", "clickhouse")
+ENGINES: dict[str, str] = {  # a store URL's scheme → the package of the engine that opens it
+    "embedded": "shoal.store.embedded",
+    "chdb": "shoal.store.clickhouse",
+    "clickhouse": "shoal.store.clickhouse",
+}
+DEFAULT_URL = "embedded:"  # the embedded engine, in the data directory
 
 
 def store_url(explicit: str | None = None) -> str | None:
@@ -33,58 +40,17 @@ def store_url(explicit: str | None = None) -> str | None:
     return explicit or os.environ.get(STORE_VARIABLE) or None
 
 
+def engine_of(url: str | None) -> type[Store]:
+    """The engine that opens ``url`` (None: the default one)."""
+    scheme = urlsplit(url or DEFAULT_URL).scheme
+    package = ENGINES.get(scheme)
+    if package is None:
+        raise BadParameter("store", f"unknown store {url!r}: the scheme must be one of {', '.join(ENGINES)}")
+    engine: type[Store] = importlib.import_module(package).ENGINE
+    return engine
+
+
 def open_store(url: str | None, data_dir: Path, *, server: bool = False) -> Store:
     """The store ``url`` names (None: embedded in ``data_dir``). ``server``: opened by a long-running process
     (``shoal serve``), which must let other processes write meanwhile."""
-    if url is None:
-        return _open_embedded(data_dir, server)
-    parts = urlsplit(url)
-    opener = OPENERS.get(parts.scheme)
-    if opener is None:
-        raise BadParameter("store", f"unknown store {url!r}: the scheme must be one of {', '.join(SCHEMES)}")
-    return opener(url, data_dir, server)
-
-
-def _open_embedded(data_dir: Path, server: bool) -> Store:
-    from shoal.store.embedded import EmbeddedStore
-
-    return EmbeddedStore(data_dir, hold_writer=not server)
-
-
-def _embedded(url: str, data_dir: Path, server: bool) -> Store:
-    path = urlsplit(url).path
-    return _open_embedded(Path(path) if path else data_dir, server)
-
-
-def _chdb(url: str, data_dir: Path, server: bool) -> Store:
-    from shoal.store.clickhouse import ClickHouseStore
-    from shoal.store.clickhouse.client import ChdbClient
-
-    path = urlsplit(url).path
-    store = ClickHouseStore(ChdbClient(Path(path) if path else data_dir / "chdb"), database="shoal", cluster=None)
-    store.migrate()  # files of this process, like the embedded index: created on first use
-    return store
-
-
-def _clickhouse(url: str, data_dir: Path, server: bool) -> Store:
-    from shoal.store.clickhouse import ClickHouseStore
-    from shoal.store.clickhouse.client import HttpClient
-
-    parts = urlsplit(url)
-    credentials, _, netloc = parts.netloc.rpartition("@")
-    user, _, password = credentials.partition(":")
-    hosts = [host for host in netloc.split(",") if host]
-    if not hosts:
-        raise BadParameter("store", f"{url!r} names no host: write clickhouse://host:8123/database")
-    options = parse_qs(parts.query)
-    database = parts.path.strip("/") or "shoal"
-    cluster = options.get("cluster", [None])[0]
-    client = HttpClient(hosts, unquote(user) or "default", unquote(password))
-    return ClickHouseStore(client, database=database, cluster=cluster)
-
-
-OPENERS: dict[str, Callable[[str, Path, bool], Store]] = {
-    "embedded": _embedded,
-    "chdb": _chdb,
-    "clickhouse": _clickhouse,
-}
+    return engine_of(url).open(url or DEFAULT_URL, data_dir, server)

@@ -1,4 +1,10 @@
-"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets."""
+"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets.
+
+Every page carries the table of datasets (``shoal.model.DATASET_TABLE``: endpoint, label, facets, selectors) and
+the selection parameters the search form shows (``shoal.request.params``, those with a ``label``) as a JSON data
+block that ``static/shoal.js`` reads; the form's inputs are rendered from the same records. The scripts hold no
+copy of either.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
+import orjson
 from fastapi import APIRouter, FastAPI
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from shoal import __version__
-from shoal.model import DATASETS
+from shoal.model import DATASET_TABLE
 from shoal.query.check import BUILTIN_TYPES
+from shoal.request.params import SELECTION, Param
 
 WEB_DIR = Path(__file__).parent
 # Everything comes from this server: no inline script, no third-party origin, no framing.
@@ -40,10 +48,10 @@ def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLRespo
     """``templates/<page>.html`` inside the layout; ``fields`` are escaped, the layout loads ``static/<page>.js``."""
     escaped = {name: html.escape(value) for name, value in fields.items()}
     body = template(f"{page}.html").substitute(
-        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options()
+        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options(), selecting=selection_inputs()
     )
     document = template("layout.html").substitute(
-        title=html.escape(title), body=body, page=page, version=html.escape(__version__)
+        title=html.escape(title), body=body, page=page, version=html.escape(__version__), data=page_data()
     )
     return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
 
@@ -58,21 +66,59 @@ def type_options() -> str:
     )
 
 
-DATASET_LABELS = {
-    "protocols": "Services",
-    "domains": "Web sites by name",
-    "ct": "CT log certificates",
-    "rdns": "Reverse DNS",
-}
+@cache
+def dataset_options() -> str:
+    """The search page's dataset switch: one <option> per dataset (the value is the dataset's name, the title
+    what one report of it is)."""
+    return "".join(
+        f'<option value="{html.escape(row.name)}" title="{html.escape(row.a_report_is)}">'
+        f"{html.escape(row.label)}</option>"
+        for row in DATASET_TABLE.values()
+    )
+
+
+FORM = tuple(param for param in SELECTION if param.label)  # the search form's selection inputs
 
 
 @cache
-def dataset_options() -> str:
-    """The search page's dataset switch: one <option> per dataset (the value is the dataset's name)."""
-    return "".join(
-        f'<option value="{html.escape(name)}">{html.escape(DATASET_LABELS.get(name, name))}</option>'
-        for name in DATASETS
+def page_data() -> str:
+    """What the scripts read, safe inside a <script> block: the table of datasets (the first is the default),
+    ``{name: {"path", "label", "facets": [[type, context, title]…], "selectors": [name…]}}``, and the search
+    form's selection parameters, ``[[name, JSON schema type]…]``."""
+    datasets = {
+        row.name: {
+            "path": row.path,
+            "label": row.label,
+            "facets": [[facet.type, facet.context, facet.title] for facet in row.facets],
+            "selectors": [selector.name for selector in row.selectors],
+        }
+        for row in DATASET_TABLE.values()
+    }
+    selecting = [[param.name, param.schema["type"]] for param in FORM]
+    return orjson.dumps({"datasets": datasets, "selecting": selecting}).decode().replace("<", "\\u003c")
+
+
+@cache
+def selection_inputs() -> str:
+    """The search form's selection inputs, one per parameter with a label: fields first, then checkboxes."""
+    fields = "\n".join(field_input(param) for param in FORM if param.schema["type"] != "boolean")
+    checkboxes = "\n".join(
+        f'<label><input id="{param.name}" name="{param.name}" type="checkbox"> {html.escape(param.label)}</label>'
+        for param in FORM
+        if param.schema["type"] == "boolean"
     )
+    return f"\n{fields}\n{checkboxes}\n"
+
+
+def field_input(param: Param[object]) -> str:
+    schema = param.schema
+    if schema.get("format") == "date":
+        kind = 'type="date"'
+    elif schema["type"] == "integer":
+        kind = f'type="number" min="{schema["minimum"]}" max="{schema["maximum"]}" size="3"'
+    else:
+        kind = 'spellcheck="false" size="18"'
+    return f'<label>{html.escape(param.label)} <input id="{param.name}" name="{param.name}" {kind}></label>'
 
 
 @cache

@@ -16,8 +16,7 @@ from shoal.query.words import split_words
 from shoal.store.clickhouse import ClickHouseStore, tokens
 from shoal.store.clickhouse.client import ChdbClient, rows
 from shoal.store.plan import item_host, port_value
-from tests.corpus import CORPUS
-from tests.datasets_corpus import DATASET_CORPUS
+from tests.corpus import CORPUS, DATASET_CORPUS
 from tests.engines import _databases, drop
 
 TYPES = ["title", "http-header", "server-banner", "host", "url", "ip", "port-tcp", "entity", "tag-é"]

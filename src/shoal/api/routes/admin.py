@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from shoal.api.deps import require_token
-from shoal.api.registry import declare
 from shoal.api.render import json_response
+from shoal.request.params import declare
 from shoal.tokens import Token
 from shoal.usage import UsageBook, iso, month_of, next_reset
 

@@ -21,14 +21,15 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from shoal.api.deps import known_types, require_token
+from shoal.api.deps import require_token
 from shoal.api.limits import run_query
-from shoal.api.params import BODY_DATASETS, dataset_of, filters_of, page_of, single, with_terms
-from shoal.api.registry import BODY, declare
 from shoal.api.render import json_response
 from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, Body, Report
 from shoal.query.ast import Match, Term
+from shoal.request.params import BODY, BODY_DATASET, PAGE, declare
+from shoal.request.reading import known_types
+from shoal.request.selection import Selection, with_terms
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Store
 
 router = APIRouter()
@@ -65,10 +66,11 @@ def result_dict(report: Report, bodies: dict[str, Body]) -> dict[str, Any]:
 
 
 def answer(params: QueryParams, store: Store) -> Response:
-    filters = with_terms(filters_of(params, known_types(store), dataset_of(params, BODY_DATASETS)), [HOLDS_A_BODY])
-    page = page_of(params)
+    dataset = BODY_DATASET.read(params)
+    filters = with_terms(Selection.read(params).as_filters(known_types(store), dataset), [HOLDS_A_BODY])
+    page = PAGE.read(params)
     found = store.search(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    if filters.report_id is not None and not found.reports and single(params, "dataset") is None:
+    if filters.report_id is not None and not found.reports and not params.getlist(BODY_DATASET.name):
         found = store.search(replace(filters, dataset=DOMAINS), offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     if not found.reports:
         raise NoResults()

@@ -1,8 +1,9 @@
 """``GET /v1/scan/protocols/export``: every match of a search, streamed as NDJSON or CSV (Shoal).
 
-The parameters are scan/protocols' (parsed by ``filters_of``), without its 10,000-result cap. The body is a
-generator over ``Store.iter_matches`` written in chunks of about 64 KiB, so memory stays constant however
-many reports match. ``X-Result-Count`` carries the number of matches when the export started.
+The parameters are scan/protocols' (a ``Selection``), without its 10,000-result cap, plus ``dataset`` (and its
+selectors) and ``format``. The body is a generator over ``Store.iter_matches`` encoded in chunks of about 64 KiB
+(``shoal.request.export``), so memory stays constant however many reports match. ``X-Result-Count`` carries
+the number of matches when the export started.
 
 A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/protocols/export/link``
 (with the token) answers with a URL carrying a ``ticket``: good for that exact query, once, for a minute.
@@ -11,28 +12,26 @@ A browser cannot send ``Authorization`` on a plain download, so ``POST /v1/scan/
 from __future__ import annotations
 
 import asyncio
-import csv
 import ctypes
-import io
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from shoal.api.deps import known_types, require_token
+from shoal.api.deps import require_token
 from shoal.api.guard import slot_key
 from shoal.api.limits import Slot, executor_of, run_query
-from shoal.api.params import dataset_filters, dataset_of, single
-from shoal.api.registry import EXPORT, TICKET, declare
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
-from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
-from shoal.model import Report
+from shoal.errors import NoResults, TooManyRequests, Unauthorized
+from shoal.request.export import MEDIA_TYPES, ExportFormat, encode
+from shoal.request.params import DATASET, EXPORT, FORMAT, TICKET, declare
+from shoal.request.reading import known_types
+from shoal.request.selection import Selection
 from shoal.store.base import Filters, Store
 from shoal.tokens import Token
 from shoal.usage import UsageBook
@@ -40,90 +39,9 @@ from shoal.usage import UsageBook
 router = APIRouter()
 
 EXPORT_PATH = "/v1/scan/protocols/export"
-CHUNK_BYTES = 64 * 1024
 MAX_EXPORTS = 32  # streaming at once per server process (ExportGate)
 EXPORT_UNIT = 10_000  # an export costs one unit of the api quota per started block of this many reports
 GUARD_UNITS = 1  # what the Guard charged a Bearer call before the route ran
-MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
-# One CSV row per report: (column, item type, item context or None for any context). Several values of
-# one column are joined with " | ". NDJSON is the lossless format; CSV is for spreadsheets and grep.
-CSV_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
-    ("title", "title", None),
-    ("server_banner", "server-banner", None),
-    ("http_server", "http-header", "Server"),
-    ("host", "host", ""),
-    ("product_tag", "product-tag", None),
-    ("geo_country", "geo-country", None),
-    ("entity", "entity", None),
-    ("asn", "asn", None),
-    ("subject", "subject", None),
-    ("issuer", "issuer", None),
-    ("cert_sha256", "cert-sha256", None),
-)
-CSV_HEADER = ("date", "id", "ip", "port", "protocol", *(column for column, _, _ in CSV_COLUMNS))
-JOIN = " | "
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def export_format(params: QueryParams) -> str:
-    value = (single(params, "format") or "ndjson").strip().lower()
-    if value not in MEDIA_TYPES:
-        raise BadParameter("format", f"'format' must be ndjson or csv, not {value!r}")
-    return value
-
-
-def ndjson_lines(reports: Iterable[Report]) -> Iterator[bytes]:
-    """Each report as one line of Driftnet JSON (sorted keys): the input ``shoal import`` reads."""
-    option = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
-    for report in reports:
-        yield orjson.dumps(report.as_dict(), option=option)
-
-
-def csv_row(report: Report) -> list[str]:
-    port = report.port
-    protocols = [item.context for item in report.items if item.type == "server-banner"]
-    row = [report.date.isoformat(), report.id, report.ip or "", "" if port is None else str(port), joined(protocols)]
-    for _, item_type, context in CSV_COLUMNS:
-        values = [i.value for i in report.items if i.type == item_type and (context is None or i.context == context)]
-        row.append(joined(values))
-    return [safe_cell(cell) for cell in row]
-
-
-def joined(values: list[str]) -> str:
-    return JOIN.join(dict.fromkeys(value for value in values if value))
-
-
-def safe_cell(cell: str) -> str:
-    """Scan data is written by strangers: a cell a spreadsheet would run as a formula gets a leading '."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def csv_lines(reports: Iterable[Report]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for report in reports:
-        writer.writerow(csv_row(report))
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-def encode(reports: Iterable[Report], export: str) -> Iterator[bytes]:
-    """The reports as ``export`` (ndjson or csv), in chunks of about CHUNK_BYTES."""
-    lines = csv_lines(reports) if export == "csv" else ndjson_lines(reports)
-    chunk: list[bytes] = []
-    size = 0
-    for line in lines:
-        chunk.append(line)
-        size += len(line)
-        if size >= CHUNK_BYTES:
-            yield b"".join(chunk)
-            chunk, size = [], 0
-    if chunk:
-        yield b"".join(chunk)
 
 
 def query_of(params: QueryParams) -> tuple[tuple[str, str], ...]:
@@ -140,7 +58,7 @@ def export_token(request: Request) -> tuple[Token, int, Slot | None]:
     """
     if isinstance(request.scope.get("state", {}).get("token"), Token):
         return require_token(request), GUARD_UNITS, None
-    ticket = single(request.query_params, "ticket")
+    ticket = TICKET.read(request.query_params)
     if ticket is None:
         return require_token(request), GUARD_UNITS, None
     tickets: ExportTickets = request.app.state.export_tickets
@@ -157,10 +75,11 @@ def export_token(request: Request) -> tuple[Token, int, Slot | None]:
     return token, 0, slot
 
 
-def prepared(params: QueryParams, store: Store) -> tuple[str, Filters, int]:
+def prepared(params: QueryParams, store: Store) -> tuple[ExportFormat, Filters, int]:
     """The format, the filters and the current number of matches; NoResults (204) when nothing matches."""
-    export = export_format(params)
-    filters = dataset_filters(params, known_types(store), dataset_of(params))
+    export = FORMAT.read(params)
+    dataset = DATASET.read(params)
+    filters = Selection.read(params, dataset).as_filters(known_types(store), dataset)
     total = store.search(filters, offset=0, limit=1).total
     if total == 0:
         raise NoResults()

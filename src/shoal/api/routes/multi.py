@@ -21,14 +21,15 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from shoal.api.deps import known_types, require_token
+from shoal.api.deps import require_token
 from shoal.api.limits import run_query
-from shoal.api.params import MULTI_SUMMARY_LIMIT_DEFAULT, filters_of, summary_limit_of
-from shoal.api.registry import MULTI_SUMMARY, declare
 from shoal.api.render import json_response
 from shoal.enrich.products import Honeypots, Products
 from shoal.errors import NoResults
 from shoal.model import BODY_SHA256, DOMAINS, PROTOCOLS, SUPERSEDES
+from shoal.request.params import MULTI_SUMMARY, MULTI_SUMMARY_LIMIT, declare
+from shoal.request.reading import known_types, summary_limit_of
+from shoal.request.selection import Selection
 from shoal.store.base import Filters, Store, Summary, SummaryRequest
 from shoal.store.fanout import summarize_each
 from shoal.tokens import Token
@@ -72,8 +73,8 @@ def multi_summary(store: Store, filters: Filters, limit: int) -> dict[str, dict[
 
 
 def answer(params: QueryParams, store: Store, token: Token) -> Response:
-    filters = filters_of(params, known_types(store))
-    body = multi_summary(store, filters, summary_limit_of(params, token.enterprise, MULTI_SUMMARY_LIMIT_DEFAULT))
+    filters = Selection.read(params).as_filters(known_types(store))
+    body = multi_summary(store, filters, summary_limit_of(MULTI_SUMMARY_LIMIT.read(params), token.enterprise))
     if not body["observations"] and not body["enrichments"]:
         raise NoResults()
     return json_response(body)

@@ -11,11 +11,11 @@ from starlette.responses import Response
 
 from shoal.api.deps import require_token
 from shoal.api.limits import run_query
-from shoal.api.params import port_query_of
-from shoal.api.registry import PORTS, declare
 from shoal.api.render import ipports_body, json_response, ports_body
 from shoal.errors import NoResults
 from shoal.ports import summarize_ip_ports, summarize_ports
+from shoal.request.params import PORTS, declare
+from shoal.request.reading import read_port_query
 from shoal.store.base import Store
 
 router = APIRouter()
@@ -40,7 +40,7 @@ async def scan_ipports(request: Request, day: Annotated[dt.date, Depends(today)]
 
 def ports_answer(params: QueryParams, store: Store, day: dt.date) -> Response:
     """On a query thread: observation counts per port over the address or CIDR, and the honeypot flag."""
-    found = store.open_ports(port_query_of(params, day))
+    found = store.open_ports(read_port_query(params, day))
     if not len(found):
         raise NoResults()
     return json_response(ports_body(summarize_ports(found)))
@@ -48,7 +48,7 @@ def ports_answer(params: QueryParams, store: Store, day: dt.date) -> Response:
 
 def ipports_answer(params: QueryParams, store: Store, day: dt.date) -> Response:
     """On a query thread: observation counts per port for each IP of the CIDR (the busiest 1,024)."""
-    found = store.open_ports(port_query_of(params, day))
+    found = store.open_ports(read_port_query(params, day))
     if not len(found):
         raise NoResults()
     return json_response(ipports_body(summarize_ip_ports(found)))

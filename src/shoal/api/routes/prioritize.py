@@ -18,12 +18,11 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from shoal.api.deps import require_token
-from shoal.api.params import integer, single
-from shoal.api.registry import PRIORITIZE, declare
 from shoal.api.render import json_response
 from shoal.collect.policy import canonical
 from shoal.collect.ratelimit import KeyedRateLimit
 from shoal.errors import BadParameter, Forbidden, TooManyRequests
+from shoal.request.params import PRIORITIZE, TARGET_IP, TARGET_PORT, declare
 
 CALLS_PER_SECOND = 5.0
 AVERAGED_OVER_SECONDS = 600
@@ -36,8 +35,8 @@ def per_token_limit() -> KeyedRateLimit:
 
 
 def target_of(params: QueryParams) -> tuple[str, int]:
-    text = single(params, "ip")
-    if text is None or not text.strip():
+    text = TARGET_IP.read(params)
+    if text is None:
         raise BadParameter("ip", "'ip' is required: the address to collect, e.g. ip=192.0.2.1")
     if "%" in text:
         raise BadParameter("ip", f"'ip' must not carry a zone id (%…): it names an interface of this server, {text!r}")
@@ -45,9 +44,10 @@ def target_of(params: QueryParams) -> tuple[str, int]:
         ip = str(canonical(ipaddress.ip_address(text.strip())))
     except ValueError:
         raise BadParameter("ip", f"'ip' must be one IP address (no CIDR), not {text!r}") from None
-    if not single(params, "port"):
+    port = TARGET_PORT.read(params)
+    if port is None:
         raise BadParameter("port", "'port' is required: the TCP port to collect, e.g. port=443")
-    return ip, integer(params, "port", 0, 1, 65535)
+    return ip, port
 
 
 @router.get("/v1/scan/protocols/prioritize", openapi_extra=declare(*PRIORITIZE))

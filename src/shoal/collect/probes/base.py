@@ -7,15 +7,15 @@ it sent unprompted, and may talk on to complete the picture.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from shoal.collect.connection import Connection
 from shoal.model import Body, Item
 
-MAX_BANNER_CHARS = 4096  # a banner item keeps this much text; the read itself is capped at 64 KiB
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The text of what a service says, as items keep it; it lives below collect/, where the importers read it too.
+from shoal.text import MAX_BANNER_CHARS as MAX_BANNER_CHARS
+from shoal.text import printable as printable
 
 
 @dataclass(slots=True)
@@ -41,13 +41,6 @@ class BannerProbe:
     name: str
     recognizes: Callable[[bytes, int], bool]  # (first bytes the service sent, port)
     converse: Callable[[Connection, bytes], Awaitable[Service | None]]  # None: not this protocol after all
-
-
-def printable(data: bytes, limit: int = MAX_BANNER_CHARS) -> str:
-    """Text for an item: UTF-8 where it is, ``\\xNN`` for other bytes and control characters (tab, CR and
-    LF stay), at most ``limit`` characters."""
-    text = data[: limit * 4].decode("utf-8", "backslashreplace")
-    return CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)[:limit]
 
 
 def line_complete(data: bytes) -> bool:

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from shoal import __version__
 from shoal.collect.connection import Connection
 from shoal.collect.probes.base import RequestProbe, Service, printable
 from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
+from shoal.text import page_title
 
 HTTP_PORTS = frozenset({80, 81, 591, 3000, 5000, 7547, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = f"shoal-collector/{__version__}"
-TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
-MAX_TITLE_CHARS = 1024
 MAX_HEADERS = 100
 
 
@@ -98,19 +95,6 @@ def parse_response(response: bytes, scheme: str, ip: str, port: int, name: str |
     bodies = [kept] if kept.data else []
     items += [Item(BODY_SHA256, body.sha256, scheme, True) for body in bodies]
     return Service(scheme, printable(status_line.strip(), 256), items, bodies=bodies)
-
-
-def page_title(body: bytes, content_type: str) -> str | None:
-    match = TITLE.search(body)
-    if match is None:
-        return None
-    charset = CHARSET.search(content_type)
-    encoding = charset.group(1) if charset else "utf-8"
-    try:
-        text = match.group(1).decode(encoding, "replace")
-    except LookupError:
-        text = match.group(1).decode("utf-8", "replace")
-    return printable(" ".join(html.unescape(text).split()).encode(), MAX_TITLE_CHARS)
 
 
 def url_of(scheme: str, ip: str, port: int) -> str:

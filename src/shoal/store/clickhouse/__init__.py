@@ -2,4 +2,5 @@
 
 from shoal.store.clickhouse.engine import ClickHouseStore
 
-__all__ = ["ClickHouseStore"]
+ENGINE = ClickHouseStore  # what shoal.store.registry opens chdb:// and clickhouse:// URLs with
+__all__ = ["ENGINE", "ClickHouseStore"]

@@ -17,14 +17,15 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
-from shoal.errors import StoreError
+from shoal.errors import BadParameter, StoreError
 from shoal.model import (
-    DOMAINS,
-    PROTOCOLS,
+    DATASET_TABLE,
     SUPERSEDES,
     Body,
     DnsAnswer,
@@ -42,12 +43,14 @@ from shoal.store.base import (
     OpenPorts,
     Page,
     PortQuery,
+    Say,
+    Store,
     Summary,
     SummaryRequest,
     day_number,
     observation_target,
 )
-from shoal.store.clickhouse.client import Client, rows, server_version
+from shoal.store.clickhouse.client import ChdbClient, Client, HttpClient, rows, server_version
 from shoal.store.clickhouse.compile import (
     DAY_KEY_OFFSET,
     NEWEST_KEY,
@@ -98,7 +101,8 @@ def prepare_report(report: Report) -> Prepared:
     report_row, item_rows = report_rows(report)
     ip, port, day = report.ip, report.port, day_number(report.date)
     observation = None
-    observed = report.dataset in (PROTOCOLS, DOMAINS) and ip is not None and port is not None
+    row = DATASET_TABLE.get(report.dataset)
+    observed = row is not None and row.observations and ip is not None and port is not None
     if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
         observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
@@ -106,7 +110,9 @@ def prepare_report(report: Report) -> Prepared:
     return Prepared(report.dataset, report.id, report_row, item_rows, types, observation, supersedes, report.bodies)
 
 
-class ClickHouseStore:
+class ClickHouseStore(Store):
+    name = "ClickHouse"
+
     def __init__(self, client: Client, database: str = "shoal", cluster: str | None = None) -> None:
         self.client = client
         self.database = database
@@ -117,7 +123,48 @@ class ClickHouseStore:
         self._lock = threading.Lock()
         self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
 
-    # -- schema -------------------------------------------------------------------------------------------
+    # -- opening, and the schema ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, data_dir: Path, server: bool = False) -> ClickHouseStore:
+        """``chdb:///path`` (in this process, its files under path, by default DATA/chdb; its schema made on first
+        use, as the embedded engine's files are) or ``clickhouse://[user[:password]@]host:port[,host:port]/db
+        [?cluster=NAME]`` (servers tried in order; ``shoal db init`` makes the schema)."""
+        parts = urlsplit(url)
+        if parts.scheme == "chdb":
+            folder = Path(parts.path) if parts.path else data_dir / "chdb"
+            store = cls(ChdbClient(folder), database="shoal", cluster=None)
+            store.migrate()
+            return store
+        credentials, _, netloc = parts.netloc.rpartition("@")
+        user, _, password = credentials.partition(":")
+        hosts = [host for host in netloc.split(",") if host]
+        if not hosts:
+            raise BadParameter("store", f"{url!r} names no host: write clickhouse://host:8123/database")
+        cluster = parse_qs(parts.query).get("cluster", [None])[0]
+        client = HttpClient(hosts, unquote(user) or "default", unquote(password))
+        return cls(client, database=parts.path.strip("/") or "shoal", cluster=cluster)
+
+    @classmethod
+    def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
+        store = cls.open(url, data_dir)
+        try:
+            for name in store.migrate(say):
+                say(f"applied migration {name}")
+            say(f"{store.database}: schema version {LATEST} (latest)")
+        finally:
+            store.close()
+
+    @classmethod
+    def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
+        store = cls.open(url, data_dir)
+        try:
+            version = store.schema_version()
+        finally:
+            store.close()
+        state = "latest" if version == LATEST else f"Shoal needs {LATEST}: run 'shoal db migrate'"
+        say(f"{store.database}: schema version {version} ({state})")
+        return version == LATEST
 
     @property
     def layout(self) -> Layout:
@@ -373,18 +420,12 @@ class ClickHouseStore:
         )
         return addresses_of((row["name"], row["type"], row["value"]) for row in found)
 
-    def refresh(self) -> None:
-        """Nothing to do: every query reads what the server holds."""
-
     def close(self) -> None:
         self.client.close()
 
     # -- writing ------------------------------------------------------------------------------------------
 
     prepare = staticmethod(prepare_report)
-
-    def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        return self.ingest_prepared([prepare_report(report) for report in reports])
 
     def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
         """Add prepared reports whose ids are new in their dataset. Items, bodies, observations and superseded

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import CT, DATASETS, DOMAINS, PROTOCOLS, RDNS, Body, Item, Report, host_key, pack_ip
+from shoal.model import DATASETS, Body, Item, Report, identity_of, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
 from shoal.store.clickhouse.tokens import TOKENS
@@ -270,44 +270,26 @@ def check_dataset(dataset: str) -> str:
     return dataset
 
 
-# The item types whose values (in the empty context) make a report's identity for ``most_recent``, per dataset
-# (DESIGN.md §6): the one place the engine takes them from.
-IDENTITY_TYPES: dict[str, tuple[str, ...]] = {
-    PROTOCOLS: ("ip", "port-tcp"),
-    DOMAINS: ("host", "ip", "port-tcp"),
-    RDNS: ("ip",),
-    CT: ("cert-sha256",),
-}
-
-
-def identity_part(item_type: str, value: str) -> str | None:
-    """One value of an identity as identities compare it (None: not a usable value)."""
-    if item_type == "ip":
-        return address16(value).hex()
-    if item_type.startswith("port-"):
-        try:
-            return str(int(value))
-        except ValueError:
-            return None
-    if item_type == "host":
-        return host_key(value) or None
-    return value.strip().lower() or None
-
-
 def identity(report: Report) -> str:
-    """The report's identity for ``most_recent``: its values of its dataset's ``IDENTITY_TYPES``, e.g. {ip,
-    port} for protocols. A report lacking one of them is its own."""
-    types = IDENTITY_TYPES.get(report.dataset)
-    if types is None:  # not a dataset: refused by the ingest
+    """The report's identity for ``most_recent`` (``shoal.model.identity_of``, from the dataset's row) as text:
+    parts joined by ``|``, a TCP port joined to its address by ``:`` (``<address>:443``, ``host|<address>:443``);
+    a report lacking its identity is its own (``\\0`` and its id)."""
+    values = identity_of(report)
+    if values is None:
         return "\0" + report.id
-    parts = []
-    for item_type in types:
-        found = report.value_of(item_type)
-        part = identity_part(item_type, found) if found is not None else None
-        if part is None:
-            return "\0" + report.id
-        parts.append(part)
-    return "|".join(parts)
+    text = identity_text(values[0])
+    for value in values[1:]:
+        text += (":" if type(value) is int else "|") + identity_text(value)
+    return text
+
+
+def identity_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return address16_of(value).hex()
+    if isinstance(value, tuple):  # a part's later type, e.g. a UDP port
+        item_type, inner = value
+        return f"{item_type}={identity_text(inner)}"
+    return str(value)
 
 
 def items_from_stored(raw: str) -> tuple[Item, ...]:

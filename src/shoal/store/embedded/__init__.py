@@ -1,5 +1,7 @@
-"""The embedded engine: one tantivy index per data directory (DESIGN.md §2)."""
+"""The embedded engine: a tantivy index per dataset, beside the open-port observations and the bodies, in one
+data directory (DESIGN.md §2)."""
 
 from shoal.store.embedded.engine import EmbeddedStore
 
-__all__ = ["EmbeddedStore"]
+ENGINE = EmbeddedStore  # what shoal.store.registry opens embedded:// URLs with
+__all__ = ["ENGINE", "EmbeddedStore"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
@@ -24,13 +25,14 @@ from shoal.store.base import (
     OpenPorts,
     Page,
     PortQuery,
+    Say,
+    Store,
     Summary,
     SummaryRequest,
     day_number,
-    engine_errors,
 )
 from shoal.store.embedded.bodies import BodyStore
-from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.index import INDEX_FORMAT, ReportIndex, format_of
 from shoal.store.embedded.names import NameStore
 from shoal.store.embedded.ports import ObservationStore, encode, encode_observations
 from shoal.store.embedded.schema import Prepared, prepare_report
@@ -40,9 +42,17 @@ def index_folder(data_dir: Path, dataset: str) -> Path:
     return data_dir / ("index" if dataset == PROTOCOLS else f"index-{dataset}")
 
 
-class EmbeddedStore:
+def folder_of(url: str, data_dir: Path) -> Path:
+    """The folder an ``embedded:`` URL names (``embedded:///srv/shoal``); the data directory when it names none."""
+    path = urlsplit(url).path
+    return Path(path) if path else data_dir
+
+
+class EmbeddedStore(Store):
     """``hold_writer=False`` (long-running processes such as ``shoal serve``) releases each index's writer lock
     after every batch, so that other processes (``shoal import``, ``shoal scan``) can write meanwhile."""
+
+    name = "embedded"
 
     def __init__(self, data_dir: Path | str, hold_writer: bool = True) -> None:
         folder = Path(data_dir)
@@ -53,6 +63,46 @@ class EmbeddedStore:
         self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
         self.name_store = NameStore(folder / "names.sqlite3")
+
+    # -- opening, and the format of the files -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, data_dir: Path, server: bool = False) -> EmbeddedStore:
+        return cls(folder_of(url, data_dir), hold_writer=not server)
+
+    @classmethod
+    def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
+        """Rewrite every index of an older format in place, with progress; nothing to do is said too."""
+        from shoal.store.embedded.migrate import migrate_data_dir
+
+        folder = folder_of(url, data_dir)
+
+        def progress(dataset: str, done: int, total: int) -> None:
+            say(f"{dataset}: {done:,} of {total:,} reports rewritten")
+
+        moved = migrate_data_dir(folder, index_folder, progress)
+        for dataset, count in moved.items():
+            if count:
+                say(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}")
+        if not any(moved.values()):
+            say(f"{folder}: every index is in this version's format; nothing to migrate")
+
+    @classmethod
+    def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
+        """Each dataset's index format."""
+        from shoal.store.embedded.migrate import needs_migration
+
+        folder = folder_of(url, data_dir)
+        current = True
+        for dataset in DATASETS:
+            path = index_folder(folder, dataset)
+            found = format_of(path)
+            if needs_migration(path):
+                current = False
+                say(f"{dataset}: index format {found}: run 'shoal db migrate'")
+            else:
+                say(f"{dataset}: " + ("no index yet" if found is None else f"index format {found} (latest)"))
+        return current
 
     def index(self, dataset: str) -> ReportIndex:
         try:
@@ -72,20 +122,17 @@ class EmbeddedStore:
         return self.index(dataset).count()
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
-        with engine_errors("embedded"):
-            return self.index(filters.dataset).search(filters, offset, limit)
+        return self.index(filters.dataset).search(filters, offset, limit)
 
     def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
-        """``search``, each report as its API JSON bytes (``shoal.api.render.page_response`` joins them)."""
+        """``search``, each report as the API JSON the index keeps of it (no decoding, no rendering)."""
         return self.index(filters.dataset).search_rendered(filters, offset, limit)
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
-        with engine_errors("embedded"):
-            yield from self.index(filters.dataset).iter_matches(filters)
+        yield from self.index(filters.dataset).iter_matches(filters)
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        with engine_errors("embedded"):
-            return self.index(filters.dataset).summarize(filters, request)
+        return self.index(filters.dataset).summarize(filters, request)
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
         if dataset is None:
@@ -115,9 +162,6 @@ class EmbeddedStore:
     # -- writing ------------------------------------------------------------------------------------------
 
     prepare = staticmethod(prepare_report)
-
-    def ingest(self, reports: Iterable[Report]) -> IngestResult:
-        return self.ingest_prepared([prepare_report(report) for report in reports])
 
     def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
         """Add prepared reports whose ids are new to their datasets, one atomic commit per dataset. Same-id

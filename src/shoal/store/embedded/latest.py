@@ -25,7 +25,7 @@ import orjson
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
-from shoal.model import DOMAINS, PROTOCOLS, RDNS
+from shoal.model import DATASET_TABLE
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.compile import Compiler, must_not
 from shoal.store.embedded.schema import Latest
@@ -35,7 +35,7 @@ WRITER_HEAP_BYTES = 64 * 1024 * 1024
 STATE = "state"  # the ``kind`` of the state document
 CHUNK = 100_000
 # Datasets whose identity includes the scanned address: an ``ip`` filter selects whole identities there.
-IP_IN_IDENTITY = frozenset({PROTOCOLS, DOMAINS, RDNS})
+IP_IN_IDENTITY = frozenset(row.name for row in DATASET_TABLE.values() if ("ip",) in row.identity)
 
 
 def build_schema() -> tantivy.Schema:

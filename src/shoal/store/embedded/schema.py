@@ -20,7 +20,7 @@ One document per report. Each kind of query reads its own field (in the table, `
 | ipfast    | ip address, fast     | the scanned ip again                            | wide ``ip=`` ranges           |
 | day       | i64 days since epoch | range                                            | from/to                       |
 | sort      | i64 fast             | day << 42 | first id characters                 | newest-first order            |
-| target    | u64 fast             | the report's identity (ip+port for protocols…)  | most_recent                   |
+| target    | u64 fast             | the report's identity (its dataset's row's)     | most_recent                   |
 | doc       | stored bytes         | the report as JSON                              | results                       |
 
 Values of one type are joined into one string with a gap of removed (over-long) tokens between them, so
@@ -38,16 +38,15 @@ import orjson
 import tantivy
 
 from shoal.model import (
-    CT,
-    DOMAINS,
+    DATASET_TABLE,
     PROTOCOLS,
-    RDNS,
     SUPERSEDES,
     Body,
     Item,
     Report,
     canonical_ip,
     host_key,
+    identity_of,
     pack_ip,
 )
 from shoal.store.base import MAX_SLOP, day_number
@@ -125,31 +124,24 @@ def sort_key(day: int, report_id: str) -> int:
 SUPERSEDED = TYPE_SEP + "superseded"
 
 
-def target_key(packed_ip: bytes | None, port: int | None) -> int:
-    """One number per {ip, port}: exact for IPv4 (address << 16 | port), a 63-bit hash for IPv6."""
-    if packed_ip is not None and len(packed_ip) == 4 and port is not None:
-        return int.from_bytes(packed_ip, "big") << 16 | port
-    return hashed_key((packed_ip, port))
-
-
 def hashed_key(identity: object) -> int:
     digest = hashlib.blake2b(repr(identity).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") | 1 << 63
 
 
-def identity_key(report: Report, packed_ip: bytes | None, port: int | None) -> int:
-    """What ``most_recent`` keeps one report of (DESIGN.md §6): {ip, port} for protocols, {host, ip, port} for
-    domains, {ip} for rdns, the certificate for ct. A report lacking its identity is one of its own."""
-    dataset = report.dataset
-    if dataset == PROTOCOLS and packed_ip is not None and port is not None:
-        return target_key(packed_ip, port)
-    if dataset == DOMAINS and packed_ip is not None and port is not None and (host := report.value_of("host")):
-        return hashed_key((host_key(host), packed_ip, port))
-    if dataset == RDNS and packed_ip is not None:
-        return hashed_key(packed_ip)
-    if dataset == CT and (digest := report.value_of("cert-sha256")):
-        return hashed_key(digest.strip().lower())
-    return hashed_key(report.id)
+def identity_key(report: Report) -> int:
+    """One number per identity for ``most_recent`` (``shoal.model.identity_of``, from the dataset's row): exact for
+    an IPv4 TCP service (address << 16 | port), a 63-bit hash of any other; a report lacking its identity is one
+    of its own."""
+    identity = identity_of(report)
+    if identity is None:
+        return hashed_key(report.id)
+    match identity:
+        case (bytes() as packed_ip, int() as port) if len(packed_ip) == 4:
+            return int.from_bytes(packed_ip, "big") << 16 | port
+        case (single,):
+            return hashed_key(single)
+    return hashed_key(identity)
 
 
 def stored_form(report: Report) -> bytes:
@@ -194,12 +186,9 @@ def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
     multi: set[str] = set()  # typed values seen under two contexts or more
     exact_add, exactc_add, kinds_add = exact.add, exactc.add, kinds.add
     scanned_ip: bytes | None = None
-    scanned_port: int | None = None
     for item_type, value, context, _ in report.items:
         if item_type == "port-tcp":
             value = port_value(value)
-            if context == "" and scanned_port is None and value.isdigit():
-                scanned_port = int(value)
         elif item_type == "ip":
             packed = pack_ip(value)
             ipall.append(canonical_ip(packed))
@@ -252,7 +241,7 @@ def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
         "ipall": ipall,
         "day": day,
         "sort": sort_key(day, report.id),
-        "target": identity_key(report, scanned_ip, scanned_port),
+        "target": identity_key(report),
         "doc": b2a_base64(stored_form(report), newline=False).decode(),
     }
     if superseded:
@@ -310,7 +299,8 @@ class Latest(NamedTuple):
 def prepare_report(report: Report) -> Prepared:
     """Pure, so it can run in worker processes."""
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
-    observation = observation_of(report) if report.dataset in (PROTOCOLS, DOMAINS) else None
+    row = DATASET_TABLE.get(report.dataset)
+    observation = observation_of(report) if row is not None and row.observations else None
     fields = document_fields(report)
     document = orjson.dumps(fields).decode()
     latest = latest_of(fields)

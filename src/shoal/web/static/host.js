@@ -5,6 +5,7 @@
 
 import {
   $,
+  DATASETS,
   api,
   attribution,
   count,
@@ -129,7 +130,7 @@ function serviceCard(report, reportsOnPort) {
   const load = async () => {
     more.disabled = true;
     try {
-      const body = await api("/v1/scan/protocols", query({ ip, expression: `port-tcp:${port}`, page }));
+      const body = await api(DATASETS.protocols.path, query({ ip, expression: `port-tcp:${port}`, page }));
       page += 1;
       list.append(...(body?.results || []).filter((r) => r.id !== report.id).map(reportCard));
       more.hidden = page >= (body?.pages || 0);
@@ -224,11 +225,11 @@ async function load() {
   try {
     const [latest, counts, all, rdns, ct] = await inTurn(
       [
-        () => allPages("/v1/scan/protocols", query({ ip, most_recent: "true" })),
-        () => api("/v1/scan/protocols", query({ ip, summarize: "port-tcp", summary_limit: PORT_COUNTS_LIMIT })),
-        () => api("/v1/scan/protocols", query({ ip })),
-        () => api("/v1/domain/rdns", query({ ip })),
-        () => api("/v1/ct/log", query({ ip, indirect: "true" })),
+        () => allPages(DATASETS.protocols.path, query({ ip, most_recent: "true" })),
+        () => api(DATASETS.protocols.path, query({ ip, summarize: "port-tcp", summary_limit: PORT_COUNTS_LIMIT })),
+        () => api(DATASETS.protocols.path, query({ ip })),
+        () => api(DATASETS.rdns.path, query({ ip })),
+        () => api(DATASETS.ct.path, query({ ip, indirect: "true" })),
       ],
       (call) => call(),
     );
@@ -252,7 +253,7 @@ async function load() {
     $("services").replaceChildren(...latest.map((report) => serviceCard(report, perPort[portOf(report)])));
     showCertificates($("certificates"), certificatesOf([...latest, ...all.results]), "", "No certificate seen.");
     const newest = all.results[0].date;
-    const last = all.pages > 1 ? await api("/v1/scan/protocols", query({ ip, page: all.pages - 1 })) : all;
+    const last = all.pages > 1 ? await api(DATASETS.protocols.path, query({ ip, page: all.pages - 1 })) : all;
     const oldest = last.results.at(-1).date;
     const capped = all.result_count > all.pages * 100; // the API pages through the newest 10,000 only
     const ports = latest.map(portOf).filter(Boolean);

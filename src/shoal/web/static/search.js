@@ -8,6 +8,7 @@ import {
   $,
   ApiError,
   DATASETS,
+  SELECTING,
   api,
   barChart,
   el,
@@ -20,32 +21,12 @@ import {
   termFor,
 } from "./shoal.js";
 
-const FIELDS = ["expression", "dataset", "ip", "from", "to", "slop", "summarize", "summary_limit"];
-const FLAGS = ["most_recent", "indirect", "host_in_url"];
+const FLAGS = SELECTING.filter(([, kind]) => kind === "boolean").map(([name]) => name);
+const INPUTS = SELECTING.filter(([, kind]) => kind !== "boolean").map(([name]) => name);
+const FIELDS = ["expression", "dataset", ...INPUTS, "summarize", "summary_limit"];
 const DEFAULT_SUMMARY_LIMIT = 20;
 const FACET_LIMIT = 5;
-const DEFAULT_DATASET = "protocols";
-// [type, context or null, title] per dataset: what Shodan shows beside its results, in each dataset's terms.
-const WHERE = [
-  ["geo-country", null, "Countries"],
-  ["port-tcp", null, "Ports"],
-  ["product-tag", null, "Products"],
-  ["entity", null, "Organisations"],
-  ["protocol", null, "Protocols"],
-];
-const FACETS = {
-  protocols: WHERE,
-  domains: WHERE,
-  ct: [
-    ["issuer", null, "Issuers"],
-    ["host", "cert-dns-name", "Names in certificates"],
-    ["ct-log", null, "Logs"],
-  ],
-  rdns: [
-    ["host", "dns-ns", "Name servers"],
-    ["host", "dns-ptr", "PTR names"],
-  ],
-};
+const DEFAULT_DATASET = Object.keys(DATASETS)[0];
 const form = $("search");
 let cardinalityAllowed = true;
 let facetsShown = ""; // the selection the facets were drawn for
@@ -64,15 +45,8 @@ function fillForm(params) {
 }
 
 /** The form's fields that select reports besides the box, as the page's URL and the API both name them. */
-const selecting = (state) => ({
-  ip: state.ip,
-  from: state.from,
-  to: state.to,
-  slop: state.slop,
-  most_recent: state.most_recent && "true",
-  indirect: state.indirect && "true",
-  host_in_url: state.host_in_url && "true",
-});
+const selecting = (state) =>
+  Object.fromEntries(SELECTING.map(([name, kind]) => [name, kind === "boolean" ? state[name] && "true" : state[name]]));
 
 /** The dataset as a parameter: none for the default one. */
 const datasetParam = (state) => (state.dataset === DEFAULT_DATASET ? "" : state.dataset);
@@ -89,7 +63,7 @@ function selection(state) {
   return query({ query: state.expression, ...selecting(state) });
 }
 
-const endpoint = (state) => DATASETS[state.dataset];
+const endpoint = (state) => DATASETS[state.dataset].path;
 
 function pageOf(params) {
   const page = Number.parseInt(params.get("page") || "0", 10);
@@ -240,7 +214,7 @@ async function loadFacets(state) {
   if (key === facetsShown) return;
   facetsShown = key;
   const box = $("facets");
-  const facets = FACETS[state.dataset];
+  const facets = DATASETS[state.dataset].facets; // [type, context or null, title]: what Shodan shows beside results
   const slots = facets.map(([type]) => el("div", { className: "facet-slot", "data-type": type }));
   box.replaceChildren(el("h2", { className: "visually-hidden" }, "Top values"), ...slots);
   box.hidden = false;

@@ -22,13 +22,12 @@ const KEY_ITEMS = [
   ["favicon-mmh3", null, "favicon hash"],
   ["ct-log", null, "CT log"],
 ];
-/** The API's search endpoint of each dataset (the search page's dataset switch). */
-export const DATASETS = {
-  protocols: "/v1/scan/protocols",
-  domains: "/v1/scan/domains",
-  ct: "/v1/ct/log",
-  rdns: "/v1/domain/rdns",
-};
+const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
+/** The table of datasets, as the server renders it into every page: name → {path (its search endpoint), label,
+ *  facets ([type, context, title] drawn beside its results), selectors}; the first is the default. */
+export const DATASETS = PAGE_DATA.datasets;
+/** The selection parameters of the search form, [name, JSON schema type], in the API's names. */
+export const SELECTING = PAGE_DATA.selecting;
 /** DB-IP's CC BY 4.0 licence asks for this link wherever its data (the ``entity`` names) is shown. */
 export const DB_IP_URL = "https://db-ip.com";
 const ATTRIBUTED_TYPES = new Set(["entity"]); // organisation names are DB-IP's (AS numbers: RouteViews, NRO)

@@ -1,5 +1,8 @@
 """``shoal serve``: the HTTP API (one process, or ``--workers N`` processes sharing the port).
 
+The one command that joins the command line (its checks, the store, the collector) and the API (the app, its
+HTTP protocol): it stands above both, and ``shoal.cli.main`` loads it by name like every command.
+
 Before it says "listening", everything that could stop it has been tried: the data directory's state files
 are checked (``shoal.check``), the app is built and the port is bound. Connection limits (``--head-timeout``,
 ``--max-connections``…) are enforced by ``shoal.api.protocol``; forwarded-for headers are believed only from
@@ -124,7 +127,7 @@ def serve_command(
             collector.stop()
         fail(exc)
     config = uvicorn.Config(
-        app or "shoal.cli.serve:worker_app",
+        app or "shoal.serve:worker_app",
         factory=app is None,
         workers=workers,
         log_level="warning",

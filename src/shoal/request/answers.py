@@ -1,43 +1,16 @@
-"""The API's search parameters and answers as typed Python values, shared by ``shoal.client`` (over HTTP) and
-the command line (over HTTP or a local store). Importing this module costs no HTTP library and no engine.
+"""The API's answers as typed Python values, shared by ``shoal.client`` (over HTTP) and the command line (over
+HTTP or a local store). Importing this module costs no HTTP library and no engine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict, TypeVar
+from typing import TypeVar
 
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Report
+from shoal.model import Report
 
 K = TypeVar("K", str, int)  # a summary's values: text, or port numbers
-
-DATASET_PATHS = {  # each dataset's search endpoint (the API's routes are made from this)
-    PROTOCOLS: "/v1/scan/protocols",
-    DOMAINS: "/v1/scan/domains",
-    CT: "/v1/ct/log",
-    RDNS: "/v1/domain/rdns",
-}
-RDNS_SELECTORS = ("host", "nameserver")
-
-
-class Selection(TypedDict, total=False):
-    """What selects reports besides the expression: the search endpoints' other parameters."""
-
-    ip: str  # an address or CIDR
-    indirect: bool
-    date_from: dt.date | str  # inclusive, YYYY-MM-DD
-    date_to: dt.date | str
-    slop: int
-    most_recent: bool
-    host_in_url: bool
-    filters: Sequence[str]  # each an expression; ORed together, ANDed with the rest
-    query: str  # free text: bare words search every type (ANDed with the rest)
-    report_id: str  # Shoal: one report by its id (``id=``), even a superseded one
-    history: bool  # Shoal: superseded reports (a re-enrichment's predecessors) match too
-    host: str  # domain/rdns only: reports holding a host item under this domain (reverse search)
-    nameserver: str  # domain/rdns only: reports whose host;dns-ns is this name or under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,42 +121,3 @@ class BodyPage:
 def by_count(values: dict[K, int]) -> dict[K, int]:
     """Highest counts first, ties by value (the order the API's summaries are computed in)."""
     return dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
-
-
-def selection_params(expression: str, selection: Selection) -> list[tuple[str, str]]:
-    """The query parameters of a search, as the API names them."""
-    unknown = set(selection) - set(Selection.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown search option(s): {', '.join(sorted(unknown))}")
-    params = [("expression", expression)] if expression else []
-    if "ip" in selection:
-        params.append(("ip", selection["ip"]))
-    params += dates(selection.get("date_from"), selection.get("date_to"))
-    if "slop" in selection:
-        params.append(("slop", str(selection["slop"])))
-    for flag in ("indirect", "most_recent", "host_in_url", "history"):
-        if selection.get(flag):
-            params.append((flag, "true"))
-    params += [("filter", text) for text in selection.get("filters", ())]
-    for key, name in (("query", "query"), ("report_id", "id"), ("host", "host"), ("nameserver", "nameserver")):
-        if selection.get(key):
-            params.append((name, str(selection[key])))  # type: ignore[literal-required]
-    return params
-
-
-def dataset_path(dataset: str, selection: Selection) -> str:
-    """The search endpoint of ``dataset``; the rdns selectors only exist there (never silently ignored)."""
-    if dataset not in DATASET_PATHS:
-        raise ValueError(f"unknown dataset {dataset!r}: one of {', '.join(DATASET_PATHS)}")
-    misplaced = [key for key in RDNS_SELECTORS if selection.get(key) and dataset != "rdns"]
-    if misplaced:
-        raise TypeError(f"{' and '.join(misplaced)} select reports of the rdns dataset only, not {dataset!r}")
-    return DATASET_PATHS[dataset]
-
-
-def dates(date_from: dt.date | str | None, date_to: dt.date | str | None) -> list[tuple[str, str]]:
-    return [
-        (name, value.isoformat() if isinstance(value, dt.date) else value)
-        for name, value in (("from", date_from), ("to", date_to))
-        if value is not None
-    ]

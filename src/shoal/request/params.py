@@ -1,0 +1,406 @@
+"""Every parameter a request can carry, declared once: ``Param(name, schema, parse, default, help, flag)``.
+
+A parameter is one record: its name (as the API, and Driftnet, spell it), the JSON schema of a value, how one
+value is read (``parse``: the text → the typed value, or ``BadParameter`` naming the parameter and what is
+wrong), its default, what it means, and its command-line option. From these the API reads a request's values
+(``Param.read``), declares them in the OpenAPI document (``declare``), the command line builds its options
+(``shoal.cli.options``), the client writes them into a URL (``Param.format``), and ``tests/test_docs.py`` checks
+each is documented. The sets at the end are named after what they select: a route takes ``declare(*SEARCH)``,
+and a new route takes a set plus its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
+
+from shoal.errors import BadParameter
+from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
+from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
+
+T = TypeVar("T")
+Schema = dict[str, object]
+
+MAX_PARAMETER_LENGTH = 4096
+MAX_REPORT_ID_LENGTH = 128  # as Report.from_dict accepts
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no", ""}
+SUMMARY_LIMIT_MAX = 10_000
+SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
+MULTI_SUMMARY_LIMIT_DEFAULT = 10  # multi/summary's summary_limit
+DEFAULT_QUERY_TIMEOUT = 30.0  # seconds a query may run, unless ``shoal serve --query-timeout`` says
+MIN_TIMEOUT = 0.001
+
+
+class Values(Protocol):
+    """A request's query parameters, each name with its values (starlette's ``QueryParams`` is one)."""
+
+    def getlist(self, key: Any) -> list[str]: ...
+
+
+# -- reading one value -------------------------------------------------------------------------------------------
+
+
+def text(name: str, value: str) -> str:
+    return value
+
+
+def boolean(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise BadParameter(name, f"'{name}' must be true or false, not {value!r}")
+
+
+def whole(low: int, high: int, why: str = "") -> Callable[[str, str], int]:
+    """A whole number from ``low`` to ``high`` (``why``: said after the range when it is out of it)."""
+
+    def parse(name: str, value: str) -> int:
+        number = whole_number(name, value)
+        if not low <= number <= high:
+            raise BadParameter(name, f"'{name}' must be between {low} and {high}{why}, not {number}")
+        return number
+
+    return parse
+
+
+def whole_number(name: str, value: str) -> int:
+    stripped = value.strip()
+    if not stripped.isascii() or not stripped.lstrip("-").isdigit() or len(stripped) > 12:
+        raise BadParameter(name, f"'{name}' must be a whole number, not {value!r}")
+    return int(stripped)
+
+
+def date(name: str, value: str) -> dt.date:
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(name, f"'{name}' must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def network(name: str, value: str) -> IPNetwork:
+    """An address or CIDR; an IPv4-mapped one (``::ffff:8.8.8.8``) is its IPv4 network; no zone id."""
+    if "%" in value:
+        raise BadParameter(
+            name, f"'{name}' must not carry a zone id (%…): it names an interface of one machine, {value!r}"
+        )
+    try:
+        parsed = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise BadParameter(
+            name, f"'{name}' must be an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24, not {value!r}"
+        ) from None
+    return ipv4_of_mapped(parsed)
+
+
+def report_id(name: str, value: str) -> str:
+    if len(value) > MAX_REPORT_ID_LENGTH:
+        raise BadParameter(name, f"'{name}' is at most {MAX_REPORT_ID_LENGTH} characters long")
+    return value.strip()
+
+
+def choice(*words: str) -> Callable[[str, str], str]:
+    def parse(name: str, value: str) -> str:
+        word = value.strip()
+        if word not in words:
+            raise BadParameter(name, f"'{name}' must be one of {', '.join(words)}, not {word!r}")
+        return word
+
+    return parse
+
+
+def lowered_choice(*words: str) -> Callable[[str, str], str]:
+    choose = choice(*words)
+    return lambda name, value: choose(name, value.lower())
+
+
+def formatted(value: object) -> str:
+    """A typed value as the API reads it back: true, 2026-11-01, 8.8.8.8 (a single address as itself)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        whole_address = value.prefixlen == value.max_prefixlen
+        return str(value.network_address) if whole_address else str(value)
+    return str(value)
+
+
+# -- the record ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Param(Generic[T]):
+    """One parameter: the JSON schema of a value, how a value is read, its default, its meaning, its option."""
+
+    name: str
+    schema: Schema
+    parse: Callable[[str, str], T] = text  # type: ignore[assignment]
+    default: T | None = None
+    help: str = ""
+    flag: str | None = None  # the command line's option, e.g. "--from"; None: not an option
+    label: str = ""  # the web search form's label; "": not on the form
+    attribute: str = ""  # the field it fills (Selection's ``date_from`` for ``from``); default its name
+    repeatable: bool = False
+    required: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.attribute:
+            object.__setattr__(self, "attribute", self.name)
+
+    def read(self, values: Values) -> Any:
+        """The parameter's value in a request: its default when absent or blank, a tuple if repeatable. A
+        single-valued parameter given twice is an error, not a silent pick."""
+        given = values.getlist(self.name)
+        if self.repeatable:
+            return tuple(self.parse(self.name, value) for value in given)
+        if not given:
+            return self.default
+        if len(given) > 1:
+            raise BadParameter(self.name, f"'{self.name}' may be given only once")
+        if len(given[0]) > MAX_PARAMETER_LENGTH:
+            raise BadParameter(self.name, f"'{self.name}' is longer than {MAX_PARAMETER_LENGTH} characters")
+        return self.default if not given[0].strip() else self.parse(self.name, given[0])
+
+    def take(self, value: Any) -> Any:
+        """A value given in Python (a keyword argument, a command-line option): text is read as the API reads
+        it; a typed value is checked the same way."""
+        if isinstance(value, str):
+            return self.read(OneValue(self.name, value))
+        if self.repeatable:
+            return tuple(self.parse(self.name, formatted(one)) for one in value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.parse(self.name, str(value))
+        return value
+
+    def format(self, value: Any) -> list[str]:
+        """The value as query parameter values (none when it is the default)."""
+        if self.repeatable:
+            return [formatted(one) for one in value]
+        if value is None or value == self.default:
+            return []
+        return [formatted(value)]
+
+    def openapi(self) -> dict[str, object]:
+        schema: Schema = dict(self.schema)
+        if self.default is not None:
+            schema["default"] = self.default
+        if self.repeatable:
+            schema = {"type": "array", "items": schema}
+        entry: dict[str, object] = {
+            "name": self.name,
+            "in": "query",
+            "required": self.required,
+            "description": self.help,
+            "schema": schema,
+        }
+        if self.repeatable:
+            entry |= {"style": "form", "explode": True}
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class OneValue:
+    """One parameter's one value, read as a request's would be."""
+
+    name: str
+    value: str
+
+    def getlist(self, key: Any) -> list[str]:
+        return [self.value] if key == self.name else []
+
+
+def declare(*params: Param[Any], authenticated: bool = True) -> dict[str, object]:
+    """A route's ``openapi_extra``: its parameters (and the bearer token every ``/v1/`` route needs)."""
+    names = [param.name for param in params]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a parameter is declared twice: {names}")
+    extra: dict[str, object] = {"parameters": [param.openapi() for param in params]}
+    if authenticated:
+        extra["security"] = [{"bearer": []}]
+    return extra
+
+
+# -- schemas -------------------------------------------------------------------------------------------------
+
+TEXT: Schema = {"type": "string", "maxLength": MAX_PARAMETER_LENGTH}
+BOOLEAN: Schema = {"type": "boolean"}
+DATE: Schema = {"type": "string", "format": "date"}
+NETWORK: Schema = {"type": "string", "maxLength": 64, "examples": ["8.8.8.8", "8.8.8.0/24", "2001:db8::/32"]}
+ADDRESS: Schema = {"type": "string", "maxLength": 64, "examples": ["192.0.2.1", "2001:db8::1"]}
+SECONDS: Schema = {"type": "number", "minimum": MIN_TIMEOUT}
+
+
+def integer(low: int, high: int) -> Schema:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def one_of(*words: str) -> Schema:
+    return {"type": "string", "enum": list(words)}
+
+
+# -- the selection of reports (every report-searching route) -------------------------------------------------
+IP = Param(
+    "ip", NETWORK, network, None, "An address or CIDR: reports whose scanned address is in it.", "--ip", "IP or CIDR"
+)
+INDIRECT = Param(
+    "indirect",
+    BOOLEAN,
+    boolean,
+    False,
+    "true: `ip` also matches ip items in any context (certificates).",
+    "--indirect",
+    "Indirect IPs",
+)
+EXPRESSION = Param("expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.")
+FIELD = Param("field", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
+QUERY = Param("query", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
+KEYWORD = Param("keyword", TEXT, text, None, "Legacy: words searched in every type, ANDed with `expression`.")
+FILTER = Param(
+    "filter",
+    TEXT,
+    text,
+    help="An expression; several are ORed, then ANDed with the rest.",
+    attribute="filters",
+    repeatable=True,
+)
+SLOP = Param(
+    "slop", integer(0, MAX_SLOP), whole(0, MAX_SLOP), 0, "Extra word positions a phrase may use.", "--slop", "Slop"
+)
+FROM = Param("from", DATE, date, None, "First day (inclusive), YYYY-MM-DD.", "--from", "From", attribute="date_from")
+TO = Param("to", DATE, date, None, "Last day (inclusive), YYYY-MM-DD.", "--to", "To", attribute="date_to")
+MOST_RECENT = Param(
+    "most_recent",
+    BOOLEAN,
+    boolean,
+    False,
+    "true: only the newest matching report per {ip, port}.",
+    "--most-recent",
+    "Most recent only",
+)
+HOST_IN_URL = Param(
+    "host_in_url",
+    BOOLEAN,
+    boolean,
+    False,
+    "true: host terms also match the host of url items.",
+    "--host-in-url",
+    "Hosts in URLs",
+)
+ID = Param(
+    "id",
+    {"type": "string", "maxLength": MAX_REPORT_ID_LENGTH},
+    report_id,
+    None,
+    "One report by its id (history too).",
+    attribute="report_id",
+)
+HISTORY = Param("history", BOOLEAN, boolean, False, "true: reports a successor supersedes match too.")
+SELECTION = (
+    IP,
+    INDIRECT,
+    EXPRESSION,
+    FIELD,
+    QUERY,
+    KEYWORD,
+    FILTER,
+    SLOP,
+    FROM,
+    TO,
+    MOST_RECENT,
+    HOST_IN_URL,
+    ID,
+    HISTORY,
+)
+
+# -- each dataset's own selectors (domain/rdns's host and nameserver), from the table of datasets ---------------
+SELECTORS: dict[str, Param[str]] = {}
+for _row in DATASET_TABLE.values():
+    for _selector in _row.selectors:
+        SELECTORS.setdefault(_selector.name, Param(_selector.name, TEXT, text, None, _selector.help))
+
+# -- a page, a summary, a time limit -------------------------------------------------------------------------
+PAGE = Param(
+    "page",
+    integer(0, MAX_PAGES - 1),
+    whole(0, MAX_PAGES - 1, " (at most 100 pages of 100 results)"),
+    0,
+    "Page number from 0, 100 results a page.",
+    "--page",
+)
+SUMMARIZE = Param("summarize", TEXT, text, None, "A type: summarise its values instead of returning reports.")
+SUMMARY_CONTEXT = Param(
+    "summary_context", TEXT, help="Only values with one of these contexts.", attribute="contexts", repeatable=True
+)
+SUMMARY_NOCONTEXT = Param(
+    "summary_nocontext",
+    TEXT,
+    help="Never values with these contexts.",
+    attribute="excluded_contexts",
+    repeatable=True,
+)
+SUMMARY_LIMIT = Param(
+    "summary_limit",
+    integer(1, SUMMARY_LIMIT_MAX_ENTERPRISE),
+    whole_number,  # its ceiling depends on the token: shoal.request.reading.summary_limit_of
+    DEFAULT_SUMMARY_LIMIT,
+    "Most values returned: up to 10,000 (1,000,000 for enterprise tokens).",
+    "--summary-limit",
+    attribute="limit",
+)
+SUMMARY_CARDINALITY = Param(
+    "summary_cardinality", BOOLEAN, boolean, False, "true: add the number of distinct values.", attribute="cardinality"
+)
+SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY_CARDINALITY)
+TIMEOUT = Param(
+    "timeout",
+    SECONDS,
+    text,  # a number of seconds up to the server's limit: shoal.api.limits.timeout_of
+    None,
+    f"Seconds the query may run (default the server's limit, {DEFAULT_QUERY_TIMEOUT:g}).",
+)
+
+
+def search_params(dataset: str) -> tuple[Param[Any], ...]:
+    """What a dataset's search endpoint takes: the selection, a page or a summary, its own selectors."""
+    own = tuple(SELECTORS[selector.name] for selector in DATASET_TABLE[dataset].selectors)
+    return (*SELECTION, PAGE, *SUMMARY, TIMEOUT, *own)
+
+
+# -- multi/summary, scan/protocols/body, export --------------------------------------------------------------
+MULTI_SUMMARY_LIMIT = replace(
+    SUMMARY_LIMIT, default=MULTI_SUMMARY_LIMIT_DEFAULT, help="Most values per type and dataset."
+)
+MULTI_SUMMARY = (*SELECTION, MULTI_SUMMARY_LIMIT, TIMEOUT)
+DATASET = Param("dataset", one_of(*DATASETS), choice(*DATASETS), PROTOCOLS, "The dataset exported.", "--dataset")
+BODY_DATASETS = tuple(row.name for row in DATASET_TABLE.values() if row.bodies)
+BODY_DATASET = replace(
+    DATASET,
+    schema=one_of(*BODY_DATASETS),
+    parse=choice(*BODY_DATASETS),
+    help="The dataset whose bodies are searched.",
+)
+BODY = (*SELECTION, BODY_DATASET, PAGE, TIMEOUT)
+FORMAT = Param(
+    "format",
+    one_of("ndjson", "csv"),
+    lowered_choice("ndjson", "csv"),
+    "ndjson",
+    "ndjson (lossless, one report a line) or csv.",
+)
+TICKET = Param("ticket", TEXT, text, None, "Instead of Authorization: a one-use ticket from export/link.")
+EXPORT = (*SELECTION, DATASET, *SELECTORS.values(), FORMAT, TIMEOUT)
+
+# -- open ports and prioritize -------------------------------------------------------------------------------
+PORTS_IP = Param("ip", NETWORK, network, None, "An address or CIDR (at most a /8 or a /32).", required=True)
+PORTS = (PORTS_IP, FROM, TO, TIMEOUT)
+TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
+TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
+PRIORITIZE = (TARGET_IP, TARGET_PORT)
