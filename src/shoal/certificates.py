@@ -4,20 +4,31 @@
 ``cert-dns-name`` per SAN DNS name, an ``ip`` item with context ``cert-ip-address`` per SAN IP, and
 ``cert-sha256`` (of the DER bytes). One function for DER (``certificate_items``), one for the parsed fields
 that scanners print when they do not give the DER (``named_items``).
+
+``validity_items`` adds ``cert-serial`` (lower-case hex, no leading zeros) and ``cert-not-before`` /
+``cert-not-after`` (the UTC day, ``YYYY-MM-DD``, so that dates compare as text); ``certificate_details`` adds
+what the collector also records of a certificate it was shown: the key's type and size, the signature
+algorithm, whether it is self-signed and whether it had expired, and its JA4X (``ja4x-hash``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import functools
 import ipaddress
 import re
+import warnings
 from collections.abc import Iterable
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from shoal.enrich.fingerprints import cert_sha256
+from shoal.enrich.ja4plus import ja4x
 from shoal.model import Item
 
 MAX_NAME_CHARS = 256
@@ -71,6 +82,82 @@ def parsed_certificate(der: bytes) -> x509.Certificate:
     """A DER certificate parsed (ValueError if it does not parse), kept for the next reader of the same one:
     a CT entry's items and its validity both read it."""
     return x509.load_der_x509_certificate(der)
+
+
+def validity_items(der: bytes) -> list[Item]:
+    """``cert-serial``, ``cert-not-before`` and ``cert-not-after``; empty if the certificate does not parse."""
+    try:
+        certificate = parsed_certificate(der)
+        return [
+            Item("cert-serial", format(certificate.serial_number, "x")),
+            Item("cert-not-before", certificate.not_valid_before_utc.date().isoformat()),
+            Item("cert-not-after", certificate.not_valid_after_utc.date().isoformat()),
+        ]
+    except ValueError:
+        return []
+
+
+def certificate_details(der: bytes, now: dt.datetime, ja4plus: bool = True) -> list[Item]:
+    """The validity items, ``cert-key-type`` (``rsa``, ``ec``, ``dsa``, ``ed25519``, ``ed448``), ``cert-key-bits``,
+    ``cert-signature-algorithm`` (OpenSSL's name, e.g. ``sha256WithRSAEncryption``, else the OID),
+    ``cert-self-signed`` and ``cert-expired`` at ``now`` (``true``/``false``), and ``ja4x-hash`` unless ``ja4plus``
+    is off. Empty if the certificate does not parse."""
+    try:
+        certificate = parsed_certificate(der)
+    except ValueError:
+        return []
+    expired = certificate.not_valid_after_utc < now
+    items = [*validity_items(der), *_described(der), Item("cert-expired", str(expired).lower())]
+    fingerprint = ja4x(certificate) if ja4plus else None
+    if fingerprint is not None:
+        items.append(Item("ja4x-hash", fingerprint))
+    return items
+
+
+@functools.lru_cache(maxsize=4096)
+def _described(der: bytes) -> tuple[Item, ...]:
+    """Key, signature algorithm and self-signature of a certificate that parses (a signature check: cached). A DSA
+    key is recorded, not a reason to warn (cryptography deprecates DSA and warns when one is used)."""
+    certificate = parsed_certificate(der)
+    items = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            key_type, bits = key_of(certificate.public_key())
+            items += [Item("cert-key-type", key_type), Item("cert-key-bits", str(bits))]
+        except (ValueError, UnsupportedAlgorithm):
+            pass  # a key cryptography cannot load: its type stays unknown
+        signed_by_itself = self_signed(certificate)
+    algorithm = certificate.signature_algorithm_oid
+    name = getattr(algorithm, "_name", "Unknown OID")
+    items.append(Item("cert-signature-algorithm", algorithm.dotted_string if name == "Unknown OID" else name))
+    items.append(Item("cert-self-signed", str(signed_by_itself).lower()))
+    return tuple(items)
+
+
+def key_of(key: object) -> tuple[str, int]:
+    """(type, size in bits) of a certificate's public key; ValueError for a kind not listed here."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ec", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "ed448", 456
+    size = getattr(key, "key_size", None)
+    if type(key).__name__.startswith("DSA") and isinstance(size, int):  # named: importing dsa warns
+        return "dsa", size
+    raise ValueError(f"a {type(key).__name__} key")
+
+
+def self_signed(certificate: x509.Certificate) -> bool:
+    """Issued by itself: the issuer is the subject and the certificate's own key verifies its signature."""
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def base64_certificate_items(text: str) -> list[Item] | None:

@@ -31,6 +31,7 @@ RDNS = "rdns"
 SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
+PORT_TYPES = ("port-tcp", "port-udp")  # the scanned port of a TCP service's report, of a UDP service's
 
 
 def new_report_id() -> str:
@@ -132,8 +133,16 @@ class Report:
     @property
     def port(self) -> int | None:
         """The scanned TCP port: the first ``port-tcp`` item with an empty context."""
+        return self._port_of("port-tcp")
+
+    @property
+    def udp_port(self) -> int | None:
+        """The scanned UDP port: the first ``port-udp`` item with an empty context (a UDP service's report)."""
+        return self._port_of("port-udp")
+
+    def _port_of(self, item_type: str) -> int | None:
         for item in self.items:
-            if item.type == "port-tcp" and item.context == "":
+            if item.type == item_type and item.context == "":
                 try:
                     return int(item.value)
                 except ValueError:
@@ -265,8 +274,8 @@ def _check_target(report: Report) -> None:
                 pack_ip(item.value)
             except ValueError as exc:
                 raise InvalidReport(f"'ip' item value is not an IP address: {item.value!r}") from exc
-        elif item.type == "port-tcp" and item.context == "" and not _is_port(item.value):
-            raise InvalidReport(f"'port-tcp' item value is not a port number: {item.value!r}")
+        elif item.type in PORT_TYPES and item.context == "" and not _is_port(item.value):
+            raise InvalidReport(f"'{item.type}' item value is not a port number: {item.value!r}")
 
 
 def _is_port(value: str) -> bool:

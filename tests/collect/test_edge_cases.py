@@ -14,10 +14,10 @@ import pytest
 from cryptography.x509.oid import NameOID
 
 from shoal.collect.connection import READ_CAP, Timeouts
-from shoal.collect.probes.base import MAX_BANNER_CHARS
+from shoal.text import MAX_BANNER_CHARS
 from tests.collect.certificates import write_certificate
 from tests.collect.conftest import BLOCK, FAST, collect_one, items_of
-from tests.collect.fakes import answers, fake_server, sends
+from tests.collect.fakes import Handler, answers, fake_server, sends
 
 SHORT = Timeouts(connect=1.0, first_byte=0.5, service=3.0)
 
@@ -183,19 +183,37 @@ def test_telnet_negotiation_on_an_unlisted_port() -> None:
     assert items_of(report, "server-banner") == [("telnet", "\r\nUser Access Verification\r\n\r\nUsername: ")]
 
 
-def test_an_ftp_greeting_on_the_smtp_port_is_ftp() -> None:
-    async def ftp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220-Welcome\r\n220 Service ready\r\n")
-        await writer.drain()
-        await reader.readuntil(b"\r\n")
-        writer.write(b"530 Please login with USER and PASS.\r\n")
-        await writer.drain()
-        await asyncio.sleep(0.5)
+def greets_220(greeting: bytes, answers: dict[bytes, bytes]) -> Handler:
+    """A server that greets with 220, then answers each command it knows (by its first word), else ``500``."""
 
-    with fake_server(f"127.{BLOCK}.1.13", 25, ftp):
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        while line := await reader.readline():
+            writer.write(answers.get(line.split()[0] if line.split() else b"", b"500 unknown command\r\n"))
+            await writer.drain()
+
+    return handler
+
+
+def test_an_ftp_greeting_on_the_smtp_port_is_ftp() -> None:
+    refuses_ehlo = {
+        b"EHLO": b"530 Please login with USER and PASS.\r\n",
+        b"FEAT": b"211-Features:\r\n EPSV\r\n211 End\r\n",
+    }
+    with fake_server(f"127.{BLOCK}.1.13", 25, greets_220(b"220-Welcome\r\n220 Service ready\r\n", refuses_ehlo)):
         report, _ = timed(f"127.{BLOCK}.1.13", 25)
     assert report is not None
     assert items_of(report, "server-banner") == [("ftp", "220-Welcome\r\n220 Service ready")]
+    assert items_of(report, "capability") == [("ftp", "EPSV")]
+
+
+def test_a_220_greeting_that_is_neither_smtp_nor_ftp_is_generic() -> None:
+    """A DICT server (RFC 2229) greets with 220 too: refusing EHLO does not make it FTP."""
+    greeting = b"220 dict.example dictd 1.13.0/rf on Linux 6.1 <auth.mime> <12.345.678@dict.example>\r\n"
+    with fake_server(f"127.{BLOCK}.1.16", 2628, greets_220(greeting, {})):
+        report, _ = timed(f"127.{BLOCK}.1.16", 2628)
+    assert report is not None
+    assert items_of(report, "server-banner")[0] == ("generic", greeting.decode().strip())
 
 
 def test_modbus_exception_and_short_frames_do_not_crash() -> None:
@@ -208,3 +226,41 @@ def test_modbus_exception_and_short_frames_do_not_crash() -> None:
     with fake_server(f"127.{BLOCK}.1.15", 502, answers(b"\x00", truncated)):
         _, elapsed = timed(f"127.{BLOCK}.1.15", 502)
     assert elapsed < SHORT.service + 1
+
+
+def test_a_server_that_hangs_up_after_its_greeting_keeps_its_name() -> None:
+    """FTP, SMTP, IMAP and POP3 are named by their greeting; a FEAT, EHLO or CAPA the server does not wait for
+    only adds nothing."""
+
+    def greet_and_hang_up(greeting: bytes) -> Handler:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(greeting)
+            await writer.drain()
+            await reader.read(1024)
+
+        return handler
+
+    cases = [
+        (b"220 (vsFTPd 3.0.3)\r\n", 21, "ftp"),
+        (b"* OK IMAP ready\r\n", 143, "imap"),
+        (b"+OK ready\r\n", 110, "pop3"),
+    ]
+    for host, (greeting, port, protocol) in enumerate(cases, start=1):
+        with fake_server(f"127.{BLOCK}.1.{40 + host}", port, greet_and_hang_up(greeting)):
+            report = collect_one(f"127.{BLOCK}.1.{40 + host}", port, FAST)
+        assert report is not None and items_of(report, "server-banner")[0][0] == protocol
+
+
+def test_a_service_no_probe_knows_is_generic_with_the_first_answer_it_gave() -> None:
+    """A line protocol Shoal has no probe for, which speaks only when spoken to: its answer is still recorded."""
+
+    async def grumble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline():
+            writer.write(b"?? unknown request, try HELP\r\n")
+            await writer.drain()
+
+    with fake_server(f"127.{BLOCK}.1.50", 4050, grumble):
+        report = collect_one(f"127.{BLOCK}.1.50", 4050, FAST)
+    assert report is not None
+    [(protocol, banner)] = items_of(report, "server-banner")
+    assert protocol == "generic" and banner.startswith("?? unknown request, try HELP")

@@ -60,7 +60,7 @@ def host_report(report_id: str, days_ago: int, title: str) -> Report:
         Item("cert-sha256", CERT_SHA256),
         Item("host", "shop.example.net", "cert-dns-name"),
         Item("jarm", JARM),
-        Item("favicon-mmh3", FAVICON),
+        Item("obj-murmur3", FAVICON, "favicon"),
         Item("geo-country", "NL", "", True),
         Item("entity", "Example Hosting B.V.", "", True),
         Item("asn", "64500", "", True),
@@ -291,7 +291,7 @@ def test_the_host_page_as_shodans(browser: WebDriver, site: Served) -> None:
         link.text: unquote(link.get_attribute("href")) for link in card.find_elements(By.CSS_SELECTOR, ".key-items a")
     }
     assert hrefs[JARM].endswith(f'expression=jarm="{JARM}"')
-    assert hrefs[FAVICON].endswith(f'expression=favicon-mmh3="{FAVICON}"')
+    assert hrefs[FAVICON].endswith(f'expression=obj-murmur3;favicon="{FAVICON}"')
     certificate = browser.find_element(By.CSS_SELECTOR, "#certificates .certificate")
     links = {link.text: unquote(link.get_attribute("href")) for link in certificate.find_elements(By.TAG_NAME, "a")}
     assert links[CERT_SHA256].endswith(f'expression=cert-sha256="{CERT_SHA256}"')

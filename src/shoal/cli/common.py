@@ -6,7 +6,6 @@ Only light modules are imported here: the engine is imported when a store is ope
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Collection
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.markup import escape
 from shoal.config import data_dir
 from shoal.errors import BadParameter, QueryError, ShoalError
 from shoal.model import DATASETS
+from shoal.query.check import closest
 from shoal.store.registry import store_url
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ class UnknownName(BadParameter):
 
 def did_you_mean(name: str, candidates: Collection[str]) -> str:
     """The hint the expression checker gives for an unknown type ("" when nothing is close)."""
-    close = difflib.get_close_matches(name.lower(), sorted(candidates), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
+    close = closest(name, sorted(candidates))
+    return f"did you mean '{close}'?" if close else ""
 
 
 def existing_data_dir(data: Path | str | None) -> Path:

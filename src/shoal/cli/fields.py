@@ -1,10 +1,11 @@
 """``--fields``: which values of a report ``shoal search`` and ``shoal parse`` print, one column each.
 
 A field is
-- one of the report's own fields: ``date``, ``id``, ``target`` (ip:port), ``protocol`` (the context of its
+- one of the report's own fields: ``date``, ``id``, ``target`` (ip:port, ip:port/udp), ``protocol`` (the context of its
   ``server-banner``), ``summary`` (its title, else banner, else certificate subject);
-- an item type, e.g. ``title``: the values of that type in any context — except ``ip`` and ``port-tcp``,
-  which are the scanned address and port (context ""), as the ``ip=`` parameter means without ``indirect``;
+- an item type, e.g. ``title``: the values of that type in any context — except ``ip``, ``port-tcp`` and
+  ``port-udp``, which are the scanned address and port (context ""), as the ``ip=`` parameter means without
+  ``indirect``;
 - ``type;context``, e.g. ``http-header;Server`` or ``host;cert-dns-name``: only that context.
 
 Several values of one field are joined with ``;`` (as Shodan joins lists), each value once.
@@ -26,16 +27,27 @@ DATASET_FIELDS = {  # the columns shown when --fields is not given
     "ct": "date,subject,issuer,host;cert-dns-name,id",
     "rdns": "date,ip,host;dns-ptr,host;dns-ns,id",
 }
-TARGET_TYPES = ("ip", "port-tcp")  # a bare one of these means the scanned target (context "")
+TARGET_TYPES = ("ip", "port-tcp", "port-udp")  # a bare one of these means the scanned target (context "")
 JOIN = ";"
 HEADLINE_TYPES = ("title", "server-banner", "subject")
 HEADLINE_LENGTH = 80
 
 
+def scanned_port(report: Report) -> tuple[int | None, str]:
+    """The port a report's service was found on and its transport: (443, "tcp"), (53, "udp"), (None, "tcp")."""
+    udp = report.udp_port if report.port is None else None
+    return (report.port, "tcp") if udp is None else (udp, "udp")
+
+
+def port_label(port: int | None, transport: str) -> str:
+    """``443``, ``53/udp`` (nmap's way), or nothing."""
+    return "" if port is None else f"{port}/udp" if transport == "udp" else str(port)
+
+
 def target_of(report: Report) -> str:
-    ip, port = report.ip or "?", report.port
+    ip, (port, transport) = report.ip or "?", scanned_port(report)
     host = f"[{ip}]" if ":" in ip else ip
-    return f"{host}:{port}" if port is not None else host
+    return f"{host}:{port_label(port, transport)}" if port is not None else host
 
 
 def protocol_of(report: Report) -> str:

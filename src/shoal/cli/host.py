@@ -1,6 +1,6 @@
 """``shoal host IP``: one address's history (from the store, or a server), like the web UI's host page.
 
-Its services (one row per port: protocol, reports, first and last seen, the latest headline), its open-port
+Its services (one row per port, TCP or UDP: protocol, reports, first and last seen, the latest headline), its open-port
 observations, the certificates its reports carry, and the reports themselves, newest first (``--dataset``:
 the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``) and the
 certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate). One pass
@@ -21,7 +21,7 @@ import typer
 
 from shoal.cli.backend import EARLIEST
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
-from shoal.cli.fields import headline_of, protocol_of
+from shoal.cli.fields import headline_of, port_label, protocol_of, scanned_port
 from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
@@ -41,6 +41,7 @@ class Service:
     first_seen: dt.date
     last_seen: dt.date
     reports: int = 0
+    transport: str = "tcp"  # or "udp"
 
 
 @dataclass(slots=True)
@@ -59,7 +60,7 @@ class Certificate:
 class History:
     ip: str
     reports: int = 0
-    services: dict[int | None, Service] = field(default_factory=dict)
+    services: dict[tuple[int | None, str], Service] = field(default_factory=dict)  # by (port, transport)
     certificates: dict[str, Certificate] = field(default_factory=dict)
     newest: list[Report] = field(default_factory=list)  # the first ``limit`` reports
     ptr_names: list[str] = field(default_factory=list)  # newest first, from the rdns dataset
@@ -81,10 +82,11 @@ def first_value(report: Report, item_type: str, context: str | None = None) -> s
 def note(history: History, report: Report) -> None:
     """Add one report (they come newest first) to the history."""
     history.reports += 1
-    service = history.services.get(report.port)
+    key = scanned_port(report)
+    service = history.services.get(key)
     if service is None:
-        service = Service(report.port, protocol_of(report), headline_of(report), report.date, report.date)
-        history.services[report.port] = service
+        service = Service(key[0], protocol_of(report), headline_of(report), report.date, report.date, 0, key[1])
+        history.services[key] = service
     service.reports += 1
     service.first_seen = min(service.first_seen, report.date)
     note_certificate(history.certificates, report)
@@ -182,6 +184,7 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
         "services": [
             {
                 "port": s.port,
+                "transport": s.transport,
                 "protocol": s.protocol,
                 "reports": s.reports,
                 "first_seen": day(s.first_seen),
@@ -240,14 +243,14 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
         emit(layout, "", [], [fields], prefix="ip")
         emit(layout, "", [], [[name] for name in history.ptr_names], prefix="ptr")
         emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
-    services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0))
+    services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0, s.transport))
     if services:
         emit(
             layout,
             "services",
             ["port", "protocol", "reports", "first seen", "last seen", "latest"],
             [
-                ["" if s.port is None else s.port, s.protocol, s.reports, s.first_seen, s.last_seen, s.latest]
+                [port_label(s.port, s.transport), s.protocol, s.reports, s.first_seen, s.last_seen, s.latest]
                 for s in services
             ],
             right=["port", "reports"],
@@ -264,7 +267,7 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
         rows = [
             [
                 report.date,
-                "" if report.port is None else report.port,
+                port_label(*scanned_port(report)),
                 protocol_of(report),
                 headline_of(report),
                 report.id,

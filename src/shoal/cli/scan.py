@@ -1,4 +1,5 @@
-"""``shoal scan``: discover open TCP ports and identify their services, into the store, with live progress."""
+"""``shoal scan``: discover open TCP ports (and UDP ports, when asked) and identify their services, into the store,
+with live progress."""
 
 from __future__ import annotations
 
@@ -29,7 +30,16 @@ from shoal.collect.policy import PolicyFileError, ScanPolicy, load_policy, parse
 from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ResultSink, ScanSettings, ScanStats, run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
-from shoal.collect.targets import is_host_name, iterate_targets, parse_ports, read_names, split_targets
+from shoal.collect.targets import (
+    UDP_WORDS,
+    PortSpec,
+    is_host_name,
+    iterate_targets,
+    parse_port_spec,
+    parse_ports,
+    read_names,
+    split_targets,
+)
 from shoal.collect.worker import CollectionWorker
 from shoal.config import data_dir
 from shoal.enrich import enrich_report
@@ -73,7 +83,18 @@ def scan_command(
     ] = None,
     ports: Annotated[
         str | None,
-        typer.Option(help="A list such as 22,80,8000-8100, or top100, or all (default: top100; 80,443 for names)."),
+        typer.Option(
+            help="A list such as 22,80,8000-8100, top100 or all (default: top100; 80,443 for names); nmap's U: "
+            "prefix marks UDP ports (22,80,U:53,161)."
+        ),
+    ] = None,
+    udp_ports: Annotated[
+        str | None,
+        typer.Option(
+            help="UDP ports to probe, e.g. 53,161 or known (every port a UDP probe is known for) or all; UDP is off "
+            "unless asked, and then TCP is scanned only if --ports is given too.",
+            show_default=False,
+        ),
     ] = None,
     rate: Annotated[str, typer.Option(help="New connections per second, e.g. 500/s (capped by max_rate).")] = "1000/s",
     concurrency: Annotated[int, typer.Option(min=1, help="ip:ports in flight at once.")] = 512,
@@ -85,8 +106,14 @@ def scan_command(
     connect_timeout: Annotated[float, typer.Option(min=0.05, help="Seconds for a TCP handshake.")] = 3.0,
     wait: Annotated[float, typer.Option(min=0.05, help="Seconds to wait for a banner or an answer.")] = 3.0,
     service_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to identify one ip:port.")] = 20.0,
+    udp_retries: Annotated[
+        int, typer.Option(min=0, max=5, help="Times a UDP probe is sent again after a --wait with no answer.")
+    ] = 1,
     identify: Annotated[bool, typer.Option(help="Identify services; --no-identify only finds open ports.")] = True,
     jarm: Annotated[bool, typer.Option(help="Add a JARM fingerprint to TLS services (10 more connections).")] = True,
+    follow_ups: Annotated[
+        bool, typer.Option(help="SSH's other host key types, HTTP redirects and favicons (more requests).")
+    ] = True,
     enrich: Annotated[
         bool, typer.Option(help="Enrich reports (country, network, product tags) before storing.")
     ] = True,
@@ -113,8 +140,8 @@ def scan_command(
         visited += checked(lambda: read_names(Path(names)), "names")
     if not networks and not visited and not known:
         fail(BadParameter("targets", "give at least one target address or CIDR, a host name, or --names"))
-    port_list = checked(lambda: parse_ports(ports or ("top100" if networks else "80,443")), "ports")
-    name_ports = port_list if ports is not None else DOMAIN_PORTS
+    spec = checked(lambda: port_spec(ports, udp_ports, networks), "ports")
+    name_ports = spec.tcp if ports is not None and spec.tcp else DOMAIN_PORTS
     per_second = checked(lambda: parse_rate(rate), "rate")
     try:
         for network in networks:
@@ -129,21 +156,31 @@ def scan_command(
     needs_resolver = bool(visited) or (dns and bool(networks))
     resolving = resolver_settings(resolver, dns_rate, dns_timeout, dns_retries) if needs_resolver else None
     timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
-    settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm)
+    settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm, follow_ups, udp_retries)
     store = open_store(data, create=True)
     try:
         transform = enrich_report if enrich else None
-        plan = ScanPlan(networks, port_list, visited, name_ports, known, dns and bool(networks))
+        plan = ScanPlan(networks, spec.tcp, spec.udp, visited, name_ports, known, dns and bool(networks))
         stats, stored, domain_stats = run_event_loop(run_scan(store, policy, settings, plan, transform, resolving))
     finally:
         store.close()
     show_summary(stats, stored, domain_stats)
 
 
+def port_spec(ports: str | None, udp_ports: str | None, networks: list[IPNetwork]) -> PortSpec:
+    """--ports and --udp-ports: TCP top100 for addresses (80,443 for names) unless either says otherwise."""
+    spec = parse_port_spec(ports or ("top100" if networks else "80,443"))
+    if udp_ports is None:
+        return spec
+    udp = tuple(dict.fromkeys([*spec.udp, *parse_ports(udp_ports, UDP_WORDS)]))
+    return PortSpec(spec.tcp if ports is not None else (), udp)
+
+
 @dataclass(frozen=True, slots=True)
 class ScanPlan:
     networks: list[IPNetwork]
     ports: tuple[int, ...]
+    udp_ports: tuple[int, ...]
     names: list[str]  # visited by name
     name_ports: tuple[int, ...]
     known: bool  # also visit every name with stored addresses
@@ -159,6 +196,9 @@ class NameFinder:
 
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self.sink.open_port(ip, port, day)
+
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None:
+        self.sink.open_udp_port(ip, port, day)
 
     def report(self, report: Report) -> None:
         for item in report.items:
@@ -193,7 +233,7 @@ async def run_scan(
         flushing = asyncio.create_task(writer.run())
         showing = asyncio.create_task(_show_progress(progress, task, collector))
         try:
-            stats = await collector.scan(plan.networks, plan.ports) if plan.networks else ScanStats()
+            stats = await collector.scan(plan.networks, plan.ports, plan.udp_ports) if plan.networks else ScanStats()
             if plan.reverse_dns and client is not None:
                 await reverse_lookups(client, writer, plan, policy, list(finder.names))
             if plan.names or plan.known:
@@ -217,7 +257,7 @@ async def reverse_lookups(
 ) -> None:
     """One rdns report per scanned address with a PTR name; forward answers of the PTR and certificate names."""
     day = dt.datetime.now(dt.UTC).date()
-    addresses = [ip for ip, _ in iterate_targets(plan.networks, plan.ports[:1], policy)]
+    addresses = [ip for ip, _ in iterate_targets(plan.networks, (plan.ports or plan.udp_ports)[:1], policy)]
     for start in range(0, len(addresses), 4096):
         for lookup in await reverse_all(client, addresses[start : start + 4096], day):
             report = lookup.report(day)
@@ -236,8 +276,10 @@ async def _show_progress(progress: Progress, task: TaskID, collector: Collector)
 
 def _update(progress: Progress, task: TaskID, collector: Collector) -> None:
     stats = collector.stats
-    connects = collector.connector.connects
+    connects, datagrams = collector.connector.connects, collector.connector.datagrams
     rate = f"{connects / stats.elapsed:,.0f} conn/s" if stats.elapsed > 0 else ""
+    if datagrams and stats.elapsed > 0:
+        rate += f" {datagrams / stats.elapsed:,.0f} datagrams/s"
     progress.update(
         task,
         total=stats.targets or None,
@@ -258,8 +300,14 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
         console.print(table)
     if stats.targets:
         console.print(
-            f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports:,} open, "
+            f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports + stats.udp_open:,} open, "
             f"{stats.reports:,} identified",
+            highlight=False,
+        )
+    if stats.udp_datagrams:
+        console.print(
+            f"UDP: {stats.udp_open:,} ports answered, {stats.udp_silent:,} silent (open|filtered: not stored), "
+            f"{stats.udp_datagrams:,} datagrams sent",
             highlight=False,
         )
     if domains is not None:
@@ -268,8 +316,9 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
             f"tried, {domains.reports:,} answered; {domains.outside:,} addresses outside the allow-list not contacted",
             highlight=False,
         )
+    udp = f" (and {stored.udp_observations:,} of UDP ports)" if stored.udp_observations else ""
     console.print(
-        f"stored {stored.observations:,} observations and {stored.reports:,} reports, "
+        f"stored {stored.observations:,} observations{udp} and {stored.reports:,} reports, "
         f"{stored.answers:,} new DNS answers",
         highlight=False,
     )

@@ -3,20 +3,28 @@ read with a byte cap and deadlines so no peer can hang or flood the collector.
 
 Low-level failures are translated here: a failed connect raises ``PortClosed``; reads never raise for a
 timeout, a reset or an early close, they return the bytes received so far.
+
+TLS runs over the same stream through ``ssl.MemoryBIO`` (not the event loop's TLS transport), so the bytes the
+peer sent during its handshake are seen as they arrived: its ServerHello is what JA4S fingerprints, in TLS 1.3
+too, where everything after it is encrypted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shoal.collect.datagrams import DatagramExchange
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.ratelimit import ConnectionRate
 
 READ_CAP = 64 * 1024  # bytes a probe may read from one connection
 CHUNK = 16 * 1024
+HEARD_BYTES = 4096  # the start of what a connection received, kept for other protocols to recognise
+HANDSHAKE_KEPT = 16 * 1024  # bytes of the peer's TLS handshake kept for fingerprints (its ServerHello comes first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +32,20 @@ class Timeouts:
     connect: float = 3.0  # TCP handshake
     first_byte: float = 3.0  # each wait for an answer (a banner, a reply to a probe)
     service: float = 20.0  # identifying one ip:port, all probes together
+
+
+def recording_context() -> ssl.SSLContext:
+    """TLS that accepts any certificate, any protocol version and cipher the local OpenSSL still speaks: the
+    collector records what it is shown, it does not trust it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+RECORDING_TLS = recording_context()
 
 
 class PortClosed(Exception):
@@ -34,8 +56,18 @@ def any_data(_: bytes) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class TlsSession:
+    """TLS over a connection's stream: the session, and the buffers of records between it and the socket."""
+
+    session: ssl.SSLObject
+    incoming: ssl.MemoryBIO  # records received, for the session to decrypt
+    outgoing: ssl.MemoryBIO  # records the session made, to send
+
+
 class Connection:
-    """One TCP (later maybe TLS) connection with capped, deadline-bound reads."""
+    """One TCP connection, or TLS over it once ``start_tls`` succeeded, with capped, deadline-bound reads (the cap
+    counts the bytes on the wire)."""
 
     def __init__(
         self,
@@ -45,23 +77,58 @@ class Connection:
         port: int,
         timeouts: Timeouts,
         on_close: Callable[[], None],
+        ja4plus: bool = True,
+        connected_in: float = 0.0,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.ip = ip
         self.port = port
         self.timeouts = timeouts
+        self.ja4plus = ja4plus  # the policy lets probes compute JA4S/JA4X (collector.toml ``ja4plus``)
         self.remaining = READ_CAP
+        self.handshake_bytes = b""  # what the peer sent during the TLS handshake (its first HANDSHAKE_KEPT bytes)
+        self.heard = bytearray()  # the first HEARD_BYTES received, whoever read them
+        self.received = 0  # bytes the peer has sent so far: its TLS handshake, then what ``receive`` returned
+        self.ended = False  # the peer closed or reset the connection (rather than staying silent)
+        self.connected_in = connected_in  # seconds the TCP handshake took: a round trip to the peer
+        self.follow_ups = True  # probes may go beyond the identifying exchange (``shoal scan --no-follow-ups``)
         self._on_close: Callable[[], None] | None = on_close
+        self._tls: TlsSession | None = None
 
     @property
     def tls(self) -> ssl.SSLObject | None:
-        return self.writer.get_extra_info("ssl_object")
+        return None if self._tls is None else self._tls.session
 
     async def send(self, data: bytes) -> None:
+        if self._tls is not None:
+            self._tls.session.write(data)
+            data = self._tls.outgoing.read()
         self.writer.write(data)
         async with asyncio.timeout(self.timeouts.first_byte):
             await self.writer.drain()
+
+    async def _received(self) -> bytes:
+        """The next bytes from the peer (decrypted, inside TLS); b"" at the end of the stream or of the cap."""
+        while True:
+            if self._tls is not None:
+                try:
+                    data = self._tls.session.read(CHUNK)
+                except ssl.SSLWantReadError:
+                    pass
+                else:
+                    self.ended = self.ended or not data  # b"": the peer closed the TLS session (close_notify)
+                    return data
+            if self.remaining <= 0:
+                return b""
+            data = await self.reader.read(min(CHUNK, self.remaining))
+            self.remaining -= len(data)
+            if not data:
+                self.ended = True
+                return data
+            if self._tls is None:
+                return data
+            self._tls.incoming.write(data)
 
     async def receive(self, done: Callable[[bytes], bool] = any_data, timeout: float | None = None) -> bytes:
         """Bytes until ``done(bytes so far)``, the peer closes, the cap, or the timeout (default: first_byte),
@@ -69,27 +136,47 @@ class Connection:
         buffer = bytearray()
         try:
             async with asyncio.timeout(self.timeouts.first_byte if timeout is None else timeout):
-                while self.remaining > 0:
-                    chunk = await self.reader.read(min(CHUNK, self.remaining))
-                    if not chunk:
-                        break
-                    self.remaining -= len(chunk)
+                while chunk := await self._received():
                     buffer += chunk
+                    self.received += len(chunk)
+                    if len(self.heard) < HEARD_BYTES:
+                        self.heard += chunk[: HEARD_BYTES - len(self.heard)]
                     if done(buffer):
                         break
-        except (TimeoutError, OSError, EOFError):
+        except TimeoutError:  # first: it is an OSError too
             pass
+        except (OSError, EOFError):  # a reset; ssl.SSLError (a bad record, the peer's alert) is an OSError too
+            self.ended = True
         return bytes(buffer)
 
     async def start_tls(self, context: ssl.SSLContext, server_name: str | None = None) -> ssl.SSLObject:
-        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses).
-        Raises ssl.SSLError / OSError / TimeoutError."""
+        """Upgrade to TLS, with SNI only for a host name visited (domain scans; targets are addresses); what the
+        peer sent meanwhile is kept in ``handshake_bytes``. Raises ssl.SSLError / OSError / TimeoutError."""
+        if self._tls is not None:
+            raise ssl.SSLError("TLS is already running on this connection")
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        session = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+        received = bytearray()
         async with asyncio.timeout(self.timeouts.first_byte):
-            await self.writer.start_tls(context, server_hostname=server_name)
-        tls = self.tls
-        if tls is None:
-            raise ssl.SSLError("no TLS session after the handshake")
-        return tls
+            while True:
+                try:
+                    session.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self.writer.write(outgoing.read())
+                    await self.writer.drain()
+                    data = await self.reader.read(min(CHUNK, self.remaining))
+                    if not data:
+                        raise ConnectionResetError("the peer closed the connection during the TLS handshake") from None
+                    self.remaining -= len(data)
+                    self.received += len(data)
+                    received += data[: HANDSHAKE_KEPT - len(received)]
+                    incoming.write(data)
+            self.writer.write(outgoing.read())  # the client's last handshake flight
+            await self.writer.drain()
+        self._tls = TlsSession(session, incoming, outgoing)
+        self.handshake_bytes = bytes(received)
+        return session
 
     def close(self) -> None:
         if self._on_close is None:
@@ -100,8 +187,9 @@ class Connection:
 
 
 class Connector:
-    """Opens connections, and nothing else does: every connect is checked against the policy, waits for
-    the rate limit, and holds one of the target host's connection slots until it is closed."""
+    """Opens connections and UDP exchanges, and nothing else does: every connect (and every exchange) is checked
+    against the policy, waits for the rate limit (an exchange: each of its datagrams), and holds one of the target
+    host's connection slots until it is closed."""
 
     def __init__(self, policy: ScanPolicy, rate: ConnectionRate, per_host: int, timeouts: Timeouts) -> None:
         self.policy = policy
@@ -109,11 +197,43 @@ class Connector:
         self.per_host = per_host
         self.timeouts = timeouts
         self.connects = 0
+        self.datagrams = 0  # UDP datagrams sent (each waits for the rate limit like a connect)
         self._hosts: dict[str, HostSlots] = {}
 
     async def open(self, ip: str, port: int) -> Connection:
         """A connection to ip:port; TargetNotAllowed before any packet if the policy refuses it,
         PortClosed if the connect fails."""
+        release = await self._admit(ip)
+        try:
+            await self.rate.acquire()
+            self.connects += 1
+            started = time.perf_counter()
+            async with asyncio.timeout(self.timeouts.connect):
+                reader, writer = await asyncio.open_connection(ip, port, limit=READ_CAP)
+        except (OSError, TimeoutError) as exc:
+            release()
+            raise PortClosed(f"{ip}:{port}: {exc or type(exc).__name__}") from exc
+        except BaseException:
+            release()
+            raise
+        connected_in = time.perf_counter() - started
+        return Connection(reader, writer, ip, port, self.timeouts, release, self.policy.ja4plus, connected_in)
+
+    async def open_datagrams(self, ip: str, port: int) -> DatagramExchange:
+        """A UDP exchange with ip:port (its datagrams wait for the rate limit); TargetNotAllowed before any
+        packet if the policy refuses it. It holds one of the host's slots until closed."""
+        release = await self._admit(ip)
+        try:
+            return DatagramExchange(ip, port, self.rate, self._count_datagram, release)
+        except BaseException:
+            release()
+            raise
+
+    def _count_datagram(self) -> None:
+        self.datagrams += 1
+
+    async def _admit(self, ip: str) -> Callable[[], None]:
+        """Check ip against the policy and take one of its host's slots; returns what gives the slot back."""
         self.policy.check_address(ip)
         host = self._hosts.get(ip)
         if host is None:
@@ -129,18 +249,7 @@ class Connector:
             host.slots.release()
             self._leave(ip, host)
 
-        try:
-            await self.rate.acquire()
-            self.connects += 1
-            async with asyncio.timeout(self.timeouts.connect):
-                reader, writer = await asyncio.open_connection(ip, port, limit=READ_CAP)
-        except (OSError, TimeoutError) as exc:
-            release()
-            raise PortClosed(f"{ip}:{port}: {exc or type(exc).__name__}") from exc
-        except BaseException:
-            release()
-            raise
-        return Connection(reader, writer, ip, port, self.timeouts, release)
+        return release
 
     def _leave(self, ip: str, host: HostSlots) -> None:
         host.users -= 1

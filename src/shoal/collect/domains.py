@@ -4,9 +4,9 @@ For each name: its A/AAAA addresses (the resolver, following CNAMEs; or the forw
 ``--names known``), then for each address the allow-list permits, each port (80 and 443 by default): HTTP on
 ports the TLS probe is not known for, HTTPS (SNI and ``Host:`` the name) on the others. Each answer is one
 ``domains`` report (DESIGN.md §6): ``host``, ``ip``, ``port-tcp`` (context "", metadata), the banner, what the
-HTTP/TLS probes extract, and the body. A redirect is recorded (``url;redirect``, and ``host;redirect`` when it
-names another host), never followed. An address outside the allow-list is never contacted: it is counted in
-``DomainStats.outside``.
+HTTP/TLS probes extract (redirects and the favicon included: ``shoal.collect.probes.http``), and the body. A
+redirect to another host name is recorded (``url;redirect``, ``host;redirect``), never followed. An address outside
+the allow-list is never contacted: it is counted in ``DomainStats.outside``.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ import logging
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from shoal.collect.connection import Connector, PortClosed
 from shoal.collect.dns import DnsClient
+from shoal.collect.identify import follow_up
 from shoal.collect.policy import ScanPolicy
-from shoal.collect.probes import Service, http, tls
-from shoal.collect.probes.base import printable
+from shoal.collect.probes import http, tls
+from shoal.collect.probes.base import Service
+from shoal.collect.protocols import TLS_PORTS
 from shoal.collect.scanner import ResultSink
 from shoal.model import DOMAINS, DnsAnswer, Item, Report
 
 log = logging.getLogger("shoal.collect")
 DOMAIN_PORTS = (80, 443)
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(slots=True)
@@ -50,29 +50,8 @@ def domain_report(name: str, ip: str, port: int, service: Service, day: dt.date)
         Item("port-tcp", str(port), "", True),
         Item("server-banner", service.banner, service.protocol),
         *service.items,
-        *redirect_items(name, service),
     ]
     return Report(date=day, items=tuple(items), dataset=DOMAINS, bodies=tuple(service.bodies))
-
-
-def redirect_items(name: str, service: Service) -> list[Item]:
-    """Where a 3xx answer points: ``url;redirect`` and, for another host, ``host;redirect``."""
-    status = service.banner.split(" ", 2)
-    if len(status) < 2 or not status[1].isdigit() or int(status[1]) not in REDIRECTS:
-        return []
-    headers = (item for item in service.items if item.type == "http-header" and item.context.lower() == "location")
-    location = next((item.value for item in headers), None)
-    if not location:
-        return []
-    items = [Item("url", printable(location.encode(), 2048), "redirect")]
-    try:
-        target = urlsplit(location).hostname if "://" in location or location.startswith("//") else None
-    except ValueError:
-        target = None
-    redirected = target.lower().rstrip(".") if target else None
-    if redirected is not None and redirected != name:
-        items.append(Item("host", redirected, "redirect"))
-    return items
 
 
 class DomainScanner:
@@ -128,9 +107,10 @@ class DomainScanner:
             connection = await self.connector.open(ip, port)
         except PortClosed:
             return None
+        deadline = asyncio.get_running_loop().time() + self.connector.timeouts.service
         try:
-            async with asyncio.timeout(self.connector.timeouts.service):
-                if port in tls.TLS_PORTS:
+            async with asyncio.timeout_at(deadline):
+                if port in TLS_PORTS:
                     service = await tls.visit(connection, name)
                 else:
                     service = await http.visit(connection, name)
@@ -141,4 +121,7 @@ class DomainScanner:
             return None
         finally:
             connection.close()
-        return None if service is None else domain_report(name, ip, port, service, day)
+        if service is None:
+            return None
+        await follow_up(service, self.connector, deadline)
+        return domain_report(name, ip, port, service, day)

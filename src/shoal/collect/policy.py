@@ -5,6 +5,7 @@ The operator writes them in ``DATA/collector.toml``::
     allow = ["192.0.2.0/24", "2001:db8::/48"]   # nothing is scanned until something is allowed
     deny = ["192.0.2.1"]                        # never scanned, even inside an allowed network
     max_rate = 2000                             # new connections per second, a cap on every scan
+    ja4plus = false                             # no JA4S/JA4X fingerprints (FoxIO License; docs/collector.md)
 
 and ``shoal scan --allow CIDR`` / ``shoal serve --allow CIDR`` add to the allow-list for one run.
 
@@ -98,6 +99,7 @@ class ScanPolicy:
     allow: tuple[IPNetwork, ...] = ()
     deny: tuple[IPNetwork, ...] = ()
     max_rate: float = DEFAULT_MAX_RATE
+    ja4plus: bool = True  # compute JA4S and JA4X (FoxIO License 1.1: non-commercial use; docs/collector.md)
     source: str = field(default="", compare=False)  # where it was read from, for messages
 
     def with_allowed(self, networks: Iterable[IPNetwork]) -> ScanPolicy:
@@ -185,16 +187,20 @@ def load_policy(data_dir: Path) -> ScanPolicy:
         return ScanPolicy(source=str(path))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyFileError(f"{path}: {exc}") from exc
-    unknown = set(raw) - {"allow", "deny", "max_rate"}
+    unknown = set(raw) - {"allow", "deny", "max_rate", "ja4plus"}
     if unknown:
-        raise PolicyFileError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected allow, deny, max_rate)")
+        raise PolicyFileError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected allow, deny, max_rate, ja4plus)")
     max_rate = raw.get("max_rate", DEFAULT_MAX_RATE)
     if isinstance(max_rate, bool) or not isinstance(max_rate, int | float) or max_rate <= 0:
         raise PolicyFileError(f"{path}: 'max_rate' must be a positive number of connections per second")
+    ja4plus = raw.get("ja4plus", True)
+    if not isinstance(ja4plus, bool):
+        raise PolicyFileError(f"{path}: 'ja4plus' must be true or false")
     return ScanPolicy(
         allow=_networks(raw, "allow", path),
         deny=_networks(raw, "deny", path),
         max_rate=float(max_rate),
+        ja4plus=ja4plus,
         source=str(path),
     )
 

@@ -2,7 +2,9 @@
 
 ``Collector.scan`` discovers: for each permitted ip:port it connects (rate-limited, per-host limited); an
 accepted connection is an open port (``sink.open_port``), handed on to identification, whose service
-becomes one Report (``sink.report``). ``Collector.collect`` does the same for one ip:port.
+becomes one Report (``sink.report``). ``Collector.collect`` does the same for one ip:port. UDP ports, when
+asked for, are probed (``shoal.collect.udp.identify``): a port that answers is open (``sink.open_udp_port``)
+and its service a Report naming ``port-udp``; a closed or silent one leaves nothing.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from shoal.collect.connection import Connection, Connector, PortClosed, Timeouts
 from shoal.collect.identify import identify
 from shoal.collect.policy import ScanPolicy
-from shoal.collect.probes import Service
+from shoal.collect.probes.base import Service
 from shoal.collect.ratelimit import ConnectionRate
 from shoal.collect.targets import count_targets, iterate_targets
+from shoal.collect.udp.identify import PortState, identify_udp
 from shoal.enrich.fingerprints import jarm_async
 from shoal.model import Item, Report
 from shoal.store.base import IPNetwork
@@ -38,6 +41,8 @@ class ScanSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     identify: bool = True  # False: port discovery only
     jarm: bool = True  # a JARM fingerprint for every TLS service
+    follow_ups: bool = True  # depth beyond the identifying exchange: SSH's other host keys, HTTP redirects, favicons
+    udp_retries: int = 1  # times a UDP probe is sent again after a wait with no answer
 
 
 @dataclass(slots=True)
@@ -46,8 +51,12 @@ class ScanStats:
     tried: int = 0
     open_ports: int = 0
     reports: int = 0
+    udp_open: int = 0  # UDP ports that answered
+    udp_silent: int = 0  # UDP ports with no answer after every retry ("open|filtered", not stored)
+    udp_datagrams: int = 0  # sent to every UDP port, answered or not
     started: float = field(default_factory=time.monotonic)
-    protocols: dict[str, int] = field(default_factory=dict)
+    protocols: dict[str, int] = field(default_factory=dict)  # reports per protocol (UDP ones as "dns/udp")
+    datagrams: dict[str, int] = field(default_factory=dict)  # UDP datagrams sent per protocol identified
 
     @property
     def elapsed(self) -> float:
@@ -57,14 +66,17 @@ class ScanStats:
 class ResultSink(Protocol):
     def open_port(self, ip: str, port: int, day: dt.date) -> None: ...
 
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None: ...
+
     def report(self, report: Report) -> None: ...
 
 
-def build_report(ip: str, port: int, service: Service, day: dt.date) -> Report:
-    """``ip`` and ``port-tcp`` (metadata, empty context) first, then the banner, then the service's items."""
+def build_report(ip: str, port: int, service: Service, day: dt.date, port_type: str = "port-tcp") -> Report:
+    """``ip`` and ``port-tcp`` (``port-udp`` for a UDP service; metadata, empty context) first, then the banner,
+    then the service's items."""
     items = (
         Item("ip", ip, "", True),
-        Item("port-tcp", str(port), "", True),
+        Item(port_type, str(port), "", True),
         Item("server-banner", service.banner, service.protocol),
         *service.items,
     )
@@ -80,12 +92,14 @@ class Collector:
         self.connector = Connector(policy, self.rate, settings.per_host, settings.timeouts)
         self.stats = ScanStats()
 
-    async def scan(self, networks: Sequence[IPNetwork], ports: Sequence[int]) -> ScanStats:
-        """Scan every permitted ip:port. Raises TargetNotAllowed, before any packet, if a network is
-        not wholly inside the allow-list."""
+    async def scan(
+        self, networks: Sequence[IPNetwork], ports: Sequence[int], udp_ports: Sequence[int] = ()
+    ) -> ScanStats:
+        """Scan every permitted ip:port over TCP, then every permitted ip:udp_port over UDP. Raises
+        TargetNotAllowed, before any packet, if a network is not wholly inside the allow-list."""
         for network in networks:
             self.policy.check_network(network)
-        self.stats = ScanStats(targets=count_targets(networks, ports, self.policy))
+        self.stats = ScanStats(targets=count_targets(networks, [*ports, *udp_ports], self.policy))
         slots = asyncio.Semaphore(self.settings.concurrency)
         running: set[asyncio.Task[None]] = set()
 
@@ -93,21 +107,33 @@ class Collector:
             running.discard(task)
             slots.release()
 
-        for ip, port in iterate_targets(networks, ports, self.policy):
+        for collect, ip, port in self._targets(networks, ports, udp_ports):
             await slots.acquire()
-            task = asyncio.create_task(self.collect(ip, port))
+            task = asyncio.create_task(collect(ip, port))
             running.add(task)
             task.add_done_callback(finished)
         if running:
             await asyncio.wait(running)
         return self.stats
 
+    def _targets(
+        self, networks: Sequence[IPNetwork], ports: Sequence[int], udp_ports: Sequence[int]
+    ) -> Iterator[tuple[Callable[[str, int], Awaitable[Report | None]], str, int]]:
+        for ip, port in iterate_targets(networks, ports, self.policy):
+            yield self.collect, ip, port
+        for ip, port in iterate_targets(networks, udp_ports, self.policy):
+            yield self.collect_udp, ip, port
+
     async def collect(self, ip: str, port: int) -> Report | None:
         """Discover and identify one ip:port; the report (also given to the sink), or None."""
+        return await self._counted_try(self._collect(ip, port), f"{ip}:{port}")
+
+    async def _counted_try(self, collecting: Coroutine[Any, Any, Report | None], target: str) -> Report | None:
+        """One target tried: a failure is logged (the scan goes on), and counted as tried either way."""
         try:
-            return await self._collect(ip, port)
+            return await collecting
         except Exception:
-            log.warning("collecting %s:%d failed", ip, port, exc_info=True)
+            log.warning("collecting %s failed", target, exc_info=True)
             return None
         finally:
             self.stats.tried += 1
@@ -127,13 +153,39 @@ class Collector:
         if service is None:
             return None
         report = build_report(ip, port, service, day)
-        self.stats.reports += 1
-        self.stats.protocols[service.protocol] = self.stats.protocols.get(service.protocol, 0) + 1
-        self.sink.report(report)
+        self._counted(report, service.protocol)
         return report
 
+    async def collect_udp(self, ip: str, port: int) -> Report | None:
+        """Probe and identify one UDP ip:port; the report (also given to the sink), or None."""
+        return await self._counted_try(self._collect_udp(ip, port), f"{ip}:{port}/udp")
+
+    async def _collect_udp(self, ip: str, port: int) -> Report | None:
+        outcome = await identify_udp(self.connector, ip, port, self.settings.udp_retries)
+        self.stats.udp_datagrams += outcome.sent
+        if outcome.state is PortState.SILENT:
+            self.stats.udp_silent += 1
+        if outcome.service is None:
+            return None
+        day = dt.datetime.now(dt.UTC).date()
+        self.stats.udp_open += 1
+        self.sink.open_udp_port(ip, port, day)
+        if not self.settings.identify:
+            return None
+        report = build_report(ip, port, outcome.service, day, "port-udp")
+        protocol = f"{outcome.service.protocol}/udp"
+        self.stats.datagrams[protocol] = self.stats.datagrams.get(protocol, 0) + outcome.sent
+        self._counted(report, protocol)
+        return report
+
+    def _counted(self, report: Report, protocol: str) -> None:
+        """Count a report and hand it to the sink."""
+        self.stats.reports += 1
+        self.stats.protocols[protocol] = self.stats.protocols.get(protocol, 0) + 1
+        self.sink.report(report)
+
     async def _identify(self, ip: str, port: int, connection: Connection) -> Service | None:
-        service = await identify(self.connector, ip, port, connection)
+        service = await identify(self.connector, ip, port, connection, self.settings.follow_ups)
         if service is not None and service.tls and self.settings.jarm:
             await self.rate.acquire(JARM_CONNECTIONS)
             jarm = await jarm_async(ip, port, self.settings.timeouts.first_byte * 2)

@@ -1,5 +1,5 @@
-"""Collector results into the store: open ports as observations, reports through the one ingest path, forward
-DNS answers beside them.
+"""Collector results into the store: open ports as observations (UDP ones in the UDP observation store), reports
+through the one ingest path, forward DNS answers beside them.
 
 ``StoreWriter`` buffers what the collector finds and writes it on a worker thread every second (or sooner
 when a batch fills), so the event loop never waits for a commit and results are searchable within seconds.
@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from shoal.ingest.pipeline import Transform, ingest_stream
-from shoal.model import DnsAnswer, PortObservation, Report
+from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 FLUSH_SECONDS = 1.0
@@ -22,6 +22,7 @@ FLUSH_SIZE = 5_000  # results waiting before a flush is due, whatever the clock 
 @dataclass(slots=True)
 class StoredTotals:
     observations: int = 0
+    udp_observations: int = 0
     reports: int = 0
     answers: int = 0  # new forward DNS answers
 
@@ -34,6 +35,7 @@ class StoreWriter:
         self.transform = transform
         self.totals = StoredTotals()
         self._observations: list[PortObservation] = []
+        self._udp_observations: list[UdpObservation] = []
         self._reports: list[Report] = []
         self._answers: list[DnsAnswer] = []
         self._due = asyncio.Event()
@@ -41,6 +43,10 @@ class StoreWriter:
 
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self._observations.append(PortObservation(ip, port, day))
+        self._check_size()
+
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None:
+        self._udp_observations.append(UdpObservation(ip, port, day))
         self._check_size()
 
     def report(self, report: Report) -> None:
@@ -52,7 +58,8 @@ class StoreWriter:
         self._check_size()
 
     def _check_size(self) -> None:
-        if len(self._observations) + len(self._reports) + len(self._answers) >= FLUSH_SIZE:
+        waiting = len(self._observations) + len(self._udp_observations) + len(self._reports) + len(self._answers)
+        if waiting >= FLUSH_SIZE:
             self._due.set()
 
     async def run(self) -> None:
@@ -69,17 +76,27 @@ class StoreWriter:
         async with self._lock:
             self._due.clear()
             observations, self._observations = self._observations, []
+            udp, self._udp_observations = self._udp_observations, []
             reports, self._reports = self._reports, []
             answers, self._answers = self._answers, []
-            if observations or reports or answers:
-                await asyncio.to_thread(self._write, observations, reports, answers)
+            if observations or udp or reports or answers:
+                await asyncio.to_thread(self._write, observations, udp, reports, answers)
 
-    def _write(self, observations: list[PortObservation], reports: list[Report], answers: list[DnsAnswer]) -> None:
+    def _write(
+        self,
+        observations: list[PortObservation],
+        udp: list[UdpObservation],
+        reports: list[Report],
+        answers: list[DnsAnswer],
+    ) -> None:
         if answers:
             self.totals.answers += self.store.ingest_answers(answers).imported
         if observations:
             self.store.ingest_observations(observations)
             self.totals.observations += len(observations)
+        if udp:
+            self.store.ingest_observations(udp, transport="udp")
+            self.totals.udp_observations += len(udp)
         if reports:
             totals = ingest_stream(self.store, reports, transform=self.transform)
             self.totals.reports += totals.imported

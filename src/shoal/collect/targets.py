@@ -1,12 +1,15 @@
-"""What to scan: TARGETS (addresses and CIDRs) and ``--ports`` (a list, ``top100`` or ``all``)."""
+"""What to scan: TARGETS (addresses and CIDRs) and ``--ports`` (a list, ``top100`` or ``all``; nmap's ``T:``/``U:``
+prefixes for UDP ports, ``--udp-ports``: a list, ``known`` or ``all``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from shoal.collect.policy import ScanPolicy, parse_network
+from shoal.collect.udp import KNOWN_PORTS
 from shoal.store.base import IPNetwork
 
 # The ports most worth a look on the internet, most common first: web, remote access, mail, file transfer,
@@ -20,28 +23,53 @@ TOP_100_PORTS: tuple[int, ...] = (
     3690, 5222, 5269, 8009, 50000, 9001,
 )  # fmt: skip
 ALL_PORTS = range(1, 65536)
+TCP_WORDS: Mapping[str, Sequence[int]] = {"top100": TOP_100_PORTS, "all": ALL_PORTS}
+UDP_WORDS: Mapping[str, Sequence[int]] = {"known": KNOWN_PORTS, "all": ALL_PORTS}  # known: a UDP probe's port
 
 
-def parse_ports(text: str) -> tuple[int, ...]:
-    """``top100``, ``all``, or a comma list of ports and ranges (``22,80,8000-8100``), in the order given,
-    without repeats. ValueError saying what is wrong."""
-    word = text.strip().lower()
-    if word == "top100":
-        return TOP_100_PORTS
-    if word == "all":
-        return tuple(ALL_PORTS)
+def parse_ports(text: str, words: Mapping[str, Sequence[int]] = TCP_WORDS) -> tuple[int, ...]:
+    """A comma list of ports, ranges and words (``22,80,8000-8100``, ``top100``, ``all``; for UDP ``known``,
+    ``all``), in the order given, without repeats. ValueError saying what is wrong."""
     ports: dict[int, None] = {}
-    for part in word.split(","):
-        first, dash, last = part.strip().partition("-")
+    for part in text.lower().split(","):
+        word = part.strip()
+        if word in words:
+            ports.update(dict.fromkeys(words[word]))
+            continue
+        first, dash, last = word.partition("-")
         try:
             low = int(first)
             high = int(last) if dash else low
         except ValueError:
-            raise ValueError(f"not a port or port range: {part.strip()!r} (e.g. 22,80,8000-8100)") from None
+            named = ", ".join(words)
+            raise ValueError(f"not a port, a port range or one of {named}: {word!r} (e.g. 22,80,8000-8100)") from None
         if not 1 <= low <= high <= 65535:
-            raise ValueError(f"ports must be 1–65535 with low ≤ high, not {part.strip()!r}")
+            raise ValueError(f"ports must be 1–65535 with low ≤ high, not {word!r}")
         ports.update(dict.fromkeys(range(low, high + 1)))
     return tuple(ports)
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    tcp: tuple[int, ...]
+    udp: tuple[int, ...]
+
+
+def parse_port_spec(text: str) -> PortSpec:
+    """``--ports`` in nmap's syntax: ``T:`` and ``U:`` say the transport of the ports after them, TCP until one
+    does (``22,80,U:53,161,T:443`` is TCP 22, 80, 443 and UDP 53, 161); each side as ``parse_ports`` reads it
+    (``U:known`` is every port a UDP probe is known for). ValueError saying what is wrong."""
+    parts: dict[str, list[str]] = {"T:": [], "U:": []}
+    side = parts["T:"]
+    for part in text.split(","):
+        word = part.strip()
+        if word[:2].upper() in parts:
+            side, word = parts[word[:2].upper()], word[2:].strip()
+            if not word:
+                raise ValueError(f"{part.strip()!r} names no port (e.g. U:53,161)")
+        side.append(word)
+    tcp, udp = parts["T:"], parts["U:"]
+    return PortSpec(parse_ports(",".join(tcp)) if tcp else (), parse_ports(",".join(udp), UDP_WORDS) if udp else ())
 
 
 HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")

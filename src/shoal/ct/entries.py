@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from shoal.certificates import certificate_items, parsed_certificate
+from shoal.certificates import certificate_items, validity_items
 from shoal.ingest.records import BadRecord, record_id
 from shoal.model import CT, Item, Report
 
@@ -58,18 +58,6 @@ def parse_entry(leaf_input: bytes, extra_data: bytes) -> LogEntry:
     else:
         raise BadRecord(f"unknown CT entry type {entry_type}")
     return LogEntry(timestamp, entry_type, certificate)
-
-
-def validity_items(der: bytes) -> list[Item]:
-    try:
-        certificate = parsed_certificate(der)
-        return [
-            Item("cert-serial", format(certificate.serial_number, "x")),
-            Item("cert-not-before", certificate.not_valid_before_utc.date().isoformat()),
-            Item("cert-not-after", certificate.not_valid_after_utc.date().isoformat()),
-        ]
-    except ValueError:
-        return []
 
 
 def entry_report(log_url: str, index: int, entry: LogEntry) -> Report:

@@ -6,6 +6,7 @@
     network.py       entity, asn        the bundled ASN table (asntable.py, data/) or an operator's ASN MMDB
     products.py      product-tag/-info  and honeypot, from the rules in rules/*.toml (rules.py compiles them)
     fingerprints.py  cert_sha256, favicon_mmh3, jarm: helpers the collector calls
+    ja4plus.py       ja4s, ja4x: FoxIO's JA4S and JA4X (FoxIO License 1.1, see NOTICE), for the collector
     rerun.py         re-enrichment of stored reports (``shoal enrich``)
 
 See docs/enrichment.md for the data sources, their licences and the exact skip rule.

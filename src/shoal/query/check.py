@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from shoal.errors import QueryError
@@ -21,6 +21,7 @@ from shoal.query.words import split_words
 BUILTIN_TYPES: dict[str, str] = {
     "ip": "an IP address (v4 or v6) scanned or referenced; takes an address or a CIDR range",
     "port-tcp": "the TCP port scanned, 0-65535",
+    "port-udp": "the UDP port scanned (a UDP service's report has it instead of port-tcp), 0-65535",
     "server-banner": "the banner or first response of a service; its context is the protocol",
     "protocol": "the protocol identified (the context of server-banner); search it as protocol=name",
     "http-header": "an HTTP response header value; its context is the header name",
@@ -32,14 +33,59 @@ BUILTIN_TYPES: dict[str, str] = {
     "issuer": "the issuer of a TLS certificate",
     "cert-dns-name": "a DNS name listed in a TLS certificate",
     "cert-sha256": "the SHA-256 fingerprint of a TLS certificate",
+    "cert-serial": "a TLS certificate's serial number, lower-case hex without leading zeros",
+    "cert-not-before": "the day a TLS certificate becomes valid, YYYY-MM-DD (UTC)",
+    "cert-not-after": "the day a TLS certificate expires, YYYY-MM-DD (UTC)",
+    "cert-key-type": "a TLS certificate's key type: rsa, ec, dsa, ed25519 or ed448",
+    "cert-key-bits": "the size of a TLS certificate's key in bits",
+    "cert-signature-algorithm": "a TLS certificate's signature algorithm, as OpenSSL names it",
+    "cert-self-signed": "true if a TLS certificate is signed by its own key, else false",
+    "cert-expired": "true if a TLS certificate had expired when it was seen, else false",
+    "ja4x-hash": "the JA4X fingerprint of a TLS certificate (how it was built)",
+    "ja4s-hash": "the JA4S fingerprint of a TLS server's answer to the collector's ClientHello",
     "jarm": "the JARM fingerprint of a TLS server",
-    "favicon-mmh3": "the MurmurHash3 of a favicon (Shodan-style)",
+    "ssh-kex": "an SSH server's algorithm list; its context names the list, e.g. kex_algorithms",
+    "hassh-server": "the HASSH fingerprint of an SSH server (MD5 of its kex, cipher, MAC and compression lists)",
+    "ssh-hostkey-sha256": "an SSH host key's SHA-256 fingerprint (base64, as ssh-keygen -l); context: the key type",
+    "ssh-hostkey-bits": "the size of an SSH host key in bits; its context is the key type",
+    "obj-md5": "the MD5 of an object fetched from a service; context favicon: its favicon",
+    "obj-sha1": "the SHA-1 of an object fetched from a service; context favicon: its favicon",
+    "obj-sha256": "the SHA-256 of an object fetched from a service; context favicon: its favicon",
+    "obj-murmur3": "Shodan's favicon hash (signed 32-bit MurmurHash3 of the base64); context favicon",
     "entity": "the organisation holding the IP address",
     "asn": "the autonomous system number of the IP address",
     "geo-country": "the two-letter country code of the IP address; search it as geo-country=GB",
     "product-tag": "a product identified from the response",
     "product-info": "details (such as the version) of an identified product",
     "search-term": "a value of any type (slower than naming the type)",
+    # What services announce, from the collector's probes (docs/collector.md); the context is the protocol.
+    "version": "the software version a service announces (context: the protocol)",
+    "product": "the product a service names itself, such as RabbitMQ (context: the protocol)",
+    "protocol-version": "a protocol version or dialect a service speaks, such as SMB 3.1.1 (context: the protocol)",
+    "capability": "a capability, extension or feature a service lists (context: the protocol)",
+    "auth-method": "an authentication method a service offers; None for VNC means no password (context: the protocol)",
+    "starttls": "the service offers an upgrade to TLS: offered, or required (context: the protocol)",
+    "signing": "whether an SMB server signs: required, enabled or disabled",
+    "guid": "the GUID a service announces, such as an SMB server's",
+    "naming-context": "a naming context of an LDAP directory's root DSE",
+    "server-name": "the name a service gives itself: host, domain, node or cluster (context: the protocol)",
+    "share": "a share a service lists to anyone: rsync modules, NUT's UPS names",
+    # what only the UDP probes record
+    "mdns-service": "a service type an mDNS responder announces, e.g. _http._tcp.local",
+    "mdns-instance": "a service instance an mDNS responder announces; its context is the service type",
+    "mdns-srv": "where an mDNS service instance is, host:port (its SRV record); its context is the instance",
+    "snmp-enterprise": "the IANA enterprise number in an SNMPv3 engine id: 8072 net-snmp, 9 Cisco, 2636 Juniper…",
+    "snmp-engine-boots": "how many times an SNMPv3 engine has booted",
+    "snmp-engine-time": "seconds since an SNMPv3 engine last booted",
+    "ntp-stratum": "an NTP server's stratum: 1 has a clock, 16 is unsynchronized",
+    "ntp-refid": "an NTP server's reference: a clock (GPS, PPS) at stratum 1, its server's address above",
+    "ntp-leap": "an NTP server's leap indicator: none, or unsynchronized",
+    "netbios-name": "a NetBIOS name of a node; its context is its role (workstation, file-server, workgroup…)",
+    "mac-address": "a MAC address a service gives away; its context says which (netbios, snmp-engine-id)",
+    "ike-transform": "an IKE transform (algorithm) an IPsec responder chose from the ones offered",
+    "ike-vendor-id": "a vendor id (hex) an IPsec responder sent; product;ike names the known ones",
+    "ike-notify": "an IKE notification an IPsec responder sent, e.g. NO_PROPOSAL_CHOSEN",
+    "coap-resource": "a resource a CoAP device lists at /.well-known/core",
 }
 
 # The spec's two context keywords: ``protocol=X`` is an item of the named type with context X (and
@@ -86,12 +132,15 @@ TYPE_RULES: dict[str, TypeRule] = {
         expects="an IP address or CIDR range",
         example="ip:8.8.8.8 or ip:2001:db8::/32",
     ),
-    "port-tcp": TypeRule(
-        prefix_hint="write the whole port number, e.g. port-tcp:443",
-        canonical=_canonical_port,
-        expects="a port number from 0 to 65535",
-        example="port-tcp:443",
-    ),
+    **{
+        port_type: TypeRule(
+            prefix_hint=f"write the whole port number, e.g. {port_type}:{example}",
+            canonical=_canonical_port,
+            expects="a port number from 0 to 65535",
+            example=f"{port_type}:{example}",
+        )
+        for port_type, example in (("port-tcp", 443), ("port-udp", 53))
+    },
     "host": TypeRule(prefix_hint="host: already matches subdomains: host:example.com matches www.example.com"),
 }
 _NO_RULE = TypeRule()
@@ -105,6 +154,20 @@ def check(expr: Expr, known_types: Collection[str], *, source: str | None = None
     text, a term of an unknown type is free text itself (``http://example.com`` searches those words).
     """
     return _Checker(frozenset(known_types) | BUILTIN_TYPES.keys(), source, free_text).visit(expr)
+
+
+def closest(name: str, candidates: Sequence[str], cutoff: float = 0.6) -> str | None:
+    """The candidate most like ``name`` (difflib's ratio, at least ``cutoff``); on a tie the first in ``candidates``,
+    so that ``port`` suggests ``port-tcp`` rather than ``port-udp``."""
+    matcher = difflib.SequenceMatcher(b=name.lower())
+    best, best_ratio = None, cutoff
+    for candidate in candidates:
+        matcher.set_seq1(candidate)
+        if matcher.real_quick_ratio() >= best_ratio and matcher.quick_ratio() >= best_ratio:
+            ratio = matcher.ratio()
+            if ratio > best_ratio or (best is None and ratio >= best_ratio):
+                best, best_ratio = candidate, ratio
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +231,9 @@ class _Checker:
         return term
 
     def _suggest(self, type_name: str) -> str:
-        close = difflib.get_close_matches(type_name.lower(), self.sorted_types, n=1)
+        close = closest(type_name, self.sorted_types)
         if close:
-            return f"did you mean '{close[0]}'?"
+            return f"did you mean '{close}'?"
         return "search-term:value searches every type"
 
     def _locate(self, term: Term) -> _TermLocation:

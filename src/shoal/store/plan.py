@@ -1,8 +1,8 @@
 """Lowering: a checked AST plus the request's filters → a small engine-neutral plan.
 
 Every rule of the query language that is not about one engine lives here, once: what ``host:``, ``url:``,
-``search-term:``, ``protocol=``, ``http-header-name=``, ``port-tcp`` and ``ip`` mean, and how a value is
-split into words (``shoal.query.words``). An engine compiles the plan through a table from node type to
+``search-term:``, ``protocol=``, ``http-header-name=``, ``port-tcp``/``port-udp`` and ``ip`` mean, and how a value
+is split into words (``shoal.query.words``). An engine compiles the plan through a table from node type to
 its own output (``store/embedded/compile.py`` → tantivy queries, ``store/clickhouse/compile.py`` → SQL).
 
     Plan := Words | Exact | HasContext | HostName | IpRange | DateRange | ReportId | AllOf | AnyOf
@@ -19,7 +19,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shoal.model import host_key
+from shoal.model import PORT_TYPES, host_key
 from shoal.query.ast import And, Expr, Match, Not, Or, Term
 from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.query.words import split_words
@@ -174,8 +174,8 @@ class Lowering:
             return HasContext(CONTEXT_KEYWORDS[term.type], term.value, term.prefix)
         if term.type == "search-term":
             return self.text(None, term)
-        if term.type == "port-tcp":
-            return Exact("port-tcp", term.context, port_value(term.value))
+        if term.type in PORT_TYPES:
+            return Exact(term.type, term.context, port_value(term.value))
         if term.type == "ip":
             return ip_range(ipaddress.ip_network(term.value, strict=False), term.context)
         if term.type == "host":

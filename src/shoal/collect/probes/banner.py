@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import Service, printable
+from shoal.collect.probes.base import Service
+from shoal.text import printable
 
 MORE_WAIT = 0.25  # seconds to wait for the rest of a banner that arrived in pieces
 

@@ -4,9 +4,9 @@ revision are the banner (``Unit ID: 0\\nDevice: Vendor Product v1.0``), or the e
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import RequestProbe, Service, printable
+from shoal.collect.probes.base import Service
+from shoal.text import printable
 
-MODBUS_PORTS = frozenset({502})
 UNIT = 0
 TRANSACTION = b"\x13\x37"
 # MBAP header (transaction, protocol 0, length 5, unit) then the PDU: 0x2b/0x0e, basic identification, object 0
@@ -48,6 +48,3 @@ async def run(connection: Connection) -> Service | None:
     except IndexError:  # a frame shorter than the objects it announces
         return None
     return None if banner is None else Service("modbus", banner)
-
-
-PROBE = RequestProbe("modbus", MODBUS_PORTS, run)

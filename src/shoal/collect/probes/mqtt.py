@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import RequestProbe, Service
+from shoal.collect.probes.base import Service
 
-MQTT_PORTS = frozenset({1883})
 CLIENT_ID = b"shoal"
 CONNECT = (
     bytes((0x10, 12 + len(CLIENT_ID)))  # CONNECT, remaining length
@@ -24,6 +23,3 @@ async def run(connection: Connection) -> Service | None:
         return None
     await connection.send(DISCONNECT)
     return Service("mqtt", f"MQTT Connection Code: {answer[3]}")
-
-
-PROBE = RequestProbe("mqtt", MQTT_PORTS, run)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from shoal.collect.connection import Connection
 from shoal.collect.probes import tls
-from shoal.collect.probes.base import RequestProbe, Service, printable
+from shoal.collect.probes.base import Service
 from shoal.model import Item
+from shoal.text import printable
 
-POSTGRES_PORTS = frozenset({5432})
 SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 ERROR_RESPONSE = ord("E")
 
@@ -46,6 +46,3 @@ async def run(connection: Connection) -> Service | None:
     if banner is None:
         return None
     return Service("postgres", banner, certificate)
-
-
-PROBE = RequestProbe("postgres", POSTGRES_PORTS, run)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import RequestProbe, Service, first_line, printable
+from shoal.collect.probes.base import Service, first_line
+from shoal.text import printable
 
-REDIS_PORTS = frozenset({6379})
 INFO_SERVER = b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"
 ERROR_REPLY = re.compile(rb"^-[A-Z]+ ")
 VERSION = re.compile(rb"redis_version:[^\r\n]*")
@@ -32,6 +32,3 @@ async def run(connection: Connection) -> Service | None:
     await connection.send(INFO_SERVER)
     banner = recognize(await connection.receive(reply_complete))
     return None if banner is None else Service("redis", banner)
-
-
-PROBE = RequestProbe("redis", REDIS_PORTS, run)

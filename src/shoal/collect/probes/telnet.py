@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from shoal.collect.connection import Connection
-from shoal.collect.probes.base import BannerProbe, Service, printable
+from shoal.collect.probes.base import Service
+from shoal.text import printable
 
-TELNET_PORTS = frozenset({23, 2323})
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 PROMPT_ENDINGS = (b":", b": ", b"> ", b"# ", b"$ ", b"login:", b"Password:")
 MAX_ROUNDS = 8  # negotiation round trips before we settle for what arrived
 
 
-def recognizes(banner: bytes, port: int) -> bool:
+def recognizes(banner: bytes, usual_port: bool) -> bool:
     """A negotiation (IAC followed by WILL/WONT/DO/DONT), or anything at all on a telnet port."""
     negotiates = len(banner) >= 2 and banner[0] == IAC and WILL <= banner[1] <= DONT
-    return negotiates or port in TELNET_PORTS
+    return negotiates or usual_port
 
 
 def split_negotiation(data: bytes) -> tuple[bytes, bytes]:
@@ -64,6 +64,3 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
         more_text, answers = split_negotiation(more)
         text += more_text
     return Service("telnet", printable(text.replace(b"\r\x00", b"\r")))
-
-
-PROBE = BannerProbe("telnet", recognizes, converse)

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from shoal.errors import StoreError
-from shoal.model import DATASETS, Body, Item, Report, identity_of, pack_ip
+from shoal.model import DATASETS, PORT_TYPES, Body, Item, Report, identity_of, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
 from shoal.store.clickhouse.tokens import TOKENS
@@ -316,7 +316,7 @@ def report_rows(report: Report, with_items: bool = True) -> tuple[bytes, bytes]:
     hosts: list[str] = []
     rows = []
     for item_type, value, context, _ in items:
-        key = port_value(value) if item_type == "port-tcp" else value
+        key = port_value(value) if item_type in PORT_TYPES else value
         found = split_words(key)
         host = item_host(item_type, key) or ""
         words.append(found)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import hashlib
 
+from shoal.model import PORT_TYPES
+
 VALUE_BYTES = 64  # values up to this long are their own token; longer ones are written as their MD5
 VALUELESS_TYPES = ("host", "ip")  # their terms are lowered to host names and address ranges
 OTHER_ADDRESS = "i"
@@ -84,7 +86,8 @@ def sql_field(name: str) -> str:
 
 
 # An item's value as compared: a port without its leading zeros (``plan.port_value``; ports are ASCII digits).
-KEY = "if(multiIf(t != 'port-tcp', 0, match(v, '^[0-9]+$')), replaceRegexpOne(v, '^0+([0-9])', '\\\\1'), v)"
+PORTS = ", ".join(f"'{name}'" for name in PORT_TYPES)
+KEY = f"if(multiIf(NOT has([{PORTS}], t), 0, match(v, '^[0-9]+$')), replaceRegexpOne(v, '^0+([0-9])', '\\\\1'), v)"
 
 
 def sql_value(kind: str, scope: str) -> str:

@@ -187,8 +187,8 @@ def document_fields(report: Report, superseded: bool = False) -> dict[str, Any]:
     exact_add, exactc_add, kinds_add = exact.add, exactc.add, kinds.add
     scanned_ip: bytes | None = None
     for item_type, value, context, _ in report.items:
-        if item_type == "port-tcp":
-            value = port_value(value)
+        if item_type == "port-tcp" or item_type == "port-udp":
+            value = port_value(value)  # port-udp as port-tcp: port-udp:053 finds 53
         elif item_type == "ip":
             packed = pack_ip(value)
             ipall.append(canonical_ip(packed))

@@ -19,7 +19,7 @@ const KEY_ITEMS = [
   ["host", "cert-dns-name", "certificate names"],
   ["cert-sha256", null, "certificate SHA-256"],
   ["jarm", null, "JARM"],
-  ["favicon-mmh3", null, "favicon hash"],
+  ["obj-murmur3", "favicon", "favicon hash"],
   ["ct-log", null, "CT log"],
 ];
 const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
