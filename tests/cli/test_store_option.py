@@ -20,6 +20,7 @@ import pytest
 
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import HttpClient
+from shoal.store.clickhouse.schema import LATEST
 from tests.corpus import CORPUS
 from tests.engines import Cluster, _databases
 
@@ -75,7 +76,7 @@ def import_into(folder: Path, store: str | None, corpus_file: Path) -> None:
     if store is not None:
         created = shoal("db", "init", data=folder, store=store)
         assert created.returncode == 0, created.stderr
-        assert "schema version 1 (latest)" in created.stdout
+        assert f"schema version {LATEST} (latest)" in created.stdout
     imported = shoal("import", str(corpus_file), data=folder, store=store)
     assert imported.returncode == 0, imported.stderr
     assert "imported 16, duplicate 0, rejected 0" in imported.stdout

@@ -220,6 +220,9 @@ def minissdpd(ip: str, port: int, folder: Path) -> Iterator[Target]:
     control = folder / "minissdpd.sock"
     command = [binary("/usr/sbin/minissdpd"), "-d", "-i", "lo", "-s", str(control), "-p", str(folder / "pid")]
     with running(command, ip, port, folder, udp=True) as target:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not control.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the port may be bound before the registration socket is made
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as registry:
             registry.connect(str(control))
             for kind in SSDP_TYPES:

@@ -1,4 +1,6 @@
-"""Golden files of what each search case compiles to: the engine-neutral plan, the tantivy query and the SQL.
+"""Golden files of what each search case compiles to: the engine-neutral plan, the tantivy query and the SQL of
+each ClickHouse dialect (by server version: 18.16, the portable SQL; 26.9, the modern one), on one server and on
+a cluster. The one-server files show a dataset without superseded marks, the cluster files one with.
 
 Each file holds, for every case of ``cases/search.txt`` in order, the case line and then its output on the next
 line. A change to the lowering or to a compiler shows up as a diff here; after checking it, rewrite the files
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -43,8 +46,14 @@ class CorpusTypes:
 COMPILERS: dict[str, Callable[[Filters], str]] = {
     "plan": lambda filters: repr(lower(filters)),
     "tantivy": lambda filters: repr(compile_filters(SCHEMA, filters, CORPUS_KINDS)),
-    "clickhouse": lambda filters: selection(Layout("shoal", None, modern=False), filters),
-    "clickhouse-cluster": lambda filters: selection(Layout("shoal", "shoal", modern=False), filters),
+    **{
+        f"clickhouse-{'.'.join(map(str, version))}{'-cluster' if cluster else ''}": partial(
+            lambda filters, layout: selection(layout, filters, layout.cluster is not None, lambda: CORPUS_TYPES),
+            layout=Layout("shoal", cluster, version),
+        )
+        for version in ((18, 16), (26, 9))
+        for cluster in (None, "shoal")
+    },
 }
 
 
@@ -72,11 +81,12 @@ def test_compiled_output_matches_the_golden_file(name: str) -> None:
 
 def test_every_plan_node_has_a_rule_in_every_engine() -> None:
     from shoal.store import plan
-    from shoal.store.clickhouse.compile import RULES as SQL_RULES
+    from shoal.store.clickhouse.compile import DIALECTS
     from shoal.store.embedded.compile import RULES as TANTIVY_RULES
 
     nodes = set(plan.Plan.__args__)  # type: ignore[attr-defined]
-    assert set(SQL_RULES) == nodes
+    for rules in DIALECTS.values():
+        assert set(rules) == nodes
     assert set(TANTIVY_RULES) == nodes
 
 

@@ -26,6 +26,7 @@ from shoal.store import deadline
 # a distributed query).
 TIMEOUT_CODES = frozenset({159, 209})
 MISSING_SCHEMA_CODES = frozenset({60, 81})  # UNKNOWN_TABLE, UNKNOWN_DATABASE
+OLD_SCHEMA_CODES = frozenset({16, 47})  # NO_SUCH_COLUMN_IN_TABLE, UNKNOWN_IDENTIFIER: a column a migration adds
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 300.0
 MAX_QUERY_SIZE = 16 * 1024 * 1024  # bytes of SQL text a statement may have (id lists of a batch)
@@ -65,6 +66,10 @@ def engine_error(message: str, timeout: float | None) -> Exception:
         return QueryTimeout(timeout)
     if code in MISSING_SCHEMA_CODES:
         return StoreError(f"the ClickHouse schema is missing ({first_line[:300]}): run 'shoal db init'")
+    if code in OLD_SCHEMA_CODES:
+        return StoreError(
+            f"ClickHouse failed: {first_line[:300]} (a database made by an older Shoal: run 'shoal db migrate')"
+        )
     return StoreError(f"ClickHouse failed: {first_line[:500]}")
 
 

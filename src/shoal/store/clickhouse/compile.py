@@ -1,9 +1,16 @@
 """Compile a plan (``shoal.store.plan``) into one SQL condition on the ``reports`` table (``selection``).
 
-One portable subset that runs unchanged on ClickHouse 18.16 and on chDB 26.9 (DESIGN.md §2): no query
-parameters (every literal is escaped here), no ``hasToken``/``tokens``, no IPv6 type, no CTEs. ``RULES`` maps
-each plan node type to its SQL. An item-level node becomes ``id IN (SELECT report_id FROM items_local WHERE
-…)``: on a cluster the whole condition runs on each shard, where a report and its items live together.
+Two dialects, chosen by the server's version (``Layout.modern``), each a table from plan node type to SQL:
+
+- **portable** (``PORTABLE``): runs unchanged on ClickHouse 18.16 and on every newer server (DESIGN.md §2): no
+  query parameters (every literal is escaped here), no token functions, no IPv6 type, no CTEs. An item-level
+  node becomes ``id IN (SELECT report_id FROM items_local WHERE …)``: on a cluster the whole condition runs on
+  each shard, where a report and its items live together.
+- **modern** (``MODERN``, servers with text indexes): an item-level node is answered on the report row by its
+  tokens (``tokens.py``): ``has(tokens, t)``, read from the text index's posting lists, so a term costs what it
+  matches, not a probe of every report id. What a token cannot say exactly (phrases, prefixes, the empty
+  context, addresses in a context) keeps the portable test on ``items``, behind the tokens it needs as a
+  necessary condition, so that only the rows those tokens select are probed.
 
 Phrases (``Words``) are matched on the item's ``words`` array (Shoal's analyzer, computed at ingest): with
 slop s, the words w_1..w_k at positions p_1..p_k match when max(p_i − i) − min(p_i − i) ≤ s (Lucene's
@@ -18,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.query.words import split_words
 from shoal.store.base import Filters, IPNetwork, day_number
+from shoal.store.clickhouse import tokens
 from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset
 from shoal.store.plan import (
     AllOf,
@@ -39,6 +49,7 @@ from shoal.store.plan import (
 
 # Added to a day number so that its decimal text has a fixed width (10 digits) and sorts as the number does.
 DAY_KEY_OFFSET = 1_000_000_000
+NEWEST_KEY = f"concat(toString(day + {DAY_KEY_OFFSET}), id)"  # orders reports as (day, id) does
 
 
 def literal(text: str) -> str:
@@ -58,11 +69,14 @@ def address_range(network: IPNetwork) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Compiler:
+    """The portable dialect. ``types``: the item types the dataset has (read when a term names no type)."""
+
     layout: Layout
     dataset: str
+    types: Callable[[], frozenset[str]] = frozenset
 
     def compile(self, plan: Plan) -> str:
-        return RULES[type(plan)](self, plan)
+        return PORTABLE[type(plan)](self, plan)
 
     def all_of(self, plan: AllOf) -> str:
         return "(" + " AND ".join(self.compile(child) for child in plan.children) + ")"
@@ -105,9 +119,12 @@ class Compiler:
         return self.items(*self.kind(plan.type, plan.context), "host != ''", test)
 
     def ip_range(self, plan: IpRange) -> str:
-        first, last = address_range(plan.network)
         if plan.context == "":
-            return f"(has_ip = 1 AND ip >= {first} AND ip <= {last})"
+            return scanned_address(plan.network)
+        return self.addresses(plan)
+
+    def addresses(self, plan: IpRange) -> str:
+        first, last = address_range(plan.network)
         return self.items(*self.kind("ip", plan.context), f"address >= {first}", f"address <= {last}")
 
     def date_range(self, plan: DateRange) -> str:
@@ -117,6 +134,84 @@ class Compiler:
         if plan.last is not None:
             bounds.append(f"day <= {day_number(plan.last)}")
         return "(" + " AND ".join(bounds) + ")"
+
+
+def scanned_address(network: IPNetwork) -> str:
+    first, last = address_range(network)
+    return f"(has_ip = 1 AND ip >= {first} AND ip <= {last})"
+
+
+class TokenCompiler(Compiler):
+    """The modern dialect: item-level nodes on the report row's tokens (module docstring)."""
+
+    def compile(self, plan: Plan) -> str:
+        return MODERN[type(plan)](self, plan)
+
+    def word_tokens(self, item_type: str | None, context: str | None, words: tuple[str, ...] | list[str]) -> str:
+        """Each of ``words`` in an item of ``item_type`` (None: of any type the dataset has) in ``context``
+        (None: any), as a condition on the tokens ("1" for no words)."""
+        if item_type is not None:
+            return has_all([tokens.word(item_type, context, word) for word in words]) if words else "1"
+        types = sorted(self.types())
+        each = [has_any([tokens.word(name, context, word) for name in types]) for word in words]
+        return " AND ".join(each) if each else "1"
+
+    def words(self, plan: Words) -> str:
+        needed = plan.words[:-1] if plan.prefix else plan.words
+        found = self.word_tokens(plan.type, plan.context or None, needed)
+        if len(plan.words) == 1 and not plan.prefix and plan.context != "":
+            return found
+        return checked(found, super().words(plan))
+
+    def exact(self, plan: Exact) -> str:
+        if plan.type is None or plan.prefix:
+            words = split_words(plan.value)
+            if plan.prefix and split_words(plan.value[-1:]):
+                words = words[:-1]  # the value may go on with more of its last word
+            return checked(self.word_tokens(plan.type, None, words), super().exact(plan))
+        if plan.type in tokens.VALUELESS_TYPES:
+            return super().exact(plan)
+        token = has_all([tokens.value(plan.type, plan.context or None, plan.value)])
+        return token if plan.context != "" else checked(token, super().exact(plan))
+
+    def has_context(self, plan: HasContext) -> str:
+        if plan.prefix or plan.context == "":
+            return super().has_context(plan)
+        return has_all([tokens.has_context(plan.type, plan.context)])
+
+    def host_name(self, plan: HostName) -> str:
+        context = plan.context or None
+        wanted = [tokens.host_name(plan.type, context, plan.name)]
+        if not plan.whole:
+            wanted.append(tokens.host_suffix(plan.type, context, plan.name))
+        if plan.context == "":
+            return checked(has_any(wanted), super().host_name(plan))
+        return has_any(wanted)
+
+    def addresses(self, plan: IpRange) -> str:
+        if plan.context is None:  # the scanned address, or another ip item (then checked on the items)
+            other = checked(has_all([tokens.OTHER_ADDRESS]), super().addresses(plan))
+            return f"({scanned_address(plan.network)} OR {other})"
+        return checked(has_all([tokens.has_context("ip", plan.context)]), super().addresses(plan))
+
+
+def has_all(wanted: list[str]) -> str:
+    if len(wanted) == 1:
+        return f"has(tokens, {literal(wanted[0])})"
+    return f"hasAll(tokens, [{', '.join(map(literal, wanted))}])"
+
+
+def has_any(wanted: list[str]) -> str:
+    if not wanted:
+        return "0"
+    if len(wanted) == 1:
+        return f"has(tokens, {literal(wanted[0])})"
+    return f"hasAny(tokens, [{', '.join(map(literal, wanted))}])"
+
+
+def checked(needed: str, test: str) -> str:
+    """``test``, behind what the tokens say every match must hold ("1": nothing)."""
+    return test if needed == "1" else f"({needed} AND {test})"
 
 
 def phrase(plan: Words) -> list[str]:
@@ -154,7 +249,8 @@ def window(offset: int, slop: int, word: str) -> str:
     return f"({end} >= 1 AND has(arraySlice(words, {start}, {end} - {start} + 1), {word}))"
 
 
-RULES: dict[type, Callable[[Compiler, Any], str]] = {
+Rule = Callable[[Any, Any], str]
+PORTABLE: dict[type, Rule] = {
     AllOf: Compiler.all_of,
     AnyOf: Compiler.any_of,
     NoneOf: Compiler.none_of,
@@ -168,20 +264,60 @@ RULES: dict[type, Callable[[Compiler, Any], str]] = {
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }
+MODERN: dict[type, Rule] = {
+    **PORTABLE,
+    Words: TokenCompiler.words,
+    Exact: TokenCompiler.exact,
+    HasContext: TokenCompiler.has_context,
+    HostName: TokenCompiler.host_name,
+}
+DIALECTS = {"portable": PORTABLE, "modern": MODERN}
 
 
-def selection(layout: Layout, filters: Filters) -> str:
-    """The SQL condition on ``reports`` for the matching reports: the dataset, the plan, superseded reports
-    hidden (unless ``history`` or a ``report_id``), then ``most_recent``: per identity (``target``), the report
-    with the greatest (day, id), chosen over the Distributed table (so across shards) and shipped to every
-    shard with ``GLOBAL IN``."""
+def selection(
+    layout: Layout, filters: Filters, superseded: bool = True, types: Callable[[], frozenset[str]] = frozenset
+) -> str:
+    """The SQL condition on ``reports`` for the matching reports before ``most_recent``: the dataset, the plan,
+    and superseded reports hidden (unless ``history`` or a ``report_id``). ``superseded``: whether the dataset
+    has superseded marks at all (without, the clause is left out: it would exclude nothing, yet read every
+    report id); ``types``: the dataset's item types, asked for only when a term names none."""
     dataset = literal(check_dataset(filters.dataset))
-    parts = [f"dataset = {dataset}", Compiler(layout, filters.dataset).compile(lower(filters))]
-    if not filters.history and filters.report_id is None:
+    chosen = (TokenCompiler if layout.modern else Compiler)(layout, filters.dataset, types)
+    parts = [f"dataset = {dataset}", chosen.compile(lower(filters))]
+    if superseded and not filters.history and filters.report_id is None:
         parts.append(f"id NOT IN (SELECT id FROM {layout.local('superseded')} WHERE dataset = {dataset})")
-    condition = " AND ".join(parts)
-    if not filters.most_recent:
-        return condition
-    newest_id = f"argMax(id, concat(toString(day + {DAY_KEY_OFFSET}), id))"
-    newest = f"SELECT {newest_id} FROM {layout.table('reports')} WHERE {condition} GROUP BY target"
-    return f"dataset = {dataset} AND id GLOBAL IN ({newest})"
+    return " AND ".join(parts)
+
+
+def summary_values(column: str, conditions: list[str]) -> str:
+    """The distinct ``column`` values (``value`` or ``context``) of a report row's items meeting ``conditions``
+    (on ``t``, the type, and ``c``, the context), as an array expression over the row's item arrays (the
+    contexts read only when needed: a summary's cost is reading the arrays of every matching row)."""
+    test = " AND ".join(conditions)
+    if column == "context" or any(condition.startswith("c ") for condition in conditions):
+        return f"arrayDistinct(arrayFilter((v, t, c) -> {test}, item_{column}, item_type, item_context))"
+    return f"arrayDistinct(arrayFilter((v, t) -> {test}, item_{column}, item_type))"
+
+
+def summary_conditions(
+    kind: str, contexts: tuple[str, ...], excluded: tuple[str, ...], names: tuple[str, str] = ("t", "c")
+) -> tuple[str, list[str]]:
+    """The column a summary of ``kind`` counts and the conditions on the items it counts, naming the type and the
+    context ``names`` (a lambda's, or the ``items`` columns)."""
+    item_type, context = names
+    if kind in CONTEXT_KEYWORDS:
+        return "context", [f"{item_type} = {literal(CONTEXT_KEYWORDS[kind])}"]
+    conditions = [f"{item_type} = {literal(kind)}"]
+    if contexts:
+        conditions.append(f"{context} IN ({', '.join(map(literal, contexts))})")
+    if excluded:
+        conditions.append(f"{context} NOT IN ({', '.join(map(literal, excluded))})")
+    return "value", conditions
+
+
+def whole_days(filters: Filters) -> bool:
+    """Does the selection keep whole days of the dataset (no condition but dates)? A summary of it reads the report
+    rows of those days; any other is cheaper on its type's slice of ``items``, probed against the matches."""
+    plan = lower(filters)
+    parts = plan.children if isinstance(plan, AllOf) else (plan,)
+    return all(isinstance(part, (Everything, DateRange)) for part in parts)

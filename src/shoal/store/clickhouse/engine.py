@@ -34,7 +34,6 @@ from shoal.model import (
     UdpObservation,
     pack_ip,
 )
-from shoal.query.check import CONTEXT_KEYWORDS
 from shoal.store.answers import addresses_of
 from shoal.store.base import (
     EPOCH,
@@ -52,21 +51,30 @@ from shoal.store.base import (
     observation_target,
 )
 from shoal.store.clickhouse.client import ChdbClient, Client, HttpClient, rows, server_version
-from shoal.store.clickhouse.compile import address_range, date_literal, literal, selection
+from shoal.store.clickhouse.compile import (
+    DAY_KEY_OFFSET,
+    NEWEST_KEY,
+    address_range,
+    date_literal,
+    literal,
+    selection,
+    summary_conditions,
+    summary_values,
+    whole_days,
+)
+from shoal.store.clickhouse.migrate import migrate
 from shoal.store.clickhouse.schema import (
     LATEST,
-    MIGRATIONS,
-    MODERN_VERSION,
     Layout,
     address16_of,
     answer_row,
     body_row,
-    bootstrap,
     check_dataset,
-    items_from_stored,
+    items_of_row,
     observation_row,
     report_rows,
     superseded_row,
+    type_row,
 )
 
 SCAN_CHUNK = 10_000
@@ -83,6 +91,7 @@ class Prepared(NamedTuple):
     id: str
     report_row: bytes
     item_rows: bytes
+    types: frozenset[str]
     observation: tuple[bytes, int, int] | None
     supersedes: tuple[str, ...]
     bodies: tuple[Body, ...]
@@ -97,7 +106,8 @@ def prepare_report(report: Report) -> Prepared:
     if observed and 0 <= port <= 0xFFFF and 0 <= day <= 0xFFFF:  # type: ignore[operator]
         observation = (pack_ip(ip), port, day)  # type: ignore[arg-type]
     supersedes = tuple(item.value for item in report.items if item.type == SUPERSEDES and item.is_metadata)
-    return Prepared(report.dataset, report.id, report_row, item_rows, observation, supersedes, report.bodies)
+    types = frozenset(item.type for item in report.items)
+    return Prepared(report.dataset, report.id, report_row, item_rows, types, observation, supersedes, report.bodies)
 
 
 class ClickHouseStore(Store):
@@ -108,7 +118,7 @@ class ClickHouseStore(Store):
         self.database = database
         self.cluster = cluster
         self._layout: Layout | None = None
-        self._types: tuple[dict[str, int], dict[str, frozenset[str]]] = ({"": -1}, {})
+        self._types: dict[str, frozenset[str]] = {}
         self._types_checked = float("-inf")
         self._lock = threading.Lock()
         self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
@@ -139,7 +149,7 @@ class ClickHouseStore(Store):
     def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
         store = cls.open(url, data_dir)
         try:
-            for name in store.migrate():
+            for name in store.migrate(say):
                 say(f"applied migration {name}")
             say(f"{store.database}: schema version {LATEST} (latest)")
         finally:
@@ -159,8 +169,7 @@ class ClickHouseStore(Store):
     @property
     def layout(self) -> Layout:
         if self._layout is None:
-            modern = server_version(self.client) >= MODERN_VERSION
-            self._layout = Layout(self.database, self.cluster, modern)
+            self._layout = Layout(self.database, self.cluster, server_version(self.client))
         return self._layout
 
     def schema_version(self) -> int:
@@ -174,24 +183,9 @@ class ClickHouseStore(Store):
         found = rows(self.client, f"SELECT max(version) AS version FROM {self.database}.migrations")
         return int(found[0]["version"]) if found else 0
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations not applied yet; the names of those applied."""
-        for statement in bootstrap(self.layout):
-            self.client.execute(statement)
-        current = self.schema_version()
-        applied = []
-        for migration in MIGRATIONS:
-            if migration.version <= current:
-                continue
-            for statement in migration.statements(self.layout):
-                self.client.execute(statement)
-            self.client.execute(
-                f"INSERT INTO {self.database}.migrations VALUES "
-                f"({migration.version}, {literal(migration.name)}, now())",
-                self.write_settings(),
-            )
-            applied.append(f"{migration.version}: {migration.name}")
-        return applied
+    def migrate(self, progress: Callable[[str], None] | None = None) -> list[str]:
+        """Apply the migrations not applied yet (``migrate.py``); the names of those applied."""
+        return migrate(self, progress)
 
     def drop_database(self) -> None:
         """Remove the database and everything in it (on every node of the cluster)."""
@@ -215,29 +209,88 @@ class ClickHouseStore(Store):
     def table(self, name: str) -> str:
         return self.layout.table(name)
 
+    def superseded(self, dataset: str) -> bool:
+        """Whether ``dataset`` has superseded marks at all (without any, a selection leaves its clause out)."""
+        found = rows(
+            self.client,
+            f"SELECT 1 AS marked FROM {self.table('superseded')} WHERE dataset = {literal(check_dataset(dataset))}"
+            " LIMIT 1",
+        )
+        return bool(found)
+
     def selection(self, filters: Filters) -> str:
-        return selection(self.layout, filters)
+        marked = not filters.history and filters.report_id is None and self.superseded(filters.dataset)
+        return selection(self.layout, filters, marked, lambda: self.stored_types(filters.dataset))
+
+    def stored_types(self, dataset: str) -> frozenset[str]:
+        """The item types stored in ``dataset``, read now (a type is recorded before its first report)."""
+        found = rows(self.client, f"SELECT DISTINCT type FROM {self.table('types')} WHERE dataset = {literal(dataset)}")
+        return frozenset(row["type"] for row in found)
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
         where = self.selection(filters)
-        total = rows(self.client, f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}")
+        window = f"LIMIT {int(offset)}, {int(limit)}"
+        if filters.most_recent and self.layout.modern:
+            return self.newest_page(filters.dataset, where, window)
+        if filters.most_recent:  # one report per identity: count the identities, page the newest of each
+            total = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
+            page = self.newest(filters.dataset, where, window)
+        else:
+            total = f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}"
+            page = f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where} ORDER BY day DESC, id DESC {window}"
+        counted = rows(self.client, total)
+        return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
+
+    def newest_page(self, dataset: str, where: str, window: str) -> Page:
+        """most_recent in one pass over the matches: the newest (day, id) of each identity, the page of them
+        and (a window function) how many identities there are; then the page's rows by their primary key."""
+        chosen = rows(
+            self.client,
+            f"SELECT argMax(day, {NEWEST_KEY}) AS newest_day, argMax(id, {NEWEST_KEY}) AS newest_id,"
+            f" max({NEWEST_KEY}) AS newest, count() OVER () AS identities FROM {self.table('reports')}"
+            f" WHERE {where} GROUP BY target ORDER BY newest DESC {window}",
+        )
+        if not chosen:  # no match, or a page past the last: the count alone
+            where_any = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
+            return Page(total=int(rows(self.client, where_any)[0]["n"]), reports=[])
+        keys = ", ".join(f"({int(row['newest_day'])}, {literal(row['newest_id'])})" for row in chosen)
         found = rows(
             self.client,
-            f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}"
-            f" ORDER BY day DESC, id DESC LIMIT {int(offset)}, {int(limit)}",
+            f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE dataset = {literal(dataset)}"
+            f" AND (day, id) IN ({keys}) ORDER BY day DESC, id DESC",
         )
-        return Page(total=int(total[0]["n"]), reports=[report_of(row) for row in found])
+        return Page(total=int(chosen[0]["identities"]), reports=[report_of(row) for row in found])
+
+    def newest(self, dataset: str, where: str, window: str, before: str | None = None) -> str:
+        """The rows of the newest report of each identity among the matches, newest first, ``window`` of them
+        (``before``: only those older than that key). The identities are grouped over the Distributed table, so
+        the newest wins across shards, and only the chosen page of (day, id) goes back to the shards, where the
+        primary key finds it."""
+        having = f" HAVING newest < {literal(before)}" if before is not None else ""
+        chosen = (
+            f"SELECT argMax(day, {NEWEST_KEY}) AS newest_day, argMax(id, {NEWEST_KEY}) AS newest_id,"
+            f" max({NEWEST_KEY}) AS newest FROM {self.table('reports')} WHERE {where}"
+            f" GROUP BY target{having} ORDER BY newest DESC {window}"
+        )
+        return (
+            f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE dataset = {literal(dataset)}"
+            f" AND (day, id) GLOBAL IN (SELECT newest_day, newest_id FROM ({chosen})) ORDER BY day DESC, id DESC"
+        )
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every match, newest first, by a cursor on (day, id): constant memory, linear in the matches."""
         where = self.selection(filters)
         after = ""
+        last_key: str | None = None
         while True:
-            found = rows(
-                self.client,
-                f"SELECT dataset, day, id, raw FROM {self.table('reports')} WHERE {where}{after}"
-                f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}",
-            )
+            if filters.most_recent:
+                chunk = self.newest(filters.dataset, where, f"LIMIT {SCAN_CHUNK}", last_key)
+            else:
+                chunk = (
+                    f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where}{after}"
+                    f" ORDER BY day DESC, id DESC LIMIT {SCAN_CHUNK}"
+                )
+            found = rows(self.client, chunk)
             for row in found:
                 yield report_of(row)
             if len(found) < SCAN_CHUNK:
@@ -245,27 +298,40 @@ class ClickHouseStore(Store):
             last = found[-1]
             day = int(last["day"])
             after = f" AND (day < {day} OR (day = {day} AND id < {literal(last['id'])}))"
+            last_key = f"{day + DAY_KEY_OFFSET}{last['id']}"
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        dataset = filters.dataset
-        if request.type in CONTEXT_KEYWORDS:
-            column, conditions = "context", [f"type = {literal(CONTEXT_KEYWORDS[request.type])}"]
-        else:
-            column, conditions = "value", [f"type = {literal(request.type)}"]
-            if request.contexts:
-                conditions.append(f"context IN ({', '.join(map(literal, request.contexts))})")
-            if request.excluded_contexts:
-                conditions.append(f"context NOT IN ({', '.join(map(literal, request.excluded_contexts))})")
+        """Per value, the matching reports holding it, in one pass, never with a set of every report id. Whole days
+        (or most_recent): counted on the report rows, each row's distinct values of the wanted items, then a
+        GROUP BY (per shard, merged). Any other selection: its type's slice of ``items`` probed against the set of
+        matching report ids (distinct reports per value), far fewer bytes than every item of the matching rows."""
+        kinds = (request.type, request.contexts, request.excluded_contexts)
         where = self.selection(filters)
-        inside = "GLOBAL IN" if filters.most_recent else "IN"
-        reports = self.table("reports") if filters.most_recent else self.layout.local("reports")
-        grouped = (
-            f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
-            f" WHERE dataset = {literal(dataset)} AND {' AND '.join(conditions)}"
-            f" AND report_id {inside} (SELECT id FROM {reports} WHERE {where}) GROUP BY value"
-        )
-        top = rows(self.client, f"{grouped} ORDER BY n DESC, value ASC LIMIT {int(request.limit)}")
-        totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
+        reports = self.table("reports")
+        if filters.most_recent:
+            values = summary_values(*summary_conditions(*kinds))
+            newest = f"SELECT argMax({values}, {NEWEST_KEY}) AS found FROM {reports} WHERE {where} GROUP BY target"
+            grouped = f"SELECT value, count() AS n FROM ({newest}) ARRAY JOIN found AS value GROUP BY value"
+        elif whole_days(filters):
+            values = summary_values(*summary_conditions(*kinds))
+            grouped = f"SELECT arrayJoin({values}) AS value, count() AS n FROM {reports} WHERE {where} GROUP BY value"
+        else:
+            column, conditions = summary_conditions(*kinds, names=("type", "context"))
+            grouped = (
+                f"SELECT {column} AS value, uniqExact(report_id) AS n FROM {self.table('items')}"
+                f" WHERE dataset = {literal(filters.dataset)} AND {' AND '.join(conditions)}"
+                f" AND report_id IN (SELECT id FROM {self.layout.local('reports')} WHERE {where}) GROUP BY value"
+            )
+        order = f"ORDER BY n DESC, value ASC LIMIT {int(request.limit)}"
+        if self.layout.modern:  # the totals from the same grouping, by window functions
+            top = rows(
+                self.client,
+                f"SELECT value, n, count() OVER () AS values, sum(n) OVER () AS reports FROM ({grouped}) {order}",
+            )
+            totals = top[:1]
+        else:
+            top = rows(self.client, f"{grouped} {order}")
+            totals = rows(self.client, f"SELECT count() AS values, sum(n) AS reports FROM ({grouped})")
         listed = [(row["value"], int(row["n"])) for row in top]
         total = int(totals[0]["reports"]) if totals else 0
         cardinality = int(totals[0]["values"]) if totals else 0
@@ -273,21 +339,24 @@ class ClickHouseStore(Store):
 
     def known_types(self, dataset: str | None = None) -> frozenset[str]:
         """The item types stored (in ``dataset``, or in any). Every request asks (the checker needs them), so
-        they are re-read at most every TYPES_TTL seconds, and then only when the number of reports changed
-        (reports are never deleted); this process's own ingest re-reads them at once."""
+        they are re-read at most every TYPES_TTL seconds; this process's own ingest re-reads them at once."""
         now = time.monotonic()
         if now >= self._types_checked + TYPES_TTL:
-            counts = self.counts()
-            if self._types[0] != counts:
-                found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('items')}")
-                types: dict[str, set[str]] = {}
-                for row in found:
-                    types.setdefault(row["dataset"], set()).add(row["type"])
-                self._types = (counts, {name: frozenset(values) for name, values in types.items()})
+            found = rows(self.client, f"SELECT DISTINCT dataset, type FROM {self.table('types')}")
+            types: dict[str, set[str]] = {}
+            for row in found:
+                types.setdefault(row["dataset"], set()).add(row["type"])
+            self._types = {name: frozenset(values) for name, values in types.items()}
             self._types_checked = now
         if dataset is None:
-            return frozenset().union(*self._types[1].values())
-        return self._types[1].get(check_dataset(dataset), frozenset())
+            return frozenset().union(*self._types.values())
+        return self._types.get(check_dataset(dataset), frozenset())
+
+    def all_types(self) -> set[tuple[str, str]]:
+        """(dataset, type) of every type stored, read now."""
+        self._types_checked = float("-inf")
+        self.known_types()
+        return {(dataset, item_type) for dataset, types in self._types.items() for item_type in types}
 
     def counts(self) -> dict[str, int]:
         found = rows(self.client, f"SELECT dataset, count() AS n FROM {self.table('reports')} GROUP BY dataset")
@@ -385,6 +454,10 @@ class ClickHouseStore(Store):
         """What new reports bring besides their own rows."""
         settings = self.write_settings()
         self.client.insert(self.table("items"), b"".join(prepared.item_rows for prepared in new), settings)
+        known = self.all_types()
+        types = {(p.dataset, item_type) for p in new for item_type in p.types} - known
+        if types:
+            self.client.insert(self.table("types"), b"".join(type_row(*pair) for pair in sorted(types)), settings)
         superseded = b"".join(superseded_row(p.dataset, old) for p in new for old in p.supersedes)
         if superseded:
             self.client.insert(self.table("superseded"), superseded, settings)
@@ -493,10 +566,13 @@ def observation_table(transport: str) -> str:
     return OBSERVATION_TABLES[transport]
 
 
+REPORT_ROW = "dataset, day, id, item_type, item_value, item_context, item_metadata"  # what a Report is made of
+
+
 def report_of(row: dict[str, Any]) -> Report:
     return Report(
         date=EPOCH + dt.timedelta(days=int(row["day"])),
         id=row["id"],
-        items=items_from_stored(row["raw"]),
+        items=items_of_row(row),
         dataset=row["dataset"],
     )

@@ -1,6 +1,8 @@
 """The ClickHouse schema, its migrations, and how a Report becomes rows (RowBinary, built in Python).
 
-    reports       dataset, id, day, ip FixedString(16), has_ip, port, target, raw      one row per report
+    reports       dataset, id, day, ip FixedString(16), has_ip, port, target,        one row per report
+                  item_type, item_value, item_context, item_metadata (the items, as parallel arrays),
+                  tokens Array(String) (``tokens.py``)
     items         dataset, report_id, day, type, context, value, words Array(String),   one row per item
                   host, address FixedString(16)
     observations  v6, ip FixedString(16), port, day                                      open-port observations
@@ -16,7 +18,8 @@ value's words by Shoal's own analyzer (``shoal.query.words``), so phrases match 
 in every engine; ``host`` is the host an item names (``shoal.store.plan.item_host``); addresses are 16
 bytes, IPv4 mapped into IPv6 (``::ffff:a.b.c.d``), so a CIDR is one byte range (observations also record the
 family, ``v6``, so that an IPv6 address in the mapped range stays apart from the IPv4 one). ``target`` is the report's
-identity for ``most_recent`` (``identity``).
+identity for ``most_recent`` (``identity``). A report row holds its items itself: a page reads nothing else, and
+a summary counts the values of the matching rows in one pass, with no set of report ids.
 
 With a cluster, each table is ``<name>_local`` (ReplicatedMergeTree, one per shard and replica, created
 ``ON CLUSTER``) behind a ``Distributed`` table ``<name>``, sharded by report id (``cityHash64``) so that a
@@ -24,14 +27,16 @@ report, its items and the mark that it is superseded live on one shard; observat
 bodies by digest. Without one, ``<name>`` is a
 plain MergeTree. Queries read ``<name>``, and name ``<name>_local`` inside the per-shard subqueries.
 
-Speed-ups only new servers have (skip indexes) are DDL chosen by the server's version, never different queries.
+What a server has is chosen by its version (``Layout``): from 21.8 a bloom-filter index on ``items.words``;
+from 26.2 (text indexes generally available) a text index on ``reports.tokens``, a projection of ``reports``
+ordered by address, and the modern SQL that uses them (``compile.py``). Older servers keep the portable SQL.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -39,20 +44,33 @@ from shoal.errors import StoreError
 from shoal.model import DATASETS, PORT_TYPES, Body, Item, Report, identity_of, pack_ip
 from shoal.query.words import split_words
 from shoal.store.base import day_number
+from shoal.store.clickhouse.tokens import TOKENS
 from shoal.store.plan import item_host, port_value
 
+LATEST = 2  # the schema version this Shoal reads and writes (migrate.py brings older ones to it)
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16
-MODERN_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
+SKIP_INDEX_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
+MODERN_VERSION = (26, 2)  # from here: text indexes generally available; projections and window functions long before
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Where the tables are: the database, the cluster (None: one server, or chDB) and what the server has."""
+    """Where the tables are: the database, the cluster (None: one server, or chDB) and the server's version,
+    which decides the DDL and the SQL dialect."""
 
     database: str
     cluster: str | None
-    modern: bool
+    version: tuple[int, ...] = ()
+
+    @property
+    def skip_indexes(self) -> bool:
+        return self.version >= SKIP_INDEX_VERSION
+
+    @property
+    def modern(self) -> bool:
+        """Text indexes, projections and window functions: the modern dialect (``compile.py``)."""
+        return self.version >= MODERN_VERSION
 
     def table(self, name: str) -> str:
         """The table queries read (Distributed on a cluster)."""
@@ -68,53 +86,97 @@ class Layout:
 
 # -- DDL ------------------------------------------------------------------------------------------------------
 
-REPORT_COLUMNS = (
-    "dataset String, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
-)
 ITEM_COLUMNS = (
-    "dataset String, report_id String, day Int32, type String, context String, value String, words Array(String),"
-    " host String, address FixedString(16)"
+    "dataset String, report_id String{packed}, day Int32, type String, context String, value String,"
+    " words Array(String), host String, address FixedString(16)"
 )
+TYPE_COLUMNS = "dataset String, type String"
 OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 ANSWER_COLUMNS = "name String, type String, value String, day Int32"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
+REPORTS_ORDER = "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)"
+REPORTS_SHARD_KEY = "cityHash64(id)"
 
 
-def create_table(layout: Layout, name: str, columns: str, tail: str, shard_key: str, indexes: str = "") -> list[str]:
-    """One table: plain, or replicated shards behind a Distributed table of the same name."""
+def report_columns(layout: Layout) -> str:
+    """Schema 2's report row: the items as parallel arrays, with each item's words (``shoal.query.words``) and
+    the host it names. On a modern server also ``tokens``, computed by the server from them as each row is
+    written (``tokens.TOKENS``), LowCardinality (the same RowBinary as String) for the short repeated strings,
+    and ZSTD for the columns only the index reads."""
+    if not layout.modern:
+        short, packed = "String", ""
+    else:
+        short, packed = "LowCardinality(String)", " CODEC(ZSTD(3))"
+    columns = (
+        f"dataset {short}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String,"
+        f" item_type Array({short}), item_value Array(String), item_context Array({short}),"
+        f" item_metadata Array(UInt8), item_words Array(Array(String)){packed}, item_host Array(String){packed}"
+    )
+    if layout.modern:
+        columns += f", tokens Array(String) MATERIALIZED {TOKENS}{packed}"
+    return columns
+
+
+def report_indexes(layout: Layout) -> str:
+    if not layout.modern:
+        return ""
+    return (
+        "INDEX tokens_text tokens TYPE text(tokenizer = array),"
+        " PROJECTION by_address (SELECT dataset, has_ip, ip, day, id, target ORDER BY dataset, ip)"
+    )
+
+
+def create_table(
+    layout: Layout, name: str, columns: str, tail: str, shard_key: str, indexes: str = "", path: str | None = None
+) -> list[str]:
+    """One table: plain, or replicated shards behind a Distributed table of the same name. ``path`` names the
+    replicated table in ZooKeeper (default: ``name``)."""
     body = columns + (", " + indexes if indexes else "")
     if layout.cluster is None:
         return [f"CREATE TABLE IF NOT EXISTS {layout.table(name)} ({body}) ENGINE = MergeTree() {tail}"]
-    path = f"/clickhouse/tables/{{shard}}/{layout.database}/{name}"
     return [
         f"CREATE TABLE IF NOT EXISTS {layout.local(name)}{layout.on_cluster()} ({body})"
-        f" ENGINE = ReplicatedMergeTree('{path}', '{{replica}}') {tail}",
-        f"CREATE TABLE IF NOT EXISTS {layout.table(name)}{layout.on_cluster()} ({columns})"
-        f" ENGINE = Distributed({layout.cluster}, {layout.database}, {name}_local, {shard_key})",
+        f" ENGINE = {replicated(layout, path or name)} {tail}",
+        distributed_table(layout, name, columns, shard_key),
     ]
 
 
-def version_1(layout: Layout) -> list[str]:
-    item_indexes = ""
-    if layout.modern:
-        item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4"
+def replicated(layout: Layout, path: str) -> str:
+    return f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{layout.database}/{path}', '{{replica}}')"
+
+
+def distributed_table(layout: Layout, name: str, columns: str, shard_key: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {layout.table(name)}{layout.on_cluster()} ({columns})"
+        f" ENGINE = Distributed({layout.cluster}, {layout.database}, {name}_local, {shard_key})"
+    )
+
+
+def reports_table(layout: Layout, name: str = "reports") -> list[str]:
+    """Schema 2's ``reports`` (under ``name``: the migration builds it beside the old one)."""
+    return create_table(
+        layout, name, report_columns(layout), REPORTS_ORDER, REPORTS_SHARD_KEY, report_indexes(layout), "reports-2"
+    )
+
+
+def items_table(layout: Layout) -> list[str]:
+    """One row per item, ordered by type and value: the item conditions tokens cannot answer (and, for the
+    portable SQL, all of them) read only their type's slice."""
+    item_indexes = "INDEX words_bloom words TYPE bloom_filter(0.01) GRANULARITY 4" if layout.skip_indexes else ""
+    return create_table(
+        layout,
+        "items",
+        ITEM_COLUMNS.format(packed=" CODEC(ZSTD(3))" if layout.modern else ""),  # random ids: most of the bytes
+        "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
+        "cityHash64(report_id)",
+        item_indexes,
+    )
+
+
+def other_tables(layout: Layout) -> list[str]:
+    """Every table but ``reports``, ``items`` and ``types``: the same in schemas 1 and 2."""
     return [
-        *create_table(
-            layout,
-            "reports",
-            REPORT_COLUMNS,
-            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)",
-            "cityHash64(id)",
-        ),
-        *create_table(
-            layout,
-            "items",
-            ITEM_COLUMNS,
-            "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
-            "cityHash64(report_id)",
-            item_indexes,
-        ),
         *create_table(
             layout,
             "observations",
@@ -135,17 +197,14 @@ def version_1(layout: Layout) -> list[str]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    statements: Callable[[Layout], list[str]]
+def types_table(layout: Layout) -> list[str]:
+    """The item types stored in each dataset (the checker's known types), added to by each ingest."""
+    return create_table(layout, "types", TYPE_COLUMNS, "ORDER BY (dataset, type)", "cityHash64(type)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "reports, items, open-port observations, superseded reports, bodies and DNS answers", version_1),
-)
-LATEST = MIGRATIONS[-1].version
+def latest(layout: Layout) -> list[str]:
+    """A new database's tables, at the latest schema."""
+    return [*reports_table(layout), *items_table(layout), *types_table(layout), *other_tables(layout)]
 
 
 def bootstrap(layout: Layout) -> list[str]:
@@ -167,6 +226,8 @@ def bootstrap(layout: Layout) -> list[str]:
 
 
 def varint(number: int) -> bytes:
+    if number < 0x80:
+        return SHORT_LENGTHS[number]
     out = bytearray()
     while number > 0x7F:
         out.append(number & 0x7F | 0x80)
@@ -175,9 +236,23 @@ def varint(number: int) -> bytes:
     return bytes(out)
 
 
+SHORT_LENGTHS = [bytes((number,)) for number in range(0x80)]  # a varint below 128 is its one byte
+
+
 def string(text: str) -> bytes:
     data = text.encode("utf-8", "surrogatepass")
     return varint(len(data)) + data
+
+
+def strings(values: list[str]) -> bytes:
+    """An Array(String) value (the hot path of ingest: ~200 strings a report)."""
+    parts = [varint(len(values))]
+    for text in values:
+        data = text.encode("utf-8", "surrogatepass")
+        size = len(data)
+        parts.append(SHORT_LENGTHS[size] if size < 0x80 else varint(size))
+        parts.append(data)
+    return b"".join(parts)
 
 
 def address16(value: str) -> bytes:
@@ -217,55 +292,57 @@ def identity_text(value: object) -> str:
     return str(value)
 
 
-def stored_items(items: tuple[Item, ...]) -> str:
-    return orjson.dumps([(*item,) for item in items]).decode()
-
-
 def items_from_stored(raw: str) -> tuple[Item, ...]:
+    """The items of a schema 1 report row (JSON)."""
     return tuple(tuple.__new__(Item, item) for item in orjson.loads(raw))
 
 
-def report_rows(report: Report) -> tuple[bytes, bytes]:
-    """The report's row and its item rows, RowBinary-encoded."""
-    day = struct.pack("<i", day_number(report.date))
-    head = string(report.dataset)
+def items_of_row(row: dict[str, Any]) -> tuple[Item, ...]:
+    """The items of a report row, from its parallel arrays."""
+    return tuple(
+        tuple.__new__(Item, (item_type, value, context, bool(metadata)))
+        for item_type, value, context, metadata in zip(
+            row["item_type"], row["item_value"], row["item_context"], row["item_metadata"], strict=True
+        )
+    )
+
+
+def report_rows(report: Report, with_items: bool = True) -> tuple[bytes, bytes]:
+    """The report's row and its item rows (none unless ``with_items``), RowBinary-encoded; each item's words and
+    host are found once, for both."""
+    items = report.items
+    head = string(report.dataset) + string(report.id) + struct.pack("<i", day_number(report.date))
+    words: list[list[str]] = []
+    hosts: list[str] = []
+    rows = []
+    for item_type, value, context, _ in items:
+        key = port_value(value) if item_type in PORT_TYPES else value
+        found = split_words(key)
+        host = item_host(item_type, key) or ""
+        words.append(found)
+        hosts.append(host)
+        if with_items:
+            address = address16(value) if item_type == "ip" else NO_ADDRESS
+            fields = (head, string(item_type), string(context), string(key), strings(found), string(host))
+            rows.append(b"".join(fields) + address)
     ip = report.ip
     port = report.port
     report_row = b"".join(
         (
             head,
-            string(report.id),
-            day,
             address16(ip) if ip is not None else NO_ADDRESS,
             b"\1" if ip is not None else b"\0",
             struct.pack("<i", port if port is not None else -1),
             string(identity(report)),
-            string(stored_items(report.items)),
+            strings([item.type for item in items]),
+            strings([item.value for item in items]),
+            strings([item.context for item in items]),
+            varint(len(items)) + bytes(1 if item.is_metadata else 0 for item in items),
+            varint(len(items)) + b"".join(map(strings, words)),
+            strings(hosts),
         )
     )
-    item_head = head + string(report.id) + day
-    item_rows = []
-    for item_type, value, context, _ in report.items:
-        if item_type in PORT_TYPES:
-            value = port_value(value)
-        words = split_words(value)
-        host = item_host(item_type, value) or ""
-        address = address16(value) if item_type == "ip" else NO_ADDRESS
-        item_rows.append(
-            b"".join(
-                (
-                    item_head,
-                    string(item_type),
-                    string(context),
-                    string(value),
-                    varint(len(words)),
-                    *map(string, words),
-                    string(host),
-                    address,
-                )
-            )
-        )
-    return report_row, b"".join(item_rows)
+    return report_row, b"".join(rows)
 
 
 def observation_row(packed: bytes, port: int, day: int) -> bytes:
@@ -285,6 +362,10 @@ def body_row(body: Body) -> bytes:
         + varint(len(body.data))
         + body.data
     )
+
+
+def type_row(dataset: str, item_type: str) -> bytes:
+    return string(dataset) + string(item_type)
 
 
 def answer_row(name: str, kind: str, value: str, day: int) -> bytes:

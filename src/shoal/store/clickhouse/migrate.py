@@ -1,0 +1,236 @@
+"""Schema migrations of the ClickHouse store (``shoal db init|migrate|status``).
+
+    1  reports (items as JSON), items, observations, superseded marks, DNS answers, bodies
+    2  reports rewritten: the items as parallel arrays with their words and hosts; on servers with text
+       indexes, its tokens (tokens.py) and their index, and a projection ordered by address; the item types of
+       each dataset in ``types``
+
+A new database is made at the latest schema at once. An older one is brought forward a version at a time, each
+recorded in ``migrations`` (replicated to every node). Version 2 rewrites ``reports`` beside the old table
+(``reports_next``, created ``ON CLUSTER`` on a cluster): a partition of 32 days at a time, every report read
+back, rebuilt as the ingest builds it (in worker processes, one a core) and written, each partition recorded in
+``migration_parts`` once whole.
+Stopped anywhere, it is finished by running it again: a partition not recorded is emptied and copied again,
+and the last step (the tables swapped, the old one dropped) checks where it stands before each move.
+Writers must be stopped meanwhile: what they add to a partition already copied would not be carried over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+from shoal.model import Report
+from shoal.store.base import EPOCH
+from shoal.store.clickhouse.client import rows
+from shoal.store.clickhouse.compile import literal
+from shoal.store.clickhouse.schema import (
+    LATEST,
+    REPORTS_SHARD_KEY,
+    Layout,
+    bootstrap,
+    distributed_table,
+    items_from_stored,
+    latest,
+    report_columns,
+    report_rows,
+    reports_table,
+    types_table,
+)
+
+if TYPE_CHECKING:
+    from shoal.store.clickhouse.engine import ClickHouseStore
+
+NAMES = {1: "reports, items, open-port observations, superseded reports, bodies and DNS answers",
+         2: "report rows hold their items and tokens (terms answered on the row)"}  # fmt: skip
+CHUNK = 10_000  # reports read and rebuilt at a time
+BATCH = 50_000  # reports written at a time
+Progress = Callable[[str], None]
+
+
+def migrate(store: ClickHouseStore, progress: Progress | None = None, workers: int | None = None) -> list[str]:
+    """Bring the store's database to the latest schema; the migrations applied, as "version: name". ``workers``:
+    processes rebuilding rows (default: one a core; 0: this process)."""
+    layout = store.layout
+    for statement in bootstrap(layout):
+        store.client.execute(statement)
+    current = store.schema_version()
+    if current == 0:
+        for statement in latest(layout):
+            store.client.execute(statement)
+        record(store, range(1, LATEST + 1))
+        return [f"{version}: {NAMES[version]}" for version in range(1, LATEST + 1)]
+    applied = []
+    if current < 2:
+        chosen = (os.cpu_count() or 1) if workers is None else workers
+        ReportsRewrite(store, progress or (lambda line: None), chosen).run()
+        record(store, [2])
+        applied.append(f"2: {NAMES[2]}")
+    return applied
+
+
+def rebuild(dataset: str, day: int, found: list[tuple[str, str]]) -> bytes:
+    """Schema 2 rows of schema 1 reports (id and items as JSON) of one dataset and day (in a worker process)."""
+    date = EPOCH + dt.timedelta(days=day)
+    reports = (Report(date, items_from_stored(raw), report_id, dataset) for report_id, raw in found)
+    return b"".join(report_rows(report, with_items=False)[0] for report in reports)
+
+
+def record(store: ClickHouseStore, versions: range | list[int]) -> None:
+    values = ", ".join(f"({version}, {literal(NAMES[version])}, now())" for version in versions)
+    store.client.execute(f"INSERT INTO {store.database}.migrations VALUES {values}", store.write_settings())
+
+
+class ReportsRewrite:
+    """Version 2: ``reports`` rebuilt from its rows, a partition at a time (module docstring)."""
+
+    def __init__(self, store: ClickHouseStore, progress: Progress, workers: int = 0) -> None:
+        self.store = store
+        self.layout: Layout = store.layout
+        self.progress = progress
+        self.workers = workers
+
+    def run(self) -> None:
+        if self.exists("reports_next") or not self.exists("reports_old"):
+            self.create()
+            done = self.parts_done()
+            todo = [part for part in self.parts() if part not in done]
+            if todo and self.workers:
+                context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
+                with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+                    for part in todo:
+                        self.copy(part, pool)
+            else:
+                for part in todo:
+                    self.copy(part)
+        self.swap()
+
+    def exists(self, name: str) -> bool:
+        table = f"{name}_local" if self.layout.cluster else name
+        found = rows(
+            self.store.client,
+            f"SELECT count() AS n FROM system.tables WHERE database = {literal(self.store.database)}"
+            f" AND name = {literal(table)}",
+        )
+        return bool(int(found[0]["n"]))
+
+    def execute(self, statement: str) -> None:
+        self.store.client.execute(statement)
+
+    def create(self) -> None:
+        """The new table, the record of partitions done, and ``types`` (from ``items``: again, if run again)."""
+        for statement in [*reports_table(self.layout, "reports_next"), *types_table(self.layout)]:
+            self.execute(statement)
+        types = f"SELECT DISTINCT dataset, type FROM {self.layout.table('items')}"
+        self.store.client.execute(f"INSERT INTO {self.layout.table('types')} {types}", self.store.write_settings())
+        engine = (
+            "MergeTree()"
+            if self.layout.cluster is None
+            else f"ReplicatedMergeTree('/clickhouse/tables/all/{self.store.database}/migration_parts',"
+            " '{shard}-{replica}')"
+        )
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.store.database}.migration_parts{self.layout.on_cluster()}"
+            f" (version UInt32, part Int64, done DateTime) ENGINE = {engine} ORDER BY (version, part)"
+        )
+
+    def parts(self) -> list[int]:
+        found = rows(self.store.client, f"SELECT DISTINCT intDiv(day, 32) AS part FROM {self.layout.table('reports')}")
+        return sorted(int(row["part"]) for row in found)
+
+    def parts_done(self) -> set[int]:
+        found = rows(self.store.client, f"SELECT part FROM {self.store.database}.migration_parts WHERE version = 2")
+        return {int(row["part"]) for row in found}
+
+    def copy(self, part: int, pool: ProcessPoolExecutor | None = None) -> None:
+        """Copy one partition: emptied first (a copy stopped halfway left some of it), recorded once whole."""
+        self.execute(f"ALTER TABLE {self.layout.local('reports_next')}{self.layout.on_cluster()} DROP PARTITION {part}")
+        copied = waiting = 0
+        batch: list[bytes] = []
+        for size, data in self.rebuilt(part, pool):
+            batch.append(data)
+            copied += size
+            waiting += size
+            if waiting >= BATCH:
+                self.write(batch)
+                waiting = 0
+        self.write(batch)
+        self.store.client.execute(
+            f"INSERT INTO {self.store.database}.migration_parts VALUES (2, {part}, now())", self.store.write_settings()
+        )
+        first = EPOCH + dt.timedelta(days=part * 32)
+        self.progress(f"reports of {first} to {first + dt.timedelta(days=31)}: {copied:,} rewritten")
+
+    def write(self, batch: list[bytes]) -> None:
+        if batch:
+            self.store.client.insert(self.layout.table("reports_next"), b"".join(batch), self.store.write_settings())
+            batch.clear()
+
+    def rebuilt(self, part: int, pool: ProcessPoolExecutor | None) -> Iterator[tuple[int, bytes]]:
+        """The partition's rows rebuilt (how many, and their RowBinary), in order; with ``pool``, by its workers,
+        a few chunks ahead of the writes."""
+        if pool is None:
+            for dataset, day, found in self.old_rows(part):
+                yield len(found), rebuild(dataset, day, found)
+            return
+        pending: deque[tuple[int, Future[bytes]]] = deque()
+        for dataset, day, found in self.old_rows(part):
+            pending.append((len(found), pool.submit(rebuild, dataset, day, found)))
+            if len(pending) > 2 * self.workers:
+                size, future = pending.popleft()
+                yield size, future.result()
+        while pending:
+            size, future = pending.popleft()
+            yield size, future.result()
+
+    def old_rows(self, part: int) -> Iterator[tuple[str, int, list[tuple[str, str]]]]:
+        """The partition's schema 1 rows (id, raw), CHUNK at a time, by (dataset, day) and a cursor on id (the
+        primary key)."""
+        table = self.layout.table("reports")
+        days = rows(
+            self.store.client,
+            f"SELECT DISTINCT dataset, day FROM {table} WHERE intDiv(day, 32) = {part} ORDER BY dataset, day",
+        )
+        for key in days:
+            dataset, day = key["dataset"], int(key["day"])
+            after = ""
+            while True:
+                found = rows(
+                    self.store.client,
+                    f"SELECT id, raw FROM {table} WHERE dataset = {literal(dataset)} AND day = {day}{after}"
+                    f" ORDER BY id LIMIT {CHUNK}",
+                )
+                if found:
+                    yield dataset, day, [(row["id"], row["raw"]) for row in found]
+                if len(found) < CHUNK:
+                    break
+                after = f" AND id > {literal(found[-1]['id'])}"
+
+    def swap(self) -> None:
+        """``reports_next`` becomes ``reports``; the old table is dropped. Each move checks it is still due."""
+        database, on_cluster = self.store.database, self.layout.on_cluster()
+        if self.exists("reports_next"):
+            self.execute(
+                f"RENAME TABLE {self.layout.local('reports')} TO {self.layout.local('reports_old')},"
+                f" {self.layout.local('reports_next')} TO {self.layout.local('reports')}{on_cluster}"
+            )
+        if self.layout.cluster is not None:  # the Distributed tables name their columns: made again
+            self.execute(f"DROP TABLE IF EXISTS {database}.reports_next{on_cluster}")
+            if not self.distributed_is_current():
+                self.execute(f"DROP TABLE IF EXISTS {database}.reports{on_cluster}")
+                self.execute(distributed_table(self.layout, "reports", report_columns(self.layout), REPORTS_SHARD_KEY))
+        self.execute(f"DROP TABLE IF EXISTS {self.layout.local('reports_old')}{on_cluster}")
+        self.execute(f"DROP TABLE IF EXISTS {database}.migration_parts{on_cluster}")
+
+    def distributed_is_current(self) -> bool:
+        found = rows(
+            self.store.client,
+            f"SELECT count() AS n FROM system.columns WHERE database = {literal(self.store.database)}"
+            " AND table = 'reports' AND name = 'tokens'",
+        )
+        return bool(int(found[0]["n"]))

@@ -1,0 +1,177 @@
+"""``shoal db migrate`` on a database an older Shoal made (schema 1: reports kept their items as JSON), on chDB and on
+the local 2 × 2 cluster: the migrated store answers every conformance case as a new one does, and a migration
+stopped anywhere is finished by running it again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Iterator
+from dataclasses import replace
+
+import orjson
+import pytest
+
+from shoal.errors import StoreError
+from shoal.model import DATASETS, PROTOCOLS, Report
+from shoal.store.base import Filters, SummaryRequest, day_number
+from shoal.store.clickhouse import ClickHouseStore
+from shoal.store.clickhouse.client import ChdbClient, HttpClient, rows
+from shoal.store.clickhouse.compile import literal
+from shoal.store.clickhouse.migrate import NAMES, ReportsRewrite
+from shoal.store.clickhouse.schema import (
+    LATEST,
+    NO_ADDRESS,
+    REPORTS_ORDER,
+    REPORTS_SHARD_KEY,
+    address16,
+    bootstrap,
+    create_table,
+    items_table,
+    other_tables,
+    report_rows,
+    string,
+)
+from tests.corpus import CORPUS
+from tests.engines import _databases, drop
+from tests.store.test_conformance import SEARCH_CASES, SUMMARY_CASES, filters_for
+
+VERSION_1_REPORTS = (
+    "dataset String, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String, raw String"
+)
+# The corpus in every dataset, spread over three 32-day partitions.
+REPORTS = [
+    replace(report, dataset=dataset, date=report.date - dt.timedelta(days=40 * (index % 3)))
+    for dataset in DATASETS
+    for index, report in enumerate(CORPUS)
+]
+
+
+def version_1_row(report: Report) -> bytes:
+    """A report row as schema 1 wrote it."""
+    ip, port = report.ip, report.port
+    return b"".join(
+        (
+            string(report.dataset),
+            string(report.id),
+            struct.pack("<i", day_number(report.date)),
+            address16(ip) if ip is not None else NO_ADDRESS,
+            b"\1" if ip is not None else b"\0",
+            struct.pack("<i", port if port is not None else -1),
+            string(f"{report.ip}:{report.port}"),
+            string(orjson.dumps([(*item,) for item in report.items]).decode()),
+        )
+    )
+
+
+def version_1_store(store: ClickHouseStore) -> ClickHouseStore:
+    """``store``'s database as a Shoal of schema 1 left it, holding REPORTS."""
+    layout = store.layout
+    statements = [
+        *bootstrap(layout),
+        *create_table(layout, "reports", VERSION_1_REPORTS, REPORTS_ORDER, REPORTS_SHARD_KEY),
+        *items_table(layout),
+        *other_tables(layout),
+    ]
+    for statement in statements:
+        store.client.execute(statement)
+    settings = store.write_settings()
+    store.client.execute(f"INSERT INTO {store.database}.migrations VALUES (1, {literal(NAMES[1])}, now())", settings)
+    store.client.insert(store.table("items"), b"".join(report_rows(report)[1] for report in REPORTS), settings)
+    store.client.insert(store.table("reports"), b"".join(version_1_row(report) for report in REPORTS), settings)
+    return store
+
+
+@pytest.fixture(params=["chdb", "clickhouse"])
+def old_store(request: pytest.FixtureRequest) -> Iterator[ClickHouseStore]:
+    database = f"shoal_test_{next(_databases)}"
+    if request.param == "chdb":
+        store = ClickHouseStore(ChdbClient(request.getfixturevalue("chdb_folder")), database)
+    else:
+        cluster = request.getfixturevalue("clickhouse_cluster")
+        store = ClickHouseStore(HttpClient(cluster.hosts), database, cluster="shoal")
+    yield version_1_store(store)
+    drop(store)
+
+
+def answers(store: ClickHouseStore) -> list[object]:
+    """The store's answers to every conformance case (on protocols), and the count of every dataset."""
+    found: list[object] = [store.count(dataset) for dataset in DATASETS]
+    for expression, options, _ in SEARCH_CASES:
+        page = store.search(filters_for(expression, options, store))
+        found.append((page.total, [report.id for report in page.reports]))
+    for expression, options, request, *_ in SUMMARY_CASES:
+        found.append(store.summarize(filters_for(expression, options, store), request))
+    return found
+
+
+@pytest.fixture(scope="module")
+def expected(chdb_folder: object) -> list[object]:
+    """What a new store holding REPORTS answers."""
+    store = ClickHouseStore(ChdbClient(chdb_folder), f"shoal_test_{next(_databases)}")  # type: ignore[arg-type]
+    store.migrate()
+    store.ingest(REPORTS)
+    try:
+        return answers(store)
+    finally:
+        drop(store)
+
+
+@pytest.mark.slow
+def test_a_migrated_store_answers_as_a_new_one(old_store: ClickHouseStore, expected: list[object]) -> None:
+    with pytest.raises(StoreError, match="shoal db migrate"):
+        old_store.search(Filters())
+    lines: list[str] = []
+    assert old_store.migrate(lines.append) == [f"2: {NAMES[2]}"]
+    assert old_store.schema_version() == LATEST and len(lines) == 3  # one line a partition
+    assert answers(old_store) == expected
+    assert {report.id: report for report in old_store.iter_matches(Filters())} == {
+        report.id: report for report in REPORTS if report.dataset == PROTOCOLS
+    }
+    assert old_store.migrate() == []
+    assert not [row for row in tables(old_store) if row.startswith(("reports_next", "reports_old", "migration_parts"))]
+
+
+class Stopped(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_a_migration_stopped_after_a_partition_is_finished_by_running_it_again(
+    old_store: ClickHouseStore, expected: list[object]
+) -> None:
+    def stop(line: str) -> None:
+        raise Stopped(line)
+
+    with pytest.raises(Stopped):
+        old_store.migrate(stop)  # the first partition is copied and recorded, then the migration stops
+    assert old_store.schema_version() == 1
+    lines: list[str] = []
+    old_store.migrate(lines.append)
+    assert len(lines) == 2 and old_store.schema_version() == LATEST
+    assert old_store.count() == len(REPORTS)
+    assert answers(old_store) == expected
+
+
+@pytest.mark.slow
+def test_a_migration_stopped_between_its_last_moves_is_finished_by_running_it_again(
+    old_store: ClickHouseStore, expected: list[object]
+) -> None:
+    rewrite = ReportsRewrite(old_store, lambda line: None)
+    rewrite.create()
+    for part in rewrite.parts():
+        rewrite.copy(part)
+    layout = old_store.layout
+    old_store.client.execute(  # stopped right after the tables were swapped
+        f"RENAME TABLE {layout.local('reports')} TO {layout.local('reports_old')},"
+        f" {layout.local('reports_next')} TO {layout.local('reports')}{layout.on_cluster()}"
+    )
+    assert old_store.migrate() == [f"2: {NAMES[2]}"]
+    assert answers(old_store) == expected
+    summary = old_store.summarize(Filters(), SummaryRequest("port-tcp"))
+    assert summary.cardinality > 0
+
+
+def tables(store: ClickHouseStore) -> list[str]:
+    found = rows(store.client, f"SELECT name FROM system.tables WHERE database = {literal(store.database)}")
+    return sorted(row["name"] for row in found)
