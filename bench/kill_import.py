@@ -15,7 +15,7 @@ so its progress line ("N stored", updated after each committed batch) can be rea
 - every report the import had reported as done (its last progress line) is present.
 
 After the last run the store holds exactly the corpus, and the import's summary line adds up. Worker
-processes left behind by a killed import are counted, then killed. ``--batch-size`` other than 50,000
+processes left behind by a killed import are counted, then killed. ``--batch-size`` other than 200,000
 runs the same pipeline through a small child script (``shoal import`` has no such option); the test suite
 uses it to get several commits out of a small file. ``--engine chdb`` runs it all on a ``chdb://`` store
 (ClickHouse in the importing process) instead of the embedded one. Prints the figures as markdown. Not run by
@@ -46,7 +46,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-SHOAL_BATCH = 50_000  # reports per commit in shoal import (shoal.ingest.pipeline.BATCH_SIZE)
+SHOAL_BATCH = 200_000  # reports per commit in shoal import of JSON lines (shoal.ingest.pipeline.LINES_BATCH_SIZE)
 PROGRESS = re.compile(rb"reports (\d+)|([\d,]+) stored")  # the child's line, or shoal import's progress
 SUMMARY = re.compile(rb"imported (\d+), duplicate (\d+), rejected (\d+)")
 REPORT_ID = re.compile(rb'"id":"([^"]+)"')
@@ -206,14 +206,19 @@ def members(group: int) -> list[int]:
 
 def stored_ids(store: object) -> tuple[int, list[tuple[str, int]]]:
     """(reports stored, (id, copies) per id) of an embedded or ClickHouse store of protocols."""
+    from tantivy import Query
+
     from shoal.store.clickhouse import ClickHouseStore
     from shoal.store.clickhouse.client import rows
 
     if isinstance(store, ClickHouseStore):
         found = rows(store.client, f"SELECT id, count() AS copies FROM {store.table('reports')} GROUP BY id")
         return sum(row["copies"] for row in found), [(row["id"], row["copies"]) for row in found]
-    searcher = store.index("protocols").searcher()  # type: ignore[attr-defined]
-    return searcher.num_docs, searcher.terms_with_prefix("id", "")
+    index = store.index("protocols")  # type: ignore[attr-defined]
+    view = index.view()  # the shards as a reader sees them: a batch whole, or not at all
+    count = index.count()
+    visible = view.restrict(Query.all_query())
+    return count, [term for searcher in view.searchers for term in searcher.terms_with_prefix("id", "", visible)]
 
 
 def check_store(data: Path, ids: list[str], batch: int, reported: int, engine: str = "embedded") -> Check:

@@ -2,6 +2,7 @@
 """Shoal against its peers on one corpus, in the same run: chDB (ClickHouse in-process) and DuckDB.
 
     python bench/peers.py --count 1000000 --data /tmp/shoal-peers [--runs 5] [--keep] [--engines shoal chdb duckdb]
+        [--baseline SRC] [--engines shoal shoal-1 main]
 
 Steps: (1) ``bench/generate.py`` writes ``DIR/corpus-N.jsonl.gz`` (kept and reused); (2) the decode floor is
 timed: read + gunzip + ``orjson.loads`` of every line in one process, the least any importer of this file
@@ -13,6 +14,11 @@ first pages (the ids of 100 full reports, newest first) and summaries are compar
 table of medians and of Shoal/peer ratios (below 1: Shoal takes less time) is printed, with the load
 average before and after, since the machine is shared.
 
+``shoal-1`` is Shoal with one index shard (``shoal db init --shards 1``: what the shard merge costs a search);
+``main`` is Shoal from another checkout's ``src`` (``--baseline``: the code before a change, in the same run).
+The import's memory is the peak of the sum of its processes' RSS (sampled every 0.2 s) and its largest process.
+DuckDB comes with ``pip install -e '.[bench]'``.
+
 The peers' schema: ``reports`` (id, date, target ip/port, the items as an array, ordered by date and id) and
 ``items`` (one row per item with its lower-cased words between spaces, ordered by type, context, value).
 A phrase is a regular expression over those words; ``most_recent`` is ``LIMIT 1 BY`` in ClickHouse and a
@@ -22,6 +28,7 @@ window in DuckDB. Not part of the test suite: run it by hand.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gzip
 import ipaddress
@@ -42,7 +49,7 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from core import Sample, ensure_corpus, inspect, machine, tool  # noqa: E402
+from core import Sample, ensure_corpus, inspect, machine  # noqa: E402
 
 WARMUPS = 1
 MARKER = "loaded.json"
@@ -247,6 +254,7 @@ class DuckDB(Engine):
 
         folder.mkdir(parents=True, exist_ok=True)
         self.connection = duckdb.connect(str(folder / "peers.duckdb"))
+        self.connection.execute("SET memory_limit = '6GB'")  # a shared machine: it spills beyond (1M peaks at 2.5)
 
     def rows(self, sql: str) -> list[list[Any]]:
         return [list(row) for row in self.connection.execute(self.sql(sql).replace("count()", "count(*)")).fetchall()]
@@ -290,6 +298,7 @@ class Shoal(Engine):
     """Queries in-process through ``EmbeddedStore`` with the API's own parameter parsing (as bench/core.py)."""
 
     name = "shoal"
+    shards: int | None = None  # None: the default (one per core)
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -303,13 +312,27 @@ class Shoal(Engine):
         return self.store
 
     def load(self, corpus: Path) -> dict[str, Any]:
-        done = subprocess.run(
-            [tool("shoal"), "import", "--data", str(self.folder), str(corpus)], capture_output=True, text=True
+        shoal = [sys.executable, "-m", "shoal"]  # the code of this worker's PYTHONPATH (main: the baseline's)
+        if self.shards is not None:
+            made = [*shoal, "db", "init", "--shards", str(self.shards), "--data", str(self.folder)]
+            subprocess.run(made, check=True, capture_output=True)  # this worker's stdout is its answers
+        process = subprocess.Popen(
+            [*shoal, "import", "--data", str(self.folder), str(corpus)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"shoal import failed: {done.stdout}\n{done.stderr[-2000:]}")
+        summed = 0
+        while process.poll() is None:
+            summed = max(summed, tree_rss(process.pid))
+            time.sleep(0.2)
+        output, errors = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"shoal import failed: {output.decode()}\n{errors.decode()[-2000:]}")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # the largest process, in MiB
-        return {"reports": self.open().count(), "output": done.stdout.strip(), "import peak RSS MiB": peak}
+        return {
+            "reports": self.open().count(),
+            "output": output.decode().strip(),
+            "import peak RSS MiB": peak,
+            "import peak RSS of all its processes MiB": summed // 1024,
+        }
 
     def answer(self, query: Query) -> dict[str, Any]:
         from starlette.datastructures import QueryParams
@@ -347,7 +370,36 @@ class Floor(Engine):
         return 0
 
 
-ENGINES: dict[str, Callable[[Path], Engine]] = {"shoal": Shoal, "chdb": ChDB, "duckdb": DuckDB, "floor": Floor}
+class OneShard(Shoal):
+    name = "shoal-1"
+    shards = 1
+
+
+class Baseline(Shoal):
+    name = "main"
+
+
+def tree_rss(pid: int) -> int:
+    """The RSS of a process and its descendants, in KiB."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return total
+
+
+ENGINES: dict[str, Callable[[Path], Engine]] = {
+    "shoal": Shoal,
+    "shoal-1": OneShard,
+    "main": Baseline,
+    "chdb": ChDB,
+    "duckdb": DuckDB,
+    "floor": Floor,
+}
 
 
 def worker(name: str, folder: Path) -> int:
@@ -384,13 +436,17 @@ def memory(pid: int) -> str:
 
 
 class Worker:
-    def __init__(self, name: str, folder: Path) -> None:
+    def __init__(self, name: str, folder: Path, baseline: Path | None = None) -> None:
         self.name = name
+        environment = dict(os.environ)
+        if name == "main" and baseline is not None:
+            environment["PYTHONPATH"] = str(baseline)
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--worker", name, "--data", str(folder)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=environment,
         )
 
     def ask(self, **command: Any) -> dict[str, Any]:
@@ -532,8 +588,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed rounds after one warm-up (default 5)")
     parser.add_argument("--keep", action="store_true", help="reuse databases already holding this corpus")
     parser.add_argument(
-        "--engines", nargs="+", default=["shoal", "chdb", "duckdb"], choices=["shoal", "chdb", "duckdb"]
+        "--engines",
+        nargs="+",
+        default=["shoal", "chdb", "duckdb"],
+        choices=["shoal", "shoal-1", "main", "chdb", "duckdb"],
     )
+    parser.add_argument("--baseline", type=Path, help="the src folder of the Shoal checkout the engine main runs")
     parser.add_argument("--worker", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -546,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; machine: {machine()}")
     print(f"- corpus: {corpus.name}; load average at the start: {load_average()}")
     fresh = to_load(folders, corpus, args.keep)
-    workers = {name: Worker(name, folders[name]) for name in ["floor", *args.engines]}
+    workers = {name: Worker(name, folders[name], args.baseline) for name in ["floor", *args.engines]}
     try:
         results = ingest(workers, folders, corpus, fresh)
         sizes = {name: workers[name].ask(op="size")["bytes"] for name in args.engines}

@@ -33,6 +33,7 @@ RDNS = "rdns"
 SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
+MAX_ID_LENGTH = 128
 PORT_TYPES = ("port-tcp", "port-udp")  # the scanned port of a TCP service's report, of a UDP service's
 ITEMS_VARIABLE = "SHOAL_MAX_REPORT_ITEMS"
 DEFAULT_MAX_REPORT_ITEMS = 10_000  # real reports hold 5–200 items; a certificate rarely names 1,000 hosts
@@ -186,8 +187,8 @@ class Report:
         report_id = data.get("id")
         if report_id is None:
             report_id = content_id(data)
-        elif not isinstance(report_id, str) or not report_id or len(report_id) > 128:
-            raise InvalidReport("'id' must be a non-empty string of at most 128 characters")
+        elif not isinstance(report_id, str) or not report_id or len(report_id) > MAX_ID_LENGTH:
+            raise InvalidReport(f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters")
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
             raise InvalidReport("'items' must be a non-empty list")

@@ -4,6 +4,7 @@ here with a real tantivy error: every search of the embedded index orders by a f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from shoal.errors import StoreError
 from shoal.store.base import Filters
 from shoal.store.embedded import EmbeddedStore
 from shoal.store.embedded.index import ReportIndex
+from shoal.store.embedded.shards import View
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS
@@ -28,8 +30,8 @@ class FailingSearcher:
     def __init__(self, searcher: tantivy.Searcher) -> None:
         self.searcher = searcher
 
-    def search(self, query: tantivy.Query, **options: Any) -> Any:
-        return self.searcher.search(query, **{**options, "order_by_field": "no-such-field"})
+    def search(self, query: tantivy.Query, limit: int = 10, count: bool = True, *args: Any, **options: Any) -> Any:
+        return self.searcher.search(query, limit, count, "no-such-field")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.searcher, name)
@@ -39,8 +41,13 @@ class FailingSearcher:
 def failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     store = EmbeddedStore(tmp_path / "store")
     store.ingest(CORPUS)
-    real = ReportIndex.searcher
-    monkeypatch.setattr(ReportIndex, "searcher", lambda index: FailingSearcher(real(index)))
+    real = ReportIndex.view
+
+    def failing_view(index: ReportIndex) -> View:  # every shard's searcher fails
+        view = real(index)
+        return dataclasses.replace(view, searchers=tuple(FailingSearcher(searcher) for searcher in view.searchers))
+
+    monkeypatch.setattr(ReportIndex, "view", failing_view)
     app = create_app(store, TokenStore(tmp_path))
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {app.state.tokens.create('errors')}"
@@ -68,8 +75,13 @@ def test_a_tantivy_failure_is_a_503_with_the_json_error_body(
 def test_every_reading_method_translates_the_engines_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = EmbeddedStore(tmp_path)
     store.ingest(CORPUS)
-    real = ReportIndex.searcher
-    monkeypatch.setattr(ReportIndex, "searcher", lambda index: FailingSearcher(real(index)))
+    real = ReportIndex.view
+
+    def failing_view(index: ReportIndex) -> View:  # every shard's searcher fails
+        view = real(index)
+        return dataclasses.replace(view, searchers=tuple(FailingSearcher(searcher) for searcher in view.searchers))
+
+    monkeypatch.setattr(ReportIndex, "view", failing_view)
     for call in (
         lambda: store.search(Filters()),
         lambda: store.search_rendered(Filters()),

@@ -109,7 +109,11 @@ def test_lines_and_reports_over_the_caps_are_rejected_with_the_reason(tmp_path: 
         {"date": "2026-11-01", "items": [{"type": "ip", "value": "192.0.2.1"}] + [{"type": "x", "value": "y"}] * 200}
     )
     long_line = orjson.dumps({"date": "2026-11-01", "items": [{"type": "title", "value": "z" * 300_000}]})
-    (tmp_path / "capped.jsonl").write_bytes(lines[0] + many + b"\n" + lines[1] + long_line + b"\n" + lines[2])
+    item = {"type": "x", "value": "y", "context": "", "is_metadata": False}
+    stored_shape = orjson.dumps({"date": "2026-11-01", "id": "many", "items": [item] * 201})  # the lean path's
+    (tmp_path / "capped.jsonl").write_bytes(
+        lines[0] + many + b"\n" + lines[1] + long_line + b"\n" + lines[2] + stored_shape + b"\n"
+    )
     result = run_import(
         tmp_path / "data", str(tmp_path / "capped.jsonl"), SHOAL_MAX_REPORT_ITEMS="200", SHOAL_MAX_LINE_BYTES="256K"
     )
@@ -120,7 +124,8 @@ def test_lines_and_reports_over_the_caps_are_rejected_with_the_reason(tmp_path: 
     )
     over = f"a line of {len(long_line) + 1:,} bytes, more than the 262,144 a line may hold ($SHOAL_MAX_LINE_BYTES)"
     assert f"capped.jsonl:4: {over}" in stderr
-    assert "imported 3, duplicate 0, rejected 2" in result.stdout.decode()
+    assert "capped.jsonl:6: a report of 201 items" in stderr
+    assert "imported 3, duplicate 0, rejected 3" in result.stdout.decode()
 
 
 def test_massdns_names_that_are_not_dns_names_are_rejected(tmp_path: Path) -> None:

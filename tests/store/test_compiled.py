@@ -22,13 +22,17 @@ from shoal.store.base import Filters
 from shoal.store.clickhouse.compile import selection
 from shoal.store.clickhouse.schema import Layout
 from shoal.store.embedded.compile import compile_filters
-from shoal.store.embedded.schema import build_schema
+from shoal.store.embedded.schema import CONTEXT_SEP, build_schema
+from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import lower
 from tests.corpus import CORPUS
 from tests.store.test_conformance import CASES, SEARCH_CASES, filters_for
 
 GOLDEN = Path(__file__).parent / "golden"
 CORPUS_TYPES = frozenset(item.type for report in CORPUS for item in report.items)
+CORPUS_KINDS = Kinds.of(
+    item.type + (CONTEXT_SEP + item.context if item.context else "") for report in CORPUS for item in report.items
+)
 SCHEMA = build_schema()
 
 
@@ -41,7 +45,7 @@ class CorpusTypes:
 
 COMPILERS: dict[str, Callable[[Filters], str]] = {
     "plan": lambda filters: repr(lower(filters)),
-    "tantivy": lambda filters: repr(compile_filters(SCHEMA, filters, CORPUS_TYPES)),
+    "tantivy": lambda filters: repr(compile_filters(SCHEMA, filters, CORPUS_KINDS)),
     **{
         f"clickhouse-{'.'.join(map(str, version))}{'-cluster' if cluster else ''}": partial(
             lambda filters, layout: selection(layout, filters, layout.cluster is not None, lambda: CORPUS_TYPES),

@@ -4,34 +4,32 @@
 (masscan, nmap output) and DnsAnswers (zdns, massdns). ``ingest_chunks`` takes raw input chunks and a decoder
 (any reader's module-level ``decode_*_chunk``, whose records may be any of these), and runs decode +
 ``store.prepare`` in worker processes, so that parsing and document building use the other cores while this
-process feeds the engine.
+process feeds the engine. JSON lines of reports go to a store that takes them as they are (``ingest_lines``:
+the embedded one, whose shard processes decode each line once) with no worker of their own.
 Both commit in atomic batches and collect rejected records without stopping.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import multiprocessing
 import os
-import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, TypeVar
 
-from shoal.ingest.jsonl import CHUNK_LINES, Rejected
+from shoal.children import start_worker
+from shoal.ingest.jsonl import CHUNK_LINES, LineChunk, Rejected, decode_chunk
 from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
-PR_SET_PDEATHSIG = 1
-WORKER_GC_THRESHOLDS = (50_000, 20, 100)  # Python's are (700, 10, 10)
+# JSON lines a store decodes itself (``ingest_lines``) per atomic batch: its shards commit less often and merge
+# fewer segments (at 1M reports, 118–120 µs of CPU a report against 137–138 with batches of 50,000).
+LINES_BATCH_SIZE = 200_000
 Chunk = TypeVar("Chunk")
 
 
@@ -70,15 +68,20 @@ def ingest_chunks(
     totals: IngestTotals | None = None,
     on_batch: Callable[[IngestTotals], None] | None = None,
     workers: int | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     transform: Transform | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> IngestTotals:
     """Decode and prepare chunks in worker processes (``decode`` and ``transform`` must be module-level).
     ``on_chunk(n)`` is called as each chunk's ``n`` records join the batch being stored (progress between
-    the commits of ``on_batch``)."""
+    the commits of ``on_batch``). ``batch_size``: records per atomic batch (default: BATCH_SIZE, or
+    LINES_BATCH_SIZE for JSON lines a store decodes itself)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
+    if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines"):
+        size = LINES_BATCH_SIZE if batch_size is None else batch_size
+        return _ingest_lines(store, chunks, totals, on_batch, on_chunk, size, workers > 0)  # type: ignore[arg-type]
+    batch_size = BATCH_SIZE if batch_size is None else batch_size
     if workers == 0:
         records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
@@ -93,25 +96,37 @@ def ingest_chunks(
         return _store_batches(store, prepared, totals, on_batch, batch_size)
 
 
+def _ingest_lines(
+    store: Any,
+    chunks: Iterable[LineChunk],
+    totals: IngestTotals,
+    on_batch: Callable[[IngestTotals], None] | None,
+    on_chunk: Callable[[int], None] | None,
+    batch_size: int,
+    processes: bool,
+) -> IngestTotals:
+    """JSON lines of reports of one input into a store that decodes them itself (``EmbeddedStore.ingest_lines``)."""
+    pending = iter(chunks)
+    first = next(pending, None)
+    if first is None:
+        return totals
+
+    def stored(outcome: Any) -> None:
+        totals.imported += outcome.imported
+        totals.duplicates += outcome.duplicates
+        totals.rejected += [Rejected(first.source, line, reason) for line, reason in outcome.rejected]
+        if on_batch is not None:
+            on_batch(totals)
+
+    lines = ((chunk.first_line, chunk.lines) for chunk in chain([first], pending) if chunk.lines)
+    store.ingest_lines(first.dataset, lines, stored, on_chunk, batch_size, processes)
+    return totals
+
+
 def _counted(records: list[Any], on_chunk: Callable[[int], None] | None) -> list[Any]:
     if on_chunk is not None:
         on_chunk(len(records))
     return records
-
-
-def start_worker() -> None:
-    """In a worker: collect garbage seldom (a chunk's reports hold no cycles, and the collector's passes over
-    them cost more than the decoding), and exit with the importing process."""
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
-    die_with_parent()
-
-
-def die_with_parent() -> None:
-    """In a worker: exit when the importing process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def default_workers() -> int:

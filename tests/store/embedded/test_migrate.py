@@ -1,9 +1,12 @@
-"""``shoal db migrate``: a data directory of the last release (index format 1) rewritten in place, every report
-kept, and an interrupted migration finished by running it again."""
+"""``shoal db migrate``: a data directory of an older release (index format 1 or 2) rewritten in place, every report
+kept and every answer the same, an interrupted migration finished by running it again, and an index re-cut into
+another number of shards."""
 
 from __future__ import annotations
 
 import base64
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +16,16 @@ import pytest
 import tantivy
 
 from shoal.errors import StoreError
-from shoal.model import SUPERSEDES, Item, Report
+from shoal.model import DATASETS, SUPERSEDES, Item, Report
 from shoal.store.base import Filters, day_number
 from shoal.store.embedded import EmbeddedStore
-from shoal.store.embedded.migrate import finish_swap, format_of, migrate_index, stage
-from shoal.store.embedded.schema import sort_key
+from shoal.store.embedded.engine import index_folder
+from shoal.store.embedded.migrate import finish_swap, format_of, migrate_data_dir, migrate_index, stage
+from shoal.store.embedded.schema import INDEX_FORMAT, sort_key
+from shoal.tokens import TokenStore
 from tests.corpus import CORPUS
 from tests.generated import generated_reports
+from tests.store.embedded import released
 from tests.store.test_compatibility import released_schema
 
 SUCCESSOR = Report(
@@ -62,8 +68,8 @@ def test_shoal_db_migrate_rewrites_the_last_release_in_place(tmp_path: Path) -> 
 
     result = shoal("db", "migrate", "--data", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert f"protocols: {len(REPORTS)} reports now in index format 2" in result.stdout
-    assert format_of(tmp_path / "index") == 2
+    assert f"protocols: {len(REPORTS)} reports now in index format {INDEX_FORMAT}" in result.stdout
+    assert format_of(tmp_path / "index") == INDEX_FORMAT
     assert not any(path.name.startswith("index.") and path.name != "index.latest" for path in tmp_path.iterdir())
 
     store = EmbeddedStore(tmp_path)
@@ -88,14 +94,57 @@ def test_a_migration_cut_short_is_finished_by_the_next(tmp_path: Path) -> None:
     write_format1(tmp_path / "work", REPORTS)
     assert migrate_index(tmp_path / "work", "protocols") == len(REPORTS)
     # The state a kill leaves between the two renames: the new index complete beside the old one.
-    (tmp_path / "work").rename(stage(path, "format2"))
-    (tmp_path / "work.latest").rename(stage(stage(path, "format2"), "latest"))
+    (tmp_path / "work").rename(stage(path, "migrated"))
+    (tmp_path / "work.latest").rename(stage(stage(path, "migrated"), "latest"))
     with pytest.raises(StoreError, match="interrupted: run 'shoal db migrate'"):
         EmbeddedStore(tmp_path)
-    path.rename(stage(path, "format1"))  # killed after setting the old one aside
+    path.rename(stage(path, "previous"))  # killed after setting the old one aside
     finish_swap(path)
-    assert format_of(path) == 2 and not stage(path, "format1").exists() and not stage(path, "format2").exists()
+    assert format_of(path) == INDEX_FORMAT
+    assert not stage(path, "previous").exists() and not stage(path, "migrated").exists()
     assert EmbeddedStore(tmp_path).count("protocols") == len(REPORTS)
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_an_index_written_by_the_last_release_answers_byte_for_byte_once_migrated(tmp_path: Path, shards: int) -> None:
+    """The format-2 data directory of ``released.py`` (written by the release before), migrated in place: every
+    request of its API answers with the same status and the same bytes, with one shard or two."""
+    data = tmp_path / "data"
+    shutil.copytree(released.FIXTURE / "store", data)
+    assert format_of(data / "index") == 2
+    moved = migrate_data_dir(data, index_folder, shards=shards)
+    assert moved["protocols"] == len(list(released.released_reports())) - 3 * len(CORPUS)
+    assert all(format_of(index_folder(data, dataset)) == INDEX_FORMAT for dataset in DATASETS)
+    store = EmbeddedStore(data, hold_writer=False)
+    assert store.index("protocols").shards.count == shards
+    expected = [json.loads(line) for line in (released.FIXTURE / "answers.jsonl").read_text().splitlines()]
+    recorded = [(want["path"], [tuple(param) for param in want["params"]]) for want in expected]
+    found = json.loads(json.dumps(released.answers(store, TokenStore(tmp_path / "tokens"), recorded)))
+    store.close()
+    differing = [(want["path"], want["params"]) for want, got in zip(expected, found, strict=True) if want != got]
+    assert differing == []
+
+
+def test_a_migration_cuts_an_index_into_another_number_of_shards(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path, shards=2)
+    store.ingest(REPORTS)
+    pages = {str(filters): page_ids(store, filters) for filters in RESHARD_FILTERS}
+    store.close()
+    assert migrate_data_dir(tmp_path, index_folder, shards=3)["protocols"] == len(REPORTS)
+    assert migrate_data_dir(tmp_path, index_folder, shards=3)["protocols"] == 0  # nothing left to do
+    store = EmbeddedStore(tmp_path)
+    assert store.index("protocols").shards.count == 3
+    assert {str(filters): page_ids(store, filters) for filters in RESHARD_FILTERS} == pages
+    assert store.ingest(REPORTS).duplicates == len(REPORTS)  # each report found in the shard its id names
+    store.close()
+
+
+RESHARD_FILTERS = [Filters(), Filters(history=True), Filters(most_recent=True), Filters(report_id=CORPUS[1].id)]
+
+
+def page_ids(store: EmbeddedStore, filters: Filters) -> tuple[int, list[str]]:
+    page = store.search(filters)
+    return page.total, [report.id for report in page.reports]
 
 
 @pytest.mark.slow
@@ -135,19 +184,20 @@ def test_a_migration_killed_between_two_renames_is_finished_whole(tmp_path: Path
     write_format1(path, REPORTS)
     write_format1(tmp_path / "work", REPORTS)
     migrate_index(tmp_path / "work", "protocols")
-    building, complete = stage(path, "migrating"), stage(path, "format2")
+    building, complete = stage(path, "migrating"), stage(path, "migrated")
     (tmp_path / "work").rename(complete)
     if killed == "between the build's two renames":
         (tmp_path / "work.latest").rename(stage(building, "latest"))
     else:
         (tmp_path / "work.latest").rename(stage(complete, "latest"))
-        path.rename(stage(path, "format1"))
+        path.rename(stage(path, "previous"))
         complete.rename(path)
     finish_swap(path)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["index", "index.latest"]
     store = EmbeddedStore(tmp_path)
     try:
         assert store.count("protocols") == len(REPORTS)
-        assert store.index("protocols").latest.is_current(len(REPORTS))  # the new index's own latest index
+        index = store.index("protocols")
+        assert index.latest.is_current(index.view().state.batch)  # the new index's own latest index
     finally:
         store.close()

@@ -1,6 +1,8 @@
 """Compile a plan (``shoal.store.plan``, lowered from the checked AST and the request's filters) into a tantivy
 Query: ``RULES`` maps each plan node type to its compiler, one tantivy field per kind of node (the fields are
-described in ``schema.py``)."""
+described in ``schema.py``). Which contexts a type holds comes from the dataset's ``Kinds``: a query over all of a
+closed type's contexts is an OR over them, and the empty context of an open type is a term of its own only in
+reports that hold the type under a named context too."""
 
 from __future__ import annotations
 
@@ -13,14 +15,17 @@ from tantivy import FieldType, Occur, Query
 
 from shoal.store.base import Filters, IPNetwork, day_number
 from shoal.store.embedded.schema import (
+    CLOSED_TYPES,
     CONTEXT_SEP,
     SUPERSEDED,
     TYPE_SEP,
     address_bits,
     cut,
+    day_range,
+    json_key,
     reversed_host,
-    words_path,
 )
+from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import (
     AllOf,
     AnyOf,
@@ -50,7 +55,7 @@ def regex_literal(text: str) -> str:
 @dataclass(frozen=True)
 class Compiler:
     schema: tantivy.Schema
-    types: frozenset[str]  # the item types present in the index (a node of any type looks in each)
+    kinds: Kinds  # the (type, context) pairs of the dataset: a node of any type looks in each type
 
     def compile(self, plan: Plan) -> Query:
         return RULES[type(plan)](self, plan)
@@ -76,11 +81,35 @@ class Compiler:
         """``build`` for the one type named, or for every type in the index (an item of any type)."""
         if item_type is not None:
             return build(item_type)
-        clauses = [build(name) for name in sorted(self.types)]
+        clauses = [build(name) for name in sorted(self.kinds.types())]
         return any_of(clauses) if clauses else Query.empty_query()
 
+    def by_context(self, item_type: str, context: str | None, term: Callable[[str], Query]) -> Query:
+        """``term(key)`` over the items of a type in a context (None: any), ``key`` naming where such items are
+        indexed (schema.py): ``type/context``; ``type`` for the empty context of a closed type, or for any
+        context of an open one; ``type/`` for the empty context of an open type in a report holding a named
+        one."""
+        if context:
+            return term(item_type + CONTEXT_SEP + context)
+        contexts = self.kinds.of_type(item_type)
+        named = self.kinds.named(item_type)
+        if item_type in CLOSED_TYPES:
+            if context == "":
+                return term(item_type)
+            keys = ([item_type] if "" in contexts else []) + [item_type + CONTEXT_SEP + name for name in named]
+            return any_of([term(key) for key in keys]) if keys else Query.empty_query()
+        if context is None or not named:
+            return term(item_type)
+        only_empty = Query.boolean_query([(Occur.Must, term(item_type)), (Occur.MustNot, self.named(item_type))])
+        return any_of([term(item_type + CONTEXT_SEP), only_empty])
+
+    def named(self, item_type: str) -> Query:
+        """Reports holding the type under a named context."""
+        return Query.regex_query(self.schema, "kinds", regex_literal(item_type + CONTEXT_SEP) + ".+")
+
     def words(self, plan: Words) -> Query:
-        def phrase(path: str) -> Query:
+        def phrase(key: str) -> Query:
+            path = "words." + json_key(key)
             words = list(plan.words)
             if plan.prefix:
                 return Query.phrase_prefix_query(self.schema, path, words)
@@ -88,51 +117,43 @@ class Compiler:
                 return Query.term_query(self.schema, path, words[0])
             return Query.phrase_query(self.schema, path, words, slop=plan.slop)
 
-        def build(item_type: str) -> Query:
-            if plan.context != "":
-                return phrase(words_path(item_type, plan.context))
-            # The empty context (schema.py: words of the empty context): the type's words where all its items
-            # have an empty context, else the empty context's own words.
-            named_contexts = Query.regex_query(self.schema, "kinds", regex_literal(item_type + CONTEXT_SEP) + ".+")
-            only_empty = Query.boolean_query(
-                [(Occur.Must, phrase(words_path(item_type, None))), (Occur.MustNot, named_contexts)]
-            )
-            return any_of([phrase(words_path(item_type, "")), only_empty])
-
-        return self.each_type(plan.type, build)
+        return self.each_type(plan.type, lambda item_type: self.by_context(item_type, plan.context, phrase))
 
     def exact(self, plan: Exact) -> Query:
-        def build(item_type: str) -> Query:
-            if plan.context is None:
-                field, key = "exact", item_type
-            else:
-                field, key = "exactc", item_type + CONTEXT_SEP + plan.context
-            term = cut(key + TYPE_SEP + plan.value)
+        def term(key: str) -> Query:
+            value = cut(key + TYPE_SEP + plan.value)
             if plan.prefix:
-                return Query.regex_query(self.schema, field, regex_literal(term) + ".*")
-            return Query.term_query(self.schema, field, term)
+                return Query.regex_query(self.schema, "exact", regex_literal(value) + ".*")
+            return Query.term_query(self.schema, "exact", value)
 
-        return self.each_type(plan.type, build)
+        return self.each_type(plan.type, lambda item_type: self.by_context(item_type, plan.context, term))
 
     def has_context(self, plan: HasContext) -> Query:
+        if plan.context == "":
+            return self.by_context(plan.type, "", lambda key: self.any_value(key))
         kind = plan.type + CONTEXT_SEP + plan.context
         if plan.prefix:
             return Query.regex_query(self.schema, "kinds", regex_literal(kind) + ".*")
         return Query.term_query(self.schema, "kinds", kind)
 
+    def any_value(self, key: str) -> Query:
+        """Reports with any ``exact`` term under ``key`` (the empty context has no ``kinds`` term)."""
+        return Query.regex_query(self.schema, "exact", regex_literal(key + TYPE_SEP) + ".*")
+
     def host_name(self, plan: HostName) -> Query:
-        if plan.context is None:
-            field, key = "hosts", plan.type + TYPE_SEP
-        else:
-            field, key = "hostsc", plan.type + CONTEXT_SEP + plan.context + TYPE_SEP
-        name = key + reversed_host(plan.name)
-        if plan.whole:
-            return Query.term_query(self.schema, field, name)
-        return Query.regex_query(self.schema, field, regex_literal(name) + r"(\..*)?")
+        reversed_name = reversed_host(plan.name)
+
+        def term(key: str) -> Query:
+            name = key + TYPE_SEP + reversed_name
+            if plan.whole:
+                return Query.term_query(self.schema, "hosts", name)
+            return Query.regex_query(self.schema, "hosts", regex_literal(name) + r"(\..*)?")
+
+        return self.by_context(plan.type, plan.context, term)
 
     def ip_range(self, plan: IpRange) -> Query:
         if plan.context is None:
-            return ip_range(self.schema, "ipall", plan.network)
+            return any_of([ip_range(self.schema, "ip", plan.network), ip_range(self.schema, "ipall", plan.network)])
         if plan.context == "":
             return ip_range(self.schema, "ip", plan.network)
         bits = address_bits(plan.network.network_address.packed)
@@ -142,13 +163,12 @@ class Compiler:
         )
 
     def date_range(self, plan: DateRange) -> Query:
-        return Query.range_query(
-            self.schema,
-            "day",
-            FieldType.Integer,
-            day_number(plan.first) if plan.first else None,
-            day_number(plan.last) if plan.last else None,
-        )
+        keys = day_range(day_number(plan.first) if plan.first else None, day_number(plan.last) if plan.last else None)
+        if keys is None:
+            return Query.empty_query()
+        if keys == (None, None):
+            return Query.all_query()
+        return Query.range_query(self.schema, "sort", FieldType.Integer, *keys)
 
 
 RULES: dict[type, Callable[[Compiler, Any], Query]] = {
@@ -194,11 +214,9 @@ def ip_range(schema: tantivy.Schema, field: str, network: IPNetwork) -> Query:
     )
 
 
-def compile_filters(
-    schema: tantivy.Schema, filters: Filters, types: frozenset[str], hide_superseded: bool = False
-) -> Query:
+def compile_filters(schema: tantivy.Schema, filters: Filters, kinds: Kinds, hide_superseded: bool = False) -> Query:
     """The whole selection as one query, without superseded reports if asked (most_recent is applied after)."""
-    query = Compiler(schema, types).compile(lower(filters))
+    query = Compiler(schema, kinds).compile(lower(filters))
     if not hide_superseded:
         return query
     return Query.boolean_query([(Occur.Must, query), (Occur.MustNot, Query.term_query(schema, "exact", SUPERSEDED))])

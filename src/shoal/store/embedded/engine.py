@@ -1,17 +1,23 @@
-"""EmbeddedStore: the Store interface over one tantivy index per dataset, the open-port observation segments
-(``ports.ObservationStore``) and the body store, all under one data directory:
+"""EmbeddedStore: the Store interface over one sharded tantivy index per dataset, the open-port observation
+segments (``ports.ObservationStore``) and the body store, all under one data directory:
 
-    DATA/index            protocols (the first dataset; its place predates the others)
+    DATA/index            protocols (the first dataset; its place predates the others), its shards inside
     DATA/index-<dataset>  domains, ct, rdns
     DATA/ports/           open-port observations, of every dataset's reports and of port scans
     DATA/ports-udp/       UDP observations (masscan's UDP entries), the same segments in their own folder
     DATA/bodies.sqlite3   raw bodies, by SHA-256
     DATA/names.sqlite3    forward DNS answers (zdns/massdns imports, the collector's lookups) for domain scans
+
+Each dataset's index has N shards (one per core when it is made: ``shards.py``). Batches of PROCESS_BATCH reports
+or more are written by one process per shard (``processes.ShardProcesses``), which then writes every later batch
+of this store until it is closed; smaller ones by this process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,10 +38,16 @@ from shoal.store.base import (
     day_number,
 )
 from shoal.store.embedded.bodies import BodyStore
-from shoal.store.embedded.index import INDEX_FORMAT, ReportIndex, format_of
+from shoal.store.embedded.documents import OBSERVED
+from shoal.store.embedded.index import ReportIndex, format_of
+from shoal.store.embedded.ingest import DatasetWriter, Outcome
 from shoal.store.embedded.names import NameStore
-from shoal.store.embedded.ports import ObservationStore, encode, encode_observations
-from shoal.store.embedded.schema import Prepared, prepare_report
+from shoal.store.embedded.ports import ObservationStore, encode_observations
+from shoal.store.embedded.processes import Layout, LocalShards, ShardProcesses, ShardSet
+from shoal.store.embedded.schema import INDEX_FORMAT
+from shoal.store.embedded.shards import default_shards, read_count, writing
+
+PROCESS_BATCH = 1_000  # reports in a batch from which the shards' own processes write it
 
 
 def index_folder(data_dir: Path, dataset: str) -> Path:
@@ -48,21 +60,35 @@ def folder_of(url: str, data_dir: Path) -> Path:
     return Path(path) if path else data_dir
 
 
+def prepared(report: Report) -> Report:
+    """What ``ingest_prepared`` takes: the report itself (its document is built by its shard's writer)."""
+    return report
+
+
 class EmbeddedStore(Store):
-    """``hold_writer=False`` (long-running processes such as ``shoal serve``) releases each index's writer lock
-    after every batch, so that other processes (``shoal import``, ``shoal scan``) can write meanwhile."""
+    """``hold_writer=False`` (long-running processes such as ``shoal serve``) lets other processes write between
+    its batches. ``shards`` is the number of shards of an index this store makes (default: one per core); an
+    existing index keeps its own."""
 
     name = "embedded"
 
-    def __init__(self, data_dir: Path | str, hold_writer: bool = True) -> None:
+    def __init__(self, data_dir: Path | str, hold_writer: bool = True, shards: int | None = None) -> None:
         folder = Path(data_dir)
+        self.hold_writer = hold_writer
+        count = shards or default_shards()
         self.indexes = {
-            dataset: ReportIndex(index_folder(folder, dataset), dataset, hold_writer) for dataset in DATASETS
+            dataset: ReportIndex(index_folder(folder, dataset), dataset, count, hold_writer) for dataset in DATASETS
         }
         self.ports = ObservationStore(folder / "ports")
         self.udp_ports = ObservationStore(folder / "ports-udp")
         self.body_store = BodyStore(folder / "bodies.sqlite3")
         self.name_store = NameStore(folder / "names.sqlite3")
+        self._shards: ShardSet | None = None
+        self._writers: dict[str, DatasetWriter] = {}
+        # One batch at a time from this process: the collector writes from a thread, and a flush cancelled while its
+        # thread still runs is followed by the next one (the shards' writers expect their messages in order).
+        self._writing = threading.RLock()
+        self.repair()
 
     # -- opening, and the format of the files -------------------------------------------------------------
 
@@ -71,8 +97,9 @@ class EmbeddedStore(Store):
         return cls(folder_of(url, data_dir), hold_writer=not server)
 
     @classmethod
-    def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
-        """Rewrite every index of an older format in place, with progress; nothing to do is said too."""
+    def migrate_schema(cls, url: str, data_dir: Path, say: Say, shards: int | None = None) -> None:
+        """Rewrite every index of an older format (or, given ``shards``, of another number of shards) in place,
+        with progress; nothing to do is said too."""
         from shoal.store.embedded.migrate import migrate_data_dir
 
         folder = folder_of(url, data_dir)
@@ -80,16 +107,20 @@ class EmbeddedStore(Store):
         def progress(dataset: str, done: int, total: int) -> None:
             say(f"{dataset}: {done:,} of {total:,} reports rewritten")
 
-        moved = migrate_data_dir(folder, index_folder, progress)
+        moved = migrate_data_dir(folder, index_folder, progress, shards)
+        if shards is not None:  # and the indexes not made yet, with that many shards
+            cls(folder, shards=shards).close()
         for dataset, count in moved.items():
             if count:
                 say(f"{dataset}: {count:,} reports now in index format {INDEX_FORMAT}")
-        if not any(moved.values()):
+        if shards is not None:
+            say(f"{folder}: every index in format {INDEX_FORMAT}, with {shards} shards")
+        elif not any(moved.values()):
             say(f"{folder}: every index is in this version's format; nothing to migrate")
 
     @classmethod
     def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
-        """Each dataset's index format."""
+        """Each dataset's index format and shards."""
         from shoal.store.embedded.migrate import needs_migration
 
         folder = folder_of(url, data_dir)
@@ -100,8 +131,11 @@ class EmbeddedStore(Store):
             if needs_migration(path):
                 current = False
                 say(f"{dataset}: index format {found}: run 'shoal db migrate'")
+            elif found is None:
+                say(f"{dataset}: no index yet")
             else:
-                say(f"{dataset}: " + ("no index yet" if found is None else f"index format {found} (latest)"))
+                count = read_count(path)
+                say(f"{dataset}: index format {found} (latest), {count} shard{'s' if count > 1 else ''}")
         return current
 
     def index(self, dataset: str) -> ReportIndex:
@@ -161,26 +195,98 @@ class EmbeddedStore(Store):
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    prepare = staticmethod(prepare_report)
+    prepare = staticmethod(prepared)
 
-    def ingest_prepared(self, batch: Sequence[Prepared]) -> IngestResult:
-        """Add prepared reports whose ids are new to their datasets, one atomic commit per dataset. Same-id
-        reports of a dataset count as duplicates."""
-        by_dataset: dict[str, list[Prepared]] = {}
-        for prepared in batch:
-            by_dataset.setdefault(prepared.dataset, []).append(prepared)
+    def ingest(self, reports: Iterable[Report]) -> IngestResult:
+        return self.ingest_prepared(list(reports))
+
+    def ingest_prepared(self, batch: Sequence[Report]) -> IngestResult:
+        """Add the reports whose ids are new to their datasets, one atomic commit per dataset. Same-id reports of
+        a dataset count as duplicates."""
+        by_dataset: dict[str, list[Report]] = {}
+        for report in batch:
+            by_dataset.setdefault(report.dataset, []).append(report)
         result = IngestResult()
-        for dataset, prepared in by_dataset.items():
-            added = self.index(dataset).ingest_prepared(prepared, self.store_beside)
-            result.imported += len(added)
-            result.duplicates += len(prepared) - len(added)
-            result.imported_ids += added
+        for dataset, reports in by_dataset.items():
+            self.index(dataset)
+            with self._writing, self.stopped_on_failure():
+                added = self.writer(dataset, len(reports) >= PROCESS_BATCH).ingest_reports(reports)
+            result.imported += added.imported
+            result.duplicates += added.duplicates
+            result.imported_ids += added.imported_ids
         return result
 
-    def store_beside(self, fresh: list[Prepared]) -> None:
-        """What reports about to be committed bring besides themselves: open-port observations and bodies."""
-        self.ports.add(*encode([prepared.observation for prepared in fresh if prepared.observation is not None]))
-        self.body_store.add(body for prepared in fresh for body in prepared.bodies)
+    def ingest_lines(
+        self,
+        dataset: str,
+        chunks: Iterable[tuple[int, list[bytes]]],
+        on_batch: Callable[[Outcome], None],
+        on_chunk: Callable[[int], None] | None = None,
+        batch_size: int = 50_000,
+        processes: bool = True,
+    ) -> None:
+        """Store the reports of JSON lines (the API's report shape; chunks of consecutive lines with the number
+        of the first) into ``dataset``, in atomic batches of ``batch_size`` lines, each line decoded once by the
+        shard its report goes to. ``on_batch`` gets each stored batch's counts and rejected lines."""
+        self.index(dataset)
+        with self._writing, self.stopped_on_failure():
+            self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
+
+    def writer(self, dataset: str, processes: bool) -> DatasetWriter:
+        """The dataset's writer, its shards written by their own processes from the first batch that asks for
+        them on (or by this process until then)."""
+        running = isinstance(self._shards, ShardProcesses)
+        if self._shards is None or (processes and not running):
+            self.stop_writers()
+            layouts = self.layouts()
+            count = max(layout.count for layout in layouts.values())
+            backend = ShardProcesses if processes and count > 1 else LocalShards
+            self._shards = backend(layouts, count, self.hold_writer)
+        found = self._writers.get(dataset)
+        if found is None:
+            found = DatasetWriter(self.indexes[dataset], self._shards, self.body_store, self.hold_writer)
+            self._writers[dataset] = found
+        return found
+
+    def layouts(self) -> dict[str, Layout]:
+        return {
+            dataset: Layout(index.folder, index.shards.count, self.ports.path if dataset in OBSERVED else None)
+            for dataset, index in self.indexes.items()
+        }
+
+    def repair(self) -> None:
+        """Undo what a crashed writer left in each index, unless another process is writing it now. Best effort:
+        a store that cannot be repaired now (a full disk) is still read as its state says, and the next writer
+        repairs it."""
+        for dataset, index in self.indexes.items():
+            view = index.view()
+            if not view.torn and not view.state.reconcile:
+                continue
+            with contextlib.suppress(StoreError, ValueError, OSError), writing(index.folder, dataset, wait=0):
+                shards = LocalShards(self.layouts(), index.shards.count, hold_writer=False)
+                try:
+                    DatasetWriter(index, shards, self.body_store, hold_writer=False).repair()
+                finally:
+                    shards.close()
+
+    @contextlib.contextmanager
+    def stopped_on_failure(self) -> Iterator[None]:
+        """After a batch failed (a shard's error, a full disk), the writers are stopped: the next batch starts
+        afresh, and first deletes what the failed one left (``DatasetWriter.repair``)."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.stop_writers()
+            raise
+
+    def stop_writers(self) -> None:
+        for writer in self._writers.values():
+            writer.release()
+        self._writers = {}
+        if self._shards is not None:
+            self._shards.close()
+            self._shards = None
 
     def ingest_observations(
         self, observations: Iterable[PortObservation | UdpObservation], transport: str = "tcp"
@@ -197,5 +303,7 @@ class EmbeddedStore(Store):
         return IngestResult(imported=imported, duplicates=duplicates)
 
     def close(self) -> None:
+        with self._writing:
+            self.stop_writers()
         for index in self.indexes.values():
             index.close()

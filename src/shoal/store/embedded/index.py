@@ -1,10 +1,18 @@
-"""ReportIndex: one dataset's reports in one tantivy index (search, summaries, ingest of prepared documents)."""
+"""ReportIndex: one dataset's reports in N tantivy shards, read as one index (search, paging, export, summaries).
+
+Every operation takes one consistent reading of the shards (``shards.View``), runs its query on each shard in
+parallel threads and merges the answers exactly: counts add up (a report lives in one shard), pages merge the
+shards' newest-first hits by the ``sort`` key (a page of offset o takes the first o + 100 of each shard), the
+export cursor merges the shards' cursors, summaries add the shards' term counts.
+"""
 
 from __future__ import annotations
 
+import heapq
+import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -13,418 +21,351 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from shoal.errors import StoreError
-from shoal.model import SUPERSEDES, Report
+from shoal.model import Report, canonical_ip, pack_ip
 from shoal.store import deadline
 from shoal.store.base import PAGE_SIZE, Filters, Page, Summary, SummaryRequest
 from shoal.store.embedded.compile import compile_filters, count_matches, must_not
 from shoal.store.embedded.latest import LatestIndex, newest_first
-from shoal.store.embedded.schema import (
-    CONTEXT_SEP,
-    SUPERSEDED,
-    TYPE_SEP,
-    Latest,
-    Prepared,
-    build_schema,
-    cut,
-    document_fields,
-    latest_of,
-    report_from_stored,
-)
-from shoal.store.embedded.summarize import summarize_terms
+from shoal.store.embedded.schema import INDEX_FORMAT, SUPERSEDED, Latest, report_from_stored
+from shoal.store.embedded.shards import FORMAT_FILE, Shards, View, shard_of
+from shoal.store.embedded.summarize import count_values, top_values, walk_seconds
+from shoal.store.embedded.writer import stored_id
 
-WRITER_HEAP_BYTES = 256 * 1024 * 1024
-# One indexing thread: each thread writes its own segments, so two made twice the segments to merge. Importing
-# 200k reports (load 5): 120 µs of the importing process's CPU per report with two, 87 µs with one, and 29 s
-# instead of 41 s (the parsing worker runs meanwhile on the other core).
-WRITER_THREADS = 1
 SCAN_CHUNK = 10_000
 SUMMARY_CACHE = 64  # summaries over every report kept per index (each at most summary_limit values)
-WRITER_LOCK_WAIT = 30.0
-# The index format: 2 stores each report as its API JSON (format 1, before it, a compact list). An index is
-# never read in a format other than this one (``shoal db migrate`` rewrites an older one); its folder says which.
-INDEX_FORMAT = 2
-FORMAT_FILE = "shoal-format"
+Hit = tuple[int, int, tantivy.DocAddress]  # (sort key, shard, address in the shard)
 # Work nobody waits for stops: loops over matches check the time limit every CHECK_EVERY (≈ 10 ms of stored
-# documents read), and a step tantivy cannot stop starts only if its estimate fits the time left. Measured on
-# the 2-core machine (1M reports, CPU time): the sort of every match 0.31 µs a match; a filter of N ids (the newest
-# reports of a most_recent summary) 2.4 µs an id.
+# documents read), and a step tantivy cannot stop starts only if its estimate (over every shard) fits the time
+# left. Measured on the 2-core machine (1M reports, CPU time): the sort of every match 0.31 µs a match; a filter of
+# N ids (the newest reports of a most_recent summary) 2.4 µs an id.
 CHECK_EVERY = 1024
 SORT_SECONDS = 0.31e-6
 ID_FILTER_SECONDS = 2.4e-6
 
 
 class ReportIndex:
-    """``hold_writer=False`` (long-running processes such as ``shoal serve``) releases tantivy's writer lock
-    after every batch, so that other processes (``shoal import``, ``shoal scan``) can write meanwhile."""
+    """A dataset's index at ``folder``; a new one is made with ``shards`` shards. ``hold_writer=False``
+    (long-running processes such as ``shoal serve``) releases the latest index's writer after every batch."""
 
-    def __init__(self, path: Path, dataset: str, hold_writer: bool = True) -> None:
-        self.path = path
+    def __init__(self, folder: Path, dataset: str, shards: int, hold_writer: bool = True) -> None:
+        self.folder = folder
         self.dataset = dataset
-        check_format(path, dataset)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.schema = build_schema()
-        try:
-            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
-        except ValueError as exc:
-            raise StoreError(
-                f"cannot open the {dataset} index at {self.path} ({exc}): if another version of Shoal wrote it,"
-                " run 'shoal db migrate' (docs/storage.md, Index format)"
-            ) from exc
-        self._writer: tantivy.IndexWriter | None = None
-        self._hold_writer = hold_writer
-        self._write_lock = threading.Lock()
-        self._types: tuple[int, frozenset[str]] = (-1, frozenset())  # (num_docs when read, types)
-        self._everything: dict[tuple[int, SummaryRequest], Summary] = {}  # summaries over all reports
+        check_format(folder, dataset)
+        self.shards = Shards(folder, dataset, create=shards)
+        self.schema = self.shards.schema
+        self.latest = LatestIndex(folder.with_name(folder.name + ".latest"), hold_writer)
+        self._everything: dict[tuple[int, int, SummaryRequest], Summary] = {}
         self._everything_lock = threading.Lock()
-        (path / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
-        self.latest = LatestIndex(path.with_name(path.name + ".latest"), hold_writer)
 
-    # -- reading ------------------------------------------------------------------------------------------
+    # -- one reading ------------------------------------------------------------------------------------------
 
-    def searcher(self) -> tantivy.Searcher:
-        return self.index.searcher()
+    def view(self) -> View:
+        return self.shards.view()
 
     def refresh(self) -> None:
-        self.index.reload()
+        self.shards.reload()
         self.latest.refresh()
 
     def count(self) -> int:
-        return self.searcher().num_docs
+        """Reports stored (superseded ones too)."""
+        view = self.view()
+        if not view.torn:
+            return view.state.documents
+        return sum(view.map(lambda searcher: count_matches(searcher, view.restrict(Query.all_query()))))
 
-    def compile(self, searcher: tantivy.Searcher, filters: Filters) -> Query:
-        hide = not filters.history and filters.report_id is None and searcher.doc_freq("exact", SUPERSEDED) > 0
-        return compile_filters(self.schema, filters, self.known_types(), hide_superseded=hide)
+    def compile(self, view: View, filters: Filters) -> Query:
+        hide = not filters.history and filters.report_id is None and view.has_superseded()
+        return view.restrict(compile_filters(self.schema, filters, view.kinds, hide_superseded=hide))
+
+    def known_types(self) -> frozenset[str]:
+        return self.view().kinds.types()
+
+    # -- searching --------------------------------------------------------------------------------------------
 
     def search(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
-        searcher = self.searcher()
-        total, addresses = self.page(searcher, filters, offset, limit)
-        return Page(total=total, reports=[self.load(searcher, address) for address in addresses])
+        view = self.view()
+        total, hits = self.page(view, filters, offset, limit)
+        return Page(total=total, reports=[self.load(view, hit) for hit in hits])
 
     def search_rendered(self, filters: Filters, offset: int = 0, limit: int = PAGE_SIZE) -> tuple[int, list[bytes]]:
         """``search`` with each report as the stored bytes of its API JSON (no decoding)."""
-        searcher = self.searcher()
-        total, addresses = self.page(searcher, filters, offset, limit)
-        return total, [stored(searcher, address) for address in addresses]
+        view = self.view()
+        total, hits = self.page(view, filters, offset, limit)
+        return total, [stored(view, hit) for hit in hits]
 
-    def page(
-        self, searcher: tantivy.Searcher, filters: Filters, offset: int, limit: int
-    ) -> tuple[int, list[tantivy.DocAddress]]:
-        """The number of matches (after most_recent) and the addresses of a page of them, newest first."""
+    def page(self, view: View, filters: Filters, offset: int, limit: int) -> tuple[int, list[Hit]]:
+        """The number of matches (after most_recent) and a page of them, newest first."""
         if filters.most_recent:
-            view = self.latest.view(filters, searcher.num_docs)
-            if view is not None:
-                total, ids = view.page(offset, limit)
-                return total, self.addresses_of(searcher, ids)
-            addresses = newest_per_target(searcher, self.compile(searcher, filters))
-            return len(addresses), addresses[offset : offset + limit]
-        query = self.compile(searcher, filters)
-        result = searcher.search(query, limit=limit, offset=offset, order_by_field="sort", order=Order.Desc)
-        return result.count, [address for _, address in result.hits]
+            latest = self.latest.view(filters, view.state.batch)
+            if latest is not None:
+                total, ids = latest.page(offset, limit)
+                return total, self.hits_of(view, ids)
+            hits = newest_per_target(view, self.compile(view, filters))
+            return len(hits), hits[offset : offset + limit]
+        query = self.compile(view, filters)
+        if len(view.searchers) == 1:
+            result = view.searchers[0].search(query, limit, True, "sort", offset, Order.Desc)
+            return result.count, [(key, 0, address) for key, address in result.hits]
+        results = view.map(lambda searcher: searcher.search(query, offset + limit, True, "sort", 0, Order.Desc))
+        total = sum(result.count for result in results)
+        shards = [[(key, shard, address) for key, address in result.hits] for shard, result in enumerate(results)]
+        return total, list(islice(heapq.merge(*shards, key=descending), offset, offset + limit))
 
-    def newest_ids(self, searcher: tantivy.Searcher, filters: Filters) -> list[str] | None:
+    def hits_of(self, view: View, ids: list[str]) -> list[Hit]:
+        """The reports with these ids, newest first (each looked for in its own shard)."""
+        by_shard: list[list[str]] = [[] for _ in view.searchers]
+        for report_id in ids:
+            by_shard[shard_of(report_id, len(by_shard))].append(report_id)
+
+        def find(shard: int) -> list[Hit]:
+            wanted = by_shard[shard]
+            if not wanted:
+                return []
+            query = Query.term_set_query(self.schema, "id", wanted)
+            searcher = view.searchers[shard]
+            result = searcher.search(query, limit=len(wanted), count=False, order_by_field="sort", order=Order.Desc)
+            return [(key, shard, address) for key, address in result.hits]
+
+        found = view.map_shards(find)
+        return list(heapq.merge(*found, key=descending))
+
+    def newest_ids(self, view: View, filters: Filters) -> list[str] | None:
         """With most_recent over filters the latest index answers: every newest report's id, newest first."""
-        view = self.latest.view(filters, searcher.num_docs)
-        return None if view is None else view.ids()
-
-    def addresses_of(self, searcher: tantivy.Searcher, ids: list[str]) -> list[tantivy.DocAddress]:
-        """The reports with these ids, newest first."""
-        if not ids:
-            return []
-        query = Query.term_set_query(self.schema, "id", ids)
-        hits = searcher.search(query, limit=len(ids), count=False, order_by_field="sort", order=Order.Desc).hits
-        return [address for _, address in hits]
+        latest = self.latest.view(filters, view.state.batch)
+        return None if latest is None else latest.ids()
 
     def iter_matches(self, filters: Filters) -> Iterator[Report]:
         """Every matching report, newest first, in chunks (constant memory in the number of matches)."""
-        searcher = self.searcher()
-        query = self.compile(searcher, filters)
+        view = self.view()
         if filters.most_recent:
-            ids = self.newest_ids(searcher, filters)
-            if ids is not None:
-                for start in range(0, len(ids), SCAN_CHUNK):
-                    for address in self.addresses_of(searcher, ids[start : start + SCAN_CHUNK]):
-                        yield self.load(searcher, address)
+            ids = self.newest_ids(view, filters)
+            if ids is None:
+                for hit in newest_per_target(view, self.compile(view, filters)):
+                    yield self.load(view, hit)
                 return
-            for address in newest_per_target(searcher, query):
-                yield self.load(searcher, address)
+            for start in range(0, len(ids), SCAN_CHUNK):
+                for hit in self.hits_of(view, ids[start : start + SCAN_CHUNK]):
+                    yield self.load(view, hit)
             return
-        yield from self.scan_newest_first(searcher, query)
+        for hit in merged_newest_first(view, self.compile(view, filters), SCAN_CHUNK):
+            yield self.load(view, hit)
+
+    def load(self, view: View, hit: Hit) -> Report:
+        return report_from_stored(stored(view, hit), self.dataset)
+
+    # -- summaries --------------------------------------------------------------------------------------------
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:
-        searcher = self.searcher()
-        query: Query | None = self.compile(searcher, filters)
+        view = self.view()
         if filters.most_recent:
-            ids = self.newest_ids(searcher, filters)
+            ids = self.newest_ids(view, filters)
             if ids is None:
-                newest = deadline.checked(newest_per_target(searcher, query), CHECK_EVERY)
-                ids = [stored_id(stored(searcher, address)) for address in newest]
+                newest = deadline.checked(newest_per_target(view, self.compile(view, filters)), CHECK_EVERY)
+                ids = [stored_id(stored(view, hit)) for hit in newest]
             deadline.affordable(len(ids) * ID_FILTER_SECONDS)  # the summary's filter: every newest id, looked up
-            query = Query.term_set_query(self.schema, "id", ids) if ids else Query.empty_query()
-        elif filters == Filters(dataset=filters.dataset) and searcher.doc_freq("exact", SUPERSEDED) == 0:
-            return self.summarize_everything(searcher, request)
-        return summarize_terms(searcher, self.schema, query, request)
+            return self.summarize_ids(view, ids, request)
+        if filters == Filters(dataset=filters.dataset) and not view.torn and not view.has_superseded():
+            return self.summarize_everything(view, request)
+        if filters == Filters(dataset=filters.dataset) and not view.has_superseded():
+            return self.summarize_terms(view, view.restrict(Query.all_query()), request)
+        return self.summarize_terms(view, self.compile(view, filters), request)
 
-    def summarize_everything(self, searcher: tantivy.Searcher, request: SummaryRequest) -> Summary:
-        """A summary over every report, kept until the index changes (every commit adds documents): the web
+    def summarize_terms(self, view: View, query: Query | None, request: SummaryRequest) -> Summary:
+        deadline.affordable(walk_seconds(view.searchers, request.type, view.kinds))
+        counts: Counter[str] = Counter()
+        for found in view.map(lambda searcher: count_values(searcher, self.schema, query, request, view.kinds)):
+            counts.update(found)
+        return top_values(counts, request.limit)
+
+    def summarize_ids(self, view: View, ids: list[str], request: SummaryRequest) -> Summary:
+        """A summary of the reports with these ids (each shard's own)."""
+        by_shard: list[list[str]] = [[] for _ in view.searchers]
+        for report_id in ids:
+            by_shard[shard_of(report_id, len(by_shard))].append(report_id)
+        deadline.affordable(walk_seconds(view.searchers, request.type, view.kinds))
+
+        def count(shard: int) -> Counter[str]:
+            if not by_shard[shard]:
+                return Counter()
+            query = Query.term_set_query(self.schema, "id", by_shard[shard])
+            return count_values(view.searchers[shard], self.schema, query, request, view.kinds)
+
+        counts: Counter[str] = Counter()
+        for found in view.map_shards(count):
+            counts.update(found)
+        return top_values(counts, request.limit)
+
+    def summarize_everything(self, view: View, request: SummaryRequest) -> Summary:
+        """A summary over every report, kept until the index changes (every commit changes the state): the web
         page and dashboards ask for the same few often, and each walks a type's whole term dictionary."""
-        key = (searcher.num_docs, request)
+        key = (view.state.batch, view.state.documents, request)
         summary = self._everything.get(key)
         if summary is None:
-            summary = summarize_terms(searcher, self.schema, None, request)
+            # A term walk without a filter counts deleted documents too: only where none was ever deleted.
+            summary = self.summarize_terms(view, Query.all_query() if view.state.deleted else None, request)
             with self._everything_lock:
-                if len(self._everything) >= SUMMARY_CACHE or any(held != key[0] for held, _ in self._everything):
+                held = {entry[:2] for entry in self._everything}
+                if len(self._everything) >= SUMMARY_CACHE or held - {key[:2]}:
                     self._everything.clear()
                 self._everything[key] = summary
         return summary
 
-    def known_types(self) -> frozenset[str]:
-        """The item types in the index, re-read whenever the reader sees a different number of documents
-        (an import by any process changes it; the walk costs ~7 ms at 1M)."""
-        searcher = self.searcher()
-        if self._types[0] != searcher.num_docs:
-            terms = searcher.terms_with_prefix("kinds", "")
-            types = frozenset(term.partition(CONTEXT_SEP)[0] for term, count in terms if count)
-            self._types = (searcher.num_docs, types)
-        return self._types[1]
+    # -- what the writer reads --------------------------------------------------------------------------------
 
-    def load(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Report:
-        return report_from_stored(stored(searcher, address), self.dataset)
+    def visible(self, view: View) -> Query:
+        """Every report that is not superseded (of the view's commits)."""
+        query = must_not(Query.term_query(self.schema, "exact", SUPERSEDED)) if view.has_superseded() else None
+        return view.restrict(query or Query.all_query())
 
-    def scan_newest_first(self, searcher: tantivy.Searcher, query: Query) -> Iterator[Report]:
-        """Every match, newest first, SCAN_CHUNK at a time (``latest.newest_first``)."""
-        for _, address in newest_first(searcher, self.schema, query, SCAN_CHUNK):
-            yield self.load(searcher, address)
-
-    # -- writing ------------------------------------------------------------------------------------------
-
-    def ingest_prepared(self, batch: Sequence[Prepared], before_commit: Callable[[list[Prepared]], None]) -> list[str]:
-        """Add the reports whose ids are new, in one atomic commit; the ids added.
-
-        ``before_commit`` gets the reports about to be added (to store their observations and bodies first: a
-        batch cut short leaves those without their reports, and importing it again completes it). A report
-        that another report of the index supersedes is flagged, whichever of the two was stored first."""
-        unique: dict[str, Prepared] = {}
-        for prepared in batch:
-            unique.setdefault(prepared.id, prepared)
-        with self._write_lock:
-            self.index.reload()
-            searcher = self.searcher()
-            latest_current = self.latest.is_current(searcher.num_docs)
-            existing = self.existing_ids(searcher, list(unique))
-            fresh = [prepared for report_id, prepared in unique.items() if report_id not in existing]
-            named = {predecessor for prepared in fresh for predecessor in prepared.supersedes}
-            superseded = named | self.ids_with_successors(searcher, [prepared.id for prepared in fresh])
-            writer = self.writer()
-            try:
-                for prepared in fresh:
-                    document = prepared.document
-                    if prepared.id in superseded:
-                        document = flagged(document)
-                    writer.add_json(document)
-                restamped = self.flag_stored(searcher, writer, named - {prepared.id for prepared in fresh})
-                before_commit(fresh)
-                writer.commit()
-            except Exception:
-                writer.rollback()
-                raise
-            if not self._hold_writer:
-                self.close()
-            self.index.reload()
-            self.record_latest(fresh, superseded, restamped, latest_current)
-        return [prepared.id for prepared in fresh]
-
-    def record_latest(self, fresh: list[Prepared], superseded: set[str], restamped: set[int], current: bool) -> None:
-        """Bring the latest index up to this commit: the batch's newest visible report per identity, the
-        identities whose newest may have just been superseded read again, or everything read again when the
-        latest index did not reflect the commit before (a crash between the two commits)."""
-        searcher = self.searcher()
-        if not current:
-            self.latest.rebuild(self.newest_entries(searcher), searcher.num_docs)
-            return
-        candidates: dict[int, Latest] = {}
-        for prepared in fresh:
-            if prepared.id in superseded:
-                continue
-            entry, held = prepared.latest, candidates.get(prepared.latest.target)
-            if held is None or entry.sort > held.sort:
-                candidates[entry.target] = entry
-        replace = {target: self.newest_entry(searcher, target) for target in restamped}
-        if candidates or replace:
-            self.latest.update(candidates, replace, searcher.num_docs)
-
-    def visible(self, searcher: tantivy.Searcher) -> Query:
-        """Every report that is not superseded."""
-        if searcher.doc_freq("exact", SUPERSEDED) == 0:
-            return Query.all_query()
-        return must_not(Query.term_query(self.schema, "exact", SUPERSEDED))
-
-    def newest_entry(self, searcher: tantivy.Searcher, target: int) -> Latest | None:
+    def newest_entry(self, view: View, target: int) -> Latest | None:
+        """The latest-index entry of an identity: its newest visible report, in any shard."""
         identity = Query.range_query(self.schema, "target", FieldType.Unsigned, target, target)
-        query = Query.boolean_query([(Occur.Must, self.visible(searcher)), (Occur.Must, identity)])
-        hits = searcher.search(query, limit=1, count=False, order_by_field="sort", order=Order.Desc).hits
-        return latest_of(document_fields(self.load(searcher, hits[0][1]))) if hits else None
+        query = Query.boolean_query([(Occur.Must, self.visible(view)), (Occur.Must, identity)])
 
-    def newest_entries(self, searcher: tantivy.Searcher) -> Iterator[Latest]:
-        """The newest visible report of every identity, read from the whole index."""
+        def newest(searcher: tantivy.Searcher) -> list[tuple[int, tantivy.Searcher, tantivy.DocAddress]]:
+            hits = searcher.search(query, limit=1, count=False, order_by_field="sort", order=Order.Desc).hits
+            return [(key, searcher, address) for key, address in hits]
+
+        found = [hit for hits in view.map(newest) for hit in hits]
+        if not found:
+            return None
+        key, searcher, address = max(found, key=lambda hit: hit[0])
+        return latest_entry(searcher.doc(address)["doc"][0], target, key)
+
+    def newest_entries(self, view: View) -> Iterator[Latest]:
+        """The newest visible report of every identity, read from every shard."""
         seen: set[int] = set()
-        pairs = newest_first(searcher, self.schema, self.visible(searcher))
-        while chunk := list(islice(pairs, SCAN_CHUNK)):
-            addresses = [address for _, address in chunk]
-            for address, target in zip(addresses, searcher.fast_field_values("target", addresses), strict=True):
+        hits = merged_newest_first(view, self.visible(view), SCAN_CHUNK)
+        while chunk := list(islice(hits, SCAN_CHUNK)):
+            targets = targets_of(view, chunk)
+            for (key, shard, address), target in zip(chunk, targets, strict=True):
                 if target not in seen:
                     seen.add(target)
-                    yield latest_of(document_fields(self.load(searcher, address)))
-
-    def flag_stored(self, searcher: tantivy.Searcher, writer: tantivy.IndexWriter, ids: set[str]) -> set[int]:
-        """Re-add stored reports with the ``superseded`` term (tantivy documents are immutable); their identities."""
-        if not ids:
-            return set()
-        query = Query.boolean_query(
-            [
-                (Occur.Must, Query.term_set_query(self.schema, "id", sorted(ids))),
-                (Occur.MustNot, Query.term_query(self.schema, "exact", SUPERSEDED)),
-            ]
-        )
-        total = count_matches(searcher, query)
-        if total == 0:
-            return set()
-        targets = set()
-        for _, address in searcher.search(query, limit=total, count=False).hits:
-            report = self.load(searcher, address)
-            writer.delete_documents_by_term("id", report.id)
-            fields = document_fields(report, superseded=True)
-            targets.add(fields["target"])
-            writer.add_json(orjson.dumps(fields).decode())
-        return targets
-
-    def ids_with_successors(self, searcher: tantivy.Searcher, ids: list[str]) -> set[str]:
-        """Which of ``ids`` a stored report names in a ``supersedes`` item (none when no stored report names any:
-        one term lookup instead of one per id)."""
-        if not ids or not searcher.terms_with_prefix("exact", SUPERSEDES + TYPE_SEP, limit=1):
-            return set()
-        terms = [cut(SUPERSEDES + TYPE_SEP + report_id) for report_id in ids]
-        query = Query.term_set_query(self.schema, "exact", terms)
-        total = count_matches(searcher, query)
-        if total == 0:
-            return set()
-        wanted = set(ids)
-        named: set[str] = set()
-        for _, address in searcher.search(query, limit=total, count=False).hits:
-            report = self.load(searcher, address)
-            named.update(i.value for i in report.items if i.type == SUPERSEDES and i.is_metadata and i.value in wanted)
-        return named
-
-    def existing_ids(self, searcher: tantivy.Searcher, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        query = Query.term_set_query(self.schema, "id", ids)
-        result = searcher.search(query, limit=len(ids), count=True)
-        if result.count == 0:
-            return set()
-        return {stored_id(stored(searcher, address)) for _, address in result.hits}
-
-    def writer(self) -> tantivy.IndexWriter:
-        """The index writer; waits up to WRITER_LOCK_WAIT seconds while another process holds the lock."""
-        deadline = time.monotonic() + WRITER_LOCK_WAIT
-        while self._writer is None:
-            try:
-                self._writer = self.index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=WRITER_THREADS)
-            except ValueError as exc:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"the {self.dataset} index is locked by another writer: {exc}") from exc
-                time.sleep(0.2)
-        return self._writer
+                    yield latest_entry(view.searchers[shard].doc(address)["doc"][0], target, key)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.wait_merging_threads()
-            self._writer = None
         self.latest.close()
 
 
-def stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
+def descending(hit: Hit) -> int:
+    return -hit[0]
+
+
+def stored(view: View, hit: Hit) -> bytes:
     """A report's stored API JSON."""
-    return searcher.doc(address)["doc"][0]
+    return view.searchers[hit[1]].doc(hit[2])["doc"][0]
 
 
-ID_AT = len(b'{"date":"YYYY-MM-DD","id":"')  # where the id starts in a stored report
+def latest_entry(data: bytes, target: int, sort: int) -> Latest:
+    """A stored report as its identity's latest-index entry (the scanned address: its first ip of the empty
+    context)."""
+    report = orjson.loads(data)
+    ip = next((item["value"] for item in report["items"] if item["type"] == "ip" and not item["context"]), None)
+    return Latest(target, sort, report["id"], None if ip is None else canonical_ip(pack_ip(ip)))
 
 
-def stored_id(data: bytes) -> str:
-    """A stored report's id without decoding the report (its JSON starts with the date and the id)."""
-    end = data.find(b'"', ID_AT)
-    raw = data[ID_AT:end]
-    if b"\\" in raw or not data.startswith(b'{"date":"'):
-        return orjson.loads(data)["id"]
-    return raw.decode()
+def targets_of(view: View, hits: list[Hit]) -> list[int]:
+    """The ``target`` of each hit, read from the shards' columns."""
+    by_shard: list[list[int]] = [[] for _ in view.searchers]
+    for position, (_, shard, _) in enumerate(hits):
+        by_shard[shard].append(position)
+    targets = [0] * len(hits)
+    for shard, positions in enumerate(by_shard):
+        if positions:
+            values = view.searchers[shard].fast_field_values("target", [hits[p][2] for p in positions])
+            for position, value in zip(positions, values, strict=True):
+                targets[position] = int(value or 0)
+    return targets
+
+
+def merged_newest_first(view: View, query: Query, chunk: int) -> Iterator[Hit]:
+    """Every match of every shard, newest first: the shards' cursors (``latest.newest_first``) merged."""
+    cursors = [cursor(view, shard, query, chunk) for shard in range(len(view.searchers))]
+    return heapq.merge(*cursors, key=descending) if len(cursors) > 1 else cursors[0]
+
+
+def cursor(view: View, shard: int, query: Query, chunk: int) -> Iterator[Hit]:
+    for key, address in newest_first(view.searchers[shard], view.schema, query, chunk):
+        yield key, shard, address
+
+
+def newest_per_target(view: View, query: Query) -> list[Hit]:
+    """The newest matching report of each identity (``target``), newest first. Under a time limit, the sort of
+    every match of each shard (steps tantivy cannot stop) starts only if all of them can end in time."""
+    totals = view.map(lambda searcher: count_matches(searcher, query))
+    deadline.affordable(sum(totals) * SORT_SECONDS)
+
+    def matches(shard: int) -> list[tuple[int, tantivy.DocAddress, int]]:
+        if totals[shard] == 0:
+            return []
+        searcher = view.searchers[shard]
+        hits = searcher.search(query, limit=totals[shard], count=False, order_by_field="sort", order=Order.Desc).hits
+        deadline.check()
+        targets = searcher.fast_field_values("target", [address for _, address in hits])
+        return [(key, address, target) for (key, address), target in zip(hits, targets, strict=True)]
+
+    shards = [
+        [(key, shard, address, target) for key, address, target in found]
+        for shard, found in enumerate(view.map_shards(matches))
+    ]
+    seen: set[int | None] = set()
+    newest: list[Hit] = []
+    merged = heapq.merge(*shards, key=lambda hit: -hit[0])
+    for key, shard, address, target in deadline.checked(merged, every=CHECK_EVERY * 16):
+        if target not in seen:
+            seen.add(target)
+            newest.append((key, shard, address))
+    return newest
+
+
+def format_of(folder: Path) -> int | None:
+    """The format of the index at ``folder``; None when there is none (format 1 and 2: one tantivy index there)."""
+    marker = folder / FORMAT_FILE
+    if marker.is_file():
+        return int(marker.read_text().strip() or 0)
+    if (folder / "meta.json").exists():
+        return 1
+    return None
+
+
+# The stages of a migration (migrate.py): a complete new index beside the old one, and the old one set aside
+# (this version's names, then the release before's).
+COMPLETE = ("migrated", "format2")
+SET_ASIDE = ("previous", "format1")
 
 
 def stage(path: Path, name: str) -> Path:
-    """Where a migration of the index at ``path`` keeps one of its stages (``format2``: the new index)."""
+    """Where a migration of the index at ``path`` keeps one of its stages (``migrated``: the new index)."""
     return path.with_name(f"{path.name}.{name}")
 
 
-def format_of(path: Path) -> int | None:
-    """The format of the index at ``path``; None when there is none."""
-    if not (path / "meta.json").exists():
-        return None
-    marker = path / FORMAT_FILE
-    return int(marker.read_text().strip() or 0) if marker.is_file() else 1
-
-
-def check_format(path: Path, dataset: str) -> None:
+def check_format(folder: Path, dataset: str) -> None:
     """Refuse an index written in another format, or halfway through a migration, saying what to do; an empty
-    one is simply made anew."""
-    if stage(path, "format2").exists():
+    one of an older format is simply made anew."""
+    if any(stage(folder, name).exists() for name in COMPLETE):
         raise StoreError(
-            f"a migration of the {dataset} index at {path} was interrupted: run 'shoal db migrate' to finish it"
+            f"a migration of the {dataset} index at {folder} was interrupted: run 'shoal db migrate' to finish it"
         )
-    found = format_of(path)
+    found = format_of(folder)
     if found is None or found == INDEX_FORMAT:
-        return
-    try:
-        documents = tantivy.Index.open(str(path)).searcher().num_docs
-    except ValueError as exc:
-        raise StoreError(f"cannot open the {dataset} index at {path}: {exc}") from exc
-    if documents == 0:
-        for entry in path.iterdir():
-            if entry.is_file():
-                entry.unlink()
         return
     if found > INDEX_FORMAT:
         raise StoreError(
-            f"the {dataset} index at {path} is in index format {found}, newer than this version of Shoal reads"
+            f"the {dataset} index at {folder} is in index format {found}, newer than this version of Shoal reads"
             f" ({INDEX_FORMAT}): use the version that wrote it"
         )
+    try:
+        documents = tantivy.Index.open(str(folder)).searcher().num_docs
+    except ValueError as exc:
+        raise StoreError(f"cannot open the {dataset} index at {folder}: {exc}") from exc
+    if documents == 0:
+        for entry in folder.iterdir():
+            if entry.is_file():
+                entry.unlink()
+        shutil.rmtree(folder.with_name(folder.name + ".latest"), ignore_errors=True)
+        return
     raise StoreError(
-        f"the {dataset} index at {path} holds {documents:,} reports in index format {found}, and this version of"
+        f"the {dataset} index at {folder} holds {documents:,} reports in index format {found}, and this version of"
         f" Shoal reads format {INDEX_FORMAT}: run 'shoal db migrate' to rewrite it in place (it needs about as"
         " much free disk as the index; docs/storage.md, Index format)"
     )
-
-
-def flagged(document: str) -> str:
-    """A prepared document with the ``superseded`` term."""
-    fields = orjson.loads(document)
-    fields["exact"].append(SUPERSEDED)
-    return orjson.dumps(fields).decode()
-
-
-def newest_per_target(searcher: tantivy.Searcher, query: Query) -> list[tantivy.DocAddress]:
-    """Addresses of the newest matching report of each identity (``target``), newest first. Under a time limit,
-    the sort of every match (one step tantivy cannot stop) starts only if it can end in time."""
-    total = count_matches(searcher, query)
-    if total == 0:
-        return []
-    deadline.affordable(total * SORT_SECONDS)
-    hits = searcher.search(query, limit=total, count=False, order_by_field="sort", order=Order.Desc).hits
-    addresses = [address for _, address in hits]
-    deadline.check()
-    targets = searcher.fast_field_values("target", addresses)
-    seen: set[int] = set()
-    newest = []
-    for address, target in zip(addresses, deadline.checked(targets, every=CHECK_EVERY * 16), strict=True):
-        if target not in seen:
-            seen.add(target)
-            newest.append(address)
-    return newest

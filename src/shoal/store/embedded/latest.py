@@ -10,10 +10,10 @@ has, only on the identities in the range (~0.1 µs each). Every other filter (an
 report may match while the newest does not.
 
 Superseded reports are never an identity's newest here (those filters hide them). Consistency: the index
-carries a state document naming how many documents the dataset's index had when it was written; a reader
-uses it only when that is the number its own searcher of the dataset sees (so a reader between the two
-commits of a batch, or after a crash between them, takes the general path), and the next writer rebuilds it
-from the dataset's index when they differ.
+carries a state document naming the commit of the dataset's shards it reflects (``shards.State``); a reader uses
+it only when that is the commit its own reading of the shards is at (so a reader between a batch's commit and
+this index's, or after a crash between them, takes the general path), and the next writer rebuilds it from the
+dataset's shards when they differ.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from shoal.model import DATASET_TABLE
 from shoal.store import deadline
 from shoal.store.base import Filters, IPNetwork
 from shoal.store.embedded.compile import Compiler, must_not
-from shoal.store.embedded.schema import Latest
+from shoal.store.embedded.schema import Latest, open_shard
+from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import ip_range as plan_ip_range
 
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
@@ -48,7 +49,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_ip_addr_field("ipfast", fast=True)  # compile.ip_range reads wide ranges here
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("kind", tokenizer_name="raw", index_option="basic")
-    sb.add_unsigned_field("documents", fast=True)
+    sb.add_unsigned_field("batch", fast=True)
     return sb.build()
 
 
@@ -88,7 +89,7 @@ class LatestIndex:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         self.schema = build_schema()
-        self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self.index = open_shard(self.schema, path)  # its segments newest first, as a shard's
         self._writer: tantivy.IndexWriter | None = None
         self._hold_writer = hold_writer
         self._not_state = must_not(Query.term_query(self.schema, "kind", STATE))
@@ -96,35 +97,34 @@ class LatestIndex:
     def refresh(self) -> None:
         self.index.reload()
 
-    def documents(self, searcher: tantivy.Searcher) -> int | None:
-        """The number of documents of the dataset's index this state reflects (None: never written)."""
+    def batch(self, searcher: tantivy.Searcher) -> int | None:
+        """The commit of the dataset's shards this state reflects (None: never written)."""
         hits = searcher.search(Query.term_query(self.schema, "kind", STATE), limit=1).hits
         if not hits:
             return None
-        value = searcher.fast_field_values("documents", [hits[0][1]])[0]
+        value = searcher.fast_field_values("batch", [hits[0][1]])[0]
         return None if value is None else int(value)
 
-    def view(self, filters: Filters, documents: int) -> LatestView | None:
-        """A view for the filters, if they select whole identities and this index reflects ``documents``."""
+    def view(self, filters: Filters, batch: int) -> LatestView | None:
+        """A view for the filters, if they select whole identities and this index reflects commit ``batch``."""
         if not selects_identities(filters):
             return None
         searcher = self.index.searcher()
-        if self.documents(searcher) != documents:
+        if self.batch(searcher) != batch:
             return None
         query = self._not_state if filters.ip is None else scanned_in(self.schema, filters.ip)
         return LatestView(searcher, query)
 
-    def is_current(self, documents: int) -> bool:
-        """Whether this index reflects the dataset's index of ``documents`` documents (a new one reflects an
-        empty index)."""
-        recorded = self.documents(self.index.searcher())
-        return recorded == documents or (recorded is None and documents == 0)
+    def is_current(self, batch: int) -> bool:
+        """Whether this index reflects commit ``batch`` of the dataset's shards (a new one reflects none)."""
+        recorded = self.batch(self.index.searcher())
+        return recorded == batch or (recorded is None and batch == 0)
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def update(self, candidates: dict[int, Latest], replace: dict[int, Latest | None], documents: int) -> None:
+    def update(self, candidates: dict[int, Latest], replace: dict[int, Latest | None], batch: int) -> None:
         """Keep each candidate that is newer than its identity's stored entry, set the ``replace`` entries as
-        they are (None: the identity has no report left), and record ``documents``; one commit."""
+        they are (None: the identity has no report left), and record commit ``batch``; one commit."""
         self.index.reload()
         searcher = self.index.searcher()
         stored = self.stored_sorts(searcher, [target for target in candidates if target not in replace])
@@ -132,11 +132,11 @@ class LatestIndex:
         for target, entry in candidates.items():
             if target not in replace and (target not in stored or entry.sort > stored[target]):
                 changes[target] = entry
-        self.write(changes, documents, everything=False)
+        self.write(changes, batch, everything=False)
 
-    def rebuild(self, entries: Iterable[Latest], documents: int) -> None:
-        """Replace everything with ``entries`` (the newest report of each identity), recording ``documents``."""
-        self.write({entry.target: entry for entry in entries}, documents, everything=True)
+    def rebuild(self, entries: Iterable[Latest], batch: int) -> None:
+        """Replace everything with ``entries`` (the newest report of each identity), recording commit ``batch``."""
+        self.write({entry.target: entry for entry in entries}, batch, everything=True)
 
     def stored_sorts(self, searcher: tantivy.Searcher, targets: list[int]) -> dict[int, int]:
         if not targets:
@@ -148,7 +148,7 @@ class LatestIndex:
         sorts = searcher.fast_field_values("sort", addresses)
         return {int(key): int(sort) for key, sort in zip(keys, sorts, strict=True) if key is not None}
 
-    def write(self, changes: dict[int, Latest | None], documents: int, everything: bool) -> None:
+    def write(self, changes: dict[int, Latest | None], batch: int, everything: bool) -> None:
         writer = self.writer()
         try:
             if everything:
@@ -160,7 +160,7 @@ class LatestIndex:
             for entry in changes.values():
                 if entry is not None:
                     writer.add_json(entry_document(entry))
-            writer.add_json(orjson.dumps({"kind": STATE, "documents": documents}).decode())
+            writer.add_json(orjson.dumps({"kind": STATE, "batch": batch}).decode())
             writer.commit()
         except Exception:
             writer.rollback()
@@ -184,7 +184,7 @@ class LatestIndex:
 def scanned_in(schema: tantivy.Schema, network: IPNetwork) -> Query:
     """Entries whose scanned address is in ``network``, as the plan reads the ``ip`` parameter (an IPv6 network
     holding the IPv4-mapped range means its IPv6 addresses only)."""
-    return Compiler(schema, frozenset()).compile(plan_ip_range(network, ""))
+    return Compiler(schema, Kinds({})).compile(plan_ip_range(network, ""))
 
 
 def entry_document(entry: Latest) -> str:

@@ -106,15 +106,22 @@ def encode_observations(observations: Iterable[PortObservation]) -> tuple[np.nda
     return np.array(v4, dtype=V4_KEY), np.array(v6, dtype=V6_KEY)
 
 
-def encode(targets: Iterable[Target]) -> tuple[np.ndarray, np.ndarray]:
-    """(IPv4 keys, IPv6 keys), unsorted, duplicates kept."""
+def observation_key(packed: bytes, port: int, day: int) -> int | bytes:
+    """One observation's key: an int for IPv4, 20 bytes for IPv6 (``keys`` makes the arrays)."""
+    if len(packed) == 4:
+        return int.from_bytes(packed, "big") << 32 | port << 16 | day
+    return packed + port.to_bytes(2, "big") + day.to_bytes(2, "big")
+
+
+def keys(observations: Iterable[int | bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(IPv4 keys, IPv6 keys) of ``observation_key`` values, unsorted, duplicates kept."""
     v4: list[int] = []
     v6: list[bytes] = []
-    for packed, port, day in targets:
-        if len(packed) == 4:
-            v4.append(int.from_bytes(packed, "big") << 32 | port << 16 | day)
+    for key in observations:
+        if type(key) is int:
+            v4.append(key)
         else:
-            v6.append(packed + port.to_bytes(2, "big") + day.to_bytes(2, "big"))
+            v6.append(key)  # type: ignore[arg-type]
     return np.array(v4, dtype=V4_KEY), np.array(v6, dtype=V6_KEY)
 
 
