@@ -37,17 +37,22 @@ class FailingSearcher:
         return getattr(self.searcher, name)
 
 
-@pytest.fixture
-def failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    store = EmbeddedStore(tmp_path / "store")
-    store.ingest(CORPUS)
+def fail_every_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shard's searcher of every embedded index fails, as tantivy does."""
     real = ReportIndex.view
 
-    def failing_view(index: ReportIndex) -> View:  # every shard's searcher fails
+    def failing_view(index: ReportIndex) -> View:
         view = real(index)
         return dataclasses.replace(view, searchers=tuple(FailingSearcher(searcher) for searcher in view.searchers))
 
     monkeypatch.setattr(ReportIndex, "view", failing_view)
+
+
+@pytest.fixture
+def failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    store = EmbeddedStore(tmp_path / "store")
+    store.ingest(CORPUS)
+    fail_every_search(monkeypatch)
     app = create_app(store, TokenStore(tmp_path))
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {app.state.tokens.create('errors')}"
@@ -75,13 +80,7 @@ def test_a_tantivy_failure_is_a_503_with_the_json_error_body(
 def test_every_reading_method_translates_the_engines_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = EmbeddedStore(tmp_path)
     store.ingest(CORPUS)
-    real = ReportIndex.view
-
-    def failing_view(index: ReportIndex) -> View:  # every shard's searcher fails
-        view = real(index)
-        return dataclasses.replace(view, searchers=tuple(FailingSearcher(searcher) for searcher in view.searchers))
-
-    monkeypatch.setattr(ReportIndex, "view", failing_view)
+    fail_every_search(monkeypatch)
     for call in (
         lambda: store.search(Filters()),
         lambda: store.search_rendered(Filters()),
