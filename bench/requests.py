@@ -14,7 +14,6 @@ markdown table, with the ratio to the other tree. Not part of the test suite: ru
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
 import resource
@@ -35,41 +34,15 @@ QUERIES = [
 
 
 def call(app: object, path: str, query: bytes, bearer: bytes) -> int:
-    """One GET to the ASGI app; its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", bearer)],
-        "client": ("127.0.0.1", 50000),
-        "server": ("bench", 80),
-    }
-    status = 0
+    """One GET to the ASGI app (the API tests' raw request); its status."""
+    from tests.api.asgi import raw_get
 
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    LOOP.run_until_complete(app(scope, receive, send))  # type: ignore[operator]
-    return status
-
-
-LOOP = asyncio.new_event_loop()
+    return raw_get(app, path, query, [(b"authorization", bearer)]).status  # type: ignore[arg-type]
 
 
 def child(folder: Path, count: int, calls: int) -> None:
     """In one tree: build the store once, then time ``calls`` requests; print CPU and wall µs per call."""
-    sys.path.insert(0, str(HERE))
+    sys.path[:0] = [str(HERE), str(HERE.parent)]  # bench/generate.py, the tests' ASGI request
     from generate import generate  # bench/generate.py
     from shoal.api.app import create_app
     from shoal.model import Report
