@@ -182,6 +182,12 @@ function certificatesOf(reports) {
   return [...found.values()];
 }
 
+/** A fingerprint's link, in the monospace face fingerprints are read in. */
+function hash(link) {
+  link.classList.add("hash");
+  return link;
+}
+
 /** One certificate: each field a search (``dataset``: where the search goes). */
 function certificateCard(cert, dataset = "") {
   const find = (type, value, context = null) =>
@@ -195,8 +201,8 @@ function certificateCard(cert, dataset = "") {
     ["IP addresses", list("ip", cert.ips, "cert-ip-address")],
     ["valid", cert.valid],
     ["key", cert.key],
-    ["SHA-256", cert.sha256 && find("cert-sha256", cert.sha256)],
-    ["JA4X", cert.ja4x && find("ja4x-hash", cert.ja4x)],
+    ["SHA-256", cert.sha256 && hash(find("cert-sha256", cert.sha256))],
+    ["JA4X", cert.ja4x && hash(find("ja4x-hash", cert.ja4x))],
     ["ports", [...cert.ports].join(", ")],
     ["CT logs", [...cert.logs].join(", ")],
     ["seen", cert.first === cert.last ? cert.first : `${cert.first} to ${cert.last}`],
