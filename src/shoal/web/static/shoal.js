@@ -5,35 +5,35 @@ const NUMBER = new Intl.NumberFormat("en");
 const BANNER_LINES = 8; // the first lines of a service's answer shown on its card
 const HEADERS_OF = new Set(["http", "https", "http-proxy", "ipp"]); // protocols whose banner is a status line
 const ANY = null; // any context
-/** A card's facts, in order: [label, how to find the values, link them?]. A value is a link where searching
+const [TEXT, LINK, HASH] = ["text", "link", "hash"]; // how a fact's values are shown: a hash is a monospace link
+/** A card's facts, in order: [label, how to find the values, how to show them]. A value is a link where searching
  *  for it finds more of the same (a product, an organisation, a fingerprint), and plain text where it is only
- *  read (a title, a URL, a date). ``find`` is [type, context] or a function of the report giving [value, term]
- *  pairs (term null: plain). */
+ *  read (a title, a URL, a date). ``find`` is [type, context] or a function of the report giving
+ *  [value, search term or null, prefix] triples. */
 const KEY_ITEMS = [
-  ["products", ["product-tag", ANY], true],
-  ["product info", ["product-info", ANY], false],
-  ["host", ["host", ""], false],
-  ["url", ["url", ANY], false],
-  ["PTR names", ["host", "dns-ptr"], false],
-  ["name servers", ["host", "dns-ns"], true],
-  ["organisation", ["entity", ANY], true],
-  ["AS", ["asn", ANY], true],
-  ["country", ["geo-country", ANY], true],
-  ["SSH host keys", hostKeys, true],
-  ["HASSH", ["hassh-server", ANY], true],
-  ["subject", ["subject", ANY], false],
-  ["issuer", ["issuer", ANY], true],
-  ["certificate names", ["host", "cert-dns-name"], false],
-  ["valid", validity, false],
-  ["key", certificateKey, false],
-  ["certificate SHA-256", ["cert-sha256", ANY], true],
-  ["JA4S", ["ja4s-hash", ANY], true],
-  ["JA4X", ["ja4x-hash", ANY], true],
-  ["JARM", ["jarm", ANY], true],
-  ["favicon hash", ["obj-murmur3", "favicon"], true],
-  ["CT log", ["ct-log", ANY], false],
+  ["products", ["product-tag", ANY], LINK],
+  ["product info", ["product-info", ANY], TEXT],
+  ["host", ["host", ""], TEXT],
+  ["url", ["url", ANY], TEXT],
+  ["PTR names", ["host", "dns-ptr"], TEXT],
+  ["name servers", ["host", "dns-ns"], LINK],
+  ["organisation", ["entity", ANY], LINK],
+  ["AS", ["asn", ANY], LINK],
+  ["country", ["geo-country", ANY], LINK],
+  ["SSH host keys", hostKeys, HASH],
+  ["HASSH", ["hassh-server", ANY], HASH],
+  ["subject", ["subject", ANY], TEXT],
+  ["issuer", ["issuer", ANY], LINK],
+  ["certificate names", ["host", "cert-dns-name"], TEXT],
+  ["valid", validity, TEXT],
+  ["key", certificateKey, TEXT],
+  ["certificate SHA-256", ["cert-sha256", ANY], HASH],
+  ["JA4S", ["ja4s-hash", ANY], HASH],
+  ["JA4X", ["ja4x-hash", ANY], HASH],
+  ["JARM", ["jarm", ANY], HASH],
+  ["favicon hash", ["obj-murmur3", "favicon"], LINK],
+  ["CT log", ["ct-log", ANY], TEXT],
 ];
-const HASHES = new Set(["ssh-hostkey-sha256", "hassh-server", "cert-sha256", "ja4s-hash", "ja4x-hash", "jarm"]);
 const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
 /** The table of datasets, as the server renders it into every page: name → {path (its search endpoint), label,
  *  facets ([type, context, title] drawn beside its results), selectors}; the first is the default. */
@@ -303,31 +303,27 @@ function answerBlock(report) {
   );
 }
 
-/** A card's fact as text or a search link (``prefix`` before it, e.g. a key's type). */
-function factValue(type, [value, term, prefix]) {
+/** A card's value as text or a search link (``prefix`` before it, e.g. a key's type). */
+function factValue([value, term, prefix], hash) {
   const text = term
     ? el("a", { href: `/?${query({ expression: term })}`, title: `Search ${term}` }, value)
     : el("span", {}, value);
-  if (HASHES.has(type)) text.classList.add("hash");
+  if (hash) text.classList.add("hash");
   return el("span", { className: "value" }, prefix && [el("span", { className: "prefix" }, prefix), " "], text);
 }
 
 function keyFacts(report) {
   const keys = el("dl", { className: "key-items" });
-  for (const [label, find, linked] of KEY_ITEMS) {
-    let found;
-    let type = "";
-    if (typeof find === "function") {
-      found = find(report);
-      type = find === hostKeys ? "ssh-hostkey-sha256" : "";
-    } else {
-      const [itemType, context] = find;
-      type = itemType;
-      found = values(report, itemType, context).map((value) => [value, linked && termFor(itemType, value, context)]);
-    }
+  for (const [label, find, kind] of KEY_ITEMS) {
+    const [type, context] = typeof find === "function" ? [] : find;
+    const found = type
+      ? values(report, type, context).map((value) => [value, kind !== TEXT && termFor(type, value, context)])
+      : find(report);
     if (!found.length) continue;
-    const separator = () => (find === hostKeys ? el("br") : ", "); // a host key a line
-    const shown = found.slice(0, 6).flatMap((fact, index) => [index > 0 && separator(), factValue(type, fact)]);
+    const shown = found.slice(0, 6).flatMap((fact, index) => [
+      index > 0 && (fact[2] ? el("br") : ", "), // a value with a prefix (a host key's type) has a line of its own
+      factValue(fact, kind === HASH),
+    ]);
     const hidden = found.length > 6 && el("span", { className: "more" }, ` and ${count(found.length - 6)} more`);
     keys.append(el("dt", {}, label), el("dd", {}, shown, hidden, ATTRIBUTED_TYPES.has(type) && attribution()));
   }
