@@ -193,6 +193,15 @@ def test_an_address_nothing_is_known_about(browser: WebDriver, site: Served) -> 
     wait(browser, lambda b: texts(b, "#results .empty") == ["No report matches."])
 
 
+def test_an_address_known_only_by_its_ptr_name(browser: WebDriver, site: Served) -> None:
+    visit(browser, site, "/host/192.0.2.82")
+    wait(browser, lambda b: texts(b, "#host-names a"))
+    assert texts(browser, "#host-names a") == ["host-2.example.net"]
+    assert texts(browser, "#host-facts") == ["No service reported for this IP. What else is known:"]
+    shown = browser.execute_script("return [...document.querySelectorAll('#host section')].filter(e => e.offsetParent)")
+    assert shown == []  # no service, certificate, open port or logged certificate: no section at all
+
+
 def facts(card: object) -> dict[str, str]:
     """A card's key facts, label → text."""
     labels = [dt.text for dt in card.find_elements(By.CSS_SELECTOR, ".key-items dt")]  # type: ignore[attr-defined]
