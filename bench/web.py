@@ -7,8 +7,9 @@ DIR holds a store (e.g. ``bench/generate.py --count 100000 --seed 1`` imported w
 ``shoal serve`` is started on it (a free port, an enterprise token) and each page is opened ``--runs``
 times, interleaved, after one warm-up round. A page is "on screen" when its script has drawn what it
 fetched (search: the cards and every facet; a chart's bars; host: the port cards and the heat map; network:
-the heat map). The floor, in the same rounds: opening a static file (no API call). Prints a markdown
-table for docs/web.md. Needs chromium and chromedriver (scripts/install-browser.sh). Not run by the tests.
+the heat map; the landing page: what the server holds). The floor, in the same rounds: opening a static file
+(no API call). Prints a markdown table for docs/web.md. Needs chromium and chromedriver
+(scripts/install-browser.sh). Not run by the tests.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ DRAWN = {  # a page's "data on screen" test, in JavaScript
     " && document.querySelector('#services .card') !== null",
     "network": "return document.querySelector('#heatmap table') !== null",
     "static": "return document.readyState === 'complete'",
+    "landing": "return document.getElementById('held')?.textContent.includes('newest scan')",
 }
 PAGES = [
     ("static file (the floor: no API call)", "/static/shoal.css", "static"),
+    ("landing page (reports, services: one `most_recent` count, newest scan)", "/", "landing"),
     ("search `product-tag:nginx` (100 cards, 5 facets)", "/?expression=product-tag%3Anginx", "search"),
     ("search everything + chart by `port-tcp`", "/?summarize=port-tcp", "chart"),
     (

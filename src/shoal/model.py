@@ -412,7 +412,12 @@ DATASET_TABLE: dict[str, Dataset] = {
                     "nameserver", "host", "dns-ns", "domain/rdns: reports whose name server is under this domain."
                 ),
             ),
-            facets=(Facet("host", "dns-ns", "Name servers"), Facet("host", "dns-ptr", "PTR names")),
+            # not PTR names: each names one address, so their counts are all 1
+            facets=(
+                Facet("host", "dns-ns", "Name servers"),
+                Facet("asn", None, "Networks (AS)"),
+                Facet("entity", None, "Organisations"),
+            ),
             columns="date,ip,host;dns-ptr,host;dns-ns,id",
         ),
     )

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
 from shoal.model import Item, Report
-from shoal.request.export import CHUNK_BYTES, csv_row, encode
+from shoal.request.export import CHUNK_BYTES, csv_row, encode, export_filename
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
 from tests.corpus import CORPUS
@@ -33,6 +33,32 @@ def without_token(client: TestClient) -> Iterator[TestClient]:
         client.headers["Authorization"] = secret
 
 
+def dated(name: str) -> set[str]:
+    """The Content-Disposition of a download named ``name`` with today's date (UTC; either side of midnight)."""
+    days = {dt.datetime.now(dt.UTC).date() + dt.timedelta(days=n) for n in (-1, 0)}
+    return {f'attachment; filename="{name.format(day.isoformat())}"' for day in days}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "search", "name"),
+    [
+        ("protocols", "", "shoal-protocols-all-2026-12-06.ndjson"),
+        ("protocols", "product-tag:nginx", "shoal-protocols-product-tag-nginx-2026-12-06.ndjson"),
+        ("rdns", 'host:"Example.ORG" 10.0.0.0/8', "shoal-rdns-host-example.org-10.0.0.0-8-2026-12-06.ndjson"),
+        ("ct", '"/../etc/passwd" ; \r\n', "shoal-ct-etc-passwd-2026-12-06.ndjson"),
+        ("protocols", "ü" * 5, "shoal-protocols-all-2026-12-06.ndjson"),
+        ("protocols", "a" * 100, f"shoal-protocols-{'a' * 40}-2026-12-06.ndjson"),
+    ],
+)
+def test_an_export_is_named_after_its_dataset_search_and_day(dataset: str, search: str, name: str) -> None:
+    assert export_filename(dataset, search, "ndjson", dt.date(2026, 12, 6)) == name
+
+
+def test_the_download_carries_that_name(client: TestClient) -> None:
+    response = client.get(URL, params={"query": "University London", "format": "csv"})
+    assert response.headers["content-disposition"] in dated("shoal-protocols-university-london-{}.csv")
+
+
 def lines(response) -> list[dict]:
     return [orjson.loads(line) for line in response.content.splitlines()]
 
@@ -41,7 +67,7 @@ def test_ndjson_is_every_match_newest_first(client: TestClient) -> None:
     response = client.get(URL)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-ndjson"
-    assert response.headers["content-disposition"] == 'attachment; filename="shoal-export.ndjson"'
+    assert response.headers["content-disposition"] in dated("shoal-protocols-all-{}.ndjson")
     assert response.headers["x-result-count"] == str(len(CORPUS))
     exported = lines(response)
     assert exported == client.get("/v1/scan/protocols").json()["results"]
@@ -68,7 +94,7 @@ def test_the_parameters_are_scan_protocols(client: TestClient, params: dict) -> 
 def test_csv_has_one_row_per_report(client: TestClient) -> None:
     response = client.get(URL, params={"format": "csv", "ip": "8.8.8.8"})
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["content-disposition"] == 'attachment; filename="shoal-export.csv"'
+    assert response.headers["content-disposition"] in dated("shoal-protocols-8.8.8.8-{}.csv")
     rows = response.text.split("\r\n")
     assert rows[0] == (
         "date,id,ip,port,protocol,title,server_banner,http_server,host,product_tag,geo_country,entity,asn,"

@@ -4,6 +4,7 @@ the browser made, and console errors."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -53,6 +54,17 @@ def screenshot(browser: WebDriver, name: str, full_page: bool = True) -> Path:
     browser.set_window_size(width, height)
     print(f"screenshot: {path}")
     return path
+
+
+def downloaded(folder: Path, name: str) -> Callable[[WebDriver], Path | None]:
+    """The file ``name`` (``{day}``: the date the server named it with) once the browser has written it."""
+    pattern = re.compile(re.escape(name).replace(re.escape("{day}"), r"\d{4}-\d{2}-\d{2}") + "$")
+
+    def done(_: WebDriver) -> Path | None:
+        found = [path for path in folder.iterdir() if pattern.match(path.name)]
+        return found[0] if len(found) == 1 and not list(folder.glob("*.crdownload")) else None
+
+    return done
 
 
 def overflows(browser: WebDriver) -> list[str]:

@@ -1,7 +1,7 @@
 """A real headless Chromium (Debian's chromium + chromium-driver, through Selenium) against a real server.
 
-Screenshots go to the session's temporary directory (``screenshots*/`` under pytest's basetemp; the path is
-printed by ``tests.web.browsing.screenshot``), for a person to look at.
+Screenshots go to ``$SHOAL_SCREENSHOTS`` or else the session's temporary directory (``screenshots*/`` under
+pytest's basetemp; the path is printed by ``tests.web.browsing.screenshot``), for a person to look at.
 
 Without a browser the web tests are skipped on a workstation, and fail in CI (``CI=true``): the suite must
 not pass there by testing nothing. ``scripts/install-browser.sh`` installs it.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -60,6 +61,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield running
 
 
+def screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``$SHOAL_SCREENSHOTS`` if set (kept for a person or CI to collect), else a folder under pytest's basetemp
+    (of which pytest keeps the last three runs' only)."""
+    chosen = os.environ.get("SHOAL_SCREENSHOTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
@@ -71,6 +83,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})  # performance: requests
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.screenshot_folder = tmp_path_factory.mktemp("screenshots")  # type: ignore[attr-defined]
+    driver.screenshot_folder = screenshot_folder(tmp_path_factory)  # type: ignore[attr-defined]
     yield driver
     driver.quit()

@@ -29,6 +29,7 @@ from tests.corpus import CORPUS, DATASET_CORPUS
 from tests.web.browsing import (
     PHONE_WIDTH,
     card_ids,
+    downloaded,
     no_script_errors,
     overflows,
     requested_urls,
@@ -205,8 +206,7 @@ def test_the_dataset_switch(browser: WebDriver, site: Served, tmp_path: Path) ->
     wait(browser, lambda b: facet_values(b, "Name servers") == [("ns1.example.org", "2"), ("ns2.example.net", "1")])
     screenshot(browser, "dataset-rdns")
     browser.find_element(By.CSS_SELECTOR, "#export button[data-format='ndjson']").click()  # every dataset exports
-    exported = tmp_path / "shoal-export.ndjson"
-    wait(browser, lambda _: exported.exists() and not list(tmp_path.glob("*.crdownload")))
+    exported = wait(browser, downloaded(tmp_path, "shoal-rdns-host-example.org-{day}.ndjson"))  # named after all
     assert [orjson.loads(line)["id"] for line in exported.read_bytes().splitlines()] == ["n03", "n02", "n01"]
     visit(browser, site, "/?dataset=ct&expression=" + quote("host:example.org"))
     wait(browser, lambda b: card_ids(b) == ["c03", "c02", "c01"])

@@ -5,7 +5,6 @@ Each page is saved as a screenshot (see tests/web/browsing.py) for a person to l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.web.browsing import card_ids, no_script_errors, screenshot, texts, visit, wait
+from tests.web.browsing import card_ids, downloaded, no_script_errors, screenshot, texts, visit, wait
 from tests.web.server import PAGING_REPORTS, Served
 
 __all__ = ["no_script_errors"]  # the autouse fixture, for this module's tests
@@ -177,27 +176,19 @@ def test_the_jump_box_opens_a_host_or_a_network(browser: WebDriver, served: Serv
     assert browser.find_element(By.TAG_NAME, "h1").text == "2001:db8::10"
 
 
-def downloaded(folder: Path, name: str) -> Callable[[WebDriver], Path | None]:
-    def done(_: WebDriver) -> Path | None:
-        path = folder / name
-        return path if path.exists() and not list(folder.glob("*.crdownload")) else None
-
-    return done
-
-
 def test_export_downloads_every_match(browser: WebDriver, served: Served, tmp_path: Path) -> None:
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
     visit(browser, served, "/?expression=title%3Apaging")
     wait(browser, lambda b: len(card_ids(b)) == 100)
     browser.find_element(By.CSS_SELECTOR, "#export button[data-format='ndjson']").click()
-    ndjson = wait(browser, downloaded(tmp_path, "shoal-export.ndjson"))
+    ndjson = wait(browser, downloaded(tmp_path, "shoal-protocols-title-paging-{day}.ndjson"))
     reports = [orjson.loads(line) for line in ndjson.read_bytes().splitlines()]
     assert len(reports) == PAGING_REPORTS  # every match, past the first page
     assert reports[0]["id"] == "p139" and {report["id"] for report in reports} == {f"p{n:03d}" for n in range(150)}
     assert browser.find_element(By.ID, "export-state").text == "Downloading 150 reports as NDJSON."
     screenshot(browser, "export")
     browser.find_element(By.CSS_SELECTOR, "#export button[data-format='csv']").click()
-    lines = wait(browser, downloaded(tmp_path, "shoal-export.csv")).read_text().splitlines()
+    lines = wait(browser, downloaded(tmp_path, "shoal-protocols-title-paging-{day}.csv")).read_text().splitlines()
     assert lines[0].startswith("date,id,ip,port,protocol,title,")
     assert len(lines) == 1 + PAGING_REPORTS
     assert lines[1].startswith("2026-10-20,p139,198.51.100.39,8082,http,paging test 139,")

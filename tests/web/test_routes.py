@@ -44,12 +44,24 @@ def test_assets_are_served_with_their_types(client: TestClient) -> None:
         assert response.status_code == 200, name
         expected = "text/css" if name.endswith(".css") else "text/javascript"
         assert response.headers["content-type"].startswith(expected)
-    assert client.get("/static/nothing.js").status_code == 404
 
 
 def test_the_api_is_unchanged_around_the_pages(client: TestClient) -> None:
-    assert client.get("/nowhere").headers["content-type"] == "application/json"
+    for path in ("/v1/nowhere", "/v1", "/v1/scan/nowhere"):  # the API's paths answer in JSON, as Driftnet's
+        response = client.get(path, headers={"Accept": "text/html"})
+        assert (response.status_code, response.headers["content-type"]) == (404, "application/json"), path
+    assert client.post("/").status_code == 405
     assert client.get("/v1/scan/protocols", params={"ip": "8.8.8.8"}).json()["result_count"] == 3
+
+
+def test_every_other_unknown_path_is_the_html_404_page(client: TestClient) -> None:
+    for path in ("/nowhere", "/host", "/docs/x", "/static/nothing.js", "/v1x", "/%3Cb%3E"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "text/html; charset=utf-8", path
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        assert '<script type="module" src="/static/message.js' in response.text  # the header works
+    assert "<h1>Nothing at /&lt;b&gt;.</h1>" in client.get("/%3Cb%3E").text
 
 
 def test_every_page_carries_the_table_of_datasets_and_no_script_copies_it(client: TestClient) -> None:

@@ -6,7 +6,9 @@ row per report, for spreadsheets and grep), in chunks of about ``CHUNK_BYTES``. 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
@@ -34,6 +36,8 @@ CSV_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
 )
 CSV_HEADER = ("date", "id", "ip", "port", "protocol", *(column for column, _, _ in CSV_COLUMNS))
 JOIN = " | "
+NAME_WORDS = 40  # the most characters of the search an export's file name keeps
+NOT_A_NAME_CHARACTER = re.compile(r"[^a-z0-9.]+")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -89,3 +93,11 @@ def encode(reports: Iterable[Report], export: ExportFormat) -> Iterator[bytes]:
             chunk, size = [], 0
     if chunk:
         yield b"".join(chunk)
+
+
+def export_filename(dataset: str, search: str, export: ExportFormat, day: dt.date) -> str:
+    """What a download of an export is called: ``shoal-<dataset>-<the search>-<day>.<format>``, the search as
+    lower-case letters, digits, dots and dashes (at most ``NAME_WORDS`` of them; ``all`` for no search), e.g.
+    ``shoal-protocols-product-tag-nginx-2026-12-06.ndjson``."""
+    words = NOT_A_NAME_CHARACTER.sub("-", search.lower()).strip("-.")[:NAME_WORDS].rstrip("-.") or "all"
+    return f"shoal-{dataset}-{words}-{day.isoformat()}.{export}"

@@ -15,8 +15,9 @@ from pathlib import Path
 from string import Template
 
 import orjson
-from fastapi import APIRouter, FastAPI
-from starlette.responses import HTMLResponse
+from fastapi import APIRouter, FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from shoal import __version__
@@ -156,6 +157,26 @@ def cidr_page(network: str = "") -> HTMLResponse:
     return render("cidr", str(parsed), network=str(parsed))
 
 
+def is_api_path(path: str) -> bool:
+    """The API's paths (Driftnet's, under ``/v1``, and the OpenAPI document) answer in JSON, even a 404."""
+    return path == "/v1" or path.startswith("/v1/") or path == "/openapi.json"
+
+
+def not_found_page(path: str) -> HTMLResponse:
+    return render("message", "Not found", 404, message=f"Nothing at {path}.")
+
+
 def install_web(app: FastAPI) -> None:
+    """The pages and their assets; a 404 outside the API becomes the HTML "not found" page (the API's own error
+    handler, installed before, answers everything else)."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    api_error = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 404 and not is_api_path(request.url.path):
+            return not_found_page(request.url.path)
+        return await api_error(request, error)  # type: ignore[no-any-return]
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

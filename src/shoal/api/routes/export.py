@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,7 +38,7 @@ from shoal.api.protocol import SEND_TIMEOUT_SHARE
 from shoal.api.render import json_response
 from shoal.api.tickets import TICKET_SECONDS, ExportTickets
 from shoal.errors import BadParameter, NoResults, TooManyRequests, Unauthorized
-from shoal.request.export import MEDIA_TYPES, ExportFormat, encode
+from shoal.request.export import MEDIA_TYPES, ExportFormat, encode, export_filename
 from shoal.request.params import DATASET, EXPORT, FORMAT, TICKET, declare
 from shoal.request.reading import known_types
 from shoal.request.responses import EXPORT_MEDIA_TYPES, QUERY, answers
@@ -104,6 +105,15 @@ def prepared(params: QueryParams, store: Store) -> tuple[ExportFormat, Filters, 
     return export, filters, total
 
 
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def searched(params: QueryParams) -> str:
+    """What an export selects, in words for its file name: the expression (or free text) and the address range."""
+    return " ".join(params.get(name, "") for name in ("expression", "query", "ip")).strip()
+
+
 def export_cost(total: int) -> int:
     """Units an export of ``total`` reports costs: one per started EXPORT_UNIT."""
     return max(1, -(-total // EXPORT_UNIT))
@@ -144,8 +154,9 @@ async def export_reports(request: Request) -> Response:
     except BaseException:
         end()
         raise
+    name = export_filename(DATASET.read(request.query_params), searched(request.query_params), export, today())
     headers = {
-        "Content-Disposition": f'attachment; filename="shoal-export.{export}"',
+        "Content-Disposition": f'attachment; filename="{name}"',
         "X-Result-Count": str(total),
         "Cache-Control": "no-store",
     }

@@ -8,6 +8,7 @@ import {
   DATASETS,
   api,
   attribution,
+  certificateKey,
   count,
   el,
   heat,
@@ -18,6 +19,7 @@ import {
   reportCard,
   searchLink,
   termFor,
+  validity,
   values,
 } from "./shoal.js";
 
@@ -165,6 +167,9 @@ function certificatesOf(reports) {
       ips: new Set(),
       ports: new Set(),
       logs: new Set(),
+      valid: validity(report)[0]?.[0],
+      key: certificateKey(report)[0]?.[0],
+      ja4x: values(report, "ja4x-hash")[0],
     };
     for (const name of values(report, "host", "cert-dns-name")) known.names.add(name);
     for (const address of values(report, "ip", "cert-ip-address")) known.ips.add(address);
@@ -177,9 +182,16 @@ function certificatesOf(reports) {
   return [...found.values()];
 }
 
+/** A fingerprint's link, in the monospace face fingerprints are read in. */
+function hash(link) {
+  link.classList.add("hash");
+  return link;
+}
+
 /** One certificate: each field a search (``dataset``: where the search goes). */
 function certificateCard(cert, dataset = "") {
-  const find = (type, value, context = null) => searchLink({ expression: termFor(type, value, context), dataset }, value);
+  const find = (type, value, context = null) =>
+    searchLink({ expression: termFor(type, value, context), dataset }, value);
   const list = (type, found, context) => [...found].map((value) => find(type, value, context));
   const selfSigned = cert.subject && cert.subject === cert.issuer;
   const rows = [
@@ -187,7 +199,10 @@ function certificateCard(cert, dataset = "") {
     ["issuer", cert.issuer && [find("issuer", cert.issuer), selfSigned && " (self-signed)"]],
     ["DNS names", list("host", cert.names, "cert-dns-name")],
     ["IP addresses", list("ip", cert.ips, "cert-ip-address")],
-    ["SHA-256", cert.sha256 && find("cert-sha256", cert.sha256)],
+    ["valid", cert.valid],
+    ["key", cert.key],
+    ["SHA-256", cert.sha256 && hash(find("cert-sha256", cert.sha256))],
+    ["JA4X", cert.ja4x && hash(find("ja4x-hash", cert.ja4x))],
     ["ports", [...cert.ports].join(", ")],
     ["CT logs", [...cert.logs].join(", ")],
     ["seen", cert.first === cert.last ? cert.first : `${cert.first} to ${cert.last}`],
@@ -241,10 +256,19 @@ async function load() {
       "No certificate in the CT logs names it.",
     );
     if (!all) {
-      facts.textContent = "No reports for this IP; open ports in the last 30 days:";
-      showSummary([], ptrNames, await portsOverTime(iso(Date.now() - 29 * DAY), iso(Date.now())));
-      $("services").replaceChildren(el("p", { className: "empty" }, "No service reported."));
-      showCertificates($("certificates"), [], "", "No certificate seen.");
+      const honeypot = await portsOverTime(iso(Date.now() - 29 * DAY), iso(Date.now()));
+      const portsSeen = Boolean($("ports").querySelector("table"));
+      const logged = Boolean(ct?.results?.length);
+      if (!ptrNames.length && !logged && !portsSeen) {
+        nothingKnown();
+        return;
+      }
+      facts.textContent = "No service reported for this IP. What else is known:";
+      showSummary([], ptrNames, honeypot);
+      section("services").hidden = section("certificates").hidden = true;
+      section("ports").hidden = !portsSeen;
+      section("ct-certificates").hidden = !logged;
+      $("ports-source").textContent += " The last 30 days.";
       return;
     }
     const perPort = counts?.summary.values || {};
@@ -267,6 +291,24 @@ async function load() {
   } catch (error) {
     facts.textContent = `Error: ${error.message}`;
   }
+}
+
+/** The section that holds the element ``id``. */
+const section = (id) => $(id).closest("section");
+
+/** An address no dataset knows anything about: one line saying so, and a search of its network instead. */
+function nothingKnown() {
+  for (const part of $("host").querySelectorAll("section, .links")) part.hidden = true;
+  $("host-facts").replaceChildren(
+    el(
+      "span",
+      { className: "nothing" },
+      `Nothing known about ${ip}`,
+      " · ",
+      searchLink({ ip: network }, "search its network"),
+      ` (${network})`,
+    ),
+  );
 }
 
 const network = ip.includes(":") ? `${ip}/64` : `${ip.split(".").slice(0, 3).join(".")}.0/24`;

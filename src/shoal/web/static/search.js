@@ -12,6 +12,7 @@ import {
   api,
   barChart,
   el,
+  hasToken,
   inTurn,
   initPage,
   plural,
@@ -27,6 +28,8 @@ const FIELDS = ["expression", "dataset", ...INPUTS, "summarize", "summary_limit"
 const DEFAULT_SUMMARY_LIMIT = 20;
 const FACET_LIMIT = 5;
 const DEFAULT_DATASET = Object.keys(DATASETS)[0];
+const NO_TOKEN = "Paste an API token above to see what this server holds.";
+const WIDE_SCREEN = matchMedia("(min-width: 761px)"); // narrower: a phone's layout (shoal.css)
 const form = $("search");
 let cardinalityAllowed = true;
 let facetsShown = ""; // the selection the facets were drawn for
@@ -238,15 +241,51 @@ async function loadFacets(state) {
   );
 }
 
+/** The options folded on a phone (unless one is set), open on a wider screen; the fold says how many are set. */
+function foldOptions(state) {
+  const set =
+    [...INPUTS, "summarize"].filter((name) => state[name]).length + FLAGS.filter((name) => state[name]).length;
+  $("advanced-state").textContent = set ? `(${set} set)` : "";
+  $("advanced").open = WIDE_SCREEN.matches || set > 0;
+}
+
+/** The landing page (no search yet): what the server holds, example searches, links to the help and /docs. */
+async function showLanding() {
+  $("results").replaceChildren();
+  $("summary").hidden = $("pager").hidden = $("export").hidden = $("facets").hidden = true;
+  facetsShown = "";
+  $("landing").hidden = false;
+  const held = $("held");
+  const path = DATASETS[DEFAULT_DATASET].path;
+  if (!hasToken()) {
+    held.textContent = NO_TOKEN; // not asked for yet: the page only shows it where it is needed
+    return;
+  }
+  try {
+    const [reports, services] = await inTurn([{}, { most_recent: "true" }], (params) => api(path, query(params)));
+    held.textContent = reports
+      ? [
+          plural(reports.result_count, "report"),
+          `${plural(services?.result_count || 0, "service")} (ip:port, the newest report of each)`,
+          `newest scan ${reports.results[0].date}`,
+        ].join(" · ")
+      : "No reports yet: import some (shoal import) or scan (shoal scan).";
+  } catch (error) {
+    held.textContent = error.status === 401 ? NO_TOKEN : `Error: ${error.message}`;
+  }
+}
+
 async function run() {
   const params = new URLSearchParams(location.search);
   fillForm(params);
   clearProblems();
   const state = readForm();
   const page = pageOf(params);
+  foldOptions(state);
   $("summary").hidden = !state.summarize;
   noteWords(state.expression);
-  if (!params.size) return;
+  if (!params.size) return showLanding();
+  $("landing").hidden = true;
   const results = $("results");
   results.setAttribute("aria-busy", "true");
   const search = selection(state);
@@ -282,7 +321,7 @@ async function exportAll(format) {
       stateBox.textContent = "Nothing to export.";
       return;
     }
-    el("a", { href: link.url, download: `shoal-export.${format}` }).click();
+    el("a", { href: link.url, download: true }).click(); // named by the server: dataset, search and day
     stateBox.textContent = `Downloading ${plural(link.result_count, "report")} as ${format.toUpperCase()}.`;
   } catch (error) {
     stateBox.textContent = `Export failed: ${error.message}`;
@@ -305,6 +344,11 @@ for (const example of document.querySelectorAll("button.example")) {
     $("expression").focus();
   });
 }
+function openSyntax() {
+  $("syntax").open = true;
+}
+$("syntax-link").addEventListener("click", openSyntax);
+if (location.hash === "#syntax") openSyntax();
 document.addEventListener("keydown", (event) => {
   if (event.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName)) {
     event.preventDefault();

@@ -2,25 +2,37 @@
 
 const TOKEN_KEY = "shoal.token";
 const NUMBER = new Intl.NumberFormat("en");
+const BANNER_LINES = 8; // the first lines of a service's answer shown on its card
+const HEADERS_OF = new Set(["http", "https", "http-proxy", "ipp"]); // protocols whose banner is a status line
+const ANY = null; // any context
+const [TEXT, LINK, HASH] = ["text", "link", "hash"]; // how a fact's values are shown: a hash is a monospace link
+/** A card's facts, in order: [label, how to find the values, how to show them]. A value is a link where searching
+ *  for it finds more of the same (a product, an organisation, a fingerprint), and plain text where it is only
+ *  read (a title, a URL, a date). ``find`` is [type, context] or a function of the report giving
+ *  [value, search term or null, prefix] triples. */
 const KEY_ITEMS = [
-  ["server-banner", null, "banner"],
-  ["http-header", "Server", "server"],
-  ["host", "", "host"],
-  ["host", "dns-ptr", "PTR names"],
-  ["host", "dns-ns", "name servers"],
-  ["url", null, "url"],
-  ["product-tag", null, "products"],
-  ["product-info", null, "product info"],
-  ["geo-country", null, "country"],
-  ["entity", null, "entity"],
-  ["asn", null, "asn"],
-  ["subject", null, "subject"],
-  ["issuer", null, "issuer"],
-  ["host", "cert-dns-name", "certificate names"],
-  ["cert-sha256", null, "certificate SHA-256"],
-  ["jarm", null, "JARM"],
-  ["obj-murmur3", "favicon", "favicon hash"],
-  ["ct-log", null, "CT log"],
+  ["products", ["product-tag", ANY], LINK],
+  ["product info", ["product-info", ANY], TEXT],
+  ["host", ["host", ""], TEXT],
+  ["url", ["url", ANY], TEXT],
+  ["PTR names", ["host", "dns-ptr"], TEXT],
+  ["name servers", ["host", "dns-ns"], LINK],
+  ["organisation", ["entity", ANY], LINK],
+  ["AS", ["asn", ANY], LINK],
+  ["country", ["geo-country", ANY], LINK],
+  ["SSH host keys", hostKeys, HASH],
+  ["HASSH", ["hassh-server", ANY], HASH],
+  ["subject", ["subject", ANY], TEXT],
+  ["issuer", ["issuer", ANY], LINK],
+  ["certificate names", ["host", "cert-dns-name"], TEXT],
+  ["valid", validity, TEXT],
+  ["key", certificateKey, TEXT],
+  ["certificate SHA-256", ["cert-sha256", ANY], HASH],
+  ["JA4S", ["ja4s-hash", ANY], HASH],
+  ["JA4X", ["ja4x-hash", ANY], HASH],
+  ["JARM", ["jarm", ANY], HASH],
+  ["favicon hash", ["obj-murmur3", "favicon"], LINK],
+  ["CT log", ["ct-log", ANY], TEXT],
 ];
 const PAGE_DATA = JSON.parse(document.getElementById("page-data").textContent);
 /** The table of datasets, as the server renders it into every page: name → {path (its search endpoint), label,
@@ -44,6 +56,8 @@ export const plural = (n, one, many = `${one}s`) => `${count(n)} ${n === 1 ? one
 function token() {
   return localStorage.getItem(TOKEN_KEY) || "";
 }
+
+export const hasToken = () => Boolean(token());
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -236,18 +250,92 @@ function itemsTable(report) {
   return el("table", { className: "items" }, el("thead", {}, el("tr", {}, head)), el("tbody", {}, rows));
 }
 
-/** One report: date, ip:port, protocol, title, key items, and every item on demand. */
+/** Each SSH host key: its type and size, and its SHA-256 fingerprint as ssh-keygen prints it (a search for it). */
+function hostKeys(report) {
+  return report.items
+    .filter((item) => item.type === "ssh-hostkey-sha256")
+    .map((item) => {
+      const [bits] = values(report, "ssh-hostkey-bits", item.context);
+      const kind = [item.context, bits && `${bits} bits`].filter(Boolean).join(" ");
+      return [`SHA256:${item.value}`, termFor(item.type, item.value, item.context), kind];
+    });
+}
+
+/** A certificate's validity, "2026-01-01 to 2027-01-01", and whether it had expired when seen. */
+export function validity(report) {
+  const [from] = values(report, "cert-not-before");
+  const [to] = values(report, "cert-not-after");
+  if (!from && !to) return [];
+  const expired = values(report, "cert-expired").includes("true") ? " (expired when seen)" : "";
+  return [[`${from || "?"} to ${to || "?"}${expired}`, null]];
+}
+
+/** A certificate's key and signature: "rsa 2048 bits · sha256WithRSAEncryption · self-signed". */
+export function certificateKey(report) {
+  const [type] = values(report, "cert-key-type");
+  const [bits] = values(report, "cert-key-bits");
+  const [algorithm] = values(report, "cert-signature-algorithm");
+  const selfSigned = values(report, "cert-self-signed").includes("true") && "self-signed";
+  const parts = [[type, bits && `${bits} bits`].filter(Boolean).join(" "), algorithm, selfSigned].filter(Boolean);
+  return parts.length ? [[parts.join(" · "), null]] : [];
+}
+
+/** The first lines of what the service answered: its banner, and for HTTP the response's header lines. */
+function answerLines(report) {
+  const banner = report.items.find((item) => item.type === "server-banner");
+  if (!banner) return [];
+  const lines = banner.value.split(/\r?\n/);
+  if (HEADERS_OF.has(banner.context)) {
+    for (const item of report.items) if (item.type === "http-header") lines.push(`${item.context}: ${item.value}`);
+  }
+  return lines;
+}
+
+function answerBlock(report) {
+  const lines = answerLines(report);
+  if (!lines.length) return null;
+  const more = lines.length - BANNER_LINES;
+  return el(
+    "pre",
+    { className: "answer", title: "The first lines of the service's answer" },
+    lines.slice(0, BANNER_LINES).join("\n"),
+    more > 0 && el("span", { className: "more" }, `\n… ${plural(more, "more line")} (all items below)`),
+  );
+}
+
+/** A card's value as text or a search link (``prefix`` before it, e.g. a key's type). */
+function factValue([value, term, prefix], hash) {
+  const text = term
+    ? el("a", { href: `/?${query({ expression: term })}`, title: `Search ${term}` }, value)
+    : el("span", {}, value);
+  if (hash) text.classList.add("hash");
+  return el("span", { className: "value" }, prefix && [el("span", { className: "prefix" }, prefix), " "], text);
+}
+
+function keyFacts(report) {
+  const keys = el("dl", { className: "key-items" });
+  for (const [label, find, kind] of KEY_ITEMS) {
+    const [type, context] = typeof find === "function" ? [] : find;
+    const found = type
+      ? values(report, type, context).map((value) => [value, kind !== TEXT && termFor(type, value, context)])
+      : find(report);
+    if (!found.length) continue;
+    const shown = found.slice(0, 6).flatMap((fact, index) => [
+      index > 0 && (fact[2] ? el("br") : ", "), // a value with a prefix (a host key's type) has a line of its own
+      factValue(fact, kind === HASH),
+    ]);
+    const hidden = found.length > 6 && el("span", { className: "more" }, ` and ${count(found.length - 6)} more`);
+    keys.append(el("dt", {}, label), el("dd", {}, shown, hidden, ATTRIBUTED_TYPES.has(type) && attribution()));
+  }
+  return keys;
+}
+
+/** One report: date, ip:port, protocol, title; the first lines of the answer; its key facts with aligned labels
+ *  (plain values, links where a search for the value finds more); every item on demand. */
 export function reportCard(report) {
   const target = targetOf(report);
   const [title] = values(report, "title");
   const protocol = protocolOf(report);
-  const keys = el("dl", { className: "key-items" });
-  for (const [type, context, label] of KEY_ITEMS) {
-    const found = values(report, type, context);
-    if (!found.length) continue;
-    const links = found.slice(0, 6).map((v) => searchLink({ expression: termFor(type, v, context) }, v));
-    keys.append(el("dt", {}, label), el("dd", {}, links, ATTRIBUTED_TYPES.has(type) && attribution()));
-  }
   const raw = el("details", { className: "raw" }, el("summary", {}, `All ${report.items.length} items`));
   raw.addEventListener("toggle", () => raw.open && raw.children.length === 1 && raw.append(itemsTable(report)));
   const head = el(
@@ -261,7 +349,7 @@ export function reportCard(report) {
     title && el("span", { className: "title" }, title),
     el("span", { className: "id", title: "report id" }, report.id),
   );
-  return el("article", { className: "card", "data-id": report.id }, head, keys, raw);
+  return el("article", { className: "card", "data-id": report.id }, head, answerBlock(report), keyFacts(report), raw);
 }
 
 // -- charts ---------------------------------------------------------------------------------------------
@@ -292,7 +380,7 @@ export function barChart(type, summary, onPick, { title = type, context = null, 
           title: `Refine with ${term} (Alt+click: leave it out)`,
           onclick: (event) => onPick(value, event.altKey),
         },
-        el("span", { className: "label" }, value),
+        el("span", { className: "label", title: value }, value),
         bar(n),
         el("span", { className: "n" }, count(n)),
       ),
