@@ -70,12 +70,14 @@ from shoal.request.export import ExportFormat
 from shoal.request.params import (
     BODY_DATASET,
     DATASET,
+    DIFF_IP,
     FORMAT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
     PORTS_FROM,
     PORTS_IP,
     PORTS_TO,
+    SINCE,
     SUMMARIZE,
     SUMMARY_CARDINALITY,
     SUMMARY_CONTEXT,
@@ -83,6 +85,7 @@ from shoal.request.params import (
     SUMMARY_NOCONTEXT,
     TARGET_IP,
     TARGET_PORT,
+    UNTIL,
     Param,
 )
 from shoal.request.selection import Selection, selectors_elsewhere
@@ -432,6 +435,15 @@ class Client:
         if body is None:
             return IpPortCounts({}, 0)
         return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))
+
+    def diff(self, ip: str, since: dt.date | str, until: dt.date | str | None = None) -> dict[str, Any]:
+        """``GET /v1/scan/protocols/diff`` (Shoal): services opened, closed and changed on an address or network
+        since a day (``shoal.diffs``); nothing changed: empty lists."""
+        body = self._json("/v1/scan/protocols/diff", given((DIFF_IP, ip), (SINCE, since), (UNTIL, until)))
+        if body is None:
+            end = None if until is None else str(until)
+            return {"ip": ip, "since": str(since), "until": end, "opened": [], "closed": [], "changed": []}
+        return body
 
     def prioritize(self, ip: str, port: int) -> dict[str, Any]:
         """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""

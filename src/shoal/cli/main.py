@@ -29,6 +29,7 @@ COMMANDS: dict[str, Entry] = {
     "count": Entry("stats", "count_command", "The number of reports matching an expression."),
     "stats": Entry("stats", "stats_command", "The top values of several types (facets) over the matching reports."),
     "host": Entry("host", "host_command", "An IP's services, open ports, certificates and reports over time."),
+    "diff": Entry("diff", "diff_command", "Services opened, closed and changed on a network since a day."),
     "export": Entry("export", "export_command", "Stream every matching report as NDJSON or CSV."),
     "parse": Entry("parse", "parse_command", "Print chosen fields of exported reports (NDJSON files)."),
     "ports": Entry("ports", "ports_command", "Open TCP ports seen on an address or CIDR."),

@@ -432,3 +432,26 @@ PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)
+
+# -- diffs: what opened, closed and changed on an address or network (Shoal) -----------------------------------
+DIFF_IP = Param("ip", NETWORK, network, None, "An address or CIDR: the services on it.", required=True)
+SINCE = Param(
+    "since",
+    DATE,
+    date,
+    None,
+    "First day of the span, inclusive: what changed since then, against what was seen before.",
+    "--since",
+    required=True,
+    blank_is_default=False,
+)
+UNTIL = Param(
+    "until",
+    DATE,
+    date,
+    None,
+    "Last day of the span, inclusive (default: up to the newest report).",
+    "--until",
+    blank_is_default=False,
+)
+DIFF = (DIFF_IP, SINCE, UNTIL, TIMEOUT)
