@@ -59,6 +59,7 @@ from shoal.request.answers import (
     BodyPage,
     IpPortCounts,
     MultiSummary,
+    PeriodCounts,
     PortCounts,
     RawBody,
     ReportBodies,
@@ -81,6 +82,7 @@ from shoal.request.params import (
     SUMMARIZE,
     SUMMARY_CARDINALITY,
     SUMMARY_CONTEXT,
+    SUMMARY_INTERVAL,
     SUMMARY_LIMIT,
     SUMMARY_NOCONTEXT,
     TARGET_IP,
@@ -161,6 +163,13 @@ def selected(expression: str, selection: Selection | None, options: dict[str, An
 def given(*pairs: tuple[Param[Any], Any]) -> list[tuple[str, str]]:
     """Query parameters from (parameter, value) pairs, each written as the API reads it (defaults left out)."""
     return [(param.name, text) for param, value in pairs for text in param.format(value)]
+
+
+def period_counts(body: dict[str, Any]) -> PeriodCounts:
+    summary = body.get("summary")
+    counts = None if summary is None else ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)))
+    first, last = dt.date.fromisoformat(body["from"]), dt.date.fromisoformat(body["to"])
+    return PeriodCounts(first, last, int(body["result_count"]), counts)
 
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
@@ -370,6 +379,24 @@ class Client:
         summary_body = body["summary"]
         values = by_count(summary_body["values"])
         return ValueCounts(values, int(summary_body.get("other", 0)), summary_body.get("cardinality"))
+
+    def trend(
+        self,
+        interval: str,
+        summary_type: str | None = None,
+        expression: str = "",
+        *,
+        dataset: str = PROTOCOLS,
+        limit: int | None = None,
+        selection: Selection | None = None,
+        **options: Any,
+    ) -> list[PeriodCounts]:
+        """``summary_interval`` (Shoal): the matching reports counted per day, week or month of ``date_from`` to
+        ``date_to`` (and, with ``summary_type``, that type's top ``limit`` values in each)."""
+        chosen = selected(expression, selection, options)
+        asked = given((SUMMARY_INTERVAL, interval), (SUMMARIZE, summary_type), (SUMMARY_LIMIT, limit))
+        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *asked]) or {"intervals": []}
+        return [period_counts(entry) for entry in body["intervals"]]
 
     def multi_summary(
         self, expression: str = "", *, limit: int | None = None, selection: Selection | None = None, **options: Any

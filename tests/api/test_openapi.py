@@ -32,6 +32,7 @@ SEARCH = SELECTION | {
     "summary_nocontext",
     "summary_limit",
     "summary_cardinality",
+    "summary_interval",
     "timeout",
 }
 EXPORT = SELECTION | {"dataset", "host", "nameserver", "format", "timeout"}

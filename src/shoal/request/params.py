@@ -383,7 +383,16 @@ SUMMARY_LIMIT = Param(
 SUMMARY_CARDINALITY = Param(
     "summary_cardinality", BOOLEAN, boolean, False, "true: add the number of distinct values.", attribute="cardinality"
 )
-SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY_CARDINALITY)
+SUMMARY_INTERVAL = Param(
+    "summary_interval",
+    one_of("day", "week", "month"),
+    lowered_choice("day", "week", "month"),
+    None,
+    "Count the matching reports per day, week or month of from..to; with summarize, its values in each period.",
+    "--over",
+    attribute="interval",
+)
+SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY_CARDINALITY, SUMMARY_INTERVAL)
 TIMEOUT = Param(
     "timeout",
     SECONDS,
