@@ -37,6 +37,7 @@ COMMANDS: dict[str, Entry] = {
     "serve": Entry("shoal.serve", "serve_command", "Serve the Driftnet-compatible API and the web UI."),
     "check": Entry("check", "check_command", "Check the data directory's state files (--repair: what is safe)."),
     "scan": Entry("scan", "scan_command", "Discover open ports and identify their services (allow-listed only)."),
+    "schedule": Entry("schedule", "app", "Scans that 'shoal serve' repeats (add, list, remove)."),
     "dns": Entry("dns", "dns_command", "PTR names and their name servers (rdns), and forward lookups of names."),
     "ct": Entry("ct", "app", "Follow a Certificate Transparency log into the ct dataset."),
     "enrich": Entry("enrich", "enrich_command", "Re-enrich stored reports (country, network, product tags)."),
