@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from shoal.collect.schedules import ScheduleBook, run_schedule
 from shoal.collect.storing import StoreWriter
 from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
+from tests.api.serving import free_port
 from tests.collect.conftest import BLOCK
 from tests.collect.fakes import answers, fake_server
 
@@ -150,3 +154,27 @@ def test_a_schedule_removed_meanwhile_is_not_written_back(empty_store: Store, tm
     assert asyncio.run(main())["services"] == 0
     assert book.all() == []
     book.close()
+
+
+@pytest.mark.slow
+def test_shoal_serve_runs_a_schedule_added_on_the_command_line(tmp_path: Path) -> None:
+    data = ["--data", str(tmp_path)]
+    assert run("schedule", "add", INSIDE, "--every", "1h", "--ports", str(PORT), *data)[0] == 0
+    port = free_port()
+    command = [sys.executable, "-m", "shoal", "serve", *data, "--port", str(port), "--allow", f"{INSIDE}/32"]
+    with fake_server(INSIDE, PORT, http(b"200 OK")) as clients:
+        server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                listed = orjson.loads(run("schedule", "list", "--json", *data)[1])
+                if (listed[0]["last_run"] or {}).get("finished"):
+                    break
+                assert server.poll() is None and time.monotonic() < deadline, "the schedule did not run"
+                time.sleep(0.3)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+    last = listed[0]["last_run"]
+    assert (last["services"], last["new"], last["tried"]) == (1, 1, 1) and clients
+    assert listed[0]["next_run"] == pytest.approx(last["started"] + 3600)
