@@ -35,8 +35,8 @@ def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Res
     types = known_types(store)
     filters = Selection.read(params, dataset).as_filters(types, dataset)
     summary = summary_of(params, types, token.enterprise)
-    with_cardinality = SUMMARY_CARDINALITY.read(params)
-    if with_cardinality and summary is not None and not token.enterprise:
+    with_cardinality = summary is not None and SUMMARY_CARDINALITY.read(params)
+    if with_cardinality and not token.enterprise:
         raise Forbidden("summary_cardinality=true needs an enterprise token")
     interval = SUMMARY_INTERVAL.read(params)
     if interval is not None:
