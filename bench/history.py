@@ -3,7 +3,7 @@
 
     python bench/history.py [--count 100000] [--rounds 5]
 
-One embedded store of ``--count`` generated reports (``bench/generate.py``, 30 days ending 2026-11-20). Each
+One embedded store of ``--count`` generated reports (``bench/generate.py``, 90 days ending 2026-11-20). Each
 round measures, in turn:
 
 - a trend, ``summary_interval=week`` with ``summarize=port-tcp`` over the 30 days (5 periods: 5 counts and 5
