@@ -460,7 +460,6 @@ UNTIL = Param(
     date,
     None,
     "Last day of the span, inclusive (default: up to the newest report).",
-    "--until",
     blank_is_default=False,
 )
 DIFF = (DIFF_IP, SINCE, UNTIL, TIMEOUT)
