@@ -59,6 +59,7 @@ from shoal.request.answers import (
     BodyPage,
     IpPortCounts,
     MultiSummary,
+    PeriodCounts,
     PortCounts,
     RawBody,
     ReportBodies,
@@ -70,19 +71,23 @@ from shoal.request.export import ExportFormat
 from shoal.request.params import (
     BODY_DATASET,
     DATASET,
+    DIFF_IP,
     FORMAT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
     PORTS_FROM,
     PORTS_IP,
     PORTS_TO,
+    SINCE,
     SUMMARIZE,
     SUMMARY_CARDINALITY,
     SUMMARY_CONTEXT,
+    SUMMARY_INTERVAL,
     SUMMARY_LIMIT,
     SUMMARY_NOCONTEXT,
     TARGET_IP,
     TARGET_PORT,
+    UNTIL,
     Param,
 )
 from shoal.request.selection import Selection, selectors_elsewhere
@@ -158,6 +163,13 @@ def selected(expression: str, selection: Selection | None, options: dict[str, An
 def given(*pairs: tuple[Param[Any], Any]) -> list[tuple[str, str]]:
     """Query parameters from (parameter, value) pairs, each written as the API reads it (defaults left out)."""
     return [(param.name, text) for param, value in pairs for text in param.format(value)]
+
+
+def period_counts(body: dict[str, Any]) -> PeriodCounts:
+    summary = body.get("summary")
+    counts = None if summary is None else ValueCounts(by_count(summary["values"]), int(summary.get("other", 0)))
+    first, last = dt.date.fromisoformat(body["from"]), dt.date.fromisoformat(body["to"])
+    return PeriodCounts(first, last, int(body["result_count"]), counts)
 
 
 def port_counts(body: dict[str, Any]) -> PortCounts:
@@ -368,6 +380,24 @@ class Client:
         values = by_count(summary_body["values"])
         return ValueCounts(values, int(summary_body.get("other", 0)), summary_body.get("cardinality"))
 
+    def trend(
+        self,
+        interval: str,
+        summary_type: str | None = None,
+        expression: str = "",
+        *,
+        dataset: str = PROTOCOLS,
+        limit: int | None = None,
+        selection: Selection | None = None,
+        **options: Any,
+    ) -> list[PeriodCounts]:
+        """``summary_interval`` (Shoal): the matching reports counted per day, week or month of ``date_from`` to
+        ``date_to`` (and, with ``summary_type``, that type's top ``limit`` values in each)."""
+        chosen = selected(expression, selection, options)
+        asked = given((SUMMARY_INTERVAL, interval), (SUMMARIZE, summary_type), (SUMMARY_LIMIT, limit))
+        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *asked]) or {"intervals": []}
+        return [period_counts(entry) for entry in body["intervals"]]
+
     def multi_summary(
         self, expression: str = "", *, limit: int | None = None, selection: Selection | None = None, **options: Any
     ) -> MultiSummary:
@@ -432,6 +462,15 @@ class Client:
         if body is None:
             return IpPortCounts({}, 0)
         return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))
+
+    def diff(self, ip: str, since: dt.date | str, until: dt.date | str | None = None) -> dict[str, Any]:
+        """``GET /v1/scan/protocols/diff`` (Shoal): services opened, closed and changed on an address or network
+        since a day (``shoal.diffs``); nothing changed: empty lists."""
+        body = self._json("/v1/scan/protocols/diff", given((DIFF_IP, ip), (SINCE, since), (UNTIL, until)))
+        if body is None:
+            end = None if until is None else str(until)
+            return {"ip": ip, "since": str(since), "until": end, "opened": [], "closed": [], "changed": []}
+        return body
 
     def prioritize(self, ip: str, port: int) -> dict[str, Any]:
         """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""

@@ -32,6 +32,7 @@ SEARCH = SELECTION | {
     "summary_nocontext",
     "summary_limit",
     "summary_cardinality",
+    "summary_interval",
     "timeout",
 }
 EXPORT = SELECTION | {"dataset", "host", "nameserver", "format", "timeout"}
@@ -48,6 +49,7 @@ ROUTES = {
     ("get", "/v1/scan/protocols/export"): EXPORT | {"ticket"},
     ("post", "/v1/scan/protocols/export/link"): EXPORT,
     ("get", "/v1/admin/user"): set(),
+    ("get", "/v1/scan/protocols/diff"): {"ip", "since", "until", "timeout"},
 }  # fmt: skip
 
 
@@ -96,6 +98,7 @@ ANSWERS = {
     ("get", "/v1/scan/protocols/export"): QUERIED,
     ("post", "/v1/scan/protocols/export/link"): QUERIED,
     ("get", "/v1/admin/user"): EVERY_ROUTE,
+    ("get", "/v1/scan/protocols/diff"): QUERIED,
 }  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
-from shoal.api.routes import admin, body, export, multi, ports, prioritize, search
+from shoal.api.routes import admin, body, diff, export, multi, ports, prioritize, search
 from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
 from shoal.store.base import Store
@@ -56,6 +56,7 @@ def create_app(
     app.state.export_tickets = ExportTickets(tokens.path.parent, tokens)
     app.state.export_gate = export.ExportGate()
     app.include_router(export.router)
+    app.include_router(diff.router)
     install_web(app)
     install_docs(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from shoal.errors import NoResults
 from shoal.ports import IpPortSummary, PortSummary
 from shoal.store.base import MAX_PAGES, PAGE_SIZE, Filters, Store, Summary
+from shoal.trends import Period
 
 
 def json_response(body: Any) -> Response:
@@ -32,6 +33,19 @@ def summary_body(summary: Summary, with_cardinality: bool) -> dict[str, Any]:
     if with_cardinality:
         body["cardinality"] = summary.cardinality
     return {"summary": body}
+
+
+def trend_body(periods: list[Period], summarized: bool, with_cardinality: bool) -> dict[str, Any]:
+    """``summary_interval`` (Shoal): ``{"intervals": [{"from", "to", "result_count"[, "summary"]}]}``."""
+    intervals = []
+    for period in periods:
+        entry: dict[str, Any] = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+        entry["result_count"] = period.count
+        if summarized:
+            summary = period.summary or Summary([], 0, 0)
+            entry |= summary_body(summary, with_cardinality)
+        intervals.append(entry)
+    return {"intervals": intervals}
 
 
 def ports_body(summary: PortSummary) -> dict[str, Any]:

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from shoal.model import PROTOCOLS, Report
-from shoal.request.answers import IpPortCounts, PortCounts, SearchPage, ValueCounts, by_count
+from shoal.request.answers import IpPortCounts, PeriodCounts, PortCounts, SearchPage, ValueCounts, by_count
 from shoal.request.export import ExportFormat
 from shoal.request.selection import Selection
 
 if TYPE_CHECKING:
     from shoal.client import Client
-    from shoal.store.base import Filters, OpenPorts, Store
+    from shoal.store.base import Filters, OpenPorts, Store, Summary
 
 EARLIEST = dt.date.min  # a ``from`` before every observation (the port endpoints' default is 30 days)
 Day = dt.date | str | None  # a date, or its text as the API reads it
@@ -38,6 +38,10 @@ class Backend(Protocol):
     ) -> ValueCounts: ...
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
+
+    def trend(
+        self, interval: str, summary_type: str | None, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> list[PeriodCounts]: ...
 
     def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export: ...
 
@@ -81,6 +85,26 @@ class LocalBackend:
         filters = selection.as_filters(types, dataset)
         result = self.store.summarize(filters, summary_request(summary_type, types, enterprise=True, limit=limit))
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
+
+    def trend(
+        self, interval: str, summary_type: str | None, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> list[PeriodCounts]:
+        from shoal.request.reading import summary_request
+        from shoal.trends import trend
+
+        types = self.known_types()
+        filters = selection.as_filters(types, dataset)
+        summary = None if summary_type is None else summary_request(summary_type, types, enterprise=True, limit=limit)
+        today = dt.datetime.now(dt.UTC).date()
+        return [
+            PeriodCounts(
+                period.first,
+                period.last,
+                period.count,
+                None if summary is None else ValueCounts(*summary_counts(period.summary)),
+            )
+            for period in trend(self.store, filters, interval, summary, today)
+        ]
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match (with ``history`` in the selection, superseded reports too)."""
@@ -149,6 +173,11 @@ class RemoteBackend:
             self.cardinality = False
             return self.summarize(summary_type, selection, limit, dataset)
 
+    def trend(
+        self, interval: str, summary_type: str | None, selection: Selection, limit: int, dataset: str = PROTOCOLS
+    ) -> list[PeriodCounts]:
+        return self.client.trend(interval, summary_type, dataset=dataset, limit=limit, selection=selection)
+
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match, through the server's export."""
         return self.client.export(dataset=dataset, selection=selection)
@@ -166,6 +195,13 @@ class RemoteBackend:
 
     def close(self) -> None:
         self.client.close()
+
+
+def summary_counts(summary: Summary | None) -> tuple[dict[str, int], int]:
+    """A store's summary as the API's values and other (none: nothing matched)."""
+    if summary is None:
+        return {}, 0
+    return by_count(dict(summary.values)), summary.other
 
 
 def port_counts(found: OpenPorts, per_ip: bool) -> PortCounts | IpPortCounts:

@@ -21,6 +21,7 @@ import typer
 
 from shoal.cli.backend import EARLIEST
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
+from shoal.cli.diff import BetweenOption, SinceOption, show_diff
 from shoal.cli.fields import headline_of, port_label, protocol_of, scanned_port
 from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
@@ -137,11 +138,17 @@ def host_command(
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="The history as one JSON object.")] = False,
+    since: SinceOption = None,
+    between: BetweenOption = None,
     data: DataOption = None,
 ) -> None:
     """An IP's services, open ports, PTR names, certificates and reports over time, superseded ones included
     (locally: a server's API lists current reports only; `shoal export --ip IP` for all reports). Plain lines
-    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report."""
+    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report.
+    With --since DATE or --between A B: what opened, closed and changed instead (as `shoal diff IP`)."""
+    if since is not None or between is not None:
+        show_diff(ip, since, between, layout_of(table, separator), json_output, data)
+        return
     try:
         address = str(ipaddress.ip_address(ip.strip()))
     except ValueError:

@@ -29,6 +29,7 @@ from shoal.collect.domains import DOMAIN_PORTS, DomainScanner, DomainStats
 from shoal.collect.policy import PolicyFileError, ScanPolicy, load_policy, parse_network
 from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ResultSink, ScanSettings, ScanStats, run_event_loop
+from shoal.collect.schedules import ScheduleBook
 from shoal.collect.storing import StoredTotals, StoreWriter
 from shoal.collect.targets import (
     UDP_WORDS,
@@ -343,7 +344,8 @@ def parse_duration(text: str) -> float:
 def start_collection_worker(
     store: Store, data: Path, allow: list[str] | None, rescan_every: str | None
 ) -> CollectionWorker:
-    """The background collector of ``shoal serve`` (prioritize, rescans), with the policy of DATA and --allow."""
+    """The background collector of ``shoal serve`` (prioritize, rescans, scan schedules), with the policy of DATA
+    and --allow."""
     try:
         policy = load_policy(data).with_allowed(parse_network(text) for text in allow or [])
     except (PolicyFileError, ValueError) as exc:
@@ -357,6 +359,7 @@ def start_collection_worker(
         rescan_every=every,
         queue=PriorityQueue(data),
         usage=UsageBook(data),
+        schedules=ScheduleBook(data),
     )
     worker.start()
     return worker

@@ -25,6 +25,7 @@ from shoal.cli.options import (
 )
 from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
 from shoal.cli.search import emit_summary
+from shoal.cli.trend import OverOption, show_trend
 from shoal.errors import BadParameter
 from shoal.request.answers import ValueCounts
 from shoal.request.selection import Selection
@@ -68,11 +69,16 @@ def stats_command(
     dataset: DatasetOption = DatasetName.protocols,
     *,
     facets: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--facets", help="Types to summarise, comma-separated; TYPE:N for its top N.", autocompletion=complete_type
+            "--facets",
+            help=f"Types to summarise, comma-separated; TYPE:N for its top N (default {DEFAULT_FACETS}; with --over,"
+            " none).",
+            autocompletion=complete_type,
+            show_default=False,
         ),
-    ] = DEFAULT_FACETS,
+    ] = None,
+    over: OverOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Values per facet (unless TYPE:N says).")] = 10,
     selection: Selection,
     separator: SeparatorOption = DEFAULT_SEPARATOR,
@@ -81,8 +87,13 @@ def stats_command(
     data: DataOption = None,
 ) -> None:
     """The top values of each facet over the reports matching EXPR: one table per facet on a terminal, lines
-    of facet, value and count in a pipe."""
+    of facet, value and count in a pipe. With --over day|week|month: the matching reports per period of
+    --from..--to (default: the last 12), and each facet's top values per period."""
     layout = layout_of(table, separator)
+    if over is not None:
+        show_trend(expression, dataset.value, over, facets, limit, selection, layout, json_output, data)
+        return
+    facets = facets or DEFAULT_FACETS
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:

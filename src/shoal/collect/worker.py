@@ -1,7 +1,8 @@
 """``CollectionWorker``: a Collector on its own thread and event loop inside ``shoal serve``.
 
 It takes ip:ports from ``submit`` (the prioritize endpoint) and, with ``rescan_every``, periodically queues
-every known open ip:port inside the allow-list again, so reports accumulate as history. Results go through a
+every known open ip:port inside the allow-list again, so reports accumulate as history; with ``schedules``,
+it runs each scan schedule when due (``shoal.collect.schedules``). Results go through a
 ``StoreWriter`` and are searchable about a second after their collection ends. With a ``PriorityQueue``,
 submitted targets are on disk until collected: a restarted worker collects what its predecessor accepted
 (and refunds, through ``usage``, what its policy no longer allows).
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+import time
 from ipaddress import ip_address
 
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.queue import PriorityQueue
 from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
+from shoal.collect.schedules import ScheduleBook, run_schedule
 from shoal.collect.storing import StoreWriter
 from shoal.errors import TargetNotAllowed
 from shoal.ingest.pipeline import Transform
@@ -25,6 +29,8 @@ from shoal.usage import Charge, UsageBook
 
 CONCURRENT_COLLECTIONS = 32
 START_TIMEOUT = 10.0
+SCHEDULE_SECONDS = 1.0  # how often the schedules are looked at for due runs
+log = logging.getLogger("shoal.collect")
 
 
 class CollectionWorker:
@@ -37,6 +43,7 @@ class CollectionWorker:
         rescan_every: float | None = None,
         queue: PriorityQueue | None = None,
         usage: UsageBook | None = None,
+        schedules: ScheduleBook | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -45,6 +52,7 @@ class CollectionWorker:
         self.settings = settings
         self.transform = transform
         self.rescan_every = rescan_every
+        self.schedules = schedules
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -112,6 +120,8 @@ class CollectionWorker:
         tasks += [asyncio.create_task(self._collect_queued(collector, writer)) for _ in range(CONCURRENT_COLLECTIONS)]
         if self.rescan_every:
             tasks.append(asyncio.create_task(self._rescan(self.rescan_every)))
+        if self.schedules is not None:
+            tasks.append(asyncio.create_task(self._run_schedules(self.schedules, writer)))
         for ip, port in await asyncio.to_thread(self._requeued):
             self._enqueue(ip, port, durable=True)
         self._ready.set()
@@ -140,6 +150,19 @@ class CollectionWorker:
             await asyncio.sleep(every)
             for ip, port in await asyncio.to_thread(self.known_open_ports):
                 self._enqueue(ip, port)
+
+    async def _run_schedules(self, book: ScheduleBook, writer: StoreWriter) -> None:
+        """Run each due schedule in turn, one at a time; a run that fails is logged and recorded, and the
+        schedule is due again after its interval."""
+        while True:
+            for schedule in await asyncio.to_thread(book.due, time.time()):
+                try:
+                    await run_schedule(schedule, book, self.store, self.policy, self.settings, writer)
+                except Exception as exc:
+                    log.warning("scheduled scan %d failed", schedule.id, exc_info=True)
+                    failed = {"running": False, "finished": time.time(), "error": f"the run failed: {exc}"}
+                    await asyncio.to_thread(book.record, schedule.id, failed, time.time() + schedule.every)
+            await asyncio.sleep(SCHEDULE_SECONDS)
 
     def known_open_ports(self) -> list[tuple[str, int]]:
         """Every ip:port ever seen open inside the allow-list (and not denied)."""

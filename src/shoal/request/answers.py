@@ -76,6 +76,25 @@ NO_VALUES = ValueCounts({}, 0)
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodCounts:
+    """One period of a trend (``summary_interval``, Shoal): its days, its matching reports, and with a summary
+    type, that type's values over them."""
+
+    first: dt.date
+    last: dt.date
+    result_count: int
+    summary: ValueCounts | None = None
+
+    def body(self) -> dict[str, object]:
+        """As the API answers: ``{"from", "to", "result_count"[, "summary"]}``."""
+        body: dict[str, object] = {"from": self.first.isoformat(), "to": self.last.isoformat()}
+        body["result_count"] = self.result_count
+        if self.summary is not None:
+            body |= self.summary.body()
+        return body
+
+
+@dataclass(frozen=True, slots=True)
 class MultiSummary:
     """``GET /v1/multi/summary``: type (or Driftnet's ``type;context`` alias) → dataset → its counts, in two
     sections as Driftnet answers: observed types, and the types Shoal's enrichers add."""

@@ -383,7 +383,16 @@ SUMMARY_LIMIT = Param(
 SUMMARY_CARDINALITY = Param(
     "summary_cardinality", BOOLEAN, boolean, False, "true: add the number of distinct values.", attribute="cardinality"
 )
-SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY_CARDINALITY)
+SUMMARY_INTERVAL = Param(
+    "summary_interval",
+    one_of("day", "week", "month"),
+    lowered_choice("day", "week", "month"),
+    None,
+    "Count the matching reports per day, week or month of from..to; with summarize, its values in each period.",
+    "--over",
+    attribute="interval",
+)
+SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY_CARDINALITY, SUMMARY_INTERVAL)
 TIMEOUT = Param(
     "timeout",
     SECONDS,
@@ -432,3 +441,25 @@ PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)
+
+# -- diffs: what opened, closed and changed on an address or network (Shoal) -----------------------------------
+DIFF_IP = Param("ip", NETWORK, network, None, "An address or CIDR: the services on it.", required=True)
+SINCE = Param(
+    "since",
+    DATE,
+    date,
+    None,
+    "First day of the span, inclusive: what changed since then, against what was seen before.",
+    "--since",
+    required=True,
+    blank_is_default=False,
+)
+UNTIL = Param(
+    "until",
+    DATE,
+    date,
+    None,
+    "Last day of the span, inclusive (default: up to the newest report).",
+    blank_is_default=False,
+)
+DIFF = (DIFF_IP, SINCE, UNTIL, TIMEOUT)

@@ -7,6 +7,7 @@ a domain, and ``nameserver``, a ``host;dns-ns`` name, right-anchored), ANDed wit
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
@@ -15,15 +16,16 @@ from starlette.responses import Response
 
 from shoal.api.deps import require_token
 from shoal.api.limits import run_query
-from shoal.api.render import json_response, page_response, summary_body
+from shoal.api.render import json_response, page_response, summary_body, trend_body
 from shoal.errors import Forbidden, NoResults
 from shoal.model import DATASET_TABLE
-from shoal.request.params import PAGE, SUMMARY_CARDINALITY, declare, search_params
+from shoal.request.params import PAGE, SUMMARY_CARDINALITY, SUMMARY_INTERVAL, declare, search_params
 from shoal.request.reading import known_types, summary_of
 from shoal.request.responses import QUERY, answers
 from shoal.request.selection import Selection
 from shoal.store.base import Store
 from shoal.tokens import Token
+from shoal.trends import trend
 
 router = APIRouter()
 
@@ -33,10 +35,14 @@ def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Res
     types = known_types(store)
     filters = Selection.read(params, dataset).as_filters(types, dataset)
     summary = summary_of(params, types, token.enterprise)
+    with_cardinality = summary is not None and SUMMARY_CARDINALITY.read(params)
+    if with_cardinality and not token.enterprise:
+        raise Forbidden("summary_cardinality=true needs an enterprise token")
+    interval = SUMMARY_INTERVAL.read(params)
+    if interval is not None:
+        periods = trend(store, filters, interval, summary, dt.datetime.now(dt.UTC).date())
+        return json_response(trend_body(periods, summary is not None, with_cardinality))
     if summary is not None:
-        with_cardinality = SUMMARY_CARDINALITY.read(params)
-        if with_cardinality and not token.enterprise:
-            raise Forbidden("summary_cardinality=true needs an enterprise token")
         result = store.summarize(filters, summary)
         if not result.values:
             raise NoResults()

@@ -1,7 +1,8 @@
 // The host page, as Shodan's: a header (PTR names, country, organisation and AS, tags, the honeypot flag, first
 // and last seen), one card per open port (its newest report; the older ones folded underneath, loaded when
 // opened), open ports over time (GET /v1/scan/ports once per day, week or longer window), the certificates
-// it serves and the ones Certificate Transparency logs hold for it. Every value links to a search.
+// it serves and the ones Certificate Transparency logs hold for it; what changed since a day (changes.js).
+// Every value links to a search.
 
 import {
   $,
@@ -22,6 +23,7 @@ import {
   validity,
   values,
 } from "./shoal.js";
+import { initChanges } from "./changes.js";
 
 const ip = $("host").dataset.ip;
 const DAY = 86_400_000;
@@ -314,5 +316,10 @@ function nothingKnown() {
 const network = ip.includes(":") ? `${ip}/64` : `${ip.split(".").slice(0, 3).join(".")}.0/24`;
 $("host-network").href = `/cidr/${network}`;
 $("host-network").textContent = `Its network (${network})`;
-initPage(load);
+const showChanges = initChanges(ip);
+initPage(() => {
+  load();
+  showChanges();
+});
 load();
+showChanges();

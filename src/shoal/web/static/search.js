@@ -2,7 +2,8 @@
 // and the Back button works. The box is sent as the API's free-text `query` (bare words search every type,
 // as Shodan's box does; `type:value` terms keep their meaning). Results come from the dataset's endpoint;
 // beside them, facets: the top values of a few types over the same reports (one summary call each, drawn
-// as they arrive, not fetched again when paging). A chart of any type comes from the same call with summarize.
+// as they arrive, not fetched again when paging). A chart of any type comes from the same call with summarize;
+// above the results, a line chart of the matches over time (trend.js).
 
 import {
   $,
@@ -21,6 +22,7 @@ import {
   showProblem,
   termFor,
 } from "./shoal.js";
+import { showTrend } from "./trend.js";
 
 const FLAGS = SELECTING.filter(([, kind]) => kind === "boolean").map(([name]) => name);
 const INPUTS = SELECTING.filter(([, kind]) => kind !== "boolean").map(([name]) => name);
@@ -296,11 +298,13 @@ async function run() {
     const [body, summary] = await Promise.all([searching, summarising]);
     showResults(body, page);
     if (state.summarize) showSummary(state, summary);
-    if (body) loadFacets(state);
-    else $("facets").hidden = true;
+    if (body) {
+      loadFacets(state);
+      showTrend($("trend"), endpoint(state), selection(state), state.from, state.to);
+    } else $("facets").hidden = $("trend").hidden = true;
   } catch (error) {
     results.replaceChildren();
-    $("summary").hidden = $("pager").hidden = $("export").hidden = $("facets").hidden = true;
+    $("summary").hidden = $("pager").hidden = $("export").hidden = $("facets").hidden = $("trend").hidden = true;
     facetsShown = "";
     showError(error);
   } finally {
