@@ -108,9 +108,12 @@ def test_user(client: Client) -> None:
 
 def test_errors_are_the_servers_exceptions(client: Client, served: Served) -> None:
     with pytest.raises(QueryError) as syntax:
-        client.search("title:london and (port-tcp:80")
-    assert (syntax.value.start, syntax.value.end, syntax.value.parameter) == (17, 18, "expression")
+        client.search("title:london and (port-tcp:80")  # free text, sent as query=
+    assert (syntax.value.start, syntax.value.end, syntax.value.parameter) == (17, 18, "query")
     assert syntax.value.hint == "add the missing ')'"
+    with pytest.raises(QueryError) as strict:
+        client.count(expression="nginx")  # the strict syntax wants type:value
+    assert strict.value.parameter == "expression"
     with pytest.raises(BadParameter) as bad:
         client.search(ip="not-an-ip")
     assert bad.value.parameter == "ip"
@@ -150,7 +153,9 @@ def test_driftnet_paths_and_parameters() -> None:
     body["results"][0]["items"] = [{"context": "", "is_metadata": True, "type": "ip", "value": "8.8.8.8"}]
     transport = canned(httpx.Response(200, content=orjson.dumps(body)), seen)
     with Client("https://api.driftnet.io/", "secret", transport=transport) as driftnet:
-        page = driftnet.search("ip;:8.8.8.8", page=1, most_recent=True, filters=["port-tcp:443", "port-tcp:80"])
+        page = driftnet.search(
+            expression="ip;:8.8.8.8", page=1, most_recent=True, filters=["port-tcp:443", "port-tcp:80"]
+        )
     assert page.result_count == 2174 and page.results[0].ip == "8.8.8.8"
     request = seen[0]
     assert request.url.path == "/v1/scan/protocols"

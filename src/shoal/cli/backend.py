@@ -14,7 +14,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from shoal.model import PROTOCOLS, Report
-from shoal.request.answers import IpPortCounts, PortCounts, SearchPage, ValueCounts, by_count
+from shoal.request.answers import (
+    HOSTS,
+    Count,
+    IpPortCounts,
+    PortCounts,
+    SearchPage,
+    ValueCounts,
+    by_count,
+    has_hosts,
+)
 from shoal.request.export import ExportFormat
 from shoal.request.selection import Selection
 
@@ -36,6 +45,8 @@ class Backend(Protocol):
     def summarize(
         self, summary_type: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> ValueCounts: ...
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count: ...
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
 
@@ -81,6 +92,19 @@ class LocalBackend:
         filters = selection.as_filters(types, dataset)
         result = self.store.summarize(filters, summary_request(summary_type, types, enterprise=True, limit=limit))
         return ValueCounts(by_count(dict(result.values)), result.other, result.cardinality)
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count:
+        """The matches (services with ``most_recent``, else reports) and the distinct hosts they are on."""
+        from shoal.model import DATASET_TABLE
+        from shoal.store.base import SummaryRequest
+
+        filters = selection.as_filters(self.known_types(), dataset)
+        total = self.store.search(filters, offset=0, limit=1).total
+        unit = DATASET_TABLE[dataset].unit if selection.most_recent else "report"
+        if not has_hosts(dataset):
+            return Count(total, unit)
+        hosts = self.store.summarize(filters, SummaryRequest(HOSTS[0], contexts=(HOSTS[1],), limit=1))
+        return Count(total, unit, hosts.cardinality)
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match (with ``history`` in the selection, superseded reports too)."""
@@ -148,6 +172,9 @@ class RemoteBackend:
                 raise
             self.cardinality = False
             return self.summarize(summary_type, selection, limit, dataset)
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count:
+        return self.client.count(dataset=dataset, selection=selection)
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match, through the server's export."""

@@ -46,6 +46,7 @@ from shoal.enrich import enrich_report
 from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.model import Report
+from shoal.request.answers import plural
 from shoal.store.base import IPNetwork, Store
 from shoal.usage import UsageBook
 
@@ -300,8 +301,8 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
         console.print(table)
     if stats.targets:
         console.print(
-            f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports + stats.udp_open:,} open, "
-            f"{stats.reports:,} identified",
+            f"tried {plural(stats.tried, 'ip:port')} in {stats.elapsed:.1f} s:"
+            f" {stats.open_ports + stats.udp_open:,} open, {stats.reports:,} identified",
             highlight=False,
         )
     if stats.udp_datagrams:
@@ -318,8 +319,8 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
         )
     udp = f" (and {stored.udp_observations:,} of UDP ports)" if stored.udp_observations else ""
     console.print(
-        f"stored {stored.observations:,} observations{udp} and {stored.reports:,} reports, "
-        f"{stored.answers:,} new DNS answers",
+        f"stored {plural(stored.observations, 'observation')}{udp} and {plural(stored.reports, 'report')}, "
+        f"{plural(stored.answers, 'new DNS answer')}",
         highlight=False,
     )
 
