@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from shoal.client import ApiError, Client, ConnectionFailed, IpPortCounts, PortCounts, ValueCounts, error_of
-from shoal.errors import BadParameter, Forbidden, QueryError, QuotaExceeded, TooManyRequests, Unauthorized
+from shoal.errors import (
+    BadParameter,
+    Forbidden,
+    QueryError,
+    QuotaExceeded,
+    ShoalError,
+    TooManyRequests,
+    Unauthorized,
+)
 from shoal.model import Report
 from tests.web.server import PAGING_REPORTS, Served, free_port, serve
 
@@ -45,6 +54,54 @@ def test_search_options_reach_the_server(client: Client) -> None:
     assert client.search('title:"university london"', slop=1).result_count == 2
     assert client.search(ip="8.8.4.4", indirect=True).result_count == 1
     assert client.search(ip="8.8.8.8", most_recent=True).result_count == 2
+
+
+def test_free_text_first_and_expression_strict(client: Client) -> None:
+    """The first argument is what a person types (the API's query=); expression= keeps the strict syntax."""
+    assert [report.id for report in client.search("pratchett").results] == ["r01"]  # a word of a header value
+    assert client.search("university london", ip="8.8.8.8").result_count == 2
+    assert client.search(expression='title:"university london"', slop=1).result_count == 2
+    with pytest.raises(QueryError):
+        client.search(expression="university")
+
+
+def test_count_is_services_and_hosts_unless_history(client: Client, served: Served) -> None:
+    """8.8.8.8 has two reports on 443 and one on 53: two services on one host, three dated reports."""
+    counted = client.count(ip="8.8.8.8")
+    assert (int(counted), counted.unit, counted.hosts) == (2, "service", None)  # a normal token: no distinct count
+    assert int(client.count(ip="8.8.8.8", history=True)) == 3
+    with Client(served.base, served.enterprise_token) as enterprise:
+        assert enterprise.count("ip:8.8.8.8").text() == "1 host · 2 services"
+        assert enterprise.count("ip:8.8.8.8", history=True).body() == {"hosts": 1, "reports": 3}
+        assert enterprise.count("title:zzzz").text() == "0 hosts · 0 services"
+
+
+def test_host_leads_with_what_shodan_shows(client: Client) -> None:
+    host = client.host("8.8.8.8")
+    assert (host.country, host.ports, host.tags) == ("US", ["53", "443"], ["nginx"])
+    assert (host.first_seen, host.last_seen) == (dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+    assert [report.id for report in host.services] == ["r03", "r02"]  # the newest report of each port
+    assert list(host.body())[:3] == ["ip", "country", "organisation"]
+    newest = host.services[1]
+    assert (newest.ip, newest.port, newest.country, newest.title) == ("8.8.8.8", 443, "US", newest.first_of("title"))
+
+
+def test_a_client_with_no_arguments_reads_the_environment_or_the_login(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOAL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("SHOAL_URL", raising=False)
+    monkeypatch.delenv("SHOAL_TOKEN", raising=False)
+    with pytest.raises(ShoalError, match="no server"):
+        Client()
+    (tmp_path / "config.toml").write_text(f'server = "{served.base}"\ntoken = "{served.token}"\n')
+    with Client() as saved:  # what 'shoal login' saved
+        assert saved.base_url == served.base and saved.user()["name"] == "web"
+    monkeypatch.setenv("SHOAL_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SHOAL_TOKEN", "from-the-environment")
+    with Client() as environment:  # $SHOAL_URL and $SHOAL_TOKEN come first
+        assert environment.base_url == "http://127.0.0.1:9"
+        assert environment._http.headers["authorization"] == "Bearer from-the-environment"
 
 
 def test_no_results_is_empty_not_an_error(client: Client) -> None:
