@@ -86,6 +86,13 @@ def dns_command(
         f" {settings.address}:{settings.port}, {stats.failed:,} unanswered",
         highlight=False,
     )
+    if stats.queries and not stats.answered:
+        errors.print(
+            f"[bold red]error:[/] {settings.address}:{settings.port} answered none of {plural(stats.queries, 'query')}:"
+            " is it a resolver, and reachable? (--resolver IP[:PORT] names another)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 def each_address(networks: list[IPNetwork]) -> Iterator[str]:

@@ -129,7 +129,22 @@ def scan_command(
     data: DataOption = None,
 ) -> None:
     """Scan TARGETS. Only addresses in the allow-list (DATA/collector.toml, --allow) are touched; a name is
-    visited only on the addresses it resolves to that the allow-list permits."""
+    visited only on the addresses it resolves to that the allow-list permits. After 'shoal login' (without
+    --data): the server is asked to collect each IP:PORT, and 'shoal scan list|status' follow what was asked."""
+    from shoal.cli.remote import server_of
+    from shoal.cli.submit import FOLLOWING, scan_remotely
+
+    server = server_of(data)
+    if server is not None:
+        scan_remotely(server, targets or [], ports)
+        return
+    if targets and targets[0] in FOLLOWING:
+        fail(
+            BadParameter(
+                "targets",
+                f"'shoal scan {targets[0]}' follows what a server was asked to collect: 'shoal login URL' first",
+            )
+        )
     folder = data_dir(data)
     try:
         policy = load_policy(folder).with_allowed(parse_network(text) for text in allow or [])
