@@ -83,6 +83,7 @@ from shoal.request.params import (
     BODY_DATASET,
     DATASET,
     FORMAT,
+    MOST_RECENT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
     PORTS_FROM,
@@ -403,7 +404,7 @@ class Client:
         ``history=True``: every dated report instead. Hosts are counted by the server's distinct values, for
         enterprise tokens (otherwise ``hosts`` is None)."""
         if selection is None:
-            options.setdefault("most_recent", not history)
+            options.setdefault(MOST_RECENT.attribute, not history)
         chosen = selected(query, selection, options)
         total = self.search(page=0, dataset=dataset, selection=chosen).result_count
         unit = DATASET_TABLE[dataset].unit if chosen.most_recent else "report"

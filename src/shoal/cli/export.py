@@ -23,10 +23,11 @@ from shoal.cli.options import DatasetOption, QueryArgument, asked, failed, open_
 from shoal.cli.progress import JobProgress
 from shoal.errors import ShoalError
 from shoal.request.answers import plural
+from shoal.request.params import MOST_RECENT
 from shoal.request.selection import Selection
 
 
-@selecting(defaults={"most_recent": False})
+@selecting(defaults={MOST_RECENT.attribute: False})
 def export_command(
     query: QueryArgument = "",
     dataset: DatasetOption = DatasetName.protocols,

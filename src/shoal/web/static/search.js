@@ -1,7 +1,8 @@
 // The search page: the form mirrors the URL (?expression=…&dataset=…&page=…), so every search can be linked
-// and the Back button works. Counts and facets are over services (the newest report of each: the form's
-// most_recent box is ticked unless the URL says most_recent=false), and say so; unticked, every dated report. The box is sent as the API's free-text `query` (bare words search every type,
-// as Shodan's box does; `type:value` terms keep their meaning). Results come from the dataset's endpoint;
+// and the Back button works. The box is sent as the API's free-text `query` (bare words search every type,
+// as Shodan's box does; `type:value` terms keep their meaning). Counts and facets are over services (the
+// newest report of each: the form's most_recent box is ticked unless the URL says most_recent=false), and
+// say so; unticked, every dated report counts. Results come from the dataset's endpoint;
 // beside them, facets: the top values of a few types over the same reports (one summary call each, drawn
 // as they arrive, not fetched again when paging). A chart of any type comes from the same call with summarize.
 
