@@ -418,14 +418,14 @@ class Client:
             return Count(total, unit)
         return Count(total, unit, hosts.cardinality)
 
-    def host(self, ip: str, *, history: bool = False) -> Host:
+    def host(self, ip: str) -> Host:
         """What is known about one address, as ``shoal host`` shows it: country, organisation, AS, tags, PTR
         names, first and last seen (over at most the newest 10,000 reports), open ports, and the newest
-        report of each port (``history=True``: superseded reports count for the dates too)."""
-        services = list(self.iter_search(ip=ip, most_recent=True, history=history))
-        every = self.search(ip=ip, history=history)
+        report of each port."""
+        services = list(self.iter_search(ip=ip, most_recent=True))
+        every = self.search(ip=ip)
         last_seen = every.results[0].date if every.results else None
-        oldest = self.search(ip=ip, history=history, page=every.pages - 1) if every.pages > 1 else every
+        oldest = self.search(ip=ip, page=every.pages - 1) if every.pages > 1 else every
         first_seen = oldest.results[-1].date if oldest.results else None
         ptr_names = ptr_names_of(self.search(dataset=RDNS, ip=ip).results)
         return host_of(ip, services, ptr_names, first_seen, last_seen)
