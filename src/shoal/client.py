@@ -42,6 +42,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -411,8 +412,9 @@ class Client:
         if not has_hosts(dataset) or total == 0:
             return Count(total, unit, 0 if has_hosts(dataset) else None)
         try:
+            every = replace(chosen, most_recent=False)  # the same hosts, cheaper to count (no newest per service)
             hosts = self.summarize(
-                HOSTS[0], dataset=dataset, limit=1, contexts=[HOSTS[1]], cardinality=True, selection=chosen
+                HOSTS[0], dataset=dataset, limit=1, contexts=[HOSTS[1]], cardinality=True, selection=every
             )
         except Forbidden:
             return Count(total, unit)
