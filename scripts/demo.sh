@@ -16,7 +16,12 @@ if [ ! -f "$corpus" ]; then
     .venv/bin/python bench/generate.py --count "$COUNT" --seed 1 --out "$partial"
     mv "$partial" "$corpus"
 fi
-stored=$(.venv/bin/shoal count --data "$DATA" 2>/dev/null || echo 0)
+# how many dated reports a dataset holds (shoal count --history --json: {"hosts": H, "reports": R})
+reports_in() {
+    .venv/bin/shoal count --history --json --data "$DATA" --dataset "$1" 2>/dev/null |
+        .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["reports"])' 2>/dev/null || echo 0
+}
+stored=$(reports_in protocols)
 if [ "$stored" -ge "$COUNT" ]; then
     echo "$DATA already holds $stored reports: not importing the demo corpus again"
 else
@@ -29,7 +34,7 @@ for dataset in domains rdns ct; do
     if [ ! -f "$derived" ]; then
         .venv/bin/python bench/derive.py --dataset "$dataset" "$corpus" "$derived"
     fi
-    held=$(.venv/bin/shoal count --data "$DATA" --dataset "$dataset" 2>/dev/null || echo 0)
+    held=$(reports_in "$dataset")
     if [ "$held" -gt 0 ]; then
         echo "$DATA already holds $held $dataset reports: not importing them again"
     else

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
 from shoal.client import ApiError, Client, ConnectionFailed, IpPortCounts, PortCounts, ValueCounts, error_of
-from shoal.errors import BadParameter, Forbidden, QueryError, QuotaExceeded, TooManyRequests, Unauthorized
+from shoal.errors import (
+    BadParameter,
+    Forbidden,
+    QueryError,
+    QuotaExceeded,
+    ShoalError,
+    TooManyRequests,
+    Unauthorized,
+)
 from shoal.model import Report
 from tests.web.server import PAGING_REPORTS, Served, free_port, serve
 
@@ -45,6 +54,54 @@ def test_search_options_reach_the_server(client: Client) -> None:
     assert client.search('title:"university london"', slop=1).result_count == 2
     assert client.search(ip="8.8.4.4", indirect=True).result_count == 1
     assert client.search(ip="8.8.8.8", most_recent=True).result_count == 2
+
+
+def test_free_text_first_and_expression_strict(client: Client) -> None:
+    """The first argument is what a person types (the API's query=); expression= keeps the strict syntax."""
+    assert [report.id for report in client.search("pratchett").results] == ["r01"]  # a word of a header value
+    assert client.search("university london", ip="8.8.8.8").result_count == 2
+    assert client.search(expression='title:"university london"', slop=1).result_count == 2
+    with pytest.raises(QueryError):
+        client.search(expression="university")
+
+
+def test_count_is_services_and_hosts_unless_history(client: Client, served: Served) -> None:
+    """8.8.8.8 has two reports on 443 and one on 53: two services on one host, three dated reports."""
+    counted = client.count(ip="8.8.8.8")
+    assert (int(counted), counted.unit, counted.hosts) == (2, "service", None)  # a normal token: no distinct count
+    assert int(client.count(ip="8.8.8.8", history=True)) == 3
+    with Client(served.base, served.enterprise_token) as enterprise:
+        assert enterprise.count("ip:8.8.8.8").text() == "1 host · 2 services"
+        assert enterprise.count("ip:8.8.8.8", history=True).body() == {"hosts": 1, "reports": 3}
+        assert enterprise.count("title:zzzz").text() == "0 hosts · 0 services"
+
+
+def test_host_leads_with_what_shodan_shows(client: Client) -> None:
+    host = client.host("8.8.8.8")
+    assert (host.country, host.ports, host.tags) == ("US", ["53", "443"], ["nginx"])
+    assert (host.first_seen, host.last_seen) == (dt.date(2026, 11, 1), dt.date(2026, 11, 3))
+    assert [report.id for report in host.services] == ["r03", "r02"]  # the newest report of each port
+    assert list(host.body())[:3] == ["ip", "country", "organisation"]
+    newest = host.services[1]
+    assert (newest.ip, newest.port, newest.country, newest.title) == ("8.8.8.8", 443, "US", newest.first_of("title"))
+
+
+def test_a_client_with_no_arguments_reads_the_environment_or_the_login(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOAL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("SHOAL_URL", raising=False)
+    monkeypatch.delenv("SHOAL_TOKEN", raising=False)
+    with pytest.raises(ShoalError, match="no server"):
+        Client()
+    (tmp_path / "config.toml").write_text(f'server = "{served.base}"\ntoken = "{served.token}"\n')
+    with Client() as saved:  # what 'shoal login' saved
+        assert saved.base_url == served.base and saved.user()["name"] == "web"
+    monkeypatch.setenv("SHOAL_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SHOAL_TOKEN", "from-the-environment")
+    with Client() as environment:  # $SHOAL_URL and $SHOAL_TOKEN come first
+        assert environment.base_url == "http://127.0.0.1:9"
+        assert environment._http.headers["authorization"] == "Bearer from-the-environment"
 
 
 def test_no_results_is_empty_not_an_error(client: Client) -> None:
@@ -108,9 +165,12 @@ def test_user(client: Client) -> None:
 
 def test_errors_are_the_servers_exceptions(client: Client, served: Served) -> None:
     with pytest.raises(QueryError) as syntax:
-        client.search("title:london and (port-tcp:80")
-    assert (syntax.value.start, syntax.value.end, syntax.value.parameter) == (17, 18, "expression")
+        client.search("title:london and (port-tcp:80")  # free text, sent as query=
+    assert (syntax.value.start, syntax.value.end, syntax.value.parameter) == (17, 18, "query")
     assert syntax.value.hint == "add the missing ')'"
+    with pytest.raises(QueryError) as strict:
+        client.count(expression="nginx")  # the strict syntax wants type:value
+    assert strict.value.parameter == "expression"
     with pytest.raises(BadParameter) as bad:
         client.search(ip="not-an-ip")
     assert bad.value.parameter == "ip"
@@ -150,7 +210,9 @@ def test_driftnet_paths_and_parameters() -> None:
     body["results"][0]["items"] = [{"context": "", "is_metadata": True, "type": "ip", "value": "8.8.8.8"}]
     transport = canned(httpx.Response(200, content=orjson.dumps(body)), seen)
     with Client("https://api.driftnet.io/", "secret", transport=transport) as driftnet:
-        page = driftnet.search("ip;:8.8.8.8", page=1, most_recent=True, filters=["port-tcp:443", "port-tcp:80"])
+        page = driftnet.search(
+            expression="ip;:8.8.8.8", page=1, most_recent=True, filters=["port-tcp:443", "port-tcp:80"]
+        )
     assert page.result_count == 2174 and page.results[0].ip == "8.8.8.8"
     request = seen[0]
     assert request.url.path == "/v1/scan/protocols"

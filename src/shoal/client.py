@@ -2,8 +2,12 @@
 
     from shoal.client import Client
 
-    with Client("http://127.0.0.1:8080", token) as client:
-        page = client.search("product-tag:nginx", ip="8.8.8.0/24")       # one page of 100 reports
+    with Client("http://127.0.0.1:8080", token) as client:         # Client(): $SHOAL_URL/$SHOAL_TOKEN, or login's
+        page = client.search("nginx", ip="8.8.8.0/24")                  # one page of 100 reports
+        client.search(expression="product-tag:nginx")                    # strict syntax, as the API's expression=
+        client.count("port-tcp:22")                                      # 2,375 hosts · 2,614 services
+        client.count("port-tcp:22", history=True)                        # 11,926 reports (every dated one)
+        client.host("8.8.8.8")                                           # country, org, AS, ports, services
         for report in client.iter_search("protocol=ssh"): ...            # every page (at most 10,000)
         summary = client.summarize("port-tcp", "product-tag:nginx", limit=10)
         client.ports("8.8.8.8"), client.ipports("8.8.8.0/24"), client.prioritize("8.8.8.8", 443), client.user()
@@ -13,8 +17,11 @@
         client.multi_summary("host:example.org").counts("port-tcp", "domains")  # many types in one call
         client.bodies(report_id=report.id).results[0].bodies[0].data    # the raw response behind a report
 
-A 204 (nothing matched) is an empty result, never an error. Errors are raised as the server's own exception
-classes (``shoal.errors``), rebuilt from the JSON error body, so a caller catches what the server raised:
+The first argument of a search, count, summary or export is free text, as a person types it (the API's
+``query=``: bare words search every type, ``type:value`` terms as in expressions); ``expression=`` is the
+strict query language. A 204 (nothing matched) is an empty result, never an error. Errors are raised as the
+server's own exception classes (``shoal.errors``), rebuilt from the JSON error body, so a caller catches what
+the server raised:
 
     ShoalError
     ├── BadParameter (400)              .parameter
@@ -35,12 +42,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 import httpx
 import orjson
 
+from shoal.config import saved_server
 from shoal.errors import (
     BadParameter,
     Forbidden,
@@ -53,10 +62,12 @@ from shoal.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from shoal.model import DATASET_TABLE, PROTOCOLS, Report
+from shoal.model import DATASET_TABLE, PROTOCOLS, RDNS, Report
 from shoal.request.answers import (
+    HOSTS,
     NO_VALUES,
     BodyPage,
+    Count,
     IpPortCounts,
     MultiSummary,
     PeriodCounts,
@@ -66,13 +77,16 @@ from shoal.request.answers import (
     SearchPage,
     ValueCounts,
     by_count,
+    has_hosts,
 )
 from shoal.request.export import ExportFormat
+from shoal.request.hosts import Host, host_of, ptr_names_of
 from shoal.request.params import (
     BODY_DATASET,
     DATASET,
     DIFF_IP,
     FORMAT,
+    MOST_RECENT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
     PORTS_FROM,
@@ -99,7 +113,9 @@ __all__ = [
     "BodyPage",
     "Client",
     "ConnectionFailed",
+    "Count",
     "ExportStream",
+    "Host",
     "IpPortCounts",
     "MultiSummary",
     "PortCounts",
@@ -151,12 +167,13 @@ def endpoint(dataset: str, selection: Selection) -> str:
     return row.path
 
 
-def selected(expression: str, selection: Selection | None, options: dict[str, Any]) -> Selection:
-    """The selection of a call: ``selection=``, or the expression and keyword arguments (``Selection.of``)."""
+def selected(query: str, selection: Selection | None, options: dict[str, Any]) -> Selection:
+    """The selection of a call: ``selection=``, or the free-text query and keyword arguments (``Selection.of``:
+    ``expression=`` is the strict syntax)."""
     if selection is None:
-        return Selection.of(expression=expression, **options)
-    if expression or options:
-        raise TypeError("give a selection= or an expression and search options, not both")
+        return Selection.of(query=query or None, **options)
+    if query or options:
+        raise TypeError("give a selection= or a query and search options, not both")
     return selection
 
 
@@ -271,12 +288,17 @@ class ExportStream:
 class Client:
     def __init__(
         self,
-        base_url: str,
-        token: str,
+        base_url: str | None = None,
+        token: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """A client of the server at ``base_url`` with ``token``; without them, ``$SHOAL_URL`` and
+        ``$SHOAL_TOKEN``, else what ``shoal login`` saved (a ShoalError says what to set when nothing is)."""
+        if base_url is None or token is None:
+            saved_url, saved_token = saved_server()
+            base_url, token = base_url or saved_url, token or saved_token
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -316,13 +338,14 @@ class Client:
         return None if response.status_code == 204 or not response.content else orjson.loads(response.content)
 
     # -- endpoints ----------------------------------------------------------------------------------------
-    # A search takes its selection as keyword arguments named as ``Selection``'s fields (``ip=``, ``date_from=``,
-    # ``most_recent=``, ``filters=``, ``query=``, ``report_id=``, ``history=``…) or a dataset's own selectors
-    # (``host=``, ``nameserver=`` on rdns), read as the API reads them; or as one ``selection=Selection(...)``.
+    # A search's first argument is free text (``query=``); the rest of its selection comes as keyword arguments
+    # named as ``Selection``'s fields (``ip=``, ``date_from=``, ``most_recent=``, ``filters=``, ``expression=``,
+    # ``report_id=``, ``history=``…) or a dataset's own selectors (``host=``, ``nameserver=`` on rdns), read as
+    # the API reads them; or as one ``selection=Selection(...)``.
 
     def search(
         self,
-        expression: str = "",
+        query: str = "",
         *,
         page: int = 0,
         dataset: str = PROTOCOLS,
@@ -331,7 +354,7 @@ class Client:
     ) -> SearchPage:
         """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
         ``/v1/scan/domains``, ``/v1/ct/log`` or ``/v1/domain/rdns`` (``host=``, ``nameserver=``)."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         body = self._json(endpoint(dataset, chosen), [*chosen.params(), *given((PAGE, page))])
         if body is None:
             return SearchPage(page, 0, 0, [])
@@ -339,10 +362,10 @@ class Client:
         return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def iter_search(
-        self, expression: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
+        self, query: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
     ) -> Iterator[Report]:
         """Every report the API pages through (at most 100 pages of 100): newest first."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         page = 0
         while True:
             found = self.search(page=page, dataset=dataset, selection=chosen)
@@ -354,7 +377,7 @@ class Client:
     def summarize(
         self,
         summary_type: str,
-        expression: str = "",
+        query: str = "",
         *,
         dataset: str = PROTOCOLS,
         limit: int | None = None,
@@ -365,7 +388,7 @@ class Client:
         **options: Any,
     ) -> ValueCounts:
         """``summarize=TYPE``: values of that type over the matching reports of ``dataset``, highest first."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         summary = given(
             (SUMMARIZE, summary_type),
             (SUMMARY_LIMIT, limit),
@@ -384,7 +407,7 @@ class Client:
         self,
         interval: str,
         summary_type: str | None = None,
-        expression: str = "",
+        query: str = "",
         *,
         dataset: str = PROTOCOLS,
         limit: int | None = None,
@@ -393,17 +416,58 @@ class Client:
     ) -> list[PeriodCounts]:
         """``summary_interval`` (Shoal): the matching reports counted per day, week or month of ``date_from`` to
         ``date_to`` (and, with ``summary_type``, that type's top ``limit`` values in each)."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         asked = given((SUMMARY_INTERVAL, interval), (SUMMARIZE, summary_type), (SUMMARY_LIMIT, limit))
         body = self._json(endpoint(dataset, chosen), [*chosen.params(), *asked]) or {"intervals": []}
         return [period_counts(entry) for entry in body["intervals"]]
 
+    def count(
+        self,
+        query: str = "",
+        *,
+        history: bool = False,
+        dataset: str = PROTOCOLS,
+        selection: Selection | None = None,
+        **options: Any,
+    ) -> Count:
+        """How many services match (the newest report of each, ``most_recent``) and on how many hosts, as
+        ``shoal count`` says it (``str(count)``: "2,375 hosts · 2,614 services"; ``int(count)``: the services);
+        ``history=True``: every dated report instead. Hosts are counted by the server's distinct values, for
+        enterprise tokens (otherwise ``hosts`` is None)."""
+        if selection is None:
+            options.setdefault(MOST_RECENT.attribute, not history)
+        chosen = selected(query, selection, options)
+        total = self.search(page=0, dataset=dataset, selection=chosen).result_count
+        unit = DATASET_TABLE[dataset].unit if chosen.most_recent else "report"
+        if not has_hosts(dataset) or total == 0:
+            return Count(total, unit, 0 if has_hosts(dataset) else None)
+        try:
+            every = replace(chosen, most_recent=False)  # the same hosts, cheaper to count (no newest per service)
+            hosts = self.summarize(
+                HOSTS[0], dataset=dataset, limit=1, contexts=[HOSTS[1]], cardinality=True, selection=every
+            )
+        except Forbidden:
+            return Count(total, unit)
+        return Count(total, unit, hosts.cardinality)
+
+    def host(self, ip: str) -> Host:
+        """What is known about one address, as ``shoal host`` shows it: country, organisation, AS, tags, PTR
+        names, first and last seen (over at most the newest 10,000 reports), open ports, and the newest
+        report of each port."""
+        services = list(self.iter_search(ip=ip, most_recent=True))
+        every = self.search(ip=ip)
+        last_seen = every.results[0].date if every.results else None
+        oldest = self.search(ip=ip, page=every.pages - 1) if every.pages > 1 else every
+        first_seen = oldest.results[-1].date if oldest.results else None
+        ptr_names = ptr_names_of(self.search(dataset=RDNS, ip=ip).results)
+        return host_of(ip, services, ptr_names, first_seen, last_seen)
+
     def multi_summary(
-        self, expression: str = "", *, limit: int | None = None, selection: Selection | None = None, **options: Any
+        self, query: str = "", *, limit: int | None = None, selection: Selection | None = None, **options: Any
     ) -> MultiSummary:
         """``GET /v1/multi/summary``: every type's top ``limit`` values (default 10) over the matching reports
         of the protocols and domains datasets, in one call. Nothing matched: both sections empty."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         body = self._json("/v1/multi/summary", [*chosen.params(), *given((MULTI_SUMMARY_LIMIT, limit))]) or {}
 
         def section(name: str) -> dict[str, dict[str, ValueCounts]]:
@@ -421,7 +485,7 @@ class Client:
 
     def bodies(
         self,
-        expression: str = "",
+        query: str = "",
         *,
         page: int = 0,
         dataset: str = PROTOCOLS,
@@ -430,7 +494,7 @@ class Client:
     ) -> BodyPage:
         """``GET /v1/scan/protocols/body``: the raw responses behind matching reports of ``protocols`` or
         ``domains`` (``report_id=`` for one report's), a page of reports at a time."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         params = [*chosen.params(), *given((PAGE, page)), (BODY_DATASET.name, dataset)]
         body = self._json("/v1/scan/protocols/body", params)
         if body is None:
@@ -482,7 +546,7 @@ class Client:
 
     def open_export(
         self,
-        expression: str = "",
+        query: str = "",
         *,
         export_format: ExportFormat = "ndjson",
         dataset: str = PROTOCOLS,
@@ -492,14 +556,14 @@ class Client:
         """Start Shoal's ``GET /v1/scan/protocols/export`` (of any ``dataset``): the answer's ``result_count``
         (from its ``X-Result-Count``; 0 for 204) is known at once, its ``chunks()`` as they arrive. Read or
         close it."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         endpoint(dataset, chosen)  # a known dataset, and its own selectors only
         params = [*chosen.params(), (FORMAT.name, export_format), (DATASET.name, dataset)]
         return ExportStream(self._send("GET", "/v1/scan/protocols/export", params, stream=True), self.base_url)
 
     def export_bytes(
         self,
-        expression: str = "",
+        query: str = "",
         *,
         export_format: ExportFormat = "ndjson",
         dataset: str = PROTOCOLS,
@@ -507,15 +571,15 @@ class Client:
         **options: Any,
     ) -> Iterator[bytes]:
         """Shoal's ``GET /v1/scan/protocols/export``: every match as NDJSON or CSV, in chunks as they arrive."""
-        chosen = selected(expression, selection, options)
+        chosen = selected(query, selection, options)
         yield from self.open_export(export_format=export_format, dataset=dataset, selection=chosen).chunks()
 
     def export(
-        self, expression: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
+        self, query: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any
     ) -> Iterator[Report]:
         """Every matching report, newest first, with no 10,000 cap (constant memory on both sides)."""
         pending = b""
-        for chunk in self.export_bytes(expression, dataset=dataset, selection=selection, **options):
+        for chunk in self.export_bytes(query, dataset=dataset, selection=selection, **options):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for line in lines:

@@ -165,6 +165,25 @@ class Report:
         """The scanned UDP port: the first ``port-udp`` item with an empty context (a UDP service's report)."""
         return self._port_of("port-udp")
 
+    @property
+    def title(self) -> str | None:
+        """The page title (the first ``title`` item, any context)."""
+        return self.first_of("title")
+
+    @property
+    def country(self) -> str | None:
+        """The country code enrichment gave the address (``geo-country``)."""
+        return self.first_of("geo-country")
+
+    @property
+    def org(self) -> str | None:
+        """The organisation holding the address (``entity``, from enrichment)."""
+        return self.first_of("entity")
+
+    def first_of(self, item_type: str) -> str | None:
+        """The value of the first item of ``item_type``, whatever its context."""
+        return next((item.value for item in self.items if item.type == item_type), None)
+
     def _port_of(self, item_type: str) -> int | None:
         for item in self.items:
             if item.type == item_type and item.context == "":
@@ -351,6 +370,7 @@ class Dataset:
     observations: bool = False  # each of its reports is also an open-port observation of its ip:port-tcp
     facets: tuple[Facet, ...] = ()
     columns: str = "date,target,protocol,summary,id"  # what ``shoal search`` prints without --fields
+    unit: str = "newest report"  # what ``most_recent`` keeps one report of, as counts name it ("2 services")
 
 
 SERVICE_FACETS = (
@@ -373,6 +393,7 @@ DATASET_TABLE: dict[str, Dataset] = {
             bodies=True,
             observations=True,
             facets=SERVICE_FACETS,
+            unit="service",
         ),
         Dataset(
             DOMAINS,
@@ -384,6 +405,7 @@ DATASET_TABLE: dict[str, Dataset] = {
             observations=True,
             facets=SERVICE_FACETS,
             columns="date,host;,target,protocol,summary,id",
+            unit="site",
         ),
         Dataset(
             CT,
@@ -397,6 +419,7 @@ DATASET_TABLE: dict[str, Dataset] = {
                 Facet("ct-log", None, "Logs"),
             ),
             columns="date,subject,issuer,host;cert-dns-name,id",
+            unit="certificate",
         ),
         Dataset(
             RDNS,
@@ -419,6 +442,7 @@ DATASET_TABLE: dict[str, Dataset] = {
                 Facet("entity", None, "Organisations"),
             ),
             columns="date,ip,host;dns-ptr,host;dns-ns,id",
+            unit="address",
         ),
     )
 }

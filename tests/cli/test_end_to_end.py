@@ -82,7 +82,7 @@ def test_search_prints_a_table_and_json(data: Path) -> None:
     as_json = orjson.loads(shoal("search", "protocol=ssh", "--json", data=data).stdout)
     assert [r["id"] for r in as_json["results"]] == ["r05", "r04"]
     summary = orjson.loads(
-        shoal("search", "--summarize", "port-tcp", "--summary-limit", "1", "--json", data=data).stdout
+        shoal("search", "--summarize", "port-tcp", "--summary-limit", "1", "--json", "--history", data=data).stdout
     )
     assert summary == {"summary": {"cardinality": 10, "other": 12, "values": {"443": 4}}}
 

@@ -66,8 +66,15 @@ def test_json_and_ndjson_together_is_an_error(data: Path) -> None:
 def test_host_shows_services_certificates_and_reports(data: Path) -> None:
     code, out, _ = run(data, "host", "8.8.8.8", "--table")
     assert code == 0
-    assert out.splitlines()[0] == "8.8.8.8: 3 reports, 2026-11-01 to 2026-11-03"
-    assert "open-port observations: 443 ×2 · 53 ×1" in out
+    # the header leads, from the newest report of each service (r03 on 53, r02 on 443), as Shodan's host view
+    assert out.splitlines()[:6] == [
+        "8.8.8.8",
+        "  Country       US",
+        "  Tags          nginx",
+        "  Open ports    53, 443",
+        "  First seen    2026-11-01 · last seen 2026-11-03 · 3 reports",
+        "  Observations  443 ×2 · 53 ×1",
+    ]
     assert "│   53 │ dns      │       1 │ 2026-11-03 │ 2026-11-03 │ dnsmasq-2.80" in out
     assert "CN=www.ox.ac.uk, O=University of Oxford, C=GB" in out and "www.ox.ac.uk, 8.8.4.4" in out
     assert out.index("r03") < out.index("r02") < out.index("r01")
@@ -77,6 +84,18 @@ def test_host_json_and_limit(data: Path) -> None:
     code, out, err = run(data, "host", "8.8.8.8", "--json", "--limit", "1")
     assert code == 0, err
     body = orjson.loads(out)
+    assert list(body)[:9] == [
+        "ip",
+        "country",
+        "organisation",
+        "asn",
+        "tags",
+        "ptr_names",
+        "first_seen",
+        "last_seen",
+        "ports",
+    ]
+    assert (body["country"], body["tags"], body["ports"]) == (["US"], ["nginx"], ["53", "443"])
     assert (body["reports"], body["first_seen"], body["last_seen"]) == (3, "2026-11-01", "2026-11-03")
     assert body["open_ports"] == {"other": 0, "values": {"443": 2, "53": 1}}
     assert [(s["port"], s["protocol"], s["reports"]) for s in body["services"]] == [(53, "dns", 1), (443, "https", 2)]

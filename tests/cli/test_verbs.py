@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shoal.cli.main import app
+from shoal.request.hosts import port_of
 from shoal.store.embedded import EmbeddedStore
 from tests.corpus import CORPUS
 
@@ -42,14 +43,24 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_count(data: Path) -> None:
-    assert run("count", "port-tcp:443", "--data", str(data)) == (0, "4\n", "")
-    assert run("count", "--data", str(data))[1] == f"{len(CORPUS)}\n"
-    assert run("count", "title:zzzz", "--data", str(data))[1] == "0\n"
+def test_count_says_hosts_and_services_or_with_history_reports(data: Path) -> None:
+    on_443 = [report for report in CORPUS if any(i.type == "port-tcp" and i.value == "443" for i in report.items)]
+    hosts, services = {r.ip for r in on_443}, {(r.ip, port_of(r)) for r in on_443}
+    expected = f"{len(hosts)} hosts · {len(services)} services\n"
+    assert run("count", "port-tcp:443", "--data", str(data)) == (0, expected, "")
+    assert run("count", "port-tcp:443", "--history", "--data", str(data))[1] == f"{len(hosts)} hosts · 4 reports\n"
+    assert orjson.loads(run("count", "port-tcp:443", "--json", "--data", str(data))[1]) == {
+        "hosts": len(hosts),
+        "services": len(services),
+    }
+    assert run("count", "--history", "--data", str(data))[1].endswith(f" · {len(CORPUS)} reports\n")
+    assert run("count", "title:zzzz", "--data", str(data))[1] == "0 hosts · 0 services\n"
 
 
 def test_stats_prints_facet_value_count_lines_in_a_pipe(data: Path) -> None:
-    code, out, err = run("stats", "--facets", "port-tcp:2,geo-country", "--limit", "3", "--data", str(data))
+    code, out, err = run(
+        "stats", "--facets", "port-tcp:2,geo-country", "--limit", "3", "--history", "--data", str(data)
+    )
     assert code == 0, err
     assert out.splitlines() == [
         "port-tcp\t443\t4",
@@ -58,7 +69,7 @@ def test_stats_prints_facet_value_count_lines_in_a_pipe(data: Path) -> None:
         "geo-country\tIR\t2",
         "geo-country\tRU\t2",
     ]
-    code, out, _ = run("stats", "--facets", "port-tcp:1,protocol:1", "--json", "--data", str(data))
+    code, out, _ = run("stats", "--facets", "port-tcp:1,protocol:1", "--json", "--history", "--data", str(data))
     assert orjson.loads(out) == {
         "port-tcp": {"cardinality": 10, "other": 12, "values": {"443": 4}},
         "protocol": {"cardinality": 6, "other": 7, "values": {"http": 3}},
@@ -85,7 +96,15 @@ def test_facet_limits_must_be_numbers(data: Path) -> None:
 
 def test_search_fields_and_separator(data: Path) -> None:
     code, out, _ = run(
-        "search", "ip:8.8.8.8", "--fields", "ip,port-tcp,title,ip;cert-ip-address", "-s", ",", "--data", str(data)
+        "search",
+        "ip:8.8.8.8",
+        "--fields",
+        "ip,port-tcp,title,ip;cert-ip-address",
+        "-s",
+        ",",
+        "--history",
+        "--data",
+        str(data),
     )
     assert code == 0
     assert out.splitlines() == [
@@ -111,9 +130,9 @@ def test_plain_lines_hold_one_row_each(tmp_path: Path) -> None:
 def test_tables_on_a_terminal_plain_lines_in_a_pipe(data: Path) -> None:
     piped = subprocess.run([*SHOAL, "search", "protocol=ssh", "--data", str(data)], capture_output=True, text=True)
     assert piped.returncode == 0 and "│" not in piped.stdout and piped.stdout.count("\n") == 2
-    assert piped.stderr == "2 results (page 0)\n"
+    assert piped.stderr == "2 services (page 1 of 1)\n"
     terminal = on_a_terminal([*SHOAL, "search", "protocol=ssh", "--data", str(data)])
-    assert "┃ date" in terminal and "2 results (page 0)" in terminal and "│ 2026-11-02 │" in terminal
+    assert "┃ date" in terminal and "2 services (page 1 of 1)" in terminal and "│ 2026-11-02 │" in terminal
 
 
 def on_a_terminal(command: list[str]) -> str:
@@ -164,7 +183,7 @@ def test_a_missing_store_is_an_error_but_import_creates_one(tmp_path: Path) -> N
     source.write_bytes(orjson.dumps(CORPUS[0].as_dict()) + b"\n")
     code, out, err = run("import", str(source), "--data", str(missing))
     assert code == 0 and f"created a new store in {missing}" in err and "imported 1" in out
-    assert run("count", "--data", str(missing))[1] == "1\n"
+    assert run("count", "--data", str(missing))[1] == "1 host · 1 service\n"
 
 
 def test_serve_needs_init_for_a_new_store(tmp_path: Path) -> None:

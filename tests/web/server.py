@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +54,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(data: Path, reports: Iterable[Report] = (*CORPUS, *paging_reports())) -> Iterator[Served]:
-    """Import ``reports`` into ``data``, create a normal and an enterprise token, and serve on a free port."""
+def serve(
+    data: Path, reports: Iterable[Report] = (*CORPUS, *paging_reports()), options: Sequence[str] = ()
+) -> Iterator[Served]:
+    """Import ``reports`` into ``data``, create a normal and an enterprise token, and serve on a free port
+    (``options``: more of ``shoal serve``'s, e.g. ``--allow 127.0.0.1``)."""
     store = EmbeddedStore(data)
     store.ingest(reports)
     store.close()
@@ -64,7 +67,7 @@ def serve(data: Path, reports: Iterable[Report] = (*CORPUS, *paging_reports())) 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with open(data / "serve.log", "wb") as log:
-        command = [sys.executable, "-m", "shoal", "serve", "--data", str(data), "--port", str(port)]
+        command = [sys.executable, "-m", "shoal", "serve", "--data", str(data), "--port", str(port), *options]
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30

@@ -198,7 +198,7 @@ def test_the_chart_behaves_as_the_facets(browser: WebDriver, site: Served) -> No
 
 def test_the_dataset_switch(browser: WebDriver, site: Served, tmp_path: Path) -> None:
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    visit(browser, site, "/?expression=" + quote("host:example.org"))
+    visit(browser, site, "/?most_recent=false&expression=" + quote("host:example.org"))  # every dated report
     wait(browser, lambda b: card_ids(b) == ["p01"])
     browser.find_element(By.CSS_SELECTOR, "#dataset option[value='rdns']").click()
     wait(browser, lambda b: card_ids(b) == ["n03", "n02", "n01"])
@@ -208,7 +208,7 @@ def test_the_dataset_switch(browser: WebDriver, site: Served, tmp_path: Path) ->
     browser.find_element(By.CSS_SELECTOR, "#export button[data-format='ndjson']").click()  # every dataset exports
     exported = wait(browser, downloaded(tmp_path, "shoal-rdns-host-example.org-{day}.ndjson"))  # named after all
     assert [orjson.loads(line)["id"] for line in exported.read_bytes().splitlines()] == ["n03", "n02", "n01"]
-    visit(browser, site, "/?dataset=ct&expression=" + quote("host:example.org"))
+    visit(browser, site, "/?dataset=ct&most_recent=false&expression=" + quote("host:example.org"))
     wait(browser, lambda b: card_ids(b) == ["c03", "c02", "c01"])
     assert texts(browser, "#results .card .target")[0] == "www.example.org"  # a logged certificate's first name
     wait(browser, lambda b: facet_values(b, "Issuers") == [("CN=Test CA", "2")])
@@ -224,7 +224,7 @@ def test_bare_words_search_every_type(browser: WebDriver, site: Served) -> None:
     box = browser.find_element(By.ID, "expression")
     box.send_keys("pratchett", Keys.ENTER)  # a word of an http-header value, no type named
     wait(browser, lambda b: card_ids(b) == ["r01"])
-    assert texts(browser, "#results .count") == ["1 report · page 1 of 1"]
+    assert texts(browser, "#results .count") == ["1 service · page 1 of 1"]
     box = browser.find_element(By.ID, "expression")
     box.clear()
     box.send_keys("jira login", Keys.ENTER)  # two words: both, anywhere
@@ -246,7 +246,7 @@ def test_bare_words_search_every_type(browser: WebDriver, site: Served) -> None:
 def test_plurals_say_one(browser: WebDriver, site: Served) -> None:
     visit(browser, site, "/?expression=protocol%3Dmodbus&summarize=port-tcp", site.enterprise_token)
     wait(browser, lambda b: texts(b, "#results .count"))
-    assert texts(browser, "#results .count") == ["1 report · page 1 of 1"]
+    wait(browser, lambda b: texts(b, "#results .count") == ["1 host · 1 service · page 1 of 1"])
     wait(browser, lambda b: texts(b, "#summary figcaption"))
     assert texts(browser, "#summary figcaption") == ["port-tcp · 1 value · other 0 · cardinality 1"]
 
@@ -302,7 +302,7 @@ def test_the_host_page_as_shodans(browser: WebDriver, site: Served) -> None:
     assert "This IP behaves like a scan honeypot" in browser.find_element(By.ID, "ports-source").text
     screenshot(browser, "host-shodan")
     browser.find_element(By.LINK_TEXT, JARM).click()
-    wait(browser, lambda b: card_ids(b) == ["h02", "h01"])
+    wait(browser, lambda b: card_ids(b) == ["h02"])  # the service's newest report (both carry the JARM)
 
 
 def test_a_host_with_only_dns_and_ct_facts(browser: WebDriver, site: Served) -> None:

@@ -32,7 +32,7 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
     active.send_keys("protocol=ssh", Keys.ENTER)
     wait(browser, lambda b: card_ids(b) == ["r05", "r04"])  # timing is measured, not asserted: docs/web.md
     assert "expression=protocol%3Dssh" in browser.current_url
-    assert texts(browser, "#results .count") == ["2 reports · page 1 of 1"]
+    assert texts(browser, "#results .count") == ["2 services · page 1 of 1"]
     first = browser.find_element(By.CSS_SELECTOR, "#results .card")
     assert first.find_element(By.CSS_SELECTOR, ".target").text == "10.1.2.4:2222"
     assert first.find_element(By.CSS_SELECTOR, ".protocol").text == "ssh"
@@ -52,7 +52,7 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
 def test_paging_and_the_back_button(browser: WebDriver, served: Served) -> None:
     visit(browser, served, "/?expression=title%3Apaging")
     wait(browser, lambda b: len(card_ids(b)) == 100)
-    assert texts(browser, "#results .count") == [f"{PAGING_REPORTS} reports · page 1 of 2"]
+    assert texts(browser, "#results .count") == [f"{PAGING_REPORTS} services · page 1 of 2"]
     assert browser.find_element(By.ID, "previous").get_attribute("disabled") is not None
     browser.find_element(By.ID, "next").click()
     wait(browser, lambda b: len(card_ids(b)) == PAGING_REPORTS - 100)
@@ -104,7 +104,7 @@ def bars(browser: WebDriver) -> list[tuple[str, str]]:
 
 
 def test_a_summary_is_a_chart_and_a_value_refines_the_query(browser: WebDriver, served: Served) -> None:
-    visit(browser, served, "/?summarize=port-tcp&summary_limit=5", served.enterprise_token)
+    visit(browser, served, "/?summarize=port-tcp&summary_limit=5&most_recent=false", served.enterprise_token)
     wait(browser, lambda b: len(bars(b)) == 6)
     assert bars(browser) == [("8080", "51"), ("8081", "50"), ("8082", "50"), ("443", "4"), ("80", "3"), ("other", "8")]
     caption = browser.find_element(By.CSS_SELECTOR, "#summary figcaption").text
@@ -123,7 +123,7 @@ def test_a_summary_is_a_chart_and_a_value_refines_the_query(browser: WebDriver, 
 
 
 def test_a_normal_token_gets_the_chart_without_cardinality(browser: WebDriver, served: Served) -> None:
-    visit(browser, served, "/?expression=product-tag%3Anginx&summarize=geo-country")
+    visit(browser, served, "/?expression=product-tag%3Anginx&summarize=geo-country&most_recent=false")
     wait(browser, lambda b: bars(b) == [("GB", "1"), ("US", "1")])
     caption = browser.find_element(By.CSS_SELECTOR, "#summary figcaption").text
     assert caption.endswith("cardinality: enterprise tokens")

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from shoal.model import PROTOCOLS, Report
-from shoal.request.answers import IpPortCounts, PeriodCounts, PortCounts, SearchPage, ValueCounts, by_count
+from shoal.request.answers import (
+    HOSTS,
+    Count,
+    IpPortCounts,
+    PeriodCounts,
+    PortCounts,
+    SearchPage,
+    ValueCounts,
+    by_count,
+    has_hosts,
+)
 from shoal.request.export import ExportFormat
 from shoal.request.selection import Selection
 
@@ -36,6 +47,8 @@ class Backend(Protocol):
     def summarize(
         self, summary_type: str, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> ValueCounts: ...
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count: ...
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]: ...
 
@@ -105,6 +118,21 @@ class LocalBackend:
             )
             for period in trend(self.store, filters, interval, summary, today)
         ]
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count:
+        """The matches (services with ``most_recent``, else reports) and the distinct hosts they are on."""
+        from shoal.model import DATASET_TABLE
+        from shoal.store.base import SummaryRequest
+
+        filters = selection.as_filters(self.known_types(), dataset)
+        total = self.store.search(filters, offset=0, limit=1).total
+        unit = DATASET_TABLE[dataset].unit if selection.most_recent else "report"
+        if not has_hosts(dataset):
+            return Count(total, unit)
+        # the same hosts as over the newest matching report of each service, and about 7x cheaper to count
+        every = replace(filters, most_recent=False)
+        hosts = self.store.summarize(every, SummaryRequest(HOSTS[0], contexts=(HOSTS[1],), limit=1))
+        return Count(total, unit, hosts.cardinality)
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match (with ``history`` in the selection, superseded reports too)."""
@@ -177,6 +205,9 @@ class RemoteBackend:
         self, interval: str, summary_type: str | None, selection: Selection, limit: int, dataset: str = PROTOCOLS
     ) -> list[PeriodCounts]:
         return self.client.trend(interval, summary_type, dataset=dataset, limit=limit, selection=selection)
+
+    def count(self, selection: Selection, dataset: str = PROTOCOLS) -> Count:
+        return self.client.count(dataset=dataset, selection=selection)
 
     def reports(self, selection: Selection, dataset: str = PROTOCOLS) -> Iterator[Report]:
         """Every match, through the server's export."""

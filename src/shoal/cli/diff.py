@@ -73,7 +73,7 @@ def show_diff(
     backend = open_backend(data)
     try:
         selection = Selection(ip=network, date_to=last)
-        diff = asked("", lambda: diff_of(backend.reports(selection), first, last))
+        diff = asked(None, lambda: diff_of(backend.reports(selection), first, last))
     finally:
         backend.close()
     body = diff_body(diff, formatted(network))

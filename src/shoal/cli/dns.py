@@ -20,6 +20,7 @@ from shoal.collect.scanner import run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
 from shoal.collect.targets import read_names, split_targets
 from shoal.errors import BadParameter
+from shoal.request.answers import plural
 from shoal.store.base import IPNetwork, Store
 
 MAX_ADDRESSES = 1 << 20  # a /12 of PTR lookups: wider is refused (split it)
@@ -79,11 +80,19 @@ def dns_command(
         store.close()
     stats = client.stats
     console.print(
-        f"looked up {addresses:,} addresses ({found[0]:,} with PTR names) and {len(listed):,} names "
-        f"({found[1]:,} resolved): stored {totals.reports:,} rdns reports and {totals.answers:,} new answers; "
-        f"{stats.queries:,} queries to {settings.address}:{settings.port}, {stats.failed:,} unanswered",
+        f"looked up {plural(addresses, 'address')} ({found[0]:,} with PTR names) and {plural(len(listed), 'name')} "
+        f"({found[1]:,} resolved): stored {plural(totals.reports, 'rdns report')} and"
+        f" {plural(totals.answers, 'new answer')}; {plural(stats.queries, 'query')} to"
+        f" {settings.address}:{settings.port}, {stats.failed:,} unanswered",
         highlight=False,
     )
+    if stats.queries and not stats.answered:
+        errors.print(
+            f"[bold red]error:[/] {settings.address}:{settings.port} answered none of {plural(stats.queries, 'query')}:"
+            " is it a resolver, and reachable? (--resolver IP[:PORT] names another)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 def each_address(networks: list[IPNetwork]) -> Iterator[str]:

@@ -19,6 +19,7 @@ from shoal.enrich.rerun import RerunTotals, rerun
 from shoal.errors import QueryError, ShoalError
 from shoal.request.reading import known_types
 from shoal.request.selection import Selection
+from shoal.store.base import Store
 
 AsnMmdbOption = Annotated[
     Path | None,
@@ -47,11 +48,21 @@ def enrichers_command(
     asn_mmdb: AsnMmdbOption = None,
     city_mmdb: CityMmdbOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Also say how many items of each enricher's types the reports of this data directory (or"
+            " --store) hold.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """List the enrichers every ingested report goes through: name, version, data source, licence."""
+    """List the enrichers every ingested report goes through: name, version, data source, licence (and, with
+    --data, what the store's reports hold of them)."""
     try:
         enrichers = build_enrichers(settings_of(asn_mmdb, city_mmdb))
-        rows = [
+        rows: list[dict[str, object]] = [
             {
                 "name": enricher.name,
                 "outputs": sorted(enricher.outputs),
@@ -63,15 +74,36 @@ def enrichers_command(
         ]
     except ShoalError as exc:
         fail(exc)
+    if data is not None:
+        store = open_store(data)
+        try:
+            for row in rows:
+                row["stored"] = {name: items_held(store, name) for name in row["outputs"]}  # type: ignore[attr-defined]
+        finally:
+            store.close()
     if json_output:
         print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     table = Table(title="enrichers (in the order their items are added)", title_justify="left")
-    for column in ("name", "adds", "version", "source", "licence"):
+    columns = ("name", "adds", "version", "source", "licence", *(("items stored",) if data is not None else ()))
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], ", ".join(row["outputs"]), row["version"], row["source"], row["licence"])
+        cells = [str(row["name"]), ", ".join(row["outputs"]), str(row["version"]), str(row["source"])]  # type: ignore[arg-type]
+        stored = row.get("stored")
+        held = [", ".join(f"{name} {count:,}" for name, count in stored.items())] if isinstance(stored, dict) else []
+        table.add_row(*cells, str(row["licence"]), *held)
     console.print(table)
+
+
+def items_held(store: Store, item_type: str) -> int:
+    """How many items of ``item_type`` the store's current reports hold (a summary's counts and other)."""
+    from shoal.store.base import Filters, SummaryRequest
+
+    if item_type not in known_types(store):
+        return 0
+    summary = store.summarize(Filters(), SummaryRequest(item_type, limit=1))
+    return sum(count for _, count in summary.values) + summary.other
 
 
 def enrich_command(

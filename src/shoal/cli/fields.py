@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from shoal.cli.common import UnknownName, did_you_mean
 from shoal.errors import BadParameter
 from shoal.model import Report
+from shoal.request.hosts import port_label, port_of
 
 DEFAULT_FIELDS = "date,target,protocol,summary,id"
 DATASET_FIELDS = {  # the columns shown when --fields is not given
@@ -33,19 +34,8 @@ HEADLINE_TYPES = ("title", "server-banner", "subject")
 HEADLINE_LENGTH = 80
 
 
-def scanned_port(report: Report) -> tuple[int | None, str]:
-    """The port a report's service was found on and its transport: (443, "tcp"), (53, "udp"), (None, "tcp")."""
-    udp = report.udp_port if report.port is None else None
-    return (report.port, "tcp") if udp is None else (udp, "udp")
-
-
-def port_label(port: int | None, transport: str) -> str:
-    """``443``, ``53/udp`` (nmap's way), or nothing."""
-    return "" if port is None else f"{port}/udp" if transport == "udp" else str(port)
-
-
 def target_of(report: Report) -> str:
-    ip, (port, transport) = report.ip or "?", scanned_port(report)
+    ip, (port, transport) = report.ip or "?", port_of(report)
     host = f"[{ip}]" if ":" in ip else ip
     return f"{host}:{port_label(port, transport)}" if port is not None else host
 

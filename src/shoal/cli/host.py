@@ -1,11 +1,12 @@
 """``shoal host IP``: one address's history (from the store, or a server), like the web UI's host page.
 
-Its services (one row per port, TCP or UDP: protocol, reports, first and last seen, the latest headline), its open-port
-observations, the certificates its reports carry, and the reports themselves, newest first (``--dataset``:
-the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``) and the
-certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate). One pass
-over the matching reports (the store's matches, or the server's export): memory grows with the ports and
-certificates, not with the number of reports.
+It leads with what Shodan's host view leads with (``shoal.request.hosts``): country, organisation, AS, tags,
+PTR names, first and last seen, open ports. Then its services (one row per port, TCP or UDP: protocol,
+reports, first and last seen, the latest headline), its open-port observations, the certificates its reports
+carry, and the reports themselves, newest first (``--dataset``: the reports of another dataset). Beside them,
+from the other datasets: its PTR names (``rdns``) and the certificates Certificate Transparency logs hold for
+it (``ct``, by IP address in the certificate). One pass over the matching reports (the store's matches, or the
+server's export): memory grows with the ports and certificates, not with the number of reports.
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ import typer
 from shoal.cli.backend import EARLIEST
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
 from shoal.cli.diff import BetweenOption, SinceOption, show_diff
-from shoal.cli.fields import headline_of, port_label, protocol_of, scanned_port
+from shoal.cli.fields import headline_of, protocol_of
 from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
 from shoal.model import CT, RDNS, Report
-from shoal.request.answers import PortCounts
+from shoal.request.answers import PortCounts, plural
+from shoal.request.hosts import Host, host_of, port_label, port_of, ptr_names_of
 from shoal.request.params import FROM, IP, TO
 from shoal.request.selection import Selection
-
-PTR_ITEM = ("host", "dns-ptr")
 
 
 @dataclass(slots=True)
@@ -41,6 +41,7 @@ class Service:
     latest: str  # the newest report's headline
     first_seen: dt.date
     last_seen: dt.date
+    newest: Report  # its newest report
     reports: int = 0
     transport: str = "tcp"  # or "udp"
 
@@ -75,6 +76,11 @@ class History:
     def last_seen(self) -> dt.date | None:
         return max((service.last_seen for service in self.services.values()), default=None)
 
+    def host(self) -> Host:
+        """The header: country, organisation, AS, tags from the newest report of each service; PTR names; dates."""
+        newest = [service.newest for service in self.services.values()]
+        return host_of(self.ip, newest, self.ptr_names, self.first_seen, self.last_seen)
+
 
 def first_value(report: Report, item_type: str, context: str | None = None) -> str:
     return next((i.value for i in report.items if i.type == item_type and context in (None, i.context)), "")
@@ -83,10 +89,10 @@ def first_value(report: Report, item_type: str, context: str | None = None) -> s
 def note(history: History, report: Report) -> None:
     """Add one report (they come newest first) to the history."""
     history.reports += 1
-    key = scanned_port(report)
+    key = port_of(report)
     service = history.services.get(key)
     if service is None:
-        service = Service(key[0], protocol_of(report), headline_of(report), report.date, report.date, 0, key[1])
+        service = Service(key[0], protocol_of(report), headline_of(report), report.date, report.date, report, 0, key[1])
         history.services[key] = service
     service.reports += 1
     service.first_seen = min(service.first_seen, report.date)
@@ -122,8 +128,7 @@ def history_of(ip: str, reports: Iterable[Report], limit: int) -> History:
 
 def note_other_datasets(history: History, rdns: Iterable[Report], ct: Iterable[Report]) -> None:
     """The PTR names (host;dns-ptr of the rdns reports, newest first) and the CT certificates naming the IP."""
-    names = (item.value for report in rdns for item in report.items if (item.type, item.context) == PTR_ITEM)
-    history.ptr_names = list(dict.fromkeys(names))
+    history.ptr_names = ptr_names_of(rdns)
     for report in ct:
         note_certificate(history.logged, report)
 
@@ -170,7 +175,7 @@ def host_command(
     assert isinstance(ports, PortCounts)
     open_ports = ports.body()
     if json_output:
-        print(orjson.dumps(history_body(history, open_ports), option=orjson.OPT_SORT_KEYS).decode())
+        print(orjson.dumps(history_body(history, open_ports)).decode())
         return
     if not history.reports and not ports.values and not history.ptr_names and not history.logged:
         errors.print(f"nothing known about {address}")
@@ -179,14 +184,14 @@ def host_command(
 
 
 def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]:
+    """The header first (``Host.header``: ip, country, organisation, asn, tags, ptr_names, first and last seen,
+    ports), then the rest."""
+
     def day(value: dt.date | None) -> str | None:
         return value.isoformat() if value else None
 
-    return {
-        "ip": history.ip,
+    return history.host().header() | {
         "reports": history.reports,
-        "first_seen": day(history.first_seen),
-        "last_seen": day(history.last_seen),
         "open_ports": open_ports,
         "services": [
             {
@@ -201,7 +206,6 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
             for s in history.services.values()
         ],
         "certificates": [certificate_body(c) for c in history.certificates.values()],
-        "ptr_names": history.ptr_names,
         "ct_certificates": [certificate_body(c) for c in history.logged.values()],
         "newest": [report.as_dict() for report in history.newest],
     }
@@ -230,25 +234,40 @@ def certificate_rows(certificates: Iterable[Certificate], with_ports: bool) -> l
     return rows
 
 
+HEADER = (  # label on a terminal, line prefix in a pipe, the Host's values
+    ("Country", "country", lambda host: host.countries),
+    ("Organisation", "organisation", lambda host: host.organisations),
+    ("AS", "asn", lambda host: host.asns),
+    ("Tags", "tag", lambda host: host.tags),
+    ("PTR names", "ptr", lambda host: host.ptr_names),
+    ("Open ports", "port", lambda host: host.ports),
+)
+
+
 def show(history: History, ports: PortCounts, layout: Layout) -> None:
     def day(value: dt.date | None) -> str:
         return value.isoformat() if value else ""
 
-    span = f", {history.first_seen} to {history.last_seen}" if history.reports else ""
+    host = history.host()
     if layout.table:
-        reports = f"{history.reports} report" + ("" if history.reports == 1 else "s")
-        console.print(f"[bold]{history.ip}[/]: {reports}{span}", highlight=False)
+        console.print(f"[bold]{history.ip}[/]", highlight=False)
+        rows = [(label, ", ".join(values(host))) for label, _, values in HEADER]
+        if history.reports:
+            seen = f"{history.first_seen} · last seen {history.last_seen} · {plural(history.reports, 'report')}"
+            rows.append(("First seen", seen))
+        for label, value in rows:
+            if value:
+                console.print(f"  {label:<13} {value}", highlight=False, markup=False)
         if ports.values:
             listed = " · ".join(f"{port} ×{count}" for port, count in ports.values.items())
             flag = "  [bold red]honeypot-like[/]" if ports.honeypot else ""
-            console.print(f"open-port observations: {listed}{flag}", highlight=False)
-        if history.ptr_names:
-            console.print(f"PTR names: {', '.join(history.ptr_names)}", highlight=False)
+            console.print(f"  {'Observations':<13} {listed}{flag}", highlight=False)
     else:
         flag = ["honeypot"] if ports.honeypot else []
         fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
         emit(layout, "", [], [fields], prefix="ip")
-        emit(layout, "", [], [[name] for name in history.ptr_names], prefix="ptr")
+        for _, prefix, values in HEADER:
+            emit(layout, "", [], [[value] for value in values(host)], prefix=prefix)
         emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
     services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0, s.transport))
     if services:
@@ -274,7 +293,7 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
         rows = [
             [
                 report.date,
-                port_label(*scanned_port(report)),
+                port_label(*port_of(report)),
                 protocol_of(report),
                 headline_of(report),
                 report.id,
@@ -284,4 +303,4 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
         emit(layout, "reports, newest first", ["date", "port", "protocol", "summary", "id"], rows, prefix="report")
     hidden = history.reports - len(history.newest)
     if hidden:
-        errors.print(f"… {hidden} older reports (--limit 0 lists all)", highlight=False)
+        errors.print(f"… {plural(hidden, 'older report')} (--limit 0 lists all)", highlight=False)

@@ -85,7 +85,7 @@ def import_command(
                 errors.print(f"[red]error:[/] {exc.message}", highlight=False)
                 stream.close()
                 continue
-            with JobProgress(errors, f"import {Path(source).name}", total_bytes=size) as progress:
+            with JobProgress(errors, f"import {Path(source).name}", total_bytes=size, noun="reports") as progress:
                 progress.stored = 0
 
                 def advance(records: int, progress: JobProgress = progress, stream: Input = stream) -> None:

@@ -44,6 +44,9 @@ COMMANDS: dict[str, Entry] = {
     "enrichers": Entry("enrich", "enrichers_command", "What enrichment runs, from which data, under which licence."),
     "token": Entry("tokens", "app", "Manage API tokens."),
     "db": Entry("database", "app", "Create or migrate the schema of a ClickHouse store (--store clickhouse://…)."),
+    "info": Entry(
+        "info", "info_command", "The server's token: its class, quotas and this month's usage (as shodan info)."
+    ),
     "login": Entry("remote", "login_command", "Use a Shoal server for search, count, stats, host, export, ports."),
     "logout": Entry("remote", "logout_command", "Forget the server and token saved by 'shoal login'."),
     "config": Entry("remote", "app", "Show or change the saved server and token."),
@@ -93,6 +96,9 @@ class LazyGroup(TyperGroup):
             self.listing = False
 
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}  # every command, and every group's subcommands
+
+
 def load(name: str, entry: Entry) -> Any:
     """The click command of one entry, built the way typer builds a registered one."""
     module = entry.module if "." in entry.module else f"shoal.cli.{entry.module}"
@@ -101,7 +107,7 @@ def load(name: str, entry: Entry) -> Any:
         group = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=HELP_OPTIONS)
     single.command(name)(target)
     return typer.main.get_command(single)
 
@@ -111,11 +117,24 @@ app = typer.Typer(
     cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
+
+
+def print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"shoal {version('shoal')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print Shoal's version and exit.", callback=print_version, is_eager=True),
+    ] = False,
     store: Annotated[
         str | None,
         typer.Option(

@@ -21,12 +21,24 @@ from shoal.cli.backend import Backend
 from shoal.cli.common import DatasetName, UnknownName, did_you_mean, errors, fail
 from shoal.errors import ShoalError
 from shoal.model import DATASET_TABLE
-from shoal.request.params import DATASET, FROM, MOST_RECENT, PAGE, SELECTION, SUMMARY_LIMIT, TO, Param
+from shoal.request.params import (
+    DATASET,
+    FROM,
+    MOST_RECENT,
+    PAGE,
+    QUERY,
+    SELECTION,
+    SUMMARY_LIMIT,
+    TO,
+    Param,
+)
 from shoal.request.selection import Selection
+from shoal.store.base import MAX_PAGES
 
 T = TypeVar("T")
 UNSUMMARISABLE = ("search-term",)
-SELECTING = tuple(param for param in SELECTION if param.flag)  # the command line's selection options
+# the command line's selection options (the free-text query is the commands' argument, not an option)
+SELECTING = tuple(param for param in SELECTION if param.flag and param is not QUERY)
 
 
 def complete_type(incomplete: str) -> list[tuple[str, str]]:
@@ -42,25 +54,38 @@ def complete_type(incomplete: str) -> list[tuple[str, str]]:
     ]
 
 
-def option_of(param: Param[Any]) -> Any:
-    """A typer option made from a parameter: its flag (``--x/--no-x`` for a boolean), its type, its help (the
-    API's less its ``true:``)."""
+def option_of(param: Param[Any], default: Any = None) -> Any:
+    """A typer option made from a parameter: its flag (``--x/--no-x`` for a boolean unless it names its own
+    opposite, ``--most-recent/--history``), its type, its help (the API's less its ``true:``)."""
     assert param.flag is not None, param.name
     kind = param.schema.get("type")
     described = param.help.removeprefix("true: ")
     described = described[:1].upper() + described[1:]
     if kind == "boolean":
-        return Annotated[bool, typer.Option(f"{param.flag}/--no-{param.flag[2:]}", help=described)]
+        on, _, off = param.flag.partition("/")
+        if off and (param.asked_default if default is None else default):
+            described += f" On unless {off} is given."
+        return Annotated[bool, typer.Option(f"{on}/{off or '--no-' + on[2:]}", help=described)]
     if kind == "integer":
         return Annotated[int, typer.Option(param.flag, help=described)]
     return Annotated[str | None, typer.Option(param.flag, help=described, show_default=False)]
 
 
-def selecting(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def asked_default(param: Param[Any]) -> Any:
+    """A parameter's default on the command line: where a person asks it may differ from the API's
+    (``most_recent``: services, not report-days)."""
+    return param.default if param.asked_default is None else param.asked_default
+
+
+def selecting(
+    *params: Param[Any], defaults: dict[str, Any] | None = None
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """A command declaring ``selection: Selection`` gets an option for each of ``params`` (default: all of
-    SELECTING) in its place, and their values as one Selection (with its ``expression`` argument, if it has
-    one); a value the API would refuse fails here, with the API's message."""
+    SELECTING) in its place, and their values as one Selection (with its free-text ``query`` argument, if it
+    has one); a value the API would refuse fails here, with the API's message. ``defaults``: this command's
+    own, by attribute (``shoal export`` exports every dated report unless told otherwise)."""
     chosen = params or SELECTING
+    own = defaults or {}
 
     def decorate(command: Callable[..., T]) -> Callable[..., T]:
         hints = typing.get_type_hints(command, include_extras=True)
@@ -72,10 +97,13 @@ def selecting(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[...,
                 )
                 continue
             for param in chosen:
-                annotation = option_of(param)
+                default = own.get(param.attribute, asked_default(param))
                 parameters.append(
                     inspect.Parameter(
-                        param.attribute, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=param.default
+                        param.attribute,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        annotation=option_of(param, default),
+                        default=default,
                     )
                 )
 
@@ -83,7 +111,7 @@ def selecting(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[...,
         def run(**values: Any) -> T:
             options = {param.attribute: values.pop(param.attribute) for param in chosen}
             try:
-                selection = Selection.of(expression=values.get("expression"), **options)
+                selection = Selection.of(query=values.get("query"), **options)
             except ShoalError as exc:
                 fail(exc)
             return command(selection=selection, **values)
@@ -95,11 +123,28 @@ def selecting(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[...,
     return decorate
 
 
-ExpressionArgument = Annotated[str, typer.Argument(help="Expression, e.g. 'title:\"university london\"'.")]
+QueryArgument = Annotated[
+    str,
+    typer.Argument(
+        help="What to find: words search every type, type:value terms and and/or/not work as in expressions,"
+        " e.g. nginx, 'title:\"university london\"' or 'apache port-tcp:8080' (--expression: strict syntax).",
+        show_default=False,
+    ),
+]
 FromOption = option_of(FROM)
 ToOption = option_of(TO)
-MostRecentOption = option_of(MOST_RECENT)
-PageOption = option_of(PAGE)
+MostRecentOption = Annotated[
+    bool, typer.Option(MOST_RECENT.flag.partition("/")[0] if MOST_RECENT.flag else "", help=MOST_RECENT.help)
+]
+PageOption = Annotated[
+    int,
+    typer.Option(
+        PAGE.flag,
+        min=1,
+        max=MAX_PAGES,
+        help=f"Page number from 1, 100 results a page (at most {MAX_PAGES}; the API counts pages from 0).",
+    ),
+]
 SummaryLimitOption = option_of(SUMMARY_LIMIT)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 DatasetOption = Annotated[
@@ -137,17 +182,20 @@ def open_backend(data: Path | None, reading_reports: bool = True) -> Backend:
     return backend
 
 
-def asked(expression: str, call: Callable[[], T]) -> T:
-    """``call()``; an error is printed (with a caret under a bad expression) and exits 2 (the caller's
-    ``finally`` closes its backend)."""
+def asked(selection: Selection | None, call: Callable[[], T]) -> T:
+    """``call()``; an error is printed (with a caret under the bad part of the query or ``--expression``)
+    and exits 2 (the caller's ``finally`` closes its backend)."""
     try:
         return call()
     except ShoalError as exc:
-        failed(exc, expression)
+        failed(exc, selection)
 
 
-def failed(error: ShoalError, expression: str) -> NoReturn:
-    fail(error, expression if getattr(error, "parameter", "") == "expression" else None)
+def failed(error: ShoalError, selection: Selection | None) -> NoReturn:
+    """Print ``error`` (with a caret under the text it names) and exit 2."""
+    parameter = getattr(error, "parameter", "")
+    texts = {"query": selection.query, "expression": selection.expression} if selection else {}
+    fail(error, texts.get(parameter))
 
 
 def check_summary_type(name: str, known_types: Collection[str], parameter: str = "summarize") -> None:

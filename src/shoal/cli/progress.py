@@ -1,6 +1,7 @@
 """Progress of a long job (import, export) on stderr, honest about what is known.
 
-On a terminal: a bar redrawn every second — records, megabytes (of how many), the rate and the time left.
+On a terminal: a bar redrawn every second — records (an import: stored, and queued between reading and
+storing), megabytes read (of how many), the rate and the time left; the bar is full only at the end.
 Elsewhere (a log, CI): one line every ``LINE_SECONDS`` with the same numbers, and nothing at all for jobs
 that end sooner. The numbers are set by the job as it goes (``advance``); the clock, not the job, decides
 when they are shown, so a job that is busy committing still shows its rate falling rather than freezing.
@@ -62,27 +63,34 @@ class JobProgress:
     # -- what is shown ----------------------------------------------------------------------------------
 
     def fraction(self) -> float | None:
+        """How much of the job is done. When the job says what it has stored, that is what counts: the share
+        read, times the share of what was read that is stored (reading runs ahead of storing), so it reaches
+        1 only when the last record read is stored."""
         if self.total_records:
-            return min(1.0, self.records / self.total_records)
-        if self.total_bytes:
-            return min(1.0, self.bytes / self.total_bytes)
-        return None
+            done = self.records / self.total_records
+        elif self.total_bytes:
+            done = self.bytes / self.total_bytes
+        else:
+            return None
+        if self.stored is not None and self.records:
+            done *= self.stored / self.records
+        return min(1.0, done)
 
     def facts(self) -> str:
-        """records (of total), MB (of total), rate, time left: what is known now."""
+        """records (of total; stored and queued, when the job says), MB (of total), rate, time left."""
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        parts = [f"{self.records:,}" + (f" of {self.total_records:,}" if self.total_records else "") + f" {self.noun}"]
+        of_total = f" of {self.total_records:,}" if self.total_records else ""
+        if self.stored is None:
+            parts = [f"{self.records:,}{of_total} {self.noun}"]
+        else:
+            parts = [f"{self.stored:,}{of_total} {self.noun} stored, {self.records - self.stored:,} queued"]
         if self.bytes or self.total_bytes:
             size = f"{self.bytes / MEGABYTE:,.1f}"
-            parts.append(size + (f" of {self.total_bytes / MEGABYTE:,.1f}" if self.total_bytes else "") + " MB")
-        parts.append(f"{self.records / elapsed:,.0f} {self.noun}/s")
-        pending = self.records - self.stored if self.stored is not None else 0
-        if self.stored is not None:
-            parts.append(f"{self.stored:,} stored")
+            parts.append(size + (f" of {self.total_bytes / MEGABYTE:,.1f}" if self.total_bytes else "") + " MB read")
+        done = self.records if self.stored is None else self.stored
+        parts.append(f"{done / elapsed:,.0f} {self.noun}/s")
         fraction = self.fraction()
-        if fraction is not None and fraction >= 1 and pending > 0:
-            parts.append(f"storing the last {pending:,}")
-        elif fraction is not None and 0 < fraction < 1:
+        if fraction is not None and 0 < fraction < 1:
             left = elapsed * (1 - fraction) / fraction
             parts.append(f"{duration(left)} left")
         parts.append(f"{duration(elapsed)} elapsed")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -24,29 +23,18 @@ from typing import Annotated
 import typer
 
 from shoal.cli.common import console, errors, fail
+from shoal.config import SAVED_KEYS as KEYS
+from shoal.config import config_path, read_saved
 from shoal.errors import BadParameter, ShoalError
 
-KEYS = ("server", "token")
 app = typer.Typer(help="Show or change the saved server and token.", no_args_is_help=True)
 
 
-def config_path() -> Path:
-    explicit = os.environ.get("SHOAL_CONFIG")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "shoal" / "config.toml"
-
-
 def read_config() -> dict[str, str]:
-    path = config_path()
     try:
-        loaded = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        fail(ShoalError(f"cannot read {path}: {exc}"))
-    return {key: str(loaded[key]) for key in KEYS if isinstance(loaded.get(key), str) and loaded[key]}
+        return read_saved()
+    except ShoalError as exc:
+        fail(exc)
 
 
 def write_config(settings: dict[str, str]) -> Path:

@@ -47,6 +47,7 @@ from shoal.enrich import enrich_report
 from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.model import Report
+from shoal.request.answers import plural
 from shoal.store.base import IPNetwork, Store
 from shoal.usage import UsageBook
 
@@ -129,7 +130,22 @@ def scan_command(
     data: DataOption = None,
 ) -> None:
     """Scan TARGETS. Only addresses in the allow-list (DATA/collector.toml, --allow) are touched; a name is
-    visited only on the addresses it resolves to that the allow-list permits."""
+    visited only on the addresses it resolves to that the allow-list permits. After 'shoal login' (without
+    --data): the server is asked to collect each IP:PORT, and 'shoal scan list|status' follow what was asked."""
+    from shoal.cli.remote import server_of
+    from shoal.cli.submit import FOLLOWING, scan_remotely
+
+    server = server_of(data)
+    if server is not None:
+        scan_remotely(server, targets or [], ports)
+        return
+    if targets and targets[0] in FOLLOWING:
+        fail(
+            BadParameter(
+                "targets",
+                f"'shoal scan {targets[0]}' follows what a server was asked to collect: 'shoal login URL' first",
+            )
+        )
     folder = data_dir(data)
     try:
         policy = load_policy(folder).with_allowed(parse_network(text) for text in allow or [])
@@ -301,8 +317,8 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
         console.print(table)
     if stats.targets:
         console.print(
-            f"tried {stats.tried:,} ip:ports in {stats.elapsed:.1f} s: {stats.open_ports + stats.udp_open:,} open, "
-            f"{stats.reports:,} identified",
+            f"tried {plural(stats.tried, 'ip:port')} in {stats.elapsed:.1f} s:"
+            f" {stats.open_ports + stats.udp_open:,} open, {stats.reports:,} identified",
             highlight=False,
         )
     if stats.udp_datagrams:
@@ -319,8 +335,8 @@ def show_summary(stats: ScanStats, stored: StoredTotals, domains: DomainStats | 
         )
     udp = f" (and {stored.udp_observations:,} of UDP ports)" if stored.udp_observations else ""
     console.print(
-        f"stored {stored.observations:,} observations{udp} and {stored.reports:,} reports, "
-        f"{stored.answers:,} new DNS answers",
+        f"stored {plural(stored.observations, 'observation')}{udp} and {plural(stored.reports, 'report')}, "
+        f"{plural(stored.answers, 'new DNS answer')}",
         highlight=False,
     )
 

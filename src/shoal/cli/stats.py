@@ -1,8 +1,9 @@
 """``shoal count`` and ``shoal stats``: Shodan's verbs over Driftnet's summaries.
 
-``count EXPR`` prints the number of matching reports (the ``result_count`` of the first page). ``stats
---facets a,b:N,c EXPR`` summarises several types over the same reports, one summary each (``b:N``: its top
-N values instead of ``--limit``), as Shodan's ``stats --facets`` does.
+``count QUERY`` prints how many services match (the newest report of each ip:port) and on how many hosts;
+with ``--history``, how many dated reports. ``stats --facets a,b:N,c QUERY`` summarises several types over the
+same services (or, ``--history``, reports), one summary each (``b:N``: its top N values instead of ``--limit``),
+as Shodan's ``stats --facets`` does.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import typer
 from shoal.cli.common import DataOption, DatasetName, errors
 from shoal.cli.options import (
     DatasetOption,
-    ExpressionArgument,
     JsonOption,
+    QueryArgument,
     asked,
     check_summary_type,
     complete_type,
@@ -24,7 +25,7 @@ from shoal.cli.options import (
     selecting,
 )
 from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
-from shoal.cli.search import emit_summary
+from shoal.cli.search import emit_summary, say_what_is_counted
 from shoal.cli.trend import OverOption, show_trend
 from shoal.errors import BadParameter
 from shoal.request.answers import ValueCounts
@@ -35,19 +36,21 @@ DEFAULT_FACETS = "geo-country,port-tcp,product-tag,entity,protocol"
 
 @selecting()
 def count_command(
-    expression: ExpressionArgument = "",
+    query: QueryArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
     *,
     selection: Selection,
+    json_output: Annotated[bool, typer.Option("--json", help='As JSON: {"hosts": H, "services": S}.')] = False,
     data: DataOption = None,
 ) -> None:
-    """The number of reports matching EXPR (and the options), as GET /v1/scan/protocols counts them."""
+    """How many services match QUERY (the newest report of each ip:port) and on how many hosts: "2,375 hosts ·
+    2,614 services"; --history: how many dated reports."""
     backend = open_backend(data)
     try:
-        found = asked(expression, lambda: backend.search(selection, 0, dataset.value))
+        counted = asked(selection, lambda: backend.count(selection, dataset.value))
     finally:
         backend.close()
-    print(found.result_count)
+    print(orjson.dumps(counted.body()).decode() if json_output else counted.text())
 
 
 def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
@@ -65,7 +68,7 @@ def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
 
 @selecting()
 def stats_command(
-    expression: ExpressionArgument = "",
+    query: QueryArgument = "",
     dataset: DatasetOption = DatasetName.protocols,
     *,
     facets: Annotated[
@@ -86,23 +89,23 @@ def stats_command(
     json_output: JsonOption = False,
     data: DataOption = None,
 ) -> None:
-    """The top values of each facet over the reports matching EXPR: one table per facet on a terminal, lines
-    of facet, value and count in a pipe. With --over day|week|month: the matching reports per period of
-    --from..--to (default: the last 12), and each facet's top values per period."""
+    """The top values of each facet over the services matching QUERY (--history: every dated report): one
+    table per facet on a terminal, lines of facet, value and count in a pipe. With --over day|week|month: the
+    matches per period of --from..--to (default: the last 12), and each facet's top values per period."""
     layout = layout_of(table, separator)
     if over is not None:
-        show_trend(expression, dataset.value, over, facets, limit, selection, layout, json_output, data)
+        show_trend(dataset.value, over, facets, limit, selection, layout, json_output, data)
         return
     facets = facets or DEFAULT_FACETS
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:
-        wanted = asked(expression, lambda: parse_facets(facets, limit))
+        wanted = asked(selection, lambda: parse_facets(facets, limit))
         for name, _ in wanted:
-            asked(expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
+            asked(selection, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
         for name, top in wanted:
             results[name] = asked(
-                expression,
+                selection,
                 lambda name=name, top=top: backend.summarize(name, selection, top, dataset.value),
             )
     finally:
@@ -111,6 +114,7 @@ def stats_command(
         body = {name: counts.body()["summary"] for name, counts in results.items()}
         print(orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode())
         return
+    say_what_is_counted(layout, selection, dataset.value)
     for name, counts in results.items():
         if not counts.values:
             errors.print(f"{name}: no values in the matching reports", highlight=False)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from shoal.cli.common import DataOption, console, errors, existing_data_dir
+from shoal.request.answers import plural
 from shoal.tokens import Token, TokenNotFound, TokenStore
 from shoal.usage import UsageBook
 
@@ -47,7 +48,7 @@ def list_tokens(
     if not rows:
         errors.print("no tokens: create one with 'shoal token create NAME'")
         return
-    table = Table(title=f"{len(rows)} tokens", title_justify="left")
+    table = Table(title=plural(len(rows), "token"), title_justify="left")
     for column in ("id", "name", "class", "created", "api (used/limit)", "priority (used/limit)", "status"):
         table.add_column(column, overflow="fold")
     for token, used in rows:

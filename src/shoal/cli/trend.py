@@ -23,7 +23,6 @@ OverOption = option_of(SUMMARY_INTERVAL)
 
 
 def show_trend(
-    expression: str,
     dataset: str,
     interval: str,
     facets: str | None,
@@ -35,15 +34,15 @@ def show_trend(
 ) -> None:
     from shoal.cli.stats import parse_facets
 
-    chosen = asked(expression, lambda: SUMMARY_INTERVAL.take(interval))
+    chosen = asked(selection, lambda: SUMMARY_INTERVAL.take(interval))
     backend = open_backend(data)
     try:
-        wanted = asked(expression, lambda: parse_facets(facets, limit)) if facets else []
+        wanted = asked(selection, lambda: parse_facets(facets, limit)) if facets else []
         for name, _ in wanted:
-            asked(expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
-        counts = asked(expression, lambda: backend.trend(chosen, None, selection, limit, dataset))
+            asked(selection, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
+        counts = asked(selection, lambda: backend.trend(chosen, None, selection, limit, dataset))
         by_facet = {
-            name: asked(expression, lambda name=name, top=top: backend.trend(chosen, name, selection, top, dataset))
+            name: asked(selection, lambda name=name, top=top: backend.trend(chosen, name, selection, top, dataset))
             for name, top in wanted
         }
     finally:

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TypeVar
 
-from shoal.model import Report
+from shoal.model import DATASET_TABLE, Report
 
 K = TypeVar("K", str, int)  # a summary's values: text, or port numbers
 
@@ -28,6 +28,51 @@ class SearchPage:
             "result_count": self.result_count,
             "results": [report.as_dict() for report in self.results],
         }
+
+
+HOSTS = ("ip", "")  # the scanned address (type, context): its distinct values are the hosts
+
+
+def has_hosts(dataset: str) -> bool:
+    """Whether a dataset's reports are about scanned addresses (its identity has an ``ip`` part)."""
+    return ("ip",) in DATASET_TABLE[dataset].identity
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """What ``shoal count`` and ``Client.count`` answer: how many things match, named by ``unit`` ("service":
+    the newest report of each; "report": every dated report), and how many distinct hosts (scanned addresses)
+    they are on (None: not known, e.g. from a server that counts distinct values for enterprise tokens only,
+    or in a dataset without addresses)."""
+
+    total: int
+    unit: str
+    hosts: int | None = None
+
+    def __int__(self) -> int:
+        return self.total
+
+    def text(self) -> str:
+        """``2,375 hosts · 2,614 services``: each number with what it counts."""
+        parts = [] if self.hosts is None else [plural(self.hosts, "host")]
+        return " · ".join([*parts, plural(self.total, self.unit)])
+
+    def body(self) -> dict[str, int]:
+        """``{"hosts": 2375, "services": 2614}`` (keys are the units, plural)."""
+        counted = {} if self.hosts is None else {"hosts": self.hosts}
+        return counted | {plural_of(self.unit): self.total}
+
+
+def plural_of(word: str) -> str:
+    """``service`` → ``services``, ``address`` → ``addresses``, ``query`` → ``queries``."""
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return f"{word}es" if word.endswith(("s", "x", "sh", "ch")) else f"{word}s"
+
+
+def plural(n: int, word: str) -> str:
+    """``1 host``, ``2,375 hosts``: a number with thousands separators and its noun, plural when not one."""
+    return f"{n:,} {word if n == 1 else plural_of(word)}"
 
 
 @dataclass(frozen=True, slots=True)

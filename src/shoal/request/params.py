@@ -145,12 +145,13 @@ class Param(Generic[T]):
     parse: Callable[[str, str], T] = text  # type: ignore[assignment]
     default: T | None = None
     help: str = ""
-    flag: str | None = None  # the command line's option, e.g. "--from"; None: not an option
+    flag: str | None = None  # the command line's option, e.g. "--from" (a boolean's "--on/--off"); None: none
     label: str = ""  # the web search form's label; "": not on the form
     attribute: str = ""  # the field it fills (Selection's ``date_from`` for ``from``); default its name
     repeatable: bool = False
     required: bool = False
     blank_is_default: bool = True  # False: an empty value is read (and refused) like any other, not skipped
+    asked_default: T | None = None  # the default where a person asks (command line, web form), if not the API's
 
     def __post_init__(self) -> None:
         if not self.attribute:
@@ -264,9 +265,18 @@ INDIRECT = Param(
     "--indirect",
     "Indirect IPs",
 )
-EXPRESSION = Param("expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.")
+EXPRESSION = Param(
+    "expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.", "--expression"
+)
 FIELD = Param("field", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
-QUERY = Param("query", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
+QUERY = Param(
+    "query",
+    TEXT,
+    text,
+    None,
+    "Free text: bare words search every type (as `search-term:`), `type:value` terms as in `expression`;"
+    " ANDed with `expression`.",
+)
 KEYWORD = Param("keyword", TEXT, text, None, "Legacy: words searched in every type, ANDed with `expression`.")
 FILTER = Param(
     "filter",
@@ -307,8 +317,9 @@ MOST_RECENT = Param(
     boolean,
     False,
     "true: only the newest matching report per {ip, port}.",
-    "--most-recent",
-    "Most recent only",
+    "--most-recent/--history",
+    "Newest report of each service only (unticked: every dated report)",
+    asked_default=True,
 )
 HOST_IN_URL = Param(
     "host_in_url",

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from shoal import __version__
 from shoal.model import DATASET_TABLE
 from shoal.query.check import BUILTIN_TYPES
+from shoal.request.answers import has_hosts, plural_of
 from shoal.request.params import SELECTION, Param
 
 WEB_DIR = Path(__file__).parent
@@ -84,18 +85,24 @@ FORM = tuple(param for param in SELECTION if param.label)  # the search form's s
 @cache
 def page_data() -> str:
     """What the scripts read, safe inside a <script> block: the table of datasets (the first is the default),
-    ``{name: {"path", "label", "facets": [[type, context, title]…], "selectors": [name…]}}``, and the search
-    form's selection parameters, ``[[name, JSON schema type]…]``."""
+    ``{name: {"path", "label", "unit", "units", "hosts", "facets": [[type, context, title]…], "selectors":
+    [name…]}}`` (``unit``: what ``most_recent`` keeps one report of; ``hosts``: whether its reports are about
+    scanned addresses), and the search form's selection parameters, ``[[name, JSON schema type, default on the
+    form or null]…]`` (a person's default may differ from the API's: ``most_recent`` is ticked, so counts are
+    services)."""
     datasets = {
         row.name: {
             "path": row.path,
             "label": row.label,
+            "unit": row.unit,
+            "units": plural_of(row.unit),
+            "hosts": has_hosts(row.name),
             "facets": [[facet.type, facet.context, facet.title] for facet in row.facets],
             "selectors": [selector.name for selector in row.selectors],
         }
         for row in DATASET_TABLE.values()
     }
-    selecting = [[param.name, param.schema["type"]] for param in FORM]
+    selecting = [[param.name, param.schema["type"], param.asked_default] for param in FORM]
     return orjson.dumps({"datasets": datasets, "selecting": selecting}).decode().replace("<", "\\u003c")
 
 

@@ -1,6 +1,8 @@
 // The search page: the form mirrors the URL (?expression=…&dataset=…&page=…), so every search can be linked
 // and the Back button works. The box is sent as the API's free-text `query` (bare words search every type,
-// as Shodan's box does; `type:value` terms keep their meaning). Results come from the dataset's endpoint;
+// as Shodan's box does; `type:value` terms keep their meaning). Counts and facets are over services (the
+// newest report of each: the form's most_recent box is ticked unless the URL says most_recent=false), and
+// say so; unticked, every dated report counts. Results come from the dataset's endpoint;
 // beside them, facets: the top values of a few types over the same reports (one summary call each, drawn
 // as they arrive, not fetched again when paging). A chart of any type comes from the same call with summarize;
 // above the results, a line chart of the matches over time (trend.js).
@@ -25,6 +27,7 @@ import {
 import { showTrend } from "./trend.js";
 
 const FLAGS = SELECTING.filter(([, kind]) => kind === "boolean").map(([name]) => name);
+const TICKED = new Set(SELECTING.filter(([, kind, shown]) => kind === "boolean" && shown === true).map(([name]) => name));
 const INPUTS = SELECTING.filter(([, kind]) => kind !== "boolean").map(([name]) => name);
 const FIELDS = ["expression", "dataset", ...INPUTS, "summarize", "summary_limit"];
 const DEFAULT_SUMMARY_LIMIT = 20;
@@ -46,19 +49,33 @@ function readForm() {
 function fillForm(params) {
   for (const name of FIELDS) $(name).value = params.get(name) || "";
   $("dataset").value = DATASETS[params.get("dataset")] ? params.get("dataset") : DEFAULT_DATASET;
-  for (const name of FLAGS) $(name).checked = params.get(name) === "true";
+  for (const name of FLAGS) $(name).checked = params.has(name) ? params.get(name) === "true" : TICKED.has(name);
 }
 
-/** The form's fields that select reports besides the box, as the page's URL and the API both name them. */
+/** The form's fields that select reports besides the box, as the API names them. */
 const selecting = (state) =>
   Object.fromEntries(SELECTING.map(([name, kind]) => [name, kind === "boolean" ? state[name] && "true" : state[name]]));
 
+/** The same fields in the page's URL: a box ticked by default is written only when unticked (=false). */
+const pageSelecting = (state) =>
+  Object.fromEntries(
+    SELECTING.map(([name, kind]) => {
+      if (kind !== "boolean") return [name, state[name]];
+      if (TICKED.has(name)) return [name, !state[name] && "false"];
+      return [name, state[name] && "true"];
+    }),
+  );
+
+/** What a result count counts, [one, many]: services (the newest report of each) with most_recent, else
+ *  dated reports. */
+const unitOf = (state) =>
+  state.most_recent ? [DATASETS[state.dataset].unit, DATASETS[state.dataset].units] : ["report", "reports"];
 /** The dataset as a parameter: none for the default one. */
 const datasetParam = (state) => (state.dataset === DEFAULT_DATASET ? "" : state.dataset);
 
 /** The page's own URL parameters: the form as it is. */
 function pageParams(state) {
-  const params = query({ expression: state.expression, dataset: datasetParam(state), ...selecting(state) });
+  const params = query({ expression: state.expression, dataset: datasetParam(state), ...pageSelecting(state) });
   for (const name of ["summarize", "summary_limit"]) if (state.summarize && state[name]) params.set(name, state[name]);
   return params;
 }
@@ -151,7 +168,26 @@ function showError(error) {
   }
 }
 
-function showResults(body, page) {
+/** The number of distinct hosts (scanned addresses) the matches are on: the cardinality of their ``ip;``
+ *  values, for enterprise tokens (null otherwise, or in a dataset without addresses). */
+async function hostCount(state) {
+  if (!cardinalityAllowed || !DATASETS[state.dataset].hosts) return null;
+  const params = selection(state);
+  params.delete("most_recent"); // the same hosts as over the services, and cheaper to count
+  params.set("summarize", "ip");
+  params.set("summary_context", ""); // the scanned address
+  params.set("summary_limit", "1");
+  params.set("summary_cardinality", "true");
+  try {
+    const body = await api(endpoint(state), params);
+    return body ? body.summary.cardinality : 0;
+  } catch (error) {
+    if (error.status === 403) cardinalityAllowed = false;
+    return null;
+  }
+}
+
+function showResults(body, page, state) {
   const results = $("results");
   const pager = $("pager");
   results.replaceChildren();
@@ -163,14 +199,20 @@ function showResults(body, page) {
   }
   const capped =
     body.result_count > body.pages * 100 ? " (the API pages through the newest 10,000; export for all)" : "";
+  const [unit, units] = unitOf(state);
+  const hosts = el("span", { className: "hosts" });
   results.append(
     el(
       "p",
       { className: "count" },
-      `${plural(body.result_count, "report")} · page ${page + 1} of ${body.pages}${capped}`,
+      hosts,
+      `${plural(body.result_count, unit, units)} · page ${page + 1} of ${body.pages}${capped}`,
     ),
     ...body.results.map(reportCard),
   );
+  hostCount(state).then((n) => {
+    if (n !== null) hosts.textContent = `${plural(n, "host")} · `;
+  });
   $("page-state").textContent = `Page ${page + 1} of ${body.pages}`;
   $("previous").disabled = page === 0;
   $("next").disabled = page + 1 >= body.pages;
@@ -221,7 +263,14 @@ async function loadFacets(state) {
   const box = $("facets");
   const facets = DATASETS[state.dataset].facets; // [type, context or null, title]: what Shodan shows beside results
   const slots = facets.map(([type]) => el("div", { className: "facet-slot", "data-type": type }));
-  box.replaceChildren(el("h2", { className: "visually-hidden" }, "Top values"), ...slots);
+  const counted = state.most_recent
+    ? `Counts of ${DATASETS[state.dataset].units} (the newest report of each)`
+    : "Counts of dated reports";
+  box.replaceChildren(
+    el("h2", { className: "visually-hidden" }, "Top values"),
+    el("p", { className: "note facets-counted" }, counted),
+    ...slots,
+  );
   box.hidden = false;
   await inTurn(
     facets.map((facet, index) => [facet, slots[index]]),
@@ -296,7 +345,7 @@ async function run() {
   const summarising = state.summarize ? loadSummary(state) : null;
   try {
     const [body, summary] = await Promise.all([searching, summarising]);
-    showResults(body, page);
+    showResults(body, page, state);
     if (state.summarize) showSummary(state, summary);
     if (body) {
       loadFacets(state);

@@ -1,0 +1,153 @@
+"""``shoal scan`` against a server (after ``shoal login``, or with ``$SHOAL_URL``): the server collects, this
+side only asks and follows. ``shoal scan IP:PORT…`` (or ``IP… --ports 22,443``) submits each ip:port to
+``GET /v1/scan/protocols/prioritize`` and notes it beside the login's config (``submitted.jsonl``); ``shoal
+scan list`` lists what was submitted to that server, ``shoal scan status`` says for each whether a report of
+it dated on or after the submission is searchable yet. Nothing is written to any store: a server that does not
+collect refuses, and the message says how to scan locally (``--data DIR``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from shoal.cli.common import console, fail
+from shoal.cli.remote import Server
+from shoal.config import config_path
+from shoal.errors import BadParameter, Forbidden, ShoalError
+from shoal.request.answers import plural
+
+if TYPE_CHECKING:
+    from shoal.client import Client
+
+FOLLOWING = ("status", "list")
+MAX_SUBMISSIONS = 1024  # ip:ports one command submits (each costs a unit of the token's priority quota)
+LOCALLY = "to scan from this machine instead: shoal scan --data DIR --allow CIDR TARGETS"
+
+
+def journal_path() -> Path:
+    return config_path().with_name("submitted.jsonl")
+
+
+def port_list(text: str | None) -> list[int]:
+    """``22,443,8000-8010`` → the ports (a server collects TCP ports named one by one: no top100 here)."""
+    if not text:
+        return []
+    ports: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise BadParameter(
+                "ports", f"a server is asked for TCP ports by number, e.g. 22,443,8000-8010, not {part!r}"
+            )
+        first, last = int(low), int(high or low)
+        if not 1 <= first <= last <= 65535:
+            raise BadParameter("ports", f"ports are 1 to 65535, low to high, not {part!r}")
+        ports.extend(range(first, last + 1))
+    return ports
+
+
+def targets_of(texts: list[str], ports_text: str | None) -> list[tuple[str, int]]:
+    """Each ``IP:PORT`` (``[v6]:PORT``), or ``IP`` with every port of ``--ports``."""
+    ports = port_list(ports_text)
+    found: list[tuple[str, int]] = []
+    for text in texts:
+        address, port = split_target(text.strip())
+        if port is None and not ports:
+            raise BadParameter("targets", f"{text!r} has no port: give IP:PORT, or --ports 22,443")
+        found.extend((address, one) for one in ([port] if port is not None else ports))
+    if not found:
+        raise BadParameter("targets", "give IP:PORT targets (or IPs and --ports) for the server to collect")
+    if len(found) > MAX_SUBMISSIONS:
+        raise BadParameter("targets", f"{len(found):,} ip:ports is more than {MAX_SUBMISSIONS:,} submissions at once")
+    return list(dict.fromkeys(found))
+
+
+def split_target(text: str) -> tuple[str, int | None]:
+    host, port = text, None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    try:
+        address = str(ipaddress.ip_address(host))
+    except ValueError:
+        raise BadParameter(
+            "targets", f"a server collects one address at a time (no CIDR, no name): {text!r} is not IP or IP:PORT"
+        ) from None
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise BadParameter("targets", f"a port is 1 to 65535, not {port!r} in {text!r}")
+    return address, int(port) if port is not None else None
+
+
+def scan_remotely(server: Server, texts: list[str], ports_text: str | None) -> None:
+    """Submit, list or follow, as the module says; a refusal is one line and exit 2."""
+    from shoal.client import Client
+
+    with Client(server.url, server.token) as client:
+        try:
+            if texts in (["list"], ["status"]):
+                follow(client, server.url, with_status=texts == ["status"])
+                return
+            targets = targets_of(texts, ports_text)
+            for ip, port in targets:
+                answer = client.prioritize(ip, port)
+                note_submission(server.url, ip, port)
+                console.print(f"{answer.get('status', 'queued')} {ip}:{port} at {server.url}", highlight=False)
+        except Forbidden as exc:
+            fail(ShoalError(f"{server.url} refused: {exc.message}; {LOCALLY}"))
+        except ShoalError as exc:
+            fail(exc)
+    console.print(
+        f"submitted {plural(len(targets), 'ip:port')}: 'shoal scan status' says when each is searchable",
+        highlight=False,
+    )
+
+
+def note_submission(url: str, ip: str, port: int) -> None:
+    path = journal_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = {"server": url, "ip": ip, "port": port, "submitted": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "ab") as out:
+        out.write(orjson.dumps(line) + b"\n")
+
+
+def submissions(url: str) -> list[dict[str, object]]:
+    """What was submitted to ``url``, oldest first (unreadable lines are skipped: the file is only a note)."""
+    try:
+        lines = journal_path().read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    noted = []
+    for line in lines:
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and entry.get("server") == url:
+            noted.append(entry)
+    return noted
+
+
+def follow(client: Client, url: str, with_status: bool) -> None:
+    """One line per submission: when, and (``with_status``) whether a report of it is searchable yet."""
+    noted = submissions(url)
+    if not noted:
+        console.print(f"nothing submitted to {url} from here yet ('shoal scan IP:PORT' submits)", highlight=False)
+        return
+    for entry in noted:
+        target = f"{entry['ip']}:{entry['port']}"
+        line = f"{target}\tsubmitted {entry['submitted']}"
+        if with_status:
+            since = dt.datetime.fromisoformat(str(entry["submitted"])).date()
+            found = client.search(ip=str(entry["ip"]), expression=f"port-tcp:{entry['port']}", date_from=since)
+            newest = found.results[0] if found.results else None
+            line += f"\tcollected: report {newest.id} of {newest.date}" if newest else "\tqueued: no report yet"
+        print(line)
