@@ -30,6 +30,9 @@ PROTOCOLS = "protocols"
 DOMAINS = "domains"
 CT = "ct"
 RDNS = "rdns"
+FAVICONS = "favicons"
+FDNS = "fdns"
+MX = "mx"
 SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
@@ -320,7 +323,7 @@ class Selector:
     name: str  # the parameter
     type: str
     context: str | None
-    help: str
+    help: str  # what it selects (the parameter's help names the endpoints that take it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +354,7 @@ class Dataset:
     observations: bool = False  # each of its reports is also an open-port observation of its ip:port-tcp
     facets: tuple[Facet, ...] = ()
     columns: str = "date,target,protocol,summary,id"  # what ``shoal search`` prints without --fields
+    ip_in_any_context: bool = False  # its ``ip=`` matches ip items in any context (fdns: the names pointing there)
 
 
 SERVICE_FACETS = (
@@ -405,15 +409,64 @@ DATASET_TABLE: dict[str, Dataset] = {
             "DNS facts about an IP: its PTR names and their name servers",
             (("ip",),),
             selectors=(
-                Selector(
-                    "host", "host", None, "domain/rdns: reports with a host name under this domain (right-anchored)."
-                ),
-                Selector(
-                    "nameserver", "host", "dns-ns", "domain/rdns: reports whose name server is under this domain."
-                ),
+                Selector("host", "host", None, "Reports with a host name under this domain (right-anchored)."),
+                Selector("nameserver", "host", "dns-ns", "Reports whose name server is under this domain."),
             ),
             facets=(Facet("host", "dns-ns", "Name servers"), Facet("host", "dns-ptr", "PTR names")),
             columns="date,ip,host;dns-ptr,host;dns-ns,id",
+        ),
+        Dataset(
+            FAVICONS,
+            "/v1/scan/favicons",
+            "Favicons",
+            "a favicon fetched from a web site: its URL, the site's host, ip and port, and its hashes",
+            (("url",),),
+            selectors=tuple(
+                Selector(name, f"obj-{name}", "favicon", f"Favicons whose {label} is exactly this.")
+                for name, label in (
+                    ("md5", "MD5"),
+                    ("sha1", "SHA-1"),
+                    ("sha256", "SHA-256"),
+                    ("murmur3", "Shodan hash (signed 32-bit MurmurHash3 of the base64)"),
+                )
+            ),
+            facets=(
+                Facet("obj-murmur3", "favicon", "Favicon hashes"),
+                Facet("host", None, "Hosts"),
+                Facet("port-tcp", None, "Ports"),
+            ),
+            columns="date,url,target,obj-murmur3;favicon,obj-sha256;favicon,id",
+        ),
+        Dataset(
+            FDNS,
+            "/v1/domain/fdns",
+            "Forward DNS",
+            "a name's forward DNS answers on a day: its A, AAAA, CNAME and NS records",
+            (("host",),),
+            selectors=(
+                Selector("host", "host", "", "Reports of a name under this domain (right-anchored)."),
+                Selector("nameserver", "host", "dns-ns", "Reports whose name server is under this domain."),
+            ),
+            facets=(
+                Facet("ip", None, "Addresses"),
+                Facet("host", "dns-ns", "Name servers"),
+                Facet("host", "dns-cname", "CNAME targets"),
+            ),
+            columns="date,host,ip,host;dns-cname,host;dns-ns,id",
+            ip_in_any_context=True,
+        ),
+        Dataset(
+            MX,
+            "/v1/domain/mx",
+            "Mail DNS (MX, TXT)",
+            "a name's mail DNS on a day: its MX records, TXT strings (SPF) and DMARC policy",
+            (("host",),),
+            selectors=(
+                Selector("host", "host", "", "Reports of a name under this domain (right-anchored)."),
+                Selector("mx", "host", "dns-mx", "Reports whose mail exchanger is under this domain."),
+            ),
+            facets=(Facet("host", "dns-mx", "Mail exchangers"), Facet("dns-txt", "dmarc", "DMARC policies")),
+            columns="date,host,host;dns-mx,dns-txt;spf,id",
         ),
     )
 }

@@ -346,10 +346,14 @@ SELECTION = (
 )
 
 # -- each dataset's own selectors (domain/rdns's host and nameserver), from the table of datasets ---------------
-SELECTORS: dict[str, Param[str]] = {}
+# A name several datasets take is one parameter; its help says what it selects on each endpoint.
+_SELECTOR_HELP: dict[str, list[str]] = {}
 for _row in DATASET_TABLE.values():
     for _selector in _row.selectors:
-        SELECTORS.setdefault(_selector.name, Param(_selector.name, TEXT, text, None, _selector.help))
+        _SELECTOR_HELP.setdefault(_selector.name, []).append(f"{_row.path.removeprefix('/v1/')}: {_selector.help}")
+SELECTORS: dict[str, Param[str]] = {
+    _name: Param(_name, TEXT, text, None, " ".join(_helps)) for _name, _helps in _SELECTOR_HELP.items()
+}
 
 # -- a page, a summary, a time limit -------------------------------------------------------------------------
 PAGE = Param(

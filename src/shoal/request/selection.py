@@ -81,7 +81,7 @@ class Selection:
             dataset=dataset,
             expression=expression_of(self, known_types),
             ip=self.ip,
-            indirect=self.indirect,
+            indirect=self.indirect or row.ip_in_any_context,
             date_from=self.date_from,
             date_to=self.date_to,
             slop=self.slop,
@@ -113,7 +113,8 @@ def selectors_elsewhere(row: Dataset, selection: Selection) -> str:
     if not misplaced:
         return ""
     holders = [other.name for other in DATASET_TABLE.values() if {s.name for s in other.selectors} & {*misplaced}]
-    return f"{' and '.join(misplaced)} select reports of the {' and '.join(holders)} dataset only, not {row.name!r}"
+    datasets = f"{', '.join(holders[:-1])} and {holders[-1]} datasets" if len(holders) > 1 else f"{holders[0]} dataset"
+    return f"{' and '.join(misplaced)} select reports of the {datasets} only, not {row.name!r}"
 
 
 def expression_of(selection: Selection, known_types: Collection[str]) -> Expr | None:
