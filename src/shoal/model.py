@@ -435,7 +435,7 @@ DATASET_TABLE: dict[str, Dataset] = {
                 Facet("host", None, "Hosts"),
                 Facet("port-tcp", None, "Ports"),
             ),
-            columns="date,url,target,obj-murmur3;favicon,obj-sha256;favicon,id",
+            columns="date,url;,host;,target,obj-murmur3;favicon,obj-sha256;favicon,id",
         ),
         Dataset(
             FDNS,
@@ -452,7 +452,7 @@ DATASET_TABLE: dict[str, Dataset] = {
                 Facet("host", "dns-ns", "Name servers"),
                 Facet("host", "dns-cname", "CNAME targets"),
             ),
-            columns="date,host,ip,host;dns-cname,host;dns-ns,id",
+            columns="date,host;,ip;dns-a,ip;dns-aaaa,host;dns-cname,host;dns-ns,id",
             ip_in_any_context=True,
         ),
         Dataset(
@@ -466,7 +466,7 @@ DATASET_TABLE: dict[str, Dataset] = {
                 Selector("mx", "host", "dns-mx", "Reports whose mail exchanger is under this domain."),
             ),
             facets=(Facet("host", "dns-mx", "Mail exchangers"), Facet("dns-txt", "dmarc", "DMARC policies")),
-            columns="date,host,host;dns-mx,dns-txt;spf,id",
+            columns="date,host;,dns-mx,dns-txt;spf,dns-txt;dmarc,id",
         ),
     )
 }

@@ -21,12 +21,13 @@ from shoal.cli.backend import Backend
 from shoal.cli.common import DatasetName, UnknownName, did_you_mean, errors, fail
 from shoal.errors import ShoalError
 from shoal.model import DATASET_TABLE
-from shoal.request.params import DATASET, FROM, MOST_RECENT, PAGE, SELECTION, SUMMARY_LIMIT, TO, Param
+from shoal.request.params import DATASET, FROM, MOST_RECENT, PAGE, SELECTION, SELECTORS, SUMMARY_LIMIT, TO, Param
 from shoal.request.selection import Selection
 
 T = TypeVar("T")
 UNSUMMARISABLE = ("search-term",)
-SELECTING = tuple(param for param in SELECTION if param.flag)  # the command line's selection options
+# the command line's selection options: the API's, and each dataset's own selectors (--host for rdns, fdns, mx)
+SELECTING = (*(param for param in SELECTION if param.flag), *SELECTORS.values())
 
 
 def complete_type(incomplete: str) -> list[tuple[str, str]]:

@@ -26,10 +26,16 @@ from shoal.cli.options import (
 from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
 from shoal.cli.search import emit_summary
 from shoal.errors import BadParameter
+from shoal.model import DATASET_TABLE
 from shoal.request.answers import ValueCounts
 from shoal.request.selection import Selection
 
-DEFAULT_FACETS = "geo-country,port-tcp,product-tag,entity,protocol"
+
+
+def default_facets(dataset: str) -> str:
+    """The types of the dataset's facets, as the web UI draws them (protocols: country, port, product,
+    organisation, protocol)."""
+    return ",".join(dict.fromkeys(facet.type for facet in DATASET_TABLE[dataset].facets))
 
 
 @selecting()
@@ -70,9 +76,12 @@ def stats_command(
     facets: Annotated[
         str,
         typer.Option(
-            "--facets", help="Types to summarise, comma-separated; TYPE:N for its top N.", autocompletion=complete_type
+            "--facets",
+            help="Types to summarise, comma-separated; TYPE:N for its top N (default: the dataset's facets).",
+            autocompletion=complete_type,
+            show_default=False,
         ),
-    ] = DEFAULT_FACETS,
+    ] = "",
     limit: Annotated[int, typer.Option(min=1, help="Values per facet (unless TYPE:N says).")] = 10,
     selection: Selection,
     separator: SeparatorOption = DEFAULT_SEPARATOR,
@@ -86,7 +95,7 @@ def stats_command(
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:
-        wanted = asked(expression, lambda: parse_facets(facets, limit))
+        wanted = asked(expression, lambda: parse_facets(facets or default_facets(dataset.value), limit))
         for name, _ in wanted:
             asked(expression, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
         for name, top in wanted:

@@ -352,7 +352,7 @@ for _row in DATASET_TABLE.values():
     for _selector in _row.selectors:
         _SELECTOR_HELP.setdefault(_selector.name, []).append(f"{_row.path.removeprefix('/v1/')}: {_selector.help}")
 SELECTORS: dict[str, Param[str]] = {
-    _name: Param(_name, TEXT, text, None, " ".join(_helps)) for _name, _helps in _SELECTOR_HELP.items()
+    _name: Param(_name, TEXT, text, None, " ".join(_helps), f"--{_name}") for _name, _helps in _SELECTOR_HELP.items()
 }
 
 # -- a page, a summary, a time limit -------------------------------------------------------------------------
