@@ -31,7 +31,6 @@ from shoal.request.answers import ValueCounts
 from shoal.request.selection import Selection
 
 
-
 def default_facets(dataset: str) -> str:
     """The types of the dataset's facets, as the web UI draws them (protocols: country, port, product,
     organisation, protocol)."""
