@@ -102,6 +102,7 @@ FAVICON_LINES = [
 class Api:
     base: str
     token: str
+    hosts: dict[str, dict[str, Any]]  # ``shoal host IP --json`` of the data served, by IP
 
     def get(self, path: str, **params: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -141,7 +142,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 def api(unbound: Target, site: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     data = tmp_path_factory.mktemp("lookup-clients")
     names = data / "names.txt"
-    names.write_text(f"{WWW}\n{SHOP}\n{ZONE}\n")
+    names.write_text(f"{WWW}\n{SHOP}\n{ZONE}\nmail.{ZONE}\n")
     commands = [
         ("dns", VHOSTS_IP, "--names", str(names), "--resolver", DNS_IP),
         ("scan", SITE_IP, "--ports", str(SITE_PORT), "--allow", f"{SITE_IP}/32", "--no-jarm", "--no-dns"),
@@ -153,9 +154,14 @@ def api(unbound: Target, site: Target, tmp_path_factory: pytest.TempPathFactory)
     for command in commands:
         result = shoal(*command, data=data)
         assert result.returncode == 0, (command, result.stderr)
+    hosts = {}
+    for ip in (VHOSTS_IP, SITE_IP):
+        result = shoal("host", ip, "--json", data=data)
+        assert result.returncode == 0, result.stderr
+        hosts[ip] = orjson.loads(result.stdout)
     token = TokenStore(data).create("analyser")
     with running_server(data) as server:
-        yield Api(server.base, token)
+        yield Api(server.base, token, hosts)
 
 
 def test_an_email_header_analyser_checks_the_sending_host(api: Api) -> None:
@@ -174,9 +180,9 @@ def test_an_email_header_analyser_checks_the_sending_host(api: Api) -> None:
 
 def test_forward_dns_by_name_address_and_name_server(api: Api) -> None:
     names = {values(report, "host")[0] for report in api.results("/v1/domain/fdns", host=ZONE)}
-    assert names == {WWW, SHOP, ZONE}  # right-anchored on labels; mail.ZONE was never asked
+    assert names == {WWW, SHOP, ZONE, f"mail.{ZONE}"}  # right-anchored on labels; backup-mx was never asked
     pointing = {values(report, "host")[0] for report in api.results("/v1/domain/fdns", ip=f"{VHOSTS_IP}/32")}
-    assert pointing == {WWW, SHOP}  # shop through its CNAME
+    assert pointing == {WWW, SHOP, f"mail.{ZONE}"}  # shop through its CNAME
     [google] = api.results("/v1/domain/fdns", ip="2001:4860:4860::/48")  # imported JSON Lines
     assert values(google, "host") == ["dns.google"]
     [zone] = api.results("/v1/domain/fdns", nameserver=f"ns2.{ZONE}")
@@ -228,3 +234,11 @@ def test_bad_input_is_a_400_naming_the_parameter(api: Api, path: str, params: di
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["error"] and named in {detail.get("parameter") for detail in body["detail"]}, body
+
+
+def test_shoal_host_lists_the_names_pointing_at_an_ip_the_mail_it_receives_and_its_favicons(api: Api) -> None:
+    mail_host = api.hosts[VHOSTS_IP]
+    assert mail_host["ptr_names"] == [WWW]
+    assert sorted(mail_host["forward_names"]) == sorted([WWW, SHOP, f"mail.{ZONE}"])
+    assert mail_host["mail_for"] == [ZONE] and mail_host["favicons"] == []
+    assert api.hosts[SITE_IP]["favicons"] == [{"url": ICON_URL, "murmur3": HASHES["murmur3"]}]

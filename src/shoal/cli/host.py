@@ -2,7 +2,8 @@
 
 Its services (one row per port, TCP or UDP: protocol, reports, first and last seen, the latest headline), its open-port
 observations, the certificates its reports carry, and the reports themselves, newest first (``--dataset``:
-the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``) and the
+the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``), the names
+pointing at it (``fdns``) and those whose mail it receives (``mx``), its favicons (``favicons``), and the
 certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate). One pass
 over the matching reports (the store's matches, or the server's export): memory grows with the ports and
 certificates, not with the number of reports.
@@ -19,18 +20,19 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from shoal.cli.backend import EARLIEST
+from shoal.cli.backend import EARLIEST, Backend
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
 from shoal.cli.fields import headline_of, port_label, protocol_of, scanned_port
 from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
-from shoal.model import CT, RDNS, Report
+from shoal.model import CT, FAVICONS, FDNS, MX, RDNS, Report
 from shoal.request.answers import PortCounts
 from shoal.request.params import FROM, IP, TO
 from shoal.request.selection import Selection
 
 PTR_ITEM = ("host", "dns-ptr")
+MAIL_NAMES = 4  # the IP's names whose mail domains shoal host looks up (one search each)
 
 
 @dataclass(slots=True)
@@ -64,6 +66,9 @@ class History:
     certificates: dict[str, Certificate] = field(default_factory=dict)
     newest: list[Report] = field(default_factory=list)  # the first ``limit`` reports
     ptr_names: list[str] = field(default_factory=list)  # newest first, from the rdns dataset
+    forward_names: list[str] = field(default_factory=list)  # names whose A/AAAA point at it (fdns), newest first
+    mail_for: list[str] = field(default_factory=list)  # names whose MX is one of its names (mx)
+    favicons: list[tuple[str, str]] = field(default_factory=list)  # (url, Shodan hash) of its favicons
     logged: dict[str, Certificate] = field(default_factory=dict)  # certificates in CT logs naming the IP
 
     @property
@@ -127,6 +132,20 @@ def note_other_datasets(history: History, rdns: Iterable[Report], ct: Iterable[R
         note_certificate(history.logged, report)
 
 
+def note_names(backend: Backend, selection: Selection, history: History) -> None:
+    """The names pointing at the IP (fdns, newest first), the names whose mail goes to one of its first
+    ``MAIL_NAMES`` names (mx; one search each), and its favicons (the newest of each URL)."""
+    forward = backend.search(selection, 0, FDNS).results
+    history.forward_names = [name for name in dict.fromkeys(r.value_of("host") for r in forward) if name]
+    mail: dict[str, None] = {}
+    for name in [*dict.fromkeys([*history.forward_names, *history.ptr_names])][:MAIL_NAMES]:
+        by_exchange = replace(selection, ip=None, selectors=(("mx", name),))
+        mail.update(dict.fromkeys(r.value_of("host") or "" for r in backend.search(by_exchange, 0, MX).results))
+    history.mail_for = [name for name in mail if name]
+    icons = backend.search(replace(selection, most_recent=True), 0, FAVICONS).results
+    history.favicons = [(r.value_of("url") or "", first_value(r, "obj-murmur3", "favicon")) for r in icons]
+
+
 @selecting(FROM, TO)
 def host_command(
     ip: Annotated[str, typer.Argument(help="One IP address (v4 or v6).")],
@@ -139,9 +158,10 @@ def host_command(
     json_output: Annotated[bool, typer.Option("--json", help="The history as one JSON object.")] = False,
     data: DataOption = None,
 ) -> None:
-    """An IP's services, open ports, PTR names, certificates and reports over time, superseded ones included
-    (locally: a server's API lists current reports only; `shoal export --ip IP` for all reports). Plain lines
-    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report."""
+    """An IP's services, open ports, PTR names, the names pointing at it and the domains it receives mail for,
+    favicons, certificates and reports over time, superseded ones included (locally: a server's API lists
+    current reports only; `shoal export --ip IP` for all reports). Plain lines (in a pipe) start with what they
+    are: ip, ptr, fdns, mx-for, favicon, open-port, service, certificate, ct-certificate, report."""
     try:
         address = str(ipaddress.ip_address(ip.strip()))
     except ValueError:
@@ -158,6 +178,7 @@ def host_command(
         rdns = asked("", lambda: backend.search(selection, 0, RDNS).results)
         ct = asked("", lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
+        asked("", lambda: note_names(backend, selection, history))
     finally:
         backend.close()
     assert isinstance(ports, PortCounts)
@@ -165,7 +186,7 @@ def host_command(
     if json_output:
         print(orjson.dumps(history_body(history, open_ports), option=orjson.OPT_SORT_KEYS).decode())
         return
-    if not history.reports and not ports.values and not history.ptr_names and not history.logged:
+    if not (history.reports or ports.values or history.ptr_names or history.logged or history.forward_names):
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
     show(history, ports, layout)
@@ -195,6 +216,9 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
         ],
         "certificates": [certificate_body(c) for c in history.certificates.values()],
         "ptr_names": history.ptr_names,
+        "forward_names": history.forward_names,
+        "mail_for": history.mail_for,
+        "favicons": [{"url": url, "murmur3": murmur3} for url, murmur3 in history.favicons],
         "ct_certificates": [certificate_body(c) for c in history.logged.values()],
         "newest": [report.as_dict() for report in history.newest],
     }
@@ -237,11 +261,20 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
             console.print(f"open-port observations: {listed}{flag}", highlight=False)
         if history.ptr_names:
             console.print(f"PTR names: {', '.join(history.ptr_names)}", highlight=False)
+        if history.forward_names:
+            console.print(f"names pointing here: {', '.join(history.forward_names)}", highlight=False)
+        if history.mail_for:
+            console.print(f"mail exchanger for: {', '.join(history.mail_for)}", highlight=False)
+        for url, murmur3 in history.favicons:
+            console.print(f"favicon: {url} (murmur3 {murmur3})", highlight=False)
     else:
         flag = ["honeypot"] if ports.honeypot else []
         fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
         emit(layout, "", [], [fields], prefix="ip")
         emit(layout, "", [], [[name] for name in history.ptr_names], prefix="ptr")
+        emit(layout, "", [], [[name] for name in history.forward_names], prefix="fdns")
+        emit(layout, "", [], [[name] for name in history.mail_for], prefix="mx-for")
+        emit(layout, "", [], [[url, murmur3] for url, murmur3 in history.favicons], prefix="favicon")
         emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
     services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0, s.transport))
     if services:
