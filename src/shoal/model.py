@@ -324,6 +324,8 @@ class Selector:
     type: str
     context: str | None
     help: str  # what it selects (the parameter's help names the endpoints that take it)
+    pattern: str = ""  # a value must match it whole (a regular expression), else it is a 400 saying ``expects``
+    expects: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,14 +423,26 @@ DATASET_TABLE: dict[str, Dataset] = {
             "Favicons",
             "a favicon fetched from a web site: its URL, the site's host, ip and port, and its hashes",
             (("url",),),
-            selectors=tuple(
-                Selector(name, f"obj-{name}", "favicon", f"Favicons whose {label} is exactly this.")
-                for name, label in (
-                    ("md5", "MD5"),
-                    ("sha1", "SHA-1"),
-                    ("sha256", "SHA-256"),
-                    ("murmur3", "Shodan hash (signed 32-bit MurmurHash3 of the base64)"),
-                )
+            selectors=(
+                *(
+                    Selector(
+                        name,
+                        f"obj-{name}",
+                        "favicon",
+                        f"Favicons whose {label} is exactly this.",
+                        f"[0-9a-fA-F]{{{digits}}}",
+                        f"{digits} hexadecimal digits (the {label})",
+                    )
+                    for name, label, digits in (("md5", "MD5", 32), ("sha1", "SHA-1", 40), ("sha256", "SHA-256", 64))
+                ),
+                Selector(
+                    "murmur3",
+                    "obj-murmur3",
+                    "favicon",
+                    "Favicons whose Shodan hash (signed 32-bit MurmurHash3 of the base64) is exactly this.",
+                    "-?[0-9]{1,10}",
+                    "a signed 32-bit whole number, e.g. -1234",
+                ),
             ),
             facets=(
                 Facet("obj-murmur3", "favicon", "Favicon hashes"),

@@ -58,6 +58,9 @@ def test_selectors_select_what_the_cases_say(any_store: Store, case: dict[str, A
         ("favicons", {"murmur3": ""}, None),
         ("protocols", {"murmur3": "-1"}, "favicons dataset only"),
         ("fdns", {"mx": "example.org"}, "mx dataset only"),
+        ("favicons", {"md5": "d41d8cd98f00b204e9800998ecf8427"}, "'md5' must be 32 hexadecimal digits"),
+        ("favicons", {"sha256": "sha256:ab"}, "'sha256' must be 64 hexadecimal digits"),
+        ("favicons", {"murmur3": "0x1234"}, "'murmur3' must be a signed 32-bit whole number"),
     ],
 )
 def test_a_bad_or_misplaced_selector_is_a_bad_parameter(dataset: str, params: dict[str, str], message: str) -> None:

@@ -7,6 +7,7 @@ line make one from keyword arguments (``Selection.of``); each becomes the store'
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
@@ -153,9 +154,15 @@ def with_terms(filters: Filters, terms: list[Expr]) -> Filters:
 
 
 def selector_term(selector: Selector, value: str) -> Expr:
-    """A dataset's selector as a term: a host name right-anchored (``host:``), any other value exactly."""
+    """A dataset's selector as a term: a host name right-anchored (``host:``), any other value exactly (a
+    value of a selector with a pattern: lower case, once it matches)."""
     is_host = selector.type == "host"
-    term = Term(selector.type, Match.WORDS if is_host else Match.EXACT, value.strip(), selector.context)
+    value = value.strip()
+    if selector.pattern:
+        if re.fullmatch(selector.pattern, value) is None:
+            raise BadParameter(selector.name, f"'{selector.name}' must be {selector.expects}, not {value[:80]!r}")
+        value = value.lower()
+    term = Term(selector.type, Match.WORDS if is_host else Match.EXACT, value, selector.context)
     try:
         return check(term, (selector.type,))
     except QueryError as exc:
