@@ -143,11 +143,11 @@ def api(unbound: Target, site: Target, tmp_path_factory: pytest.TempPathFactory)
     data = tmp_path_factory.mktemp("lookup-clients")
     names = data / "names.txt"
     names.write_text(f"{WWW}\n{SHOP}\n{ZONE}\nmail.{ZONE}\n")
+    write_lines(data / "fdns.jsonl", FDNS_LINES)
     commands = [
         ("dns", VHOSTS_IP, "--names", str(names), "--resolver", DNS_IP),
         ("scan", SITE_IP, "--ports", str(SITE_PORT), "--allow", f"{SITE_IP}/32", "--no-jarm", "--no-dns"),
-        ("import", str(write_lines(data / "zdns.jsonl", ZDNS))),
-        ("import", "--dataset", "fdns", str(write_lines(data / "fdns.jsonl", FDNS_LINES))),
+        ("import", "--dataset", "fdns", str(write_lines(data / "zdns.jsonl", ZDNS)), str(data / "fdns.jsonl")),
         ("import", "--dataset", "mx", str(write_lines(data / "mx.jsonl", MX_LINES))),
         ("import", "--dataset", "favicons", str(write_lines(data / "favicons.jsonl", FAVICON_LINES))),
     ]
@@ -171,7 +171,7 @@ def test_an_email_header_analyser_checks_the_sending_host(api: Api) -> None:
     assert values(forward, "host") == [WWW] and values(forward, "ip", "dns-a") == [VHOSTS_IP]  # forward-confirmed
     [mail] = api.results("/v1/domain/mx", host=ZONE)
     assert values(mail, "host") == [ZONE]
-    assert values(mail, "host", "dns-mx") == [f"mail.{ZONE}", f"backup-mx.{ZONE}"]
+    assert sorted(values(mail, "host", "dns-mx")) == [f"backup-mx.{ZONE}", f"mail.{ZONE}"]  # in the resolver's order
     assert sorted(values(mail, "dns-mx")) == [f"10 mail.{ZONE}", f"20 backup-mx.{ZONE}"]
     assert values(mail, "dns-txt", "spf") == ["v=spf1 mx -all"]
     assert values(mail, "dns-txt", "dmarc") == ["v=DMARC1; p=reject"]
@@ -225,6 +225,8 @@ def test_favicons_by_url_host_and_the_site_by_shodans_hash(api: Api) -> None:
         ("/v1/domain/fdns", {"host": "..."}, "host"),
         ("/v1/domain/fdns", {"ip": "not-an-address"}, "ip"),
         ("/v1/domain/mx", {"mx": "..."}, "mx"),
+        ("/v1/scan/favicons", {"md5": "not-a-digest"}, "md5"),
+        ("/v1/scan/favicons", {"murmur3": "0x4d2"}, "murmur3"),
         ("/v1/scan/favicons", {"murmur3": "-1234", "from": "yesterday"}, "from"),
         ("/v1/scan/favicons", {"expression": "obj-murmur3=("}, "expression"),
     ],
