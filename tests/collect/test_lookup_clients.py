@@ -18,6 +18,9 @@ import httpx
 import orjson
 import pytest
 
+from shoal.client import Client
+from shoal.errors import BadParameter
+from shoal.model import FAVICONS, FDNS
 from shoal.tokens import TokenStore
 from tests.api.serving import running_server
 from tests.collect.conftest import BLOCK, DNS_IP, VHOST_NAMES, VHOSTS_IP, ZONE, Target
@@ -244,3 +247,18 @@ def test_shoal_host_lists_the_names_pointing_at_an_ip_the_mail_it_receives_and_i
     assert sorted(mail_host["forward_names"]) == sorted([WWW, SHOP, f"mail.{ZONE}"])
     assert mail_host["mail_for"] == [ZONE] and mail_host["favicons"] == []
     assert api.hosts[SITE_IP]["favicons"] == [{"url": ICON_URL, "murmur3": HASHES["murmur3"]}]
+
+
+def test_the_python_client_has_a_method_per_lookup_endpoint(api: Api) -> None:
+    with Client(api.base, api.token) as client:
+        [forward] = client.fdns(host=WWW).results
+        assert forward.dataset == FDNS and forward.value_of("host") == WWW
+        assert sorted(r.value_of("host") for r in client.mx(mx="dns.google").results) == [
+            "imported.test",
+            "mailer.test",
+        ]
+        [icon] = client.favicons(sha256=HASHES["sha256"].upper()).results
+        assert icon.dataset == FAVICONS and icon.value_of("url") == ICON_URL
+        assert client.favicons(field="url:nowhere.example").results == []  # a 204
+        with pytest.raises(BadParameter, match="'md5' must be 32 hexadecimal digits"):
+            client.favicons(md5="abc")
