@@ -43,7 +43,7 @@ def test_search_every_dataset(client: Client) -> None:
 
 
 def test_selectors_of_rdns_are_never_sent_elsewhere(client: Client) -> None:
-    with pytest.raises(TypeError, match="rdns dataset only"):
+    with pytest.raises(TypeError, match="rdns, fdns and mx datasets only"):
         client.search(dataset=DOMAINS, host="example.org")
     with pytest.raises(ValueError, match="unknown dataset"):
         client.search(dataset="whois")

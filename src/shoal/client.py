@@ -14,6 +14,7 @@
         for report in client.export("title:london"): ...                 # Shoal only: every match, streamed
         client.search("host:example.org", dataset="domains")             # scan/domains (also ct, rdns)
         client.summarize("host", dataset="rdns", host="example.org", contexts=["dns-ptr"])  # domain/rdns
+        client.fdns(host="example.org"), client.mx(host="example.org"), client.favicons(murmur3="-1234")
         client.multi_summary("host:example.org").counts("port-tcp", "domains")  # many types in one call
         client.bodies(report_id=report.id).results[0].bodies[0].data    # the raw response behind a report
 
@@ -62,7 +63,7 @@ from shoal.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from shoal.model import DATASET_TABLE, PROTOCOLS, RDNS, Report
+from shoal.model import DATASET_TABLE, FAVICONS, FDNS, MX, PROTOCOLS, RDNS, Report
 from shoal.request.answers import (
     HOSTS,
     NO_VALUES,
@@ -340,8 +341,8 @@ class Client:
     # -- endpoints ----------------------------------------------------------------------------------------
     # A search's first argument is free text (``query=``); the rest of its selection comes as keyword arguments
     # named as ``Selection``'s fields (``ip=``, ``date_from=``, ``most_recent=``, ``filters=``, ``expression=``,
-    # ``report_id=``, ``history=``…) or a dataset's own selectors (``host=``, ``nameserver=`` on rdns), read as
-    # the API reads them; or as one ``selection=Selection(...)``.
+    # ``report_id=``, ``history=``…) or a dataset's own selectors (``host=``, ``nameserver=`` on rdns; ``mx=`` on
+    # mx; ``murmur3=`` on favicons…), read as the API reads them; or as one ``selection=Selection(...)``.
 
     def search(
         self,
@@ -353,13 +354,29 @@ class Client:
         **options: Any,
     ) -> SearchPage:
         """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
-        ``/v1/scan/domains``, ``/v1/ct/log`` or ``/v1/domain/rdns`` (``host=``, ``nameserver=``)."""
+        ``/v1/scan/domains``, ``/v1/ct/log``, ``/v1/domain/rdns`` (``host=``, ``nameserver=``) or another
+        dataset's (``shoal.model.DATASET_TABLE``), with its own selectors."""
         chosen = selected(query, selection, options)
         body = self._json(endpoint(dataset, chosen), [*chosen.params(), *given((PAGE, page))])
         if body is None:
             return SearchPage(page, 0, 0, [])
         results = [Report.from_dict(raw, dataset) for raw in body["results"]]
         return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
+
+    def favicons(self, query: str = "", *, page: int = 0, **options: Any) -> SearchPage:
+        """``GET /v1/scan/favicons``: favicons by ``md5=``, ``sha1=``, ``sha256=``, ``murmur3=`` (each exact) and
+        anything ``search`` takes (``field="url:example.org"``, ``most_recent=True``…)."""
+        return self.search(query, page=page, dataset=FAVICONS, **options)
+
+    def fdns(self, query: str = "", *, page: int = 0, **options: Any) -> SearchPage:
+        """``GET /v1/domain/fdns``: names' A, AAAA, CNAME and NS answers by ``host=`` (the name and its
+        subdomains), ``ip=`` (an address or CIDR they point to), ``nameserver=``, and anything ``search`` takes."""
+        return self.search(query, page=page, dataset=FDNS, **options)
+
+    def mx(self, query: str = "", *, page: int = 0, **options: Any) -> SearchPage:
+        """``GET /v1/domain/mx``: names' MX and TXT records (SPF, DMARC) by ``host=`` (the name and its
+        subdomains), ``mx=`` (an exchange under a domain), and anything ``search`` takes."""
+        return self.search(query, page=page, dataset=MX, **options)
 
     def iter_search(
         self, query: str = "", *, dataset: str = PROTOCOLS, selection: Selection | None = None, **options: Any

@@ -30,6 +30,9 @@ PROTOCOLS = "protocols"
 DOMAINS = "domains"
 CT = "ct"
 RDNS = "rdns"
+FAVICONS = "favicons"
+FDNS = "fdns"
+MX = "mx"
 SUPERSEDES = "supersedes"  # the item a successor names its predecessor's id with (shoal enrich)
 BODY_SHA256 = "body-sha256"  # the item naming a report's stored body (context: the protocol it came from)
 MAX_BODY_BYTES = 256 * 1024  # bodies are kept up to this size; longer ones are cut and marked truncated
@@ -339,7 +342,9 @@ class Selector:
     name: str  # the parameter
     type: str
     context: str | None
-    help: str
+    help: str  # what it selects (the parameter's help names the endpoints that take it)
+    pattern: str = ""  # a value must match it whole (a regular expression), else it is a 400 saying ``expects``
+    expects: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +376,7 @@ class Dataset:
     facets: tuple[Facet, ...] = ()
     columns: str = "date,target,protocol,summary,id"  # what ``shoal search`` prints without --fields
     unit: str = "newest report"  # what ``most_recent`` keeps one report of, as counts name it ("2 services")
+    ip_in_any_context: bool = False  # its ``ip=`` matches ip items in any context (fdns: the names pointing there)
 
 
 SERVICE_FACETS = (
@@ -428,12 +434,8 @@ DATASET_TABLE: dict[str, Dataset] = {
             "DNS facts about an IP: its PTR names and their name servers",
             (("ip",),),
             selectors=(
-                Selector(
-                    "host", "host", None, "domain/rdns: reports with a host name under this domain (right-anchored)."
-                ),
-                Selector(
-                    "nameserver", "host", "dns-ns", "domain/rdns: reports whose name server is under this domain."
-                ),
+                Selector("host", "host", None, "Reports with a host name under this domain (right-anchored)."),
+                Selector("nameserver", "host", "dns-ns", "Reports whose name server is under this domain."),
             ),
             # not PTR names: each names one address, so their counts are all 1
             facets=(
@@ -443,6 +445,74 @@ DATASET_TABLE: dict[str, Dataset] = {
             ),
             columns="date,ip,host;dns-ptr,host;dns-ns,id",
             unit="address",
+        ),
+        Dataset(
+            FAVICONS,
+            "/v1/scan/favicons",
+            "Favicons",
+            "a favicon fetched from a web site: its URL, the site's host, ip and port, and its hashes",
+            (("url",),),
+            selectors=(
+                *(
+                    Selector(
+                        name,
+                        f"obj-{name}",
+                        "favicon",
+                        f"Favicons whose {label} is exactly this.",
+                        f"[0-9a-fA-F]{{{digits}}}",
+                        f"{digits} hexadecimal digits (the {label})",
+                    )
+                    for name, label, digits in (("md5", "MD5", 32), ("sha1", "SHA-1", 40), ("sha256", "SHA-256", 64))
+                ),
+                Selector(
+                    "murmur3",
+                    "obj-murmur3",
+                    "favicon",
+                    "Favicons whose Shodan hash (signed 32-bit MurmurHash3 of the base64) is exactly this.",
+                    "-?[0-9]{1,10}",
+                    "a signed 32-bit whole number, e.g. -1234",
+                ),
+            ),
+            facets=(
+                Facet("obj-murmur3", "favicon", "Favicon hashes"),
+                Facet("host", None, "Hosts"),
+                Facet("port-tcp", None, "Ports"),
+            ),
+            columns="date,url;,host;,target,obj-murmur3;favicon,obj-sha256;favicon,id",
+            unit="favicon",
+        ),
+        Dataset(
+            FDNS,
+            "/v1/domain/fdns",
+            "Forward DNS",
+            "a name's forward DNS answers on a day: its A, AAAA, CNAME and NS records",
+            (("host",),),
+            selectors=(
+                Selector("host", "host", "", "Reports of a name under this domain (right-anchored)."),
+                Selector("nameserver", "host", "dns-ns", "Reports whose name server is under this domain."),
+            ),
+            facets=(
+                Facet("ip", None, "Addresses"),
+                Facet("host", "dns-ns", "Name servers"),
+                Facet("host", "dns-cname", "CNAME targets"),
+            ),
+            columns="date,host;,ip;dns-a,ip;dns-aaaa,host;dns-cname,host;dns-ns,id",
+            ip_in_any_context=True,
+            unit="name",
+        ),
+        Dataset(
+            MX,
+            "/v1/domain/mx",
+            "Mail DNS (MX, TXT)",
+            "a name's mail DNS on a day: its MX records, TXT strings (SPF) and DMARC policy",
+            (("host",),),
+            selectors=(
+                Selector("host", "host", "", "Reports of a name under this domain (right-anchored)."),
+                Selector("mx", "host", "dns-mx", "Reports whose mail exchanger is under this domain."),
+            ),
+            facets=(Facet("host", "dns-mx", "Mail exchangers"), Facet("dns-txt", "dmarc", "DMARC policies")),
+            columns="date,host;,dns-mx,dns-txt;spf,dns-txt;dmarc,id",
+            unit="name",
         ),
     )
 }

@@ -35,12 +35,16 @@ SEARCH = SELECTION | {
     "summary_interval",
     "timeout",
 }
-EXPORT = SELECTION | {"dataset", "host", "nameserver", "format", "timeout"}
+LOOKUPS = {"host", "nameserver", "md5", "sha1", "sha256", "murmur3", "mx"}  # the datasets' own selectors
+EXPORT = SELECTION | LOOKUPS | {"dataset", "format", "timeout"}
 ROUTES = {
     ("get", "/v1/scan/protocols"): SEARCH,
     ("get", "/v1/scan/domains"): SEARCH,
     ("get", "/v1/ct/log"): SEARCH,
     ("get", "/v1/domain/rdns"): SEARCH | {"host", "nameserver"},
+    ("get", "/v1/scan/favicons"): SEARCH | {"md5", "sha1", "sha256", "murmur3"},
+    ("get", "/v1/domain/fdns"): SEARCH | {"host", "nameserver"},
+    ("get", "/v1/domain/mx"): SEARCH | {"host", "mx"},
     ("get", "/v1/multi/summary"): SELECTION | {"summary_limit", "timeout"},
     ("get", "/v1/scan/protocols/body"): SELECTION | {"dataset", "page", "timeout"},
     ("get", "/v1/scan/ports"): {"ip", "from", "to", "timeout"},
@@ -90,6 +94,9 @@ ANSWERS = {
     ("get", "/v1/scan/domains"): QUERIED | {403},
     ("get", "/v1/ct/log"): QUERIED | {403},
     ("get", "/v1/domain/rdns"): QUERIED | {403},
+    ("get", "/v1/scan/favicons"): QUERIED | {403},
+    ("get", "/v1/domain/fdns"): QUERIED | {403},
+    ("get", "/v1/domain/mx"): QUERIED | {403},
     ("get", "/v1/multi/summary"): QUERIED,
     ("get", "/v1/scan/protocols/body"): QUERIED,
     ("get", "/v1/scan/ports"): QUERIED,

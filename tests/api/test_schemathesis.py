@@ -36,7 +36,7 @@ def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOper
 def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> None:
     reached = {(operation.method.upper(), operation.path) for operation in operations(api_schema)}
     assert ("GET", "/v1/scan/protocols") in reached and ("POST", "/v1/scan/protocols/export/link") in reached
-    assert len(reached) == 13
+    assert len(reached) == 16
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,9 @@ def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> 
         "GET /v1/scan/domains",
         "GET /v1/ct/log",
         "GET /v1/domain/rdns",
+        "GET /v1/scan/favicons",
+        "GET /v1/domain/fdns",
+        "GET /v1/domain/mx",
         "GET /v1/multi/summary",
         "GET /v1/scan/protocols/body",
         "GET /v1/scan/ports",

@@ -45,6 +45,9 @@ DNS_FORWARD = {
     f"loop-a.{ZONE}": [f"CNAME loop-b.{ZONE}."],
     f"loop-b.{ZONE}": [f"CNAME loop-a.{ZONE}."],
     f"ns1.{ZONE}": [f"A {DNS_IP}"],
+    ZONE: [f"MX 10 mail.{ZONE}.", f"MX 20 backup-mx.{ZONE}.", 'TXT "v=spf1 mx " "-all"'],
+    f"mail.{ZONE}": [f"A {VHOSTS_IP}"],
+    f"_dmarc.{ZONE}": ['TXT "v=DMARC1; p=reject"'],
 }
 DNS_PTR = {VHOSTS_IP: VHOST_NAMES[0], NGINX_IP: f"nginx.{ZONE}"}
 CERT_NAMES = ("shoal-test.example", "www.shoal-test.example")

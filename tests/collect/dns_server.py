@@ -9,7 +9,8 @@ ZONE = "shoal-test.example"
 
 
 def unbound_config(folder: Path, ip: str, port: int, forward: dict[str, list[str]], ptr: dict[str, str]) -> Path:
-    """Write unbound.conf: ``forward`` maps a name to its records (``"A 127.0.0.1"``, ``"CNAME x."``, …),
+    """Write unbound.conf: ``forward`` maps a name to its records (``"A 127.0.0.1"``, ``"CNAME x."``,
+    ``'TXT "v=spf1 -all"'``…),
     ``ptr`` an address to its name; every name is under ZONE, whose NS are ns1/ns2.ZONE."""
     zone_lines = [
         f'local-zone: "{ZONE}." static',
@@ -17,8 +18,8 @@ def unbound_config(folder: Path, ip: str, port: int, forward: dict[str, list[str
         f'local-data: "{ZONE}. 300 IN NS ns1.{ZONE}."',
         f'local-data: "{ZONE}. 300 IN NS ns2.{ZONE}."',
     ]
-    for name, records in forward.items():
-        zone_lines += [f'local-data: "{name}. 300 IN {record}"' for record in records]
+    for name, records in forward.items():  # a record holding quotes (TXT) is single-quoted, as unbound's manual does
+        zone_lines += [quoted("local-data: ", f"{name}. 300 IN {record}") for record in records]
     reverse_zones = sorted({".".join(reversed(address.split(".")[:3])) + ".in-addr.arpa" for address in ptr})
     for zone in reverse_zones:
         zone_lines += [
@@ -51,3 +52,7 @@ remote-control:
     control-enable: no
 """)
     return path
+
+
+def quoted(key: str, value: str) -> str:
+    return f"{key}'{value}'" if '"' in value else f'{key}"{value}"'

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.model import DOMAINS, RDNS, Report
+from shoal.model import DOMAINS, FDNS, MX, RDNS, Report
 from shoal.store.base import Filters
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
@@ -119,7 +119,7 @@ def test_shoal_dns_fills_rdns(unbound: Target, tmp_path: Path) -> None:
         ("host", "dns-ns", f"ns2.{ZONE}"),
     }
     again = shoal("dns", VHOSTS_IP, "--resolver", DNS_IP, data=tmp_path)
-    assert "stored 1 rdns reports and 0 new answers" in again.stdout  # a new report per lookup: history
+    assert "stored 1 rdns, fdns and mx reports and 0 new answers" in again.stdout  # a new report per lookup
     with api(tmp_path) as client:
         page = client.get("/v1/domain/rdns", params={"ip": VHOSTS_IP, "most_recent": "true"})
         assert page.status_code == 200, page.text
@@ -127,6 +127,30 @@ def test_shoal_dns_fills_rdns(unbound: Target, tmp_path: Path) -> None:
         names = client.get("/v1/domain/rdns", params={"host": ZONE, "summarize": "host", "summary_context": "dns-ptr"})
         assert names.json()["summary"]["values"] == {WWW: 2, f"nginx.{ZONE}": 1}
         assert client.get("/v1/domain/rdns", params={"nameserver": f"ns2.{ZONE}", "ip": NGINX_IP}).status_code == 200
+
+
+@pytest.mark.daemon
+def test_shoal_dns_names_fills_fdns_and_mx(unbound: Target, tmp_path: Path) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text(f"{SHOP}\n{ZONE}\nnothing.{ZONE}\n")
+    result = shoal("dns", "--names", str(names), "--resolver", DNS_IP, data=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "and 3 names (2 resolved): stored 3 rdns, fdns and mx reports" in result.stdout
+    forward = {report.value_of("host"): triples(report) for report in stored(tmp_path, FDNS)}
+    assert forward == {
+        SHOP: {("host", "", SHOP), ("host", "dns-cname", WWW), ("ip", "dns-a", VHOSTS_IP)},
+        ZONE: {("host", "", ZONE), ("host", "dns-ns", f"ns1.{ZONE}"), ("host", "dns-ns", f"ns2.{ZONE}")},
+    }
+    [mail] = stored(tmp_path, MX)
+    assert triples(mail) == {
+        ("host", "", ZONE),
+        ("host", "dns-mx", f"mail.{ZONE}"),
+        ("host", "dns-mx", f"backup-mx.{ZONE}"),
+        ("dns-mx", "", f"10 mail.{ZONE}"),
+        ("dns-mx", "", f"20 backup-mx.{ZONE}"),
+        ("dns-txt", "spf", "v=spf1 mx -all"),  # two character-strings, joined
+        ("dns-txt", "dmarc", "v=DMARC1; p=reject"),  # _dmarc.NAME's TXT is NAME's
+    }
 
 
 @pytest.mark.daemon

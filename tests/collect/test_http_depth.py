@@ -14,7 +14,7 @@ import pytest
 
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.scanner import Collector, ScanSettings, run_event_loop
-from shoal.model import Report
+from shoal.model import FAVICONS, PROTOCOLS, Item, Report
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.conftest import BLOCK, FAST, ListSink, items_of
 from tests.collect.daemons import binary, running
@@ -175,3 +175,25 @@ def test_a_data_uri_icon_costs_no_connection(web: None) -> None:
     report, connections = collected(9000)
     assert favicon_of(report) == expected_favicon(INLINE, None)
     assert connections == 1
+
+
+def test_each_favicon_fetched_is_also_a_favicons_report(web: None) -> None:
+    sinks = []
+    for port in (8181, 9000):  # a fetched favicon, and a data: URI (no URL: no report of its own)
+        sink = ListSink()
+        run_event_loop(
+            Collector(ScanPolicy(allow=(ALLOWED,)), ScanSettings(timeouts=FAST, jarm=False), sink).collect(WEB_IP, port)
+        )
+        sinks.append(sink)
+    site, icon = sinks[0].reports
+    assert (site.dataset, icon.dataset) == (PROTOCOLS, FAVICONS)
+    url = f"http://{WEB_IP}:8181/favicon.ico"
+    assert icon.items[:3] == (
+        Item("url", url, "", True),
+        Item("ip", WEB_IP, "", True),
+        Item("port-tcp", "8181", "", True),
+    )
+    hashes = {item.type: item.value for item in icon.items[3:] if item.context == "favicon"}
+    assert hashes == {k: v for k, v in expected_favicon(ICO, None).items() if k.startswith("obj-")}
+    assert len(icon.items) == 7 and icon.date == site.date and not icon.bodies  # its bytes stay with the site's
+    assert [report.dataset for report in sinks[1].reports] == [PROTOCOLS]

@@ -16,7 +16,7 @@ from shoal.ingest.detect import Format, detect, detect_head
 from shoal.ingest.formats import ChunkedReader, reader_for
 from shoal.ingest.inputs import open_input
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
-from shoal.model import CT, DOMAINS, PROTOCOLS, RDNS, Report
+from shoal.model import CT, DOMAINS, FDNS, MX, PROTOCOLS, RDNS, Report
 from shoal.query.check import check
 from shoal.query.parser import parse
 from shoal.store.base import Filters, PortQuery, Store
@@ -175,7 +175,11 @@ def test_zdns_and_massdns(any_store: Store) -> None:
     massdns = load(any_store, "massdns.ndjson")
     simple = load(any_store, "massdns.txt")
     assert rejected(simple) == [(7, "not a massdns -o S line"), (8, "'answer' is not an IP address")]
-    assert (zdns.imported, massdns.imported, simple.imported) == (9, 2, 5)
+    assert (zdns.imported, massdns.imported, simple.imported) == (
+        12,
+        3,
+        7,
+    )  # fdns and mx reports among them; zdns gave massdns's MX
     by_ip = {report.ip: report for report in search(any_store, "", RDNS)}
     assert set(by_ip) == {"192.0.2.20", "192.0.2.21", "192.0.2.22", "2001:db8::20"}
     assert {(t, c, v) for t, c, v in triples(by_ip["192.0.2.20"]) if t == "host"} == {
@@ -194,7 +198,45 @@ def test_zdns_and_massdns(any_store: Store) -> None:
         "www.sample.example": ["192.0.2.20"],  # through its CNAME (massdns -o S)
     }
     again = load(any_store, "zdns.jsonl")
-    assert (again.imported, again.duplicates) == (0, 9)
+    assert (again.imported, again.duplicates) == (0, 12)
+
+
+def test_zdns_and_massdns_forward_answers_are_fdns_and_mx_reports(any_store: Store) -> None:
+    for sample in ("zdns.jsonl", "massdns.ndjson", "massdns.txt"):
+        load(any_store, sample)
+    forward = {(r.value_of("host"), tuple(sorted(triples(r)))) for r in search(any_store, "", FDNS)}
+    assert forward == {
+        (
+            "shop.sample.example",
+            (
+                ("host", "", "shop.sample.example"),
+                ("host", "dns-cname", "web-20.sample.example"),
+                ("ip", "dns-a", "192.0.2.20"),
+            ),
+        ),
+        ("sample.example", (("host", "", "sample.example"), ("host", "dns-ns", "ns1.sample.example"))),
+        ("api.sample.example", (("host", "", "api.sample.example"), ("ip", "dns-a", "192.0.2.21"))),
+        (
+            "mail.sample.example",
+            (("host", "", "mail.sample.example"), ("ip", "dns-a", "192.0.2.22"), ("ip", "dns-aaaa", "2001:db8::22")),
+        ),
+        ("www.sample.example", (("host", "", "www.sample.example"), ("host", "dns-cname", "web-20.sample.example"))),
+    }
+    mail = sorted(tuple(sorted(triples(r))) for r in search(any_store, "", MX))
+    assert mail == [
+        (
+            ("dns-mx", "", "10 mail.sample.example"),  # zdns: the preference is a field of the answer
+            ("dns-txt", "spf", "v=spf1 mx -all"),
+            ("host", "", "sample.example"),
+            ("host", "dns-mx", "mail.sample.example"),
+        ),
+        (
+            ("dns-mx", "", "10 mail.sample.example"),
+            ("host", "", "sample.example"),
+            ("host", "dns-mx", "mail.sample.example"),
+        ),
+    ]
+    assert {r.date for r in search(any_store, "", MX)} == {dt.date(2025, 11, 27), dt.datetime.now(dt.UTC).date()}
 
 
 def test_certstream_and_crtsh(any_store: Store) -> None:

@@ -72,7 +72,7 @@ def test_a_bad_value_is_the_apis_error_wherever_it_comes_from(options: dict[str,
 def test_unknown_options_and_misplaced_selectors() -> None:
     with pytest.raises(TypeError, match="colour"):
         Selection.of(colour="blue")
-    with pytest.raises(BadParameter, match="rdns dataset only"):
+    with pytest.raises(BadParameter, match="rdns, fdns and mx datasets only"):
         Selection.of(host="example.org").as_filters(BUILTIN_TYPES, "protocols")
     with pytest.raises(BadParameter, match="after"):
         Selection.of(date_from="2026-11-05", date_to="2026-11-01")

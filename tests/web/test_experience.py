@@ -23,7 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
-from shoal.model import CT, RDNS, Item, PortObservation, Report
+from shoal.model import CT, FAVICONS, FDNS, MX, RDNS, Item, PortObservation, Report
 from shoal.store.embedded import EmbeddedStore
 from tests.corpus import CORPUS, DATASET_CORPUS
 from tests.web.browsing import (
@@ -97,6 +97,39 @@ HOST_REPORTS = [
         CT,
     ),
 ]
+LOOKUP_REPORTS = [  # issue 21's datasets: the switch offers them, their facets are their rows'
+    Report(
+        TODAY - dt.timedelta(days=1),
+        (
+            Item("url", "https://shop.example.net/favicon.ico", "", True),
+            Item("ip", HOST, "", True),
+            Item("port-tcp", "443", "", True),
+            Item("obj-murmur3", FAVICON, "favicon"),
+        ),
+        "fv1",
+        FAVICONS,
+    ),
+    Report(
+        TODAY - dt.timedelta(days=1),
+        (
+            Item("host", "shop.example.net", "", True),
+            Item("ip", HOST, "dns-a"),
+            Item("host", "ns.example.net", "dns-ns"),
+        ),
+        "fd1",
+        FDNS,
+    ),
+    Report(
+        TODAY - dt.timedelta(days=1),
+        (
+            Item("host", "example.net", "", True),
+            Item("host", "mx.example.net", "dns-mx"),
+            Item("dns-mx", "10 mx.example.net"),
+        ),
+        "mx1",
+        MX,
+    ),
+]
 OBSERVATIONS = [PortObservation(HOST, port, TODAY - dt.timedelta(days=5)) for port in (4, 6, 8, 10)] + [
     PortObservation(BUSY, 1000 + n, TODAY - dt.timedelta(days=1)) for n in range(40)
 ]
@@ -106,7 +139,7 @@ OBSERVATIONS = [PortObservation(HOST, port, TODAY - dt.timedelta(days=5)) for po
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("experience")
     store = EmbeddedStore(data)
-    store.ingest([*CORPUS, *DATASET_CORPUS, *HOST_REPORTS])
+    store.ingest([*CORPUS, *DATASET_CORPUS, *HOST_REPORTS, *LOOKUP_REPORTS])
     store.ingest_observations(OBSERVATIONS)
     store.close()
     with serve(data, ()) as running:
@@ -214,6 +247,18 @@ def test_the_dataset_switch(browser: WebDriver, site: Served, tmp_path: Path) ->
     wait(browser, lambda b: facet_values(b, "Issuers") == [("CN=Test CA", "2")])
     visit(browser, site, "/?dataset=domains&most_recent=true&expression=" + quote("host:www.example.org"))
     wait(browser, lambda b: card_ids(b) == ["d02"])
+
+
+def test_the_lookup_datasets_in_the_switch(browser: WebDriver, site: Served) -> None:
+    for dataset, expression, expected, facet, values in (
+        ("favicons", "url:example.net", ["fv1"], "Favicon hashes", [(FAVICON, "1")]),
+        ("fdns", "host:example.net", ["fd1"], "Addresses", [(HOST, "1")]),
+        ("mx", "host:example.net", ["mx1"], "Mail exchangers", [("mx.example.net", "1")]),
+    ):
+        visit(browser, site, "/?expression=" + quote(expression) + f"&dataset={dataset}")
+        wait(browser, lambda b, expected=expected: card_ids(b) == expected)
+        wait(browser, lambda b, facet=facet, values=values: facet_values(b, facet) == values)
+        screenshot(browser, f"dataset-{dataset}")
 
 
 # -- 11. free text, paging, plurals, a phone -------------------------------------------------------------------

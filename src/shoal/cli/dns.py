@@ -1,5 +1,6 @@
-"""``shoal dns``: reverse lookups of addresses into ``rdns`` reports, forward lookups of names into the stored
-answers that domain scans visit (``shoal scan --names known``). Only the resolver is ever contacted."""
+"""``shoal dns``: reverse lookups of addresses into ``rdns`` reports, forward lookups of names (A, AAAA, NS, MX,
+TXT and ``_dmarc.`` TXT) into ``fdns`` and ``mx`` reports and the stored answers that domain scans visit
+(``shoal scan --names known``). Only the resolver is ever contacted."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from shoal.collect.scanner import run_event_loop
 from shoal.collect.storing import StoredTotals, StoreWriter
 from shoal.collect.targets import read_names, split_targets
 from shoal.errors import BadParameter
+from shoal.ingest.forward import forward_reports
 from shoal.request.answers import plural
 from shoal.store.base import IPNetwork, Store
 
@@ -50,10 +52,12 @@ def resolver_settings(resolver: str | None, rate: float, timeout: float, retries
 def dns_command(
     targets: Annotated[
         list[str] | None,
-        typer.Argument(help="Addresses or CIDRs (PTR lookups) and host names (A/AAAA lookups).", show_default=False),
+        typer.Argument(
+            help="Addresses or CIDRs (PTR lookups) and host names (A, AAAA, NS, MX, TXT lookups).", show_default=False
+        ),
     ] = None,
     names: Annotated[
-        Path | None, typer.Option("--names", help="A file of host names, one a line (A/AAAA lookups).")
+        Path | None, typer.Option("--names", help="A file of host names, one a line (forward lookups).")
     ] = None,
     resolver: ResolverOption = None,
     rate: DnsRateOption = 500.0,
@@ -62,7 +66,8 @@ def dns_command(
     data: DataOption = None,
 ) -> None:
     """Look up TARGETS: each address's PTR names, their zones' name servers and addresses (one rdns report per
-    address with a PTR name), and each name's addresses (kept for 'shoal scan --names known')."""
+    address with a PTR name), and each name's A, AAAA, CNAME, NS (an fdns report), MX, TXT and DMARC (an mx
+    report), its addresses kept for 'shoal scan --names known'."""
     networks, listed = checked(lambda: split_targets(targets or []), "targets")
     if names is not None:
         listed += checked(lambda: read_names(names), "names")
@@ -81,7 +86,7 @@ def dns_command(
     stats = client.stats
     console.print(
         f"looked up {plural(addresses, 'address')} ({found[0]:,} with PTR names) and {plural(len(listed), 'name')} "
-        f"({found[1]:,} resolved): stored {plural(totals.reports, 'rdns report')} and"
+        f"({found[1]:,} resolved): stored {plural(totals.reports, 'rdns, fdns and mx report')} and"
         f" {plural(totals.answers, 'new answer')}; {plural(stats.queries, 'query')} to"
         f" {settings.address}:{settings.port}, {stats.failed:,} unanswered",
         highlight=False,
@@ -129,8 +134,13 @@ async def look_up(
                 progress.advance(task, len(batch))
             for start in range(0, len(names), BATCH):
                 part = names[start : start + BATCH]
-                for found, answers in await asyncio.gather(*(client.addresses(name, day) for name in part)):
-                    resolved += bool(found)
+                for name, answers in zip(
+                    part, await asyncio.gather(*(client.forward(n, day) for n in part)), strict=True
+                ):
+                    reports = forward_reports(name, answers, day)
+                    resolved += bool(reports)
+                    for report in reports:
+                        writer.report(report)
                     writer.answers(answers)
                 progress.advance(task, len(part))
         finally:

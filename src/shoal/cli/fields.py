@@ -22,12 +22,6 @@ from shoal.model import Report
 from shoal.request.hosts import port_label, port_of
 
 DEFAULT_FIELDS = "date,target,protocol,summary,id"
-DATASET_FIELDS = {  # the columns shown when --fields is not given
-    "protocols": DEFAULT_FIELDS,
-    "domains": "date,host;,target,protocol,summary,id",
-    "ct": "date,subject,issuer,host;cert-dns-name,id",
-    "rdns": "date,ip,host;dns-ptr,host;dns-ns,id",
-}
 TARGET_TYPES = ("ip", "port-tcp", "port-udp")  # a bare one of these means the scanned target (context "")
 JOIN = ";"
 HEADLINE_TYPES = ("title", "server-banner", "subject")

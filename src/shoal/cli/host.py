@@ -4,8 +4,9 @@ It leads with what Shodan's host view leads with (``shoal.request.hosts``): coun
 PTR names, first and last seen, open ports. Then its services (one row per port, TCP or UDP: protocol,
 reports, first and last seen, the latest headline), its open-port observations, the certificates its reports
 carry, and the reports themselves, newest first (``--dataset``: the reports of another dataset). Beside them,
-from the other datasets: its PTR names (``rdns``) and the certificates Certificate Transparency logs hold for
-it (``ct``, by IP address in the certificate). One pass over the matching reports (the store's matches, or the
+from the other datasets: its PTR names (``rdns``), the names pointing at it (``fdns``) and those whose mail it
+receives (``mx``), its favicons (``favicons``), and the certificates Certificate Transparency logs hold for it
+(``ct``, by IP address in the certificate). One pass over the matching reports (the store's matches, or the
 server's export): memory grows with the ports and certificates, not with the number of reports.
 """
 
@@ -20,18 +21,20 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from shoal.cli.backend import EARLIEST
+from shoal.cli.backend import EARLIEST, Backend
 from shoal.cli.common import DataOption, DatasetName, console, errors, fail
 from shoal.cli.diff import BetweenOption, SinceOption, show_diff
 from shoal.cli.fields import headline_of, protocol_of
 from shoal.cli.options import DatasetOption, asked, open_backend, selecting
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.errors import BadParameter
-from shoal.model import CT, RDNS, Report
+from shoal.model import CT, FAVICONS, FDNS, MX, RDNS, Report
 from shoal.request.answers import PortCounts, plural
 from shoal.request.hosts import Host, host_of, port_label, port_of, ptr_names_of
 from shoal.request.params import FROM, IP, TO
 from shoal.request.selection import Selection
+
+MAIL_NAMES = 4  # the IP's names whose mail domains shoal host looks up (one search each)
 
 
 @dataclass(slots=True)
@@ -66,6 +69,9 @@ class History:
     certificates: dict[str, Certificate] = field(default_factory=dict)
     newest: list[Report] = field(default_factory=list)  # the first ``limit`` reports
     ptr_names: list[str] = field(default_factory=list)  # newest first, from the rdns dataset
+    forward_names: list[str] = field(default_factory=list)  # names whose A/AAAA point at it (fdns), newest first
+    mail_for: list[str] = field(default_factory=list)  # names whose MX is one of its names (mx)
+    favicons: list[tuple[str, str]] = field(default_factory=list)  # (url, Shodan hash) of its favicons
     logged: dict[str, Certificate] = field(default_factory=dict)  # certificates in CT logs naming the IP
 
     @property
@@ -133,6 +139,20 @@ def note_other_datasets(history: History, rdns: Iterable[Report], ct: Iterable[R
         note_certificate(history.logged, report)
 
 
+def note_names(backend: Backend, selection: Selection, history: History) -> None:
+    """The names pointing at the IP (fdns, newest first), the names whose mail goes to one of its first
+    ``MAIL_NAMES`` names (mx; one search each), and its favicons (the newest of each URL)."""
+    forward = backend.search(selection, 0, FDNS).results
+    history.forward_names = [name for name in dict.fromkeys(r.value_of("host") for r in forward) if name]
+    mail: dict[str, None] = {}
+    for name in [*dict.fromkeys([*history.forward_names, *history.ptr_names])][:MAIL_NAMES]:
+        by_exchange = replace(selection, ip=None, selectors=(("mx", name),))
+        mail.update(dict.fromkeys(r.value_of("host") or "" for r in backend.search(by_exchange, 0, MX).results))
+    history.mail_for = [name for name in mail if name]
+    icons = backend.search(replace(selection, most_recent=True), 0, FAVICONS).results
+    history.favicons = [(r.value_of("url") or "", first_value(r, "obj-murmur3", "favicon")) for r in icons]
+
+
 @selecting(FROM, TO)
 def host_command(
     ip: Annotated[str, typer.Argument(help="One IP address (v4 or v6).")],
@@ -147,10 +167,12 @@ def host_command(
     between: BetweenOption = None,
     data: DataOption = None,
 ) -> None:
-    """An IP's services, open ports, PTR names, certificates and reports over time, superseded ones included
-    (locally: a server's API lists current reports only; `shoal export --ip IP` for all reports). Plain lines
-    (in a pipe) start with what they are: ip, ptr, open-port, service, certificate, ct-certificate, report.
-    With --since DATE or --between A B: what opened, closed and changed instead (as `shoal diff IP`)."""
+    """An IP's services, open ports, PTR names, the names pointing at it and the domains it receives mail for,
+    favicons, certificates and reports over time, superseded ones included (locally: a server's API lists
+    current reports only; `shoal export --ip IP` for all reports). Plain lines (in a pipe) start with what they
+    are: ip, country, organisation, asn, tag, ptr, port, fdns, mx-for, favicon, open-port, service, certificate,
+    ct-certificate, report. With --since DATE or --between A B: what opened, closed and changed instead (as
+    `shoal diff IP`)."""
     if since is not None or between is not None:
         show_diff(ip, since, between, layout_of(table, separator), json_output, data)
         return
@@ -163,13 +185,14 @@ def host_command(
     backend = open_backend(data)
     try:
         everything = replace(selection, history=True)
-        history = asked("", lambda: history_of(address, backend.reports(everything, dataset.value), limit))
+        history = asked(None, lambda: history_of(address, backend.reports(everything, dataset.value), limit))
         ports = asked(
-            "", lambda: backend.ports(address, selection.date_from or EARLIEST, selection.date_to, per_ip=False)
+            None, lambda: backend.ports(address, selection.date_from or EARLIEST, selection.date_to, per_ip=False)
         )
-        rdns = asked("", lambda: backend.search(selection, 0, RDNS).results)
-        ct = asked("", lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
+        rdns = asked(None, lambda: backend.search(selection, 0, RDNS).results)
+        ct = asked(None, lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
+        asked(None, lambda: note_names(backend, selection, history))
     finally:
         backend.close()
     assert isinstance(ports, PortCounts)
@@ -177,7 +200,7 @@ def host_command(
     if json_output:
         print(orjson.dumps(history_body(history, open_ports)).decode())
         return
-    if not history.reports and not ports.values and not history.ptr_names and not history.logged:
+    if not (history.reports or ports.values or history.ptr_names or history.logged or history.forward_names):
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
     show(history, ports, layout)
@@ -206,6 +229,9 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
             for s in history.services.values()
         ],
         "certificates": [certificate_body(c) for c in history.certificates.values()],
+        "forward_names": history.forward_names,
+        "mail_for": history.mail_for,
+        "favicons": [{"url": url, "murmur3": murmur3} for url, murmur3 in history.favicons],
         "ct_certificates": [certificate_body(c) for c in history.logged.values()],
         "newest": [report.as_dict() for report in history.newest],
     }
@@ -262,12 +288,23 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
             listed = " · ".join(f"{port} ×{count}" for port, count in ports.values.items())
             flag = "  [bold red]honeypot-like[/]" if ports.honeypot else ""
             console.print(f"  {'Observations':<13} {listed}{flag}", highlight=False)
+        extra = (
+            ("Names here", ", ".join(history.forward_names)),
+            ("Mail for", ", ".join(history.mail_for)),
+            ("Favicons", ", ".join(f"{url} (murmur3 {murmur3})" for url, murmur3 in history.favicons)),
+        )
+        for label, value in extra:
+            if value:
+                console.print(f"  {label:<13} {value}", highlight=False, markup=False)
     else:
         flag = ["honeypot"] if ports.honeypot else []
         fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
         emit(layout, "", [], [fields], prefix="ip")
         for _, prefix, values in HEADER:
             emit(layout, "", [], [[value] for value in values(host)], prefix=prefix)
+        emit(layout, "", [], [[name] for name in history.forward_names], prefix="fdns")
+        emit(layout, "", [], [[name] for name in history.mail_for], prefix="mx-for")
+        emit(layout, "", [], [[url, murmur3] for url, murmur3 in history.favicons], prefix="favicon")
         emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
     services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0, s.transport))
     if services:

@@ -28,6 +28,7 @@ from shoal.request.params import (
     PAGE,
     QUERY,
     SELECTION,
+    SELECTORS,
     SUMMARY_LIMIT,
     TO,
     Param,
@@ -37,8 +38,9 @@ from shoal.store.base import MAX_PAGES
 
 T = TypeVar("T")
 UNSUMMARISABLE = ("search-term",)
-# the command line's selection options (the free-text query is the commands' argument, not an option)
-SELECTING = tuple(param for param in SELECTION if param.flag and param is not QUERY)
+# the command line's selection options: the API's (the free-text query is the commands' argument, not an
+# option), and each dataset's own selectors (--host for rdns, fdns, mx)
+SELECTING = (*(param for param in SELECTION if param.flag and param is not QUERY), *SELECTORS.values())
 
 
 def complete_type(incomplete: str) -> list[tuple[str, str]]:

@@ -28,10 +28,15 @@ from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, l
 from shoal.cli.search import emit_summary, say_what_is_counted
 from shoal.cli.trend import OverOption, show_trend
 from shoal.errors import BadParameter
+from shoal.model import DATASET_TABLE
 from shoal.request.answers import ValueCounts
 from shoal.request.selection import Selection
 
-DEFAULT_FACETS = "geo-country,port-tcp,product-tag,entity,protocol"
+
+def default_facets(dataset: str) -> str:
+    """The types of the dataset's facets, as the web UI draws them (protocols: country, port, product,
+    organisation, protocol)."""
+    return ",".join(dict.fromkeys(facet.type for facet in DATASET_TABLE[dataset].facets))
 
 
 @selecting()
@@ -75,8 +80,8 @@ def stats_command(
         str | None,
         typer.Option(
             "--facets",
-            help=f"Types to summarise, comma-separated; TYPE:N for its top N (default {DEFAULT_FACETS}; with --over,"
-            " none).",
+            help="Types to summarise, comma-separated; TYPE:N for its top N (default: the dataset's facets; with"
+            " --over, none).",
             autocompletion=complete_type,
             show_default=False,
         ),
@@ -96,11 +101,10 @@ def stats_command(
     if over is not None:
         show_trend(dataset.value, over, facets, limit, selection, layout, json_output, data)
         return
-    facets = facets or DEFAULT_FACETS
     backend = open_backend(data)
     results: dict[str, ValueCounts] = {}
     try:
-        wanted = asked(selection, lambda: parse_facets(facets, limit))
+        wanted = asked(selection, lambda: parse_facets(facets or default_facets(dataset.value), limit))
         for name, _ in wanted:
             asked(selection, lambda name=name: check_summary_type(name, backend.known_types(), "facets"))
         for name, top in wanted:

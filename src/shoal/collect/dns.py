@@ -12,6 +12,9 @@ are kept per answer, the walk up to a zone's name servers takes at most ``MAX_ZO
 forward and NS lookups of one address stop once they have taken ``ADDRESS_TRIES`` times the time of one query's
 tries (the PTR names found are kept).
 
+For one name (``forward``): its A and AAAA addresses (following CNAMEs), NS, MX and TXT records and the TXT of
+``_dmarc.NAME``, the answers ``shoal dns --names`` keeps and makes the name's ``fdns`` and ``mx`` reports of.
+
 For one address (``reverse``): its PTR names, the A/AAAA addresses of each name (forward answers, kept for the
 domain scans) and the NS names of each name's zone (the SOA owner of a negative answer, or the closest
 enclosing name with NS records) → one ``rdns`` report (``ip``; ``host;dns-ptr``; ``host;dns-ns``).
@@ -45,6 +48,7 @@ MAX_NAMES = 16  # PTR names (or addresses) kept per answer
 MAX_ZONE_STEPS = 8  # NS queries walking up from a name to its zone (real names sit 1–4 labels under theirs)
 ADDRESS_TRIES = 8  # one address's lookups take at most this many times one query's timeout and retries
 DEFAULT_PORT = 53
+MAX_TXT_CHARS = 4096  # as the zdns and massdns readers keep a TXT answer
 
 
 def parse_resolver(text: str | None) -> tuple[str, int]:
@@ -196,6 +200,23 @@ class DnsClient:
                 answers.append(DnsAnswer(previous, rdtype, value, day))
         return list(dict.fromkeys(addresses)), list(dict.fromkeys(answers))
 
+    async def forward(self, name: str, day: dt.date) -> list[DnsAnswer]:
+        """Every forward answer about ``name`` (after CNAMEs): A, AAAA, NS, MX and TXT, and the TXT of
+        ``_dmarc.NAME`` (``shoal.ingest.forward`` makes its fdns and mx reports of them)."""
+        _, answers = await self.addresses(name, day)
+        owner = host_key(name)
+        for asked, rdtype in ((owner, "NS"), (owner, "MX"), (owner, "TXT"), (f"_dmarc.{owner}", "TXT")):
+            values, chain = await self.records(asked, rdtype)
+            previous = asked
+            for target in chain:
+                answers.append(DnsAnswer(previous, "CNAME", target, day))
+                previous = target
+            for value in values:
+                kept = forward_value(rdtype, value)
+                if kept is not None:
+                    answers.append(DnsAnswer(previous, rdtype, kept, day))
+        return list(dict.fromkeys(answers))
+
     async def zone_servers(self, name: str) -> list[str]:
         """The NS names of the zone ``name`` is in."""
         current = dns.name.from_text(name)
@@ -232,6 +253,18 @@ class DnsClient:
             servers.update(dict.fromkeys(await self.zone_servers(name)))
         lookup.name_servers = list(servers)[:MAX_NAMES]
         return lookup
+
+
+def forward_value(rdtype: str, text: str) -> str | None:
+    """An NS, MX or TXT record's text as a DnsAnswer keeps it (names lower case without a final dot; an MX as
+    ``preference exchange``; TXT as the resolver printed it), or None when it names no DNS name."""
+    if rdtype == "NS":
+        return sane_host(text)
+    if rdtype == "MX":
+        preference, _, exchange = text.strip().partition(" ")
+        host = sane_host(exchange)
+        return f"{preference} {host}" if host and preference.isdigit() else None
+    return text[:MAX_TXT_CHARS]
 
 
 def _cname_target(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name | None:

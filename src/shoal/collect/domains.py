@@ -99,6 +99,9 @@ class DomainScanner:
                 if report is not None:
                     self.stats.reports += 1
                     self.sink.report(report)
+                    icon = http.favicon_report(report)
+                    if icon is not None:
+                        self.sink.report(icon)
 
     async def visit(self, name: str, ip: str, port: int, day: dt.date) -> Report | None:
         """One name:address:port; None if the port is closed or nothing HTTP answered."""

@@ -2,9 +2,10 @@
 
 ``Collector.scan`` discovers: for each permitted ip:port it connects (rate-limited, per-host limited); an
 accepted connection is an open port (``sink.open_port``), handed on to identification, whose service
-becomes one Report (``sink.report``). ``Collector.collect`` does the same for one ip:port. UDP ports, when
-asked for, are probed (``shoal.collect.udp.identify``): a port that answers is open (``sink.open_udp_port``)
-and its service a Report naming ``port-udp``; a closed or silent one leaves nothing.
+becomes one Report (``sink.report``; a favicon it fetched, one more: ``favicons``). ``Collector.collect`` does
+the same for one ip:port. UDP ports, when asked for, are probed (``shoal.collect.udp.identify``): a port that
+answers is open (``sink.open_udp_port``) and its service a Report naming ``port-udp``; a closed or silent one
+leaves nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shoal.collect.connection import Connection, Connector, PortClosed, Timeouts
 from shoal.collect.identify import identify
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.probes.base import Service
+from shoal.collect.probes.http import favicon_report
 from shoal.collect.ratelimit import ConnectionRate
 from shoal.collect.targets import count_targets, iterate_targets
 from shoal.collect.udp.identify import PortState, identify_udp
@@ -179,10 +181,13 @@ class Collector:
         return report
 
     def _counted(self, report: Report, protocol: str) -> None:
-        """Count a report and hand it to the sink."""
+        """Count a report and hand it to the sink, with the favicons report of the favicon it fetched."""
         self.stats.reports += 1
         self.stats.protocols[protocol] = self.stats.protocols.get(protocol, 0) + 1
         self.sink.report(report)
+        icon = favicon_report(report)
+        if icon is not None:
+            self.sink.report(icon)
 
     async def _identify(self, ip: str, port: int, connection: Connection) -> Service | None:
         service = await identify(self.connector, ip, port, connection, self.settings.follow_ups)

@@ -1,4 +1,5 @@
-"""DNS answers from zdns and massdns: PTR answers become ``rdns`` reports, forward answers DnsAnswers.
+"""DNS answers from zdns and massdns: PTR answers become ``rdns`` reports, forward answers DnsAnswers and the
+``fdns`` and ``mx`` reports of the name asked (``shoal.ingest.forward``).
 
 Formats (``shoal.ingest.detect`` tells them apart by content):
 
@@ -11,7 +12,9 @@ Formats (``shoal.ingest.detect`` tells them apart by content):
 Only ``NOERROR`` responses have answers; others (NXDOMAIN, SERVFAIL, timeouts) are valid and skipped. Each
 response's PTR answers become one ``rdns`` report for the address (``ip``; ``host;dns-ptr`` per name), dated
 by the response's timestamp (UTC day). A, AAAA, CNAME, NS, MX and TXT answers go to the forward-answer table
-(``DATA/names.sqlite3``) that ``shoal scan --names known`` visits.
+(``DATA/names.sqlite3``) that ``shoal scan --names known`` visits, and each response's are also its name's
+``fdns`` report (A, AAAA, CNAME, NS) and ``mx`` report (MX, TXT). In massdns ``-o S`` a response is the run of
+consecutive lines that starts with the name asked and follows its CNAMEs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import dns.exception
 import dns.name
 import dns.reversename
 
+from shoal.ingest.forward import forward_reports
 from shoal.ingest.jsonl import LineChunk, Rejected
 from shoal.ingest.records import BadRecord, Record, checked_ip, day_of, decode_json_lines, record_id, target_items
 from shoal.model import RDNS, DnsAnswer, Item, Report, check_item_count, host_key
@@ -46,11 +50,19 @@ def decode_line(line: Any, raw: bytes, source: str, number: int) -> Iterator[Rep
         raise BadRecord("a zdns/massdns line must be a JSON object with a 'name'")
     results = line.get("results")
     if type(results) is dict:  # zdns 2.x: one result per module
-        for module, result in results.items():
-            if type(result) is dict:
-                yield from _response(line["name"], result, raw, str(module))
+        responses = [(result, str(module)) for module, result in results.items() if type(result) is dict]
     else:
-        yield from _response(line["name"], line, raw, "")
+        responses = [(line, "")]
+    forward: dict[dt.date, list[DnsAnswer]] = {}  # a line's answers of every module: one report per kind and day
+    for response, module in responses:
+        for record in _response(line["name"], response, raw, module):
+            if isinstance(record, DnsAnswer):
+                forward.setdefault(record.date, []).append(record)
+            yield record
+    for day, answers in forward.items():
+        yield from forward_reports(
+            host_name(line["name"]), answers, day, lambda dataset: record_id(FORMAT, raw, dataset)
+        )
 
 
 def _response(query: str, response: dict[str, Any], raw: bytes, module: str) -> Iterator[Report | DnsAnswer]:
@@ -60,13 +72,14 @@ def _response(query: str, response: dict[str, Any], raw: bytes, module: str) -> 
     data = response.get("data")
     if type(data) is not dict:
         raise BadRecord("a NOERROR response needs a 'data' object")
-    answers = [(a.get("name"), a.get("type"), a.get("answer", a.get("data"))) for a in _objects(data, "answers")]
+    answers = [(a.get("name"), a.get("type"), _answer_text(a)) for a in _objects(data, "answers")]
     for key, kind in (("servers", "NS"), ("exchanges", "MX")):  # zdns lookup modules
         for entry in _objects(data, key):
             answers.append((query, kind, entry.get("name")))
             addresses = [*_strings(entry.get("ipv4_addresses")), *_strings(entry.get("ipv6_addresses"))]
             answers += [(entry.get("name"), "AAAA" if ":" in a else "A", a) for a in addresses]
     pointers: list[str] = []
+    forward: list[DnsAnswer] = []
     for owner, kind, value in answers:
         if type(kind) is not str or type(value) is not str:
             raise BadRecord("an answer needs a 'type' and a value ('answer' or 'data')")
@@ -74,7 +87,8 @@ def _response(query: str, response: dict[str, Any], raw: bytes, module: str) -> 
             pointers.append(host_name(value))
         elif kind in FORWARD_TYPES:
             owner_name = owner if type(owner) is str else query
-            yield DnsAnswer(host_name(owner_name), kind, _value(kind, value), day)
+            forward.append(DnsAnswer(host_name(owner_name), kind, _value(kind, value), day))
+    yield from forward
     if pointers:
         ip = reversed_address(query)
         if ip is None:
@@ -98,6 +112,15 @@ def _day(response: dict[str, Any]) -> dt.date:
         divisor = next((d for limit, d in ((10**17, 10**9), (10**14, 10**6), (10**11, 10**3)) if stamp >= limit), 1)
         return day_of(stamp // divisor, "rx_ts")
     raise BadRecord("a response needs a 'timestamp' (zdns) or 'rx_ts' (massdns)")
+
+
+def _answer_text(answer: dict[str, Any]) -> Any:
+    """An answer's value as resolvers print it: zdns gives an MX's preference as a field of its own."""
+    value = answer.get("answer", answer.get("data"))
+    preference = answer.get("preference")
+    if answer.get("type") == "MX" and type(value) is str and type(preference) is int:
+        return f"{preference} {value}"
+    return value
 
 
 def _objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -147,13 +170,24 @@ def reversed_address(name: str) -> str | None:
 
 
 def decode_massdns_simple_chunk(chunk: LineChunk) -> list[Record]:
-    """massdns ``-o S``: ``name. TYPE value`` lines; consecutive PTR lines of one name are one report."""
+    """massdns ``-o S``: ``name. TYPE value`` lines; consecutive PTR lines of one name are one report, and
+    consecutive forward lines of one response (its name and the names its CNAMEs lead to) its fdns and mx reports."""
     records: list[Record] = []
     day = dt.datetime.now(dt.UTC).date()
     pending: tuple[str, int, list[str], list[bytes]] | None = None  # (owner, first line, names, raw lines)
+    response: tuple[int, list[DnsAnswer], list[bytes]] | None = None  # (first line, answers, raw lines)
 
     def flush() -> None:
-        nonlocal pending
+        nonlocal pending, response
+        if response is not None:
+            first, answers, lines = response
+            response = None
+            try:
+                records.extend(
+                    forward_reports(answers[0].name, answers, day, lambda dataset: record_id(FORMAT, *lines, dataset))
+                )
+            except ValueError as exc:  # InvalidReport: over the item cap
+                records.append(Rejected(chunk.source, first, str(exc)))
         if pending is None:
             return
         owner, first, names, raws = pending
@@ -192,10 +226,22 @@ def decode_massdns_simple_chunk(chunk: LineChunk) -> list[Record]:
                     flush()
                     pending = (owner, number, [name], [raw])
                 continue
-            flush()
-            if kind in FORWARD_TYPES:
-                records.append(DnsAnswer(host_name(owner), kind, _value(kind, value), day))
+            if kind not in FORWARD_TYPES:
+                flush()
+                continue
+            answer = DnsAnswer(host_name(owner), kind, _value(kind, value), day)
+            if pending is not None or response is None or not _continues(response[1], answer.name):
+                flush()
+                response = (number, [], [])
+            response[1].append(answer)
+            response[2].append(raw)
+            records.append(answer)
         except BadRecord as exc:
             records.append(Rejected(chunk.source, number, str(exc)))
     flush()
     return records
+
+
+def _continues(answers: list[DnsAnswer], owner: str) -> bool:
+    """Is ``owner`` the name a response's answers began with, or one its CNAMEs lead to?"""
+    return owner == answers[0].name or any(a.type == "CNAME" and a.value == owner for a in answers)

@@ -52,6 +52,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "obj-sha1": "the SHA-1 of an object fetched from a service; context favicon: its favicon",
     "obj-sha256": "the SHA-256 of an object fetched from a service; context favicon: its favicon",
     "obj-murmur3": "Shodan's favicon hash (signed 32-bit MurmurHash3 of the base64); context favicon",
+    "dns-mx": "an MX record of a name, preference and exchange (10 mx.example.com); host;dns-mx is the exchange",
+    "dns-txt": "a TXT string of a name; context spf (v=spf1…), dmarc (its _dmarc TXT) or empty",
     "entity": "the organisation holding the IP address",
     "asn": "the autonomous system number of the IP address",
     "geo-country": "the two-letter country code of the IP address; search it as geo-country=GB",

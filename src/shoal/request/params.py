@@ -357,10 +357,27 @@ SELECTION = (
 )
 
 # -- each dataset's own selectors (domain/rdns's host and nameserver), from the table of datasets ---------------
-SELECTORS: dict[str, Param[str]] = {}
+# A name several datasets take is one parameter; its help says what it selects on each endpoint, and its schema
+# has the pattern its values must match when each dataset's selector of that name has the same one.
+_SELECTOR_HELP: dict[str, list[str]] = {}
+_SELECTOR_PATTERNS: dict[str, set[str]] = {}
 for _row in DATASET_TABLE.values():
     for _selector in _row.selectors:
-        SELECTORS.setdefault(_selector.name, Param(_selector.name, TEXT, text, None, _selector.help))
+        _SELECTOR_HELP.setdefault(_selector.name, []).append(f"{_row.path.removeprefix('/v1/')}: {_selector.help}")
+        _SELECTOR_PATTERNS.setdefault(_selector.name, set()).add(_selector.pattern)
+
+
+def _selector_schema(name: str) -> Schema:
+    patterns = _SELECTOR_PATTERNS[name]
+    if len(patterns) != 1 or not (pattern := next(iter(patterns))):
+        return TEXT
+    return {**TEXT, "pattern": f"^{pattern}$"}
+
+
+SELECTORS: dict[str, Param[str]] = {
+    name: Param(name, _selector_schema(name), text, None, " ".join(helps), f"--{name}")
+    for name, helps in _SELECTOR_HELP.items()
+}
 
 # -- a page, a summary, a time limit -------------------------------------------------------------------------
 PAGE = Param(

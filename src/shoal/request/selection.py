@@ -7,6 +7,7 @@ line make one from keyword arguments (``Selection.of``); each becomes the store'
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
@@ -81,7 +82,7 @@ class Selection:
             dataset=dataset,
             expression=expression_of(self, known_types),
             ip=self.ip,
-            indirect=self.indirect,
+            indirect=self.indirect or row.ip_in_any_context,
             date_from=self.date_from,
             date_to=self.date_to,
             slop=self.slop,
@@ -113,7 +114,8 @@ def selectors_elsewhere(row: Dataset, selection: Selection) -> str:
     if not misplaced:
         return ""
     holders = [other.name for other in DATASET_TABLE.values() if {s.name for s in other.selectors} & {*misplaced}]
-    return f"{' and '.join(misplaced)} select reports of the {' and '.join(holders)} dataset only, not {row.name!r}"
+    datasets = f"{', '.join(holders[:-1])} and {holders[-1]} datasets" if len(holders) > 1 else f"{holders[0]} dataset"
+    return f"{' and '.join(misplaced)} select reports of the {datasets} only, not {row.name!r}"
 
 
 def expression_of(selection: Selection, known_types: Collection[str]) -> Expr | None:
@@ -152,9 +154,15 @@ def with_terms(filters: Filters, terms: list[Expr]) -> Filters:
 
 
 def selector_term(selector: Selector, value: str) -> Expr:
-    """A dataset's selector as a term: a host name right-anchored (``host:``), any other value exactly."""
+    """A dataset's selector as a term: a host name right-anchored (``host:``), any other value exactly (a
+    value of a selector with a pattern: lower case, once it matches)."""
     is_host = selector.type == "host"
-    term = Term(selector.type, Match.WORDS if is_host else Match.EXACT, value.strip(), selector.context)
+    value = value.strip()
+    if selector.pattern:
+        if re.fullmatch(selector.pattern, value) is None:
+            raise BadParameter(selector.name, f"'{selector.name}' must be {selector.expects}, not {value[:80]!r}")
+        value = value.lower()
+    term = Term(selector.type, Match.WORDS if is_host else Match.EXACT, value, selector.context)
     try:
         return check(term, (selector.type,))
     except QueryError as exc:

@@ -10,7 +10,8 @@ same origin; otherwise all of it in a follow-up, run once the service is identif
   too (context ``redirect``).
 - **The favicon**: the page's ``<link rel="icon">`` (or a ``data:`` URI in it), else ``/favicon.ico``, under the
   same rules, at most ``MAX_FAVICON_BYTES``: its ``url`` and ``obj-md5``, ``obj-sha1``, ``obj-sha256`` and
-  ``obj-murmur3`` (Shodan's favicon hash) with context ``favicon``, and its bytes as a body.
+  ``obj-murmur3`` (Shodan's favicon hash) with context ``favicon``, and its bytes as a body. A fetched favicon
+  is also a ``favicons`` report of its own (``favicon_report``), which the collector stores beside the site's.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from shoal.collect.connection import READ_CAP, RECORDING_TLS, Connection, Connec
 from shoal.collect.policy import canonical
 from shoal.collect.probes.base import Service
 from shoal.enrich.fingerprints import favicon_mmh3
-from shoal.model import BODY_SHA256, MAX_BODY_BYTES, Body, Item
+from shoal.model import BODY_SHA256, FAVICONS, MAX_BODY_BYTES, Body, Item, Report
 from shoal.text import page_title, printable
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -416,6 +417,19 @@ def favicon_items(icon: Body, url: str | None) -> list[Item]:
         Item("obj-murmur3", str(favicon_mmh3(data)), "favicon"),
     ]
     return [*items, Item(BODY_SHA256, icon.sha256, "favicon", True)]
+
+
+def favicon_report(site: Report) -> Report | None:
+    """The ``favicons`` report of the favicon ``site`` (a protocols or domains report) fetched, or None when it
+    fetched none (a ``data:`` URI is not fetched: it has no URL to be known by). It holds the favicon's URL
+    (context "", metadata), the site's ``host``, ``ip`` and ``port-tcp``, and the favicon's hashes (context
+    ``favicon``); its bytes stay with the site's report."""
+    url = next((item.value for item in site.items if item.type == "url" and item.context == "favicon"), None)
+    if url is None:
+        return None
+    target = [item for item in site.items if item.context == "" and item.type in ("host", "ip", "port-tcp")]
+    hashes = [item for item in site.items if item.context == "favicon" and item.type.startswith("obj-")]
+    return Report(site.date, (Item("url", url, "", True), *target, *hashes), dataset=FAVICONS)
 
 
 def scheme_of(connection: Connection) -> str:

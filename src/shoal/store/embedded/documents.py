@@ -194,8 +194,8 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
                     hosts.add(item_type + CS + context + TS + name)
                 if not context or item_type not in CLOSED_TYPES:
                     hosts.add(item_type + TS + name)
-            if context == "" and item_type == "host" and "host" not in firsts:
-                firsts["host"] = host_key(value) if value else None
+            if context == "" and item_type not in firsts:  # a domains or fdns report's host, a favicon's url
+                firsts[item_type] = (host_key(value) if item_type == "host" else value) if value else None
         elif item_type == SUPERSEDES:
             if metadata:
                 names.append(value)
