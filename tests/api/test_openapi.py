@@ -48,6 +48,8 @@ ROUTES = {
     ("get", "/v1/scan/protocols/export"): EXPORT | {"ticket"},
     ("post", "/v1/scan/protocols/export/link"): EXPORT,
     ("get", "/v1/admin/user"): set(),
+    ("get", "/v1/ip/summary"): {"ip", "restrict", "timeout"},
+    ("get", "/v1/ip/reverse"): {"phrase", "page", "timeout"},
 }  # fmt: skip
 
 
@@ -96,6 +98,8 @@ ANSWERS = {
     ("get", "/v1/scan/protocols/export"): QUERIED,
     ("post", "/v1/scan/protocols/export/link"): QUERIED,
     ("get", "/v1/admin/user"): EVERY_ROUTE,
+    ("get", "/v1/ip/summary"): QUERIED,
+    ("get", "/v1/ip/reverse"): QUERIED,
 }  # fmt: skip
 
 

@@ -54,6 +54,8 @@ def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> 
         "GET /v1/scan/protocols/export",
         "POST /v1/scan/protocols/export/link",
         "GET /v1/admin/user",
+        "GET /v1/ip/summary",
+        "GET /v1/ip/reverse",
     ],
 )
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])

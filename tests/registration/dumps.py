@@ -145,7 +145,8 @@ MRT_TIME = 1_772_700_000  # 2026-03-05 08:40 UTC
 
 
 def rib_dump(collector: str = "192.0.2.250", timestamp: int = MRT_TIME) -> bytes:
-    """Two peers; 203.0.113.0/24 from AS64501 (a more specific /25 from AS64502); an IPv6 prefix from AS64500."""
+    """Two peers; 203.0.113.0/24 from AS64501 (a more specific /25 from AS64502); 198.51.100.0/24 and an IPv6
+    prefix from AS64500."""
     peers = [("192.0.2.1", 64496), ("192.0.2.2", 64497)]
     return b"".join(
         [
@@ -158,5 +159,6 @@ def rib_dump(collector: str = "192.0.2.250", timestamp: int = MRT_TIME) -> bytes
             ),
             rib(timestamp, 1, "203.0.113.128/25", [as_path((AS_SEQUENCE, [64496, 64502]))]),
             rib(timestamp, 2, "2001:db8:100::/40", [as_path((AS_SEQUENCE, [64497, 64500]))]),
+            rib(timestamp, 3, "198.51.100.0/24", [as_path((AS_SEQUENCE, [64496, 64499, 64500]))]),
         ]
     )

@@ -153,7 +153,7 @@ def test_delegated_statistics_give_networks_named_by_their_holders_as(book: Regi
 @pytest.mark.parametrize("compress", [bytes, gzip.compress, bz2.compress], ids=["plain", "gzip", "bzip2"])
 def test_mrt_rib_dumps_give_prefixes_and_their_origin(book: RegistrationBook, compress: object) -> None:
     totals = imported(book, compress(dumps.rib_dump()))  # type: ignore[operator]
-    assert (totals.imported, totals.rejected) == (3, [])
+    assert (totals.imported, totals.rejected) == (4, [])
     found = book.most_specific(ipaddress.ip_address("203.0.113.200"), BGPASN)
     assert found is not None and (found.cidr, found.asn, found.date) == ("203.0.113.128/25", 64502, "2026-03-05")
     found = book.most_specific(ipaddress.ip_address("203.0.113.5"), BGPASN)
@@ -171,11 +171,11 @@ def test_malformed_mrt_records_are_rejected_with_their_number_and_offset(book: R
     after = dumps.rib(time, 5, "100.64.0.0/10", [dumps.as_path((dumps.AS_SEQUENCE, [64496, 64503]))])
     cut_short = dumps.rib(time, 6, "192.0.2.0/24", [dumps.as_path((dumps.AS_SEQUENCE, [64496]))])[:-3]
     totals = imported(book, good + broken + only_a_set + after + cut_short)
-    assert totals.imported == 4  # the three of the dump, and the one after the broken record
+    assert totals.imported == 5  # the four of the dump, and the one after the broken record
     reasons = [(rejected.line, rejected.reason.split(":")[0]) for rejected in totals.rejected]
-    assert reasons == [
-        (5, f"record 5 at byte {len(good):,}"),
-        (8, f"record 8 at byte {len(good + broken + only_a_set + after):,}"),
+    assert reasons == [  # counted from 1: the peer index table, four prefixes, then the broken one
+        (6, f"record 6 at byte {len(good):,}"),
+        (9, f"record 9 at byte {len(good + broken + only_a_set + after):,}"),
     ]
     found = book.most_specific(ipaddress.ip_address("100.64.0.1"), BGPASN)
     assert found is not None and found.asn == 64503

@@ -50,7 +50,7 @@ class RpslObject:
     def required(self, name: str) -> str:
         value = self.first(name)
         if not value:
-            raise Malformed(f"a {self.kind} object needs a '{name}:' attribute")
+            raise Malformed(f"the object needs a '{name}:' attribute")
         return value
 
 

@@ -100,6 +100,14 @@ def network(name: str, value: str) -> IPNetwork:
     return ipv4_of_mapped(parsed)
 
 
+def address(name: str, value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """One address, not a network (``8.8.8.8/32`` is refused too: ip/summary describes an address)."""
+    if "/" in value:
+        raise BadParameter(name, f"'{name}' must be one IP address, not a CIDR: {value!r}")
+    found = network(name, value)
+    return found.network_address
+
+
 def report_id(name: str, value: str) -> str:
     if len(value) > MAX_REPORT_ID_LENGTH:
         raise BadParameter(name, f"'{name}' is at most {MAX_REPORT_ID_LENGTH} characters long")
@@ -387,9 +395,10 @@ SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY
 TIMEOUT = Param(
     "timeout",
     SECONDS,
-    text,  # a number of seconds up to the server's limit: shoal.api.limits.timeout_of
+    text,  # a number of seconds, lowered to the server's limit: shoal.api.limits.timeout_of
     None,
-    f"Seconds the query may run (default the server's limit, {DEFAULT_QUERY_TIMEOUT:g}).",
+    f"Seconds the query may run (more than the server's limit is lowered to it; default that limit,"
+    f" {DEFAULT_QUERY_TIMEOUT:g}).",
 )
 
 
@@ -432,3 +441,26 @@ PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)
+
+# -- ip/summary and ip/reverse: who holds an address ---------------------------------------------------------
+RESTRICTS = ("whois", "bgp", "rwhois", "rdns")
+SUMMARY_IP = Param(
+    "ip", ADDRESS, address, None, "One IP address (not a CIDR): what is known about who holds it.", required=True
+)
+RESTRICT = Param(
+    "restrict",
+    one_of(*RESTRICTS),
+    choice(*RESTRICTS),
+    None,
+    "Answer from one source only: whois (registrations), bgp (announced prefixes), rwhois, rdns (PTR names).",
+)
+PHRASE = Param(
+    "phrase",
+    TEXT,
+    text,
+    None,
+    "Words a network's registered names hold, all of them (case and punctuation do not matter).",
+    required=True,
+)
+IP_SUMMARY = (SUMMARY_IP, RESTRICT, TIMEOUT)
+IP_REVERSE = (PHRASE, PAGE, TIMEOUT)
