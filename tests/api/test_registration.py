@@ -12,6 +12,8 @@ import httpx
 import orjson
 import pytest
 
+from shoal.client import Client
+from shoal.errors import BadParameter
 from shoal.tokens import TokenStore
 from tests.api.serving import Running, running_server
 from tests.cli.test_end_to_end import shoal
@@ -37,13 +39,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, 
     (data / "delegated-testnic-extended-latest").write_bytes(dumps.delegated())
     (data / "rib.20260305.0800.bz2").write_bytes(bz2.compress(dumps.rib_dump()))
     (data / "rdns.jsonl").write_bytes(orjson.dumps(RDNS_REPORT) + b"\n")
-    files = ["test.db.gz", "delegated-testnic-extended-latest", "rib.20260305.0800.bz2"]
-    result = shoal("import", *(str(data / name) for name in files), data=data)
+    files = ["test.db.gz", "delegated-testnic-extended-latest", "rib.20260305.0800.bz2", "rdns.jsonl"]
+    result = shoal("import", "--dataset", "rdns", *(str(data / name) for name in files), data=data)  # one call
     assert result.returncode == 0, result.stderr
-    assert "imported 11, duplicate 0, rejected 1" in result.stdout  # 4 objects, 3 delegations, 4 prefixes
+    assert "imported 12, duplicate 0, rejected 1" in result.stdout  # 4 objects, 3 delegations, 4 prefixes, 1 report
     lines = whois.decode().splitlines()
     assert f"test.db.gz:{lines.index('organisation: ORG-BAD-TEST') + 1}: organisation 'ORG-BAD-TEST'" in result.stderr
-    assert shoal("import", "--dataset", "rdns", str(data / "rdns.jsonl"), data=data).returncode == 0
     secret = TokenStore(data).create("alice")
     with running_server(data, "--query-timeout", QUERY_TIMEOUT) as running:
         yield running, secret
@@ -173,3 +174,17 @@ def test_an_unknown_path_is_404_listing_the_endpoints(client: httpx.Client) -> N
     body = response.json()
     assert body["code"] == "unknown_endpoint"
     assert {"/v1/ip/summary", "/v1/ip/reverse", "/v1/scan/protocols", "/v1/admin/user"} <= set(body["endpoints"])
+
+
+def test_the_python_client_has_a_method_per_endpoint(server: tuple[Running, str]) -> None:
+    running, secret = server
+    with Client(running.base, secret) as client:
+        assert client.ip_summary("198.51.100.7", restrict="bgp") == {"entity": BGP_ENTITY}
+        assert client.ip_summary("198.51.100.7", restrict="rwhois") == {}  # 204: nothing known
+        found = client.ip_reverse("example networks")
+        assert (found.result_count, found.results[0].cidr, found.results[0].contexts) == (1, "198.51.100.0/24", ["net"])
+        assert client.ip_reverse("no such words").results == []
+        with pytest.raises(BadParameter) as refused:
+            client.ip_summary("198.51.100.0/24")
+        assert refused.value.parameter == "ip"
+        assert client.user()["user_class"] == "normal"

@@ -3,7 +3,8 @@
 Its services (one row per port, TCP or UDP: protocol, reports, first and last seen, the latest headline), its open-port
 observations, the certificates its reports carry, and the reports themselves, newest first (``--dataset``:
 the reports of another dataset). Beside them, from the other datasets: its PTR names (``rdns``) and the
-certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate). One pass
+certificates Certificate Transparency logs hold for it (``ct``, by IP address in the certificate); and who holds
+it, as ``ip/summary`` says (its registration: domain and entity). One pass
 over the matching reports (the store's matches, or the server's export): memory grows with the ports and
 certificates, not with the number of reports.
 """
@@ -65,6 +66,7 @@ class History:
     newest: list[Report] = field(default_factory=list)  # the first ``limit`` reports
     ptr_names: list[str] = field(default_factory=list)  # newest first, from the rdns dataset
     logged: dict[str, Certificate] = field(default_factory=dict)  # certificates in CT logs naming the IP
+    registration: dict[str, dict[str, str]] = field(default_factory=dict)  # ip/summary's domain and entity
 
     @property
     def first_seen(self) -> dt.date | None:
@@ -158,6 +160,7 @@ def host_command(
         rdns = asked("", lambda: backend.search(selection, 0, RDNS).results)
         ct = asked("", lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
+        history.registration = asked("", lambda: backend.registration(address))
     finally:
         backend.close()
     assert isinstance(ports, PortCounts)
@@ -165,7 +168,7 @@ def host_command(
     if json_output:
         print(orjson.dumps(history_body(history, open_ports), option=orjson.OPT_SORT_KEYS).decode())
         return
-    if not history.reports and not ports.values and not history.ptr_names and not history.logged:
+    if not (history.reports or ports.values or history.ptr_names or history.logged or history.registration):
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
     show(history, ports, layout)
@@ -196,8 +199,21 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
         "certificates": [certificate_body(c) for c in history.certificates.values()],
         "ptr_names": history.ptr_names,
         "ct_certificates": [certificate_body(c) for c in history.logged.values()],
+        "registration": history.registration,
         "newest": [report.as_dict() for report in history.newest],
     }
+
+
+def registration_rows(registration: dict[str, dict[str, str]]) -> list[list[str]]:
+    """``[part, context, cidr, value]``: the domain's apex domain, the entity's name."""
+    return [
+        [part, found["context"], found["cidr"], found.get("apex_domain") or found.get("name", "")]
+        for part, found in registration.items()
+    ]
+
+
+def registration_lines(registration: dict[str, dict[str, str]]) -> list[str]:
+    return [f"{part} {value} ({context}, {cidr})" for part, context, cidr, value in registration_rows(registration)]
 
 
 def certificate_body(certificate: Certificate) -> dict[str, Any]:
@@ -237,11 +253,14 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
             console.print(f"open-port observations: {listed}{flag}", highlight=False)
         if history.ptr_names:
             console.print(f"PTR names: {', '.join(history.ptr_names)}", highlight=False)
+        if history.registration:
+            console.print(f"registration: {' · '.join(registration_lines(history.registration))}", highlight=False)
     else:
         flag = ["honeypot"] if ports.honeypot else []
         fields = [history.ip, history.reports, day(history.first_seen), day(history.last_seen), *flag]
         emit(layout, "", [], [fields], prefix="ip")
         emit(layout, "", [], [[name] for name in history.ptr_names], prefix="ptr")
+        emit(layout, "", [], registration_rows(history.registration), prefix="registration")
         emit(layout, "", [], [[port, count] for port, count in ports.values.items()], prefix="open-port")
     services = sorted(history.services.values(), key=lambda s: (s.port is None, s.port or 0, s.transport))
     if services:
