@@ -150,7 +150,10 @@ def test_ip_reverse_is_204_past_the_results(client: httpx.Client, params: dict, 
     assert client.get("/v1/ip/reverse", params=params).status_code == status
 
 
-@pytest.mark.parametrize(("params", "parameter"), [({}, "phrase"), ({"phrase": "x", "page": "100"}, "page")])
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [({}, "phrase"), ({"phrase": "x", "page": "100"}, "page"), ({"phrase": "a," * 17}, "phrase")],
+)
 def test_ip_reverse_bad_input_is_400(client: httpx.Client, params: dict, parameter: str) -> None:
     response = client.get("/v1/ip/reverse", params=params)
     assert response.status_code == 400 and response.json()["detail"][0]["parameter"] == parameter

@@ -18,7 +18,7 @@ from shoal.cli.dns import checked
 from shoal.cli.progress import JobProgress
 from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
-from shoal.errors import UnknownFormat
+from shoal.errors import StoreError, UnknownFormat
 from shoal.filesystem import disk_full, is_disk_full
 from shoal.ingest.detect import DESCRIPTIONS, REGISTRATION, detect
 from shoal.ingest.formats import ChunkedReader, reader_for
@@ -108,7 +108,12 @@ def import_command(
                     progress.stored = current.processed - before
 
                 if kind in REGISTRATION:
-                    import_registration(registrations(), kind, stream, source, totals, advance)  # type: ignore[arg-type]
+                    try:
+                        import_registration(registrations(), kind, stream, source, totals, advance)  # type: ignore[arg-type]
+                    except StoreError as exc:
+                        if is_disk_full(exc, data_dir(data)):
+                            raise
+                        damaged.append(f"{source}: nothing of it was imported: {exc.message}")
                 elif isinstance(reader := reader_for(kind, dataset.value), ChunkedReader):
                     ingest_chunks(
                         store,

@@ -15,21 +15,24 @@ between spaces, which ``ip/reverse`` matches word by word.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
-import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 
 from shoal.errors import StoreError
 from shoal.model import IPNetwork
 from shoal.sqlite import PerThread, open_database
+from shoal.text import words_of
 
+Read = TypeVar("Read", bound=Callable[..., Any])
 FILE_NAME = "registration.sqlite3"
 BUSY_SECONDS = 30.0
 NET = "net"  # a whois network (inetnum, inet6num, a delegation)
@@ -53,12 +56,6 @@ CREATE TABLE IF NOT EXISTS autnums (dump INTEGER NOT NULL, asn INTEGER NOT NULL,
     org TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS autnums_of ON autnums (asn);
 """
-WORD = re.compile(r"[^\W_]+")
-
-
-def words_of(text: str) -> list[str]:
-    """The words of a name or a phrase, case- and punctuation-insensitive: ``Example-Net, Inc.`` → example net inc."""
-    return WORD.findall(text.casefold())
 
 
 def folded(names: Iterable[str]) -> str:
@@ -167,6 +164,19 @@ class DumpWriter:
             )
 
 
+def read_errors(method: Read) -> Read:
+    """A failing read of the book (locked past the busy timeout, damaged) is the server's failure, a 503."""
+
+    @functools.wraps(method)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the registration database {FILE_NAME}: {exc}") from exc
+
+    return reading  # type: ignore[return-value]
+
+
 class RegistrationBook:
     """The registration database of a data directory; readers on any thread, one writer at a time."""
 
@@ -188,7 +198,10 @@ class RegistrationBook:
     def writing(self) -> Iterator[DumpWriter]:
         """One import's writer: everything it wrote is stored when the block ends, nothing if it raises."""
         with self._write_lock:
-            connection = open_database(self.path, "SELECT 1", BUSY_SECONDS)
+            try:
+                connection = open_database(self.path, "SELECT 1", BUSY_SECONDS)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write the registration database {FILE_NAME}: {exc}") from exc
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 writer = DumpWriter(connection, dt.datetime.now(dt.UTC).date().isoformat())
@@ -199,6 +212,8 @@ class RegistrationBook:
                     connection.execute("ROLLBACK")
                     raise
                 connection.execute("COMMIT")
+            except sqlite3.Error as exc:  # locked past the busy timeout, a full disk (said by its cause)
+                raise StoreError(f"cannot write the registration database {FILE_NAME}: {exc}") from exc
             finally:
                 connection.close()
 
@@ -212,6 +227,7 @@ class RegistrationBook:
                 newest[feed] = (date, dump)
         return {dump: date for date, dump in newest.values()}
 
+    @read_errors
     def most_specific(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, context: str) -> Network | None:
         """The most specific network of ``context`` holding ``address`` (the newest dump's, if several)."""
         connection = self._readers.connection()
@@ -236,6 +252,7 @@ class RegistrationBook:
                 return Network(cidr, context, orjson.loads(names), org, email, asn, country, current[dump])
         return None
 
+    @read_errors
     def organisation(self, handle: str) -> Organisation | None:
         connection = self._readers.connection()
         current = self._current(connection)
@@ -248,6 +265,7 @@ class RegistrationBook:
         _, name, email = max(rows, key=lambda row: (current[row[0]], row[0]))
         return Organisation(name, email)
 
+    @read_errors
     def as_name(self, asn: int) -> str | None:
         """The name of an AS an aut-num object gives: its organisation's name, else its as-name or descr."""
         connection = self._readers.connection()
@@ -260,6 +278,7 @@ class RegistrationBook:
         organisation = self.organisation(org) if org else None
         return organisation.name if organisation is not None and organisation.name else name or None
 
+    @read_errors
     def reverse(self, phrase: str, offset: int, limit: int) -> tuple[int, list[Match]]:
         """Networks of the current dumps whose names (or whose organisation's name) hold every word of ``phrase``,
         newest data first, then by CIDR; the number of them, and those from ``offset`` (at most ``limit``)."""

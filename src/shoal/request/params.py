@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
 from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
+from shoal.text import words_of
 
 T = TypeVar("T")
 Schema = dict[str, object]
@@ -33,6 +34,7 @@ SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
 MULTI_SUMMARY_LIMIT_DEFAULT = 10  # multi/summary's summary_limit
 DEFAULT_QUERY_TIMEOUT = 30.0  # seconds a query may run, unless ``shoal serve --query-timeout`` says
 MIN_TIMEOUT = 0.001
+MAX_PHRASE_WORDS = 16  # ip/reverse's phrase: each word is one more condition on every network
 
 
 class Values(Protocol):
@@ -106,6 +108,14 @@ def address(name: str, value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addr
         raise BadParameter(name, f"'{name}' must be one IP address, not a CIDR: {value!r}")
     found = network(name, value)
     return found.network_address
+
+
+def phrase(name: str, value: str) -> str:
+    """Words (letters and digits; punctuation and case do not matter), at most MAX_PHRASE_WORDS of them."""
+    count = len(words_of(value))
+    if count > MAX_PHRASE_WORDS:
+        raise BadParameter(name, f"'{name}' holds {count} words; at most {MAX_PHRASE_WORDS} are matched")
+    return value
 
 
 def report_id(name: str, value: str) -> str:
@@ -457,9 +467,10 @@ RESTRICT = Param(
 PHRASE = Param(
     "phrase",
     TEXT,
-    text,
+    phrase,
     None,
-    "Words a network's registered names hold, all of them (case and punctuation do not matter).",
+    f"Words a network's registered names hold, all of them (case and punctuation do not matter; at most"
+    f" {MAX_PHRASE_WORDS}).",
     required=True,
 )
 IP_SUMMARY = (SUMMARY_IP, RESTRICT, TIMEOUT)
