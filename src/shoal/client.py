@@ -11,6 +11,8 @@
         for report in client.iter_search("protocol=ssh"): ...            # every page (at most 10,000)
         summary = client.summarize("port-tcp", "product-tag:nginx", limit=10)
         client.ports("8.8.8.8"), client.ipports("8.8.8.0/24"), client.prioritize("8.8.8.8", 443), client.user()
+        client.ip_summary("8.8.8.8", restrict="bgp")["entity"]["name"]  # who holds an address
+        client.ip_reverse("example networks").results[0].cidr          # the networks a name holds
         for report in client.export("title:london"): ...                 # Shoal only: every match, streamed
         client.search("host:example.org", dataset="domains")             # scan/domains (also ct, rdns)
         client.summarize("host", dataset="rdns", host="example.org", contexts=["dns-ptr"])  # domain/rdns
@@ -71,6 +73,8 @@ from shoal.request.answers import (
     Count,
     IpPortCounts,
     MultiSummary,
+    NetworkMatch,
+    NetworkPage,
     PeriodCounts,
     PortCounts,
     RawBody,
@@ -90,14 +94,17 @@ from shoal.request.params import (
     MOST_RECENT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
+    PHRASE,
     PORTS_FROM,
     PORTS_IP,
     PORTS_TO,
+    RESTRICT,
     SINCE,
     SUMMARIZE,
     SUMMARY_CARDINALITY,
     SUMMARY_CONTEXT,
     SUMMARY_INTERVAL,
+    SUMMARY_IP,
     SUMMARY_LIMIT,
     SUMMARY_NOCONTEXT,
     TARGET_IP,
@@ -119,6 +126,8 @@ __all__ = [
     "Host",
     "IpPortCounts",
     "MultiSummary",
+    "NetworkMatch",
+    "NetworkPage",
     "PortCounts",
     "RawBody",
     "ReportBodies",
@@ -556,6 +565,19 @@ class Client:
     def prioritize(self, ip: str, port: int) -> dict[str, Any]:
         """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""
         return self._json("/v1/scan/protocols/prioritize", given((TARGET_IP, ip), (TARGET_PORT, port))) or {}
+
+    def ip_summary(self, ip: str, restrict: str | None = None) -> dict[str, dict[str, str]]:
+        """``GET /v1/ip/summary``: ``{"domain": {...}, "entity": {...}}`` for one address (``restrict``: whois,
+        bgp, rwhois or rdns); a key is absent when nothing is known for it, and nothing known is ``{}``."""
+        return self._json("/v1/ip/summary", given((SUMMARY_IP, ip), (RESTRICT, restrict))) or {}
+
+    def ip_reverse(self, phrase: str, page: int = 0) -> NetworkPage:
+        """``GET /v1/ip/reverse``: one page (100) of the networks whose registered names hold every word."""
+        body = self._json("/v1/ip/reverse", given((PHRASE, phrase), (PAGE, page)))
+        if body is None:
+            return NetworkPage(page, 0, 0, [])
+        results = [NetworkMatch(raw["cidr"], list(raw["contexts"]), list(raw["matches"])) for raw in body["results"]]
+        return NetworkPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def user(self) -> dict[str, Any]:
         """``GET /v1/admin/user``: the token's class and quota."""

@@ -12,6 +12,12 @@ MAX_TITLE_CHARS = 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+WORD = re.compile(r"[^\W_]+")
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a name or a phrase, case- and punctuation-insensitive: ``Example-Net, Inc.`` → example net inc."""
+    return WORD.findall(text.casefold())
 
 
 def printable(data: bytes, limit: int = MAX_BANNER_CHARS) -> str:

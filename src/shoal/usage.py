@@ -123,6 +123,12 @@ class UsageBook:
         with self._lock:
             return {"api": self._used(token, month, "api"), "priority": self._used(token, month, "priority")}
 
+    def lifetime(self, token: str, kind: QuotaKind = "api") -> int:
+        """Units the token has used of one quota over every month counted."""
+        with self._lock:
+            row = self._db.execute("SELECT sum(used) FROM usage WHERE token = ? AND kind = ?", (token, kind)).fetchone()
+        return int(row[0] or 0)
+
     def _used(self, token: str, month: str, kind: str) -> int:
         row = self._db.execute(
             "SELECT used FROM usage WHERE token = ? AND month = ? AND kind = ?", (token, month, kind)

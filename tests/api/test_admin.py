@@ -14,7 +14,7 @@ from shoal.api.app import create_app
 from shoal.api.limits import ServerSettings
 from shoal.store.base import Store
 from shoal.tokens import CLASS_LIMITS, ID_LENGTH, TokenStore, hash_token
-from shoal.usage import iso, month_of, next_reset
+from shoal.usage import UsageBook, iso, month_of, next_reset
 from tests.api.asgi import raw_get
 from tests.api.conftest import assert_error
 
@@ -47,19 +47,37 @@ def test_user_shape(api: Api) -> None:
     response = api.client.get(USER)
     assert response.status_code == 200
     body = response.json()
-    assert list(body) == ["class", "created", "id", "name", "quota"]  # sorted keys, like every Shoal body
+    # sorted keys, like every Shoal body; Driftnet's (user_class, token, paid, additional_quota) beside Shoal's
+    assert list(body) == ["additional_quota", "class", "created", "id", "name", "paid", "quota", "token", "user_class"]
     now = dt.datetime.now(dt.UTC)
     assert body["quota"] == {
         "api_limit": CLASS_LIMITS["normal"].api_limit,
         "api_usage": 0,
         "concurrency_limit": 5,
+        "lifetime_usage": 0,
         "next_reset": iso(next_reset(now)),
         "period": month_of(now),
         "priority_limit": CLASS_LIMITS["normal"].priority_limit,
         "priority_usage": 0,
+        "reset": iso(next_reset(now)),
     }
     assert (body["name"], body["class"], body["id"]) == ("alice", "normal", hash_token(api.secret)[:ID_LENGTH])
+    assert (body["token"], body["user_class"], body["paid"], body["additional_quota"]) == ("alice", "normal", False, 0)
+    assert api.secret not in response.text
     assert body["created"].startswith(str(now.year))
+
+
+def test_lifetime_usage_counts_every_month_and_additional_quota_the_grant_above_the_class(api: Api) -> None:
+    last_month = dt.datetime.now(dt.UTC).replace(day=1) - dt.timedelta(days=1)
+    token_id = hash_token(api.secret)[:ID_LENGTH]
+    UsageBook(api.folder).charge(token_id, "api", 7, 100, now=last_month)
+    assert api.client.get(URL, params={"ip": "8.8.8.8"}).status_code == 200
+    api.tokens.set_quota("alice", api_limit=CLASS_LIMITS["normal"].api_limit + 500)
+    body = api.client.get(USER).json()
+    assert (body["quota"]["api_usage"], body["quota"]["lifetime_usage"]) == (1, 8)
+    assert body["additional_quota"] == 500
+    secret = api.tokens.create("big", enterprise=True)
+    assert api.client.get(USER, headers={"Authorization": f"Bearer {secret}"}).json()["paid"] is True
 
 
 def test_enterprise_class(api: Api) -> None:

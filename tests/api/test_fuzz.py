@@ -185,7 +185,7 @@ RAW_QUERIES = st.one_of(
     ).map(lambda pairs: b"&".join(name + b"=" + value for name, value in pairs)),
     st.integers(8100, 8300).map(lambda size: b"x=" + b"y" * size),  # around the 8 KiB limit
 )
-RAW_PATHS = [*SEARCH_PATHS, "/v1/scan/ports", "/v1/scan/ipports", "/v1/admin/user"]
+RAW_PATHS = [*SEARCH_PATHS, "/v1/scan/ports", "/v1/scan/ipports", "/v1/admin/user", "/v1/ip/summary", "/v1/ip/reverse"]
 
 
 @fuzz(REQUESTS["raw query strings"] // len(RAW_PATHS))

@@ -54,6 +54,8 @@ ROUTES = {
     ("post", "/v1/scan/protocols/export/link"): EXPORT,
     ("get", "/v1/admin/user"): set(),
     ("get", "/v1/scan/protocols/diff"): {"ip", "since", "until", "timeout"},
+    ("get", "/v1/ip/summary"): {"ip", "restrict", "timeout"},
+    ("get", "/v1/ip/reverse"): {"phrase", "page", "timeout"},
 }  # fmt: skip
 
 
@@ -106,6 +108,8 @@ ANSWERS = {
     ("post", "/v1/scan/protocols/export/link"): QUERIED,
     ("get", "/v1/admin/user"): EVERY_ROUTE,
     ("get", "/v1/scan/protocols/diff"): QUERIED,
+    ("get", "/v1/ip/summary"): QUERIED,
+    ("get", "/v1/ip/reverse"): QUERIED,
 }  # fmt: skip
 
 

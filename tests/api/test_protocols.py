@@ -131,8 +131,12 @@ def test_token_required(client: TestClient, headers: dict) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_unknown_route_is_json_404(client: TestClient) -> None:
-    assert_error(client.get("/v1/no/such/thing"), 404)
+def test_unknown_route_is_json_404_listing_the_endpoints(client: TestClient) -> None:
+    body = assert_error(client.get("/v1/no/such/thing"), 404)
+    assert body["code"] == "unknown_endpoint" and body["detail"][0]["path"] == "/v1/no/such/thing"
+    documented = {path for path in client.get("/openapi.json").json()["paths"] if path.startswith("/v1/")}
+    assert set(body["endpoints"]) == documented and {"/v1/scan/protocols", "/v1/ip/summary"} <= documented
+    assert client.get("/no/such/page").json()["code"] == "http"  # outside the API: the plain 404
 
 
 def test_summary_shape_and_exact_counts(client: TestClient) -> None:

@@ -36,7 +36,7 @@ def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOper
 def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> None:
     reached = {(operation.method.upper(), operation.path) for operation in operations(api_schema)}
     assert ("GET", "/v1/scan/protocols") in reached and ("POST", "/v1/scan/protocols/export/link") in reached
-    assert len(reached) == 16
+    assert len(reached) == 18
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,8 @@ def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> 
         "POST /v1/scan/protocols/export/link",
         "GET /v1/admin/user",
         "GET /v1/scan/protocols/diff",
+        "GET /v1/ip/summary",
+        "GET /v1/ip/reverse",
     ],
 )
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])

@@ -105,7 +105,7 @@ def test_raw_bytes_over_the_wire(server: str, secret: str) -> None:
     too_long = get(b"/v1/scan/protocols?x=" + b"a" * 9000)
     assert status_of(too_long) == 414 and b"request_too_long" in too_long
     odd_path = get(b"/v1/scan/%ff%fe?ip=8.8.8.8")
-    assert status_of(odd_path) == 404 and orjson.loads(body_of(odd_path))["code"] == "http"
+    assert status_of(odd_path) == 404 and orjson.loads(body_of(odd_path))["code"] == "unknown_endpoint"
 
 
 def test_headers_past_64_kib_are_431_and_a_long_request_line_414_in_json(server: str) -> None:

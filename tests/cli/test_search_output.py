@@ -15,6 +15,7 @@ from shoal.cli.main import app
 from shoal.store.base import Filters
 from shoal.store.embedded import EmbeddedStore
 from tests.corpus import CORPUS
+from tests.registration import dumps
 
 SHOAL_SCRIPT = Path(sys.executable).parent / "shoal"
 
@@ -78,6 +79,7 @@ def test_host_shows_services_certificates_and_reports(data: Path) -> None:
     assert "│   53 │ dns      │       1 │ 2026-11-03 │ 2026-11-03 │ dnsmasq-2.80" in out
     assert "CN=www.ox.ac.uk, O=University of Oxford, C=GB" in out and "www.ox.ac.uk, 8.8.4.4" in out
     assert out.index("r03") < out.index("r02") < out.index("r01")
+    assert "Registration  entity Google LLC (bgpasn, 8.8.8.0/24)" in out  # the bundled ASN table, no import
 
 
 def test_host_json_and_limit(data: Path) -> None:
@@ -102,6 +104,7 @@ def test_host_json_and_limit(data: Path) -> None:
     assert body["certificates"][0]["names"] == ["www.ox.ac.uk"]
     assert body["certificates"][0]["addresses"] == ["8.8.4.4"]
     assert [report["id"] for report in body["newest"]] == ["r03"]
+    assert body["registration"] == {"entity": {"cidr": "8.8.8.0/24", "context": "bgpasn", "name": "Google LLC"}}
     code, _, err = run(data, "host", "8.8.8.8", "--limit", "1")
     assert "… 2 older reports" in err
 
@@ -110,6 +113,18 @@ def test_host_errors(data: Path) -> None:
     assert run(data, "host", "8.8.8.0/24")[0] == 2
     code, _, err = run(data, "host", "203.0.113.7")
     assert code == 1 and "nothing known about 203.0.113.7" in err
+
+
+def test_host_shows_the_registration_imported(tmp_path: Path) -> None:
+    (tmp_path / "test.db").write_bytes(dumps.rpsl(dumps.ORGANISATION, dumps.INETNUM))
+    assert run(tmp_path, "import", str(tmp_path / "test.db"))[0] == 0
+    code, out, err = run(tmp_path, "host", "198.51.100.7")
+    assert code == 0, err  # nothing but its registration is known: still an answer
+    assert out.splitlines() == [
+        "ip\t198.51.100.7\t0\t\t",
+        "registration\tdomain\tnet\t198.51.100.0/24\texample.nl",
+        "registration\tentity\tnet\t198.51.100.0/24\tExample Networks B.V.",
+    ]
 
 
 def test_export_streams_ndjson_that_imports_back(data: Path, tmp_path: Path) -> None:

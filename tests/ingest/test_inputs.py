@@ -3,6 +3,7 @@ stream ended at its last complete line and said where, gzip told by content on s
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import zlib
@@ -55,6 +56,22 @@ def test_a_line_at_the_limit_is_read() -> None:
     data = b"a" * 1023 + b"\n" + b"b" * 1024
     stream = Input(io.BufferedReader(io.BytesIO(data)), "input", line_limit=1024)  # type: ignore[arg-type]
     assert list(stream) == [b"a" * 1023 + b"\n", b"b" * 1024] and stream.oversized == []
+
+
+def test_bzip2_is_told_by_content_and_a_cut_one_ends_at_its_last_complete_line(tmp_path: Path) -> None:
+    whole = bz2.compress(b"".join(LINES)) + bz2.compress(b"after\n")  # two streams, as pbzip2 writes
+    assert list(Input(io.BufferedReader(io.BytesIO(whole)), "stdin")) == [*LINES, b"after\n"]  # type: ignore[arg-type]
+    (tmp_path / "cut.bz2").write_bytes(whole[: len(whole) // 2])
+    with open_input(tmp_path / "cut.bz2") as stream:
+        lines = list(stream)
+    assert lines == LINES[: len(lines)] and len(lines) < len(LINES)
+    assert stream.damage is not None and "cut.bz2: truncated at byte" in stream.damage and "bzip2" in stream.damage
+    corrupt = bytearray(whole)
+    corrupt[100:164] = b"\xff" * 64
+    (tmp_path / "bad.bz2").write_bytes(bytes(corrupt))
+    with open_input(tmp_path / "bad.bz2") as stream:
+        list(stream)
+    assert stream.damage is not None and "bad.bz2: damaged at byte" in stream.damage
 
 
 def test_gzip_is_told_by_content() -> None:

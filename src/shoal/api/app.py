@@ -13,9 +13,12 @@ from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
-from shoal.api.routes import admin, body, diff, export, multi, ports, prioritize, search
+from shoal.api.routes import admin, body, diff, export, ip, multi, ports, prioritize, search
 from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
+from shoal.enrich.network import bundled_table
+from shoal.registration.book import RegistrationBook
+from shoal.registration.summary import Registrations
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
 from shoal.usage import UsageBook
@@ -53,6 +56,8 @@ def create_app(
     app.state.prioritize_limit = prioritize.per_token_limit()
     app.include_router(prioritize.router)
     app.include_router(ports.router)
+    app.state.registrations = Registrations(RegistrationBook(tokens.path.parent), store, bundled_table)
+    app.include_router(ip.router)
     app.state.export_tickets = ExportTickets(tokens.path.parent, tokens)
     app.state.export_gate = export.ExportGate()
     app.include_router(export.router)

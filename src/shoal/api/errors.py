@@ -14,6 +14,7 @@ from starlette.responses import Response
 from shoal.errors import NoResults, ShoalError
 
 log = logging.getLogger("shoal.api")
+API_PREFIX = "/v1/"
 
 
 def error_body(
@@ -48,6 +49,25 @@ def without_paths(message: str) -> str:
     return ABSOLUTE_PATH.sub(r"\1", message)
 
 
+def api_endpoints(app: FastAPI) -> list[str]:
+    """The API's paths, from the OpenAPI document FastAPI builds from the route table (so a new route is listed
+    without anyone copying it here; built once, then cached by the app)."""
+    return sorted(path for path in app.openapi()["paths"] if path.startswith(API_PREFIX))
+
+
+def unknown_endpoint(request: Request) -> Response:
+    """An unknown ``/v1/`` path: a 404 whose body lists the endpoints there are (``endpoints``)."""
+    path = request.url.path.encode("utf-8", "replace").decode("utf-8")  # a %-escape may decode to a lone surrogate
+    message = f"no endpoint {path}; the endpoints are listed in 'endpoints'"
+    body = {
+        "error": message,
+        "code": "unknown_endpoint",
+        "detail": [{"message": message, "path": path}],
+        "endpoints": api_endpoints(request.app),
+    }
+    return Response(orjson.dumps(body), status_code=404, media_type="application/json")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShoalError)
     async def shoal_error(_: Request, error: ShoalError) -> Response:
@@ -56,8 +76,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return render_error(error)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         message = str(error.detail) if error.detail else "error"
+        if error.status_code == 404 and request.url.path.startswith(API_PREFIX):
+            return unknown_endpoint(request)
         return error_body(error.status_code, "http", message, [{"message": message}], error.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -53,7 +53,9 @@ def query_threads(settings: ServerSettings) -> int:
 
 
 def timeout_of(params: QueryParams, limit: float) -> float:
-    """``timeout``: seconds (decimals allowed), more than 0 and at most the server's limit; default the limit."""
+    """``timeout``: seconds (decimals allowed), at least MIN_TIMEOUT; default the server's limit. More than the
+    limit is lowered to it, not refused: a client that always sends ``timeout=30`` still works against a server
+    started with ``--query-timeout 10``."""
     value = TIMEOUT.read(params)
     if value is None:
         return limit
@@ -61,9 +63,9 @@ def timeout_of(params: QueryParams, limit: float) -> float:
     if not SECONDS.fullmatch(text):
         raise BadParameter("timeout", f"'timeout' must be a number of seconds, e.g. 10 or 2.5, not {value!r}")
     number = float(text)
-    if not MIN_TIMEOUT <= number <= limit:
-        raise BadParameter("timeout", f"'timeout' must be between {MIN_TIMEOUT} and {limit:g} seconds, not {text}")
-    return number
+    if number < MIN_TIMEOUT:
+        raise BadParameter("timeout", f"'timeout' must be at least {MIN_TIMEOUT} seconds, not {text}")
+    return min(number, limit)
 
 
 # -- concurrency ---------------------------------------------------------------------------------------------

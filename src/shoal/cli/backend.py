@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from shoal.model import PROTOCOLS, Report
@@ -60,6 +61,8 @@ class Backend(Protocol):
 
     def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts: ...
 
+    def registration(self, ip: str) -> dict[str, dict[str, str]]: ...
+
     def is_empty(self) -> bool: ...
 
     def close(self) -> None: ...
@@ -72,9 +75,10 @@ class Export(Protocol):
 
 
 class LocalBackend:
-    def __init__(self, store: Store, where: str) -> None:
+    def __init__(self, store: Store, where: str, folder: Path) -> None:
         self.store = store
         self.where = where
+        self.folder = folder  # the data directory: the registration book's
 
     def known_types(self) -> frozenset[str]:
         from shoal.request.reading import known_types
@@ -153,6 +157,20 @@ class LocalBackend:
     def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:
         return port_counts(self.observations(ip, date_from, date_to), per_ip)
 
+    def registration(self, ip: str) -> dict[str, dict[str, str]]:
+        """What ``ip/summary`` answers (no ``restrict``), from the data directory's registration book."""
+        import ipaddress
+
+        from shoal.enrich.network import bundled_table
+        from shoal.registration.book import RegistrationBook
+        from shoal.registration.summary import Registrations
+
+        book = RegistrationBook(self.folder)
+        try:
+            return Registrations(book, self.store, bundled_table).summary(ipaddress.ip_address(ip), None)
+        finally:
+            book.close()
+
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
@@ -220,6 +238,9 @@ class RemoteBackend:
         if per_ip:
             return self.client.ipports(ip, date_from, date_to)
         return self.client.ports(ip, date_from, date_to)
+
+    def registration(self, ip: str) -> dict[str, dict[str, str]]:
+        return self.client.ip_summary(ip)
 
     def is_empty(self) -> bool:
         return False  # a server's emptiness is its operator's business; searches answer 204

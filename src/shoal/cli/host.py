@@ -5,9 +5,10 @@ PTR names, first and last seen, open ports. Then its services (one row per port,
 reports, first and last seen, the latest headline), its open-port observations, the certificates its reports
 carry, and the reports themselves, newest first (``--dataset``: the reports of another dataset). Beside them,
 from the other datasets: its PTR names (``rdns``), the names pointing at it (``fdns``) and those whose mail it
-receives (``mx``), its favicons (``favicons``), and the certificates Certificate Transparency logs hold for it
-(``ct``, by IP address in the certificate). One pass over the matching reports (the store's matches, or the
-server's export): memory grows with the ports and certificates, not with the number of reports.
+receives (``mx``), its favicons (``favicons``), the certificates Certificate Transparency logs hold for it
+(``ct``, by IP address in the certificate), and who holds it, as ``ip/summary`` says (its registration: domain
+and entity). One pass over the matching reports (the store's matches, or the server's export): memory grows
+with the ports and certificates, not with the number of reports.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class History:
     mail_for: list[str] = field(default_factory=list)  # names whose MX is one of its names (mx)
     favicons: list[tuple[str, str]] = field(default_factory=list)  # (url, Shodan hash) of its favicons
     logged: dict[str, Certificate] = field(default_factory=dict)  # certificates in CT logs naming the IP
+    registration: dict[str, dict[str, str]] = field(default_factory=dict)  # ip/summary's domain and entity
 
     @property
     def first_seen(self) -> dt.date | None:
@@ -193,6 +195,7 @@ def host_command(
         ct = asked(None, lambda: backend.search(replace(selection, indirect=True), 0, CT).results)
         note_other_datasets(history, rdns, ct)
         asked(None, lambda: note_names(backend, selection, history))
+        history.registration = asked(None, lambda: backend.registration(address))
     finally:
         backend.close()
     assert isinstance(ports, PortCounts)
@@ -200,7 +203,8 @@ def host_command(
     if json_output:
         print(orjson.dumps(history_body(history, open_ports)).decode())
         return
-    if not (history.reports or ports.values or history.ptr_names or history.logged or history.forward_names):
+    known = (history.ptr_names, history.logged, history.forward_names, history.registration)
+    if not (history.reports or ports.values or any(known)):
         errors.print(f"nothing known about {address}")
         raise typer.Exit(1)
     show(history, ports, layout)
@@ -233,8 +237,21 @@ def history_body(history: History, open_ports: dict[str, Any]) -> dict[str, Any]
         "mail_for": history.mail_for,
         "favicons": [{"url": url, "murmur3": murmur3} for url, murmur3 in history.favicons],
         "ct_certificates": [certificate_body(c) for c in history.logged.values()],
+        "registration": history.registration,
         "newest": [report.as_dict() for report in history.newest],
     }
+
+
+def registration_rows(registration: dict[str, dict[str, str]]) -> list[list[str]]:
+    """``[part, context, cidr, value]``: the domain's apex domain, the entity's name."""
+    return [
+        [part, found["context"], found["cidr"], found.get("apex_domain") or found.get("name", "")]
+        for part, found in registration.items()
+    ]
+
+
+def registration_lines(registration: dict[str, dict[str, str]]) -> list[str]:
+    return [f"{part} {value} ({context}, {cidr})" for part, context, cidr, value in registration_rows(registration)]
 
 
 def certificate_body(certificate: Certificate) -> dict[str, Any]:
@@ -289,6 +306,7 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
             flag = "  [bold red]honeypot-like[/]" if ports.honeypot else ""
             console.print(f"  {'Observations':<13} {listed}{flag}", highlight=False)
         extra = (
+            ("Registration", " · ".join(registration_lines(history.registration))),
             ("Names here", ", ".join(history.forward_names)),
             ("Mail for", ", ".join(history.mail_for)),
             ("Favicons", ", ".join(f"{url} (murmur3 {murmur3})" for url, murmur3 in history.favicons)),
@@ -302,6 +320,7 @@ def show(history: History, ports: PortCounts, layout: Layout) -> None:
         emit(layout, "", [], [fields], prefix="ip")
         for _, prefix, values in HEADER:
             emit(layout, "", [], [[value] for value in values(host)], prefix=prefix)
+        emit(layout, "", [], registration_rows(history.registration), prefix="registration")
         emit(layout, "", [], [[name] for name in history.forward_names], prefix="fdns")
         emit(layout, "", [], [[name] for name in history.mail_for], prefix="mx-for")
         emit(layout, "", [], [[url, murmur3] for url, murmur3 in history.favicons], prefix="favicon")

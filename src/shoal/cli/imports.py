@@ -1,5 +1,6 @@
-"""``shoal import``: reports, or the output of the scanners people run (format detected by content, plain or
-gzip; docs/importers.md) into the store, with progress and per-line rejections."""
+"""``shoal import``: reports, or the output of the scanners people run (format detected by content, plain, gzip or
+bzip2; docs/importers.md) into the store, with progress and per-line rejections; registration data (whois dumps,
+delegation statistics, BGP RIB dumps) into the registration book (``shoal.registration``)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from shoal.cli.dns import checked
 from shoal.cli.progress import JobProgress
 from shoal.config import data_dir
 from shoal.enrich import configure, enrich_report
-from shoal.errors import UnknownFormat
+from shoal.errors import StoreError, UnknownFormat
 from shoal.filesystem import disk_full, is_disk_full
-from shoal.ingest.detect import DESCRIPTIONS, detect
+from shoal.ingest.detect import DESCRIPTIONS, REGISTRATION, detect
 from shoal.ingest.formats import ChunkedReader, reader_for
 from shoal.ingest.inputs import LINE_BYTES_VARIABLE, Input, open_input, open_stdin, parse_size
 from shoal.ingest.pipeline import IngestTotals, ingest_chunks, ingest_stream
 from shoal.model import DEFAULT_MAX_REPORT_ITEMS, ITEMS_VARIABLE
+from shoal.registration.book import RegistrationBook
+from shoal.registration.importing import import_registration
 from shoal.store.base import Store
 
 T = TypeVar("T")
@@ -35,7 +38,7 @@ SHOWN_REJECTIONS = 20
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help=f"Files (.gz too; '-' for stdin): {'; '.join(DESCRIPTIONS.values())}."),
+        typer.Argument(help=f"Files (.gz, .bz2 too; '-' for stdin): {'; '.join(DESCRIPTIONS.values())}."),
     ],
     data: DataOption = None,
     dataset: Annotated[DatasetName, typer.Option(help="The dataset JSON Lines reports go to.")] = DatasetName.protocols,
@@ -56,9 +59,10 @@ def import_command(
         typer.Option(envvar=LINE_BYTES_VARIABLE, help="Bytes a line may hold, e.g. 64M (a longer one is rejected)."),
     ] = "16M",
 ) -> None:
-    """Import reports, or scanners' output (zgrab2, nmap, masscan, zdns, massdns, certstream, crt.sh). Prints
-    imported / duplicate / rejected counts; bad lines never stop the import. Exits 1 if a file's format is not
-    recognised, if a gzip file is cut short (after importing its complete lines) or if every record was
+    """Import reports, or scanners' output (zgrab2, nmap, masscan, zdns, massdns, certstream, crt.sh), or
+    registration data (RPSL whois dumps, RIR delegated statistics, MRT RIB dumps: for ip/summary and ip/reverse).
+    Prints imported / duplicate / rejected counts; bad lines never stop the import. Exits 1 if a file's format is
+    not recognised, if a compressed file is cut short (after importing its complete lines) or if every record was
     rejected."""
     line_limit = checked(lambda: parse_size(max_line_bytes), "max-line-bytes")
     os.environ[ITEMS_VARIABLE], os.environ[LINE_BYTES_VARIABLE] = str(max_items), str(line_limit)  # for the workers
@@ -67,6 +71,13 @@ def import_command(
     unreadable: list[UnknownFormat] = []
     damaged: list[str] = []  # inputs cut short: their complete lines are imported, then this is said
     transform = None
+    book: list[RegistrationBook] = []
+
+    def registrations() -> RegistrationBook:
+        if not book:
+            book.append(RegistrationBook(data_dir(data)))
+        return book[0]
+
     if enrich:
         configure(asn_mmdb=asn_mmdb, city_mmdb=city_mmdb)
         transform = enrich_report
@@ -79,7 +90,7 @@ def import_command(
             stream = open_stdin(line_limit) if source == "stdin" else open_input(path, line_limit)
             size = None if source == "stdin" else path.stat().st_size
             try:
-                reader = reader_for(detect(stream, source), dataset.value)
+                kind = detect(stream, source)
             except UnknownFormat as exc:
                 unreadable.append(exc)
                 errors.print(f"[red]error:[/] {exc.message}", highlight=False)
@@ -96,7 +107,14 @@ def import_command(
                 ) -> None:
                     progress.stored = current.processed - before
 
-                if isinstance(reader, ChunkedReader):
+                if kind in REGISTRATION:
+                    try:
+                        import_registration(registrations(), kind, stream, source, totals, advance)  # type: ignore[arg-type]
+                    except StoreError as exc:
+                        if is_disk_full(exc, data_dir(data)):
+                            raise
+                        damaged.append(f"{source}: nothing of it was imported: {exc.message}")
+                elif isinstance(reader := reader_for(kind, dataset.value), ChunkedReader):
                     ingest_chunks(
                         store,
                         reader.chunks(stream, source),
@@ -117,6 +135,8 @@ def import_command(
             if stream.damage is not None:
                 damaged.append(stream.damage)
     store.close()
+    for opened in book:
+        opened.close()
     for rejected in totals.rejected[:SHOWN_REJECTIONS]:
         errors.print(f"[yellow]rejected[/] {rejected.source}:{rejected.line}: {rejected.reason}", highlight=False)
     if len(totals.rejected) > SHOWN_REJECTIONS:

@@ -175,7 +175,7 @@ def open_backend(data: Path | None, reading_reports: bool = True) -> Backend:
     from shoal.cli.common import open_store
     from shoal.config import data_dir
 
-    backend = LocalBackend(open_store(data), f"the store in {data_dir(data)}")
+    backend = LocalBackend(open_store(data), f"the store in {data_dir(data)}", data_dir(data))
     if reading_reports and backend.is_empty():
         errors.print(
             f"note: {backend.where} holds no reports yet: add some with 'shoal import FILE' or 'shoal scan'",

@@ -64,6 +64,11 @@ class AsnTable:
         return len(self.v4_first) + len(self.v6_first)
 
     def lookup(self, ip: str) -> Network | None:
+        found = self.lookup_range(ip)
+        return None if found is None else Network(found[2], found[3])
+
+    def lookup_range(self, ip: str) -> Range | None:
+        """The range holding ``ip``: (first, last, ASN, organisation), the addresses as integers."""
         try:
             if ":" in ip:
                 number = int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
@@ -77,7 +82,7 @@ class AsnTable:
         if index < 0 or number > last[index]:
             return None
         asn = asns[index]
-        return Network(asn, self.names.get(asn, ""))
+        return first[index], last[index], asn, self.names.get(asn, "")
 
 
 def load_table(folder: Path = DATA_DIR) -> AsnTable:

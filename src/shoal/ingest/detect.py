@@ -1,9 +1,11 @@
 """Which reader reads an input, decided by its first bytes (never by its file name).
 
-The head (up to 64 KiB) is classified by its first lines: XML whose root is ``nmaprun`` is nmap, a JSON array is
-masscan ``-oJ`` or a crt.sh export (by the keys of its first record), JSON Lines are told apart by the keys of
-their first record that parses, and text lines by their shape (masscan ``-oL``, massdns ``-o S``). Anything
-else is ``UnknownFormat``, one error naming the formats that are recognised.
+The head (up to 64 KiB) is classified by its first lines: an MRT ``TABLE_DUMP_V2`` header is a BGP RIB dump,
+whois objects in RPSL (``inetnum:``, ``aut-num:``…, after any ``#``/``%`` comments) are a whois dump, a
+``2|registry|…`` version line a delegated-extended statistics file; XML whose root is ``nmaprun`` is nmap, a
+JSON array is masscan ``-oJ`` or a crt.sh export (by the keys of its first record), JSON Lines are told apart by
+the keys of their first record that parses, and text lines by their shape (masscan ``-oL``, massdns ``-o S``).
+Anything else is ``UnknownFormat``, one error naming the formats that are recognised.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Format(enum.Enum):
     MASSDNS_SIMPLE = "massdns-simple"  # massdns -o S
     CERTSTREAM = "certstream"  # certstream JSON messages, one a line
     CRTSH = "crt.sh"  # a crt.sh JSON export (an array of certificate records)
+    RPSL = "rpsl"  # an RIR whois bulk dump (RFC 2622 objects), whole or split by class
+    DELEGATED = "delegated"  # an RIR delegated-extended statistics file
+    MRT = "mrt"  # a BGP RIB dump, MRT TABLE_DUMP_V2 (RFC 6396)
 
 
 DESCRIPTIONS = {
@@ -48,7 +53,20 @@ DESCRIPTIONS = {
     Format.MASSDNS_SIMPLE: "massdns -o S",
     Format.CERTSTREAM: "certstream JSON messages",
     Format.CRTSH: "crt.sh JSON export",
+    Format.RPSL: "RIR whois dumps in RPSL",
+    Format.DELEGATED: "RIR delegated-extended statistics",
+    Format.MRT: "BGP RIB dumps in MRT TABLE_DUMP_V2",
 }
+REGISTRATION = frozenset({Format.RPSL, Format.DELEGATED, Format.MRT})  # into the registration book, not the store
+RPSL_CLASSES = (  # the classes an RPSL dump's objects start with (RFC 2622, 2725, 4012 and the RIRs' own)
+    b"inetnum|inet6num|aut-num|as-block|as-set|organisation|route|route6|route-set|mntner|person|role|irt|domain"
+    b"|key-cert|peering-set|filter-set|rtr-set|inet-rtr|poetic-form|poem"
+)
+RPSL_LINE = re.compile(rb"(?:" + RPSL_CLASSES + rb"):[ \t]*\S")
+DELEGATED_LINE = re.compile(rb"2(?:\.\d+)?\|[A-Za-z]+\|\d*\||[a-z]+\|(?:[A-Z]{2}|\*)?\|(?:asn|ipv4|ipv6)\|")
+MRT_HEADER_BYTES = 12
+MRT_TABLE_DUMP_V2 = 13
+MRT_MAX_RECORD = 16 << 20
 
 
 def detect(stream: BinaryIO, source: str = "input") -> Format:
@@ -63,9 +81,14 @@ def detect(stream: BinaryIO, source: str = "input") -> Format:
 
 
 def detect_head(head: bytes) -> Format | None:
+    if _mrt_header(head):
+        return Format.MRT
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return Format.REPORTS
+    registration = _registration_text(text)
+    if registration is not None:
+        return registration
     if text.startswith(b"<"):
         return Format.NMAP_XML if _xml_root(text) == b"nmaprun" else None
     lines = [line.strip() for line in text.split(b"\n", HEAD_LINES)]
@@ -147,6 +170,28 @@ def _array_format(text: bytes) -> Format | None:
         return Format.CRTSH
     if b'"ip"' in head:
         return Format.MASSCAN_JSON
+    return None
+
+
+def _mrt_header(head: bytes) -> bool:
+    """An MRT TABLE_DUMP_V2 record header: type 13, a subtype it defines, a plausible length."""
+    if len(head) < MRT_HEADER_BYTES:
+        return False
+    kind, subtype = int.from_bytes(head[4:6], "big"), int.from_bytes(head[6:8], "big")
+    return kind == MRT_TABLE_DUMP_V2 and 1 <= subtype <= 12 and int.from_bytes(head[8:12], "big") <= MRT_MAX_RECORD
+
+
+def _registration_text(text: bytes) -> Format | None:
+    """RPSL or delegated statistics: by the first line that is not a comment (``#``, and ``%`` in RPSL)."""
+    for line in text.split(b"\n", HEAD_LINES * 10)[: HEAD_LINES * 10]:
+        line = line.strip()
+        if not line or line.startswith((b"#", b"%")):
+            continue
+        if RPSL_LINE.match(line):
+            return Format.RPSL
+        if DELEGATED_LINE.match(line):
+            return Format.DELEGATED
+        return None
     return None
 
 

@@ -1,18 +1,19 @@
-"""What ``shoal import`` reads from: a file or stdin, plain or gzip (told by its first bytes), read line by line
-with two guarantees every reader gets without knowing it.
+"""What ``shoal import`` reads from: a file or stdin, plain, gzip or bzip2 (told by its first bytes), read line by
+line with two guarantees every reader gets without knowing it.
 
 - **A line is bounded before it is read** (``max_line_bytes``, 16 MiB by default, ``$SHOAL_MAX_LINE_BYTES``):
   a longer line is never held whole; it is skipped to its end, noted (``Input.oversized``: its number and
   size) and handed to the reader as a blank line, which every reader passes over, so the lines after it keep
   their numbers. The importer then lists it as rejected, with the reason.
-- **A damaged gzip stream ends the input at its last complete line**: a stream cut short (a download or a copy
-  interrupted) or corrupt raises in the middle of a read; here it ends the input instead, the line it was
+- **A damaged gzip (or bzip2) stream ends the input at its last complete line**: a stream cut short (a download
+  or a copy interrupted) or corrupt raises in the middle of a read; here it ends the input instead, the line it was
   in is dropped (it has no end), and ``Input.damage`` says where: "truncated at byte N" of the compressed
   input. Every complete line before the cut is read and stored; the importer then says so and exits 1.
 """
 
 from __future__ import annotations
 
+import bz2
 import io
 import os
 import sys
@@ -25,12 +26,19 @@ from typing import BinaryIO
 from shoal.ingest.jsonl import Rejected
 
 GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
 PEEK_BYTES = 64 * 1024
 LINE_BYTES_VARIABLE = "SHOAL_MAX_LINE_BYTES"
 DEFAULT_MAX_LINE_BYTES = 16 << 20
 SKIP_BYTES = 1 << 20  # read at once while skipping the rest of an over-long line
 GZIP_WBITS = zlib.MAX_WBITS | 16
-DAMAGED = (EOFError, zlib.error)  # what a damaged gzip stream raises while it is read: cut short, corrupt
+
+
+class CorruptBzip2(Exception):
+    """A bzip2 stream whose data does not decompress (bz2 says OSError, which could be anything)."""
+
+
+DAMAGED = (EOFError, zlib.error, CorruptBzip2)  # what a damaged compressed stream raises: cut short, corrupt
 
 
 def max_line_bytes() -> int:
@@ -99,8 +107,37 @@ class Gunzip(io.RawIOBase):
         super().close()
 
 
+class Bunzip2(Gunzip):
+    """A bzip2 stream (of one or more streams) decompressed, counting the compressed bytes read, with the same
+    promise as ``Gunzip``: every byte decompressed is handed over before EOFError (cut short) or CorruptBzip2."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        super().__init__(inner)
+        self._decompress = bz2.BZ2Decompressor()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while True:
+            if self._decompress.eof:
+                self._pending = self._decompress.unused_data + self._pending or self._read()
+                if not self._pending:
+                    return 0
+                self._decompress = bz2.BZ2Decompressor()
+            if not self._pending and self._decompress.needs_input:
+                self._pending = self._read()
+                if not self._pending:
+                    raise EOFError("the bzip2 stream ends before its end")
+            try:
+                data = self._decompress.decompress(self._pending, len(buffer))
+            except OSError as exc:
+                raise CorruptBzip2(str(exc)) from None
+            self._pending = b""
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+
+
 class Input:
-    """One input, decompressed if it is gzip, read through bounded lines (see the module docstring)."""
+    """One input, decompressed if it is gzip or bzip2, read through bounded lines (see the module docstring)."""
 
     def __init__(self, raw: BinaryIO, source: str, line_limit: int | None = None) -> None:
         self.source = source
@@ -109,9 +146,12 @@ class Input:
         self.damage: str | None = None
         self.compressed: Gunzip | None = None
         self.raw = raw
-        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        if head == GZIP_MAGIC:
+        head = raw.peek(3)[:3] if hasattr(raw, "peek") else b""
+        if head[:2] == GZIP_MAGIC:
             self.compressed = Gunzip(raw)
+        elif head == BZIP2_MAGIC:
+            self.compressed = Bunzip2(raw)
+        if self.compressed is not None:
             self.stream: BinaryIO = io.BufferedReader(self.compressed, buffer_size=PEEK_BYTES)  # type: ignore[assignment]
         else:
             self.stream = raw
@@ -166,8 +206,11 @@ class Input:
 
     def _damaged(self, error: BaseException) -> None:
         at = self.compressed.count if self.compressed is not None else 0
+        kind = "bzip2" if isinstance(self.compressed, Bunzip2) else "gzip"
         what = "truncated" if isinstance(error, EOFError) else "damaged"
-        why = "the gzip stream ends before its end" if isinstance(error, EOFError) else f"corrupt gzip data: {error}"
+        why = (
+            f"the {kind} stream ends before its end" if isinstance(error, EOFError) else f"corrupt {kind} data: {error}"
+        )
         self.damage = (
             f"{self.source}: {what} at byte {at:,} ({why}); every complete line before it was read,"
             " the rest of the input is missing"

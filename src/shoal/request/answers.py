@@ -185,3 +185,22 @@ class BodyPage:
 def by_count(values: dict[K, int]) -> dict[K, int]:
     """Highest counts first, ties by value (the order the API's summaries are computed in)."""
     return dict(sorted(values.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkMatch:
+    """One network of ``ip/reverse``: its CIDR, where it was found (``net``, ``bgpasn``), its names that matched."""
+
+    cidr: str
+    contexts: list[str]
+    matches: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPage:
+    """A page of ``ip/reverse`` (100 networks, newest data first)."""
+
+    page: int
+    pages: int
+    result_count: int
+    results: list[NetworkMatch]

@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
 from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
+from shoal.text import words_of
 
 T = TypeVar("T")
 Schema = dict[str, object]
@@ -33,6 +34,7 @@ SUMMARY_LIMIT_MAX_ENTERPRISE = 1_000_000
 MULTI_SUMMARY_LIMIT_DEFAULT = 10  # multi/summary's summary_limit
 DEFAULT_QUERY_TIMEOUT = 30.0  # seconds a query may run, unless ``shoal serve --query-timeout`` says
 MIN_TIMEOUT = 0.001
+MAX_PHRASE_WORDS = 16  # ip/reverse's phrase: each word is one more condition on every network
 
 
 class Values(Protocol):
@@ -98,6 +100,22 @@ def network(name: str, value: str) -> IPNetwork:
             name, f"'{name}' must be an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24, not {value!r}"
         ) from None
     return ipv4_of_mapped(parsed)
+
+
+def address(name: str, value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """One address, not a network (``8.8.8.8/32`` is refused too: ip/summary describes an address)."""
+    if "/" in value:
+        raise BadParameter(name, f"'{name}' must be one IP address, not a CIDR: {value!r}")
+    found = network(name, value)
+    return found.network_address
+
+
+def phrase(name: str, value: str) -> str:
+    """Words (letters and digits; punctuation and case do not matter), at most MAX_PHRASE_WORDS of them."""
+    count = len(words_of(value))
+    if count > MAX_PHRASE_WORDS:
+        raise BadParameter(name, f"'{name}' holds {count} words; at most {MAX_PHRASE_WORDS} are matched")
+    return value
 
 
 def report_id(name: str, value: str) -> str:
@@ -424,9 +442,10 @@ SUMMARY = (SUMMARIZE, SUMMARY_CONTEXT, SUMMARY_NOCONTEXT, SUMMARY_LIMIT, SUMMARY
 TIMEOUT = Param(
     "timeout",
     SECONDS,
-    text,  # a number of seconds up to the server's limit: shoal.api.limits.timeout_of
+    text,  # a number of seconds, lowered to the server's limit: shoal.api.limits.timeout_of
     None,
-    f"Seconds the query may run (default the server's limit, {DEFAULT_QUERY_TIMEOUT:g}).",
+    f"Seconds the query may run (more than the server's limit is lowered to it; default that limit,"
+    f" {DEFAULT_QUERY_TIMEOUT:g}).",
 )
 
 
@@ -491,3 +510,26 @@ UNTIL = Param(
     blank_is_default=False,
 )
 DIFF = (DIFF_IP, SINCE, UNTIL, TIMEOUT)
+# -- ip/summary and ip/reverse: who holds an address ---------------------------------------------------------
+RESTRICTS = ("whois", "bgp", "rwhois", "rdns")
+SUMMARY_IP = Param(
+    "ip", ADDRESS, address, None, "One IP address (not a CIDR): what is known about who holds it.", required=True
+)
+RESTRICT = Param(
+    "restrict",
+    one_of(*RESTRICTS),
+    choice(*RESTRICTS),
+    None,
+    "Answer from one source only: whois (registrations), bgp (announced prefixes), rwhois, rdns (PTR names).",
+)
+PHRASE = Param(
+    "phrase",
+    TEXT,
+    phrase,
+    None,
+    f"Words a network's registered names hold, all of them (case and punctuation do not matter; at most"
+    f" {MAX_PHRASE_WORDS}).",
+    required=True,
+)
+IP_SUMMARY = (SUMMARY_IP, RESTRICT, TIMEOUT)
+IP_REVERSE = (PHRASE, PAGE, TIMEOUT)
