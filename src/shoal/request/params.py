@@ -432,3 +432,48 @@ PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
 TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
 PRIORITIZE = (TARGET_IP, TARGET_PORT)
+
+# -- alerts (a Shoal extension, /v1/alerts: docs/alerts.md) ----------------------------------------------------
+ALERT_TRIGGERS = ("new", "changed", "gone")
+
+
+def triggers(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated triggers: new, changed, gone (each once)."""
+    words = tuple(dict.fromkeys(word.strip() for word in value.split(",") if word.strip()))
+    if not words or any(word not in ALERT_TRIGGERS for word in words):
+        raise BadParameter(name, f"'{name}' takes {', '.join(ALERT_TRIGGERS)}, comma-separated, not {value!r}")
+    return words
+
+
+ALERT_NAME = Param("name", {"type": "string", "maxLength": 200}, text, None, "The alert's name.", required=True)
+ALERT_QUERY = Param(
+    "query", TEXT, text, "", "The search watched: an expression in the query language (empty: every report)."
+)
+ALERT_DATASET = replace(DATASET, help="The dataset watched.")
+ALERT_IP = replace(IP, help="An address or CIDR: only services at addresses in it are watched.")
+ALERT_TRIGGER = Param(
+    "trigger",
+    TEXT,
+    triggers,
+    ALERT_TRIGGERS,
+    "What makes an event: new, changed, gone (comma-separated; default all three).",
+    "--trigger",
+)
+WEBHOOK = Param(
+    "webhook",
+    {"type": "string", "maxLength": 2048, "examples": ["https://hooks.example.com/shoal"]},
+    text,
+    None,
+    "The http(s) URL each event is posted to (public addresses, or where 'shoal serve --webhook-allow' allows).",
+    "--webhook",
+    required=True,
+)
+SECRET = Param(
+    "secret",
+    {"type": "string", "maxLength": 200},
+    text,
+    "",
+    "Signs each POST: X-Shoal-Signature: sha256=HMAC-SHA256(secret, body).",
+    "--secret",
+)
+ALERT = (ALERT_NAME, ALERT_QUERY, ALERT_DATASET, ALERT_IP, ALERT_TRIGGER, WEBHOOK, SECRET)

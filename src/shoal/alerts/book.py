@@ -1,0 +1,314 @@
+"""The alert book: ``DATA/alerts.sqlite3`` holds the alerts, the services each watches, and the event queue.
+
+``alerts``: one row an alert (its query, dataset, ip, triggers, webhook, secret and owner: "" for the operator,
+else the token id that made it over the API). ``watched``: the services (a dataset's identity) an alert's query
+matched, each with the watched fields of its newest report (``shoal.changes``), so the next report of the
+service can be compared without asking the engine. ``events``: every event made, its JSON body as it is posted,
+its attempts, when it is next tried and how its last attempt went; pending events are the delivery queue (it
+survives a restart), and the last ``HISTORY`` finished ones per alert are its delivery history.
+
+Every process that stores reports writes here (its ingest's evaluation), ``shoal serve`` delivers from here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shoal.changes import WATCHED_TYPES
+from shoal.errors import ShoalError
+from shoal.model import Report, identity_of
+from shoal.sqlite import PerThread, open_database
+
+ALERTS_FILE = "alerts.sqlite3"
+BUSY_SECONDS = 30.0
+HISTORY = 20  # finished deliveries kept per alert
+OPERATOR = ""  # the owner of an alert made on the data directory
+TRIGGERS = ("new", "changed", "gone")
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, query TEXT NOT NULL, dataset TEXT NOT NULL, ip TEXT NOT NULL,
+    triggers TEXT NOT NULL, webhook TEXT NOT NULL, secret TEXT NOT NULL, owner TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS watched (
+    alert TEXT NOT NULL, identity TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL, fields BLOB NOT NULL,
+    PRIMARY KEY (alert, identity)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS watched_identity ON watched (identity);
+CREATE INDEX IF NOT EXISTS watched_target ON watched (ip, port);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, alert TEXT NOT NULL, event TEXT NOT NULL,
+    services INTEGER NOT NULL, body BLOB NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL, status TEXT NOT NULL, outcome TEXT NOT NULL DEFAULT '', finished REAL);
+CREATE INDEX IF NOT EXISTS events_due ON events (status, next_try);
+CREATE INDEX IF NOT EXISTS events_of_alert ON events (alert, seq);
+CREATE TABLE IF NOT EXISTS generation (n INTEGER NOT NULL);
+INSERT INTO generation SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM generation);
+"""
+
+
+class AlertNotFound(ShoalError):
+    status = 404
+    code = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    name: str
+    query: str
+    dataset: str
+    ip: str  # "" for none
+    triggers: tuple[str, ...]
+    webhook: str
+    secret: str  # "" for none: no signature header
+    owner: str
+    created: float
+
+    def public(self) -> dict[str, Any]:
+        """The alert as the API and ``alert show --json`` give it (the secret only as whether there is one)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "query": self.query,
+            "dataset": self.dataset,
+            "ip": self.ip or None,
+            "triggers": list(self.triggers),
+            "webhook": self.webhook,
+            "signed": bool(self.secret),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A service an alert watches: its identity (JSON), address, port and the watched fields of its report."""
+
+    alert: str
+    identity: str
+    ip: str
+    port: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    id: str
+    alert: str
+    event: str
+    services: int
+    body: bytes
+    created: float
+    attempts: int
+    status: str
+    outcome: str
+
+
+def alert_of(row: tuple[Any, ...]) -> Alert:
+    return Alert(*row[:5], tuple(row[5].split(",")), *row[6:])  # type: ignore[arg-type]
+
+
+class AlertBook:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / ALERTS_FILE
+        first = open_database(self.path, "SELECT 1", BUSY_SECONDS)
+        first.executescript(SCHEMA)
+        first.close()
+        self.connections = PerThread(self.path, "SELECT 1", BUSY_SECONDS)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (the server's threads read and write the book concurrently)."""
+        return self.connections.connection()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- alerts -----------------------------------------------------------------------------------------------
+
+    def add(self, alert: Alert, watched: Iterable[Watched]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_alert_row(alert),),
+            )
+            self.put_watched(db, watched)
+            db.execute("UPDATE generation SET n = n + 1")
+
+    def delete(self, alert_id: str, owner: str | None = None) -> None:
+        """Forget an alert, what it watches and its events (``owner``: only if it is that owner's)."""
+        self.get(alert_id, owner)
+        with self.transaction() as db:
+            for table, column in (("alerts", "id"), ("watched", "alert"), ("events", "alert")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (alert_id,))
+            db.execute("UPDATE generation SET n = n + 1")
+
+    def get(self, alert_id: str, owner: str | None = None) -> Alert:
+        """The alert, or AlertNotFound (also when ``owner`` is given and the alert is another's)."""
+        row = self.db.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        if row is None or (owner is not None and row[8] != owner):
+            raise AlertNotFound(f"no alert {alert_id!r}" + (" of this token" if owner else ""))
+        return alert_of(row)
+
+    def alerts(self, owner: str | None = None) -> list[Alert]:
+        """Every alert (``owner``: only that owner's), oldest first."""
+        if owner is None:
+            rows = self.db.execute("SELECT * FROM alerts ORDER BY created, id").fetchall()
+        else:
+            rows = self.db.execute("SELECT * FROM alerts WHERE owner = ? ORDER BY created, id", (owner,)).fetchall()
+        return [alert_of(row) for row in rows]
+
+    def generation(self) -> int:
+        """A number that changes whenever an alert is added or deleted (evaluators reload then)."""
+        return int(self.db.execute("SELECT n FROM generation").fetchone()[0])
+
+    # -- watched services -------------------------------------------------------------------------------------
+
+    def watched_by_identity(self, identities: Iterable[str]) -> list[Watched]:
+        found: list[Watched] = []
+        wanted = list(identities)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT * FROM watched WHERE identity IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found += [Watched(*row[:4], orjson.loads(row[4])) for row in rows]
+        return found
+
+    def watched_among(self, targets: Iterable[tuple[str, int]]) -> list[Watched]:
+        """The services watched at any of these ip:ports."""
+        wanted = set(targets)
+        ips = sorted({ip for ip, _ in wanted})
+        found: list[Watched] = []
+        for start in range(0, len(ips), 500):
+            chunk = ips[start : start + 500]
+            rows = self.db.execute(f"SELECT * FROM watched WHERE ip IN ({','.join('?' * len(chunk))})", chunk)
+            found += [Watched(*row[:4], orjson.loads(row[4])) for row in rows if (row[2], row[3]) in wanted]
+        return found
+
+    def watched_count(self, alert_id: str) -> int:
+        return int(self.db.execute("SELECT count(*) FROM watched WHERE alert = ?", (alert_id,)).fetchone()[0])
+
+    @staticmethod
+    def put_watched(db: sqlite3.Connection, watched: Iterable[Watched]) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO watched VALUES (?, ?, ?, ?, ?)",
+            ((one.alert, one.identity, one.ip, one.port, orjson.dumps(one.fields)) for one in watched),
+        )
+
+    @staticmethod
+    def drop_watched(db: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> None:
+        db.executemany("DELETE FROM watched WHERE alert = ? AND identity = ?", keys)
+
+    # -- events -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def queue(db: sqlite3.Connection, alert: Alert, event: str, services: list[dict[str, Any]]) -> str:
+        """Queue one event of ``alert`` (due now); its id."""
+        event_id = new_event_id()
+        public = {"id": alert.id, "name": alert.name, "query": alert.query}
+        body = orjson.dumps({"alert": public, "event": event, "id": event_id, "services": services})
+        now = time.time()
+        db.execute(
+            "INSERT INTO events (id, alert, event, services, body, created, next_try, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (event_id, alert.id, event, len(services), body, now, now, PENDING),
+        )
+        return event_id
+
+    def due(self, now: float, limit: int) -> list[Event]:
+        rows = self.db.execute(
+            "SELECT seq, id, alert, event, services, body, created, attempts, status, outcome FROM events"
+            " WHERE status = ? AND next_try <= ? ORDER BY next_try, seq LIMIT ?",
+            (PENDING, now, limit),
+        ).fetchall()
+        return [Event(*row) for row in rows]
+
+    def next_due(self) -> float | None:
+        row = self.db.execute("SELECT min(next_try) FROM events WHERE status = ?", (PENDING,)).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def attempted(self, event: Event, status: str, outcome: str, next_try: float) -> None:
+        """Record one attempt: ``status`` (pending: tried again at ``next_try``), what happened."""
+        with self.transaction() as db:
+            finished = None if status == PENDING else time.time()
+            db.execute(
+                "UPDATE events SET attempts = attempts + 1, status = ?, outcome = ?, next_try = ?, finished = ?"
+                " WHERE seq = ?",
+                (status, outcome[:500], next_try, finished, event.seq),
+            )
+            if finished is not None:  # keep the last HISTORY finished events of the alert
+                db.execute(
+                    "DELETE FROM events WHERE alert = ? AND status != ? AND seq NOT IN (SELECT seq FROM events"
+                    " WHERE alert = ? AND status != ? ORDER BY seq DESC LIMIT ?)",
+                    (event.alert, PENDING, event.alert, PENDING, HISTORY),
+                )
+
+    def history(self, alert_id: str) -> list[Event]:
+        """The alert's pending events and its last HISTORY finished ones, newest first."""
+        rows = self.db.execute(
+            "SELECT seq, id, alert, event, services, body, created, attempts, status, outcome FROM events"
+            " WHERE alert = ? ORDER BY seq DESC",
+            (alert_id,),
+        ).fetchall()
+        return [Event(*row) for row in rows]
+
+
+def watched_report(report: Report) -> dict[str, Any]:
+    """The part of a report a watched service keeps: its id, date and the items ``changes_between`` reads."""
+    items = [
+        {"context": context, "is_metadata": is_metadata, "type": item_type, "value": value}
+        for item_type, value, context, is_metadata in report.items
+        if item_type in WATCHED_TYPES
+    ]
+    return {"date": report.date.isoformat(), "id": report.id, "items": items}
+
+
+def identity_key(report: Report) -> str | None:
+    identity = identity_of(report)
+    return None if identity is None else orjson.dumps(identity, default=_hex).decode()
+
+
+def _hex(value: object) -> str:
+    """A packed address of an identity, as text in the key."""
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(type(value).__name__)
+
+
+def new_event_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_alert_id() -> str:
+    return secrets.token_hex(6)
+
+
+def _alert_row(alert: Alert) -> tuple[Any, ...]:
+    return (
+        alert.id,
+        alert.name,
+        alert.query,
+        alert.dataset,
+        alert.ip,
+        ",".join(alert.triggers),
+        alert.webhook,
+        alert.secret,
+        alert.owner,
+        alert.created,
+    )

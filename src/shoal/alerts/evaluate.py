@@ -1,0 +1,231 @@
+"""Alerts evaluated over what is new: each committed batch of reports, never the whole store again.
+
+The one ingest path (``shoal.ingest.pipeline``) hands every batch it committed to the store's ``AlertWatcher``
+(``Store.watcher``, set where a store is opened on a data directory), whatever stored it: an import, a scan,
+the server's collector, ``ct follow``, ``dns``. For each report, the alerts that could match are found through an
+index of the words, values and types their queries need (``anchors``), and only those are tested, in Python, on
+the plan the engines search with (``shoal.store.matching``). Then, per alert and service (the dataset's
+identity):
+
+- ``new``: the report matches and the service was not watched (one that matched when the alert was made is);
+- ``changed``: the service was watched and the watched fields of this report differ from its last one's
+  (``shoal.changes``); a service that no longer matches is reported so and no longer watched;
+- ``gone``: the collector found a watched service's port closed on a rescan (``AlertWatcher.gone``).
+
+The events of a batch are queued in the alert book in one transaction with the new state, one per alert and
+kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``shoal.alerts.deliver``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Watched, identity_key, watched_report
+from shoal.alerts.making import filters_of
+from shoal.changes import changes_between
+from shoal.model import DATASET_TABLE, Report, report_dict
+from shoal.query.words import split_words
+from shoal.store.matching import holds
+from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, Plan, Words, lower
+
+log = logging.getLogger(__name__)
+MAX_SERVICES = 1_000  # services in one event; more make several events
+Key = tuple[str, ...]  # ("t", type) | ("v", type, value) | ("w", type, word)
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    alert: Alert
+    plan: Plan
+
+
+def anchors(plan: Plan) -> frozenset[Key] | None:
+    """Keys of which a report meeting ``plan`` holds at least one (None: no such set, test every report)."""
+    match plan:
+        case Words(str(item_type), _, words, _, prefix):
+            return frozenset({("t", item_type) if prefix and len(words) == 1 else ("w", item_type, words[0])})
+        case Exact(str(item_type), _, value, prefix):
+            return frozenset({("t", item_type) if prefix else ("v", item_type, value)})
+        case HasContext(item_type, _, _) | HostName(item_type, _, _, _):
+            return frozenset({("t", item_type)})
+        case AllOf(children):
+            found = [keys for keys in map(anchors, children) if keys is not None]
+            return min(found, key=lambda keys: (any(key[0] == "t" for key in keys), len(keys)), default=None)
+        case AnyOf(children):
+            parts = [anchors(child) for child in children]
+            return None if any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
+    return None
+
+
+class AnchorIndex:
+    """The compiled alerts by the keys their plans need, and those that need none."""
+
+    def __init__(self, compiled: Sequence[Compiled]) -> None:
+        self.always: list[Compiled] = []
+        self.by_key: dict[Key, list[Compiled]] = defaultdict(list)
+        for one in compiled:
+            keys = anchors(one.plan)
+            if keys is None:
+                self.always.append(one)
+            for key in keys or ():
+                self.by_key[key].append(one)
+        self.typed = {key[1] for key in self.by_key if key[0] == "t"}
+        self.valued = {key[1] for key in self.by_key if key[0] == "v"}
+        self.worded = {key[1] for key in self.by_key if key[0] == "w"}
+        self.wanted = self.typed | self.valued | self.worded
+
+    def candidates(self, report: Report) -> list[Compiled]:
+        keys: set[Key] = set()
+        wanted = self.wanted
+        for item_type, value, _, _ in report.items:
+            if item_type not in wanted:
+                continue
+            keys.add(("t", item_type))
+            if item_type in self.valued:
+                keys.add(("v", item_type, value))
+            if item_type in self.worded:
+                keys.update(("w", item_type, word) for word in split_words(value))
+        found = {id(one): one for key in keys if key in self.by_key for one in self.by_key[key]}
+        return [*self.always, *found.values()]
+
+
+def service(report: Report | None, ip: str, port: int, kept: dict[str, Any], changes: list[Any]) -> dict[str, Any]:
+    return {"ip": ip, "port": port, "report": report_dict(report) if report else kept, "changes": changes}
+
+
+class AlertWatcher:
+    """Told of every committed batch (``committed``) and of every port a rescan found closed (``gone``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self._book: AlertBook | None = None
+        self._generation = -1
+        self._index = AnchorIndex([])
+
+    def book(self) -> AlertBook | None:
+        """The data directory's alert book, once it exists (an alert was ever made)."""
+        if self._book is None and (self.data_dir / ALERTS_FILE).exists():
+            self._book = AlertBook(self.data_dir)
+        return self._book
+
+    def index(self) -> AnchorIndex:
+        book = self.book()
+        if book is None:
+            return self._index
+        generation = book.generation()
+        if generation != self._generation:
+            self._index = AnchorIndex([Compiled(alert, plan_of(alert)) for alert in book.alerts()])
+            self._generation = generation
+        return self._index
+
+    def active(self) -> bool:
+        index = self.index()
+        return bool(index.always or index.by_key)
+
+    def committed(self, reports: Sequence[Report]) -> int:
+        """Evaluate the alerts over a committed batch; the number of events queued. A failure is logged: the
+        batch stays stored whatever happens here."""
+        try:
+            return self._evaluate(reports)
+        except Exception:
+            log.exception("evaluating the alerts over a batch of %d reports failed", len(reports))
+            return 0
+
+    def _evaluate(self, reports: Sequence[Report]) -> int:
+        index = self.index()
+        book = self.book()
+        if book is None or not (index.always or index.by_key) or not reports:
+            return 0
+        matched: list[tuple[Report, str, set[str]]] = []
+        for report in reports:
+            key = identity_key(report)
+            if key is None:
+                continue
+            hits = {
+                one.alert.id
+                for one in index.candidates(report)
+                if one.alert.dataset == report.dataset and holds(one.plan, report)
+            }
+            matched.append((report, key, hits))
+        alerts = {one.alert.id: one.alert for one in [*index.always, *(c for cs in index.by_key.values() for c in cs)]}
+        state: dict[str, dict[str, Watched]] = defaultdict(dict)
+        for one in book.watched_by_identity({key for _, key, _ in matched}):
+            if one.alert in alerts:
+                state[one.identity][one.alert] = one
+        events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        kept: dict[tuple[str, str], Watched] = {}
+        dropped: set[tuple[str, str]] = set()
+        for report, key, hits in sorted(matched, key=lambda entry: entry[0].date):
+            watching = state.get(key, {})
+            if not hits and not watching:
+                continue
+            now = watched_report(report)
+            ip, port = report.ip or "", report.port if report.port is not None else -1
+            for alert_id in hits | watching.keys():
+                before = watching.get(alert_id)
+                if before is not None and now["date"] < before.fields["date"]:
+                    continue  # an older report of the service (history imported late)
+                if before is None:
+                    events[alert_id, "new"].append(service(report, ip, port, now, []))
+                elif changes := changes_between(before.fields, now):
+                    events[alert_id, "changed"].append(service(report, ip, port, now, changes))
+                if alert_id in hits:
+                    watching[alert_id] = kept[alert_id, key] = Watched(alert_id, key, ip, port, now)
+                    state[key] = watching
+                    dropped.discard((alert_id, key))
+                else:
+                    del watching[alert_id]
+                    kept.pop((alert_id, key), None)
+                    dropped.add((alert_id, key))
+        return self._record(book, alerts, events, kept.values(), dropped)
+
+    def gone(self, targets: Iterable[tuple[str, int]]) -> int:
+        """Ports a rescan found closed: each service watched there is gone (and no longer watched)."""
+        try:
+            book = self.book()
+            if book is None:
+                return 0
+            alerts = {alert.id: alert for alert in book.alerts()}
+            events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            dropped: set[tuple[str, str]] = set()
+            for one in book.watched_among(targets):
+                alert = alerts.get(one.alert)
+                if alert is None or not DATASET_TABLE[alert.dataset].observations:
+                    continue
+                events[one.alert, "gone"].append(service(None, one.ip, one.port, one.fields, []))
+                dropped.add((one.alert, one.identity))
+            return self._record(book, alerts, events, (), dropped)
+        except Exception:
+            log.exception("recording the services gone failed")
+            return 0
+
+    @staticmethod
+    def _record(
+        book: AlertBook,
+        alerts: dict[str, Alert],
+        events: dict[tuple[str, str], list[dict[str, Any]]],
+        kept: Iterable[Watched],
+        dropped: Iterable[tuple[str, str]],
+    ) -> int:
+        queued = 0
+        with book.transaction() as db:
+            book.put_watched(db, kept)
+            book.drop_watched(db, dropped)
+            for (alert_id, kind), services in events.items():
+                alert = alerts[alert_id]
+                if kind not in alert.triggers:
+                    continue
+                for start in range(0, len(services), MAX_SERVICES):
+                    book.queue(db, alert, kind, services[start : start + MAX_SERVICES])
+                    queued += 1
+        return queued
+
+
+def plan_of(alert: Alert) -> Plan:
+    """The plan an alert's reports meet (its query, dataset and ip, as a search would lower them)."""
+    return lower(filters_of(alert, None))
