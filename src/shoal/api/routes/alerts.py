@@ -33,6 +33,19 @@ from shoal.request.responses import answers
 
 router = APIRouter()
 EXTENSION = "A Shoal extension (not Driftnet's). "
+# The path's one parameter, declared here rather than by FastAPI (which would declare a 422 no route sends)
+ALERT_ID = {
+    "name": "alert_id",
+    "in": "path",
+    "required": True,
+    "description": "The alert's id.",
+    "schema": {"type": "string", "maxLength": 64},
+}
+
+
+def one_alert() -> dict[str, object]:
+    """A route on one alert: its id in the path, 404 when the token has no such alert."""
+    return declare() | {"parameters": [ALERT_ID]} | answers(404)
 
 
 def book_of(request: Request) -> AlertBook:
@@ -85,33 +98,34 @@ async def listing(request: Request) -> Response:
 
 @router.get(
     "/v1/alerts/{alert_id}",
-    openapi_extra=declare() | answers(404),
+    openapi_extra=one_alert(),
     description=EXTENSION + "One alert of the token, with its last deliveries.",
 )
-async def show(request: Request, alert_id: str) -> Response:
+async def show(request: Request) -> Response:
     token = require_token(request)
+    alert_id = request.path_params["alert_id"]
     book = book_of(request)
     alert = book.get(alert_id, token.id)
     deliveries = [delivery(event) for event in book.history(alert.id)]
     return json_response(alert.public() | {"watched": book.watched_count(alert.id), "deliveries": deliveries})
 
 
-@router.delete(
-    "/v1/alerts/{alert_id}", openapi_extra=declare() | answers(404), description=EXTENSION + "Remove an alert."
-)
-async def delete(request: Request, alert_id: str) -> Response:
+@router.delete("/v1/alerts/{alert_id}", openapi_extra=one_alert(), description=EXTENSION + "Remove an alert.")
+async def delete(request: Request) -> Response:
     token = require_token(request)
+    alert_id = request.path_params["alert_id"]
     book_of(request).delete(alert_id, token.id)
     return json_response({"deleted": alert_id})
 
 
 @router.post(
     "/v1/alerts/{alert_id}/test",
-    openapi_extra=declare() | answers(404),
+    openapi_extra=one_alert(),
     description=EXTENSION + "Queue a test event (no services) for the alert's webhook.",
 )
-async def test(request: Request, alert_id: str) -> Response:
+async def test(request: Request) -> Response:
     token = require_token(request)
+    alert_id = request.path_params["alert_id"]
     book = book_of(request)
     alert = book.get(alert_id, token.id)
     with book.transaction() as db:
