@@ -23,18 +23,21 @@ FIELDS: dict[str, str] = {
     "ja4x": "ja4x-hash",
 }
 HTTP_STATUS = "http-status"
+NAMES = (*FIELDS, HTTP_STATUS)
 WATCHED_TYPES = frozenset(FIELDS.values())
 FieldValue = str | list[str] | None
 
 
 def changes_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, FieldValue]]:
     """The watched fields whose values differ from ``old`` to ``new``, in ``FIELDS`` order, HTTP status last."""
-    before, after = watched_fields(old), watched_fields(new)
-    return [
-        {"field": name, "old": before[name], "new": after[name]}
-        for name in (*FIELDS, HTTP_STATUS)
-        if before[name] != after[name]
-    ]
+    return field_changes(watched_fields(old), watched_fields(new))
+
+
+def field_changes(before: dict[str, FieldValue], after: dict[str, FieldValue]) -> list[dict[str, FieldValue]]:
+    """``changes_between`` of two reports' ``watched_fields`` (computed once when a report is compared often)."""
+    if before == after:
+        return []
+    return [{"field": name, "old": before[name], "new": after[name]} for name in NAMES if before[name] != after[name]]
 
 
 def watched_fields(report: Mapping[str, Any]) -> dict[str, FieldValue]:

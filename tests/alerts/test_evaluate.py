@@ -4,7 +4,9 @@ changed (old → new), unchanged (nothing), gone, triggers; and the anchor index
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from shoal.alerts.making import AlertRequest, create_alert
 from shoal.errors import BadParameter, QueryError
 from shoal.ingest.pipeline import ingest_stream
 from shoal.model import Item, Report
+from shoal.request.params import network
 from shoal.store.base import Store
 from shoal.store.matching import holds
 from shoal.store.plan import lower
@@ -125,8 +128,13 @@ def test_the_anchor_index_finds_every_match_of_the_conformance_cases(store: Stor
         Compiled(alert, lower(filters_for(expression, options, store)))  # type: ignore[arg-type]
         for alert, (expression, options) in enumerate(cases)
     ]
+    networks = ["0.0.0.0/0", "8.0.0.0/8", "8.8.0.0/12", "8.8.8.0/24", "1.1.1.1/32", "::ffff:8.8.8.0/120"]
+    networks += ["2001:db8::/48", "2001:db8::/20", "::/0"]
+    for expression, cidr in itertools.product(["", "port-tcp:443"], networks):
+        filters = replace(filters_for(expression, {}, store), ip=network("ip", cidr))
+        compiled.append(Compiled(len(compiled), lower(filters)))  # type: ignore[arg-type]
     index = AnchorIndex(compiled)
-    assert index.by_key, "some cases have anchors"
+    assert {key[0] for key in index.by_key} == {"t", "v", "w", "h", "n"}, "every kind of anchor is tried"
     for report in CORPUS:
         by_index = {one.alert for one in index.candidates(report) if holds(one.plan, report)}
         everywhere = {one.alert for one in compiled if holds(one.plan, report)}

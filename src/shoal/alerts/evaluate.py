@@ -18,6 +18,7 @@ kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``sho
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,15 +28,21 @@ from typing import Any
 
 from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Watched, identity_key, watched_report
 from shoal.alerts.making import filters_of
-from shoal.changes import changes_between
-from shoal.model import DATASET_TABLE, Report, report_dict
-from shoal.query.words import split_words
-from shoal.store.matching import holds
-from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, Plan, Words, lower
+from shoal.changes import field_changes, watched_fields
+from shoal.errors import ShoalError
+from shoal.model import DATASET_TABLE, IPNetwork, Report, ipv4_of_mapped, report_dict
+from shoal.store.matching import holds, words_of
+from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, IpRange, Plan, Words, item_host, lower
 
 log = logging.getLogger(__name__)
 MAX_SERVICES = 1_000  # services in one event; more make several events
-Key = tuple[str, ...]  # ("t", type) | ("v", type, value) | ("w", type, word)
+# ("t", type) | ("v", type, value) | ("w", type, word) | ("h", type, host name) | ("n", version, bits, block)
+Key = tuple[object, ...]
+# A scanned address is indexed by its blocks: an IPv4 /16 and /24, an IPv6 /32 and /48. A watched network is
+# indexed by the finest that holds it, or by the coarse blocks it spans if there are at most MAX_BLOCKS (a wider
+# one is tested on every report).
+BLOCK_BITS = {4: (16, 24), 6: (32, 48)}
+MAX_BLOCKS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +55,18 @@ def anchors(plan: Plan) -> frozenset[Key] | None:
     """Keys of which a report meeting ``plan`` holds at least one (None: no such set, test every report)."""
     match plan:
         case Words(str(item_type), _, words, _, prefix):
-            return frozenset({("t", item_type) if prefix and len(words) == 1 else ("w", item_type, words[0])})
+            whole_words = words[:-1] if prefix else words  # each in the item; the longest is the rarest, likely
+            if not whole_words:
+                return frozenset({("t", item_type)})
+            return frozenset({("w", item_type, max(whole_words, key=len))})
         case Exact(str(item_type), _, value, prefix):
             return frozenset({("t", item_type) if prefix else ("v", item_type, value)})
-        case HasContext(item_type, _, _) | HostName(item_type, _, _, _):
+        case HostName(item_type, _, name, _):
+            return frozenset({("h", item_type, name)})
+        case HasContext(item_type, _, _):
             return frozenset({("t", item_type)})
+        case IpRange(network, ""):
+            return blocks(ipv4_of_mapped(network))
         case AllOf(children):
             found = [keys for keys in map(anchors, children) if keys is not None]
             return min(found, key=lambda keys: (any(key[0] == "t" for key in keys), len(keys)), default=None)
@@ -60,6 +74,37 @@ def anchors(plan: Plan) -> frozenset[Key] | None:
             parts = [anchors(child) for child in children]
             return None if any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
     return None
+
+
+def blocks(network: IPNetwork) -> frozenset[Key] | None:
+    """The keys of the blocks (``BLOCK_BITS``) a network of scanned addresses is indexed by, or None."""
+    version, start = network.version, int(network.network_address)
+    for bits in reversed(BLOCK_BITS[version]):
+        if network.prefixlen >= bits:
+            return frozenset({("n", version, bits, start >> (network.max_prefixlen - bits))})
+    coarse = BLOCK_BITS[version][0]
+    if 1 << (coarse - network.prefixlen) > MAX_BLOCKS:
+        return None
+    first = start >> (network.max_prefixlen - coarse)
+    return frozenset(("n", version, coarse, first + step) for step in range(1 << (coarse - network.prefixlen)))
+
+
+def blocks_of(address: str) -> list[Key]:
+    """The keys of a scanned address's blocks (an IPv4-mapped address's are its IPv4 address's)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return []
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:  # type: ignore[union-attr]
+        parsed = parsed.ipv4_mapped  # type: ignore[union-attr]
+    number, version = int(parsed), parsed.version
+    return [("n", version, bits, number >> (parsed.max_prefixlen - bits)) for bits in BLOCK_BITS[version]]
+
+
+def host_suffixes(host: str) -> list[str]:
+    """A host name and every name above it by whole labels (``a.example.com``, ``example.com``, ``com``)."""
+    labels = host.split(".")
+    return [".".join(labels[start:]) for start in range(len(labels))]
 
 
 class AnchorIndex:
@@ -77,7 +122,9 @@ class AnchorIndex:
         self.typed = {key[1] for key in self.by_key if key[0] == "t"}
         self.valued = {key[1] for key in self.by_key if key[0] == "v"}
         self.worded = {key[1] for key in self.by_key if key[0] == "w"}
-        self.wanted = self.typed | self.valued | self.worded
+        self.hosted = {key[1] for key in self.by_key if key[0] == "h"}
+        self.wanted = self.typed | self.valued | self.worded | self.hosted
+        self.networks = any(key[0] == "n" for key in self.by_key)
 
     def candidates(self, report: Report) -> list[Compiled]:
         keys: set[Key] = set()
@@ -89,7 +136,11 @@ class AnchorIndex:
             if item_type in self.valued:
                 keys.add(("v", item_type, value))
             if item_type in self.worded:
-                keys.update(("w", item_type, word) for word in split_words(value))
+                keys.update(("w", item_type, word) for word in words_of(value))
+            if item_type in self.hosted and (host := item_host(item_type, value)) is not None:
+                keys.update(("h", item_type, name) for name in host_suffixes(host))
+        if self.networks and (address := report.ip) is not None:
+            keys.update(blocks_of(address))
         found = {id(one): one for key in keys if key in self.by_key for one in self.by_key[key]}
         return [*self.always, *found.values()]
 
@@ -119,7 +170,7 @@ class AlertWatcher:
             return self._index
         generation = book.generation()
         if generation != self._generation:
-            self._index = AnchorIndex([Compiled(alert, plan_of(alert)) for alert in book.alerts()])
+            self._index = AnchorIndex([compiled for alert in book.alerts() if (compiled := compile_alert(alert))])
             self._generation = generation
         return self._index
 
@@ -160,11 +211,13 @@ class AlertWatcher:
         events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         kept: dict[tuple[str, str], Watched] = {}
         dropped: set[tuple[str, str]] = set()
+        fields: dict[str, dict[str, Any]] = {}  # watched fields by report id: each computed once
         for report, key, hits in sorted(matched, key=lambda entry: entry[0].date):
             watching = state.get(key, {})
             if not hits and not watching:
                 continue
             now = watched_report(report)
+            now_fields = fields[report.id] = watched_fields(now)
             ip, port = report.ip or "", report.port if report.port is not None else -1
             for alert_id in hits | watching.keys():
                 before = watching.get(alert_id)
@@ -172,7 +225,7 @@ class AlertWatcher:
                     continue  # an older report of the service (history imported late)
                 if before is None:
                     events[alert_id, "new"].append(service(report, ip, port, now, []))
-                elif changes := changes_between(before.fields, now):
+                elif changes := field_changes(self._fields_of(before.fields, fields), now_fields):
                     events[alert_id, "changed"].append(service(report, ip, port, now, changes))
                 if alert_id in hits:
                     watching[alert_id] = kept[alert_id, key] = Watched(alert_id, key, ip, port, now)
@@ -183,6 +236,13 @@ class AlertWatcher:
                     kept.pop((alert_id, key), None)
                     dropped.add((alert_id, key))
         return self._record(book, alerts, events, kept.values(), dropped)
+
+    @staticmethod
+    def _fields_of(kept: dict[str, Any], known: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The watched fields of a kept report, computed once per batch."""
+        if kept["id"] not in known:
+            known[kept["id"]] = watched_fields(kept)
+        return known[kept["id"]]
 
     def gone(self, targets: Iterable[tuple[str, int]]) -> int:
         """Ports a rescan found closed: each service watched there is gone (and no longer watched)."""
@@ -224,6 +284,15 @@ class AlertWatcher:
                     book.queue(db, alert, kind, services[start : start + MAX_SERVICES])
                     queued += 1
         return queued
+
+
+def compile_alert(alert: Alert) -> Compiled | None:
+    """The alert with its plan; None (logged) if its stored query no longer reads (it was checked when made)."""
+    try:
+        return Compiled(alert, plan_of(alert))
+    except ShoalError as exc:
+        log.warning("alert %s is not evaluated: %s", alert.id, exc.message)
+        return None
 
 
 def plan_of(alert: Alert) -> Plan:

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Alerts: evaluating 1,000 alerts over a batch of 50,000 new reports, beside importing that batch (interleaved,
+medians of CPU time); and the delivery latency from a commit to the webhook's POST on loopback.
+
+    python bench/alerts.py [--reports 50000] [--alerts 1000] [--runs 3] [--deliveries 10]
+
+- **import**: ``shoal import FILE`` of the batch (``bench/generate.py --seed 1``, JSON lines) into a fresh data
+  directory with no alerts (a subprocess: its CPU time with its workers' and shard processes').
+- **evaluate**: the same batch's reports handed to ``AlertWatcher.committed`` (what the ingest path does after a
+  commit), with ``--alerts`` alerts drawn from the batch (product tags, a port and a banner word, title words,
+  host names, header words, and one network in five: a /24 alone, as a "watch my network" alert), the store
+  empty of earlier reports so every match is a ``new`` event with its report (the most events a batch can
+  make). CPU time of this process.
+- **import with alerts**: ``shoal import`` into a fresh directory holding the alerts: the whole path (the batch
+  decoded by workers rather than the engine's shard processes while alerts exist, evaluation, the events).
+- **delivery**: ``shoal serve`` running with an alert whose webhook is a receiver on loopback; one new matching
+  report committed at a time by this process; the time from the commit's return to the POST's arrival.
+
+Not part of the test suite: run it by hand, from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from tests.api.serving import free_port, running_server  # noqa: E402
+
+from generate import jsonl_chunks  # noqa: E402
+from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, new_alert_id  # noqa: E402
+from shoal.alerts.evaluate import AlertWatcher  # noqa: E402
+from shoal.ingest.pipeline import ingest_stream  # noqa: E402
+from shoal.model import Item, Report  # noqa: E402
+from shoal.query.ast import quote_value  # noqa: E402
+from shoal.store.registry import open_store  # noqa: E402
+
+SHOAL = [sys.executable, "-m", "shoal"]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def alert_queries(reports: Sequence[Report], count: int, seed: int) -> list[tuple[str, str]]:
+    """``count`` (query, ip) pairs drawn from the batch's own values, so they match some of it."""
+    rng = random.Random(seed)
+    found: list[tuple[str, str]] = []
+    while len(found) < count:
+        report = rng.choice(reports)
+        by_type: dict[str, list[Item]] = {}
+        for item in report.items:
+            by_type.setdefault(item.type, []).append(item)
+        kind = rng.choice(["tag", "tag", "banner", "title", "host", "header", "network"])
+        words = [word for item in by_type.get("server-banner", []) for word in item.value.split() if word.isalnum()]
+        if kind == "tag" and "product-tag" in by_type:
+            found.append((f"product-tag:{quote_value(rng.choice(by_type['product-tag']).value)}", ""))
+        elif kind == "banner" and words and report.port is not None:
+            found.append((f"port-tcp:{report.port} and server-banner:{rng.choice(words)}", ""))
+        elif kind == "title" and "title" in by_type:
+            title = [word for word in by_type["title"][0].value.split() if word.isalnum()][:2]
+            if title:
+                found.append((f'title:"{" ".join(title)}"', ""))
+        elif kind == "host" and "host" in by_type:
+            found.append((f"host:{quote_value('.'.join(by_type['host'][0].value.split('.')[-2:]))}", ""))
+        elif kind == "header" and "http-header" in by_type:
+            header = [word for word in by_type["http-header"][0].value.split() if word.isalnum()]
+            if header:
+                found.append((f"http-header:{header[0]}", ""))
+        elif kind == "network" and report.ip is not None and "." in report.ip:
+            found.append(("", ".".join(report.ip.split(".")[:3]) + ".0/24"))
+    return found
+
+
+def write_alerts(folder: Path, queries: list[tuple[str, str]]) -> None:
+    folder.mkdir(parents=True)
+    book = AlertBook(folder)
+    for number, (query, ip) in enumerate(queries):
+        alert = Alert(
+            new_alert_id(), f"a{number}", query, "protocols", ip, TRIGGERS, "http://127.0.0.1:9/", "", OPERATOR, 0.0
+        )
+        book.add(alert, [])
+
+
+def import_batch(source: Path, folder: Path) -> tuple[float, float]:
+    """``shoal import`` of the batch into ``folder``: (CPU seconds with its children, wall seconds)."""
+    before, started = children_cpu(), time.perf_counter()
+    subprocess.run([*SHOAL, "import", str(source), "--data", str(folder)], check=True, capture_output=True)
+    return children_cpu() - before, time.perf_counter() - started
+
+
+def evaluate(reports: list[Report], folder: Path) -> tuple[float, float, int]:
+    """The watcher over the batch: (CPU seconds, wall seconds, events queued)."""
+    watcher = AlertWatcher(folder)
+    watcher.index()  # the alerts are read once per process (and again when they change): not per batch
+    cpu, started = time.process_time(), time.perf_counter()
+    events = watcher.committed(reports)
+    return time.process_time() - cpu, time.perf_counter() - started, events
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.arrivals: dict[str, float] = {}
+        arrivals = self.arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                arrivals.setdefault(body["services"][0]["ip"], time.time())
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None: ...
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def delivery_latencies(folder: Path, count: int) -> list[float]:
+    receiver = Receiver()
+    folder.mkdir(parents=True)
+    store = open_store(None, folder)
+    ingest_stream(store, [one_report("198.51.100.1")])
+    store.close()
+    hook = f"http://127.0.0.1:{receiver.server.server_address[1]}/"
+    made = subprocess.run(
+        [*SHOAL, "alert", "create", "bench", "port-tcp:80", "--webhook", hook, "--data", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    assert made.stdout.strip()
+    latencies = []
+    with running_server(folder):
+        store = open_store(None, folder)
+        for number in range(count):
+            ip = f"198.51.100.{number + 10}"
+            ingest_stream(store, [one_report(ip)])
+            committed = time.time()
+            deadline = time.monotonic() + 60
+            while ip not in receiver.arrivals:
+                assert time.monotonic() < deadline, "no POST within a minute"
+                time.sleep(0.005)
+            latencies.append(receiver.arrivals[ip] - committed)
+            time.sleep(random.random())  # commits at any moment of the server's polling second
+        store.close()
+    receiver.server.shutdown()
+    return latencies
+
+
+def one_report(ip: str) -> Report:
+    items = (Item("ip", ip, "", True), Item("port-tcp", "80", "", True), Item("server-banner", "nginx", "http"))
+    return Report(date=dt.datetime.now(dt.UTC).date(), items=items)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=50_000)
+    parser.add_argument("--alerts", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--deliveries", type=int, default=10)
+    options = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="shoal-bench-alerts-"))
+    try:
+        source = work / "batch.jsonl"
+        source.write_bytes(b"".join(jsonl_chunks(options.reports, seed=1)))
+        reports = [Report.from_dict(orjson.loads(line)) for line in source.read_bytes().splitlines()]
+        queries = alert_queries(reports, options.alerts, seed=1)
+        print(f"{len(reports):,} reports, {len(queries):,} alerts; load {os.getloadavg()}", flush=True)
+        plain, evaluated, watched = [], [], []
+        for run in range(options.runs):
+            plain.append(import_batch(source, work / f"plain{run}"))
+            write_alerts(work / f"alerts{run}", queries)
+            evaluated.append(evaluate(reports, work / f"alerts{run}"))
+            write_alerts(work / f"watched{run}", queries)
+            watched.append(import_batch(source, work / f"watched{run}"))
+            print(f"run {run}: import {plain[-1]}, evaluate {evaluated[-1]}, import with alerts {watched[-1]}")
+        import_cpu = statistics.median(cpu for cpu, _ in plain)
+        evaluate_cpu = statistics.median(cpu for cpu, _, _ in evaluated)
+        watched_cpu = statistics.median(cpu for cpu, _ in watched)
+        print(f"import: {import_cpu:.2f} s CPU (wall {statistics.median(wall for _, wall in plain):.2f} s)")
+        print(
+            f"evaluate {len(queries):,} alerts: {evaluate_cpu:.2f} s CPU"
+            f" (wall {statistics.median(wall for _, wall, _ in evaluated):.2f} s, {evaluated[0][2]:,} events)"
+            f" = {evaluate_cpu / import_cpu:.2f}x the import"
+        )
+        print(
+            f"import with the alerts: {watched_cpu:.2f} s CPU"
+            f" (wall {statistics.median(wall for _, wall in watched):.2f} s) = {watched_cpu / import_cpu:.2f}x"
+        )
+        latencies = delivery_latencies(work / "delivery", options.deliveries)
+        print(
+            f"delivery, commit → POST: median {statistics.median(latencies):.3f} s,"
+            f" max {max(latencies):.3f} s over {len(latencies)}"
+        )
+        print(f"load {os.getloadavg()}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
