@@ -89,6 +89,13 @@ def test_new_changed_unchanged_and_gone(store: Store, tmp_path: Path) -> None:
     assert len({event["id"] for event in events(tmp_path)}) == 4
 
 
+def test_the_query_reads_as_the_search_box_and_is_kept_canonical(store: Store, tmp_path: Path) -> None:
+    alert = create_alert(AlertBook(tmp_path), store, AlertRequest("free", "nginx  and port-tcp:80", HOOK))
+    assert alert.query == "search-term:nginx and port-tcp:80"
+    ingest_stream(store, [service("192.0.2.7", "nginx/1.2")])
+    assert [(event["event"], event["alert"]["query"]) for event in events(tmp_path)] == [("new", alert.query)]
+
+
 def test_only_the_chosen_triggers_make_events(store: Store, tmp_path: Path) -> None:
     book = AlertBook(tmp_path)
     create_alert(book, store, AlertRequest("changes", "port-tcp:80", HOOK, triggers=("changed",), ip="192.0.2.0/24"))
@@ -102,7 +109,7 @@ def test_only_the_chosen_triggers_make_events(store: Store, tmp_path: Path) -> N
     ("request_", "error", "parameter"),
     [
         (AlertRequest("bad", "port-tcp:(", HOOK), QueryError, "query"),
-        (AlertRequest("bad", "no-such-type:x", HOOK), QueryError, "query"),
+        (AlertRequest("bad", "port-tcp:80 and (title:x", HOOK), QueryError, "query"),
         (AlertRequest("bad", "port-tcp:80", "gopher://x/"), BadParameter, "webhook"),
         (AlertRequest("bad", "port-tcp:80", "http://169.254.169.254/"), BadParameter, "webhook"),
         (AlertRequest("bad", "port-tcp:80", HOOK, triggers=("born",)), BadParameter, "trigger"),

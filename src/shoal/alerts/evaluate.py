@@ -297,4 +297,4 @@ def compile_alert(alert: Alert) -> Compiled | None:
 
 def plan_of(alert: Alert) -> Plan:
     """The plan an alert's reports meet (its query, dataset and ip, as a search would lower them)."""
-    return lower(filters_of(alert, None))
+    return lower(filters_of(alert))

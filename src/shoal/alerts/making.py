@@ -6,7 +6,7 @@ afterwards makes an event.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, Watched, identity_key, new_alert_id, watched_report
@@ -58,11 +58,13 @@ def create_alert(
     if len(request.secret) > MAX_SECRET_LENGTH:
         raise BadParameter("secret", f"'secret' is at most {MAX_SECRET_LENGTH} characters long")
     ip = "" if request.ip is None or not request.ip.strip() else str(network("ip", request.ip))
+    text = request.query.strip()
     known = store.known_types(request.dataset) | BUILTIN_TYPES.keys()
+    expression = parsed(text, "query", known, free_text=True) if text else None
     alert = Alert(
         id=new_alert_id(),
         name=name,
-        query=request.query.strip(),
+        query="" if expression is None else str(expression),
         dataset=request.dataset,
         ip=ip,
         triggers=triggers,
@@ -71,18 +73,18 @@ def create_alert(
         owner=owner,
         created=time.time(),
     )
-    filters = filters_of(alert, known)
+    filters = Filters(dataset=alert.dataset, expression=expression, ip=network("ip", ip) if ip else None)
     book.add(alert, watched_now(store, alert, filters))
     return alert
 
 
-def filters_of(alert: Alert, known_types: Collection[str] | None) -> Filters:
-    """What an alert selects, as a search's filters (the query checked against ``known_types``; None: against
-    the types it names, for an alert checked when it was made)."""
+def filters_of(alert: Alert) -> Filters:
+    """What a stored alert selects, as a search's filters. Its query was read as the search box's free text
+    when it was made and kept in canonical form (``search-term:nginx`` for ``nginx``), so it reads back as a
+    strict expression naming only types it was checked against."""
     expression = None
     if alert.query:
-        known = types_in(parse(alert.query)) if known_types is None else known_types
-        expression = parsed(alert.query, "query", known)
+        expression = parsed(alert.query, "query", types_in(parse(alert.query)))
     return Filters(dataset=alert.dataset, expression=expression, ip=network("ip", alert.ip) if alert.ip else None)
 
 

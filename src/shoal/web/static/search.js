@@ -245,6 +245,7 @@ async function run() {
   const state = readForm();
   const page = pageOf(params);
   $("summary").hidden = !state.summarize;
+  $("watch").href = `/alerts?${query({ query: state.expression, dataset: datasetParam(state), ip: state.ip })}`;
   noteWords(state.expression);
   if (!params.size) return;
   const results = $("results");
