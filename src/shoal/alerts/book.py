@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +96,21 @@ class Watched:
     ip: str
     port: int
     fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One service of an event: its address, port, report (the API's JSON, rendered once per report however
+    many alerts it is in) and what changed."""
+
+    ip: str
+    port: int
+    report: bytes
+    changes: list[dict[str, Any]]
+
+    def json(self) -> bytes:
+        head = orjson.dumps({"ip": self.ip, "port": self.port})
+        return head[:-1] + b',"report":' + self.report + b',"changes":' + orjson.dumps(self.changes) + b"}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +233,12 @@ class AlertBook:
     # -- events -----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def queue(db: sqlite3.Connection, alert: Alert, event: str, services: list[dict[str, Any]]) -> str:
+    def queue(db: sqlite3.Connection, alert: Alert, event: str, services: Sequence[Service]) -> str:
         """Queue one event of ``alert`` (due now); its id."""
         event_id = new_event_id()
         public = {"id": alert.id, "name": alert.name, "query": alert.query}
-        body = orjson.dumps({"alert": public, "event": event, "id": event_id, "services": services})
+        head = orjson.dumps({"alert": public, "event": event, "id": event_id})
+        body = head[:-1] + b',"services":[' + b",".join(one.json() for one in services) + b"]}"
         now = time.time()
         db.execute(
             "INSERT INTO events (id, alert, event, services, body, created, next_try, status)"

@@ -18,6 +18,7 @@ kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``sho
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections import defaultdict
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Watched, identity_key, watched_report
+import orjson
+
+from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Service, Watched, identity_key, watched_report
 from shoal.alerts.making import filters_of
 from shoal.changes import field_changes, watched_fields
 from shoal.errors import ShoalError
@@ -145,8 +148,8 @@ class AnchorIndex:
         return [*self.always, *found.values()]
 
 
-def service(report: Report | None, ip: str, port: int, kept: dict[str, Any], changes: list[Any]) -> dict[str, Any]:
-    return {"ip": ip, "port": port, "report": report_dict(report) if report else kept, "changes": changes}
+def render(report: Report) -> bytes:
+    return orjson.dumps(report_dict(report))
 
 
 class AlertWatcher:
@@ -208,7 +211,7 @@ class AlertWatcher:
         for one in book.watched_by_identity({key for _, key, _ in matched}):
             if one.alert in alerts:
                 state[one.identity][one.alert] = one
-        events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        events: dict[tuple[str, str], list[Service]] = defaultdict(list)
         kept: dict[tuple[str, str], Watched] = {}
         dropped: set[tuple[str, str]] = set()
         fields: dict[str, dict[str, Any]] = {}  # watched fields by report id: each computed once
@@ -219,14 +222,15 @@ class AlertWatcher:
             now = watched_report(report)
             now_fields = fields[report.id] = watched_fields(now)
             ip, port = report.ip or "", report.port if report.port is not None else -1
+            rendered = functools.cache(functools.partial(render, report))  # once, however many alerts it is in
             for alert_id in hits | watching.keys():
                 before = watching.get(alert_id)
                 if before is not None and now["date"] < before.fields["date"]:
                     continue  # an older report of the service (history imported late)
                 if before is None:
-                    events[alert_id, "new"].append(service(report, ip, port, now, []))
+                    events[alert_id, "new"].append(Service(ip, port, rendered(), []))
                 elif changes := field_changes(self._fields_of(before.fields, fields), now_fields):
-                    events[alert_id, "changed"].append(service(report, ip, port, now, changes))
+                    events[alert_id, "changed"].append(Service(ip, port, rendered(), changes))
                 if alert_id in hits:
                     watching[alert_id] = kept[alert_id, key] = Watched(alert_id, key, ip, port, now)
                     state[key] = watching
@@ -251,13 +255,13 @@ class AlertWatcher:
             if book is None:
                 return 0
             alerts = {alert.id: alert for alert in book.alerts()}
-            events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            events: dict[tuple[str, str], list[Service]] = defaultdict(list)
             dropped: set[tuple[str, str]] = set()
             for one in book.watched_among(targets):
                 alert = alerts.get(one.alert)
                 if alert is None or not DATASET_TABLE[alert.dataset].observations:
                     continue
-                events[one.alert, "gone"].append(service(None, one.ip, one.port, one.fields, []))
+                events[one.alert, "gone"].append(Service(one.ip, one.port, orjson.dumps(one.fields), []))
                 dropped.add((one.alert, one.identity))
             return self._record(book, alerts, events, (), dropped)
         except Exception:
@@ -268,7 +272,7 @@ class AlertWatcher:
     def _record(
         book: AlertBook,
         alerts: dict[str, Alert],
-        events: dict[tuple[str, str], list[dict[str, Any]]],
+        events: dict[tuple[str, str], list[Service]],
         kept: Iterable[Watched],
         dropped: Iterable[tuple[str, str]],
     ) -> int:
