@@ -31,12 +31,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -44,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.api.serving import free_port, running_server  # noqa: E402
+from tests.alerts.receiver import Receiver  # noqa: E402
+from tests.api.serving import running_server  # noqa: E402
 
 from generate import jsonl_chunks  # noqa: E402
 from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, new_alert_id  # noqa: E402
@@ -118,33 +116,14 @@ def evaluate(reports: list[Report], folder: Path) -> tuple[float, float, int]:
     return time.process_time() - cpu, time.perf_counter() - started, events
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
-        arrivals = self.arrivals
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                arrivals.setdefault(body["services"][0]["ip"], time.time())
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None: ...
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def delivery_latencies(folder: Path, count: int) -> list[float]:
-    receiver = Receiver()
+    receiver = Receiver().start()
     folder.mkdir(parents=True)
     store = open_store(None, folder)
     ingest_stream(store, [one_report("198.51.100.1")])
     store.close()
-    hook = f"http://127.0.0.1:{receiver.server.server_address[1]}/"
     made = subprocess.run(
-        [*SHOAL, "alert", "create", "bench", "port-tcp:80", "--webhook", hook, "--data", str(folder)],
+        [*SHOAL, "alert", "create", "bench", "port-tcp:80", "--webhook", receiver.url, "--data", str(folder)],
         check=True,
         capture_output=True,
     )
@@ -157,13 +136,13 @@ def delivery_latencies(folder: Path, count: int) -> list[float]:
             ingest_stream(store, [one_report(ip)])
             committed = time.time()
             deadline = time.monotonic() + 60
-            while ip not in receiver.arrivals:
+            while not (arrived := [post.arrived for post in receiver.posts if ip.encode() in post.body]):
                 assert time.monotonic() < deadline, "no POST within a minute"
                 time.sleep(0.005)
-            latencies.append(receiver.arrivals[ip] - committed)
+            latencies.append(arrived[0] - committed)
             time.sleep(random.random())  # commits at any moment of the server's polling second
         store.close()
-    receiver.server.shutdown()
+    receiver.stop()
     return latencies
 
 

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -22,45 +19,11 @@ from typer.testing import CliRunner
 
 from shoal.alerts.deliver import BACKOFF_VARIABLE, EVENT_HEADER, SIGNATURE_HEADER
 from shoal.cli.main import app
-from tests.api.serving import free_port, running_server
+from tests.alerts.receiver import Receiver
+from tests.api.serving import running_server
 
 SECRET = "s3cret"
 WAIT = 30.0  # seconds an expected event may take (the server posts within about a second)
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1:port that keeps every POST (headers, body); stop and start it again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        posts = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                posts.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None: ...
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
-
-    def events(self) -> list[dict[str, Any]]:
-        """Each event once (duplicates dropped by id, as a receiver would)."""
-        unique = {orjson.loads(body)["id"]: orjson.loads(body) for _, body in self.posts}
-        return list(unique.values())
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -101,11 +64,9 @@ def imported(data: Path, *reports: bytes) -> bool:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    running = Receiver(free_port())
-    running.start()
+    running = Receiver().start()
     yield running
-    if running.server is not None:
-        running.server.server_close()
+    running.stop()
 
 
 def test_events_reach_a_webhook_once_each_even_across_an_outage(
@@ -113,8 +74,7 @@ def test_events_reach_a_webhook_once_each_even_across_an_outage(
 ) -> None:
     data = tmp_path / "data"
     assert imported(data, report("192.0.2.1", "SSH-2.0-OpenSSH_9.6"))
-    hook = f"http://127.0.0.1:{receiver.port}/hook"
-    made = shoal(data, "alert", "create", "web", "server-banner:nginx", "--webhook", hook, "--secret", SECRET)
+    made = shoal(data, "alert", "create", "web", "server-banner:nginx", "--webhook", receiver.url, "--secret", SECRET)
     assert made.returncode == 0, made.stderr
     alert_id = made.stdout.decode().strip()
     monkeypatch.setenv(BACKOFF_VARIABLE, "0.3,1")
@@ -145,9 +105,10 @@ def test_events_reach_a_webhook_once_each_even_across_an_outage(
 
     kinds = sorted(event["event"] for event in receiver.events())
     assert kinds == ["changed", "changed", "new", "new"]
-    for headers, body in receiver.posts:
-        assert headers[EVENT_HEADER] == orjson.loads(body)["id"]
-        assert headers[SIGNATURE_HEADER] == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    for post in receiver.posts:
+        assert post.headers[EVENT_HEADER] == orjson.loads(post.body)["id"]
+        signature = hmac.new(SECRET.encode(), post.body, hashlib.sha256).hexdigest()
+        assert post.headers[SIGNATURE_HEADER] == f"sha256={signature}"
     shown = orjson.loads(shoal(data, "alert", "show", alert_id, "--json").stdout)
     assert {delivery["status"] for delivery in shown["deliveries"]} == {"delivered"}
     assert sorted(delivery["id"] for delivery in shown["deliveries"]) == sorted(e["id"] for e in receiver.events())
@@ -175,8 +136,7 @@ def test_bad_alerts_exit_2_with_the_reason_and_nothing_stored(
 def test_alert_test_posts_at_once(tmp_path: Path, receiver: Receiver) -> None:
     data = tmp_path / "data"
     assert imported(data, report("192.0.2.1", "x"))
-    hook = f"http://127.0.0.1:{receiver.port}/"
-    alert_id = shoal(data, "alert", "create", "t", "port-tcp:80", "--webhook", hook).stdout.decode().strip()
+    alert_id = shoal(data, "alert", "create", "t", "port-tcp:80", "--webhook", receiver.url).stdout.decode().strip()
     tested = shoal(data, "alert", "test", alert_id)
     assert tested.returncode == 0 and b"HTTP 204" in tested.stderr
     assert [event["event"] for event in receiver.events()] == ["test"]

@@ -4,11 +4,8 @@ event to a receiver on loopback, lists its delivery, and is deleted."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -16,6 +13,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
+from tests.alerts.receiver import Receiver
 from tests.api.serving import running_server
 from tests.corpus import CORPUS
 from tests.web.browsing import no_script_errors, screenshot, texts, visit, wait
@@ -25,22 +23,10 @@ __all__ = ["no_script_errors"]  # the autouse fixture, for this module's tests
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[ThreadingHTTPServer, list[bytes]]]:
-    posts: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None: ...
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, posts
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +41,8 @@ def watching(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_watch_a_search_then_test_and_delete_the_alert(
-    browser: WebDriver, watching: Served, receiver: tuple[ThreadingHTTPServer, list[bytes]]
+    browser: WebDriver, watching: Served, receiver: Receiver
 ) -> None:
-    server, posts = receiver
     visit(browser, watching, "/?expression=protocol%3Dssh")
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#results .card"))
     browser.find_element(By.ID, "watch").click()
@@ -69,13 +54,13 @@ def test_watch_a_search_then_test_and_delete_the_alert(
     wait(browser, lambda b: "not a public address" in b.find_element(By.ID, "alert-error").text)
 
     browser.find_element(By.ID, "alert-webhook").clear()
-    browser.find_element(By.ID, "alert-webhook").send_keys(f"http://127.0.0.1:{server.server_address[1]}/hook")
+    browser.find_element(By.ID, "alert-webhook").send_keys(receiver.url)
     browser.find_element(By.CSS_SELECTOR, "#alert-form button[type=submit]").click()
     wait(browser, lambda b: texts(b, "#alerts h2") == ["ssh"])
     assert texts(browser, "#alerts-state") == ["1 alert"]
     card = browser.find_element(By.CSS_SELECTOR, "#alerts .card")
     card.find_element(By.XPATH, ".//button[text()='Send a test']").click()
-    wait(browser, lambda _: len(posts) == 1, timeout=30)  # the server polls its queue every second
+    wait(browser, lambda _: len(receiver.posts) == 1, timeout=30)  # the server polls its queue every second
     card.find_element(By.CSS_SELECTOR, "details summary").click()
     wait(browser, lambda b: "test · 0 services · delivered" in b.find_element(By.CSS_SELECTOR, "#alerts ul").text)
     screenshot(browser, "alerts")
