@@ -1,9 +1,10 @@
 """The alert book: ``DATA/alerts.sqlite3`` holds the alerts, the services each watches, and the event queue.
 
 ``alerts``: one row an alert (its query, dataset, ip, triggers, webhook, secret and owner: "" for the operator,
-else the token id that made it over the API). ``watched``: the services (a dataset's identity) an alert's query
-matched, each with the watched fields of its newest report (``shoal.changes``), so the next report of the
-service can be compared without asking the engine. ``events``: every event made, its JSON body as it is posted,
+else the token id that made it over the API). ``services``: each service (a dataset's identity) some alert
+watches, with the watched part of its newest report (``shoal.changes``), so the next report of the service can be
+compared without asking the engine; ``watched``: which alerts watch it (those whose query its newest report
+matches). ``events``: every event made, its JSON body as it is posted,
 its attempts, when it is next tried and how its last attempt went; pending events are the delivery queue (it
 survives a restart), and the last ``HISTORY`` finished ones per alert are its delivery history.
 
@@ -38,11 +39,12 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, query TEXT NOT NULL, dataset TEXT NOT NULL, ip TEXT NOT NULL,
     triggers TEXT NOT NULL, webhook TEXT NOT NULL, secret TEXT NOT NULL, owner TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS services (
+    identity TEXT PRIMARY KEY, ip TEXT NOT NULL, port INTEGER NOT NULL, fields BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS services_target ON services (ip, port);
 CREATE TABLE IF NOT EXISTS watched (
-    alert TEXT NOT NULL, identity TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL, fields BLOB NOT NULL,
-    PRIMARY KEY (alert, identity)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS watched_identity ON watched (identity);
-CREATE INDEX IF NOT EXISTS watched_target ON watched (ip, port);
+    identity TEXT NOT NULL, alert TEXT NOT NULL, PRIMARY KEY (identity, alert)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS watched_alert ON watched (alert);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, alert TEXT NOT NULL, event TEXT NOT NULL,
     services INTEGER NOT NULL, body BLOB NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
@@ -87,15 +89,19 @@ class Alert:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Watched:
-    """A service an alert watches: its identity (JSON), address, port and the watched fields of its report."""
+@dataclass(slots=True)
+class Tracked:
+    """A watched service: its identity (JSON), address, port, the watched part of its newest report
+    (``watched_report``) and the alerts that watch it."""
 
-    alert: str
     identity: str
     ip: str
     port: int
     fields: dict[str, Any]
+    watchers: set[str]
+
+    def row(self) -> tuple[str, str, int, bytes]:
+        return self.identity, self.ip, self.port, orjson.dumps(self.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +162,13 @@ class AlertBook:
 
     # -- alerts -----------------------------------------------------------------------------------------------
 
-    def add(self, alert: Alert, watched: Iterable[Watched]) -> None:
+    def add(self, alert: Alert, watched: Iterable[Tracked]) -> None:
+        """Store an alert and the services it watches from the start (their newest reports)."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_alert_row(alert),),
-            )
-            self.put_watched(db, watched)
+            db.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _alert_row(alert))
+            services = list(watched)
+            self.put_services(db, services)
+            self.watch(db, ((alert.id, service.identity) for service in services))
             db.execute("UPDATE generation SET n = n + 1")
 
     def delete(self, alert_id: str, owner: str | None = None) -> None:
@@ -171,6 +177,10 @@ class AlertBook:
         with self.transaction() as db:
             for table, column in (("alerts", "id"), ("watched", "alert"), ("events", "alert")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (alert_id,))
+            db.execute(
+                "DELETE FROM services WHERE NOT EXISTS"
+                " (SELECT 1 FROM watched WHERE watched.identity = services.identity)"
+            )
             db.execute("UPDATE generation SET n = n + 1")
 
     def get(self, alert_id: str, owner: str | None = None) -> Alert:
@@ -194,41 +204,55 @@ class AlertBook:
 
     # -- watched services -------------------------------------------------------------------------------------
 
-    def watched_by_identity(self, identities: Iterable[str]) -> list[Watched]:
-        found: list[Watched] = []
+    def tracked(self, identities: Iterable[str]) -> dict[str, Tracked]:
+        """The watched services among these identities, by identity."""
         wanted = list(identities)
+        found: dict[str, Tracked] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            rows = self.db.execute(
-                f"SELECT * FROM watched WHERE identity IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
-            found += [Watched(*row[:4], orjson.loads(row[4])) for row in rows]
+            marks = ",".join("?" * len(chunk))
+            for identity, ip, port, fields in self.db.execute(
+                f"SELECT * FROM services WHERE identity IN ({marks})", chunk
+            ):
+                found[identity] = Tracked(identity, ip, port, orjson.loads(fields), set())
+            for identity, alert in self.db.execute(f"SELECT * FROM watched WHERE identity IN ({marks})", chunk):
+                if identity in found:
+                    found[identity].watchers.add(alert)
         return found
 
-    def watched_among(self, targets: Iterable[tuple[str, int]]) -> list[Watched]:
-        """The services watched at any of these ip:ports."""
+    def tracked_at(self, targets: Iterable[tuple[str, int]]) -> list[Tracked]:
+        """The watched services at any of these ip:ports."""
         wanted = set(targets)
         ips = sorted({ip for ip, _ in wanted})
-        found: list[Watched] = []
+        identities = []
         for start in range(0, len(ips), 500):
             chunk = ips[start : start + 500]
-            rows = self.db.execute(f"SELECT * FROM watched WHERE ip IN ({','.join('?' * len(chunk))})", chunk)
-            found += [Watched(*row[:4], orjson.loads(row[4])) for row in rows if (row[2], row[3]) in wanted]
-        return found
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT identity, ip, port FROM services WHERE ip IN ({marks})", chunk)
+            identities += [identity for identity, ip, port in rows if (ip, port) in wanted]
+        return list(self.tracked(identities).values())
 
     def watched_count(self, alert_id: str) -> int:
         return int(self.db.execute("SELECT count(*) FROM watched WHERE alert = ?", (alert_id,)).fetchone()[0])
 
     @staticmethod
-    def put_watched(db: sqlite3.Connection, watched: Iterable[Watched]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO watched VALUES (?, ?, ?, ?, ?)",
-            ((one.alert, one.identity, one.ip, one.port, orjson.dumps(one.fields)) for one in watched),
-        )
+    def put_services(db: sqlite3.Connection, services: Iterable[Tracked]) -> None:
+        db.executemany("INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?)", (one.row() for one in services))
 
     @staticmethod
-    def drop_watched(db: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> None:
-        db.executemany("DELETE FROM watched WHERE alert = ? AND identity = ?", keys)
+    def drop_services(db: sqlite3.Connection, identities: Iterable[str]) -> None:
+        db.executemany("DELETE FROM services WHERE identity = ?", ((identity,) for identity in identities))
+
+    @staticmethod
+    def watch(db: sqlite3.Connection, pairs: Iterable[tuple[str, str]]) -> None:
+        """Alerts that start watching services: (alert, identity) pairs."""
+        db.executemany("INSERT OR IGNORE INTO watched VALUES (?, ?)", ((identity, alert) for alert, identity in pairs))
+
+    @staticmethod
+    def unwatch(db: sqlite3.Connection, pairs: Iterable[tuple[str, str]]) -> None:
+        db.executemany(
+            "DELETE FROM watched WHERE identity = ? AND alert = ?", ((identity, alert) for alert, identity in pairs)
+        )
 
     # -- events -----------------------------------------------------------------------------------------------
 

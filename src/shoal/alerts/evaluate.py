@@ -18,22 +18,21 @@ kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``sho
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Service, Watched, identity_key, watched_report
+from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Service, Tracked, identity_key, watched_report
 from shoal.alerts.making import filters_of
 from shoal.changes import field_changes, watched_fields
 from shoal.errors import ShoalError
-from shoal.model import DATASET_TABLE, IPNetwork, Report, ipv4_of_mapped, report_dict
+from shoal.model import DATASET_TABLE, PORT_TYPES, IPNetwork, Report, ipv4_of_mapped, report_dict
 from shoal.store.matching import holds, words_of
 from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, IpRange, Plan, Words, item_host, lower
 
@@ -72,11 +71,21 @@ def anchors(plan: Plan) -> frozenset[Key] | None:
             return blocks(ipv4_of_mapped(network))
         case AllOf(children):
             found = [keys for keys in map(anchors, children) if keys is not None]
-            return min(found, key=lambda keys: (any(key[0] == "t" for key in keys), len(keys)), default=None)
+            return min(found, key=lambda keys: (max(map(generality, keys)), len(keys)), default=None)
         case AnyOf(children):
             parts = [anchors(child) for child in children]
             return None if any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
     return None
+
+
+def generality(key: Key) -> int:
+    """How many reports a key is likely to find: a network or host name few, a word or value more, a port
+    number many (every web server has port-tcp 80), a type alone the most."""
+    if key[0] in ("n", "h"):
+        return 0
+    if key[0] == "v" and key[1] in PORT_TYPES:
+        return 2
+    return 3 if key[0] == "t" else 1
 
 
 def blocks(network: IPNetwork) -> frozenset[Key] | None:
@@ -94,6 +103,10 @@ def blocks(network: IPNetwork) -> frozenset[Key] | None:
 
 def blocks_of(address: str) -> list[Key]:
     """The keys of a scanned address's blocks (an IPv4-mapped address's are its IPv4 address's)."""
+    octets = address.split(".")
+    if len(octets) == 4 and all(octet.isdigit() for octet in octets):  # the common case, without ipaddress
+        number = (int(octets[0]) << 24) | (int(octets[1]) << 16) | (int(octets[2]) << 8) | int(octets[3])
+        return [("n", 4, bits, number >> (32 - bits)) for bits in BLOCK_BITS[4]]
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -148,8 +161,19 @@ class AnchorIndex:
         return [*self.always, *found.values()]
 
 
-def render(report: Report) -> bytes:
-    return orjson.dumps(report_dict(report))
+class Rendered:
+    """A report's API JSON, made when first asked for and then kept (an event of each alert it is in uses it)."""
+
+    __slots__ = ("json", "report")
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.json: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self.json is None:
+            self.json = orjson.dumps(report_dict(self.report))
+        return self.json
 
 
 class AlertWatcher:
@@ -207,39 +231,35 @@ class AlertWatcher:
             }
             matched.append((report, key, hits))
         alerts = {one.alert.id: one.alert for one in [*index.always, *(c for cs in index.by_key.values() for c in cs)]}
-        state: dict[str, dict[str, Watched]] = defaultdict(dict)
-        for one in book.watched_by_identity({key for _, key, _ in matched}):
-            if one.alert in alerts:
-                state[one.identity][one.alert] = one
-        events: dict[tuple[str, str], list[Service]] = defaultdict(list)
-        kept: dict[tuple[str, str], Watched] = {}
-        dropped: set[tuple[str, str]] = set()
-        fields: dict[str, dict[str, Any]] = {}  # watched fields by report id: each computed once
+        tracked = book.tracked({key for _, key, hits in matched})
+        change = Change()
+        known: dict[str, dict[str, Any]] = {}  # watched fields by report id: each computed once
         for report, key, hits in sorted(matched, key=lambda entry: entry[0].date):
-            watching = state.get(key, {})
-            if not hits and not watching:
+            service = tracked.get(key)
+            if service is None and not hits:
                 continue
             now = watched_report(report)
-            now_fields = fields[report.id] = watched_fields(now)
+            if service is not None and now["date"] < service.fields["date"]:
+                continue  # an older report of the service (history imported late)
             ip, port = report.ip or "", report.port if report.port is not None else -1
-            rendered = functools.cache(functools.partial(render, report))  # once, however many alerts it is in
-            for alert_id in hits | watching.keys():
-                before = watching.get(alert_id)
-                if before is not None and now["date"] < before.fields["date"]:
-                    continue  # an older report of the service (history imported late)
-                if before is None:
-                    events[alert_id, "new"].append(Service(ip, port, rendered(), []))
-                elif changes := field_changes(self._fields_of(before.fields, fields), now_fields):
-                    events[alert_id, "changed"].append(Service(ip, port, rendered(), changes))
-                if alert_id in hits:
-                    watching[alert_id] = kept[alert_id, key] = Watched(alert_id, key, ip, port, now)
-                    state[key] = watching
-                    dropped.discard((alert_id, key))
-                else:
-                    del watching[alert_id]
-                    kept.pop((alert_id, key), None)
-                    dropped.add((alert_id, key))
-        return self._record(book, alerts, events, kept.values(), dropped)
+            rendered = Rendered(report)
+            watchers = service.watchers & alerts.keys() if service is not None else set()
+            for alert_id in hits - watchers:
+                change.events[alert_id, "new"].append(Service(ip, port, rendered(), []))
+            if watchers and service is not None:
+                before = self._fields_of(service.fields, known)
+                if changes := field_changes(before, self._fields_of(now, known)):
+                    for alert_id in watchers:
+                        change.events[alert_id, "changed"].append(Service(ip, port, rendered(), changes))
+            change.watching(key, watchers, hits)
+            if hits:
+                tracked[key] = change.kept[key] = Tracked(key, ip, port, now, set(hits))
+                change.dropped.discard(key)
+            else:
+                tracked.pop(key, None)
+                change.kept.pop(key, None)
+                change.dropped.add(key)
+        return change.record(book, alerts)
 
     @staticmethod
     def _fields_of(kept: dict[str, Any], known: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -255,32 +275,48 @@ class AlertWatcher:
             if book is None:
                 return 0
             alerts = {alert.id: alert for alert in book.alerts()}
-            events: dict[tuple[str, str], list[Service]] = defaultdict(list)
-            dropped: set[tuple[str, str]] = set()
-            for one in book.watched_among(targets):
-                alert = alerts.get(one.alert)
-                if alert is None or not DATASET_TABLE[alert.dataset].observations:
-                    continue
-                events[one.alert, "gone"].append(Service(one.ip, one.port, orjson.dumps(one.fields), []))
-                dropped.add((one.alert, one.identity))
-            return self._record(book, alerts, events, (), dropped)
+            change = Change()
+            for service in book.tracked_at(targets):
+                for alert_id in service.watchers & alerts.keys():
+                    if DATASET_TABLE[alerts[alert_id].dataset].observations:
+                        gone = Service(service.ip, service.port, orjson.dumps(service.fields), [])
+                        change.events[alert_id, "gone"].append(gone)
+                change.watching(service.identity, service.watchers, set())
+                change.dropped.add(service.identity)
+            return change.record(book, alerts)
         except Exception:
             log.exception("recording the services gone failed")
             return 0
 
-    @staticmethod
-    def _record(
-        book: AlertBook,
-        alerts: dict[str, Alert],
-        events: dict[tuple[str, str], list[Service]],
-        kept: Iterable[Watched],
-        dropped: Iterable[tuple[str, str]],
-    ) -> int:
+
+@dataclass
+class Change:
+    """What a batch (or a rescan) changes in the book: events, services kept or dropped, who watches what."""
+
+    events: dict[tuple[str, str], list[Service]] = field(default_factory=lambda: defaultdict(list))
+    kept: dict[str, Tracked] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)
+    watch: set[tuple[str, str]] = field(default_factory=set)
+    unwatch: set[tuple[str, str]] = field(default_factory=set)
+
+    def watching(self, identity: str, before: set[str], after: set[str]) -> None:
+        """The alerts watching a service were ``before`` and are ``after``."""
+        for alert_id in after - before:
+            self.watch.add((alert_id, identity))
+            self.unwatch.discard((alert_id, identity))
+        for alert_id in before - after:
+            self.unwatch.add((alert_id, identity))
+            self.watch.discard((alert_id, identity))
+
+    def record(self, book: AlertBook, alerts: dict[str, Alert]) -> int:
+        """Write it in one transaction; the number of events queued (only the kinds each alert's triggers name)."""
         queued = 0
         with book.transaction() as db:
-            book.put_watched(db, kept)
-            book.drop_watched(db, dropped)
-            for (alert_id, kind), services in events.items():
+            book.put_services(db, self.kept.values())
+            book.drop_services(db, self.dropped)
+            book.unwatch(db, self.unwatch)
+            book.watch(db, self.watch)
+            for (alert_id, kind), services in self.events.items():
                 alert = alerts[alert_id]
                 if kind not in alert.triggers:
                     continue

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, Watched, identity_key, new_alert_id, watched_report
+from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, Tracked, identity_key, new_alert_id, watched_report
 from shoal.alerts.targets import checked_webhook
 from shoal.errors import BadParameter
 from shoal.model import DATASETS, IPNetwork
@@ -97,10 +97,10 @@ def types_in(expr: Expr) -> set[str]:
     return set().union(*(types_in(child) for child in expr.children))
 
 
-def watched_now(store: Store, alert: Alert, filters: Filters) -> list[Watched]:
+def watched_now(store: Store, alert: Alert, filters: Filters) -> list[Tracked]:
     """The services the alert's selection matches now (their newest report), or BadParameter if there are more
     than MAX_WATCHED."""
-    watched: list[Watched] = []
+    watched: list[Tracked] = []
     for report in store.iter_matches(replace(filters, most_recent=True)):
         key = identity_key(report)
         if key is None:
@@ -112,5 +112,5 @@ def watched_now(store: Store, alert: Alert, filters: Filters) -> list[Watched]:
                 " narrow it (ip=CIDR, more terms)",
             )
         port = report.port if report.port is not None else -1
-        watched.append(Watched(alert.id, key, report.ip or "", port, watched_report(report)))
+        watched.append(Tracked(key, report.ip or "", port, watched_report(report), {alert.id}))
     return watched
