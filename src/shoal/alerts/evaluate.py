@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from shoal.alerts.book import ALERTS_FILE, Alert, AlertBook, Service, Tracked, i
 from shoal.alerts.making import filters_of
 from shoal.changes import field_changes, watched_fields
 from shoal.errors import ShoalError
-from shoal.model import DATASET_TABLE, PORT_TYPES, IPNetwork, Report, ipv4_of_mapped, report_dict
+from shoal.model import DATASET_TABLE, IPNetwork, Report, ipv4_of_mapped, report_dict
 from shoal.store.matching import holds, words_of
 from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, IpRange, Plan, Words, item_host, lower
 
@@ -53,14 +53,16 @@ class Compiled:
     plan: Plan
 
 
-def anchors(plan: Plan) -> frozenset[Key] | None:
-    """Keys of which a report meeting ``plan`` holds at least one (None: no such set, test every report)."""
+def anchors(plan: Plan, frequency: Mapping[Key, int]) -> frozenset[Key] | None:
+    """Keys of which a report meeting ``plan`` holds at least one (None: no such set, test every report). Where
+    there is a choice (the words of a phrase, the terms of an AND), the keys fewest reports of the batch hold
+    (``frequency``: how many hold each key; a key none holds means the plan matches none)."""
     match plan:
         case Words(str(item_type), _, words, _, prefix):
-            whole_words = words[:-1] if prefix else words  # each in the item; the longest is the rarest, likely
+            whole_words = words[:-1] if prefix else words  # each is a whole word of the item
             if not whole_words:
                 return frozenset({("t", item_type)})
-            return frozenset({("w", item_type, max(whole_words, key=len))})
+            return frozenset({min((("w", item_type, word) for word in whole_words), key=lambda k: frequency.get(k, 0))})
         case Exact(str(item_type), _, value, prefix):
             return frozenset({("t", item_type) if prefix else ("v", item_type, value)})
         case HostName(item_type, _, name, _):
@@ -70,22 +72,30 @@ def anchors(plan: Plan) -> frozenset[Key] | None:
         case IpRange(network, ""):
             return blocks(ipv4_of_mapped(network))
         case AllOf(children):
-            found = [keys for keys in map(anchors, children) if keys is not None]
-            return min(found, key=lambda keys: (max(map(generality, keys)), len(keys)), default=None)
+            found = [keys for child in children if (keys := anchors(child, frequency)) is not None]
+            return min(found, key=lambda keys: sum(frequency.get(key, 0) for key in keys), default=None)
         case AnyOf(children):
-            parts = [anchors(child) for child in children]
+            parts = [anchors(child, frequency) for child in children]
             return None if any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
     return None
 
 
-def generality(key: Key) -> int:
-    """How many reports a key is likely to find: a network or host name few, a word or value more, a port
-    number many (every web server has port-tcp 80), a type alone the most."""
-    if key[0] in ("n", "h"):
-        return 0
-    if key[0] == "v" and key[1] in PORT_TYPES:
-        return 2
-    return 3 if key[0] == "t" else 1
+def key_types(plan: Plan) -> set[tuple[str, str | None]]:
+    """The kinds of key (``"t"``, ``"v"``, ``"w"``, ``"h"``, with their item type; ``"n"``) ``anchors`` may use."""
+    match plan:
+        case Words(str(item_type), _, _, _, _):
+            return {("t", item_type), ("w", item_type)}
+        case Exact(str(item_type), _, _, prefix):
+            return {("t", item_type) if prefix else ("v", item_type)}
+        case HostName(item_type, _, _, _):
+            return {("h", item_type)}
+        case HasContext(item_type, _, _):
+            return {("t", item_type)}
+        case IpRange(_, ""):
+            return {("n", None)}
+        case AllOf(children) | AnyOf(children):
+            return set().union(*(key_types(child) for child in children))
+    return set()
 
 
 def blocks(network: IPNetwork) -> frozenset[Key] | None:
@@ -124,25 +134,20 @@ def host_suffixes(host: str) -> list[str]:
 
 
 class AnchorIndex:
-    """The compiled alerts by the keys their plans need, and those that need none."""
+    """The compiled alerts, and the keys of a report they may be indexed by (``keys_of``); ``batch`` indexes
+    them for one batch of reports."""
 
     def __init__(self, compiled: Sequence[Compiled]) -> None:
-        self.always: list[Compiled] = []
-        self.by_key: dict[Key, list[Compiled]] = defaultdict(list)
-        for one in compiled:
-            keys = anchors(one.plan)
-            if keys is None:
-                self.always.append(one)
-            for key in keys or ():
-                self.by_key[key].append(one)
-        self.typed = {key[1] for key in self.by_key if key[0] == "t"}
-        self.valued = {key[1] for key in self.by_key if key[0] == "v"}
-        self.worded = {key[1] for key in self.by_key if key[0] == "w"}
-        self.hosted = {key[1] for key in self.by_key if key[0] == "h"}
+        self.compiled = list(compiled)
+        kinds = set().union(*(key_types(one.plan) for one in self.compiled))
+        self.typed = {item_type for kind, item_type in kinds if kind == "t"}
+        self.valued = {item_type for kind, item_type in kinds if kind == "v"}
+        self.worded = {item_type for kind, item_type in kinds if kind == "w"}
+        self.hosted = {item_type for kind, item_type in kinds if kind == "h"}
         self.wanted = self.typed | self.valued | self.worded | self.hosted
-        self.networks = any(key[0] == "n" for key in self.by_key)
+        self.networks = ("n", None) in kinds
 
-    def candidates(self, report: Report) -> list[Compiled]:
+    def keys_of(self, report: Report) -> set[Key]:
         keys: set[Key] = set()
         wanted = self.wanted
         for item_type, value, _, _ in report.items:
@@ -157,7 +162,30 @@ class AnchorIndex:
                 keys.update(("h", item_type, name) for name in host_suffixes(host))
         if self.networks and (address := report.ip) is not None:
             keys.update(blocks_of(address))
-        found = {id(one): one for key in keys if key in self.by_key for one in self.by_key[key]}
+        return keys
+
+    def batch(self, keys: Sequence[set[Key]]) -> BatchIndex:
+        """The alerts by the keys they need, chosen for a batch whose reports hold ``keys``."""
+        frequency = Counter(key for held in keys for key in held)
+        index = BatchIndex()
+        for one in self.compiled:
+            needed = anchors(one.plan, frequency)
+            if needed is None:
+                index.always.append(one)
+            for key in needed or ():
+                index.by_key[key].append(one)
+        return index
+
+
+@dataclass
+class BatchIndex:
+    always: list[Compiled] = field(default_factory=list)
+    by_key: dict[Key, list[Compiled]] = field(default_factory=lambda: defaultdict(list))
+
+    def candidates(self, keys: set[Key]) -> list[Compiled]:
+        """The alerts a report holding ``keys`` may match."""
+        by_key = self.by_key
+        found = {id(one): one for key in keys if key in by_key for one in by_key[key]}
         return [*self.always, *found.values()]
 
 
@@ -202,8 +230,7 @@ class AlertWatcher:
         return self._index
 
     def active(self) -> bool:
-        index = self.index()
-        return bool(index.always or index.by_key)
+        return bool(self.index().compiled)
 
     def committed(self, reports: Sequence[Report]) -> int:
         """Evaluate the alerts over a committed batch; the number of events queued. A failure is logged: the
@@ -217,20 +244,20 @@ class AlertWatcher:
     def _evaluate(self, reports: Sequence[Report]) -> int:
         index = self.index()
         book = self.book()
-        if book is None or not (index.always or index.by_key) or not reports:
+        if book is None or not index.compiled or not reports:
             return 0
+        identified = [(report, key) for report in reports if (key := identity_key(report)) is not None]
+        keys = [index.keys_of(report) for report, _ in identified]
+        batch = index.batch(keys)
         matched: list[tuple[Report, str, set[str]]] = []
-        for report in reports:
-            key = identity_key(report)
-            if key is None:
-                continue
+        for (report, key), held in zip(identified, keys, strict=True):
             hits = {
                 one.alert.id
-                for one in index.candidates(report)
+                for one in batch.candidates(held)
                 if one.alert.dataset == report.dataset and holds(one.plan, report)
             }
             matched.append((report, key, hits))
-        alerts = {one.alert.id: one.alert for one in [*index.always, *(c for cs in index.by_key.values() for c in cs)]}
+        alerts = {one.alert.id: one.alert for one in index.compiled}
         tracked = book.tracked({key for _, key, hits in matched})
         change = Change()
         known: dict[str, dict[str, Any]] = {}  # watched fields by report id: each computed once
