@@ -96,6 +96,17 @@ def test_the_query_reads_as_the_search_box_and_is_kept_canonical(store: Store, t
     assert [(event["event"], event["alert"]["query"]) for event in events(tmp_path)] == [("new", alert.query)]
 
 
+def tagged(report: Report) -> Report:
+    """An enrichment (a transform of the ingest path) adding a product tag."""
+    return replace(report, items=(*report.items, Item("product-tag", "added", "", True)))
+
+
+def test_alerts_see_reports_as_enriched(store: Store, tmp_path: Path) -> None:
+    create_alert(AlertBook(tmp_path), store, AlertRequest("enriched", "product-tag:added", HOOK))
+    ingest_stream(store, [service("192.0.2.8", "x", tag="other")], transform=tagged)
+    assert [event["event"] for event in events(tmp_path)] == ["new"]
+
+
 def test_only_the_chosen_triggers_make_events(store: Store, tmp_path: Path) -> None:
     book = AlertBook(tmp_path)
     create_alert(book, store, AlertRequest("changes", "port-tcp:80", HOOK, triggers=("changed",), ip="192.0.2.0/24"))

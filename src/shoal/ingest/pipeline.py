@@ -70,20 +70,22 @@ def ingest_stream(
     transform: Transform | None = None,
 ) -> IngestTotals:
     """Store reports and observations in atomic batches, in this process."""
-    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
-    keep = watching(store)
-    prepared = (prepared_record(record, prepare, keep) for record in records)
+    prepare = preparer(store, transform, watching(store))
+    prepared = (prepare(record) if isinstance(record, Report) else record for record in records)
     return _store_batches(store, prepared, totals or IngestTotals(), on_batch, batch_size)
 
 
-def prepared_record(record: Any, prepare: Callable[[Report], Any], keep: bool) -> Any:
-    """A record as the store takes it: a report prepared (``keep``: with itself, ``Kept``), others as they are."""
-    if not isinstance(record, Report):
-        return record
+def preparer(store: Store, transform: Transform | None, keep: bool) -> Callable[[Report], Any]:
+    """What turns a report into what the store takes: ``transform`` (enrichment) then ``store.prepare``; with
+    ``keep``, the result is ``Kept`` with the (transformed) report, for the watcher (picklable, for workers)."""
     if keep:
-        transformed = prepare(record)
-        return Kept(transformed, transformed if isinstance(transformed, Report) else record)
-    return prepare(record)
+        return partial(_kept, transform, store.prepare)
+    return store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
+
+
+def _kept(transform: Transform | None, prepare: Callable[[Report], Any], report: Report) -> Kept:
+    seen = report if transform is None else transform(report)
+    return Kept(prepare(seen), seen)
 
 
 def ingest_chunks(
@@ -111,8 +113,7 @@ def ingest_chunks(
     if workers == 0:
         records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
-    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
-    job = partial(decode_and_prepare, decode=decode, prepare=prepare, keep=keep)
+    job = partial(decode_and_prepare, decode=decode, prepare=preparer(store, transform, keep))
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker) as pool:
         # Enough chunks in flight to prepare a whole batch while this process stores the one before: with fewer,
@@ -160,9 +161,9 @@ def default_workers() -> int:
 
 
 def decode_and_prepare(
-    chunk: Any, decode: Callable[[Any], list[Report | Rejected]], prepare: Callable[[Report], Any], keep: bool = False
+    chunk: Any, decode: Callable[[Any], list[Report | Rejected]], prepare: Callable[[Report], Any]
 ) -> list[Any]:
-    return [prepared_record(record, prepare, keep) for record in decode(chunk)]
+    return [prepare(record) if isinstance(record, Report) else record for record in decode(chunk)]
 
 
 def _transform_and_prepare(transform: Transform, prepare: Callable[[Report], Any], report: Report) -> Any:
