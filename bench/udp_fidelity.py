@@ -133,6 +133,8 @@ class Discard:
 
     def report(self, _: Report) -> None: ...
 
+    def closed_port(self, *_: object) -> None: ...
+
 
 def nmap_phase(targets: dict[str, tuple[str, int]], intensity: int, folder: Path) -> dict[str, Seen]:
     nmap = shutil.which("nmap") or sys.exit("nmap is not installed (scripts/install-test-daemons.sh)")

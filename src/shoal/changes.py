@@ -1,68 +1,70 @@
-"""What changed between two reports of one service, in what a person cares about.
+"""What changed between two reports of one service, in what a person watching it cares about.
 
-``changes_between(old, new)`` compares two reports in the API's shape (``{"date", "id", "items": [{"context",
-"is_metadata", "type", "value"}]}``) field by field and lists each field that differs as ``{"field", "old",
-"new"}``, in the order of ``FIELDS``. A field's value is the distinct values of its items in the order they
-appear, joined with `` | `` (``None`` when the report has none). Dates and ids are not compared: a rescan that
-sees the same service is no change.
+``changes_between(old, new)`` takes two reports in the API's shape (``{"date", "id", "items": [{"type",
+"context", "value", "is_metadata"}]}``) and lists the fields that differ, each ``{"field", "old", "new"}``: the
+banner, the page title, the product tags, the certificate, the TLS fingerprints (JARM, JA4S, JA4X) and the HTTP
+status (the number in an HTTP banner's status line). A field's value is its one value, the sorted list of its
+values when it has several, or None when the report has none. Alerts (``changed``) and host diffs use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-JOIN = " | "
-Item = dict[str, Any]
-
-
-def of_type(*types: str) -> Callable[[Item], str | None]:
-    """The value of an item of one of ``types`` (any context)."""
-    wanted = frozenset(types)
-    return lambda item: item.get("value") if item.get("type") in wanted else None
-
-
-def labelled_banner(item: Item) -> str | None:
-    """A banner with its protocol: ``ssh: SSH-2.0-OpenSSH_9.6``."""
-    if item.get("type") != "server-banner":
-        return None
-    context, value = item.get("context") or "", item.get("value")
-    return f"{context}: {value}" if context else value
-
-
-def http_status(item: Item) -> str | None:
-    """The status code of an HTTP(S) banner (its status line, ``HTTP/1.1 200 OK`` → ``200``)."""
-    if item.get("type") != "server-banner" or item.get("context") not in ("http", "https"):
-        return None
-    parts = str(item.get("value", "")).split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
-        return None
-    return parts[1]
-
-
-FIELDS: dict[str, Callable[[Item], str | None]] = {
-    "banner": labelled_banner,
-    "http-status": http_status,
-    "title": of_type("title"),
-    "product-tag": of_type("product-tag"),
-    "certificate": of_type("cert-sha256"),
-    "jarm": of_type("jarm"),
-    "ja4s": of_type("ja4s-hash"),
-    "ja4x": of_type("ja4x-hash"),
+# field → the item type it is read from, in the order changes are listed
+FIELDS: dict[str, str] = {
+    "banner": "server-banner",
+    "title": "title",
+    "product-tag": "product-tag",
+    "certificate": "cert-sha256",
+    "jarm": "jarm",
+    "ja4s": "ja4s-hash",
+    "ja4x": "ja4x-hash",
 }
+HTTP_STATUS = "http-status"
+NAMES = (*FIELDS, HTTP_STATUS)
+WATCHED_TYPES = frozenset(FIELDS.values())
+FieldValue = str | list[str] | None
 
 
-def field_value(report: dict[str, Any], read: Callable[[Item], str | None]) -> str | None:
-    values = (read(item) for item in report.get("items", ()))
-    distinct = dict.fromkeys(value for value in values if value is not None)
-    return JOIN.join(distinct) if distinct else None
+def changes_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, FieldValue]]:
+    """The watched fields whose values differ from ``old`` to ``new``, in ``FIELDS`` order, HTTP status last."""
+    return field_changes(watched_fields(old), watched_fields(new))
 
 
-def changes_between(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each field of ``FIELDS`` whose value differs from ``old`` to ``new``: ``{"field", "old", "new"}``."""
-    changes = []
-    for name, read in FIELDS.items():
-        before, after = field_value(old, read), field_value(new, read)
-        if before != after:
-            changes.append({"field": name, "old": before, "new": after})
-    return changes
+def field_changes(before: dict[str, FieldValue], after: dict[str, FieldValue]) -> list[dict[str, FieldValue]]:
+    """``changes_between`` of two reports' ``watched_fields`` (computed once when a report is compared often)."""
+    if before == after:
+        return []
+    return [{"field": name, "old": before[name], "new": after[name]} for name in NAMES if before[name] != after[name]]
+
+
+def watched_fields(report: Mapping[str, Any]) -> dict[str, FieldValue]:
+    """Each watched field's value in one API-shaped report (what ``changes_between`` compares)."""
+    values: dict[str, set[str]] = {item_type: set() for item_type in WATCHED_TYPES}
+    statuses: set[str] = set()
+    for item in report.get("items", ()):
+        item_type, value = item.get("type"), item.get("value")
+        if item_type in values and isinstance(value, str):
+            values[item_type].add(value)
+            if item_type == "server-banner":
+                statuses.update(http_status(value))
+    fields = {name: one_or_all(values[item_type]) for name, item_type in FIELDS.items()}
+    fields[HTTP_STATUS] = one_or_all(statuses)
+    return fields
+
+
+def http_status(banner: str) -> list[str]:
+    """The status code of an HTTP status line (``HTTP/1.1 200 OK`` → 200), as a one-element list, else none."""
+    words = banner.split(None, 2)
+    if len(words) >= 2 and words[0].startswith("HTTP/") and len(words[1]) == 3 and words[1].isdigit():
+        return [words[1]]
+    return []
+
+
+def one_or_all(values: Iterable[str]) -> FieldValue:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[0] if len(ordered) == 1 else ordered

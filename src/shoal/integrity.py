@@ -28,6 +28,7 @@ DATABASES = {  # file: (the table its owner reads, what moving it aside costs)
     "tickets.sqlite3": ("tickets", "export links made before now stop working"),
     "prioritize.sqlite3": ("queue", "prioritize requests not yet collected are dropped"),
     "schedules.sqlite3": ("schedules", "the scan schedules are forgotten: add them again"),
+    "alerts.sqlite3": ("alerts", "the alerts, what they watch and their undelivered events are lost: make them again"),
 }
 SQLITE_HEADER = b"SQLite format 3\x00"
 LOW_SPACE_BYTES = 64 * 1024 * 1024

@@ -32,6 +32,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
+from shoal.alerts.deliver import Deliverer
 from shoal.api.app import create_app
 from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MAX_QUERY_TIMEOUT, MIN_TIMEOUT, ServerSettings
 from shoal.api.protocol import DEFAULT_LIMITS, ConnectionLimits, JsonErrorProtocol
@@ -47,6 +48,7 @@ from shoal.tokens import TokenStore
 # How the parent hands its ServerSettings (as JSON) to its worker processes; they find the data directory in
 # $SHOAL_DATA and the store in $SHOAL_STORE, as every command does.
 SETTINGS_VARIABLE = "SHOAL_SERVE_SETTINGS"
+WEBHOOK_VARIABLE = "SHOAL_SERVE_WEBHOOK_ALLOW"  # --webhook-allow, for the worker processes
 RESERVED_FILES = 256  # descriptors kept for the index, the databases and the query threads
 BACKLOG = 2048
 WORKER_GRACE = 3.0  # seconds a worker whose master died has to finish its requests before it exits
@@ -109,6 +111,14 @@ def serve_command(
         ),
     ] = None,
     init: Annotated[bool, typer.Option("--init", help="Create the data directory if it does not exist.")] = False,
+    webhook_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--webhook-allow",
+            help="Let alerts made over the API post to this address or CIDR too (repeatable; default: public only).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the Driftnet-compatible API (reports imported meanwhile become searchable within seconds)."""
     if workers > 1 and (allow or rescan_every):
@@ -116,6 +126,7 @@ def serve_command(
     folder = data_dir(data)
     preflight(folder)
     trusted = proxies(trusted_proxy or [])
+    webhook_networks = networks("webhook-allow", webhook_allow or [])
     limits = ConnectionLimits(
         head_timeout=head_timeout,
         send_timeout=send_timeout,
@@ -126,13 +137,15 @@ def serve_command(
     store = open_store(data, server=True, create=init)
     settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
     collector = start_collection_worker(store, folder, allow, rescan_every) if workers == 1 else None
-    app = create_app(store, TokenStore(folder), settings, collector) if workers == 1 else None
+    app = create_app(store, TokenStore(folder), settings, collector, webhook_networks) if workers == 1 else None
     try:
         listener = listen(host, port)
     except ListenError as exc:
         if collector is not None:
             collector.stop()
         fail(exc)
+    deliverer = Deliverer(folder, webhook_networks)
+    deliverer.start()
     config = uvicorn.Config(
         app or "shoal.serve:worker_app",
         factory=app is None,
@@ -149,16 +162,20 @@ def serve_command(
         f"shoal: {store.count()} reports in {folder}; listening on http://{display(host)}:{port}/v1/"
         + (f" with {workers} processes" if workers > 1 else "")
     )
-    if collector is not None:
-        try:
-            uvicorn.Server(config).run(sockets=[listener])
-        finally:
-            collector.stop()
-        return
-    store.close()
-    os.environ[DATA_VARIABLE] = str(folder.resolve())
-    os.environ[SETTINGS_VARIABLE] = orjson.dumps(dataclasses.asdict(settings)).decode()
-    Multiprocess(config, sockets=[listener]).run()
+    try:
+        if collector is not None:
+            try:
+                uvicorn.Server(config).run(sockets=[listener])
+            finally:
+                collector.stop()
+            return
+        store.close()
+        os.environ[DATA_VARIABLE] = str(folder.resolve())
+        os.environ[SETTINGS_VARIABLE] = orjson.dumps(dataclasses.asdict(settings)).decode()
+        os.environ[WEBHOOK_VARIABLE] = ",".join(str(network) for network in webhook_networks)
+        Multiprocess(config, sockets=[listener]).run()
+    finally:
+        deliverer.stop()
 
 
 def preflight(folder: Path) -> None:
@@ -179,7 +196,8 @@ def worker_app() -> FastAPI:
     settings = ServerSettings(**orjson.loads(os.environ[SETTINGS_VARIABLE]))
     folder = data_dir()
     exit_with_master()
-    return create_app(open_store(folder, server=True), TokenStore(folder), settings)
+    allowed = networks("webhook-allow", [text for text in os.environ.get(WEBHOOK_VARIABLE, "").split(",") if text])
+    return create_app(open_store(folder, server=True), TokenStore(folder), settings, webhook_allow=allowed)
 
 
 def exit_with_master(grace: float = WORKER_GRACE) -> None:
@@ -199,10 +217,14 @@ def exit_with_master(grace: float = WORKER_GRACE) -> None:
 
 
 def proxies(values: list[str]) -> tuple[IPNetwork, ...]:
+    return networks("trusted-proxy", values)
+
+
+def networks(option: str, values: list[str]) -> tuple[IPNetwork, ...]:
     try:
         return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values)
     except ValueError as exc:
-        fail(BadParameter("trusted-proxy", f"--trusted-proxy takes an address or CIDR: {exc}"))
+        fail(BadParameter(option, f"--{option} takes an address or CIDR: {exc}"))
 
 
 def open_file_budget() -> int:

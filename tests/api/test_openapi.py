@@ -56,7 +56,13 @@ ROUTES = {
     ("get", "/v1/scan/protocols/diff"): {"ip", "since", "until", "timeout"},
     ("get", "/v1/ip/summary"): {"ip", "restrict", "timeout"},
     ("get", "/v1/ip/reverse"): {"phrase", "page", "timeout"},
+    ("post", "/v1/alerts"): {"name", "query", "dataset", "ip", "trigger", "webhook", "secret"},
+    ("get", "/v1/alerts"): set(),
+    ("get", "/v1/alerts/{alert_id}"): {"alert_id"},
+    ("delete", "/v1/alerts/{alert_id}"): {"alert_id"},
+    ("post", "/v1/alerts/{alert_id}/test"): {"alert_id"},
 }  # fmt: skip
+IN_PATH = {"alert_id"}
 
 
 def declared(document: dict, method: str, path: str) -> dict[str, dict]:
@@ -72,7 +78,8 @@ def test_every_route_declares_every_parameter_it_reads(client: TestClient) -> No
         parameters = declared(document, method, path)
         assert set(parameters) == names, path
         for entry in parameters.values():
-            assert entry["in"] == "query" and entry["description"] and "schema" in entry, entry
+            where = "path" if entry["name"] in IN_PATH else "query"
+            assert entry["in"] == where and entry["description"] and "schema" in entry, entry
     every = set().union(*ROUTES.values())
     assert parameters_declared() <= every  # every parameter record is read by a route, and declared there
 
@@ -110,6 +117,11 @@ ANSWERS = {
     ("get", "/v1/scan/protocols/diff"): QUERIED,
     ("get", "/v1/ip/summary"): QUERIED,
     ("get", "/v1/ip/reverse"): QUERIED,
+    ("post", "/v1/alerts"): EVERY_ROUTE,
+    ("get", "/v1/alerts"): EVERY_ROUTE,
+    ("get", "/v1/alerts/{alert_id}"): EVERY_ROUTE | {404},
+    ("delete", "/v1/alerts/{alert_id}"): EVERY_ROUTE | {404},
+    ("post", "/v1/alerts/{alert_id}/test"): EVERY_ROUTE | {404},
 }  # fmt: skip
 
 

@@ -36,7 +36,7 @@ def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOper
 def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> None:
     reached = {(operation.method.upper(), operation.path) for operation in operations(api_schema)}
     assert ("GET", "/v1/scan/protocols") in reached and ("POST", "/v1/scan/protocols/export/link") in reached
-    assert len(reached) == 18
+    assert len(reached) == 23
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,11 @@ def test_the_fuzzer_reaches_every_route(api_schema: schemathesis.BaseSchema) -> 
         "GET /v1/scan/protocols/diff",
         "GET /v1/ip/summary",
         "GET /v1/ip/reverse",
+        "POST /v1/alerts",
+        "GET /v1/alerts",
+        "GET /v1/alerts/{alert_id}",
+        "DELETE /v1/alerts/{alert_id}",
+        "POST /v1/alerts/{alert_id}/test",
     ],
 )
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])

@@ -74,7 +74,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def values(report: Report) -> dict[str, str | None]:
-    banner = next((f"{i.context}: {i.value}" for i in report.items if i.type == "server-banner"), None)
+    banner = next((i.value for i in report.items if i.type == "server-banner"), None)
     return {"banner": banner, "title": next((i.value for i in report.items if i.type == "title"), None)}
 
 
@@ -99,9 +99,9 @@ def recount(network: str, since: dt.date, until: dt.date | None) -> dict[str, An
         elif before and during:
             old, new = values(before[-1]), values(during[-1])
             changes = [{"field": name, "old": old[name], "new": new[name]} for name in FIELDS if old[name] != new[name]]
-            if "banner" in {c["field"] for c in changes}:
-                status = {"field": "http-status", "old": old["banner"][15:18], "new": new["banner"][15:18]}
-                changes.insert(1, status)  # type: ignore[index]
+            if "banner" in {c["field"] for c in changes}:  # an HTTP status line: its status, listed last
+                status = {"field": "http-status", "old": old["banner"][9:12], "new": new["banner"][9:12]}
+                changes.append(status)  # type: ignore[arg-type]
             if changes:
                 changed.append((ip, port, changes))
     return {"opened": opened, "closed": closed, "changed": changed}

@@ -59,6 +59,7 @@ class ListSink:
         self.open_ports: list[Target] = []
         self.open_udp_ports: list[Target] = []
         self.reports: list[Report] = []
+        self.closed_ports: list[Target] = []
 
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self.open_ports.append((ip, port))
@@ -68,6 +69,9 @@ class ListSink:
 
     def report(self, report: Report) -> None:
         self.reports.append(report)
+
+    def closed_port(self, ip: str, port: int) -> None:
+        self.closed_ports.append((ip, port))
 
 
 class UdpDaemons:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,10 +13,11 @@ from shoal import __version__
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
-from shoal.api.routes import admin, body, diff, export, ip, multi, ports, prioritize, search
+from shoal.api.routes import admin, alerts, body, diff, export, ip, multi, ports, prioritize, search
 from shoal.api.tickets import ExportTickets
 from shoal.collect.worker import CollectionWorker
 from shoal.enrich.network import bundled_table
+from shoal.model import IPNetwork
 from shoal.registration.book import RegistrationBook
 from shoal.registration.summary import Registrations
 from shoal.store.base import Store
@@ -29,9 +30,14 @@ SECURITY_SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"}}
 
 
 def create_app(
-    store: Store, tokens: TokenStore, settings: ServerSettings | None = None, collector: CollectionWorker | None = None
+    store: Store,
+    tokens: TokenStore,
+    settings: ServerSettings | None = None,
+    collector: CollectionWorker | None = None,
+    webhook_allow: Sequence[IPNetwork] = (),
 ) -> FastAPI:
-    """The API over ``store``; usage (``usage.sqlite3``) and concurrency slots live next to ``tokens.json``."""
+    """The API over ``store``; usage (``usage.sqlite3``) and concurrency slots live next to ``tokens.json``.
+    ``webhook_allow``: where alerts made over the API may post beside public addresses."""
     app = FastAPI(
         title="Shoal",
         version=__version__,
@@ -62,6 +68,9 @@ def create_app(
     app.state.export_gate = export.ExportGate()
     app.include_router(export.router)
     app.include_router(diff.router)
+    app.state.alerts = None  # the alert book, opened on first use (shoal.api.routes.alerts)
+    app.state.webhook_allow = tuple(webhook_allow)
+    app.include_router(alerts.router)
     install_web(app)
     install_docs(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

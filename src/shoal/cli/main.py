@@ -42,6 +42,7 @@ COMMANDS: dict[str, Entry] = {
     "ct": Entry("ct", "app", "Follow a Certificate Transparency log into the ct dataset."),
     "enrich": Entry("enrich", "enrich_command", "Re-enrich stored reports (country, network, product tags)."),
     "enrichers": Entry("enrich", "enrichers_command", "What enrichment runs, from which data, under which licence."),
+    "alert": Entry("alerts", "app", "Alerts: saved searches whose new, changed, gone services go to a webhook."),
     "token": Entry("tokens", "app", "Manage API tokens."),
     "db": Entry("database", "app", "Create or migrate the schema of a ClickHouse store (--store clickhouse://…)."),
     "info": Entry(

@@ -223,6 +223,9 @@ class NameFinder:
                 self.names[item.value.rstrip(".").lower()] = None
         self.sink.report(report)
 
+    def closed_port(self, ip: str, port: int) -> None:
+        self.sink.closed_port(ip, port)
+
 
 async def run_scan(
     store: Store,

@@ -72,6 +72,8 @@ class ResultSink(Protocol):
 
     def report(self, report: Report) -> None: ...
 
+    def closed_port(self, ip: str, port: int) -> None: ...
+
 
 def build_report(ip: str, port: int, service: Service, day: dt.date, port_type: str = "port-tcp") -> Report:
     """``ip`` and ``port-tcp`` (``port-udp`` for a UDP service; metadata, empty context) first, then the banner,
@@ -144,6 +146,7 @@ class Collector:
         try:
             connection = await self.connector.open(ip, port)
         except PortClosed:
+            self.sink.closed_port(ip, port)
             return None
         day = dt.datetime.now(dt.UTC).date()
         self.stats.open_ports += 1

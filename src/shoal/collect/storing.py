@@ -1,5 +1,6 @@
 """Collector results into the store: open ports as observations (UDP ones in the UDP observation store), reports
-through the one ingest path, forward DNS answers beside them.
+through the one ingest path, forward DNS answers beside them, and the TCP ports found closed to the store's
+watcher (alerts: a watched service found closed is gone).
 
 ``StoreWriter`` buffers what the collector finds and writes it on a worker thread every second (or sooner
 when a batch fills), so the event loop never waits for a commit and results are searchable within seconds.
@@ -38,6 +39,7 @@ class StoreWriter:
         self._udp_observations: list[UdpObservation] = []
         self._reports: list[Report] = []
         self._answers: list[DnsAnswer] = []
+        self._closed: list[tuple[str, int]] = []
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -53,12 +55,17 @@ class StoreWriter:
         self._reports.append(report)
         self._check_size()
 
+    def closed_port(self, ip: str, port: int) -> None:
+        self._closed.append((ip, port))
+        self._check_size()
+
     def answers(self, answers: list[DnsAnswer]) -> None:
         self._answers += answers
         self._check_size()
 
     def _check_size(self) -> None:
         waiting = len(self._observations) + len(self._udp_observations) + len(self._reports) + len(self._answers)
+        waiting += len(self._closed)
         if waiting >= FLUSH_SIZE:
             self._due.set()
 
@@ -79,8 +86,9 @@ class StoreWriter:
             udp, self._udp_observations = self._udp_observations, []
             reports, self._reports = self._reports, []
             answers, self._answers = self._answers, []
-            if observations or udp or reports or answers:
-                await asyncio.to_thread(self._write, observations, udp, reports, answers)
+            closed, self._closed = self._closed, []
+            if observations or udp or reports or answers or closed:
+                await asyncio.to_thread(self._write, observations, udp, reports, answers, closed)
 
     def _write(
         self,
@@ -88,6 +96,7 @@ class StoreWriter:
         udp: list[UdpObservation],
         reports: list[Report],
         answers: list[DnsAnswer],
+        closed: list[tuple[str, int]],
     ) -> None:
         if answers:
             self.totals.answers += self.store.ingest_answers(answers).imported
@@ -100,3 +109,5 @@ class StoreWriter:
         if reports:
             totals = ingest_stream(self.store, reports, transform=self.transform)
             self.totals.reports += totals.imported
+        if closed and self.store.watcher is not None and self.store.watcher.active():
+            self.store.watcher.gone(closed)

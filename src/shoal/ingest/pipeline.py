@@ -6,7 +6,9 @@
 ``store.prepare`` in worker processes, so that parsing and document building use the other cores while this
 process feeds the engine. JSON lines of reports go to a store that takes them as they are (``ingest_lines``:
 the embedded one, whose shard processes decode each line once) with no worker of their own.
-Both commit in atomic batches and collect rejected records without stopping.
+Both commit in atomic batches and collect rejected records without stopping. After each commit, the reports
+it added go to the store's watcher (the data directory's alerts, ``shoal.alerts.evaluate``), which is why, while
+alerts exist, JSON lines are decoded here (by the workers) rather than by the store.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, islice
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from shoal.children import start_worker
 from shoal.ingest.jsonl import CHUNK_LINES, LineChunk, Rejected, decode_chunk
 from shoal.model import DnsAnswer, PortObservation, Report, UdpObservation
-from shoal.store.base import Store
+from shoal.store.base import IngestResult, Store
 
 BATCH_SIZE = 50_000  # reports per atomic commit
 # JSON lines a store decodes itself (``ingest_lines``) per atomic batch: its shards commit less often and merge
@@ -47,6 +49,18 @@ class IngestTotals:
 Transform = Callable[[Report], Report]  # e.g. enrichment; module-level so it can run in worker processes
 
 
+class Kept(NamedTuple):
+    """A prepared report with the report itself, for the watcher to see once it is committed."""
+
+    prepared: Any
+    report: Report
+
+
+def watching(store: Store) -> bool:
+    """Whether the store's watcher wants the reports of each commit (alerts exist)."""
+    return store.watcher is not None and store.watcher.active()
+
+
 def ingest_stream(
     store: Store,
     records: Iterable[Report | PortObservation | UdpObservation | DnsAnswer | Rejected],
@@ -56,9 +70,22 @@ def ingest_stream(
     transform: Transform | None = None,
 ) -> IngestTotals:
     """Store reports and observations in atomic batches, in this process."""
-    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
+    prepare = preparer(store, transform, watching(store))
     prepared = (prepare(record) if isinstance(record, Report) else record for record in records)
     return _store_batches(store, prepared, totals or IngestTotals(), on_batch, batch_size)
+
+
+def preparer(store: Store, transform: Transform | None, keep: bool) -> Callable[[Report], Any]:
+    """What turns a report into what the store takes: ``transform`` (enrichment) then ``store.prepare``; with
+    ``keep``, the result is ``Kept`` with the (transformed) report, for the watcher (picklable, for workers)."""
+    if keep:
+        return partial(_kept, transform, store.prepare)
+    return store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
+
+
+def _kept(transform: Transform | None, prepare: Callable[[Report], Any], report: Report) -> Kept:
+    seen = report if transform is None else transform(report)
+    return Kept(prepare(seen), seen)
 
 
 def ingest_chunks(
@@ -78,15 +105,15 @@ def ingest_chunks(
     LINES_BATCH_SIZE for JSON lines a store decodes itself)."""
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
-    if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines"):
+    keep = watching(store)
+    if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines") and not keep:
         size = LINES_BATCH_SIZE if batch_size is None else batch_size
         return _ingest_lines(store, chunks, totals, on_batch, on_chunk, size, workers > 0)  # type: ignore[arg-type]
     batch_size = BATCH_SIZE if batch_size is None else batch_size
     if workers == 0:
         records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
         return ingest_stream(store, records, totals, on_batch, batch_size, transform)
-    prepare = store.prepare if transform is None else partial(_transform_and_prepare, transform, store.prepare)
-    job = partial(decode_and_prepare, decode=decode, prepare=prepare)
+    job = partial(decode_and_prepare, decode=decode, prepare=preparer(store, transform, keep))
     context = multiprocessing.get_context("spawn")  # never fork a process that runs engine threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker) as pool:
         # Enough chunks in flight to prepare a whole batch while this process stores the one before: with fewer,
@@ -169,9 +196,12 @@ def _store_batches(
 ) -> IngestTotals:
     iterator = iter(prepared)
     while batch := list(islice(iterator, batch_size)):
-        ready, observations, udp, answers = [], [], [], []
+        ready, kept, observations, udp, answers = [], [], [], [], []
         for record in batch:
-            if isinstance(record, Rejected):
+            if isinstance(record, Kept):
+                ready.append(record.prepared)
+                kept.append(record.report)
+            elif isinstance(record, Rejected):
                 totals.rejected.append(record)
             elif isinstance(record, PortObservation):
                 observations.append(record)
@@ -184,6 +214,8 @@ def _store_batches(
         results = []
         if ready:
             results.append(store.ingest_prepared(ready))
+            if kept and store.watcher is not None:
+                store.watcher.committed(added(kept, results[-1]))
         if observations:
             results.append(store.ingest_observations(observations))
         if udp:
@@ -196,3 +228,11 @@ def _store_batches(
         if on_batch is not None:
             on_batch(totals)
     return totals
+
+
+def added(reports: list[Report], result: IngestResult) -> list[Report]:
+    """The reports a commit added (not its duplicates), when the engine names them; else all of them."""
+    if len(result.imported_ids) != result.imported:
+        return reports
+    ids = set(result.imported_ids)
+    return [report for report in reports if report.id in ids]

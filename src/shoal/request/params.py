@@ -533,3 +533,45 @@ PHRASE = Param(
 )
 IP_SUMMARY = (SUMMARY_IP, RESTRICT, TIMEOUT)
 IP_REVERSE = (PHRASE, PAGE, TIMEOUT)
+# -- alerts (a Shoal extension, /v1/alerts: docs/alerts.md) ----------------------------------------------------
+ALERT_TRIGGERS = ("new", "changed", "gone")
+
+
+def triggers(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated triggers: new, changed, gone (each once)."""
+    words = tuple(dict.fromkeys(word.strip() for word in value.split(",") if word.strip()))
+    if not words or any(word not in ALERT_TRIGGERS for word in words):
+        raise BadParameter(name, f"'{name}' takes {', '.join(ALERT_TRIGGERS)}, comma-separated, not {value!r}")
+    return words
+
+
+ALERT_NAME = Param("name", {"type": "string", "maxLength": 200}, text, None, "The alert's name.", required=True)
+ALERT_QUERY = Param("query", TEXT, text, "", "The search watched, read as query= is (free text; empty: every report).")
+ALERT_DATASET = replace(DATASET, help="The dataset watched.")
+ALERT_IP = replace(IP, help="An address or CIDR: only services at addresses in it are watched.")
+ALERT_TRIGGER = Param(
+    "trigger",
+    TEXT,
+    triggers,
+    ALERT_TRIGGERS,
+    "What makes an event: new, changed, gone (comma-separated; default all three).",
+    "--trigger",
+)
+WEBHOOK = Param(
+    "webhook",
+    {"type": "string", "maxLength": 2048, "examples": ["https://hooks.example.com/shoal"]},
+    text,
+    None,
+    "The http(s) URL each event is posted to (public addresses, or where 'shoal serve --webhook-allow' allows).",
+    "--webhook",
+    required=True,
+)
+SECRET = Param(
+    "secret",
+    {"type": "string", "maxLength": 200},
+    text,
+    "",
+    "Signs each POST: X-Shoal-Signature: sha256=HMAC-SHA256(secret, body).",
+    "--secret",
+)
+ALERT = (ALERT_NAME, ALERT_QUERY, ALERT_DATASET, ALERT_IP, ALERT_TRIGGER, WEBHOOK, SECRET)

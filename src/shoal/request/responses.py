@@ -28,6 +28,7 @@ MEANINGS = {
     401: "No token, an unknown or revoked one, or an export link that expired or was used already.",
     403: "The token or the server may not do this (summary_cardinality without an enterprise token; a server that"
     " does not collect, or an address outside its allow-list).",
+    404: "No such alert of this token (/v1/alerts, a Shoal extension).",
     408: "The request's headers did not arrive in time.",
     414: "The query string or the request line is too long.",
     429: "A quota, the token's concurrent queries, or this server's share for the caller is used up; Retry-After"

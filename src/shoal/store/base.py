@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import orjson
 
@@ -152,6 +152,16 @@ class IngestResult:
     imported_ids: list[str] = field(default_factory=list)
 
 
+class Watcher(Protocol):
+    """What is told of every batch the ingest path commits (the data directory's alerts, ``shoal.alerts``)."""
+
+    def active(self) -> bool: ...
+
+    def committed(self, reports: Sequence[Report]) -> int: ...
+
+    def gone(self, targets: Iterable[tuple[str, int]]) -> int: ...
+
+
 Say = Callable[[str], None]  # where an engine's schema commands say what they do, one line at a time
 
 
@@ -168,6 +178,7 @@ class Store(ABC):
     """
 
     name: ClassVar[str] = "storage"  # the engine, in messages ("the embedded engine failed: …")
+    watcher: Watcher | None = None  # told of each batch ``shoal.ingest.pipeline`` commits; set by open_store
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -52,5 +52,10 @@ def engine_of(url: str | None) -> type[Store]:
 
 def open_store(url: str | None, data_dir: Path, *, server: bool = False) -> Store:
     """The store ``url`` names (None: embedded in ``data_dir``). ``server``: opened by a long-running process
-    (``shoal serve``), which must let other processes write meanwhile."""
-    return engine_of(url).open(url or DEFAULT_URL, data_dir, server)
+    (``shoal serve``), which must let other processes write meanwhile. Its watcher is the data directory's
+    alerts: what the ingest path stores is evaluated against them."""
+    from shoal.alerts.evaluate import AlertWatcher
+
+    store = engine_of(url).open(url or DEFAULT_URL, data_dir, server)
+    store.watcher = AlertWatcher(data_dir)
+    return store

@@ -1,4 +1,5 @@
-"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), and their static assets.
+"""The pages: search (``/``), a host (``/host/<ip>``), a network (``/cidr/<cidr>``), the token's alerts
+(``/alerts``), and their static assets.
 
 Every page carries the table of datasets (``shoal.model.DATASET_TABLE``: endpoint, label, facets, selectors) and
 the selection parameters the search form shows (``shoal.request.params``, those with a ``label``) as a JSON data
@@ -141,6 +142,11 @@ def type_list() -> str:
 @router.get("/")
 def search_page() -> HTMLResponse:
     return render("search", "Search")
+
+
+@router.get("/alerts")
+def alerts_page() -> HTMLResponse:
+    return render("alerts", "Alerts")
 
 
 @router.get("/host/{ip}")

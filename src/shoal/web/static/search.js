@@ -334,6 +334,7 @@ async function run() {
   const page = pageOf(params);
   foldOptions(state);
   $("summary").hidden = !state.summarize;
+  $("watch").href = `/alerts?${query({ query: state.expression, dataset: datasetParam(state), ip: state.ip })}`;
   noteWords(state.expression);
   if (!params.size) return showLanding();
   $("landing").hidden = true;
