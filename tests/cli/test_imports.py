@@ -25,7 +25,7 @@ def test_every_sample_imports_and_is_found(tmp_path: Path) -> None:
     names = ["nmap.xml", "zdns.jsonl", "massdns.ndjson", "massdns.txt", "certstream.jsonl", "crtsh.json"]
     result = shoal("import", str(zipped), *(str(SAMPLES / name) for name in names), data=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "imported 39, duplicate 0, rejected 14" in result.stdout
+    assert "imported 45, duplicate 1, rejected 14" in result.stdout  # massdns twice: one fdns report
     assert "nmap.xml:84: 'address' is not an IP address" in result.stderr
     found = shoal("search", "--json", "protocol=ssh", data=tmp_path)
     assert found.returncode == 0, found.stderr
@@ -37,6 +37,9 @@ def test_every_sample_imports_and_is_found(tmp_path: Path) -> None:
             "domains": 1,
             "ct": 4,
             "rdns": 5,
+            "favicons": 0,
+            "fdns": 5,  # zdns's and massdns's A/AAAA/CNAME/NS answers, one report per name
+            "mx": 2,  # their MX and TXT answers
         }
     finally:
         store.close()
@@ -49,7 +52,7 @@ def test_an_unknown_format_is_one_error_naming_the_known_ones(tmp_path: Path) ->
     assert result.returncode == 1
     assert "notes.txt: not a format shoal import reads" in result.stderr
     assert "nmap -oX XML" in result.stderr and "zgrab2 JSON Lines" in result.stderr
-    assert "imported 2, duplicate 0, rejected 0" in result.stdout  # the other file still came in
+    assert "imported 3, duplicate 0, rejected 0" in result.stdout  # the other file still came in (rdns and fdns)
 
 
 def test_an_import_in_which_every_record_was_rejected_fails(tmp_path: Path) -> None:
