@@ -31,9 +31,11 @@ from shoal.store.base import Filters, IPNetwork, day_number
 from shoal.store.clickhouse import tokens
 from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset
 from shoal.store.plan import (
+    NUMBER_DIGITS,
     AllOf,
     AnyOf,
     DateRange,
+    DayRange,
     Everything,
     Exact,
     HasContext,
@@ -41,6 +43,7 @@ from shoal.store.plan import (
     IpRange,
     NoneOf,
     Nothing,
+    NumberRange,
     Plan,
     ReportId,
     Words,
@@ -126,6 +129,24 @@ class Compiler:
     def addresses(self, plan: IpRange) -> str:
         first, last = address_range(plan.network)
         return self.items(*self.kind("ip", plan.context), f"address >= {first}", f"address <= {last}")
+
+    def number_range(self, plan: NumberRange) -> str:
+        """Items whose value is a canonical number (plan.NumberRange) within the bounds."""
+        tests = [f"match(value, '^(0|[1-9][0-9]{{0,{NUMBER_DIGITS - 1}}})$')"]
+        if plan.first is not None:
+            tests.append(f"toUInt64OrZero(value) >= {plan.first}")
+        if plan.last is not None:
+            tests.append(f"toUInt64OrZero(value) <= {plan.last}")
+        return self.items(*self.kind(plan.type, plan.context), *tests)
+
+    def day_range(self, plan: DayRange) -> str:
+        """Items whose value is a day (plan.DayRange) within the bounds: YYYY-MM-DD compares as text."""
+        tests = ["match(value, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')"]
+        if plan.first is not None:
+            tests.append(f"value >= {literal(plan.first.isoformat())}")
+        if plan.last is not None:
+            tests.append(f"value <= {literal(plan.last.isoformat())}")
+        return self.items(*self.kind(plan.type, plan.context), *tests)
 
     def date_range(self, plan: DateRange) -> str:
         bounds = []
@@ -259,6 +280,8 @@ PORTABLE: dict[type, Rule] = {
     HasContext: Compiler.has_context,
     HostName: Compiler.host_name,
     IpRange: Compiler.ip_range,
+    NumberRange: Compiler.number_range,
+    DayRange: Compiler.day_range,
     DateRange: Compiler.date_range,
     ReportId: lambda compiler, plan: f"id = {literal(plan.id)}",
     Everything: lambda compiler, plan: "1",
