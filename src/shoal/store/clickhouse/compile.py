@@ -209,6 +209,15 @@ class TokenCompiler(Compiler):
             return checked(has_any(wanted), super().host_name(plan))
         return has_any(wanted)
 
+    def number_range(self, plan: NumberRange) -> str:
+        """A range of at most SMALL_RANGE numbers is the OR of their value tokens (exact but in the empty context);
+        a wider one is compared on the items."""
+        first = plan.first or 0
+        if plan.last is None or plan.last - first >= SMALL_RANGE:
+            return super().number_range(plan)
+        values = [tokens.value(plan.type, plan.context or None, str(n)) for n in range(first, plan.last + 1)]
+        return has_any(values) if plan.context != "" else checked(has_any(values), super().number_range(plan))
+
     def addresses(self, plan: IpRange) -> str:
         if plan.context is None:  # the scanned address, or another ip item (then checked on the items)
             other = checked(has_all([tokens.OTHER_ADDRESS]), super().addresses(plan))
@@ -287,8 +296,10 @@ PORTABLE: dict[type, Rule] = {
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }
+SMALL_RANGE = 64  # numbers: at most this many in a range are asked of the tokens, one each (modern dialect)
 MODERN: dict[type, Rule] = {
     **PORTABLE,
+    NumberRange: TokenCompiler.number_range,
     Words: TokenCompiler.words,
     Exact: TokenCompiler.exact,
     HasContext: TokenCompiler.has_context,
