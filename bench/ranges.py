@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """What a range costs on the embedded engine: each range query against the plain query that means the same (the
-OR of the values the range holds that the corpus has), interleaved, on one store.
+OR of the values the range holds that the corpus has) and, for a range of at most EVERY_VALUE_LIMIT numbers, the OR
+of every number in it (the other way to compile it), interleaved, on one store.
 
     python bench/ranges.py [--count 200000] [--runs 15] [--data DIR]
 
 The corpus is ``bench/generate.py``'s (ports as the model has them); each report on a TLS port also gets a
 ``cert-not-after`` day drawn from its id (2024-01-01 to 2028-12-31), so that day ranges have values to walk. Each
-round runs every query once, range then plain, so the machine's noise falls on both alike; per call the process's
-CPU time (user + system: tantivy's threads run in it) and the wall time are measured, and medians printed with the
-ratio range / plain. Both queries of a pair must find the same number of reports. Not part of the tests.
+round runs every query of every row once, so the machine's noise falls on all alike; per call the process's CPU
+time (user + system: tantivy's threads run in it) and the wall time are measured, and medians printed with the
+ratio range / plain. The queries of a row must find the same number of reports. Not part of the tests.
 """
 
 from __future__ import annotations
