@@ -144,6 +144,7 @@ ERROR_CASES: list[tuple[str, int, int, str, str]] = [
     ("port-tcp:65536", 9, 14, "port-tcp needs a port number from 0 to 65535", "port-tcp:443"),
     ("port-tcp:99999999999999999999", 9, 29, "port-tcp needs a port number", ""),
     ("port-tcp:-1", 9, 11, "port-tcp needs a port number", ""),
+    ("port-tcp:1-1024", 9, 15, "port-tcp needs a port number", "for a range, port-tcp:[1 TO 1024]"),
     ("port-tcp:4_43", 9, 13, "port-tcp needs a port number", ""),
     ("port-tcp:\u0664\u0664\u0663", 9, 12, "port-tcp needs a port number", ""),  # Arabic-Indic digits
     ('port-tcp:" 443"', 9, 15, "port-tcp needs a port number", ""),

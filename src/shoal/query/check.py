@@ -404,8 +404,12 @@ class _Checker:
         if rule.canonical is not None:
             value = rule.canonical(term.value)
             if value is None:
+                ranges = f"; for a range, {_range_example(term.type, rule)}" if rule.ranges else ""
                 raise QueryError(
-                    f"{term.type} needs {rule.expects}", where.value.start, where.value.end, f"e.g. {rule.example}"
+                    f"{term.type} needs {rule.expects}",
+                    where.value.start,
+                    where.value.end,
+                    f"e.g. {rule.example}{ranges}",
                 )
             term = replace(term, value=value)
         if rule.case is not None:
