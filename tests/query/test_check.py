@@ -175,6 +175,8 @@ ERROR_CASES: list[tuple[str, int, int, str, str]] = [
     ("port-tcp:[10 TO 1]", 9, 18, "the range [10 TO 1] holds no value", "port-tcp:[1 TO 1024]"),
     ("port-tcp:{5 TO 6}", 9, 17, "holds no value", ""),
     ("port-tcp:>65535", 9, 15, "holds no value", ""),
+    ("port-tcp:<0", 9, 11, "holds no value", ""),
+    ("asn:{* TO 0}", 4, 12, "holds no value", ""),
     ("port-tcp:[1 TO 70000]", 15, 20, "port-tcp ranges need a port number from 0 to 65535", ""),
     ("port-tcp:[x TO 5]", 10, 11, "port-tcp ranges need a port number", ""),
     ("port-tcp:>-1", 10, 12, "port-tcp ranges need a port number", ""),

@@ -157,16 +157,8 @@ class TypeRule:
     largest: int = MAX_NUMBER  # the largest value of a NUMBERS type
 
 
-def _number_rule(
-    example: int, expects: str = "a whole number", bound: Callable[[str], str | None] = _canonical_number
-) -> TypeRule:
-    return TypeRule(ranges=NUMBERS, bound=bound, bound_expects=expects, example=str(example))
-
-
-def _day_rule() -> TypeRule:
-    return TypeRule(ranges=DAYS, bound=_canonical_day, bound_expects="a day, YYYY-MM-DD", example="2027-01-01")
-
-
+_NUMBER_RULE = TypeRule(ranges=NUMBERS, bound=_canonical_number, bound_expects="a whole number", example="2048")
+_DAY_RULE = TypeRule(ranges=DAYS, bound=_canonical_day, bound_expects="a day, YYYY-MM-DD", example="2027-01-01")
 # Types whose values are whole numbers (without leading zeros) or days: they take ranges (``port-tcp:[1 TO 1024]``).
 NUMBER_TYPES = (
     "asn",
@@ -226,8 +218,8 @@ TYPE_RULES: dict[str, TypeRule] = {
         for port_type, example in (("port-tcp", 443), ("port-udp", 53))
     },
     "host": TypeRule(prefix_hint="host: already matches subdomains: host:example.com matches www.example.com"),
-    **{number_type: _number_rule(2048) for number_type in NUMBER_TYPES},
-    **{day_type: _day_rule() for day_type in DAY_TYPES},
+    **dict.fromkeys(NUMBER_TYPES, _NUMBER_RULE),
+    **dict.fromkeys(DAY_TYPES, _DAY_RULE),
     **{one_case: TypeRule(case=case) for one_case, case in ONE_CASE.items()},
 }
 _NO_RULE = TypeRule()
@@ -252,7 +244,9 @@ def inclusive_bounds(node: Range) -> tuple[int | dt.date | None, int | dt.date |
         return None
     if first is not None and last is not None and first > last:  # type: ignore[operator]
         return None
-    if not days and first is not None and first > rule.largest:  # type: ignore[operator]
+    if days:
+        return first, last
+    if (first is not None and first > rule.largest) or (last is not None and last < 0):  # type: ignore[operator]
         return None
     return first, last
 
