@@ -6,6 +6,7 @@ reports that hold the type under a named context too."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,10 +171,8 @@ class Compiler:
         return self.by_context(plan.type, plan.context, lambda key: self.values_matching(key, pattern))
 
     def day_range(self, plan: DayRange) -> Query:
-        first = plan.first.strftime("%Y%m%d") if plan.first else "0" * 8
-        last = plan.last.strftime("%Y%m%d") if plan.last else "9" * 8
-        pattern = "|".join(_render(classes, dashes=(4, 6)) for classes in fixed_width(first.zfill(8), last.zfill(8)))
-        return self.by_context(plan.type, plan.context, lambda key: self.values_matching(key, f"({pattern})"))
+        pattern = day_pattern(plan.first, plan.last)
+        return self.by_context(plan.type, plan.context, lambda key: self.values_matching(key, pattern))
 
     def values_matching(self, key: str, pattern: str) -> Query:
         """Reports with an ``exact`` term under ``key`` whose value matches the regex ``pattern`` (all of it)."""
@@ -246,6 +245,13 @@ def number_pattern(first: int, last: int) -> str:
         if low <= high:
             parts += [_render(classes) for classes in fixed_width(str(low), str(high))]
     return "(" + "|".join(parts) + ")"
+
+
+def day_pattern(first: dt.date | None, last: dt.date | None) -> str:
+    """A regex matching the days (YYYY-MM-DD) from ``first`` to ``last`` (None: unbounded)."""
+    low = first.isoformat().replace("-", "") if first else "0" * 8
+    high = last.isoformat().replace("-", "") if last else "9" * 8
+    return "(" + "|".join(_render(classes, dashes=(4, 6)) for classes in fixed_width(low, high)) + ")"
 
 
 def fixed_width(low: str, high: str) -> list[list[str]]:
