@@ -9,6 +9,7 @@ evaluated report by report, and ``most_recent`` keeps the newest report of each 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -47,15 +48,18 @@ from shoal.store.base import (
 )
 from shoal.store.plan import (
     IPV4_MAPPED,
+    NUMBER_DIGITS,
     AllOf,
     AnyOf,
     DateRange,
+    DayRange,
     Everything,
     Exact,
     HasContext,
     HostName,
     IpRange,
     NoneOf,
+    NumberRange,
     Plan,
     ReportId,
     Words,
@@ -244,7 +248,18 @@ def item_holds(plan: Plan, item: Item) -> bool:
         case Words(item_type, context, words, slop, prefix):
             typed = item_type in (None, item.type) and context in (None, item.context)
             return typed and phrase(split_words(item.value), words, slop, prefix)
+        case NumberRange(item_type, context, first, last):
+            typed = item.type == item_type and context in (None, item.context) and NUMBER.fullmatch(item.value)
+            return bool(typed) and (first or 0) <= int(item.value) and (last is None or int(item.value) <= last)
+        case DayRange(item_type, context, first, last):
+            typed = item.type == item_type and context in (None, item.context) and DAY.fullmatch(item.value)
+            after_first = first is None or item.value >= first.isoformat()
+            return bool(typed) and after_first and (last is None or item.value <= last.isoformat())
     return False
+
+
+NUMBER = re.compile(f"0|[1-9][0-9]{{0,{NUMBER_DIGITS - 1}}}")  # plan.NumberRange: the numbers a range compares
+DAY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def in_network(value: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
