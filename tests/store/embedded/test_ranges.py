@@ -14,7 +14,7 @@ from shoal.store.embedded.compile import day_pattern, number_pattern
 NUMBERS = st.integers(0, 10**7) | st.integers(0, 10**19 - 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(NUMBERS, NUMBERS, st.lists(NUMBERS, max_size=20))
 def test_number_pattern_matches_the_numbers_in_the_range(a: int, b: int, probes: list[int]) -> None:
     first, last = min(a, b), max(a, b)
@@ -26,7 +26,7 @@ def test_number_pattern_matches_the_numbers_in_the_range(a: int, b: int, probes:
     assert not pattern.fullmatch("")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dates(), st.dates(), st.lists(st.dates(), max_size=20))
 def test_day_patterns_match_the_days_in_the_range(a: dt.date, b: dt.date, probes: list[dt.date]) -> None:
     first, last = min(a, b), max(a, b)
