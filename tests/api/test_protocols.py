@@ -121,6 +121,21 @@ def test_unknown_type_suggests_the_right_one(client: TestClient) -> None:
     assert body["detail"][0]["end"] == 5
 
 
+@pytest.mark.parametrize("parameter", ["expression", "query"])
+def test_a_shodan_filter_name_is_a_400_naming_the_shoal_type(client: TestClient, parameter: str) -> None:
+    body = assert_error(client.get(URL, params={parameter: "port-tcp:443 and org:Google"}), 400, parameter)
+    problem = body["detail"][0]
+    assert problem["message"] == "'org' is Shodan's name; in Shoal it is 'entity'"
+    assert (problem["start"], problem["end"], problem["hint"]) == (17, 20, "write entity:Google")
+
+
+def test_ranges_and_case_folding_answer_over_the_api(client: TestClient) -> None:
+    assert ids(client.get(URL, params={"expression": "port-tcp:>8000"})) == ["r12", "r09", "r08"]
+    assert ids(client.get(URL, params={"query": "nginx geo-country=us port-tcp:[1 TO 1024]"})) == ["r02"]
+    body = assert_error(client.get(URL, params={"expression": "port-tcp:[10 TO 1]"}), 400, "expression")
+    assert (body["detail"][0]["start"], body["detail"][0]["end"]) == (9, 18)
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}],

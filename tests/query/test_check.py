@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from shoal.errors import QueryError
-from shoal.query.ast import And, Match, Not, Span, Term
-from shoal.query.check import BUILTIN_TYPES, TYPE_RULES, check
+from shoal.query.ast import And, Match, Not, Range, Span, Term
+from shoal.query.check import BUILTIN_TYPES, TYPE_RULES, check, inclusive_bounds
 from shoal.query.parser import parse
 
 DRIFTNET_TYPES = {
@@ -72,6 +74,29 @@ VALID_CASES: list[tuple[str, str]] = [
     ("host;=example.com", "host;=example.com"),
     ("geo-country=GB", "geo-country=GB"),
     ("title:a and not (ip:10.1.1.1/8 or port-tcp:080)", "title:a and not (ip:10.0.0.0/8 or port-tcp:80)"),
+    # one-case types: the value is put in the case the type is stored in
+    ("geo-country=us", "geo-country=US"),
+    ("product-tag=NGINX", "product-tag=nginx"),
+    ("product-tag=Hikvision*", "product-tag=hikvision*"),
+    ("cert-sha256=ABCDEF", "cert-sha256=abcdef"),
+    # ranges: bounds canonical, printed in one form
+    ("port-tcp:[1 TO 1024]", "port-tcp:[1 TO 1024]"),
+    ("port-tcp=[0001 to 01024]", "port-tcp:[1 TO 1024]"),
+    ("port-tcp:{1 TO 1024}", "port-tcp:{1 TO 1024}"),
+    ("port-tcp:[1024 TO *]", "port-tcp:>=1024"),
+    ("port-tcp:{* TO 1024}", "port-tcp:<1024"),
+    ("port-tcp:[* TO *]", "port-tcp:[* TO *]"),
+    ("port-tcp>8000", "port-tcp:>8000"),
+    ("port-tcp:>=8000", "port-tcp:>=8000"),
+    ("port-udp=<53", "port-udp:<53"),
+    ("cert-not-after<2027-01-01", "cert-not-after:<2027-01-01"),
+    ("cert-not-before:[2026-01-01 TO 2026-12-31]", "cert-not-before:[2026-01-01 TO 2026-12-31]"),
+    ("ssh-hostkey-bits;ssh-rsa>=2048", "ssh-hostkey-bits;ssh-rsa:>=2048"),
+    ("asn:[13335 TO 15169]", "asn:[13335 TO 15169]"),
+    ("port-tcp:[5 TO 5]", "port-tcp:[5 TO 5]"),
+    # what looks like a range but is not a whole one stays an ordinary value
+    ("title:[draft]", 'title:"[draft]"'),
+    ('title:">5"', 'title:">5"'),
 ]
 
 
@@ -119,6 +144,7 @@ ERROR_CASES: list[tuple[str, int, int, str, str]] = [
     ("port-tcp:65536", 9, 14, "port-tcp needs a port number from 0 to 65535", "port-tcp:443"),
     ("port-tcp:99999999999999999999", 9, 29, "port-tcp needs a port number", ""),
     ("port-tcp:-1", 9, 11, "port-tcp needs a port number", ""),
+    ("port-tcp:1-1024", 9, 15, "port-tcp needs a port number", "for a range, port-tcp:[1 TO 1024]"),
     ("port-tcp:4_43", 9, 13, "port-tcp needs a port number", ""),
     ("port-tcp:\u0664\u0664\u0663", 9, 12, "port-tcp needs a port number", ""),  # Arabic-Indic digits
     ('port-tcp:" 443"', 9, 15, "port-tcp needs a port number", ""),
@@ -130,11 +156,44 @@ ERROR_CASES: list[tuple[str, int, int, str, str]] = [
     ("title:*", 6, 7, "'*' needs a word before it", "title:abc*"),
     ("title:-*", 6, 8, "'*' needs a word before it", "use = for a prefix of the whole value: title=-*"),
     ("title=*", 6, 7, "'*' needs at least one character before it", "title=abc*"),
+    # another engine's filter names: what they are in Shoal, at the name
+    ("org:Google", 0, 3, "'org' is Shodan's name; in Shoal it is 'entity'", "write entity:Google"),
+    ("port-tcp:1 and port:22", 15, 19, "in Shoal it is 'port-tcp' or 'port-udp'", "write port-tcp:22"),
+    ("net:10.0.0.0/8", 0, 3, "in Shoal it is 'ip'", "write ip:10.0.0.0/8"),
+    ("hostname:example.com", 0, 8, "in Shoal it is 'host'", "write host:example.com"),
+    ("product:nginx", None, None, "", ""),  # product is a Shoal type too: valid
+    ('ssl.cert.subject.cn:"a b"', 0, 19, "'subject' or 'host;cert-dns-name'", 'write subject:"a b"'),
+    ("http.favicon.hash:-1", 0, 17, "'obj-murmur3;favicon'", "write obj-murmur3;favicon:-1"),
+    ("services.port=22", 0, 13, "'services.port' is Censys's name", "write port-tcp:22"),
+    ("services.service_name=SSH", 0, 21, "'protocol'", "write protocol=SSH"),
+    ("city:Paris", 0, 4, "'city' is Shodan's name; Shoal has no type for it", "geo-country"),
+    ("port:>1024", 0, 4, "in Shoal it is 'port-tcp'", ""),
+    # ranges: on number and day types, with valid bounds, holding at least one value
+    ("title:>5", 6, 8, "title takes no range", 'to search the text, quote it: title:">5"'),
+    ("title:[a TO b]", 6, 14, "title takes no range", 'title:"[a TO b]"'),
+    ("http-header;X=<b>", 14, 17, "http-header takes no range", ""),
+    ("port-tcp:[10 TO 1]", 9, 18, "the range [10 TO 1] holds no value", "port-tcp:[1 TO 1024]"),
+    ("port-tcp:{5 TO 6}", 9, 17, "holds no value", ""),
+    ("port-tcp:>65535", 9, 15, "holds no value", ""),
+    ("port-tcp:<0", 9, 11, "holds no value", ""),
+    ("asn:{* TO 0}", 4, 12, "holds no value", ""),
+    ("port-tcp:[1 TO 70000]", 15, 20, "port-tcp ranges need a port number from 0 to 65535", ""),
+    ("port-tcp:[x TO 5]", 10, 11, "port-tcp ranges need a port number", ""),
+    ("port-tcp:>-1", 10, 12, "port-tcp ranges need a port number", ""),
+    ("cert-not-after<2027-13-01", 15, 25, "cert-not-after ranges need a day, YYYY-MM-DD", "cert-not-after:[2026-01-01"),
+    ("cert-not-after<2027", 15, 19, "need a day", ""),
+    ("cert-not-after:>9999-12-31", 15, 26, "holds no value", ""),
+    ("asn:>99999999999999999999", 5, 25, "asn ranges need a whole number", ""),
+    ("protocol>5", 8, 10, "protocol takes no range", ""),
+    ("search-term:>5", 12, 14, "search-term takes no range", ""),
 ]
 
 
 @pytest.mark.parametrize(("text", "start", "end", "message", "hint"), ERROR_CASES)
-def test_errors(text: str, start: int, end: int, message: str, hint: str) -> None:
+def test_errors(text: str, start: int | None, end: int | None, message: str, hint: str) -> None:
+    if start is None:
+        checked(text)
+        return
     with pytest.raises(QueryError) as caught:
         checked(text)
     assert (caught.value.start, caught.value.end) == (start, end)
@@ -152,3 +211,38 @@ def test_a_source_that_does_not_match_the_tree_is_ignored() -> None:
     with pytest.raises(QueryError) as caught:
         check(parse("titel:x"), (), source="something else")
     assert (caught.value.start, caught.value.end) == (0, 7)
+
+
+def test_a_foreign_name_in_free_text_gets_the_hint_but_an_unknown_one_is_words() -> None:
+    with pytest.raises(QueryError) as caught:
+        check(parse("nginx org:Google", free_text=True), BUILTIN_TYPES, source="nginx org:Google", free_text=True)
+    assert (caught.value.start, caught.value.end, caught.value.hint) == (6, 9, "write entity:Google")
+    text = "http://example.com a<b"
+    assert str(check(parse(text, free_text=True), BUILTIN_TYPES, source=text, free_text=True)) == (
+        "search-term:http://example.com and search-term:a<b"
+    )
+
+
+def test_a_range_keeps_its_spans_and_checks_to_itself() -> None:
+    text = "title:a and port-tcp:[0022 TO 443]"
+    result = check(parse(text), (), source=text)
+    assert result == And((Term("title", Match.WORDS, "a"), Range("port-tcp", "22", "443")))
+    assert isinstance(result, And) and result.children[1].span == Span(12, 34)
+    assert check(result, ()) == result
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("port-tcp:[1 TO 1024]", (1, 1024)),
+        ("port-tcp:{1 TO 1024}", (2, 1023)),
+        ("port-tcp:>8000", (8001, None)),
+        ("port-tcp:<=53", (None, 53)),
+        ("cert-not-after:<2027-01-01", (None, dt.date(2026, 12, 31))),
+        ("cert-not-after:>2026-02-28", (dt.date(2026, 3, 1), None)),
+    ],
+)
+def test_inclusive_bounds(text: str, bounds: tuple[object, object]) -> None:
+    node = check(parse(text), ())
+    assert isinstance(node, Range)
+    assert inclusive_bounds(node) == bounds

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from shoal.errors import QueryError, QueryTooComplex
-from shoal.query.ast import And, Expr, Match, Not, Or, Span, Term
+from shoal.query.ast import And, Expr, Match, Not, Or, Range, Span, Term
 from shoal.query.parser import MAX_DEPTH, MAX_LENGTH, MAX_TERMS, parse
 
 GOLDEN = Path(__file__).parent / "golden" / "roundtrip.txt"
@@ -130,6 +130,15 @@ ERROR_CASES: list[tuple[str, int, int, str, str]] = [
     ("a:x and ( )", 8, 11, "empty parentheses", ""),
     ("nginx", 0, 5, "expected type:value", "search-term:nginx"),
     ("product-info=(Fedora)", 13, 14, "unexpected '('", ""),
+    # ranges and comparisons (a Shoal extension)
+    ("port-tcp:>", 9, 10, "missing value after '>'", "port-tcp>8000"),
+    ("port-tcp>= and a:x", 8, 10, "missing value after '>='", ""),
+    ("port-tcp:>*", 9, 10, "missing value after '>'", ""),
+    ('title:>"x"', 6, 7, "missing value after '>'", 'quote it: title:">…"'),
+    ("port-tcp:<5]", 11, 12, "unexpected ']' in the value after '<'", ""),
+    ("port-tcp:[1 TO 1024] b:x", 21, 24, "missing operator", ""),
+    ("<b>", 0, 3, "expected type:value, found '<b>'", 'search-term:"<b>"'),
+    ("port-tcp;x", 0, 10, "expected ':' or '=' after the context", ""),
 ]
 
 
@@ -209,6 +218,9 @@ def test_pathological_inputs_raise_query_errors(text: str) -> None:
         ("ngin*", "search-term:ngin*"),
         ("http://example.com/x", "search-term:http://example.com/x"),  # an unknown type: the words themselves
         ("(a b) or c", "search-term:a and search-term:b or search-term:c"),
+        ("nginx port-tcp:[1 TO 1024]", "search-term:nginx and port-tcp:[1 TO 1024]"),
+        ("<b>bold</b> cert-not-after<2027-01-01", 'search-term:"<b>bold</b>" and cert-not-after:<2027-01-01'),
+        ("draft [a TO b]", 'search-term:draft and search-term:"[a" and search-term:TO and search-term:b]'),
     ],
 )
 def test_free_text_makes_bare_words_search_terms(text: str, expected: str) -> None:
@@ -222,3 +234,41 @@ def test_free_text_still_reports_syntax_errors_with_offsets(text: str, start: in
     with pytest.raises(QueryError) as raised:
         parse(text, free_text=True)
     assert raised.value.start == start
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("port-tcp:[1 TO 1024]", Range("port-tcp", "1", "1024")),
+        ("port-tcp=[1 to 1024]", Range("port-tcp", "1", "1024")),
+        ("port-tcp:[ 1  TO\t1024 ]", Range("port-tcp", "1", "1024")),
+        ("port-tcp:{1 TO 1024]", Range("port-tcp", "1", "1024", include_low=False)),
+        ("port-tcp:[1 TO *}", Range("port-tcp", "1", None)),
+        ("port-tcp:{* TO *}", Range("port-tcp", None, None)),
+        ("port-tcp:>8000", Range("port-tcp", "8000", None, include_low=False)),
+        ("port-tcp>=8000", Range("port-tcp", "8000", None)),
+        ("port-tcp=<8000", Range("port-tcp", None, "8000", include_high=False)),
+        ("x;y<=2", Range("x", None, "2", context="y")),
+        ('x;"a b">1', Range("x", "1", None, include_low=False, context="a b")),
+        ("cert-not-after<2027-01-01", Range("cert-not-after", None, "2027-01-01", include_high=False)),
+        # not whole ranges: ordinary values, as before ranges existed
+        ("title:[draft]", Term("title", Match.WORDS, "[draft]")),
+        ("title:{a}", Term("title", Match.WORDS, "{a}")),
+        ("title:a>b", Term("title", Match.WORDS, "a>b")),
+        ("title:[1TO2]", Term("title", Match.WORDS, "[1TO2]")),
+        ('title:"[1 TO 2]"', Term("title", Match.WORDS, "[1 TO 2]")),
+        ('title:"<b>"', Term("title", Match.WORDS, "<b>")),
+    ],
+)
+def test_ranges(text: str, expected: Expr) -> None:
+    tree = parse(text)
+    assert tree == expected
+    assert tree.span == Span(0, len(text))
+    assert parse(str(tree)) == tree
+
+
+def test_a_range_within_an_expression_keeps_its_span() -> None:
+    tree = parse("(port-tcp:[1 TO 9] or port-tcp>100) and not title:x")
+    assert isinstance(tree, And) and isinstance(tree.children[0], Or)
+    low, high = tree.children[0].children
+    assert (low.span, high.span) == (Span(1, 18), Span(22, 34))

@@ -4,19 +4,70 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal.errors import QueryError
-from shoal.query.ast import And, Expr, Match, Not, Or, Term
+from shoal.query.ast import And, Expr, Match, Not, Or, Range, Term
 from shoal.query.check import BUILTIN_TYPES, check
+from shoal.query.lexer import BOUND
 from shoal.query.parser import parse
 
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=200)  # includes lone surrogates and NUL
 # Characters and fragments that matter to the lexer, glued together: mostly lexer errors.
 CHARACTER_SOUP = st.lists(
-    st.sampled_from(["a", "x", ":", "=", ";", "(", ")", '"', "\\", "*", " ", "\t", "é", "\x00", "a:x", "and", "not"]),
+    st.sampled_from(
+        [
+            "a",
+            "x",
+            ":",
+            "=",
+            ";",
+            "(",
+            ")",
+            '"',
+            "\\",
+            "*",
+            " ",
+            "\t",
+            "é",
+            "\x00",
+            "a:x",
+            "and",
+            "not",
+            "<",
+            ">",
+            ">=",
+            "[",
+            "]",
+            "{",
+            "}",
+            "TO",
+            "1",
+            "2027-01-01",
+        ]
+    ),
     max_size=40,
 ).map("".join)
 # Whole tokens separated by spaces: parser successes and parser errors.
 TOKEN_SOUP = st.lists(
-    st.sampled_from(["a:x", "b=y*", 'c;d:"e f"', "ip;:1.2.3.4", "(", ")", "and", "or", "not", "NOT"]),
+    st.sampled_from(
+        [
+            "a:x",
+            "b=y*",
+            'c;d:"e f"',
+            "ip;:1.2.3.4",
+            "(",
+            ")",
+            "and",
+            "or",
+            "not",
+            "NOT",
+            "p:[1 TO 9]",
+            "p:{* TO 5]",
+            "p>8000",
+            "q;c<=2027-01-01",
+            "p:[1",
+            "TO",
+            "5]",
+        ]
+    ),
     max_size=40,
 ).map(" ".join)
 
@@ -60,7 +111,19 @@ def operators(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     return st.builds(Not, children) | st.builds(And, operands) | st.builds(Or, operands)
 
 
-TREES = st.recursive(TERMS, operators, max_leaves=12)
+BOUNDS = st.none() | st.from_regex(r'[^ \t\r\n()\[\]{}"\\*][^ \t\r\n()\[\]{}"\\]*', fullmatch=True)
+RANGES = st.builds(
+    lambda item_type, low, high, include_low, include_high, context: Range(
+        item_type, low, high, include_low or low is None, include_high or high is None, context
+    ),
+    NAMES,
+    BOUNDS,
+    BOUNDS,
+    st.booleans(),
+    st.booleans(),
+    st.none() | st.text(st.characters(exclude_categories=()), max_size=8),
+)
+TREES = st.recursive(TERMS | RANGES, operators, max_leaves=12)
 
 
 @settings(max_examples=300, deadline=None)
@@ -86,9 +149,23 @@ BUILTIN_TERMS = st.builds(
 )
 
 
+BOUND_VALUES = st.none() | VALUES.filter(lambda text: BOUND.fullmatch(text) is not None) | st.dates().map(str)
+BUILTIN_RANGES = st.builds(
+    lambda item_type, low, high, include_low, include_high, context: Range(
+        item_type, low, high, include_low or low is None, include_high or high is None, context
+    ),
+    st.sampled_from(sorted(BUILTIN_TYPES)),
+    BOUND_VALUES,
+    BOUND_VALUES,
+    st.booleans(),
+    st.booleans(),
+    st.none() | st.sampled_from(["", "ssh-rsa"]),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(BUILTIN_TERMS)
-def test_check_raises_only_query_errors_and_its_output_checks_to_itself(term: Term) -> None:
+@given(BUILTIN_TERMS | BUILTIN_RANGES)
+def test_check_raises_only_query_errors_and_its_output_checks_to_itself(term: Term | Range) -> None:
     text = str(term)
     try:
         result = check(parse(text), (), source=text)

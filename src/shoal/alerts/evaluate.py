@@ -34,7 +34,20 @@ from shoal.changes import field_changes, watched_fields
 from shoal.errors import ShoalError
 from shoal.model import DATASET_TABLE, IPNetwork, Report, ipv4_of_mapped, report_dict
 from shoal.store.matching import holds, words_of
-from shoal.store.plan import AllOf, AnyOf, Exact, HasContext, HostName, IpRange, Plan, Words, item_host, lower
+from shoal.store.plan import (
+    AllOf,
+    AnyOf,
+    DayRange,
+    Exact,
+    HasContext,
+    HostName,
+    IpRange,
+    NumberRange,
+    Plan,
+    Words,
+    item_host,
+    lower,
+)
 
 log = logging.getLogger(__name__)
 MAX_SERVICES = 1_000  # services in one event; more make several events
@@ -67,7 +80,7 @@ def anchors(plan: Plan, frequency: Mapping[Key, int]) -> frozenset[Key] | None:
             return frozenset({("t", item_type) if prefix else ("v", item_type, value)})
         case HostName(item_type, _, name, _):
             return frozenset({("h", item_type, name)})
-        case HasContext(item_type, _, _):
+        case HasContext(item_type, _, _) | NumberRange(item_type) | DayRange(item_type):
             return frozenset({("t", item_type)})
         case IpRange(network, ""):
             return blocks(ipv4_of_mapped(network))
@@ -89,7 +102,7 @@ def key_types(plan: Plan) -> set[tuple[str, str | None]]:
             return {("t", item_type) if prefix else ("v", item_type)}
         case HostName(item_type, _, _, _):
             return {("h", item_type)}
-        case HasContext(item_type, _, _):
+        case HasContext(item_type, _, _) | NumberRange(item_type) | DayRange(item_type):
             return {("t", item_type)}
         case IpRange(_, ""):
             return {("n", None)}

@@ -8,13 +8,16 @@ span, narrowed to its type, context or value when ``check`` is given the source 
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import ipaddress
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from shoal.errors import QueryError
-from shoal.query.ast import Expr, Match, Not, Span, Term
+from shoal.query.ast import Expr, Match, Not, Range, Span, Term, quote_value
+from shoal.query.foreign import foreign_hint
 from shoal.query.lexer import FREE_TEXT_TYPE, tokenize
 from shoal.query.words import split_words
 
@@ -113,6 +116,32 @@ def _canonical_port(value: str) -> str | None:
     return digits if len(digits) <= 5 and int(digits) <= 65535 else None
 
 
+MAX_NUMBER = (1 << 63) - 1  # the largest bound of a number range
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _canonical_number(value: str) -> str | None:
+    """``value`` without leading zeros, or None if it is not a whole number from 0 to MAX_NUMBER."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return digits if len(digits) <= 19 and int(digits) <= MAX_NUMBER else None
+
+
+def _canonical_day(value: str) -> str | None:
+    """``value`` if it is a day written YYYY-MM-DD, else None."""
+    if not _DAY.fullmatch(value):
+        return None
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
+
+
+NUMBERS, DAYS = "numbers", "days"  # what a range of a type's values compares (TypeRule.ranges)
+
+
 @dataclass(frozen=True, slots=True)
 class TypeRule:
     """Restrictions a type puts on its terms; the defaults restrict nothing."""
@@ -123,6 +152,49 @@ class TypeRule:
     canonical: Callable[[str], str | None] | None = None  # canonical text of a value; None when invalid
     expects: str = ""  # what canonical accepts, e.g. "an IP address or CIDR range"
     example: str = ""  # a valid term of this type
+    ranges: str = ""  # NUMBERS or DAYS: the type's values are whole numbers or days, so it takes ranges
+    bound: Callable[[str], str | None] | None = None  # canonical text of a range's bound; None when invalid
+    bound_expects: str = ""  # what bound accepts
+    case: Callable[[str], str] | None = None  # the one case the type's values are stored in (str.upper, str.lower)
+    largest: int = MAX_NUMBER  # the largest value of a NUMBERS type
+
+
+_NUMBER_RULE = TypeRule(ranges=NUMBERS, bound=_canonical_number, bound_expects="a whole number", example="2048")
+_DAY_RULE = TypeRule(ranges=DAYS, bound=_canonical_day, bound_expects="a day, YYYY-MM-DD", example="2027-01-01")
+# Types whose values are whole numbers (without leading zeros) or days: they take ranges (``port-tcp:[1 TO 1024]``).
+NUMBER_TYPES = (
+    "asn",
+    "cert-key-bits",
+    "ssh-hostkey-bits",
+    "ntp-stratum",
+    "snmp-enterprise",
+    "snmp-engine-boots",
+    "snmp-engine-time",
+)
+DAY_TYPES = ("cert-not-before", "cert-not-after")
+# Types whose values are stored in one case, by whoever writes them (the enrichment's rules, the certificate
+# parser, the probes' hex digests): a term's value is put in that case, so ``geo-country=us`` finds US.
+ONE_CASE: dict[str, Callable[[str], str]] = {
+    "geo-country": str.upper,
+    **dict.fromkeys(
+        (
+            "product-tag",
+            "cert-serial",
+            "cert-sha256",
+            "cert-key-type",
+            "cert-self-signed",
+            "cert-expired",
+            "hassh-server",
+            "jarm",
+            "ja4x-hash",
+            "ja4s-hash",
+            "obj-md5",
+            "obj-sha1",
+            "obj-sha256",
+        ),
+        str.lower,
+    ),
+}
 
 
 TYPE_RULES: dict[str, TypeRule] = {
@@ -140,12 +212,45 @@ TYPE_RULES: dict[str, TypeRule] = {
             canonical=_canonical_port,
             expects="a port number from 0 to 65535",
             example=f"{port_type}:{example}",
+            ranges=NUMBERS,
+            bound=_canonical_port,
+            bound_expects="a port number from 0 to 65535",
+            largest=65535,
         )
         for port_type, example in (("port-tcp", 443), ("port-udp", 53))
     },
     "host": TypeRule(prefix_hint="host: already matches subdomains: host:example.com matches www.example.com"),
+    **dict.fromkeys(NUMBER_TYPES, _NUMBER_RULE),
+    **dict.fromkeys(DAY_TYPES, _DAY_RULE),
+    **{one_case: TypeRule(case=case) for one_case, case in ONE_CASE.items()},
 }
 _NO_RULE = TypeRule()
+RANGE_TYPES = tuple(sorted(name for name, rule in TYPE_RULES.items() if rule.ranges))
+
+
+def inclusive_bounds(node: Range) -> tuple[int | dt.date | None, int | dt.date | None] | None:
+    """The first and last value a checked range holds (None: unbounded), as numbers or days by its type's rule,
+    or None when it holds none (``port-tcp:{5 TO 6}``, ``port-tcp:>65535``)."""
+    rule = TYPE_RULES[node.type]
+    days = rule.ranges == DAYS
+    step: int | dt.timedelta = dt.timedelta(days=1) if days else 1
+    read: Callable[[str], int | dt.date] = dt.date.fromisoformat if days else int  # type: ignore[assignment]
+    first = None if node.low is None else read(node.low)
+    last = None if node.high is None else read(node.high)
+    try:
+        if first is not None and not node.include_low:
+            first = first + step  # type: ignore[operator]
+        if last is not None and not node.include_high:
+            last = last - step  # type: ignore[operator]
+    except OverflowError:  # past the last day or before the first
+        return None
+    if first is not None and last is not None and first > last:  # type: ignore[operator]
+        return None
+    if days:
+        return first, last
+    if (first is not None and first > rule.largest) or (last is not None and last < 0):  # type: ignore[operator]
+        return None
+    return first, last
 
 
 def check(expr: Expr, known_types: Collection[str], *, source: str | None = None, free_text: bool = False) -> Expr:
@@ -179,6 +284,14 @@ class _TermLocation:
     type: Span
     context: Span  # the ``;`` and the context
     value: Span
+    low: Span  # a range's bounds: the value's span when unknown or open
+    high: Span
+
+
+def _range_example(item_type: str, rule: TypeRule) -> str:
+    if rule.ranges == DAYS:
+        return f"{item_type}:[2026-01-01 TO 2026-12-31]"
+    return f"{item_type}:[1 TO 1024]" if item_type.startswith("port-") else f"{item_type}:[1 TO {rule.example}]"
 
 
 class _Checker:
@@ -191,17 +304,79 @@ class _Checker:
     def visit(self, expr: Expr) -> Expr:
         if isinstance(expr, Term):
             return self.visit_term(expr)
+        if isinstance(expr, Range):
+            return self.visit_range(expr)
         if isinstance(expr, Not):
             return replace(expr, child=self.visit(expr.child))
         return replace(expr, children=tuple(self.visit(child) for child in expr.children))
 
+    def as_free_text(self, term: Term | Range) -> Term | Range:
+        """In free text, a term of an unknown type (but another engine's filter name) is free text itself."""
+        if not self.free_text or term.type in self.known_types or foreign_hint(term.type) is not None:
+            return term
+        text = self.source[term.span.start : term.span.end] if self.source is not None else str(term)
+        return Term(FREE_TEXT_TYPE, Match.WORDS, text, span=term.span)
+
+    def known(self, term: Term | Range, where: _TermLocation) -> None:
+        if term.type in self.known_types:
+            return
+        value = term.value if isinstance(term, Term) else None
+        foreign = foreign_hint(term.type, value)
+        if foreign is not None:
+            raise QueryError(foreign[0], where.type.start, where.type.end, foreign[1])
+        raise QueryError(f"unknown type '{term.type}'", where.type.start, where.type.end, self._suggest(term.type))
+
+    def visit_range(self, node: Range) -> Term | Range:
+        free = self.as_free_text(node)
+        if isinstance(free, Term):
+            return self.visit_term(free)
+        where = self._locate(node)
+        self.known(node, where)
+        rule = TYPE_RULES.get(node.type, _NO_RULE)
+        if not rule.ranges:
+            raise QueryError(
+                f"{node.type} takes no range: its values are not numbers or days",
+                where.value.start,
+                where.value.end,
+                f"ranges work on {', '.join(RANGE_TYPES)}; to search the text, quote it: "
+                f"{node.type}:{quote_value(self._text(where.value, node))}",
+            )
+        if not rule.context and node.context is not None:
+            raise QueryError(
+                f"{node.type} takes no context",
+                where.context.start,
+                where.context.end,
+                f"write {replace(node, context=None)}",
+            )
+        assert rule.bound is not None
+        bounds = []
+        for bound, span in ((node.low, where.low), (node.high, where.high)):
+            canonical = None if bound is None else rule.bound(bound)
+            if bound is not None and canonical is None:
+                raise QueryError(
+                    f"{node.type} ranges need {rule.bound_expects}",
+                    span.start,
+                    span.end,
+                    f"e.g. {_range_example(node.type, rule)}",
+                )
+            bounds.append(canonical)
+        node = replace(node, low=bounds[0], high=bounds[1])
+        if inclusive_bounds(node) is None:
+            raise QueryError(
+                f"the range {self._text(where.value, node)} holds no value",
+                where.value.start,
+                where.value.end,
+                f"put the lower bound first, e.g. {_range_example(node.type, rule)}",
+            )
+        return node
+
+    def _text(self, span: Span, node: Range) -> str:
+        return self.source[span.start : span.end] if self.source is not None else str(node).partition(":")[2]
+
     def visit_term(self, term: Term) -> Term:
-        if self.free_text and term.type not in self.known_types:
-            text = self.source[term.span.start : term.span.end] if self.source is not None else str(term)
-            term = Term(FREE_TEXT_TYPE, Match.WORDS, text, span=term.span)
+        term = self.as_free_text(term)  # type: ignore[assignment]
         where = self._locate(term)
-        if term.type not in self.known_types:
-            raise QueryError(f"unknown type '{term.type}'", where.type.start, where.type.end, self._suggest(term.type))
+        self.known(term, where)
         rule = TYPE_RULES.get(term.type, _NO_RULE)
         if rule.match is not None and term.match is not rule.match:
             fixed = replace(term, match=rule.match, context=term.context if rule.context else None)
@@ -225,10 +400,16 @@ class _Checker:
         if rule.canonical is not None:
             value = rule.canonical(term.value)
             if value is None:
+                ranges = f"; for a range, {_range_example(term.type, rule)}" if rule.ranges else ""
                 raise QueryError(
-                    f"{term.type} needs {rule.expects}", where.value.start, where.value.end, f"e.g. {rule.example}"
+                    f"{term.type} needs {rule.expects}",
+                    where.value.start,
+                    where.value.end,
+                    f"e.g. {rule.example}{ranges}",
                 )
             term = replace(term, value=value)
+        if rule.case is not None:
+            term = replace(term, value=rule.case(term.value))
         _check_value(term, where.value)
         return term
 
@@ -238,10 +419,10 @@ class _Checker:
             return f"did you mean '{close}'?"
         return "search-term:value searches every type"
 
-    def _locate(self, term: Term) -> _TermLocation:
+    def _locate(self, term: Term | Range) -> _TermLocation:
         """Find the parts of ``term`` by lexing its source text again."""
         whole = term.span
-        unknown = _TermLocation(whole, whole, whole)
+        unknown = _TermLocation(whole, whole, whole, whole, whole)
         if self.source is None:
             return unknown
         try:
@@ -249,12 +430,21 @@ class _Checker:
         except QueryError:
             return unknown
         parts = tokens[0].term
-        if parts is None or len(tokens) != 2 or (parts.type, parts.value) != (term.type, term.value):
+        if parts is None or len(tokens) != 2 or parts.type != term.type:
             return unknown  # the source is not the text this term was parsed from
+        if (parts.range is not None) != isinstance(term, Range) or (
+            isinstance(term, Term) and parts.value != term.value
+        ):
+            return unknown
         context = whole
         if parts.context_span is not None:  # with the ';' before it
             context = Span(whole.start + parts.context_span.start - 1, whole.start + parts.context_span.end)
-        return _TermLocation(_shift(parts.type_span, whole.start), context, _shift(parts.value_span, whole.start))
+        value = _shift(parts.value_span, whole.start)
+        low = high = value
+        if parts.range is not None:
+            low = _shift(parts.range.low_span, whole.start) if parts.range.low_span else value
+            high = _shift(parts.range.high_span, whole.start) if parts.range.high_span else value
+        return _TermLocation(_shift(parts.type_span, whole.start), context, value, low, high)
 
 
 def _shift(span: Span, offset: int) -> Span:

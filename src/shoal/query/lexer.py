@@ -1,10 +1,19 @@
 """Expression text → tokens.
 
     term      := type [";" context] (":" | "=") value
-    type      := name                      name: any characters but whitespace and ( ) ; : = "
+               | type [";" context] [":" | "="] comparison
+               | type [";" context] (":" | "=") range
+    type      := name                      name: any characters but whitespace and ( ) ; : = " < >
     context   := name | quoted | (empty)               a backslash escapes the next character
     value     := quoted ["*"] | unquoted               unquoted: up to whitespace or an unescaped ")"
+    comparison:= (">" | ">=" | "<" | "<=") bound       bound: characters but whitespace and ( ) [ ] { } " \
+    range     := ("[" | "{") bound "TO" bound ("]" | "}")    TO in any case, whitespace around it; [ ] include
+                                                       the bound, { } exclude it, a bound * is open
     operators := and | or | not                        case-insensitive, standing alone
+
+A range or a comparison is a Shoal extension. An unquoted value that starts with ``[`` or ``{`` but is not a
+whole range is an ordinary value, as before; one that starts with ``<`` or ``>`` is a comparison (quote it to
+search its text).
 
 Whitespace is exactly the four characters the AST's renderer escapes (space, tab, CR, LF); any
 other character, however it looks, is part of the word it touches. Offsets are ``str`` indices
@@ -16,14 +25,15 @@ quoted, is a term of ``FREE_TEXT_TYPE`` (``search-term``), as words typed into a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from shoal.errors import QueryError
-from shoal.query.ast import Match, Span, Term
+from shoal.query.ast import Match, Range, Span, Term, quote_value
 
 WHITESPACE = frozenset(" \t\r\n")
-_NAME_STOPS = WHITESPACE | frozenset('();:="')  # end a type or context name
+_NAME_STOPS = WHITESPACE | frozenset('();:="<>')  # end a type or context name
 _VALUE_STOPS = WHITESPACE | frozenset(")")  # end an unquoted value
 _ESCAPE_HINTS = {
     "(": "escape it as \\( or quote the value",
@@ -32,6 +42,12 @@ _ESCAPE_HINTS = {
 }
 FREE_TEXT_TYPE = "search-term"
 _GROUPING_HINT = "escape a literal ( as \\(; to group, put parentheses around whole terms: (title:a or title:b)"
+
+
+_BOUND = r'[^ \t\r\n()\[\]{}"\\]+'
+BOUND = re.compile(_BOUND)
+RANGE = re.compile(rf"([\[{{])[ \t\r\n]*({_BOUND})[ \t\r\n]+TO[ \t\r\n]+({_BOUND})[ \t\r\n]*([\]}}])", re.IGNORECASE)
+OPEN_BOUND = "*"
 
 
 class TokenKind(Enum):
@@ -48,6 +64,18 @@ _OPERATOR_WORDS = {"and": TokenKind.AND, "or": TokenKind.OR, "not": TokenKind.NO
 
 
 @dataclass(frozen=True, slots=True)
+class RangeParts:
+    """The bounds of a range or comparison as written (None: open) and where each sits (None: open)."""
+
+    low: str | None
+    high: str | None
+    include_low: bool
+    include_high: bool
+    low_span: Span | None
+    high_span: Span | None
+
+
+@dataclass(frozen=True, slots=True)
 class TermParts:
     """The unescaped pieces of one ``type[;context](:|=)value`` term and where each one sits."""
 
@@ -59,9 +87,15 @@ class TermParts:
     quoted: bool
     type_span: Span
     context_span: Span | None  # the context's text, quotes included; ``;`` excluded
-    value_span: Span  # the value's text, quotes and trailing ``*`` included
+    value_span: Span  # the value's text, quotes and trailing ``*`` included (a range's: all of it)
+    range: RangeParts | None = None  # set for a range or comparison; ``value`` is then its text
 
-    def to_term(self, span: Span) -> Term:
+    def to_term(self, span: Span) -> Term | Range:
+        if self.range is not None:
+            bounds = self.range
+            return Range(
+                self.type, bounds.low, bounds.high, bounds.include_low, bounds.include_high, self.context, span
+            )
         return Term(self.type, self.match, self.value, self.context, self.prefix, span)
 
 
@@ -124,7 +158,7 @@ class _Scanner:
         type_name = self._name()
         type_span = Span(start, self.pos)
         separator = self._peek()
-        if separator not in (";", ":", "="):
+        if separator not in (";", ":", "=", "<", ">") or (separator in "<>" and type_span.start == type_span.end):
             return self._operator_or_bare_word(start, separator)
         if type_span.start == type_span.end:
             raise QueryError(
@@ -138,14 +172,76 @@ class _Scanner:
             context = self._quoted() if self._peek() == '"' else self._name()
             context_span = Span(context_start, self.pos)
             self._expect_operator_after_context(start)
-        match = Match(self._peek())
-        self.pos += 1
+        match = Match.WORDS
+        if self._peek() not in "<>":
+            match = Match(self._peek())
+            self.pos += 1
         value_start = self.pos
-        value, prefix, quoted = self._value(start)
+        bounds = self._range(start)
+        if bounds is not None:
+            value, prefix, quoted = self.text[value_start : self.pos], False, False
+        else:
+            value, prefix, quoted = self._value(start)
         parts = TermParts(
-            type_name, context, match, value, prefix, quoted, type_span, context_span, Span(value_start, self.pos)
+            type_name,
+            context,
+            match,
+            value,
+            prefix,
+            quoted,
+            type_span,
+            context_span,
+            Span(value_start, self.pos),
+            bounds,
         )
         return Token(TokenKind.TERM, Span(start, self.pos), self.text[start : self.pos], parts)
+
+    def _range(self, term_start: int) -> RangeParts | None:
+        """The range or comparison at the current position, if the value is one (the lexer's docstring)."""
+        char = self._peek()
+        if char in ("<", ">"):
+            return self._comparison(term_start)
+        if char not in ("[", "{") or (found := RANGE.match(self.text, self.pos)) is None:
+            return None
+        if found.end() < len(self.text) and self.text[found.end()] not in _VALUE_STOPS:
+            return None  # not a whole range: an ordinary value, as before ranges existed
+        self.pos = found.end()
+        low, high = found.group(2), found.group(3)
+        return RangeParts(
+            None if low == OPEN_BOUND else low,
+            None if high == OPEN_BOUND else high,
+            found.group(1) == "[" or low == OPEN_BOUND,
+            found.group(4) == "]" or high == OPEN_BOUND,
+            None if low == OPEN_BOUND else Span(found.start(2), found.end(2)),
+            None if high == OPEN_BOUND else Span(found.start(3), found.end(3)),
+        )
+
+    def _comparison(self, term_start: int) -> RangeParts:
+        operator_start = self.pos
+        self.pos += 2 if self.text.startswith(("<=", ">="), self.pos) else 1
+        operator = self.text[operator_start : self.pos]
+        found = BOUND.match(self.text, self.pos)
+        name = self.text[term_start:operator_start].rstrip(":=")
+        if found is None or found.group() == OPEN_BOUND:
+            raise QueryError(
+                f"missing value after '{operator}'",
+                operator_start,
+                self.pos,
+                f"put a number or a day right after it, e.g. {name}{operator}8000; "
+                f'to search the text, quote it: {name}:"{operator}…"',
+            )
+        self.pos = found.end()
+        if (after := self._peek()) and after not in _VALUE_STOPS:
+            raise QueryError(
+                f"unexpected '{after}' in the value after '{operator}'",
+                self.pos,
+                self.pos + 1,
+                f'a comparison takes a number or a day; to search the text, quote it: {name}:"{operator}…"',
+            )
+        bound, span = found.group(), Span(found.start(), found.end())
+        if operator[0] == ">":
+            return RangeParts(bound, None, operator == ">=", True, span, None)
+        return RangeParts(None, bound, True, operator == "<=", None, span)
 
     def _operator_or_bare_word(self, start: int, stop: str) -> Token:
         word = self.text[start : self.pos]
@@ -156,12 +252,18 @@ class _Scanner:
                 self.pos + 1,
                 f'write type:"value", e.g. {word}:"…"',
             )
-        kind = _OPERATOR_WORDS.get(word.lower())
+        kind = _OPERATOR_WORDS.get(word.lower()) if word else None
         if kind is None and self.free_text:
             return self._free_word(start)
         if kind is None:
+            while stop in ("<", ">") and (char := self._peek()) and char not in _VALUE_STOPS:
+                self.pos += 1  # a word that starts with a comparison: quote the whole of it
+            word = self.text[start : self.pos]
             raise QueryError(
-                f"expected type:value, found '{word}'", start, self.pos, f"write type:value, e.g. search-term:{word}"
+                f"expected type:value, found '{word}'",
+                start,
+                self.pos,
+                f"write type:value, e.g. search-term:{quote_value(word)}",
             )
         return Token(kind, Span(start, self.pos), word)
 
@@ -175,7 +277,7 @@ class _Scanner:
 
     def _expect_operator_after_context(self, term_start: int) -> None:
         char = self._peek()
-        if char in (":", "="):
+        if char in (":", "=", "<", ">"):
             return
         if char in (";", '"'):
             raise QueryError(f"unexpected '{char}' in the context", self.pos, self.pos + 1, f"escape it as \\{char}")

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterator, Sequence
 
 from shoal.model import IPNetwork, Item, Report
 from shoal.query.words import split_words
 from shoal.store.plan import (
     IPV4_MAPPED,
+    NUMBER_DIGITS,
     AllOf,
     AnyOf,
     DateRange,
+    DayRange,
     Everything,
     Exact,
     HasContext,
     HostName,
     IpRange,
     NoneOf,
+    NumberRange,
     Plan,
     ReportId,
     Words,
@@ -79,7 +83,18 @@ def item_holds(plan: Plan, item: Item) -> bool:
         case Words(item_type, context, words, slop, prefix):
             typed = item_type in (None, item.type) and context in (None, item.context)
             return typed and phrase(words_of(item.value), words, slop, prefix)
+        case NumberRange(item_type, context, first, last):
+            typed = item.type == item_type and context in (None, item.context) and NUMBER.fullmatch(item.value)
+            return bool(typed) and (first or 0) <= int(item.value) and (last is None or int(item.value) <= last)
+        case DayRange(item_type, context, first, last):
+            typed = item.type == item_type and context in (None, item.context) and DAY.fullmatch(item.value)
+            after_first = first is None or item.value >= first.isoformat()
+            return bool(typed) and after_first and (last is None or item.value <= last.isoformat())
     return False
+
+
+NUMBER = re.compile(f"0|[1-9][0-9]{{0,{NUMBER_DIGITS - 1}}}")  # plan.NumberRange: the numbers a range compares
+DAY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def in_network(value: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:

@@ -5,11 +5,11 @@ Every rule of the query language that is not about one engine lives here, once: 
 is split into words (``shoal.query.words``). An engine compiles the plan through a table from node type to
 its own output (``store/embedded/compile.py`` → tantivy queries, ``store/clickhouse/compile.py`` → SQL).
 
-    Plan := Words | Exact | HasContext | HostName | IpRange | DateRange | ReportId | AllOf | AnyOf
-            | NoneOf | Everything | Nothing
+    Plan := Words | Exact | HasContext | HostName | IpRange | NumberRange | DayRange | DateRange | ReportId
+            | AllOf | AnyOf | NoneOf | Everything | Nothing
 
-Item-level nodes (``Words``, ``Exact``, ``HasContext``, ``HostName``, ``IpRange``) select the reports that
-hold at least one item meeting them; ``type=None`` means an item of any type.
+Item-level nodes (``Words``, ``Exact``, ``HasContext``, ``HostName``, ``IpRange``, ``NumberRange``, ``DayRange``)
+select the reports that hold at least one item meeting them; ``type=None`` means an item of any type.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shoal.model import PORT_TYPES, host_key
-from shoal.query.ast import And, Expr, Match, Not, Or, Term
-from shoal.query.check import CONTEXT_KEYWORDS
+from shoal.query.ast import And, Expr, Match, Not, Or, Range, Term
+from shoal.query.check import CONTEXT_KEYWORDS, DAYS, TYPE_RULES, inclusive_bounds
 from shoal.query.words import split_words
 from shoal.store.base import Filters, IPNetwork
 
@@ -81,7 +81,34 @@ class IpRange:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberRange:
+    """An item of ``type`` whose value is a whole number written canonically (decimal digits, no leading zero, at
+    most NUMBER_DIGITS of them) from ``first`` to ``last`` (inclusive; None: unbounded)."""
+
+    type: str
+    context: str | None
+    first: int | None
+    last: int | None
+
+
+NUMBER_DIGITS = 19  # a value with more digits is not a number to a range (every engine alike)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """An item of ``type`` whose value is a day written YYYY-MM-DD (digits and dashes) from ``first`` to ``last``
+    (inclusive; None: unbounded): days compare as their text does."""
+
+    type: str
+    context: str | None
+    first: dt.date | None
+    last: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
 class DateRange:
+    """The report's date from ``first`` to ``last``."""
+
     first: dt.date | None  # inclusive
     last: dt.date | None  # inclusive
 
@@ -126,6 +153,8 @@ Plan = (
     | HasContext
     | HostName
     | IpRange
+    | NumberRange
+    | DayRange
     | DateRange
     | ReportId
     | AllOf
@@ -134,7 +163,7 @@ Plan = (
     | Everything
     | Nothing
 )
-ItemNode = Words | Exact | HasContext | HostName | IpRange
+ItemNode = Words | Exact | HasContext | HostName | IpRange | NumberRange | DayRange
 
 
 def lower(filters: Filters) -> Plan:
@@ -162,6 +191,8 @@ class Lowering:
     def lower(self, expr: Expr) -> Plan:
         if isinstance(expr, Term):
             return self.term(expr)
+        if isinstance(expr, Range):
+            return value_range(expr)
         if isinstance(expr, Not):
             return NoneOf(self.lower(expr.child))
         if isinstance(expr, And):
@@ -193,6 +224,18 @@ class Lowering:
         if not words:
             return Nothing()  # the checker refuses such a term; an engine never sees an empty phrase
         return Words(item_type, term.context, words, 0 if term.prefix or len(words) == 1 else self.slop, term.prefix)
+
+
+def value_range(node: Range) -> Plan:
+    """A checked range as the numbers or days it holds."""
+    bounds = inclusive_bounds(node)
+    if bounds is None:
+        return Nothing()  # the checker refuses an empty range; an engine never sees one
+    first, last = bounds
+    rule = TYPE_RULES[node.type]
+    if rule.ranges == DAYS:
+        return DayRange(node.type, node.context, first, last)  # type: ignore[arg-type]
+    return NumberRange(node.type, node.context, first, rule.largest if last is None else last)  # type: ignore[arg-type]
 
 
 IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # where engines index IPv4 addresses among IPv6 ones

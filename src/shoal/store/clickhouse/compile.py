@@ -31,9 +31,11 @@ from shoal.store.base import Filters, IPNetwork, day_number
 from shoal.store.clickhouse import tokens
 from shoal.store.clickhouse.schema import Layout, address16_of, check_dataset
 from shoal.store.plan import (
+    NUMBER_DIGITS,
     AllOf,
     AnyOf,
     DateRange,
+    DayRange,
     Everything,
     Exact,
     HasContext,
@@ -41,6 +43,7 @@ from shoal.store.plan import (
     IpRange,
     NoneOf,
     Nothing,
+    NumberRange,
     Plan,
     ReportId,
     Words,
@@ -127,6 +130,24 @@ class Compiler:
         first, last = address_range(plan.network)
         return self.items(*self.kind("ip", plan.context), f"address >= {first}", f"address <= {last}")
 
+    def number_range(self, plan: NumberRange) -> str:
+        """Items whose value is a canonical number (plan.NumberRange) within the bounds."""
+        tests = [f"match(value, '^(0|[1-9][0-9]{{0,{NUMBER_DIGITS - 1}}})$')"]
+        if plan.first is not None:
+            tests.append(f"toUInt64OrZero(value) >= {plan.first}")
+        if plan.last is not None:
+            tests.append(f"toUInt64OrZero(value) <= {plan.last}")
+        return self.items(*self.kind(plan.type, plan.context), *tests)
+
+    def day_range(self, plan: DayRange) -> str:
+        """Items whose value is a day (plan.DayRange) within the bounds: YYYY-MM-DD compares as text."""
+        tests = ["match(value, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')"]
+        if plan.first is not None:
+            tests.append(f"value >= {literal(plan.first.isoformat())}")
+        if plan.last is not None:
+            tests.append(f"value <= {literal(plan.last.isoformat())}")
+        return self.items(*self.kind(plan.type, plan.context), *tests)
+
     def date_range(self, plan: DateRange) -> str:
         bounds = []
         if plan.first is not None:
@@ -187,6 +208,15 @@ class TokenCompiler(Compiler):
         if plan.context == "":
             return checked(has_any(wanted), super().host_name(plan))
         return has_any(wanted)
+
+    def number_range(self, plan: NumberRange) -> str:
+        """A range of at most SMALL_RANGE numbers is the OR of their value tokens (exact but in the empty context);
+        a wider one is compared on the items."""
+        first = plan.first or 0
+        if plan.last is None or plan.last - first >= SMALL_RANGE:
+            return super().number_range(plan)
+        values = [tokens.value(plan.type, plan.context or None, str(n)) for n in range(first, plan.last + 1)]
+        return has_any(values) if plan.context != "" else checked(has_any(values), super().number_range(plan))
 
     def addresses(self, plan: IpRange) -> str:
         if plan.context is None:  # the scanned address, or another ip item (then checked on the items)
@@ -259,13 +289,17 @@ PORTABLE: dict[type, Rule] = {
     HasContext: Compiler.has_context,
     HostName: Compiler.host_name,
     IpRange: Compiler.ip_range,
+    NumberRange: Compiler.number_range,
+    DayRange: Compiler.day_range,
     DateRange: Compiler.date_range,
     ReportId: lambda compiler, plan: f"id = {literal(plan.id)}",
     Everything: lambda compiler, plan: "1",
     Nothing: lambda compiler, plan: "0",
 }
+SMALL_RANGE = 64  # numbers: at most this many in a range are asked of the tokens, one each (modern dialect)
 MODERN: dict[type, Rule] = {
     **PORTABLE,
+    NumberRange: TokenCompiler.number_range,
     Words: TokenCompiler.words,
     Exact: TokenCompiler.exact,
     HasContext: TokenCompiler.has_context,

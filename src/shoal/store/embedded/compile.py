@@ -6,6 +6,7 @@ reports that hold the type under a named context too."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +28,11 @@ from shoal.store.embedded.schema import (
 )
 from shoal.store.embedded.shards import Kinds
 from shoal.store.plan import (
+    NUMBER_DIGITS,
     AllOf,
     AnyOf,
     DateRange,
+    DayRange,
     Everything,
     Exact,
     HasContext,
@@ -37,6 +40,7 @@ from shoal.store.plan import (
     IpRange,
     NoneOf,
     Nothing,
+    NumberRange,
     Plan,
     ReportId,
     Words,
@@ -162,6 +166,18 @@ class Compiler:
             self.schema, "ipc", regex_literal(plan.context + TYPE_SEP + bits[:prefix_length]) + "[01]*"
         )
 
+    def number_range(self, plan: NumberRange) -> Query:
+        pattern = number_pattern(plan.first or 0, plan.last if plan.last is not None else 10**NUMBER_DIGITS - 1)
+        return self.by_context(plan.type, plan.context, lambda key: self.values_matching(key, pattern))
+
+    def day_range(self, plan: DayRange) -> Query:
+        pattern = day_pattern(plan.first, plan.last)
+        return self.by_context(plan.type, plan.context, lambda key: self.values_matching(key, pattern))
+
+    def values_matching(self, key: str, pattern: str) -> Query:
+        """Reports with an ``exact`` term under ``key`` whose value matches the regex ``pattern`` (all of it)."""
+        return Query.regex_query(self.schema, "exact", regex_literal(key + TYPE_SEP) + pattern)
+
     def date_range(self, plan: DateRange) -> Query:
         keys = day_range(day_number(plan.first) if plan.first else None, day_number(plan.last) if plan.last else None)
         if keys is None:
@@ -180,6 +196,8 @@ RULES: dict[type, Callable[[Compiler, Any], Query]] = {
     HasContext: Compiler.has_context,
     HostName: Compiler.host_name,
     IpRange: Compiler.ip_range,
+    NumberRange: Compiler.number_range,
+    DayRange: Compiler.day_range,
     DateRange: Compiler.date_range,
     ReportId: lambda compiler, plan: Query.term_query(compiler.schema, "id", plan.id),
     Everything: lambda compiler, plan: Query.all_query(),
@@ -212,6 +230,74 @@ def ip_range(schema: tantivy.Schema, field: str, network: IPNetwork) -> Query:
     return Query.range_query(
         schema, field, FieldType.IpAddr, str(network.network_address), str(network.broadcast_address)
     )
+
+
+# Ranges of values (``port-tcp:[1 TO 1024]``, ``cert-not-after:<2027-01-01``) are one regex over the ``exact``
+# terms of the type: tantivy walks its term dictionary with the automaton, so a range costs about what its matching
+# terms do (BENCHMARKS.md, "Ranges": within 1.3x of the OR of the same terms, and no field of its own to index).
+
+
+def number_pattern(first: int, last: int) -> str:
+    """A regex matching the decimal numbers from ``first`` to ``last`` written without leading zeros."""
+    parts = []
+    for length in range(len(str(first)), len(str(last)) + 1):
+        low, high = max(first, 10 ** (length - 1) if length > 1 else 0), min(last, 10**length - 1)
+        if low <= high:
+            parts += [_render(classes) for classes in fixed_width(str(low), str(high))]
+    return "(" + "|".join(parts) + ")"
+
+
+def day_pattern(first: dt.date | None, last: dt.date | None) -> str:
+    """A regex matching the days (YYYY-MM-DD) from ``first`` to ``last`` (None: unbounded)."""
+    low = first.isoformat().replace("-", "") if first else "0" * 8
+    high = last.isoformat().replace("-", "") if last else "9" * 8
+    return "(" + "|".join(_render(classes, dashes=(4, 6)) for classes in fixed_width(low, high)) + ")"
+
+
+def fixed_width(low: str, high: str) -> list[list[str]]:
+    """Patterns, one character class per position, matching the digit strings as long as ``low`` and ``high`` (of
+    equal length, ``low`` ≤ ``high``) from ``low`` to ``high``; each of the result's strings matches a block."""
+    shared = 0
+    while shared < len(low) and low[shared] == high[shared]:
+        shared += 1
+    prefix, low, high = list(low[:shared]), low[shared:], high[shared:]
+    if not low:
+        return [prefix]
+    rest = len(low) - 1
+    patterns: list[list[str]] = []
+    first, last = int(low[0]), int(high[0])
+    if low[1:] != "0" * rest:  # the block of low's first digit, from low up
+        patterns += [prefix + pattern for pattern in fixed_width(low, low[0] + "9" * rest)]
+        first += 1
+    whole_last = high[1:] == "9" * rest
+    if not whole_last:
+        last -= 1
+    if first <= last:
+        patterns.append(prefix + [_digits(first, last)] + ["[0-9]"] * rest)
+    if not whole_last:  # the block of high's first digit, up to high
+        patterns += [prefix + pattern for pattern in fixed_width(high[0] + "0" * rest, high)]
+    return patterns
+
+
+def _digits(first: int, last: int) -> str:
+    return str(first) if first == last else f"[{first}-{last}]"
+
+
+def _render(classes: list[str], dashes: tuple[int, ...] = ()) -> str:
+    """The pattern of one block; a run of any digits is written once with its count (``[0-9]{3}``)."""
+    out: list[str] = []
+    run = 0
+    for index, part in enumerate(classes):
+        if part == "[0-9]" and index not in dashes:
+            run += 1
+            continue
+        out.append(_run(run) + ("-" if index in dashes else "") + part)
+        run = 0
+    return "".join(out) + _run(run)
+
+
+def _run(count: int) -> str:
+    return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
 
 
 def compile_filters(schema: tantivy.Schema, filters: Filters, kinds: Kinds, hide_superseded: bool = False) -> Query:
