@@ -25,7 +25,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, RDNS, SUPERSEDES, Item, Report
+from shoal.model import CT, DATASET_TABLE, DOMAINS, PROTOCOLS, RDNS, SUPERSEDES, Item, Report
 from shoal.store.base import Store
 from shoal.tokens import TokenStore
 from tests.corpus import CORPUS
@@ -37,10 +37,13 @@ OPTION_PARAMS = {"date_from": "from", "date_to": "to"}  # Filters fields the API
 Request = tuple[str, list[tuple[str, str]]]
 
 
+RELEASED_DATASETS = (PROTOCOLS, DOMAINS, CT, RDNS)  # the datasets of the release that wrote the fixture
+
+
 def released_reports() -> Iterator[Report]:
     from tests.generated import generated_reports
 
-    for dataset in DATASETS:
+    for dataset in RELEASED_DATASETS:
         for report in CORPUS:
             yield dataclasses.replace(report, dataset=dataset)
     yield Report(
@@ -120,7 +123,7 @@ def released_requests() -> list[Request]:
     """Every request the fixture answers: the conformance cases on every dataset, and searches, pages and
     summaries over the generated reports."""
     requests: list[Request] = []
-    for dataset in DATASETS:
+    for dataset in RELEASED_DATASETS:
         path = DATASET_TABLE[dataset].path
         for expression, options, _ in SEARCH_CASES:
             params = [("expression", expression)] if expression else []
