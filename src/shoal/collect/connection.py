@@ -71,7 +71,8 @@ class Stream(asyncio.Protocol):
     for the transport's buffer to drain). Lighter than asyncio's streams — no reader, writer and future per read —
     which matters at thousands of connections a second. Reading pauses while more than READ_CAP bytes wait unread."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop  # kept: asking asyncio for the running loop costs a system call (getpid) each time
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.eof = False  # the peer closed its side, or the connection is lost
@@ -115,9 +116,8 @@ class Stream(asyncio.Protocol):
 
     async def _wait(self, deadline: float) -> None:
         """Until something happens on the connection; TimeoutError at ``deadline`` (the event loop's clock)."""
-        loop = asyncio.get_running_loop()
-        waiter = self.waiter = loop.create_future()
-        timer = loop.call_at(deadline, _expire, waiter)
+        waiter = self.waiter = self.loop.create_future()
+        timer = self.loop.call_at(deadline, _expire, waiter)
         try:
             await waiter
         finally:
@@ -189,7 +189,7 @@ class Connection:
         return None if self._tls is None else self._tls.session
 
     def _deadline(self, timeout: float) -> float:
-        return asyncio.get_running_loop().time() + timeout
+        return self.stream.loop.time() + timeout
 
     async def send(self, data: bytes) -> None:
         if self._tls is not None:
@@ -298,7 +298,8 @@ class Connector:
             self.connects += 1
             started = time.perf_counter()
             async with asyncio.timeout(self.timeouts.connect):
-                _, stream = await asyncio.get_running_loop().create_connection(Stream, ip, port)
+                loop = asyncio.get_running_loop()
+                _, stream = await loop.create_connection(lambda: Stream(loop), ip, port)
         except (OSError, TimeoutError) as exc:
             release()
             raise PortClosed(f"{ip}:{port}: {exc or type(exc).__name__}") from exc
