@@ -14,7 +14,9 @@ collector runs on the other. Every address and port scanned is one this script o
 
 Each scan runs in a process of its own (``--scan``). ``--peer DIR`` measures the collector of another checkout
 (DIR/src, e.g. main) in the same run, interleaved with this one's, against the same listeners: the table gives
-both, their ratio, and the connections each spent per service. Not part of the test suite: run it by hand.
+both, their ratio, and the connections each spent per service. Then each protocol alone (every listener of one
+port): the collector's CPU time per identified service, interleaved the same way. Not part of the test suite: run
+it by hand.
 """
 
 from __future__ import annotations
@@ -249,18 +251,18 @@ class CountingSink:
         self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
 
 
-def scan_rate(addresses: int, identify: bool) -> dict[str, object]:
-    """ip:ports per second over every listener (discovery only, or with identification): per second of wall
-    time, and per second of this process's CPU time (what one free core would do, whatever else runs); the
+def scan_rate(addresses: int, identify: bool, ports: Sequence[int] = SERVICE_PORTS) -> dict[str, object]:
+    """ip:ports per second over the listeners of ``ports`` (discovery only, or with identification): per second of
+    wall time, and per second of this process's CPU time (what one free core would do, whatever else runs); the
     connections opened and the services identified."""
     sink = CountingSink()
     collector = Collector(POLICY, ScanSettings(**{**SETTINGS_FIELDS, "identify": identify}), sink)
     last = list(NETWORK.hosts())[addresses - 1]
     networks = list(ipaddress.summarize_address_range(next(NETWORK.hosts()), last))
     started, cpu_started = time.perf_counter(), time.process_time()
-    stats = run_event_loop(collector.scan(networks, SERVICE_PORTS))
+    stats = run_event_loop(collector.scan(networks, ports))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    expected = addresses * len(SERVICE_PORTS)
+    expected = addresses * len(ports)
     if stats.open_ports != expected:
         raise SystemExit(f"expected {expected} open ports, found {stats.open_ports}: is the listener process up?")
     return {
@@ -296,11 +298,11 @@ def latencies(runs: int) -> dict[str, list[float]]:
     return run_event_loop(measure())
 
 
-def measured(checkout: Path, mode: str, args: argparse.Namespace) -> Any:
-    """One measure (``discovery``, ``identify`` or ``latency``) by the collector of ``checkout``, in a process of
-    its own (its ``src`` first on the path)."""
+def measured(checkout: Path, mode: str, args: argparse.Namespace, port: int | None = None) -> Any:
+    """One measure (``discovery``, ``identify``, ``protocol`` — identify the listeners of ``port`` alone — or
+    ``latency``) by the collector of ``checkout``, in a process of its own (its ``src`` first on the path)."""
     command = [sys.executable, __file__, "--scan", mode, "--addresses", str(args.addresses)]
-    command += ["--latency-runs", str(args.latency_runs)]
+    command += ["--latency-runs", str(args.latency_runs), *(["--port", str(port)] if port else [])]
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
     if args.no_follow_ups:
         env["SHOAL_BENCH_NO_FOLLOW_UPS"] = "1"
@@ -331,17 +333,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peer", type=Path, help="another checkout whose collector is measured, interleaved")
     parser.add_argument("--no-follow-ups", action="store_true", help="scan without follow-ups (where known)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--scan", choices=("discovery", "identify", "latency"), help=argparse.SUPPRESS)
+    parser.add_argument("--scan", choices=("discovery", "identify", "protocol", "latency"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         run_event_loop(serve(args.addresses))
         return 0
     if args.scan:
-        result = (
-            latencies(args.latency_runs)
-            if args.scan == "latency"
-            else scan_rate(args.addresses, args.scan == "identify")
-        )
+        if args.scan == "latency":
+            result: Any = latencies(args.latency_runs)
+        elif args.scan == "protocol":
+            result = scan_rate(args.addresses, True, (args.port,))
+        else:
+            result = scan_rate(args.addresses, args.scan == "identify")
         print(json.dumps(result))
         return 0
     checkouts = {"this": Path(__file__).resolve().parents[1], **({"peer": args.peer.resolve()} if args.peer else {})}
@@ -351,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stdout=subprocess.PIPE,
         text=True,
     )
-    results: Results = {(label, mode): [] for label in checkouts for mode in ("discovery", "identify")}
+    modes = ("discovery", "identify", *(f"port {port}" for port in SERVICE_PORTS))
+    results: Results = {(label, mode): [] for label in checkouts for mode in modes}
     try:
         assert listeners.stdout is not None
         if listeners.stdout.readline().strip() != "ready":
@@ -362,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mode in ("discovery", "identify"):
                 for label, checkout in order:
                     results[label, mode].append(measured(checkout, mode, args))
+        for run in range(args.runs):
+            order = list(checkouts.items())[:: -1 if run % 2 else 1]
+            for port in SERVICE_PORTS:
+                for label, checkout in order:
+                    results[label, f"port {port}"].append(measured(checkout, "protocol", args, port))
         latency = {label: measured(checkout, "latency", args) for label, checkout in checkouts.items()}
         load_after = os.getloadavg()
     finally:
@@ -407,6 +417,23 @@ def report(
             )
     for label in checkouts:
         print(f"\nprotocols identified in the last run ({label}): {results[label, 'identify'][-1]['protocols']}")
+    print("\nEach protocol alone (discovery + identification), median µs of collector CPU per service:\n")
+    print("| protocol (port) | " + " | ".join(f"{label} µs | connections" for label in checkouts) + " | ratio |")
+    print("|---|" + "---:|---:|" * len(checkouts) + "---|")
+    for port in SERVICE_PORTS:
+        runs = {label: results[label, f"port {port}"] for label in checkouts}
+        name = next(iter(runs["this"][-1]["protocols"]), "?")
+        cells = [
+            f"{1e6 / statistics.median(run['cpu'] for run in runs[label]):.0f} | "
+            f"{statistics.median(run['connects'] for run in runs[label]) / args.addresses:.2f}"
+            for label in checkouts
+        ]
+        ratio = (
+            statistics.median(this["cpu"] / peer["cpu"] for this, peer in zip(runs["this"], runs["peer"], strict=True))
+            if "peer" in runs
+            else None
+        )
+        print(f"| {name} ({port}) | " + " | ".join(cells) + f" | {'—' if ratio is None else f'{ratio:.2f}'} |")
     print(
         "\n| protocol (usual port) | " + " | ".join(f"{label} median ms | {label} p95 ms" for label in checkouts) + " |"
     )

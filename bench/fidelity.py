@@ -62,6 +62,7 @@ NMAP_NAMES: dict[str, set[str]] = {
     "nut": {"nut", "ups"},
     "smtp": {"smtp", "submission"},
     "etcd": {"etcd-client", "etcd"},
+    "docker": {"docker"},
     "mqtt": {"mqtt"},
     "postgres": {"postgresql"},
     "amqp": {"amqp"},

@@ -39,6 +39,7 @@ declare -A PACKAGE_OF=(
     [/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server
     [/usr/sbin/nats-server]=nats-server
     [/usr/bin/etcd]=etcd-server
+    [/usr/sbin/dockerd]=docker.io
     [/usr/sbin/kamailio]=kamailio
     [/usr/sbin/danted]=dante-server
     [/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib]=gir1.2-gst-rtsp-server-1.0

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -125,6 +126,19 @@ def etcd(ip: str, port: int, folder: Path, tls: bool = False) -> Launch:
         certificate, key = certificate_for(folder, "etcd")
         command += ["--cert-file", str(certificate), "--key-file", str(key)]
     return running(command, ip, port, folder)
+
+
+@contextmanager
+def dockerd(ip: str, port: int, folder: Path) -> Iterator[Target]:
+    """Docker's engine with its API on ip:port over plain TCP (what the docker probe is for): no bridge, no
+    iptables rules, vfs storage, a containerd of its own; its run-time state in a short directory of /tmp (the
+    unix sockets there have at most 107 bytes of path)."""
+    with tempfile.TemporaryDirectory(prefix="shoal-docker-", dir="/tmp") as state:
+        command = [binary("/usr/sbin/dockerd"), "--host", f"tcp://{ip}:{port}", "--data-root", str(folder / "data")]
+        command += ["--exec-root", state, "--pidfile", str(folder / "dockerd.pid"), "--storage-driver", "vfs"]
+        command += ["--bridge", "none", "--iptables=false", "--ip6tables=false", "--containerd-namespace", "shoal"]
+        with running(command, ip, port, folder) as target:
+            yield target
 
 
 def zookeeper(ip: str, port: int, folder: Path) -> Launch:
@@ -758,5 +772,6 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("mosquitto-mqtts", "mqtts", 18883, partial(mosquitto, tls=True)),
     Daemon("redis-tls", "rediss", 6390, partial(redis, tls=True)),
     Daemon("etcd-tls", "etcd", 12379, partial(etcd, tls=True)),
+    Daemon("dockerd", "docker", 12375, dockerd),  # its API on a port that is not Docker's (2375)
 )
 DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}

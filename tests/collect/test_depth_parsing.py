@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from pathlib import Path
 
 import pytest
+from pytest import MonkeyPatch
 
 from shoal.collect.connection import Connector
 from shoal.collect.identify import follow_up
 from shoal.collect.policy import PolicyFileError, load_policy
+from shoal.collect.probes import http
 from shoal.collect.probes.base import Service
 from shoal.collect.probes.http import Page, Response, data_uri, icon_reference, is_icon, request_bytes, target_of
-from shoal.collect.probes.ssh import KEXINIT_LISTS, ProtocolError, Reader, host_key_algorithms, key_items, mpint
+from shoal.collect.probes.ssh import (
+    KEXINIT_LISTS,
+    ProtocolError,
+    Reader,
+    client_kexinit,
+    host_key_algorithms,
+    kexinit_lists,
+    key_items,
+    mpint,
+    string,
+)
 from shoal.collect.probes.tls import server_hello
 from shoal.model import Body, Item
 
@@ -40,6 +53,18 @@ def test_where_a_reference_leads(page: Page, reference: str, url: str | None, fo
     assert target[1] == followed
     if url is not None:
         assert target[0] == url
+
+
+PLAIN_OR_NOT = ["/favicon.ico", "/img/fav-1_2~3.png", "/a/b.c", "/", "/a/", "/a.", "/a..b", "/x/../y", "/a//b"]
+PLAIN_OR_NOT += ["/.well-known/i", "//elsewhere/x", "/a b", "/a%20b", "/a/.", "/.."]
+
+
+@pytest.mark.parametrize("page", [ADDRESS, NAMED, Page("http", "::1", 80), Page("http", "::ffff:192.0.2.1", 80)])
+@pytest.mark.parametrize("reference", PLAIN_OR_NOT)
+def test_plain_paths_lead_where_url_resolution_leads(page: Page, reference: str, monkeypatch: MonkeyPatch) -> None:
+    shortcut = target_of(page, reference)
+    monkeypatch.setattr(http, "PLAIN_PATH", re.compile("(?!)"))  # no path is plain: always resolved
+    assert shortcut == target_of(page, reference)
 
 
 @pytest.mark.parametrize("reference", ["ftp://192.0.2.10/", "mailto:a@example.org", "http://[::1", "http://x:99999/"])
@@ -124,6 +149,27 @@ def test_host_key_algorithms_one_per_key_type_at_most_six() -> None:
         "ssh-ed25519",
     ]
     assert len(host_key_algorithms(offered)) == 6
+
+
+def test_a_kexinit_is_parsed_once_and_its_lists_copied_into_ours() -> None:
+    lists = [b"curve25519-sha256,ecdh-sha2-nistp256", b"ssh-ed25519,rsa-sha2-512", b"aes128-ctr", b"aes256-ctr"]
+    lists += [b"hmac-sha2-256", b"hmac-sha2-512", b"none", b"none,zlib@openssh.com", b"", b""]
+    payload = bytes(16) + b"".join(string(names) for names in lists) + bytes(5)
+    offered = kexinit_lists(payload)
+    assert offered["mac_algorithms"] == ["hmac-sha2-512"] and offered["languages_client_to_server"] == []
+    assert offered.method is not None and offered.method.name == "curve25519-sha256"
+    ours = Reader(client_kexinit(offered, "curve25519-sha256", "rsa-sha2-512")[1:])
+    mine = kexinit_lists(ours.data)
+    assert [mine[name] for name in KEXINIT_LISTS] == [
+        ["curve25519-sha256"],
+        ["rsa-sha2-512"],
+        *(offered[name] for name in KEXINIT_LISTS[2:8]),
+        [],
+        [],
+    ]
+    assert ours.data[-5:] == bytes(5)  # no guessed packet follows; reserved
+    with pytest.raises(ProtocolError):
+        kexinit_lists(payload[:40])
 
 
 def test_key_items_and_messages_shorter_than_their_fields() -> None:

@@ -67,6 +67,11 @@ DEPTH: dict[str, list[tuple[str, str, str]]] = {
     ],
     "nats": [("version", "nats", r"2\.\d+\.\d+"), ("capability", "nats", "headers")],
     "etcd": [("version", "etcd", r"3\.\d+\.\d+")],
+    "dockerd": [
+        ("version", "docker", r"\d+\.\d+\.\d+\S*"),
+        ("protocol-version", "docker", r"API 1\.\d+"),
+        ("capability", "docker", "Os: linux"),
+    ],
     "clickhouse": [("version", "clickhouse", r"\d+\.\d+")],
     "gst-rtsp-server": [("capability", "rtsp", "PLAY"), ("http-header", "Server", "GStreamer RTSP server")],
     "kamailio": [("capability", "sip", "OPTIONS"), ("http-header", "Server", r"kamailio \(.*\)")],
@@ -175,6 +180,7 @@ PRODUCT_TAGS = {
     "vsftpd-ftps": "vsftpd",
     "redis-tls": "redis",
     "etcd-tls": "etcd",
+    "dockerd": "docker",
 }
 
 

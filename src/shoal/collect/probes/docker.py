@@ -8,10 +8,15 @@ from shoal.collect.probes import web
 from shoal.collect.probes.base import Service
 from shoal.model import Item
 
+NOT_FOUND = b'{"message":"page not found"}'  # the engine's answer to a path it has no route for (``GET /``)
+
 
 def recognizes(answer: bytes, usual_port: bool) -> bool:
-    head, _ = web.answer_of(answer)
-    return b"\r\napi-version:" in head or b"\r\nserver: docker/" in head or b"\r\ndocker-experimental:" in head
+    """The engine's headers (its API routes send them), or the JSON it answers a path it does not know with."""
+    head, body = web.answer_of(answer)
+    if b"\r\napi-version:" in head or b"\r\nserver: docker/" in head or b"\r\ndocker-experimental:" in head:
+        return True
+    return body.startswith(NOT_FOUND) and b"\r\ncontent-type: application/json" in head
 
 
 async def run(connection: Connection) -> Service | None:

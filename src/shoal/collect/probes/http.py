@@ -47,6 +47,9 @@ MAX_FAVICON_BYTES = 64 * 1024
 HEAD_BYTES = 16 * 1024  # read beyond a favicon's bytes: its TLS handshake and response head
 SAFE_PATH = "/%:@!$&'()*+,;=-._~"  # what a request path keeps as it is; anything else is percent-encoded
 SAFE_QUERY = SAFE_PATH + "?"
+PLAIN_PATH = re.compile(
+    r"/(?!/)[A-Za-z0-9_~/-]*(?:\.[A-Za-z0-9_~-]+)*"
+)  # /favicon.ico: no dot segment, nothing to quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,10 @@ def target_of(page: Page, reference: str) -> tuple[str, Page | None] | None:
     """Where ``reference`` (a Location, an icon's href) leads from ``page``: its absolute URL, and the page to
     request if it may be followed (the host visited, or an address; the caller checks the allow-list). None if
     it is not an http(s) URL."""
+    plain = PLAIN_PATH.fullmatch(reference) and "/." not in reference and "//" not in reference
+    if plain and (page.name or is_canonical(page.ip)):
+        here = Page(page.scheme, page.ip, page.port, page.name, reference)  # what the general case below gives
+        return here.url, here
     try:
         url = urljoin(page.url, reference.strip())
         parts = urlsplit(url)
@@ -229,6 +236,12 @@ def target_of(page: Page, reference: str) -> tuple[str, Page | None] | None:
     except ValueError:
         return url, None  # another host name: never resolved here, so never followed
     return url, Page(scheme, str(canonical(address)), port, None, path)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_canonical(ip: str) -> bool:
+    """Is ``ip`` written as the policy writes the address (so a URL naming it leads to the same Page)?"""
+    return str(canonical(ipaddress.ip_address(ip))) == ip
 
 
 class Elsewhere(Exception):

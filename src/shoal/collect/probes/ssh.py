@@ -16,7 +16,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -79,9 +79,6 @@ KEY_TYPES = {
     "ssh-ed448": "ssh-ed448",
 }
 FIXED_BITS = {"ssh-ed25519": 256, "ssh-ed448": 456, **{f"ecdsa-sha2-nistp{n}": n for n in (256, 384, 521)}}
-
-
-Offer = dict[str, list[str]]  # a KEXINIT's name-lists, by name
 
 
 class ProtocolError(ValueError):
@@ -212,18 +209,45 @@ KEY_EXCHANGES = (
 )
 
 
-def kexinit_lists(reader: Reader) -> Offer:
-    """The name-lists of a KEXINIT (after its 16-byte cookie)."""
-    reader.take(16)
-    return {name: reader.names() for name in KEXINIT_LISTS}
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A server's KEXINIT: its name-lists by name, and its bytes after the cookie as sent. A follow-up connection
+    compares what its server sends with ``sent`` instead of parsing it again; our KEXINIT copies ``shared``."""
+
+    lists: dict[str, list[str]]
+    sent: bytes  # the name-lists, first_kex_packet_follows and the reserved field
+    shared: bytes  # the cipher, MAC and compression lists (both ways), encoded: copied into our KEXINIT
+    method: KeyExchange | None = field(init=False)  # the first of KEY_EXCHANGES the server offers
+
+    def __post_init__(self) -> None:
+        offered = self.lists["kex_algorithms"]
+        object.__setattr__(self, "method", next((kex for kex in KEY_EXCHANGES if kex.name in offered), None))
+
+    def __getitem__(self, name: str) -> list[str]:
+        return self.lists[name]
+
+
+def kexinit_lists(payload: bytes) -> Offer:
+    """The name-lists of a KEXINIT (``payload``: after its message number, from its 16-byte cookie on)."""
+    lists: dict[str, list[str]] = {}
+    ends = []
+    position = 16
+    for name in KEXINIT_LISTS:
+        end = position + 4 + int.from_bytes(payload[position : position + 4], "big")
+        if end > len(payload):
+            raise ProtocolError("an SSH message shorter than its fields")
+        text = payload[position + 4 : end].decode("ascii", "replace")
+        lists[name] = text.split(",") if text else []
+        ends.append(end)
+        position = end
+    return Offer(lists, payload[16:], payload[ends[1] : ends[7]])
 
 
 def client_kexinit(offered: Offer, exchange: str, host_key_algorithm: str) -> bytes:
     """Our KEXINIT: the one exchange and host key algorithm chosen, and the server's own lists for the rest (so
-    they match, whatever the server supports)."""
-    lists = [[exchange], [host_key_algorithm], *(offered[name] for name in KEXINIT_LISTS[2:8]), [], []]
-    body = b"".join(string(",".join(names).encode()) for names in lists)
-    return bytes((MSG_KEXINIT,)) + secrets.token_bytes(16) + body + b"\x00" + bytes(4)
+    they match, whatever the server supports); no languages."""
+    chosen = string(exchange.encode()) + string(host_key_algorithm.encode())
+    return bytes((MSG_KEXINIT,)) + secrets.token_bytes(16) + chosen + offered.shared + bytes(8) + b"\x00" + bytes(4)
 
 
 def host_key_algorithms(offered: Offer) -> list[str]:
@@ -236,14 +260,10 @@ def host_key_algorithms(offered: Offer) -> list[str]:
     return list(chosen.values())
 
 
-def key_exchange(offered: Offer) -> KeyExchange | None:
-    return next((method for method in KEY_EXCHANGES if method.name in offered["kex_algorithms"]), None)
-
-
 def opening(offered: Offer, algorithm: str) -> tuple[KeyExchange, bytes]:
     """The exchange chosen for a server's lists, and our KEXINIT (asking for ``algorithm``) and first exchange
     message, as packets to send."""
-    method = key_exchange(offered)
+    method = offered.method
     if method is None:
         raise ProtocolError("no key exchange method in common")
     return method, packet(client_kexinit(offered, method.name, algorithm)) + packet(method.start())
@@ -292,13 +312,18 @@ def algorithm_items(offered: Offer) -> list[Item]:
     return [*items, Item("hassh-server", hashlib.md5(algorithms.encode(), usedforsecurity=False).hexdigest())]
 
 
-async def server_algorithms(connection: Connection, after_identification: bytes) -> tuple[PacketReader, Offer]:
-    """Read the server's KEXINIT: the stream of its messages, and its lists."""
+async def server_algorithms(
+    connection: Connection, after_identification: bytes, known: Offer | None = None
+) -> tuple[PacketReader, Offer]:
+    """Read the server's KEXINIT: the stream of its messages, and its lists (``known`` itself if the server sent
+    the same lists again)."""
     stream = PacketReader(connection, after_identification)
     number, reader = await stream.message()
     if number != MSG_KEXINIT:
         raise ProtocolError(f"SSH message {number} instead of KEXINIT")
-    return stream, kexinit_lists(reader)
+    if known is not None and reader.data[16:] == known.sent:
+        return stream, known
+    return stream, kexinit_lists(reader.data)
 
 
 def recognizes(banner: bytes, usual_port: bool) -> bool:
@@ -327,7 +352,7 @@ async def converse(connection: Connection, banner: bytes) -> Service | None:
         stream, offered = await server_algorithms(connection, rest)
         service.items += algorithm_items(offered)
         algorithms = host_key_algorithms(offered)
-        if algorithms and key_exchange(offered) is not None:
+        if algorithms and offered.method is not None:
             method, data = opening(offered, algorithms[0])
             await connection.send(data)
             service.items += key_items(await host_key(stream, method))
@@ -351,8 +376,8 @@ def other_host_keys(service: Service, first: Connection, offered: Offer, algorit
             try:
                 await connection.send(IDENTIFICATION + data)
                 line, rest = await identification(connection, await connection.receive(line_complete))
-                stream, now_offered = await server_algorithms(connection, rest)
-                if not line.startswith(b"SSH-") or key_exchange(now_offered) != method:
+                stream, now_offered = await server_algorithms(connection, rest, offered)
+                if not line.startswith(b"SSH-") or now_offered.method != method:
                     return  # another server now, or other lists: what was sent no longer fits
                 service.items += key_items(await host_key(stream, method))
             finally:
