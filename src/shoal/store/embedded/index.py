@@ -13,7 +13,8 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
+from operator import itemgetter
 from pathlib import Path
 
 import orjson
@@ -78,7 +79,7 @@ class ReportIndex:
         return view.restrict(compile_filters(self.schema, filters, view.kinds, hide_superseded=hide))
 
     def known_types(self) -> frozenset[str]:
-        return self.view().kinds.types()
+        return self.shards.kinds().types()
 
     # -- searching --------------------------------------------------------------------------------------------
 
@@ -109,7 +110,7 @@ class ReportIndex:
         results = view.map(lambda searcher: searcher.search(query, offset + limit, True, "sort", 0, Order.Desc))
         total = sum(result.count for result in results)
         shards = [[(key, shard, address) for key, address in result.hits] for shard, result in enumerate(results)]
-        return total, list(islice(heapq.merge(*shards, key=descending), offset, offset + limit))
+        return total, newest_first_of(shards)[offset : offset + limit]
 
     def hits_of(self, view: View, ids: list[str]) -> list[Hit]:
         """The reports with these ids, newest first (each looked for in its own shard)."""
@@ -127,7 +128,7 @@ class ReportIndex:
             return [(key, shard, address) for key, address in result.hits]
 
         found = view.map_shards(find)
-        return list(heapq.merge(*found, key=descending))
+        return newest_first_of(found)
 
     def newest_ids(self, view: View, filters: Filters) -> list[str] | None:
         """With most_recent over filters the latest index answers: every newest report's id, newest first."""
@@ -249,6 +250,12 @@ class ReportIndex:
 
 def descending(hit: Hit) -> int:
     return -hit[0]
+
+
+def newest_first_of(shards: list[list[Hit]]) -> list[Hit]:
+    """The shards' newest-first lists as one, newest first; equal keys in shard order (as ``heapq.merge``). A
+    stable sort of the concatenation merges the sorted runs in C, with no Python call per hit."""
+    return sorted(chain.from_iterable(shards), key=itemgetter(0), reverse=True)
 
 
 def stored(view: View, hit: Hit) -> bytes:

@@ -29,7 +29,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -194,41 +194,53 @@ class Shards:
         except ValueError as exc:
             raise StoreError(f"cannot open the {dataset} index at {folder}: {exc}") from exc
         self._seen: bytes | None = None
-        self._state = State()
         self._kinds = Kinds({})
         self._kinds_stamp: tuple[int, int] | None = None
+        self._view: View | None = None
+        self._state_path, self._kinds_path = folder / STATE_FILE, folder / KINDS_FILE
         self._lock = threading.Lock()
 
     def view(self) -> View:
-        """The state, then every shard's searcher (reloaded when the state changed since the last view)."""
-        data = read_bytes(self.folder / STATE_FILE)
+        """The state, then every shard's searcher taken after it. Both are read again only when the state file
+        changed since the last view (a commit), so a query on an unchanged store reuses the last reading."""
+        data = read_bytes(self._state_path)
         with self._lock:
-            if data != self._seen:
-                self._state = State.decode(data) if data else State()
+            if data != self._seen or self._view is None:
+                state = State.decode(data) if data else State()
                 for index in self.indexes:
                     index.reload()
+                searchers = tuple(index.searcher() for index in self.indexes)
+                torn = sum(searcher.num_docs for searcher in searchers) != state.documents
+                self._view = View(state, searchers, self.schema, self._kinds, torn)
                 self._seen = data
-            self._load_kinds()
-            state, kinds = self._state, self._kinds
-        searchers = tuple(index.searcher() for index in self.indexes)
-        torn = sum(searcher.num_docs for searcher in searchers) != state.documents
-        return View(state, searchers, self.schema, kinds, torn)
+            if self._load_kinds():
+                self._view = replace(self._view, kinds=self._kinds)
+            return self._view
 
-    def _load_kinds(self) -> None:
-        path = self.folder / KINDS_FILE
+    def kinds(self) -> Kinds:
+        """The item kinds the shards hold (no searcher taken)."""
+        with self._lock:
+            self._load_kinds()
+            return self._kinds
+
+    def _load_kinds(self) -> bool:
+        """Read the kinds file again if it changed; whether it did."""
         try:
-            status = path.stat()
+            status = os.stat(self._kinds_path)
         except FileNotFoundError:
-            return
+            return False
         stamp = (status.st_ino, status.st_mtime_ns)
-        if stamp != self._kinds_stamp:
-            self._kinds = Kinds.of(orjson.loads(path.read_bytes()))
-            self._kinds_stamp = stamp
+        if stamp == self._kinds_stamp:
+            return False
+        self._kinds = Kinds.of(orjson.loads(self._kinds_path.read_bytes()))
+        self._kinds_stamp = stamp
+        return True
 
     def reload(self) -> None:
         with self._lock:
             self._seen = None
             self._kinds_stamp = None
+            self._view = None
 
 
 def shard_folder(folder: Path, shard: int) -> Path:
