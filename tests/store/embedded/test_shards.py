@@ -6,6 +6,7 @@ by the next writer."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import orjson
@@ -14,7 +15,7 @@ import pytest
 from shoal.model import SUPERSEDES, Item, Report
 from shoal.store import deadline
 from shoal.store.base import Filters, SummaryRequest
-from shoal.store.embedded import EmbeddedStore
+from shoal.store.embedded import EmbeddedStore, shards
 from shoal.store.embedded.index import stored
 from shoal.store.embedded.schema import stored_form
 from shoal.store.embedded.shards import State, read_state, shard_of, write_state
@@ -196,13 +197,25 @@ def test_writers_that_take_turns_see_what_the_other_stored(tmp_path: Path) -> No
     importing.close()
 
 
-def test_every_shard_s_work_sees_the_query_s_time_limit(tmp_path: Path) -> None:
+def test_every_shard_s_work_sees_the_query_s_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Shards searched on the pool's threads see the limit of the query that asked (store/deadline.py), so a
     query past its limit stops in every shard, not only in the one its own thread searches."""
+    monkeypatch.setattr(shards, "PARALLEL_FROM", 0)  # the corpus is small: search its shards on the pool anyway
     store = EmbeddedStore(tmp_path, shards=3)
     store.ingest(CORPUS)
     view = store.index("protocols").view()
     limit = deadline.Deadline.after(5)
-    assert deadline.run_within(limit, lambda: view.map(lambda searcher: deadline.current())) == [limit] * 3
+    found = deadline.run_within(limit, lambda: view.map(lambda searcher: (deadline.current(), threading.get_ident())))
+    assert [seen for seen, _ in found] == [limit] * 3
+    assert len({thread for _, thread in found}) > 1
+    store.close()
 
+
+def test_a_small_index_searches_its_shards_in_the_asking_thread(tmp_path: Path) -> None:
+    """Below PARALLEL_FROM documents a shard's search costs about what handing it to another thread does."""
+    store = EmbeddedStore(tmp_path, shards=3)
+    store.ingest(CORPUS)
+    view = store.index("protocols").view()
+    assert view.state.documents < shards.PARALLEL_FROM
+    assert view.map(lambda searcher: threading.get_ident()) == [threading.get_ident()] * 3
     store.close()

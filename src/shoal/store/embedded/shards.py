@@ -121,6 +121,7 @@ class Kinds:
         return sorted(context for context in self.of_type(item_type) if context)
 
 
+PARALLEL_FROM = 100_000  # documents over every shard from which a query runs the shards in parallel threads
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -135,11 +136,12 @@ def pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def each(functions: Sequence[Callable[[], T]]) -> list[T]:
+def each(functions: Sequence[Callable[[], T]], parallel: bool = True) -> list[T]:
     """Every function's result, in order: the first in this thread, the others on the shards' pool, each in a copy
-    of this thread's context (so each shard's work sees the query's time limit: store/deadline.py)."""
-    if len(functions) == 1:
-        return [functions[0]()]
+    of this thread's context (so each shard's work sees the query's time limit: store/deadline.py); all in this
+    thread when not ``parallel``."""
+    if len(functions) == 1 or not parallel:
+        return [function() for function in functions]
     futures = [pool().submit(contextvars.copy_context().run, function) for function in functions[1:]]
     try:
         first = functions[0]()
@@ -168,12 +170,18 @@ class View:
         return Query.boolean_query([(Occur.Must, query), (Occur.Must, upto)])
 
     def map(self, function: Callable[[tantivy.Searcher], T]) -> list[T]:
-        """``function`` on every shard's searcher, the shards in parallel."""
-        return each([lambda searcher=searcher: function(searcher) for searcher in self.searchers])
+        """``function`` on every shard's searcher, the shards in parallel (of a small index, one after another)."""
+        return each([lambda searcher=searcher: function(searcher) for searcher in self.searchers], self.parallel)
 
     def map_shards(self, function: Callable[[int], T]) -> list[T]:
-        """``function`` on every shard's number, the shards in parallel."""
-        return each([lambda shard=shard: function(shard) for shard in range(len(self.searchers))])
+        """``function`` on every shard's number, the shards in parallel (of a small index, one after another)."""
+        return each([lambda shard=shard: function(shard) for shard in range(len(self.searchers))], self.parallel)
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the shards are worth searching at once: handing a shard to another thread costs about as much
+        CPU as searching a small one (BENCHMARKS.md, "Embedded reads")."""
+        return self.state.documents >= PARALLEL_FROM
 
     def has_superseded(self) -> bool:
         return any(searcher.doc_freq("exact", SUPERSEDED) for searcher in self.searchers)
