@@ -267,7 +267,8 @@ async function load() {
       }
       facts.textContent = "No service reported for this IP. What else is known:";
       showSummary([], ptrNames, honeypot);
-      section("services").hidden = section("certificates").hidden = true;
+      // no service report: no service to have opened, closed or changed, no certificate it served
+      for (const id of ["services", "changes", "certificates"]) section(id).hidden = true;
       section("ports").hidden = !portsSeen;
       section("ct-certificates").hidden = !logged;
       $("ports-source").textContent += " The last 30 days.";
