@@ -2,6 +2,8 @@
 // and last seen), one card per open port (its newest report; the older ones folded underneath, loaded when
 // opened), open ports over time (GET /v1/scan/ports once per day, week or longer window), the certificates
 // it serves and the ones Certificate Transparency logs hold for it; what changed since a day (changes.js).
+// Beside them, from the other datasets: who holds it (ip/summary: its registered network and domain), the names
+// pointing at it (domain/fdns), the domains whose mail it receives (domain/mx) and its favicons (scan/favicons).
 // Every value links to a search.
 
 import {
@@ -29,6 +31,9 @@ const ip = $("host").dataset.ip;
 const DAY = 86_400_000;
 const MAX_COLUMNS = 30;
 const PORT_COUNTS_LIMIT = 1000;
+const MAIL_NAMES = 4; // the names of the IP whose mail domains are looked up (as shoal host does)
+/** Where an ip/summary part comes from, in words. */
+const SOURCES = { net: "whois", bgpasn: "BGP", rdns: "reverse DNS" };
 
 const iso = (time) => new Date(time).toISOString().slice(0, 10);
 
@@ -95,15 +100,42 @@ function links(type, found, context = null) {
   return found.map((value) => searchLink({ expression: termFor(type, value, context) }, value));
 }
 
-/** The header: what the newest reports say about the address, and the honeypot flag (the open-port rule's,
- *  from scan/ports, or the honeypot enricher's items). */
-function showSummary(latest, ptrNames, honeypot) {
+const source = (part) => el("span", { className: "source" }, ` (${SOURCES[part.context] || part.context})`);
+
+/** ip/summary's entity: its name, its network (a link to the network page) and where it was found. A name from
+ *  BGP may be the bundled table's, DB-IP's, whose licence asks for the credit. */
+function registered(entity) {
+  if (!entity) return [];
+  const credit = entity.context === "bgpasn" && attribution();
+  return [
+    el("span", {}, entity.name),
+    " · ",
+    el("a", { href: `/cidr/${entity.cidr}` }, entity.cidr),
+    source(entity),
+    credit,
+  ];
+}
+
+/** ip/summary's domain: the registrable domain, a search for its names (host: matches its subdomains too). */
+function registeredDomain(domain) {
+  if (!domain) return [];
+  return [searchLink({ expression: `host:${domain.apex_domain}` }, domain.apex_domain), source(domain)];
+}
+
+/** The header: what the newest reports say about the address, the honeypot flag (the open-port rule's, from
+ *  scan/ports, or the honeypot enricher's items), and what the other datasets know (``known``: its
+ *  registration, the names pointing at it, the domains whose mail it receives). */
+function showSummary(latest, ptrNames, honeypot, known) {
   const entities = common(latest, "entity");
   const honeypots = common(latest, "honeypot");
   const rows = [
     ["Country", links("geo-country", common(latest, "geo-country"))],
     ["Organisation", entities.length ? [links("entity", entities), attribution()] : []],
     ["AS", links("asn", common(latest, "asn"))],
+    ["Registration", registered(known.registration?.entity)],
+    ["Domain", registeredDomain(known.registration?.domain)],
+    ["Names pointing here", links("host", known.forwardNames)],
+    ["Receives mail for", links("host", known.mailFor)],
     ["Tags", links("product-tag", common(latest, "product-tag"))],
     [
       "Honeypot",
@@ -224,6 +256,43 @@ function showCertificates(box, certificates, dataset, none) {
   );
 }
 
+// -- favicons ------------------------------------------------------------------------------------------------
+
+/** One favicon (the newest fetch of its URL): the URL, and its Shodan hash as a search of the services that
+ *  serve it (``obj-murmur3;favicon=``, Shodan's ``http.favicon.hash:``), as on the report cards. */
+function faviconCard(report) {
+  const [murmur3] = values(report, "obj-murmur3", "favicon");
+  const [sha256] = values(report, "obj-sha256", "favicon");
+  const rows = [
+    ["URL", values(report, "url", "")[0]],
+    ["hash", murmur3 && hash(searchLink({ expression: termFor("obj-murmur3", murmur3, "favicon") }, murmur3))],
+    ["SHA-256", sha256 && el("span", { className: "hash" }, sha256)],
+    ["port", values(report, "port-tcp", "")[0]],
+    ["seen", report.date],
+  ].filter(([, value]) => value);
+  return el(
+    "dl",
+    { className: "favicon" },
+    rows.map(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]),
+  );
+}
+
+function showFavicons(favicons) {
+  $("favicons").replaceChildren(
+    ...(favicons.length ? favicons.map(faviconCard) : [el("p", { className: "empty" }, "No favicon fetched from it.")]),
+  );
+}
+
+/** The domains whose mail exchanger is one of the IP's names (its forward names, then its PTR names): one
+ *  domain/mx search for the first MAIL_NAMES of them, each matched exactly. */
+async function mailFor(names) {
+  const asked = [...new Set(names)].slice(0, MAIL_NAMES);
+  if (!asked.length) return [];
+  const expression = asked.map((name) => termFor("host", name, "dns-mx")).join(" or ");
+  const body = await api(DATASETS.mx.path, query({ expression, most_recent: "true" }));
+  return common(body?.results || [], "host", "");
+}
+
 // -- the page ------------------------------------------------------------------------------------------------
 
 /** Every page of a search (at most ``pages`` of them), concatenated. */
@@ -240,17 +309,23 @@ async function allPages(path, params, pages = 10) {
 async function load() {
   const facts = $("host-facts");
   try {
-    const [latest, counts, all, rdns, ct] = await inTurn(
+    const [latest, counts, all, rdns, ct, registration, fdns, favicons] = await inTurn(
       [
         () => allPages(DATASETS.protocols.path, query({ ip, most_recent: "true" })),
         () => api(DATASETS.protocols.path, query({ ip, summarize: "port-tcp", summary_limit: PORT_COUNTS_LIMIT })),
         () => api(DATASETS.protocols.path, query({ ip })),
         () => api(DATASETS.rdns.path, query({ ip })),
         () => api(DATASETS.ct.path, query({ ip, indirect: "true" })),
+        () => api("/v1/ip/summary", query({ ip })),
+        () => api(DATASETS.fdns.path, query({ ip, most_recent: "true" })),
+        () => allPages(DATASETS.favicons.path, query({ ip, most_recent: "true" })),
       ],
       (call) => call(),
     );
     const ptrNames = common(rdns?.results || [], "host", "dns-ptr");
+    const forwardNames = common(fdns?.results || [], "host", "");
+    const known = { registration, forwardNames, mailFor: await mailFor([...forwardNames, ...ptrNames]) };
+    showFavicons(favicons);
     showCertificates(
       $("ct-certificates"),
       certificatesOf(ct?.results || []),
@@ -261,14 +336,17 @@ async function load() {
       const honeypot = await portsOverTime(iso(Date.now() - 29 * DAY), iso(Date.now()));
       const portsSeen = Boolean($("ports").querySelector("table"));
       const logged = Boolean(ct?.results?.length);
-      if (!ptrNames.length && !logged && !portsSeen) {
+      const others = [registration, forwardNames.length, known.mailFor.length, favicons.length];
+      if (!ptrNames.length && !logged && !portsSeen && !others.some(Boolean)) {
         nothingKnown();
         return;
       }
       facts.textContent = "No service reported for this IP. What else is known:";
-      showSummary([], ptrNames, honeypot);
-      section("services").hidden = section("certificates").hidden = true;
+      showSummary([], ptrNames, honeypot, known);
+      // no service report: no service to have opened, closed or changed, no certificate it served
+      for (const id of ["services", "changes", "certificates"]) section(id).hidden = true;
       section("ports").hidden = !portsSeen;
+      section("favicons").hidden = !favicons.length;
       section("ct-certificates").hidden = !logged;
       $("ports-source").textContent += " The last 30 days.";
       return;
@@ -289,7 +367,7 @@ async function load() {
       `last seen ${newest}`,
       `${plural(ports.length, "port")}: ${ports.join(", ")}`,
     ].join(" · ");
-    showSummary(latest, ptrNames, await portsOverTime(oldest, newest));
+    showSummary(latest, ptrNames, await portsOverTime(oldest, newest), known);
   } catch (error) {
     facts.textContent = `Error: ${error.message}`;
   }
