@@ -292,10 +292,12 @@ async function loadFacets(state) {
   );
 }
 
-/** The options folded on a phone (unless one is set), open on a wider screen; the fold says how many are set. */
+/** The options folded on a phone (unless one is set), open on a wider screen; the fold says how many are set (a
+ * box counts when it is not as it starts: most_recent is ticked from the start). */
 function foldOptions(state) {
   const set =
-    [...INPUTS, "summarize"].filter((name) => state[name]).length + FLAGS.filter((name) => state[name]).length;
+    [...INPUTS, "summarize"].filter((name) => state[name]).length +
+    FLAGS.filter((name) => state[name] !== TICKED.has(name)).length;
   $("advanced-state").textContent = set ? `(${set} set)` : "";
   $("advanced").open = WIDE_SCREEN.matches || set > 0;
 }
