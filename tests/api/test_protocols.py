@@ -151,7 +151,8 @@ def test_unknown_route_is_json_404_listing_the_endpoints(client: TestClient) -> 
     assert body["code"] == "unknown_endpoint" and body["detail"][0]["path"] == "/v1/no/such/thing"
     documented = {path for path in client.get("/openapi.json").json()["paths"] if path.startswith("/v1/")}
     assert set(body["endpoints"]) == documented and {"/v1/scan/protocols", "/v1/ip/summary"} <= documented
-    assert client.get("/no/such/page").json()["code"] == "http"  # outside the API: the plain 404
+    outside = client.get("/no/such/page")  # outside the API: the web's HTML 404 page
+    assert outside.status_code == 404 and outside.headers["content-type"].startswith("text/html")
 
 
 def test_summary_shape_and_exact_counts(client: TestClient) -> None:

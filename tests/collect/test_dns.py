@@ -119,7 +119,7 @@ def test_shoal_dns_against_a_hostile_resolver_stores_only_sane_names_in_bounded_
     with hostile_dns(HOSTILE_IP) as (ip, port):
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "shoal", "dns", network, "--resolver", f"{ip}:{port}", "--dns-timeout", "0.5",
+            [sys.executable, "-m", "shoal", "dns", network, "--resolver", f"{ip}:{port}", "--dns-timeout", "2",
              "--dns-retries", "1", "--data", str(tmp_path)],
             capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"},
         )  # fmt: skip

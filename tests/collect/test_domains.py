@@ -109,7 +109,7 @@ def test_scan_by_name(unbound: Target, vhosts: Target, tmp_path: Path) -> None:
 def test_shoal_dns_fills_rdns(unbound: Target, tmp_path: Path) -> None:
     result = shoal("dns", VHOSTS_IP, NGINX_IP, f"{OUTSIDE_IP}/31", SHOP, "--resolver", DNS_IP, data=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "looked up 4 addresses (2 with PTR names) and 1 names (1 resolved)" in result.stdout
+    assert "looked up 4 addresses (2 with PTR names) and 1 name (1 resolved)" in result.stdout
     reports = {report.ip: report for report in stored(tmp_path, RDNS)}
     assert set(reports) == {VHOSTS_IP, NGINX_IP}
     assert triples(reports[VHOSTS_IP]) == {

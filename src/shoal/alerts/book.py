@@ -27,6 +27,7 @@ import orjson
 from shoal.changes import WATCHED_TYPES
 from shoal.errors import ShoalError
 from shoal.model import Report, identity_of
+from shoal.request.params import ALERT_DATASET
 from shoal.sqlite import PerThread, open_database
 
 ALERTS_FILE = "alerts.sqlite3"
@@ -80,7 +81,7 @@ class Alert:
             "id": self.id,
             "name": self.name,
             "query": self.query,
-            "dataset": self.dataset,
+            ALERT_DATASET.name: self.dataset,
             "ip": self.ip or None,
             "triggers": list(self.triggers),
             "webhook": self.webhook,

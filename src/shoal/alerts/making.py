@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from shoal.alerts.book import OPERATOR, TRIGGERS, Alert, AlertBook, Tracked, identity_key, new_alert_id, watched_report
 from shoal.alerts.targets import checked_webhook
 from shoal.errors import BadParameter
-from shoal.model import DATASETS, IPNetwork
+from shoal.model import IPNetwork
 from shoal.query.ast import And, Expr, Not, Or, Term
 from shoal.query.check import BUILTIN_TYPES
 from shoal.query.parser import parse
-from shoal.request.params import network
+from shoal.request.params import ALERT_DATASET, network
 from shoal.request.selection import parsed
 from shoal.store.base import Filters, Store
 
@@ -50,8 +50,7 @@ def create_alert(
     name = request.name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise BadParameter("name", f"'name' must be 1 to {MAX_NAME_LENGTH} characters")
-    if request.dataset not in DATASETS:
-        raise BadParameter("dataset", f"'dataset' must be one of {', '.join(DATASETS)}, not {request.dataset!r}")
+    ALERT_DATASET.take(request.dataset)  # a BadParameter naming it, as the API's reading of it would be
     triggers = tuple(dict.fromkeys(word.strip() for word in request.triggers if word.strip()))
     if not triggers or any(word not in TRIGGERS for word in triggers):
         raise BadParameter("trigger", f"'trigger' takes {', '.join(TRIGGERS)} (comma-separated), not {triggers!r}")

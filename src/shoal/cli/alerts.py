@@ -19,12 +19,12 @@ from shoal.alerts.deliver import Backoff, deliver
 from shoal.alerts.making import AlertRequest, create_alert
 from shoal.cli.common import DataOption, DatasetName, console, errors, existing_data_dir, fail, open_store
 from shoal.errors import QueryError, ShoalError
-from shoal.request.params import ALERT_IP, ALERT_TRIGGER, SECRET, WEBHOOK
+from shoal.request.params import ALERT_DATASET, ALERT_IP, ALERT_TRIGGER, SECRET, WEBHOOK
 
 app = typer.Typer(help="Alerts: saved searches whose new, changed and gone services are posted to a webhook.")
 
 IdArgument = Annotated[str, typer.Argument(help="The alert's id (see 'shoal alert list').")]
-LABELS = ("id", "name", "query", "dataset", "ip", "triggers", "webhook", "owner")
+LABELS = ("id", "name", "query", ALERT_DATASET.name, "ip", "triggers", "webhook", "owner")
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 
 

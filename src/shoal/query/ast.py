@@ -88,9 +88,10 @@ class Range:
         name = quote_name(self.type)
         if self.context is not None:
             name += ";" + quote_name(self.context)
-        if self.high is None and self.low is not None:
+        # one bound as a comparison, unless it starts with '=' (then '<' and it would read as '<=')
+        if self.high is None and self.low is not None and not self.low.startswith("="):
             return f"{name}:{'>=' if self.include_low else '>'}{self.low}"
-        if self.low is None and self.high is not None:
+        if self.low is None and self.high is not None and not self.high.startswith("="):
             return f"{name}:{'<=' if self.include_high else '<'}{self.high}"
         opening, closing = "[" if self.include_low else "{", "]" if self.include_high else "}"
         return f"{name}:{opening}{self.low or '*'} TO {self.high or '*'}{closing}"
