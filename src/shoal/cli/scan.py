@@ -137,7 +137,7 @@ def scan_command(
 
     server = server_of(data)
     if server is not None:
-        scan_remotely(server, targets or [], ports)
+        scan_remotely(server, targets or [], ports, udp_ports)
         return
     if targets and targets[0] in FOLLOWING:
         fail(

@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
-from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
+from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP, TRANSPORTS
 from shoal.text import words_of
 
 T = TypeVar("T")
@@ -484,10 +484,24 @@ PORTS_IP = Param("ip", NETWORK, network, None, "An address or CIDR (at most a /8
 # Driftnet's open-port endpoints: "if omitted, from and to will use defaults", so an empty value is one omitted
 PORTS_FROM = replace(FROM, blank_is_default=True)
 PORTS_TO = replace(TO, blank_is_default=True)
-PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
+# Shoal's extension: which transport's ports (Driftnet's calls are about TCP ports, the default)
+PORTS_TRANSPORT = Param(
+    "transport",
+    one_of(*TRANSPORTS),
+    lowered_choice(*TRANSPORTS),
+    "tcp",
+    "Shoal: tcp (Driftnet's open TCP ports) or udp (the UDP ports seen answering, counted the same way).",
+    "--transport",
+)
+PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, PORTS_TRANSPORT, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
-TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
-PRIORITIZE = (TARGET_IP, TARGET_PORT)
+TARGET_PORT = Param(
+    "port", integer(1, 65535), whole(1, 65535), None, "The port to collect (TCP unless transport=udp).", required=True
+)
+TARGET_TRANSPORT = replace(
+    PORTS_TRANSPORT, help="Shoal: tcp (Driftnet's protocol collection) or udp (the UDP probes of 'shoal scan')."
+)
+PRIORITIZE = (TARGET_IP, TARGET_PORT, TARGET_TRANSPORT)
 
 # -- diffs: what opened, closed and changed on an address or network (Shoal) -----------------------------------
 DIFF_IP = Param("ip", NETWORK, network, None, "An address or CIDR: the services on it.", required=True)
