@@ -43,7 +43,8 @@ import defusedxml.ElementTree as ElementTree
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tests.collect.udp_daemons import IKE_NAT_T_PORT, UDP_DAEMONS, UdpDaemon, address_of  # noqa: E402
+from tests.collect.launchers import UDP_DAEMONS, Daemon, address_of  # noqa: E402
+from tests.collect.udp_daemons import IKE_NAT_T_PORT  # noqa: E402
 
 from shoal.collect.connection import Timeouts  # noqa: E402
 from shoal.collect.policy import ScanPolicy  # noqa: E402
@@ -191,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def start_all(stack: ExitStack, folder: Path) -> dict[str, tuple[str, int]]:
     targets = {}
-    daemons: list[tuple[str, UdpDaemon, int]] = [(daemon.protocol, daemon, daemon.port) for daemon in UDP_DAEMONS]
+    daemons: list[tuple[str, Daemon, int]] = [(daemon.protocol, daemon, daemon.port) for daemon in UDP_DAEMONS]
     daemons.append(("ike (NAT-T)", next(d for d in UDP_DAEMONS if d.protocol == "ike"), IKE_NAT_T_PORT))
     started: dict[str, tuple[str, int]] = {}
     for name, daemon, port in daemons:

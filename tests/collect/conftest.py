@@ -24,7 +24,7 @@ from tests.collect import launchers
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import binary, folder_for, require_root, running
 from tests.collect.dns_server import ZONE
-from tests.collect.udp_daemons import UDP_DAEMONS, address_of
+from tests.collect.launchers import UDP_DAEMONS, address_of
 
 BLOCK = 51 + os.getpid() % 100  # 127.BLOCK.0.0/16 holds every address these tests use
 TEST_NETWORK = ipaddress.ip_network(f"127.{BLOCK}.0.0/16")
@@ -75,7 +75,7 @@ class ListSink:
 
 
 class UdpDaemons:
-    """The UDP daemons of ``tests.collect.udp_daemons``, each started on first use and kept for the session."""
+    """The UDP daemons of the lab (``launchers.UDP_DAEMONS``), each started on first use and kept for the session."""
 
     def __init__(self, folders: pytest.TempPathFactory, stack: ExitStack) -> None:
         self.folders = folders

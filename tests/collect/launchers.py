@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from shoal.collect.protocols import USUAL_PORTS
+from shoal.collect.udp import UDP_PROBES
+from tests.collect import udp_daemons
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import binary, installed, python_env, python_module, running, stop
 from tests.collect.dns_server import ZONE, unbound_config
@@ -719,7 +722,15 @@ class Daemon:
     protocol: str  # the server-banner context Shoal must report
     port: int
     launch: Callable[[str, int, Path], Launch]
-    transport: str = "tcp"
+    transport: str = "tcp"  # "udp": probed by the UDP probes (launchers in tests.collect.udp_daemons)
+    on_localhost: bool = False  # bound to the wildcard address on lo: it answers from 127.0.0.1, scanned there
+
+    @property
+    def usual(self) -> bool:
+        """Whether the port is one its protocol is known for (a TCP protocol's default port, a UDP probe's)."""
+        if self.transport == "udp":
+            return any(self.port in probe.ports for probe in UDP_PROBES if probe.name == self.protocol)
+        return self.port in USUAL_PORTS[self.protocol]
 
 
 DAEMONS: tuple[Daemon, ...] = (
@@ -773,5 +784,26 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("redis-tls", "rediss", 6390, partial(redis, tls=True)),
     Daemon("etcd-tls", "etcd", 12379, partial(etcd, tls=True)),
     Daemon("dockerd", "docker", 12375, dockerd),  # its API on a port that is not Docker's (2375)
+    # UDP: each on its own 127.B.40.N (address_of), probed by the UDP tests
+    Daemon("unbound-udp", "dns", 10053, udp_daemons.unbound, "udp"),
+    Daemon("snmpd", "snmp", 161, udp_daemons.snmpd, "udp"),
+    Daemon("chrony", "ntp", 10123, udp_daemons.chronyd, "udp"),
+    Daemon("tftpd-hpa", "tftp", 69, udp_daemons.tftpd, "udp"),
+    Daemon("memcached-udp", "memcached", 21211, udp_daemons.memcached, "udp"),
+    Daemon("nmbd", "netbios-ns", 13137, udp_daemons.nmbd, "udp"),
+    Daemon("coturn", "stun", 3478, udp_daemons.coturn, "udp"),
+    Daemon("kamailio-udp", "sip", 15060, udp_daemons.kamailio, "udp"),
+    Daemon("openvpn", "openvpn", 1194, udp_daemons.openvpn, "udp"),
+    Daemon("strongswan", "ike", 500, udp_daemons.charon, "udp"),
+    Daemon("zeroconf", "mdns", 5353, udp_daemons.mdns_server, "udp"),
+    Daemon("minissdpd", "ssdp", 1900, udp_daemons.minissdpd, "udp", on_localhost=True),
+    Daemon("aiocoap", "coap", 15683, udp_daemons.coap_server, "udp"),
 )
 DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}
+UDP_DAEMONS = tuple(daemon for daemon in DAEMONS if daemon.transport == "udp")
+
+
+def address_of(daemon: Daemon, block: int) -> str:
+    """A UDP daemon's: 127.B.40.N, N its place among UDP_DAEMONS (from 1); 127.0.0.1 for one that answers from
+    there."""
+    return "127.0.0.1" if daemon.on_localhost else f"127.{block}.40.{UDP_DAEMONS.index(daemon) + 1}"
