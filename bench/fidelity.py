@@ -3,7 +3,7 @@
 
     python bench/fidelity.py [--only NAME,NAME] [--parallel 8]          (as root: daemons and a packet tap)
 
-Starts every daemon of the tests' lab (tests/collect/launchers.py DAEMONS, TCP and UDP: the same launchers the
+Starts every daemon of the tests' lab (tests/collect/lab.py DAEMONS, TCP and UDP: the same launchers the
 tests use, about half on ports not their protocol's) on its own 127.55.30.N (a UDP daemon that answers only from
 127.0.0.1 there), then runs, one ip:port per invocation,
 `shoal scan` (its defaults but --no-dns) and Debian's `nmap -sV` (`-sU` for UDP entries), one tool after the
@@ -41,7 +41,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.collect.launchers import DAEMONS, Daemon  # noqa: E402
+from tests.collect.lab import DAEMONS, Daemon  # noqa: E402
 
 from shoal.collect.connection import Timeouts  # noqa: E402
 from shoal.collect.policy import ScanPolicy  # noqa: E402

@@ -1,4 +1,4 @@
-"""Every protocol of the lab (tests/collect/launchers.py DAEMONS: real daemons, about half on a port that is not
+"""Every protocol of the lab (tests/collect/lab.py DAEMONS: real daemons, about half on a port that is not
 their protocol's) is named, and carries what a researcher filters on."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from shoal.enrich.products import Products
 from shoal.model import Item, Report
 from tests.collect.conftest import Target, collect_one, items_of, lab_address
-from tests.collect.launchers import DAEMON_NAMED, DAEMONS, epmd_port
+from tests.collect.lab import DAEMON_NAMED, DAEMONS
+from tests.collect.launchers import epmd_port
 
 pytestmark = pytest.mark.daemon
 

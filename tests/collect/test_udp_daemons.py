@@ -10,7 +10,7 @@ import pytest
 from shoal.collect.udp import UDP_PROBES
 from shoal.model import Item, Report
 from tests.collect.conftest import UdpDaemons, collect_udp_one, items_of
-from tests.collect.launchers import UDP_DAEMONS
+from tests.collect.lab import UDP_DAEMONS
 from tests.collect.udp_daemons import IKE_NAT_T_PORT, NETBIOS_NAME, SSDP_SERVER, SSDP_TYPES, WORKGROUP
 
 pytestmark = pytest.mark.daemon

@@ -1,7 +1,7 @@
 """How to start each real UDP daemon the collector is tested against (and bench/ compares with nmap): one context
 manager per daemon, given a folder of its own, an address and a port, yielding (ip, port) once it listens.
 
-Their rows are in the lab's one table (``tests.collect.launchers.DAEMONS``, ``transport="udp"``): each on its
+Their rows are in the lab's one table (``tests.collect.lab.DAEMONS``, ``transport="udp"``): each on its
 own 127.B.40.N address, about half of them on a port no probe is known for. Four daemons bind the wildcard
 address (nmbd, charon, zeroconf, minissdpd): their ports are the same for every test run on the machine, so two
 full runs at the same moment collide there. minissdpd, bound to the wildcard address on ``lo``, answers from
