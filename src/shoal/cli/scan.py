@@ -75,6 +75,7 @@ T = TypeVar("T")
 
 @taking(*SCAN)
 def scan_command(
+    options: Options,  # the options of SCAN, in this place (shoal.cli.options.taking)
     targets: Annotated[
         list[str] | None,
         typer.Argument(
@@ -94,7 +95,6 @@ def scan_command(
         list[str] | None,
         typer.Option("--allow", help="Also allow this address or CIDR for this run (repeatable).", show_default=False),
     ] = None,
-    options: Options = {},  # noqa: B006 (replaced by the options of SCAN: shoal.cli.options.taking)
     resolver: ResolverOption = None,
     dns_rate: DnsRateOption = 500.0,
     dns_timeout: DnsTimeoutOption = 2.0,
