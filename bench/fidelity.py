@@ -3,8 +3,9 @@
 
     python bench/fidelity.py [--only NAME,NAME] [--parallel 8]          (as root: daemons and a packet tap)
 
-Starts every daemon of the tests' lab (tests/collect/launchers.py DAEMONS: the same launchers the tests use,
-about half on ports not their protocol's) on its own 127.55.30.N, then runs, one ip:port per invocation,
+Starts every daemon of the tests' lab (tests/collect/lab.py DAEMONS, TCP and UDP: the same launchers the
+tests use, about half on ports not their protocol's) on its own 127.55.30.N (a UDP daemon that answers only from
+127.0.0.1 there), then runs, one ip:port per invocation,
 `shoal scan` (its defaults but --no-dns) and Debian's `nmap -sV` (`-sU` for UDP entries), one tool after the
 other, while a packet tap on the loopback interface counts the packets and connections (SYNs) each sends to
 each service. nmap's guesses from its port table (method "table") do not count as identification. Prints a
@@ -40,11 +41,10 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.collect.launchers import DAEMONS, Daemon  # noqa: E402
+from tests.collect.lab import DAEMONS, Daemon  # noqa: E402
 
 from shoal.collect.connection import Timeouts  # noqa: E402
 from shoal.collect.policy import ScanPolicy  # noqa: E402
-from shoal.collect.protocols import USUAL_PORTS  # noqa: E402
 from shoal.collect.scanner import Collector, ScanSettings, run_event_loop  # noqa: E402
 
 NETWORK = "127.55.30.0/24"
@@ -81,6 +81,9 @@ NMAP_NAMES: dict[str, set[str]] = {
     "xmpps": {"xmpp-client", "jabber", "xmpp", "xmpps"},
     "mqtts": {"mqtt", "secure-mqtt"},
     "rediss": {"redis"},
+    # UDP (nmap -sU -sV)
+    "ike": {"isakmp"},
+    "ssdp": {"upnp", "ssdp"},
 }
 
 
@@ -171,14 +174,20 @@ class NoSink:
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         pass
 
+    def open_udp_port(self, ip: str, port: int, day: dt.date) -> None:
+        pass
+
     def report(self, report: object) -> None:
+        pass
+
+    def closed_port(self, ip: str, port: int) -> None:
         pass
 
 
 def identification_times(targets: list[tuple[Daemon, str]], runs: int) -> dict[str, float]:
     """Median milliseconds to discover and identify each service in-process (the collector's defaults but no
     JARM), one service at a time: the per-protocol identification time, usual and unusual ports alike."""
-    policy = ScanPolicy(allow=(ipaddress.ip_network(NETWORK),))
+    policy = ScanPolicy(allow=(ipaddress.ip_network(NETWORK), ipaddress.ip_network("127.0.0.1/32")))
     settings = ScanSettings(timeouts=Timeouts(), jarm=False)
 
     async def measure() -> dict[str, float]:
@@ -186,7 +195,8 @@ def identification_times(targets: list[tuple[Daemon, str]], runs: int) -> dict[s
         for _ in range(runs):  # each daemon once per round: servers that count recent connections (IRC) forget ours
             for daemon, ip in targets:
                 started = time.perf_counter()
-                await Collector(policy, settings, NoSink()).collect(ip, daemon.port)
+                collector = Collector(policy, settings, NoSink())
+                await (collector.collect_udp if daemon.transport == "udp" else collector.collect)(ip, daemon.port)
                 samples[daemon.name].append((time.perf_counter() - started) * 1000)
         return {name: statistics.median(times) for name, times in samples.items()}
 
@@ -225,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.callback(shutil.rmtree, folder, True)
         targets = []
         for index, daemon in enumerate(chosen):
-            ip = f"127.55.30.{index + 1}"
+            ip = "127.0.0.1" if daemon.on_localhost else f"127.55.30.{index + 1}"
             home = folder / daemon.name
             home.mkdir()
             try:
@@ -255,7 +265,7 @@ def print_table(targets: list[tuple[Daemon, str]], results: dict[str, dict[str, 
     totals = Counter()
     for daemon, _ in targets:
         shoal, nmap = results["shoal"][daemon.name], results["nmap"][daemon.name]
-        usual = "" if daemon.port in USUAL_PORTS.get(daemon.protocol, ()) else " (unusual)"
+        usual = "" if daemon.usual else " (unusual)"
         mark = {True: "", False: " ✗"}
         print(
             f"| {daemon.name} | {daemon.port}{usual} | {shoal.named or '—'}{mark[shoal.identified]} | {shoal.depth} "

@@ -4,7 +4,7 @@
     python bench/udp_fidelity.py [--rounds 1] [--intensity 7] [--wait 3]        (as root)
     python bench/udp_fidelity.py --speed [--rounds 3] [--ports 1000] [--services 1000]
 
-Starts every daemon of ``tests/collect/udp_daemons.py`` (each on its own 127.B.40.N, about half on a port no
+Starts every UDP daemon of the lab (``tests/collect/lab.py``) (each on its own 127.B.40.N, about half on a port no
 probe is known for; the install script installs them), then, per round, Shoal (its defaults: ``--wait 3``, one
 retry) and nmap (``-sU -sV -Pn -n --version-intensity 7``, one process per ip:port, all at once) over the same
 ip:ports, one after the other. A sniffer on ``lo`` counts the UDP datagrams each sends to each ip:port. It prints,
@@ -43,7 +43,8 @@ import defusedxml.ElementTree as ElementTree
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tests.collect.udp_daemons import IKE_NAT_T_PORT, UDP_DAEMONS, UdpDaemon, address_of  # noqa: E402
+from tests.collect.lab import UDP_DAEMONS, Daemon, address_of  # noqa: E402
+from tests.collect.udp_daemons import IKE_NAT_T_PORT  # noqa: E402
 
 from shoal.collect.connection import Timeouts  # noqa: E402
 from shoal.collect.policy import ScanPolicy  # noqa: E402
@@ -191,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def start_all(stack: ExitStack, folder: Path) -> dict[str, tuple[str, int]]:
     targets = {}
-    daemons: list[tuple[str, UdpDaemon, int]] = [(daemon.protocol, daemon, daemon.port) for daemon in UDP_DAEMONS]
+    daemons: list[tuple[str, Daemon, int]] = [(daemon.protocol, daemon, daemon.port) for daemon in UDP_DAEMONS]
     daemons.append(("ike (NAT-T)", next(d for d in UDP_DAEMONS if d.protocol == "ike"), IKE_NAT_T_PORT))
     started: dict[str, tuple[str, int]] = {}
     for name, daemon, port in daemons:

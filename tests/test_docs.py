@@ -10,12 +10,15 @@ from shoal.request import params
 
 ROOT = Path(__file__).resolve().parents[1]
 API_DOC = (ROOT / "docs/api.md").read_text()
+COLLECTOR_DOC = (ROOT / "docs/collector.md").read_text()
 
 
 def parameters_declared() -> set[str]:
     """Every parameter a request can carry (``shoal.request.params``: the API reads a value only through its
-    record, so a parameter it reads is declared)."""
-    return {value.name for value in vars(params).values() if isinstance(value, params.Param)} | set(params.SELECTORS)
+    record, so a parameter it reads is declared); ``shoal scan``'s options (``params.SCAN``) are the command
+    line's alone."""
+    records = [value for value in vars(params).values() if isinstance(value, params.Param)]
+    return {value.name for value in records if value not in params.SCAN} | set(params.SELECTORS)
 
 
 def test_the_parameters_are_found() -> None:
@@ -27,6 +30,13 @@ def test_the_parameters_are_found() -> None:
 @pytest.mark.parametrize("name", sorted(parameters_declared()))
 def test_parameter_is_documented(name: str) -> None:
     assert f"`{name}`" in API_DOC
+
+
+@pytest.mark.parametrize("param", params.SCAN, ids=lambda param: param.name)
+def test_scan_option_is_documented(param: params.Param[object]) -> None:
+    assert param.flag is not None
+    name = param.flag.partition("/")[0].removeprefix("--")
+    assert f"`--{name}" in COLLECTOR_DOC or f"`--no-{name}" in COLLECTOR_DOC
 
 
 def test_readme_opens_with_the_two_commands() -> None:

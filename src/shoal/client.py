@@ -98,6 +98,7 @@ from shoal.request.params import (
     PORTS_FROM,
     PORTS_IP,
     PORTS_TO,
+    PORTS_TRANSPORT,
     RESTRICT,
     SINCE,
     SUMMARIZE,
@@ -109,6 +110,7 @@ from shoal.request.params import (
     SUMMARY_NOCONTEXT,
     TARGET_IP,
     TARGET_PORT,
+    TARGET_TRANSPORT,
     UNTIL,
     Param,
 )
@@ -190,6 +192,13 @@ def selected(query: str, selection: Selection | None, options: dict[str, Any]) -
 def given(*pairs: tuple[Param[Any], Any]) -> list[tuple[str, str]]:
     """Query parameters from (parameter, value) pairs, each written as the API reads it (defaults left out)."""
     return [(param.name, text) for param, value in pairs for text in param.format(value)]
+
+
+def port_params(
+    ip: str, date_from: dt.date | str | None, date_to: dt.date | str | None, transport: str
+) -> list[tuple[str, str]]:
+    """scan/ports' and scan/ipports' query parameters."""
+    return given((PORTS_IP, ip), (PORTS_FROM, date_from), (PORTS_TO, date_to), (PORTS_TRANSPORT, transport))
 
 
 def period_counts(body: dict[str, Any]) -> PeriodCounts:
@@ -538,17 +547,26 @@ class Client:
         return BodyPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
 
     def ports(
-        self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
+        self,
+        ip: str,
+        date_from: dt.date | str | None = None,
+        date_to: dt.date | str | None = None,
+        transport: str = "tcp",
     ) -> PortCounts:
-        """``GET /v1/scan/ports``: open-port observations over an address or CIDR."""
-        body = self._json("/v1/scan/ports", given((PORTS_IP, ip), (PORTS_FROM, date_from), (PORTS_TO, date_to)))
+        """``GET /v1/scan/ports``: open-port observations over an address or CIDR (``transport="udp"``: Shoal's UDP
+        observations)."""
+        body = self._json("/v1/scan/ports", port_params(ip, date_from, date_to, transport))
         return port_counts(body) if body is not None else PortCounts({}, 0)
 
     def ipports(
-        self, ip: str, date_from: dt.date | str | None = None, date_to: dt.date | str | None = None
+        self,
+        ip: str,
+        date_from: dt.date | str | None = None,
+        date_to: dt.date | str | None = None,
+        transport: str = "tcp",
     ) -> IpPortCounts:
         """``GET /v1/scan/ipports``: open-port observations per IP of a CIDR."""
-        body = self._json("/v1/scan/ipports", given((PORTS_IP, ip), (PORTS_FROM, date_from), (PORTS_TO, date_to)))
+        body = self._json("/v1/scan/ipports", port_params(ip, date_from, date_to, transport))
         if body is None:
             return IpPortCounts({}, 0)
         return IpPortCounts({ip: port_counts(ports) for ip, ports in body["values"].items()}, int(body["other"]))
@@ -562,9 +580,11 @@ class Client:
             return {"ip": ip, "since": str(since), "until": end, "opened": [], "closed": [], "changed": []}
         return body
 
-    def prioritize(self, ip: str, port: int) -> dict[str, Any]:
-        """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon."""
-        return self._json("/v1/scan/protocols/prioritize", given((TARGET_IP, ip), (TARGET_PORT, port))) or {}
+    def prioritize(self, ip: str, port: int, transport: str = "tcp") -> dict[str, Any]:
+        """``GET /v1/scan/protocols/prioritize``: ask for a collection of ip:port soon (``transport="udp"``: of a
+        UDP port, Shoal's extension)."""
+        query = given((TARGET_IP, ip), (TARGET_PORT, port), (TARGET_TRANSPORT, transport))
+        return self._json("/v1/scan/protocols/prioritize", query) or {}
 
     def ip_summary(self, ip: str, restrict: str | None = None) -> dict[str, dict[str, str]]:
         """``GET /v1/ip/summary``: ``{"domain": {...}, "entity": {...}}`` for one address (``restrict``: whois,

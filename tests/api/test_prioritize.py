@@ -19,6 +19,7 @@ from shoal.collect.worker import CollectionWorker
 from shoal.store.embedded import EmbeddedStore
 from shoal.tokens import TokenStore
 from tests.api.conftest import assert_error
+from tests.collect import udp_daemons
 from tests.collect.conftest import BLOCK
 from tests.collect.fakes import answers, fake_server
 
@@ -55,6 +56,27 @@ def test_a_prioritized_target_becomes_searchable(collecting: TestClient) -> None
     assert {"context": "Server", "is_metadata": False, "type": "http-header", "value": "prioritized"} in report["items"]
 
 
+def test_a_prioritized_udp_target_is_probed_and_reported_as_port_udp(collecting: TestClient, tmp_path: Path) -> None:
+    """Shoal's transport=udp: Debian's unbound on a port of its own, probed as 'shoal scan --udp-ports' does."""
+    ip = f"127.{BLOCK}.5.53"
+    with udp_daemons.unbound(ip, 10053, tmp_path):
+        params = {"ip": ip, "port": "10053", "transport": "udp"}
+        response = collecting.get("/v1/scan/protocols/prioritize", params=params)
+        assert response.json() == {"ip": ip, "port": 10053, "transport": "udp", "status": "queued"}
+        deadline = time.monotonic() + 15
+        while (found := collecting.get("/v1/scan/protocols", params={"ip": ip})).status_code == 204:
+            assert time.monotonic() < deadline, "the prioritized UDP report never became searchable"
+            time.sleep(0.2)
+    [report] = found.json()["results"]
+    assert {"type": "port-udp", "value": "10053", "context": "", "is_metadata": True} in report["items"]
+    assert not [item for item in report["items"] if item["type"] == "port-tcp"]
+    [banner] = [item for item in report["items"] if item["type"] == "server-banner"]
+    assert banner["context"] == "dns" and banner["value"].startswith("version.bind: unbound")
+    ports = collecting.get("/v1/scan/ports", params={"ip": ip, "transport": "udp"})
+    assert ports.json() == {"other": 0, "values": {"10053": 1}}
+    assert collecting.get("/v1/scan/ports", params={"ip": ip}).status_code == 204  # not a TCP port
+
+
 def test_a_target_outside_the_allow_list_is_403_with_the_reason(collecting: TestClient) -> None:
     response = collecting.get("/v1/scan/protocols/prioritize", params={"ip": "192.0.2.1", "port": "80"})
     body = assert_error(response, 403, "ip")
@@ -68,6 +90,7 @@ def test_a_target_outside_the_allow_list_is_403_with_the_reason(collecting: Test
         ({"ip": f"127.{BLOCK}.5.0/24", "port": "80"}, "ip"),
         ({"ip": f"127.{BLOCK}.5.1"}, "port"),
         ({"ip": f"127.{BLOCK}.5.1", "port": "70000"}, "port"),
+        ({"ip": f"127.{BLOCK}.5.1", "port": "53", "transport": "sctp"}, "transport"),
         ({"ip": "fe80::1%eth0", "port": "80"}, "ip"),
         ({"ip": f"::ffff:127.{BLOCK}.5.1%lo", "port": "80"}, "ip"),
     ],

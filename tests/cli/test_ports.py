@@ -75,3 +75,15 @@ def test_bad_input_is_an_error_not_a_traceback(data: Path) -> None:
         assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
     nothing = shoal("ports", "198.51.100.0/24", data=data)
     assert nothing.returncode == 1 and "no open-port observations" in nothing.stderr
+
+
+def test_udp_ports_are_counted_apart_with_transport_udp(tmp_path: Path) -> None:
+    scan = tmp_path / "udp.txt"
+    scan.write_text(f"open udp 53 192.0.2.9 {NOW}\nopen udp 161 192.0.2.9 {NOW}\nopen tcp 53 192.0.2.9 {NOW}\n")
+    assert shoal("import", str(scan), data=tmp_path / "data").returncode == 0
+    udp = orjson.loads(shoal("ports", "192.0.2.9", "--transport", "udp", "--json", data=tmp_path / "data").stdout)
+    assert udp == {"other": 0, "values": {"53": 1, "161": 1}}
+    tcp = orjson.loads(shoal("ports", "192.0.2.9", "--json", data=tmp_path / "data").stdout)
+    assert tcp == {"other": 0, "values": {"53": 1}}
+    table = shoal("ports", "192.0.2.9", "--transport", "UDP", "--explain", data=tmp_path / "data")
+    assert table.returncode == 0 and "192.0.2.9 (UDP)" in table.stderr and "161\t1" in table.stdout

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from shoal.cli.main import app
 from shoal.store.embedded import EmbeddedStore
+from tests.collect import udp_daemons
 from tests.collect.fakes import answers, fake_server
 from tests.corpus import CORPUS
 from tests.web.server import Served, free_port, serve
@@ -84,6 +85,28 @@ def test_a_remote_scan_is_the_servers_and_is_followed(remote: dict[str, str], tm
     assert code == 2 and "refused" in err and "--data DIR" in err and len(err.strip().splitlines()) == 1
     code, _, err = invoke(["scan", "status"], {"SHOAL_CONFIG": remote["SHOAL_CONFIG"], "SHOAL_DATA": "x"})
     assert code == 2 and "'shoal login URL' first" in err
+
+
+def test_a_remote_udp_scan_is_the_servers_and_its_port_is_counted_as_udp(
+    remote: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    with udp_daemons.unbound("127.0.0.1", port, tmp_path):
+        code, out, err = invoke(["scan", f"127.0.0.1:{port}/udp"], remote)
+        assert code == 0, err
+        assert out.splitlines()[0] == f"queued 127.0.0.1:{port}/udp at {remote['SHOAL_URL']}"
+        deadline = time.monotonic() + 20
+        while "collected: report" not in (status := invoke(["scan", "status"], remote)[1]):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+    assert f"127.0.0.1:{port}/udp\tsubmitted " in status
+    code, out, err = invoke(["ports", "127.0.0.1", "--transport", "udp", "--json"], remote)
+    assert code == 0, err
+    assert orjson.loads(out)["values"] == {str(port): 1}
+    code, _, err = invoke(["ports", "127.0.0.1", "--transport", "sctp"], remote)
+    assert code == 2 and "'transport' must be one of tcp, udp" in err
+    code, _, err = invoke(["scan", "127.0.0.1", "--ports", "22,U:x"], remote)
+    assert code == 2 and "U:53,161" in err
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from tests.collect import launchers
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import binary, folder_for, require_root, running
 from tests.collect.dns_server import ZONE
-from tests.collect.udp_daemons import UDP_DAEMONS, address_of
+from tests.collect.lab import DAEMONS, UDP_DAEMONS, address_of
 
 BLOCK = 51 + os.getpid() % 100  # 127.BLOCK.0.0/16 holds every address these tests use
 TEST_NETWORK = ipaddress.ip_network(f"127.{BLOCK}.0.0/16")
@@ -75,7 +75,7 @@ class ListSink:
 
 
 class UdpDaemons:
-    """The UDP daemons of ``tests.collect.udp_daemons``, each started on first use and kept for the session."""
+    """The UDP daemons of the lab (``lab.UDP_DAEMONS``), each started on first use and kept for the session."""
 
     def __init__(self, folders: pytest.TempPathFactory, stack: ExitStack) -> None:
         self.folders = folders
@@ -235,12 +235,12 @@ def lab_address(index: int) -> str:
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[dict[str, Report | BaseException | None]]:
-    """Every daemon of ``launchers.DAEMONS`` on its own 127.BLOCK.30.N, all scanned at once: the report of
+    """Every daemon of ``lab.DAEMONS`` on its own 127.BLOCK.30.N, all scanned at once: the report of
     each (None if nothing was identified), or why its daemon could not start (re-raised by its test)."""
     with ExitStack() as stack:
         started: dict[str, Target] = {}
         outcomes: dict[str, Report | BaseException | None] = {}
-        for index, daemon in enumerate(launchers.DAEMONS):
+        for index, daemon in enumerate(DAEMONS):
             if daemon.transport != "tcp":
                 continue  # a UDP daemon is scanned by the UDP tests
             folder = Path(tempfile.mkdtemp(prefix=f"shoal-lab-{daemon.name}-"))

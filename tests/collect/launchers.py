@@ -16,10 +16,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from tests.collect.certificates import subject_of, write_certificate
@@ -708,70 +706,3 @@ request_route {{
 """)
     command = [binary("/usr/sbin/kamailio"), "-DD", "-E", "-f", str(folder / "kamailio.cfg"), "-P", str(folder / "pid")]
     return running([*command, "-Y", str(folder)], ip, port, folder)
-
-
-@dataclass(frozen=True, slots=True)
-class Daemon:
-    """A real daemon the tests and ``bench/fidelity.py`` scan: what Shoal must name it, and where it listens
-    (about half on a port that is not their protocol's)."""
-
-    name: str
-    protocol: str  # the server-banner context Shoal must report
-    port: int
-    launch: Callable[[str, int, Path], Launch]
-    transport: str = "tcp"
-
-
-DAEMONS: tuple[Daemon, ...] = (
-    Daemon("nginx", "http", 8181, nginx),
-    Daemon("openssh", "ssh", 22, sshd),
-    Daemon("redis", "redis", 6380, redis),
-    Daemon("vsftpd", "ftp", 21, vsftpd),
-    Daemon("mosquitto", "mqtt", 1884, mosquitto),
-    Daemon("postgresql", "postgres", 5432, postgres),
-    Daemon("telnetd", "telnet", 23, telnetd),
-    Daemon("pymodbus", "modbus", 5020, modbus),
-    Daemon("aiosmtpd", "smtp", 25, aiosmtpd),
-    Daemon("dovecot-imap", "imap", 143, dovecot),
-    Daemon("dovecot-pop3", "pop3", 1110, partial(dovecot, protocol="pop3")),
-    Daemon("exim", "smtp", 2626, exim),
-    Daemon("slapd", "ldap", 389, slapd),
-    Daemon("samba", "smb", 4445, samba),
-    Daemon("xrdp", "rdp", 3389, xrdp),
-    Daemon("tigervnc", "vnc", 5999, tigervnc),
-    Daemon("xvfb", "x11", 6000, xvfb),
-    Daemon("cups", "ipp", 631, cups),
-    Daemon("squid", "http-proxy", 3999, squid),
-    Daemon("unbound", "dns", 1053, unbound),
-    Daemon("rsync", "rsync", 873, rsync),
-    Daemon("git-daemon", "git", 9419, git_daemon),
-    Daemon("prosody", "xmpp", 5222, prosody),
-    Daemon("ngircd", "irc", 6789, ngircd),
-    Daemon("beanstalkd", "beanstalkd", 11300, beanstalkd),
-    Daemon("zookeeper", "zookeeper", 2182, zookeeper),
-    Daemon("nut-upsd", "nut", 3493, upsd),
-    Daemon("svnserve", "svn", 3691, svnserve),
-    Daemon("memcached", "memcached", 11211, memcached),
-    Daemon("mariadb", "mysql", 3307, mariadb),
-    Daemon("rabbitmq", "amqp", 5672, rabbitmq),
-    Daemon("nats", "nats", 4333, nats),
-    Daemon("etcd", "etcd", 2379, etcd),
-    Daemon("clickhouse", "clickhouse", 19000, clickhouse),
-    Daemon("gst-rtsp-server", "rtsp", 8554, gst_rtsp),
-    Daemon("kamailio", "sip", 5070, kamailio),
-    Daemon("dante", "socks", 1081, dante),
-    # TLS from the first byte: what runs inside is named as it is there
-    Daemon("nginx-https", "https", 4433, partial(nginx, tls=True)),
-    Daemon("dovecot-imaps", "imaps", 993, partial(dovecot, tls=True)),
-    Daemon("dovecot-pop3s", "pop3s", 1995, partial(dovecot, protocol="pop3", tls=True)),
-    Daemon("exim-smtps", "smtps", 465, partial(exim, tls=True)),
-    Daemon("slapd-ldaps", "ldaps", 1636, partial(slapd, tls=True)),
-    Daemon("vsftpd-ftps", "ftps", 990, partial(vsftpd, tls=True)),
-    Daemon("ngircd-ircs", "ircs", 7697, partial(ngircd, tls=True)),
-    Daemon("prosody-xmpps", "xmpps", 5223, partial(prosody, tls=True)),
-    Daemon("mosquitto-mqtts", "mqtts", 18883, partial(mosquitto, tls=True)),
-    Daemon("redis-tls", "rediss", 6390, partial(redis, tls=True)),
-    Daemon("etcd-tls", "etcd", 12379, partial(etcd, tls=True)),
-    Daemon("dockerd", "docker", 12375, dockerd),  # its API on a port that is not Docker's (2375)
-)
-DAEMON_NAMED = {daemon.name: daemon for daemon in DAEMONS}

@@ -64,7 +64,7 @@ def test_a_refused_target_fails_before_any_packet(tmp_path: Path) -> None:
     [
         (["300.1.2.3"], "not an IP address or CIDR"),
         ([f"127.{BLOCK}.4.1", "--ports", "http"], "not a port"),
-        ([f"127.{BLOCK}.4.1", "--rate", "fast"], "connections per second"),
+        ([f"127.{BLOCK}.4.1", "--rate", "fast"], "a rate is a number per second"),
         ([f"127.{BLOCK}.4.1", "--allow", "nowhere"], "not an IP address or CIDR"),
     ],
 )

@@ -8,6 +8,7 @@ import ipaddress
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -38,18 +39,35 @@ QUICK = ScanSettings(timeouts=Timeouts(connect=1, first_byte=0.3, service=3), ja
 def test_the_queue_is_durable_and_spent_by_collection(tmp_path: Path) -> None:
     queue = PriorityQueue(tmp_path)
     charge = Charge("token123", "2026-12", "priority", 1)
-    queue.add("192.0.2.1", 80, charge)
-    queue.add("192.0.2.1", 80, charge)  # a second call for a target already waiting
-    queue.add("192.0.2.2", 22, None)
+    queue.add(("192.0.2.1", 80, "tcp"), charge)
+    queue.add(("192.0.2.1", 80, "tcp"), charge)  # a second call for a target already waiting
+    queue.add(("192.0.2.2", 22, "tcp"), None)
+    queue.add(("192.0.2.1", 80, "udp"), None)  # UDP port 80 is another target
     again = PriorityQueue(tmp_path)  # as after a restart
-    assert again.pending() == [("192.0.2.1", 80), ("192.0.2.2", 22)]
-    assert again.charges("192.0.2.1", 80) == [charge, charge]
-    again.done("192.0.2.1", 80)
-    assert PriorityQueue(tmp_path).pending() == [("192.0.2.2", 22)]
+    assert again.pending() == [("192.0.2.1", 80, "tcp"), ("192.0.2.2", 22, "tcp"), ("192.0.2.1", 80, "udp")]
+    assert again.charges(("192.0.2.1", 80, "tcp")) == [charge, charge]
+    assert again.charges(("192.0.2.1", 80, "udp")) == []
+    again.done(("192.0.2.1", 80, "tcp"))
+    assert PriorityQueue(tmp_path).pending() == [("192.0.2.2", 22, "tcp"), ("192.0.2.1", 80, "udp")]
+
+
+def test_a_queue_file_from_before_udp_keeps_its_targets_as_tcp(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "prioritize.sqlite3")
+    old.execute(
+        "CREATE TABLE queue (number INTEGER PRIMARY KEY, ip TEXT NOT NULL, port INTEGER NOT NULL, token TEXT,"
+        " month TEXT, kind TEXT, units INTEGER, accepted REAL NOT NULL)"
+    )
+    old.execute("INSERT INTO queue (ip, port, accepted) VALUES ('192.0.2.3', 443, 0)")
+    old.commit()
+    old.close()
+    queue = PriorityQueue(tmp_path)
+    assert queue.pending() == [("192.0.2.3", 443, "tcp")]
+    queue.add(("192.0.2.3", 53, "udp"), None)
+    assert PriorityQueue(tmp_path).pending() == [("192.0.2.3", 443, "tcp"), ("192.0.2.3", 53, "udp")]
 
 
 def test_a_restarted_worker_collects_what_was_accepted(tmp_path: Path) -> None:
-    PriorityQueue(tmp_path).add(HOST, 8080, None)  # accepted by a server that then died
+    PriorityQueue(tmp_path).add((HOST, 8080, "tcp"), None)  # accepted by a server that then died
     store = EmbeddedStore(tmp_path)
     worker = CollectionWorker(store, ScanPolicy(allow=(ALLOWED,)), QUICK, None, queue=PriorityQueue(tmp_path))
     with fake_server(HOST, 8080, answers(b"\r\n\r\n", HTTP_OK)):
@@ -69,7 +87,7 @@ def test_a_restarted_worker_collects_what_was_accepted(tmp_path: Path) -> None:
 def test_what_the_policy_now_refuses_is_refunded_not_collected(tmp_path: Path) -> None:
     book = UsageBook(tmp_path)
     charge = book.charge("token123", "priority", 1, limit=10)
-    PriorityQueue(tmp_path).add("192.0.2.9", 80, charge)
+    PriorityQueue(tmp_path).add(("192.0.2.9", 80, "tcp"), charge)
     store = EmbeddedStore(tmp_path)
     worker = CollectionWorker(
         store, ScanPolicy(allow=(ALLOWED,)), QUICK, None, queue=PriorityQueue(tmp_path), usage=book

@@ -1,4 +1,4 @@
-"""Every protocol of the lab (tests/collect/launchers.py DAEMONS: real daemons, about half on a port that is not
+"""Every protocol of the lab (tests/collect/lab.py DAEMONS: real daemons, about half on a port that is not
 their protocol's) is named, and carries what a researcher filters on."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from shoal.enrich.products import Products
 from shoal.model import Item, Report
 from tests.collect.conftest import Target, collect_one, items_of, lab_address
-from tests.collect.launchers import DAEMON_NAMED, DAEMONS, epmd_port
+from tests.collect.lab import DAEMON_NAMED, DAEMONS
+from tests.collect.launchers import epmd_port
 
 pytestmark = pytest.mark.daemon
 
@@ -124,9 +125,7 @@ def test_what_each_protocol_announces_is_recorded(lab: dict[str, Report | BaseEx
 
 
 def test_half_the_lab_is_on_ports_that_are_not_its_protocols() -> None:
-    from shoal.collect.protocols import USUAL_PORTS
-
-    unusual = [daemon.name for daemon in TCP_DAEMONS if daemon.port not in USUAL_PORTS[daemon.protocol]]
+    unusual = [daemon.name for daemon in TCP_DAEMONS if not daemon.usual]
     assert len(unusual) * 2 >= len(TCP_DAEMONS) - 2, unusual
 
 

@@ -10,14 +10,8 @@ import pytest
 from shoal.collect.udp import UDP_PROBES
 from shoal.model import Item, Report
 from tests.collect.conftest import UdpDaemons, collect_udp_one, items_of
-from tests.collect.udp_daemons import (
-    IKE_NAT_T_PORT,
-    NETBIOS_NAME,
-    SSDP_SERVER,
-    SSDP_TYPES,
-    UDP_DAEMONS,
-    WORKGROUP,
-)
+from tests.collect.lab import UDP_DAEMONS
+from tests.collect.udp_daemons import IKE_NAT_T_PORT, NETBIOS_NAME, SSDP_SERVER, SSDP_TYPES, WORKGROUP
 
 pytestmark = pytest.mark.daemon
 USUAL = {daemon.protocol: daemon.usual for daemon in UDP_DAEMONS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import time
+from pathlib import Path
 
 from shoal.collect.connection import Timeouts
 from shoal.collect.policy import ScanPolicy
@@ -12,6 +13,7 @@ from shoal.collect.scanner import ScanSettings
 from shoal.collect.worker import CollectionWorker
 from shoal.model import PortObservation
 from shoal.store.base import Filters, Store
+from tests.collect import udp_daemons
 from tests.collect.conftest import BLOCK
 from tests.collect.fakes import answers, fake_server
 
@@ -27,8 +29,13 @@ def test_known_open_ports_are_those_inside_the_allow_list(empty_store: Store) ->
     policy = ScanPolicy(
         allow=(net(f"127.{BLOCK}.6.0/24"), net(f"127.{BLOCK}.6.0/25")), deny=(net(f"127.{BLOCK}.6.2/32"),)
     )
+    empty_store.ingest_observations([PortObservation(f"127.{BLOCK}.6.1", 80, yesterday)], transport="udp")
     worker = CollectionWorker(empty_store, policy, SETTINGS, transform=None)
-    assert sorted(worker.known_open_ports()) == [(f"127.{BLOCK}.6.1", 80), (f"127.{BLOCK}.6.1", 443)]
+    assert worker.known_open_ports() == [
+        (f"127.{BLOCK}.6.1", 80, "tcp"),
+        (f"127.{BLOCK}.6.1", 443, "tcp"),
+        (f"127.{BLOCK}.6.1", 80, "udp"),  # a UDP port is another target
+    ]
 
 
 def test_rescans_add_reports_as_history(empty_store: Store) -> None:
@@ -46,3 +53,25 @@ def test_rescans_add_reports_as_history(empty_store: Store) -> None:
         finally:
             worker.stop()
     assert len(clients) >= 2
+
+
+def test_rescans_probe_the_udp_ports_seen_answering(empty_store: Store, tmp_path: Path) -> None:
+    """A UDP port seen answering (a UDP observation, as every port-udp report records) is probed again over UDP:
+    Net-SNMP's snmpd on a port of its own, so each rescan adds a port-udp report."""
+    ip = f"127.{BLOCK}.6.4"
+    empty_store.ingest_observations([PortObservation(ip, 10161, dt.date(2026, 1, 1))], transport="udp")
+    worker = CollectionWorker(
+        empty_store, ScanPolicy(allow=(net(f"127.{BLOCK}.6.0/24"),)), SETTINGS, transform=None, rescan_every=0.3
+    )
+    with udp_daemons.snmpd(ip, 10161, tmp_path):
+        worker.start()
+        try:
+            deadline = time.monotonic() + 15
+            while empty_store.search(Filters(ip=net(f"{ip}/32"))).total < 2:
+                assert time.monotonic() < deadline, "rescans did not probe the UDP port"
+                time.sleep(0.1)
+        finally:
+            worker.stop()
+    for report in empty_store.search(Filters(ip=net(f"{ip}/32"))).reports:
+        assert ("port-udp", "10161") in [(item.type, item.value) for item in report.items]
+        assert [item.context for item in report.items if item.type == "server-banner"] == ["snmp"]

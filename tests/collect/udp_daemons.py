@@ -1,10 +1,11 @@
 """How to start each real UDP daemon the collector is tested against (and bench/ compares with nmap): one context
 manager per daemon, given a folder of its own, an address and a port, yielding (ip, port) once it listens.
 
-``UDP_DAEMONS`` is where the tests run each: its own 127.B.40.N address, about half of them on a port no probe is
-known for. Four daemons bind the wildcard address (nmbd, charon, zeroconf, minissdpd): their ports are the same for
-every test run on the machine, so two full runs at the same moment collide there. minissdpd, bound to the wildcard
-address on ``lo``, answers from 127.0.0.1, so it is scanned there (on the port it opened).
+Their rows are in the lab's one table (``tests.collect.lab.DAEMONS``, ``transport="udp"``): each on its
+own 127.B.40.N address, about half of them on a port no probe is known for. Four daemons bind the wildcard
+address (nmbd, charon, zeroconf, minissdpd): their ports are the same for every test run on the machine, so two
+full runs at the same moment collide there. minissdpd, bound to the wildcard address on ``lo``, answers from
+127.0.0.1, so it is scanned there (on the port it opened).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from shoal.collect.udp import UDP_PROBES
 from tests.collect.certificates import subject_of, write_certificate
 from tests.collect.daemons import START_TIMEOUT, binary, python_env, python_module, running, unavailable
 from tests.collect.dns_server import unbound_config
@@ -258,42 +257,3 @@ def mdns_server(ip: str, port: int, folder: Path) -> Iterator[Target]:
                 raise RuntimeError("the mDNS responder did not announce its services")
             time.sleep(0.05)
         yield target
-
-
-@dataclass(frozen=True, slots=True)
-class UdpDaemon:
-    """A real UDP daemon the tests and ``bench/udp_fidelity.py`` scan: what Shoal must name it, and where it
-    listens (about half on a port that is not their protocol's)."""
-
-    name: str
-    protocol: str  # the server-banner context Shoal must report
-    port: int
-    launch: Launcher
-    on_localhost: bool = False  # bound to the wildcard address on lo: it answers from 127.0.0.1, scanned there
-
-    @property
-    def usual(self) -> bool:
-        """Whether the port is one its protocol's probes are known for."""
-        return any(self.port in probe.ports for probe in UDP_PROBES if probe.name == self.protocol)
-
-
-UDP_DAEMONS: tuple[UdpDaemon, ...] = (
-    UdpDaemon("unbound", "dns", 10053, unbound),
-    UdpDaemon("snmpd", "snmp", 161, snmpd),
-    UdpDaemon("chrony", "ntp", 10123, chronyd),
-    UdpDaemon("tftpd-hpa", "tftp", 69, tftpd),
-    UdpDaemon("memcached", "memcached", 21211, memcached),
-    UdpDaemon("nmbd", "netbios-ns", 13137, nmbd),
-    UdpDaemon("coturn", "stun", 3478, coturn),
-    UdpDaemon("kamailio", "sip", 15060, kamailio),
-    UdpDaemon("openvpn", "openvpn", 1194, openvpn),
-    UdpDaemon("strongswan", "ike", 500, charon),
-    UdpDaemon("zeroconf", "mdns", 5353, mdns_server),
-    UdpDaemon("minissdpd", "ssdp", 1900, minissdpd, on_localhost=True),
-    UdpDaemon("aiocoap", "coap", 15683, coap_server),
-)
-
-
-def address_of(daemon: UdpDaemon, block: int) -> str:
-    """127.B.40.N, N its place in UDP_DAEMONS (from 1); 127.0.0.1 for a daemon that answers from there."""
-    return "127.0.0.1" if daemon.on_localhost else f"127.{block}.40.{UDP_DAEMONS.index(daemon) + 1}"

@@ -59,7 +59,9 @@ class Backend(Protocol):
 
     def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export: ...
 
-    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts: ...
+    def ports(
+        self, ip: str, date_from: Day, date_to: Day, per_ip: bool, transport: str = "tcp"
+    ) -> PortCounts | IpPortCounts: ...
 
     def registration(self, ip: str) -> dict[str, dict[str, str]]: ...
 
@@ -145,17 +147,20 @@ class LocalBackend:
     def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export:
         return LocalExport(self.store, selection.as_filters(self.known_types(), dataset), export_format)
 
-    def observations(self, ip: str, date_from: Day, date_to: Day) -> OpenPorts:
+    def observations(self, ip: str, date_from: Day, date_to: Day, transport: str = "tcp") -> OpenPorts:
         """The open-port observations ``scan/ports`` would summarise (its parameters, its default window)."""
-        from shoal.request.params import PORTS_FROM, PORTS_IP, PORTS_TO
+        from shoal.request.params import PORTS_FROM, PORTS_IP, PORTS_TO, PORTS_TRANSPORT
         from shoal.request.reading import port_query_of
 
         today = dt.datetime.now(dt.UTC).date()
-        query = port_query_of(PORTS_IP.take(ip), PORTS_FROM.take(date_from), PORTS_TO.take(date_to), today)
+        dates = PORTS_FROM.take(date_from), PORTS_TO.take(date_to)
+        query = port_query_of(PORTS_IP.take(ip), *dates, today, PORTS_TRANSPORT.take(transport))
         return self.store.open_ports(query)
 
-    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:
-        return port_counts(self.observations(ip, date_from, date_to), per_ip)
+    def ports(
+        self, ip: str, date_from: Day, date_to: Day, per_ip: bool, transport: str = "tcp"
+    ) -> PortCounts | IpPortCounts:
+        return port_counts(self.observations(ip, date_from, date_to, transport), per_ip)
 
     def registration(self, ip: str) -> dict[str, dict[str, str]]:
         """What ``ip/summary`` answers (no ``restrict``), from the data directory's registration book."""
@@ -234,10 +239,12 @@ class RemoteBackend:
     def export(self, selection: Selection, export_format: ExportFormat, dataset: str = PROTOCOLS) -> Export:
         return self.client.open_export(export_format=export_format, dataset=dataset, selection=selection)
 
-    def ports(self, ip: str, date_from: Day, date_to: Day, per_ip: bool) -> PortCounts | IpPortCounts:
+    def ports(
+        self, ip: str, date_from: Day, date_to: Day, per_ip: bool, transport: str = "tcp"
+    ) -> PortCounts | IpPortCounts:
         if per_ip:
-            return self.client.ipports(ip, date_from, date_to)
-        return self.client.ports(ip, date_from, date_to)
+            return self.client.ipports(ip, date_from, date_to, transport)
+        return self.client.ports(ip, date_from, date_to, transport)
 
     def registration(self, ip: str) -> dict[str, dict[str, str]]:
         return self.client.ip_summary(ip)

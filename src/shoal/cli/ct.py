@@ -9,9 +9,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shoal.cli.common import DataOption, console, errors, fail, open_store
 from shoal.cli.dns import checked
-from shoal.cli.scan import parse_duration, parse_rate
+from shoal.cli.scan import parse_duration
 from shoal.config import data_dir
 from shoal.ct.follow import DEFAULT_BATCH, REQUEST_SECONDS, FollowProgress, LogClient, LogError, follow, log_base
+from shoal.request.params import RATE
 
 app = typer.Typer(help="Certificate Transparency logs.", no_args_is_help=True)
 SHOWN_REJECTIONS = 20
@@ -37,7 +38,7 @@ def follow_command(
     """Read the log's entries (x509 and precert) into the ct dataset, from where the last run stopped. A kill
     loses nothing acknowledged and stores nothing twice."""
     base = checked(lambda: log_base(log_url), "log_url")
-    per_second = checked(lambda: parse_rate(rate), "rate")
+    per_second = checked(lambda: RATE.parse(RATE.name, rate), "rate")
     every = checked(lambda: parse_duration(poll), "poll")
     folder = data_dir(data)
     store = open_store(data, server=True, create=True)  # a long run must not lock out 'shoal import'

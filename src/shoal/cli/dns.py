@@ -38,10 +38,13 @@ DnsRetriesOption = Annotated[int, typer.Option("--dns-retries", min=0, max=10, h
 
 
 def checked(parse: Callable[[], T], parameter: str) -> T:
+    """``parse()``; a ValueError is a bad ``parameter`` (exit 2 with its message), as a BadParameter is."""
     try:
         return parse()
     except ValueError as exc:
         fail(BadParameter(parameter, str(exc)))
+    except BadParameter as exc:
+        fail(exc)
 
 
 def resolver_settings(resolver: str | None, rate: float, timeout: float, retries: int) -> ResolverSettings:

@@ -68,8 +68,10 @@ def option_of(param: Param[Any], default: Any = None) -> Any:
         if off and (param.asked_default if default is None else default):
             described += f" On unless {off} is given."
         return Annotated[bool, typer.Option(f"{on}/{off or '--no-' + on[2:]}", help=described)]
-    if kind == "integer":
-        return Annotated[int, typer.Option(param.flag, help=described)]
+    if kind in ("integer", "number"):
+        bounds = {"min": param.schema.get("minimum"), "max": param.schema.get("maximum")}
+        number: type = int if kind == "integer" else float
+        return Annotated[number, typer.Option(param.flag, help=described, **bounds)]  # type: ignore[valid-type]
     return Annotated[str | None, typer.Option(param.flag, help=described, show_default=False)]
 
 
@@ -123,6 +125,58 @@ def selecting(
         return run
 
     return decorate
+
+
+def taking(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A command declaring ``options: Options`` gets an option for each of ``params`` in its place (flag, help,
+    default and bounds from its record), and their values, each read as its parameter reads one (a bad one
+    fails with the parameter's message, exit 2), as one mapping by attribute."""
+
+    def decorate(command: Callable[..., T]) -> Callable[..., T]:
+        hints = typing.get_type_hints(command, include_extras=True)
+        parameters: list[inspect.Parameter] = []
+        for parameter in inspect.signature(command).parameters.values():
+            if parameter.name != "options":
+                parameters.append(
+                    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name])
+                )
+                continue
+            parameters += [
+                inspect.Parameter(
+                    param.attribute,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=option_of(param, asked_default(param)),
+                    default=option_default(param),
+                )
+                for param in params
+            ]
+
+        @functools.wraps(command)
+        def run(**values: Any) -> T:
+            try:
+                options = {param.attribute: taken(param, values.pop(param.attribute)) for param in params}
+            except ShoalError as exc:
+                fail(exc)
+            return command(options=options, **values)
+
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return run
+
+    return decorate
+
+
+Options = dict[str, Any]  # what ``taking`` hands a command: each parameter's value, by attribute
+
+
+def option_default(param: Param[Any]) -> Any:
+    """What the command line's option starts as: the value itself where its option is typed (a number, a
+    boolean), else None (a text option: the parameter's own default, which its help states)."""
+    return asked_default(param) if param.schema.get("type") in ("boolean", "integer", "number") else None
+
+
+def taken(param: Param[Any], value: Any) -> Any:
+    return asked_default(param) if value is None else param.take(value)
 
 
 QueryArgument = Annotated[

@@ -12,17 +12,19 @@ import typer
 
 from shoal.cli.backend import LocalBackend, port_counts
 from shoal.cli.common import DataOption, console, errors, fail
-from shoal.cli.options import FromOption, ToOption, asked, open_backend
+from shoal.cli.options import FromOption, ToOption, asked, open_backend, option_of
 from shoal.cli.output import DEFAULT_SEPARATOR, Layout, LayoutOption, SeparatorOption, emit, layout_of
 from shoal.cli.search import bar
 from shoal.errors import BadParameter
 from shoal.request.answers import IpPortCounts, PortCounts
+from shoal.request.params import PORTS_TRANSPORT
 
 if TYPE_CHECKING:
     from shoal.store.base import OpenPorts
 
 SHOWN_PORTS = 12  # ports listed per IP in the --per-ip table
 DEFAULT_WINDOW_DAYS = 30  # as the API (shoal.ports.DEFAULT_WINDOW_DAYS)
+TransportOption = option_of(PORTS_TRANSPORT)
 
 
 def ports_command(
@@ -33,12 +35,14 @@ def ports_command(
         bool, typer.Option("--explain", help="Show the honeypot rule's evidence (local store only).")
     ] = False,
     per_ip: Annotated[bool, typer.Option("--per-ip", help="Per IP, as GET /v1/scan/ipports.")] = False,
+    transport: TransportOption = "tcp",
     separator: SeparatorOption = DEFAULT_SEPARATOR,
     table: LayoutOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     data: DataOption = None,
 ) -> None:
-    """Open TCP ports seen on an address or CIDR: observation counts per port (default: the last 30 days)."""
+    """Open TCP ports (UDP ports with --transport udp) seen on an address or CIDR: observation counts per port
+    (default: the last 30 days)."""
     layout = layout_of(table, separator)
     backend = open_backend(data, reading_reports=False)
     if explain_flag and not isinstance(backend, LocalBackend):
@@ -51,13 +55,14 @@ def ports_command(
     try:
         if explain_flag:  # one read of the observations, for the counts and for the explanation
             assert isinstance(backend, LocalBackend)
-            observed = asked("", lambda: backend.observations(target, date_from, date_to))
+            observed = asked("", lambda: backend.observations(target, date_from, date_to, transport))
             found = port_counts(observed, per_ip)
         else:
-            found = asked("", lambda: backend.ports(target, date_from, date_to, per_ip))
+            found = asked("", lambda: backend.ports(target, date_from, date_to, per_ip, transport))
     finally:
         backend.close()
-    where = f"{target_text(target)}, {window_text(date_from, date_to)}"
+    udp = " (UDP)" if transport.strip().lower() == "udp" else ""
+    where = f"{target_text(target)}{udp}, {window_text(date_from, date_to)}"
     if json_output:
         print(orjson.dumps(found.body(), option=orjson.OPT_SORT_KEYS).decode())
     elif not found.values:

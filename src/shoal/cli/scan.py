@@ -23,6 +23,7 @@ from shoal.cli.dns import (
     checked,
     resolver_settings,
 )
+from shoal.cli.options import Options, taking
 from shoal.collect.connection import Timeouts
 from shoal.collect.dns import DnsClient, ResolverSettings, reverse_all
 from shoal.collect.domains import DOMAIN_PORTS, DomainScanner, DomainStats
@@ -48,6 +49,23 @@ from shoal.errors import BadParameter, TargetNotAllowed
 from shoal.ingest.pipeline import Transform
 from shoal.model import Report
 from shoal.request.answers import plural
+from shoal.request.params import (
+    CONCURRENCY,
+    CONNECT_TIMEOUT,
+    ENRICH,
+    FOLLOW_UPS,
+    IDENTIFY,
+    JARM,
+    PER_HOST,
+    RATE,
+    REVERSE_DNS,
+    SCAN,
+    SCAN_PORTS,
+    SCAN_UDP_PORTS,
+    SERVICE_TIMEOUT,
+    UDP_RETRIES,
+    WAIT,
+)
 from shoal.store.base import IPNetwork, Store
 from shoal.usage import UsageBook
 
@@ -55,19 +73,9 @@ PROGRESS_SECONDS = 0.25
 T = TypeVar("T")
 
 
-def parse_rate(text: str) -> float:
-    """``500`` or ``500/s``: new connections per second."""
-    number = text.strip().lower().removesuffix("/s")
-    try:
-        rate = float(number)
-    except ValueError:
-        raise ValueError(f"a rate is connections per second, e.g. 500 or 500/s, not {text!r}") from None
-    if not rate > 0:
-        raise ValueError(f"the rate must be positive, not {text!r}")
-    return rate
-
-
+@taking(*SCAN)
 def scan_command(
+    options: Options,  # the options of SCAN, in this place (shoal.cli.options.taking)
     targets: Annotated[
         list[str] | None,
         typer.Argument(
@@ -83,46 +91,10 @@ def scan_command(
             show_default=False,
         ),
     ] = None,
-    ports: Annotated[
-        str | None,
-        typer.Option(
-            help="A list such as 22,80,8000-8100, top100 or all (default: top100; 80,443 for names); nmap's U: "
-            "prefix marks UDP ports (22,80,U:53,161)."
-        ),
-    ] = None,
-    udp_ports: Annotated[
-        str | None,
-        typer.Option(
-            help="UDP ports to probe, e.g. 53,161 or known (every port a UDP probe is known for) or all; UDP is off "
-            "unless asked, and then TCP is scanned only if --ports is given too.",
-            show_default=False,
-        ),
-    ] = None,
-    rate: Annotated[str, typer.Option(help="New connections per second, e.g. 500/s (capped by max_rate).")] = "1000/s",
-    concurrency: Annotated[int, typer.Option(min=1, help="ip:ports in flight at once.")] = 512,
-    per_host: Annotated[int, typer.Option(min=1, help="Connections open at once to one address.")] = 16,
     allow: Annotated[
         list[str] | None,
         typer.Option("--allow", help="Also allow this address or CIDR for this run (repeatable).", show_default=False),
     ] = None,
-    connect_timeout: Annotated[float, typer.Option(min=0.05, help="Seconds for a TCP handshake.")] = 3.0,
-    wait: Annotated[float, typer.Option(min=0.05, help="Seconds to wait for a banner or an answer.")] = 3.0,
-    service_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to identify one ip:port.")] = 20.0,
-    udp_retries: Annotated[
-        int, typer.Option(min=0, max=5, help="Times a UDP probe is sent again after a --wait with no answer.")
-    ] = 1,
-    identify: Annotated[bool, typer.Option(help="Identify services; --no-identify only finds open ports.")] = True,
-    jarm: Annotated[bool, typer.Option(help="Add a JARM fingerprint to TLS services (10 more connections).")] = True,
-    follow_ups: Annotated[
-        bool, typer.Option(help="SSH's other host key types, HTTP redirects and favicons (more requests).")
-    ] = True,
-    enrich: Annotated[
-        bool, typer.Option(help="Enrich reports (country, network, product tags) before storing.")
-    ] = True,
-    dns: Annotated[
-        bool,
-        typer.Option(help="PTR/NS lookups of every scanned address; lookups of the names found (PTR, certificates)."),
-    ] = True,
     resolver: ResolverOption = None,
     dns_rate: DnsRateOption = 500.0,
     dns_timeout: DnsTimeoutOption = 2.0,
@@ -135,9 +107,10 @@ def scan_command(
     from shoal.cli.remote import server_of
     from shoal.cli.submit import FOLLOWING, scan_remotely
 
+    ports, udp_ports = options[SCAN_PORTS.attribute], options[SCAN_UDP_PORTS.attribute]
     server = server_of(data)
     if server is not None:
-        scan_remotely(server, targets or [], ports)
+        scan_remotely(server, targets or [], ports, udp_ports)
         return
     if targets and targets[0] in FOLLOWING:
         fail(
@@ -159,7 +132,7 @@ def scan_command(
         fail(BadParameter("targets", "give at least one target address or CIDR, a host name, or --names"))
     spec = checked(lambda: port_spec(ports, udp_ports, networks), "ports")
     name_ports = spec.tcp if ports is not None and spec.tcp else DOMAIN_PORTS
-    per_second = checked(lambda: parse_rate(rate), "rate")
+    per_second = options[RATE.attribute]
     try:
         for network in networks:
             policy.check_network(network)
@@ -170,18 +143,37 @@ def scan_command(
         fail(TargetNotAllowed(visited[0] if visited else "known", f"{message} with --allow CIDR or in collector.toml"))
     if per_second > policy.max_rate:
         errors.print(f"[yellow]rate capped at max_rate = {policy.max_rate:g}/s[/] ({policy.source})", highlight=False)
+    dns = options[REVERSE_DNS.attribute]
     needs_resolver = bool(visited) or (dns and bool(networks))
     resolving = resolver_settings(resolver, dns_rate, dns_timeout, dns_retries) if needs_resolver else None
-    timeouts = Timeouts(connect=connect_timeout, first_byte=wait, service=service_timeout)
-    settings = ScanSettings(per_second, concurrency, per_host, timeouts, identify, jarm, follow_ups, udp_retries)
+    settings = settings_of(options)
     store = open_store(data, create=True)
     try:
-        transform = enrich_report if enrich else None
+        transform = enrich_report if options[ENRICH.attribute] else None
         plan = ScanPlan(networks, spec.tcp, spec.udp, visited, name_ports, known, dns and bool(networks))
         stats, stored, domain_stats = run_event_loop(run_scan(store, policy, settings, plan, transform, resolving))
     finally:
         store.close()
     show_summary(stats, stored, domain_stats)
+
+
+def settings_of(options: Options) -> ScanSettings:
+    """How the collector scans, from the options of SCAN."""
+    timeouts = Timeouts(
+        connect=options[CONNECT_TIMEOUT.attribute],
+        first_byte=options[WAIT.attribute],
+        service=options[SERVICE_TIMEOUT.attribute],
+    )
+    return ScanSettings(
+        rate=options[RATE.attribute],
+        concurrency=options[CONCURRENCY.attribute],
+        per_host=options[PER_HOST.attribute],
+        timeouts=timeouts,
+        identify=options[IDENTIFY.attribute],
+        jarm=options[JARM.attribute],
+        follow_ups=options[FOLLOW_UPS.attribute],
+        udp_retries=options[UDP_RETRIES.attribute],
+    )
 
 
 def port_spec(ports: str | None, udp_ports: str | None, networks: list[IPNetwork]) -> PortSpec:

@@ -1,6 +1,7 @@
 """``shoal scan`` against a server (after ``shoal login``, or with ``$SHOAL_URL``): the server collects, this
 side only asks and follows. ``shoal scan IP:PORT…`` (or ``IP… --ports 22,443``) submits each ip:port to
-``GET /v1/scan/protocols/prioritize`` and notes it beside the login's config (``submitted.jsonl``); ``shoal
+``GET /v1/scan/protocols/prioritize`` (``IP:PORT/udp``, ``--udp-ports`` and ``--ports U:…`` UDP ones, with Shoal's
+``transport=udp``) and notes it beside the login's config (``submitted.jsonl``); ``shoal
 scan list`` lists what was submitted to that server, ``shoal scan status`` says for each whether a report of
 it dated on or after the submission is searchable yet. Nothing is written to any store: a server that does not
 collect refuses, and the message says how to scan locally (``--data DIR``).
@@ -18,6 +19,7 @@ import orjson
 
 from shoal.cli.common import console, fail
 from shoal.cli.remote import Server
+from shoal.collect.queue import Target, target_text
 from shoal.config import config_path
 from shoal.errors import BadParameter, Forbidden, ShoalError
 from shoal.request.answers import plural
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 FOLLOWING = ("status", "list")
 MAX_SUBMISSIONS = 1024  # ip:ports one command submits (each costs a unit of the token's priority quota)
+PREFIXES = {"T:": "tcp", "U:": "udp"}  # nmap's, as 'shoal scan --ports' reads them
 LOCALLY = "to scan from this machine instead: shoal scan --data DIR --allow CIDR TARGETS"
 
 
@@ -34,33 +37,38 @@ def journal_path() -> Path:
     return config_path().with_name("submitted.jsonl")
 
 
-def port_list(text: str | None) -> list[int]:
-    """``22,443,8000-8010`` → the ports (a server collects TCP ports named one by one: no top100 here)."""
+def port_list(text: str | None, transport: str = "tcp") -> list[tuple[int, str]]:
+    """``22,443,8000-8010`` → (port, transport) pairs, each of ``transport``; nmap's ``U:`` makes the ports after it
+    UDP ones, ``T:`` TCP again (``22,U:53,161``). A server collects ports named one by one: no top100 here."""
     if not text:
         return []
-    ports: list[int] = []
+    ports: list[tuple[int, str]] = []
     for part in text.split(","):
-        low, _, high = part.strip().partition("-")
+        word = part.strip()
+        if word[:2].upper() in PREFIXES:
+            transport, word = PREFIXES[word[:2].upper()], word[2:].strip()
+        low, _, high = word.partition("-")
         if not low.isdigit() or (high and not high.isdigit()):
             raise BadParameter(
-                "ports", f"a server is asked for TCP ports by number, e.g. 22,443,8000-8010, not {part!r}"
+                "ports", f"a server is asked for ports by number, e.g. 22,443,8000-8010 or U:53,161, not {part!r}"
             )
         first, last = int(low), int(high or low)
         if not 1 <= first <= last <= 65535:
             raise BadParameter("ports", f"ports are 1 to 65535, low to high, not {part!r}")
-        ports.extend(range(first, last + 1))
+        ports.extend((port, transport) for port in range(first, last + 1))
     return ports
 
 
-def targets_of(texts: list[str], ports_text: str | None) -> list[tuple[str, int]]:
-    """Each ``IP:PORT`` (``[v6]:PORT``), or ``IP`` with every port of ``--ports``."""
-    ports = port_list(ports_text)
-    found: list[tuple[str, int]] = []
+def targets_of(texts: list[str], ports_text: str | None, udp_ports_text: str | None = None) -> list[Target]:
+    """Each ``IP:PORT`` (``[v6]:PORT``; ``IP:PORT/udp`` a UDP port), or ``IP`` with every port of ``--ports`` and
+    ``--udp-ports``."""
+    ports = port_list(ports_text) + port_list(udp_ports_text, "udp")
+    found: list[Target] = []
     for text in texts:
         address, port = split_target(text.strip())
         if port is None and not ports:
             raise BadParameter("targets", f"{text!r} has no port: give IP:PORT, or --ports 22,443")
-        found.extend((address, one) for one in ([port] if port is not None else ports))
+        found.extend((address, *one) for one in ([port] if port is not None else ports))
     if not found:
         raise BadParameter("targets", "give IP:PORT targets (or IPs and --ports) for the server to collect")
     if len(found) > MAX_SUBMISSIONS:
@@ -68,7 +76,12 @@ def targets_of(texts: list[str], ports_text: str | None) -> list[tuple[str, int]
     return list(dict.fromkeys(found))
 
 
-def split_target(text: str) -> tuple[str, int | None]:
+def split_target(text: str) -> tuple[str, tuple[int, str] | None]:
+    """(address, (port, transport) or None) of ``IP``, ``IP:PORT``, ``[v6]:PORT`` or ``IP:PORT/udp``."""
+    body, slash, suffix = text.rpartition("/")
+    transport = "tcp"
+    if slash and suffix.lower() in PREFIXES.values():
+        text, transport = body, suffix.lower()
     host, port = text, None
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -83,10 +96,10 @@ def split_target(text: str) -> tuple[str, int | None]:
         ) from None
     if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise BadParameter("targets", f"a port is 1 to 65535, not {port!r} in {text!r}")
-    return address, int(port) if port is not None else None
+    return address, (int(port), transport) if port is not None else None
 
 
-def scan_remotely(server: Server, texts: list[str], ports_text: str | None) -> None:
+def scan_remotely(server: Server, texts: list[str], ports_text: str | None, udp_ports_text: str | None = None) -> None:
     """Submit, list or follow, as the module says; a refusal is one line and exit 2."""
     from shoal.client import Client
 
@@ -95,11 +108,12 @@ def scan_remotely(server: Server, texts: list[str], ports_text: str | None) -> N
             if texts in (["list"], ["status"]):
                 follow(client, server.url, with_status=texts == ["status"])
                 return
-            targets = targets_of(texts, ports_text)
-            for ip, port in targets:
-                answer = client.prioritize(ip, port)
-                note_submission(server.url, ip, port)
-                console.print(f"{answer.get('status', 'queued')} {ip}:{port} at {server.url}", highlight=False)
+            targets = targets_of(texts, ports_text, udp_ports_text)
+            for ip, port, transport in targets:
+                answer = client.prioritize(ip, port, transport)
+                note_submission(server.url, (ip, port, transport))
+                shown = target_text((ip, port, transport))
+                console.print(f"{answer.get('status', 'queued')} {shown} at {server.url}", highlight=False)
         except Forbidden as exc:
             fail(ShoalError(f"{server.url} refused: {exc.message}; {LOCALLY}"))
         except ShoalError as exc:
@@ -110,10 +124,13 @@ def scan_remotely(server: Server, texts: list[str], ports_text: str | None) -> N
     )
 
 
-def note_submission(url: str, ip: str, port: int) -> None:
+def note_submission(url: str, target: Target) -> None:
     path = journal_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    ip, port, transport = target
     line = {"server": url, "ip": ip, "port": port, "submitted": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    if transport != "tcp":
+        line["transport"] = transport
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "ab") as out:
         out.write(orjson.dumps(line) + b"\n")
@@ -143,11 +160,12 @@ def follow(client: Client, url: str, with_status: bool) -> None:
         console.print(f"nothing submitted to {url} from here yet ('shoal scan IP:PORT' submits)", highlight=False)
         return
     for entry in noted:
-        target = f"{entry['ip']}:{entry['port']}"
-        line = f"{target}\tsubmitted {entry['submitted']}"
+        transport = "udp" if entry.get("transport") == "udp" else "tcp"
+        line = f"{target_text((str(entry['ip']), int(str(entry['port'])), transport))}\tsubmitted {entry['submitted']}"
         if with_status:
             since = dt.datetime.fromisoformat(str(entry["submitted"])).date()
-            found = client.search(ip=str(entry["ip"]), expression=f"port-tcp:{entry['port']}", date_from=since)
+            expression = f"port-{transport}:{entry['port']}"
+            found = client.search(ip=str(entry["ip"]), expression=expression, date_from=since)
             newest = found.results[0] if found.results else None
             line += f"\tcollected: report {newest.id} of {newest.date}" if newest else "\tqueued: no report yet"
         print(line)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from shoal.collect.datagrams import DatagramExchange
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.ratelimit import ConnectionRate
+from shoal.request.params import CONNECT_TIMEOUT, SERVICE_TIMEOUT, WAIT, default_of
 
 READ_CAP = 64 * 1024  # bytes a probe may read from one connection
 CHUNK = 16 * 1024
@@ -30,9 +31,9 @@ HANDSHAKE_KEPT = 16 * 1024  # bytes of the peer's TLS handshake kept for fingerp
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    connect: float = 3.0  # TCP handshake
-    first_byte: float = 3.0  # each wait for an answer (a banner, a reply to a probe)
-    service: float = 20.0  # identifying one ip:port, all probes together
+    connect: float = default_of(CONNECT_TIMEOUT)  # TCP handshake
+    first_byte: float = default_of(WAIT)  # each wait for an answer (a banner, a reply to a probe)
+    service: float = default_of(SERVICE_TIMEOUT)  # identifying one ip:port, all probes together
 
 
 def recording_context() -> ssl.SSLContext:

@@ -30,6 +30,7 @@ from shoal.collect.targets import count_targets, iterate_targets
 from shoal.collect.udp.identify import PortState, identify_udp
 from shoal.enrich.fingerprints import jarm_async
 from shoal.model import Item, Report
+from shoal.request.params import CONCURRENCY, FOLLOW_UPS, IDENTIFY, JARM, PER_HOST, RATE, UDP_RETRIES, default_of
 from shoal.store.base import IPNetwork
 
 log = logging.getLogger("shoal.collect")
@@ -40,14 +41,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ScanSettings:
-    rate: float = 1000.0  # new connections per second (capped by the policy's max_rate)
-    concurrency: int = 512  # ip:ports in flight
-    per_host: int = 16  # connections open at once to one address
+    """How a scan runs; the defaults are ``shoal scan``'s (its options' records, ``shoal.request.params.SCAN``)."""
+
+    rate: float = default_of(RATE)  # new connections per second (capped by the policy's max_rate)
+    concurrency: int = default_of(CONCURRENCY)  # ip:ports in flight
+    per_host: int = default_of(PER_HOST)  # connections open at once to one address
     timeouts: Timeouts = field(default_factory=Timeouts)
-    identify: bool = True  # False: port discovery only
-    jarm: bool = True  # a JARM fingerprint for every TLS service
-    follow_ups: bool = True  # depth beyond the identifying exchange: SSH's other host keys, HTTP redirects, favicons
-    udp_retries: int = 1  # times a UDP probe is sent again after a wait with no answer
+    identify: bool = default_of(IDENTIFY)  # False: port discovery only
+    jarm: bool = default_of(JARM)  # a JARM fingerprint for every TLS service
+    follow_ups: bool = default_of(FOLLOW_UPS)  # depth beyond the identifying exchange: SSH's other host keys, …
+    udp_retries: int = default_of(UDP_RETRIES)  # times a UDP probe is sent again after a wait with no answer
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
-from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
+from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP, TRANSPORTS
 from shoal.text import words_of
 
 T = TypeVar("T")
@@ -124,6 +124,35 @@ def report_id(name: str, value: str) -> str:
     return value.strip()
 
 
+def seconds_from(low: float) -> Callable[[str, str], float]:
+    """A number of seconds, at least ``low``."""
+
+    def parse(name: str, value: str) -> float:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise BadParameter(name, f"'{name}' must be a number of seconds, not {value!r}") from None
+        if not number >= low:
+            raise BadParameter(name, f"'{name}' must be at least {low:g} seconds, not {value!r}")
+        return number
+
+    return parse
+
+
+def per_second(name: str, value: str) -> float:
+    """``500`` or ``500/s``: a positive rate, per second."""
+    number = value.strip().lower().removesuffix("/s")
+    try:
+        rate = float(number)
+    except ValueError:
+        raise BadParameter(
+            name, f"a rate is a number per second (connections, requests), e.g. 500 or 500/s, not {value!r}"
+        ) from None
+    if not 0 < rate < float("inf"):
+        raise BadParameter(name, f"the rate must be positive, not {value!r}")
+    return rate
+
+
 def choice(*words: str) -> Callable[[str, str], str]:
     def parse(name: str, value: str) -> str:
         word = value.strip()
@@ -200,7 +229,7 @@ class Param(Generic[T]):
             return self.read(OneValue(self.name, value))
         if self.repeatable:
             return tuple(self.parse(self.name, formatted(one)) for one in value)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return self.parse(self.name, str(value))
         return value
 
@@ -228,6 +257,13 @@ class Param(Generic[T]):
         if self.repeatable:
             entry |= {"style": "form", "explode": True}
         return entry
+
+
+def default_of(param: Param[T]) -> T:
+    """A parameter's default, where it has one (the scan settings' defaults are their options')."""
+    if param.default is None:
+        raise ValueError(f"{param.name!r} has no default")
+    return param.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +296,10 @@ DATE: Schema = {"type": "string", "format": "date"}
 NETWORK: Schema = {"type": "string", "maxLength": 64, "examples": ["8.8.8.8", "8.8.8.0/24", "2001:db8::/32"]}
 ADDRESS: Schema = {"type": "string", "maxLength": 64, "examples": ["192.0.2.1", "2001:db8::1"]}
 SECONDS: Schema = {"type": "number", "minimum": MIN_TIMEOUT}
+
+
+def at_least(low: float) -> Schema:
+    return {"type": "number", "minimum": low}
 
 
 def integer(low: int, high: int) -> Schema:
@@ -484,10 +524,24 @@ PORTS_IP = Param("ip", NETWORK, network, None, "An address or CIDR (at most a /8
 # Driftnet's open-port endpoints: "if omitted, from and to will use defaults", so an empty value is one omitted
 PORTS_FROM = replace(FROM, blank_is_default=True)
 PORTS_TO = replace(TO, blank_is_default=True)
-PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, TIMEOUT)
+# Shoal's extension: which transport's ports (Driftnet's calls are about TCP ports, the default)
+PORTS_TRANSPORT = Param(
+    "transport",
+    one_of(*TRANSPORTS),
+    lowered_choice(*TRANSPORTS),
+    "tcp",
+    "Shoal: tcp (Driftnet's open TCP ports) or udp (the UDP ports seen answering, counted the same way).",
+    "--transport",
+)
+PORTS = (PORTS_IP, PORTS_FROM, PORTS_TO, PORTS_TRANSPORT, TIMEOUT)
 TARGET_IP = Param("ip", ADDRESS, text, None, "The one address to collect (inside the allow-list).", required=True)
-TARGET_PORT = Param("port", integer(1, 65535), whole(1, 65535), None, "The TCP port to collect.", required=True)
-PRIORITIZE = (TARGET_IP, TARGET_PORT)
+TARGET_PORT = Param(
+    "port", integer(1, 65535), whole(1, 65535), None, "The port to collect (TCP unless transport=udp).", required=True
+)
+TARGET_TRANSPORT = replace(
+    PORTS_TRANSPORT, help="Shoal: tcp (Driftnet's protocol collection) or udp (the UDP probes of 'shoal scan')."
+)
+PRIORITIZE = (TARGET_IP, TARGET_PORT, TARGET_TRANSPORT)
 
 # -- diffs: what opened, closed and changed on an address or network (Shoal) -----------------------------------
 DIFF_IP = Param("ip", NETWORK, network, None, "An address or CIDR: the services on it.", required=True)
@@ -575,3 +629,96 @@ SECRET = Param(
     "--secret",
 )
 ALERT = (ALERT_NAME, ALERT_QUERY, ALERT_DATASET, ALERT_IP, ALERT_TRIGGER, WEBHOOK, SECRET)
+
+# -- shoal scan: what to scan and how (the command line's; ScanSettings and Timeouts take their defaults) -------
+SCAN_PORTS = Param(
+    "ports",
+    TEXT,
+    text,
+    None,
+    "A list such as 22,80,8000-8100, top100 or all (default: top100; 80,443 for names); nmap's U: prefix marks UDP"
+    " ports (22,80,U:53,161).",
+    "--ports",
+)
+SCAN_UDP_PORTS = Param(
+    "udp_ports",
+    TEXT,
+    text,
+    None,
+    "UDP ports to probe, e.g. 53,161 or known (every port a UDP probe is known for) or all; UDP is off unless"
+    " asked, and then TCP is scanned only if --ports is given too.",
+    "--udp-ports",
+)
+RATE = Param(
+    "rate",
+    {"type": "string", "maxLength": 32, "examples": ["500/s"]},
+    per_second,
+    1000.0,
+    "New connections per second, e.g. 500/s (default 1000/s; capped by max_rate).",
+    "--rate",
+)
+CONCURRENCY = Param(
+    "concurrency",
+    integer(1, 1_000_000),
+    whole(1, 1_000_000),
+    512,
+    "Targets (ip:ports) in flight at once.",
+    "--concurrency",
+)
+PER_HOST = Param(
+    "per_host", integer(1, 65_535), whole(1, 65_535), 16, "Connections open at once to one address.", "--per-host"
+)
+CONNECT_TIMEOUT = Param(
+    "connect_timeout", at_least(0.05), seconds_from(0.05), 3.0, "Seconds for a TCP handshake.", "--connect-timeout"
+)
+WAIT = Param("wait", at_least(0.05), seconds_from(0.05), 3.0, "Seconds to wait for a banner or an answer.", "--wait")
+SERVICE_TIMEOUT = Param(
+    "service_timeout", at_least(0.1), seconds_from(0.1), 20.0, "Seconds to identify one ip:port.", "--service-timeout"
+)
+UDP_RETRIES = Param(
+    "udp_retries",
+    integer(0, 5),
+    whole(0, 5),
+    1,
+    "Times a UDP probe is sent again after a --wait with no answer.",
+    "--udp-retries",
+)
+IDENTIFY = Param(
+    "identify", BOOLEAN, boolean, True, "Identify services; --no-identify only finds open ports.", "--identify"
+)
+JARM = Param("jarm", BOOLEAN, boolean, True, "Add a JARM fingerprint to TLS services (10 more connections).", "--jarm")
+FOLLOW_UPS = Param(
+    "follow_ups",
+    BOOLEAN,
+    boolean,
+    True,
+    "SSH's other host key types, HTTP redirects and favicons (more requests).",
+    "--follow-ups",
+)
+ENRICH = Param(
+    "enrich", BOOLEAN, boolean, True, "Enrich reports (country, network, product tags) before storing.", "--enrich"
+)
+REVERSE_DNS = Param(
+    "dns",
+    BOOLEAN,
+    boolean,
+    True,
+    "PTR/NS lookups of every scanned address; lookups of the names found (PTR, certificates).",
+    "--dns",
+)
+SCAN = (
+    SCAN_PORTS,
+    SCAN_UDP_PORTS,
+    RATE,
+    CONCURRENCY,
+    PER_HOST,
+    CONNECT_TIMEOUT,
+    WAIT,
+    SERVICE_TIMEOUT,
+    UDP_RETRIES,
+    IDENTIFY,
+    JARM,
+    FOLLOW_UPS,
+    ENRICH,
+    REVERSE_DNS,
+)

@@ -13,6 +13,7 @@ from shoal.request.params import (
     PORTS_FROM,
     PORTS_IP,
     PORTS_TO,
+    PORTS_TRANSPORT,
     SUMMARIZE,
     SUMMARY_CONTEXT,
     SUMMARY_LIMIT,
@@ -69,10 +70,10 @@ def summary_limit_of(limit: int, enterprise: bool) -> int:
 
 
 def port_query_of(
-    ip: IPNetwork | None, date_from: dt.date | None, date_to: dt.date | None, today: dt.date
+    ip: IPNetwork | None, date_from: dt.date | None, date_to: dt.date | None, today: dt.date, transport: str = "tcp"
 ) -> PortQuery:
     """scan/ports and scan/ipports: ``ip`` (required, at most WIDEST_PREFIX wide), ``from``, ``to`` (by default the
-    last 30 days to ``today``)."""
+    last 30 days to ``today``), ``transport`` (Shoal's: the UDP observations instead of the TCP ones)."""
     if ip is None:
         raise BadParameter("ip", "'ip' is required: an IP address or CIDR, e.g. 8.8.8.8 or 8.8.8.0/24")
     widest = WIDEST_PREFIX[ip.version]
@@ -85,8 +86,9 @@ def port_query_of(
     if date_from and date_to and date_from > date_to:
         raise BadParameter("from", f"'from' ({date_from}) is after 'to' ({date_to})")
     first, last = window(date_from, date_to, today)
-    return PortQuery(ip, first, last)
+    return PortQuery(ip, first, last, transport)
 
 
 def read_port_query(values: Values, today: dt.date) -> PortQuery:
-    return port_query_of(PORTS_IP.read(values), PORTS_FROM.read(values), PORTS_TO.read(values), today)
+    dates = PORTS_FROM.read(values), PORTS_TO.read(values)
+    return port_query_of(PORTS_IP.read(values), *dates, today, PORTS_TRANSPORT.read(values))

@@ -104,6 +104,9 @@ class Summary:
     cardinality: int  # number of distinct values
 
 
+TRANSPORTS = ("tcp", "udp")  # an observation's: each has a store of its own (docs/ports.md)
+
+
 @dataclass(frozen=True, slots=True)
 class PortQuery:
     """Which open-port observations: addresses in ``network`` (v4 or v6) on days in [date_from, date_to]."""
@@ -111,7 +114,7 @@ class PortQuery:
     network: IPNetwork
     date_from: dt.date | None = None  # inclusive; None: no lower bound
     date_to: dt.date | None = None  # inclusive; None: no upper bound
-    transport: str = "tcp"  # "udp": masscan's UDP entries, kept apart (scan/ports is TCP only)
+    transport: str = "tcp"  # "udp": the UDP observations (masscan, nmap, the collector), kept apart
 
 
 @dataclass(frozen=True, eq=False)
