@@ -27,6 +27,7 @@ SELECTION = {
 }
 SEARCH = SELECTION | {
     "page",
+    "host_count",
     "summarize",
     "summary_context",
     "summary_nocontext",

@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
+from shoal.request.answers import has_hosts
 from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP
 from shoal.text import words_of
 
@@ -406,6 +407,16 @@ PAGE = Param(
     "Page number from 0, 100 results a page.",
     "--page",
 )
+HOST_PATHS = ", ".join(row.path.removeprefix("/v1/") for row in DATASET_TABLE.values() if has_hosts(row.name))
+HOST_COUNT = Param(
+    "host_count",
+    BOOLEAN,
+    boolean,
+    False,
+    "Shoal: true adds `host_count` to a page of reports: the distinct hosts (scanned addresses) the matches are on,"
+    f" exact, for every token (costs one unit more, as a summary). Datasets of addresses only ({HOST_PATHS});"
+    " not with `summarize` or `summary_interval`.",
+)
 SUMMARIZE = Param("summarize", TEXT, text, None, "A type: summarise its values instead of returning reports.")
 SUMMARY_CONTEXT = Param(
     "summary_context", TEXT, help="Only values with one of these contexts.", attribute="contexts", repeatable=True
@@ -450,9 +461,10 @@ TIMEOUT = Param(
 
 
 def search_params(dataset: str) -> tuple[Param[Any], ...]:
-    """What a dataset's search endpoint takes: the selection, a page or a summary, its own selectors."""
+    """What a dataset's search endpoint takes: the selection, a page (and its hosts) or a summary, its own
+    selectors."""
     own = tuple(SELECTORS[selector.name] for selector in DATASET_TABLE[dataset].selectors)
-    return (*SELECTION, PAGE, *SUMMARY, TIMEOUT, *own)
+    return (*SELECTION, PAGE, HOST_COUNT, *SUMMARY, TIMEOUT, *own)
 
 
 # -- multi/summary, scan/protocols/body, export --------------------------------------------------------------
