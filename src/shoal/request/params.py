@@ -284,8 +284,17 @@ INDIRECT = Param(
     "--indirect",
     "Indirect IPs",
 )
+QUERY_LANGUAGE_HELP = (
+    " Ranges (Shoal): port-tcp:[1 TO 1024], port-tcp:>8000, cert-not-after<2027-01-01; a Shodan or Censys filter"
+    " name (org:, port:, hostname:…) is a 400 naming the Shoal type. See docs/query-language.md."
+)
 EXPRESSION = Param(
-    "expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.", "--expression"
+    "expression",
+    TEXT,
+    text,
+    None,
+    "An expression in the query language, e.g. port-tcp:443 and product-tag:nginx." + QUERY_LANGUAGE_HELP,
+    "--expression",
 )
 FIELD = Param("field", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
 QUERY = Param(
@@ -294,7 +303,7 @@ QUERY = Param(
     text,
     None,
     "Free text: bare words search every type (as `search-term:`), `type:value` terms as in `expression`;"
-    " ANDed with `expression`.",
+    " ANDed with `expression`." + QUERY_LANGUAGE_HELP,
 )
 KEYWORD = Param("keyword", TEXT, text, None, "Legacy: words searched in every type, ANDed with `expression`.")
 FILTER = Param(
