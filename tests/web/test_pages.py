@@ -64,6 +64,19 @@ def test_paging_and_the_back_button(browser: WebDriver, served: Served) -> None:
     assert card_ids(browser)[0] == "p139"  # newest first: 2026-10-20, then ids descending
 
 
+def test_the_syntax_help_offers_ranges_and_the_switchers_names(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/#syntax")
+    help_box = browser.find_element(By.ID, "syntax")
+    assert help_box.get_attribute("open") is not None
+    assert "org: → entity:" in browser.find_element(By.ID, "foreign-names").text
+    screenshot(browser, "syntax-help")
+    help_box.find_element(By.XPATH, ".//button[text()='cert-not-after<2027-01-01']").click()
+    box = browser.find_element(By.ID, "expression")
+    assert box.get_attribute("value") == "cert-not-after<2027-01-01"
+    box.send_keys(Keys.ENTER)
+    wait(browser, lambda b: card_ids(b) == ["r15", "r01"])
+
+
 def test_paging_scrolls_to_the_top(browser: WebDriver, served: Served) -> None:
     visit(browser, served, "/?expression=title%3Apaging")
     wait(browser, lambda b: len(card_ids(b)) == 100)

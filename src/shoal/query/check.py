@@ -58,7 +58,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "dns-mx": "an MX record of a name, preference and exchange (10 mx.example.com); host;dns-mx is the exchange",
     "dns-txt": "a TXT string of a name; context spf (v=spf1…), dmarc (its _dmarc TXT) or empty",
     "entity": "the organisation holding the IP address",
-    "asn": "the autonomous system number of the IP address",
+    "asn": "the autonomous system number of the IP address (15169; AS15169 is read as 15169)",
     "geo-country": "the two-letter country code of the IP address; search it as geo-country=GB",
     "product-tag": "a product identified from the response",
     "product-info": "details (such as the version) of an identified product",

@@ -64,14 +64,14 @@ def answer(params: QueryParams, store: Store, token: Token, dataset: str) -> Res
     return page_response(store, filters, PAGE.read(params), with_hosts)
 
 
-def check_host_count(dataset: str, summarized: bool, trend: bool) -> None:
+def check_host_count(dataset: str, summarized: bool, trended: bool) -> None:
     """``host_count=true`` (Shoal) counts the hosts of a page's matches: a dataset of addresses, no summary."""
     if not has_hosts(dataset):
         path = DATASET_TABLE[dataset].path
         raise BadParameter(
             HOST_COUNT.name, f"'host_count': the reports of {path} are not about addresses, so they have no hosts"
         )
-    if summarized or trend:
+    if summarized or trended:
         other = SUMMARIZE.name if summarized else SUMMARY_INTERVAL.name
         raise BadParameter(
             HOST_COUNT.name, f"'host_count' adds the hosts to a page of reports; it does not combine with '{other}'"
