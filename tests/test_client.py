@@ -66,14 +66,18 @@ def test_free_text_first_and_expression_strict(client: Client) -> None:
 
 
 def test_count_is_services_and_hosts_unless_history(client: Client, served: Served) -> None:
-    """8.8.8.8 has two reports on 443 and one on 53: two services on one host, three dated reports."""
+    """8.8.8.8 has two reports on 443 and one on 53: two services on one host, three dated reports. A normal
+    token gets the hosts too (the API's host_count, a Shoal extension)."""
     counted = client.count(ip="8.8.8.8")
-    assert (int(counted), counted.unit, counted.hosts) == (2, "service", None)  # a normal token: no distinct count
-    assert int(client.count(ip="8.8.8.8", history=True)) == 3
-    with Client(served.base, served.enterprise_token) as enterprise:
-        assert enterprise.count("ip:8.8.8.8").text() == "1 host · 2 services"
-        assert enterprise.count("ip:8.8.8.8", history=True).body() == {"hosts": 1, "reports": 3}
-        assert enterprise.count("title:zzzz").text() == "0 hosts · 0 services"
+    assert (int(counted), counted.unit, counted.hosts) == (2, "service", 1)
+    assert counted.text() == "1 host · 2 services"
+    assert client.count("ip:8.8.8.8", history=True).body() == {"hosts": 1, "reports": 3}
+    assert client.count("title:zzzz").text() == "0 hosts · 0 services"
+    assert client.count("port-tcp:443", history=True).text() == "3 hosts · 4 reports"
+    assert client.count(dataset="ct").hosts is None  # certificates are not about addresses
+    page = client.search("protocol=ssh", host_count=True)
+    assert (page.host_count, page.result_count) == (2, 2) and client.search("protocol=ssh").host_count is None
+    assert page.body()["host_count"] == 2
 
 
 def test_host_leads_with_what_shodan_shows(client: Client) -> None:
@@ -214,6 +218,9 @@ def test_driftnet_paths_and_parameters() -> None:
             expression="ip;:8.8.8.8", page=1, most_recent=True, filters=["port-tcp:443", "port-tcp:80"]
         )
     assert page.result_count == 2174 and page.results[0].ip == "8.8.8.8"
+    with Client("https://api.driftnet.io/", "secret", transport=transport) as driftnet:
+        counted = driftnet.count("port-tcp:443")  # Driftnet has no host_count: the services alone
+    assert (int(counted), counted.hosts, counted.text()) == (2174, None, "2,174 services")
     request = seen[0]
     assert request.url.path == "/v1/scan/protocols"
     assert request.headers["authorization"] == "Bearer secret"

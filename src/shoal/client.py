@@ -67,7 +67,6 @@ from shoal.errors import (
 )
 from shoal.model import DATASET_TABLE, FAVICONS, FDNS, MX, PROTOCOLS, RDNS, Report
 from shoal.request.answers import (
-    HOSTS,
     NO_VALUES,
     BodyPage,
     Count,
@@ -91,6 +90,7 @@ from shoal.request.params import (
     DATASET,
     DIFF_IP,
     FORMAT,
+    HOST_COUNT,
     MOST_RECENT,
     MULTI_SUMMARY_LIMIT,
     PAGE,
@@ -368,18 +368,23 @@ class Client:
         *,
         page: int = 0,
         dataset: str = PROTOCOLS,
+        host_count: bool = False,
         selection: Selection | None = None,
         **options: Any,
     ) -> SearchPage:
         """One page (100 reports, newest first) of a dataset's search endpoint: ``GET /v1/scan/protocols``,
         ``/v1/scan/domains``, ``/v1/ct/log``, ``/v1/domain/rdns`` (``host=``, ``nameserver=``) or another
-        dataset's (``shoal.model.DATASET_TABLE``), with its own selectors."""
+        dataset's (``shoal.model.DATASET_TABLE``), with its own selectors. ``host_count=True`` (Shoal): the page
+        says on how many distinct hosts the matches are (``.host_count``; None from a server without it)."""
         chosen = selected(query, selection, options)
-        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *given((PAGE, page))])
+        asked = given((PAGE, page), (HOST_COUNT, host_count))
+        body = self._json(endpoint(dataset, chosen), [*chosen.params(), *asked])
         if body is None:
-            return SearchPage(page, 0, 0, [])
+            return SearchPage(page, 0, 0, [], 0 if host_count else None)
         results = [Report.from_dict(raw, dataset) for raw in body["results"]]
-        return SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
+        hosts = body.get("host_count")
+        counted = SearchPage(int(body["page"]), int(body["pages"]), int(body["result_count"]), results)
+        return counted if hosts is None else replace(counted, host_count=int(hosts))
 
     def favicons(self, query: str = "", *, page: int = 0, **options: Any) -> SearchPage:
         """``GET /v1/scan/favicons``: favicons by ``md5=``, ``sha1=``, ``sha256=``, ``murmur3=`` (each exact) and
@@ -467,23 +472,15 @@ class Client:
     ) -> Count:
         """How many services match (the newest report of each, ``most_recent``) and on how many hosts, as
         ``shoal count`` says it (``str(count)``: "2,375 hosts · 2,614 services"; ``int(count)``: the services);
-        ``history=True``: every dated report instead. Hosts are counted by the server's distinct values, for
-        enterprise tokens (otherwise ``hosts`` is None)."""
+        ``history=True``: every dated report instead. One call, costing two units: the page's ``host_count``
+        (Shoal, any token; ``hosts`` is None from a server without it, such as Driftnet)."""
         if selection is None:
             options.setdefault(MOST_RECENT.attribute, not history)
         chosen = selected(query, selection, options)
-        total = self.search(page=0, dataset=dataset, selection=chosen).result_count
+        hosts = has_hosts(dataset)
+        found = self.search(page=0, dataset=dataset, host_count=hosts, selection=chosen)
         unit = DATASET_TABLE[dataset].unit if chosen.most_recent else "report"
-        if not has_hosts(dataset) or total == 0:
-            return Count(total, unit, 0 if has_hosts(dataset) else None)
-        try:
-            every = replace(chosen, most_recent=False)  # the same hosts, cheaper to count (no newest per service)
-            hosts = self.summarize(
-                HOSTS[0], dataset=dataset, limit=1, contexts=[HOSTS[1]], cardinality=True, selection=every
-            )
-        except Forbidden:
-            return Count(total, unit)
-        return Count(total, unit, hosts.cardinality)
+        return Count(found.result_count, unit, found.host_count)
 
     def host(self, ip: str) -> Host:
         """What is known about one address, as ``shoal host`` shows it: country, organisation, AS, tags, PTR

@@ -102,7 +102,7 @@ def test_csv_has_one_row_per_report(client: TestClient) -> None:
     )
     assert rows[1] == "2026-11-03,r03,8.8.8.8,53,dns,,dnsmasq-2.80,,,,US,,,,,"
     assert rows[3] == (
-        "2026-11-01,r01,8.8.8.8,443,https,University of London,HTTP/1.1 200 OK,nginx/1.18.0,,nginx,GB,,,"
+        "2026-11-01,r01,8.8.8.8,443,https,University of London,HTTP/1.1 200 OK,nginx/1.18.0,,nginx,GB,,15169,"
         '"CN=www.ox.ac.uk, O=University of Oxford, C=GB",,'
     )
     assert rows[4:] == [""]

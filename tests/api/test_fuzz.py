@@ -62,6 +62,7 @@ PARAMETERS = [
     "most_recent",
     "host_in_url",
     "page",
+    "host_count",
     "summarize",
     "summary_context",
     "summary_nocontext",

@@ -27,6 +27,7 @@ SELECTION = {
 }
 SEARCH = SELECTION | {
     "page",
+    "host_count",
     "summarize",
     "summary_context",
     "summary_nocontext",
@@ -91,6 +92,11 @@ def test_parameters_carry_types_limits_and_repetition(client: TestClient) -> Non
     assert parameters["most_recent"]["schema"]["type"] == "boolean"
     assert parameters["from"]["schema"] == {"type": "string", "format": "date"}
     assert parameters["filter"]["schema"]["type"] == "array" and parameters["filter"]["explode"] is True
+    for name in ("expression", "query"):  # the extensions a person types are named where they read the syntax
+        help_text = parameters[name]["description"]
+        assert "port-tcp:[1 TO 1024]" in help_text and "cert-not-after<2027-01-01" in help_text, name
+        assert "Shodan or Censys" in help_text and "docs/query-language.md" in help_text, name
+    assert "every token" in parameters["host_count"]["description"]
     prioritize = declared(client.get("/openapi.json").json(), "get", "/v1/scan/protocols/prioritize")
     assert prioritize["ip"]["required"] and prioritize["port"]["required"]
     assert prioritize["port"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 65535}

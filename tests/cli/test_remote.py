@@ -181,7 +181,7 @@ def test_login_saves_the_server_and_then_commands_use_it(served: Served, config:
     assert f"logged in to {served.base} as web (normal token)" in out
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o600
     code, out, err = invoke(["count", "protocol=ssh"], {**env, "SHOAL_DATA": ""})
-    assert (code, out) == (0, "2 services\n"), err  # a normal token: the server counts no distinct hosts
+    assert (code, out) == (0, "2 hosts · 2 services\n"), err  # a normal token gets the hosts (host_count)
     code, out, _ = invoke(["config", "show"], env)
     assert f"server: {served.base}" in out and served.token not in out and f"read commands ask {served.base}" in out
     # --data still means a local store; an empty one says so
@@ -203,7 +203,7 @@ def test_config_set_and_unset(served: Served, config: Path) -> None:
     code, _, err = invoke(["count"], env)
     assert code == 2 and "no token for" in err
     assert invoke(["config", "set", "token", "--", served.token], env)[0] == 0  # a token may start with -
-    assert invoke(["count", "title:paging"], env)[1] == "150 services\n"
+    assert invoke(["count", "title:paging"], env)[1] == "50 hosts · 150 services\n"
     assert invoke(["config", "unset", "server"], env)[0] == 0
     assert "read commands use the local store" in invoke(["config", "show"], env)[1]
 

@@ -79,6 +79,11 @@ VALID_CASES: list[tuple[str, str]] = [
     ("product-tag=NGINX", "product-tag=nginx"),
     ("product-tag=Hikvision*", "product-tag=hikvision*"),
     ("cert-sha256=ABCDEF", "cert-sha256=abcdef"),
+    # asn: an AS number as Shodan and whois write it is the number asn items hold
+    ("asn:AS15169", "asn:15169"),
+    ("asn=as15169", "asn=15169"),
+    ("asn:AS151*", "asn:151*"),
+    ("asn:ASN", "asn:ASN"),
     # ranges: bounds canonical, printed in one form
     ("port-tcp:[1 TO 1024]", "port-tcp:[1 TO 1024]"),
     ("port-tcp=[0001 to 01024]", "port-tcp:[1 TO 1024]"),
@@ -93,6 +98,8 @@ VALID_CASES: list[tuple[str, str]] = [
     ("cert-not-before:[2026-01-01 TO 2026-12-31]", "cert-not-before:[2026-01-01 TO 2026-12-31]"),
     ("ssh-hostkey-bits;ssh-rsa>=2048", "ssh-hostkey-bits;ssh-rsa:>=2048"),
     ("asn:[13335 TO 15169]", "asn:[13335 TO 15169]"),
+    ("asn:[AS13335 TO as15169]", "asn:[13335 TO 15169]"),
+    ("asn>AS64511", "asn:>64511"),
     ("port-tcp:[5 TO 5]", "port-tcp:[5 TO 5]"),
     # what looks like a range but is not a whole one stays an ordinary value
     ("title:[draft]", 'title:"[draft]"'),

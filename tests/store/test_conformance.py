@@ -16,6 +16,7 @@ from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS
 from shoal.query.check import BUILTIN_TYPES, check
 from shoal.query.parser import parse
 from shoal.store.base import Filters, Store, SummaryRequest
+from tests.corpus import CORPUS
 
 CASES = Path(__file__).parent / "cases"
 
@@ -93,6 +94,25 @@ def test_search(
     assert {report.dataset for report in page.reports} <= {dataset}
 
 
+# Host counts on the search cases with options (addresses, days, most_recent: each engine's other paths) and on
+# every eighth of the rest: enough to cover each way a selection is counted, at a fraction of the cost.
+HOST_CASES = [case for index, case in enumerate(SEARCH_CASES) if case[1] or index % 8 == 0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "options", "expected"),
+    [pytest.param(*case, id=f"hosts-{index}") for index, case in enumerate(HOST_CASES)],
+)
+def test_host_count_is_the_distinct_scanned_addresses_of_the_matches(
+    corpus_store: Store, expression: str, options: dict[str, Any], expected: list[str]
+) -> None:
+    """``Store.host_count`` (the API's ``host_count``, ``shoal count``'s hosts) on every search case: the distinct
+    scanned addresses of the reports the case finds, recounted here in Python."""
+    addresses = {report.id: report.ip for report in CORPUS}
+    filters = filters_for(expression, options, corpus_store)
+    assert corpus_store.host_count(filters) == len({addresses[report_id] for report_id in expected})
+
+
 def test_all_reports_newest_first_ties_by_id_descending(corpus_store: Store) -> None:
     ids = [report.id for report in corpus_store.search(Filters()).reports]
     assert ids == [
@@ -127,8 +147,6 @@ def test_iter_matches_is_search_without_pages(corpus_store: Store) -> None:
 
 
 def test_reports_come_back_exactly_as_stored(corpus_store: Store) -> None:
-    from tests.corpus import CORPUS
-
     stored = {report.id: report for report in corpus_store.search(Filters()).reports}
     assert stored == {report.id: report for report in CORPUS}
 

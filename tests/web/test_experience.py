@@ -269,7 +269,7 @@ def test_bare_words_search_every_type(browser: WebDriver, site: Served) -> None:
     box = browser.find_element(By.ID, "expression")
     box.send_keys("pratchett", Keys.ENTER)  # a word of an http-header value, no type named
     wait(browser, lambda b: card_ids(b) == ["r01"])
-    assert texts(browser, "#results .count") == ["1 service · page 1 of 1"]
+    assert texts(browser, "#results .count") == ["1 host · 1 service · page 1 of 1"]
     box = browser.find_element(By.ID, "expression")
     box.clear()
     box.send_keys("jira login", Keys.ENTER)  # two words: both, anywhere

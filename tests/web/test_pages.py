@@ -32,7 +32,7 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
     active.send_keys("protocol=ssh", Keys.ENTER)
     wait(browser, lambda b: card_ids(b) == ["r05", "r04"])  # timing is measured, not asserted: docs/web.md
     assert "expression=protocol%3Dssh" in browser.current_url
-    assert texts(browser, "#results .count") == ["2 services · page 1 of 1"]
+    assert texts(browser, "#results .count") == ["2 hosts · 2 services · page 1 of 1"]
     first = browser.find_element(By.CSS_SELECTOR, "#results .card")
     assert first.find_element(By.CSS_SELECTOR, ".target").text == "10.1.2.4:2222"
     assert first.find_element(By.CSS_SELECTOR, ".protocol").text == "ssh"
@@ -52,15 +52,29 @@ def test_login_then_search_with_the_keyboard(browser: WebDriver, served: Served)
 def test_paging_and_the_back_button(browser: WebDriver, served: Served) -> None:
     visit(browser, served, "/?expression=title%3Apaging")
     wait(browser, lambda b: len(card_ids(b)) == 100)
-    assert texts(browser, "#results .count") == [f"{PAGING_REPORTS} services · page 1 of 2"]
+    assert texts(browser, "#results .count") == [f"50 hosts · {PAGING_REPORTS} services · page 1 of 2"]
     assert browser.find_element(By.ID, "previous").get_attribute("disabled") is not None
     browser.find_element(By.ID, "next").click()
     wait(browser, lambda b: len(card_ids(b)) == PAGING_REPORTS - 100)
+    assert texts(browser, "#results .count") == [f"50 hosts · {PAGING_REPORTS} services · page 2 of 2"]  # kept
     assert "page=1" in browser.current_url
     assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
     browser.back()
     wait(browser, lambda b: len(card_ids(b)) == 100)
     assert card_ids(browser)[0] == "p139"  # newest first: 2026-10-20, then ids descending
+
+
+def test_the_syntax_help_offers_ranges_and_the_switchers_names(browser: WebDriver, served: Served) -> None:
+    visit(browser, served, "/#syntax")
+    help_box = browser.find_element(By.ID, "syntax")
+    assert help_box.get_attribute("open") is not None
+    assert "org: → entity:" in browser.find_element(By.ID, "foreign-names").text
+    screenshot(browser, "syntax-help")
+    help_box.find_element(By.XPATH, ".//button[text()='cert-not-after<2027-01-01']").click()
+    box = browser.find_element(By.ID, "expression")
+    assert box.get_attribute("value") == "cert-not-after<2027-01-01"
+    box.send_keys(Keys.ENTER)
+    wait(browser, lambda b: card_ids(b) == ["r15", "r01"])
 
 
 def test_paging_scrolls_to_the_top(browser: WebDriver, served: Served) -> None:

@@ -23,6 +23,11 @@ def test_pages_are_public_shells_with_a_strict_policy(client: TestClient) -> Non
     assert '<option value="port-tcp">the TCP port scanned, 0-65535</option>' in html
     assert 'option value="search-term"' not in html  # not a type a summary can be drawn for
     assert "<dt><code>search-term</code></dt>" in html  # but listed in the syntax help
+    # the syntax help names the ranges and the switchers' names (from the checker's table), and where to read on
+    assert '<button type="button" class="example">port-tcp:[1 TO 1024]</button>' in html
+    assert '<button type="button" class="example">cert-not-after&lt;2027-01-01</button>' in html
+    assert "<code>org:</code> → <code>entity:</code>" in html and "<code>asn:AS15169</code>" in html
+    assert "docs/query-language.md" in html
 
 
 def test_host_and_network_pages_take_canonical_addresses(client: TestClient) -> None:

@@ -26,13 +26,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shoal.api.errors import render_error
 from shoal.api.limits import ANON_SLOT_BUCKETS, MAX_QUERY_STRING, ServerSettings, Slot, Slots, anonymous_key
 from shoal.errors import BadParameter, RequestTooLong, ShoalError, TooManyRequests, Unauthorized
-from shoal.request.params import SUMMARIZE, SUMMARY_LIMIT
+from shoal.model import DATASET_TABLE
+from shoal.request.params import HOST_COUNT, SUMMARIZE, SUMMARY_LIMIT
 from shoal.tokens import MAX_SECRET_LENGTH, QuotaKind, Token, TokenStore
 from shoal.usage import Charge, UsageBook, summary_cost
 
 log = logging.getLogger("shoal.api")
 PRIORITY_PATHS = frozenset({"/v1/scan/protocols/prioritize"})  # calls charged to priority_limit
 SUMMARY_PATHS = frozenset({"/v1/multi/summary"})  # calls that are summaries without a ``summarize``
+SEARCH_PATHS = frozenset(row.path for row in DATASET_TABLE.values())  # the endpoints that take ``host_count``
 UNMETERED_PREFIX = "/v1/admin/"
 BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 NON_ASCII = re.compile(rb"[\x80-\xff]+")
@@ -113,11 +115,12 @@ def slot_key(token: Token) -> str:
 
 
 def cost_of(path: str, query_string: bytes) -> int:
-    """Units a call costs: 1, or for a summary (and a multi/summary) one per started 10,000 of ``summary_limit``."""
+    """Units a call costs: 1, or for a summary (and a multi/summary) one per started 10,000 of ``summary_limit``;
+    a page with ``host_count`` (Shoal) is a page and a summary of one value."""
     params = QueryParams(query_string)
     try:
         if SUMMARIZE.read(params) is None and path not in SUMMARY_PATHS:
-            return 1
+            return 1 + (summary_cost(1) if path in SEARCH_PATHS and HOST_COUNT.read(params) else 0)
         limit = SUMMARY_LIMIT.read(params)
     except BadParameter:
         return 1  # answered 400 by the route, and refunded

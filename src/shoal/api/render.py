@@ -17,14 +17,15 @@ def json_response(body: Any) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), media_type="application/json")
 
 
-def page_response(store: Store, filters: Filters, number: int) -> Response:
+def page_response(store: Store, filters: Filters, number: int, with_hosts: bool = False) -> Response:
     """Result page ``number`` of a search, or NoResults (204): the reports' API JSON (``Store.search_rendered``)
-    joined into the page."""
+    joined into the page; ``with_hosts``: led by ``host_count`` (Shoal), the distinct hosts of every match."""
     total, results = store.search_rendered(filters, offset=number * PAGE_SIZE, limit=PAGE_SIZE)
     if not results:
         raise NoResults()
     pages = min(-(-total // PAGE_SIZE), MAX_PAGES)
-    head = b'{"page":%d,"pages":%d,"result_count":%d,"results":[' % (number, pages, total)
+    hosts = b'"host_count":%d,' % store.host_count(filters) if with_hosts else b""  # keys sorted, as Driftnet's
+    head = b'{%s"page":%d,"pages":%d,"result_count":%d,"results":[' % (hosts, number, pages, total)
     return Response(head + b",".join(results) + b"]}", media_type="application/json")
 
 

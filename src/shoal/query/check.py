@@ -58,7 +58,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "dns-mx": "an MX record of a name, preference and exchange (10 mx.example.com); host;dns-mx is the exchange",
     "dns-txt": "a TXT string of a name; context spf (v=spf1…), dmarc (its _dmarc TXT) or empty",
     "entity": "the organisation holding the IP address",
-    "asn": "the autonomous system number of the IP address",
+    "asn": "the autonomous system number of the IP address (15169; AS15169 is read as 15169)",
     "geo-country": "the two-letter country code of the IP address; search it as geo-country=GB",
     "product-tag": "a product identified from the response",
     "product-info": "details (such as the version) of an identified product",
@@ -128,6 +128,17 @@ def _canonical_number(value: str) -> str | None:
     return digits if len(digits) <= 19 and int(digits) <= MAX_NUMBER else None
 
 
+def _without_as(value: str) -> str:
+    """An AS number as Shodan and whois write it (``AS15169``, any case) as ``asn`` items hold it: ``15169``."""
+    digits = value[2:]
+    return digits if value[:2].lower() == "as" and digits.isascii() and digits.isdigit() else value
+
+
+def _canonical_asn(value: str) -> str | None:
+    """A range's bound of ``asn``: a whole number, with or without the AS prefix."""
+    return _canonical_number(_without_as(value))
+
+
 def _canonical_day(value: str) -> str | None:
     """``value`` if it is a day written YYYY-MM-DD, else None."""
     if not _DAY.fullmatch(value):
@@ -155,12 +166,13 @@ class TypeRule:
     ranges: str = ""  # NUMBERS or DAYS: the type's values are whole numbers or days, so it takes ranges
     bound: Callable[[str], str | None] | None = None  # canonical text of a range's bound; None when invalid
     bound_expects: str = ""  # what bound accepts
-    case: Callable[[str], str] | None = None  # the one case the type's values are stored in (str.upper, str.lower)
+    stored_form: Callable[[str], str] | None = None  # a value as the type's are stored: one case, AS15169 → 15169
     largest: int = MAX_NUMBER  # the largest value of a NUMBERS type
 
 
 _NUMBER_RULE = TypeRule(ranges=NUMBERS, bound=_canonical_number, bound_expects="a whole number", example="2048")
 _DAY_RULE = TypeRule(ranges=DAYS, bound=_canonical_day, bound_expects="a day, YYYY-MM-DD", example="2027-01-01")
+_ASN_RULE = replace(_NUMBER_RULE, stored_form=_without_as, bound=_canonical_asn, example="15169")
 # Types whose values are whole numbers (without leading zeros) or days: they take ranges (``port-tcp:[1 TO 1024]``).
 NUMBER_TYPES = (
     "asn",
@@ -221,8 +233,9 @@ TYPE_RULES: dict[str, TypeRule] = {
     },
     "host": TypeRule(prefix_hint="host: already matches subdomains: host:example.com matches www.example.com"),
     **dict.fromkeys(NUMBER_TYPES, _NUMBER_RULE),
+    "asn": _ASN_RULE,  # asn:AS15169 (Shodan's way) is asn:15169
     **dict.fromkeys(DAY_TYPES, _DAY_RULE),
-    **{one_case: TypeRule(case=case) for one_case, case in ONE_CASE.items()},
+    **{one_case: TypeRule(stored_form=case) for one_case, case in ONE_CASE.items()},
 }
 _NO_RULE = TypeRule()
 RANGE_TYPES = tuple(sorted(name for name, rule in TYPE_RULES.items() if rule.ranges))
@@ -408,8 +421,8 @@ class _Checker:
                     f"e.g. {rule.example}{ranges}",
                 )
             term = replace(term, value=value)
-        if rule.case is not None:
-            term = replace(term, value=rule.case(term.value))
+        if rule.stored_form is not None:
+            term = replace(term, value=rule.stored_form(term.value))
         _check_value(term, where.value)
         return term
 

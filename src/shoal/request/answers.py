@@ -19,18 +19,17 @@ class SearchPage:
     pages: int
     result_count: int
     results: list[Report]
+    host_count: int | None = None  # the distinct hosts of the matches, when asked (``host_count=true``, Shoal)
 
     def body(self) -> dict[str, object]:
-        """The page as the API's JSON (``{"page", "pages", "result_count", "results"}``)."""
-        return {
+        """The page as the API's JSON (``{"page", "pages", "result_count", "results"[, "host_count"]}``)."""
+        hosts = {} if self.host_count is None else {"host_count": self.host_count}
+        return hosts | {
             "page": self.page,
             "pages": self.pages,
             "result_count": self.result_count,
             "results": [report.as_dict() for report in self.results],
         }
-
-
-HOSTS = ("ip", "")  # the scanned address (type, context): its distinct values are the hosts
 
 
 def has_hosts(dataset: str) -> bool:
@@ -42,8 +41,8 @@ def has_hosts(dataset: str) -> bool:
 class Count:
     """What ``shoal count`` and ``Client.count`` answer: how many things match, named by ``unit`` ("service":
     the newest report of each; "report": every dated report), and how many distinct hosts (scanned addresses)
-    they are on (None: not known, e.g. from a server that counts distinct values for enterprise tokens only,
-    or in a dataset without addresses)."""
+    they are on (None: not known, e.g. from a Driftnet server, which has no ``host_count``, or in a dataset
+    without addresses)."""
 
     total: int
     unit: str

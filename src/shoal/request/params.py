@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from shoal.errors import BadParameter
 from shoal.model import DATASET_TABLE, DATASETS, PROTOCOLS, IPNetwork, ipv4_of_mapped
+from shoal.request.answers import has_hosts
 from shoal.store.base import DEFAULT_SUMMARY_LIMIT, MAX_PAGES, MAX_SLOP, TRANSPORTS
 from shoal.text import words_of
 
@@ -323,8 +324,17 @@ INDIRECT = Param(
     "--indirect",
     "Indirect IPs",
 )
+QUERY_LANGUAGE_HELP = (
+    " Ranges (Shoal): port-tcp:[1 TO 1024], port-tcp:>8000, cert-not-after<2027-01-01; a Shodan or Censys filter"
+    " name (org:, port:, hostname:…) is a 400 naming the Shoal type. See docs/query-language.md."
+)
 EXPRESSION = Param(
-    "expression", TEXT, text, None, "An expression in the query language, e.g. port-tcp:443.", "--expression"
+    "expression",
+    TEXT,
+    text,
+    None,
+    "An expression in the query language, e.g. port-tcp:443 and product-tag:nginx." + QUERY_LANGUAGE_HELP,
+    "--expression",
 )
 FIELD = Param("field", TEXT, text, None, "Legacy: an expression, ANDed with `expression`.")
 QUERY = Param(
@@ -333,7 +343,7 @@ QUERY = Param(
     text,
     None,
     "Free text: bare words search every type (as `search-term:`), `type:value` terms as in `expression`;"
-    " ANDed with `expression`.",
+    " ANDed with `expression`." + QUERY_LANGUAGE_HELP,
 )
 KEYWORD = Param("keyword", TEXT, text, None, "Legacy: words searched in every type, ANDed with `expression`.")
 FILTER = Param(
@@ -446,6 +456,16 @@ PAGE = Param(
     "Page number from 0, 100 results a page.",
     "--page",
 )
+HOST_PATHS = ", ".join(row.path.removeprefix("/v1/") for row in DATASET_TABLE.values() if has_hosts(row.name))
+HOST_COUNT = Param(
+    "host_count",
+    BOOLEAN,
+    boolean,
+    False,
+    "Shoal: true adds `host_count` to a page of reports: the distinct hosts (scanned addresses) the matches are on,"
+    f" exact, for every token (costs one unit more, as a summary). Datasets of addresses only ({HOST_PATHS});"
+    " not with `summarize` or `summary_interval`.",
+)
 SUMMARIZE = Param("summarize", TEXT, text, None, "A type: summarise its values instead of returning reports.")
 SUMMARY_CONTEXT = Param(
     "summary_context", TEXT, help="Only values with one of these contexts.", attribute="contexts", repeatable=True
@@ -490,9 +510,10 @@ TIMEOUT = Param(
 
 
 def search_params(dataset: str) -> tuple[Param[Any], ...]:
-    """What a dataset's search endpoint takes: the selection, a page or a summary, its own selectors."""
+    """What a dataset's search endpoint takes: the selection, a page (and its hosts) or a summary, its own
+    selectors."""
     own = tuple(SELECTORS[selector.name] for selector in DATASET_TABLE[dataset].selectors)
-    return (*SELECTION, PAGE, *SUMMARY, TIMEOUT, *own)
+    return (*SELECTION, PAGE, HOST_COUNT, *SUMMARY, TIMEOUT, *own)
 
 
 # -- multi/summary, scan/protocols/body, export --------------------------------------------------------------

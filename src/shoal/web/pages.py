@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from shoal import __version__
 from shoal.model import DATASET_TABLE
 from shoal.query.check import BUILTIN_TYPES
+from shoal.query.foreign import BY_NAME
 from shoal.request.answers import has_hosts, plural_of
 from shoal.request.params import SELECTION, Param
 
@@ -38,6 +39,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 UNSUMMARISABLE = {"search-term"}
+SHOWN_FOREIGN_NAMES = ("org", "net", "hostname", "port", "country", "http.title")  # in the syntax help
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +53,12 @@ def render(page: str, title: str, status: int = 200, **fields: str) -> HTMLRespo
     """``templates/<page>.html`` inside the layout; ``fields`` are escaped, the layout loads ``static/<page>.js``."""
     escaped = {name: html.escape(value) for name, value in fields.items()}
     body = template(f"{page}.html").substitute(
-        escaped, types=type_options(), type_list=type_list(), datasets=dataset_options(), selecting=selection_inputs()
+        escaped,
+        types=type_options(),
+        type_list=type_list(),
+        foreign_names=foreign_names(),
+        datasets=dataset_options(),
+        selecting=selection_inputs(),
     )
     document = template("layout.html").substitute(
         title=html.escape(title), body=body, page=page, version=html.escape(__version__), data=page_data()
@@ -136,6 +143,15 @@ def type_list() -> str:
     return "".join(
         f"<dt><code>{html.escape(name)}</code></dt><dd>{html.escape(description)}</dd>"
         for name, description in BUILTIN_TYPES.items()
+    )
+
+
+@cache
+def foreign_names() -> str:
+    """A few of Shodan's filter names and their Shoal types, from the checker's table: ``org:`` → ``entity:``."""
+    return ", ".join(
+        f"<code>{html.escape(name)}:</code> → <code>{html.escape(BY_NAME[name][0].shoal[0])}:</code>"
+        for name in SHOWN_FOREIGN_NAMES
     )
 
 

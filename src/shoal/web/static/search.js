@@ -37,6 +37,7 @@ const NO_TOKEN = "Paste an API token above to see what this server holds.";
 const WIDE_SCREEN = matchMedia("(min-width: 761px)"); // narrower: a phone's layout (shoal.css)
 const form = $("search");
 let cardinalityAllowed = true;
+let hostsCounted = { key: "", n: 0 }; // the selection whose hosts were counted, and how many
 let facetsShown = ""; // the selection the facets were drawn for
 
 function readForm() {
@@ -168,23 +169,18 @@ function showError(error) {
   }
 }
 
-/** The number of distinct hosts (scanned addresses) the matches are on: the cardinality of their ``ip;``
- *  values, for enterprise tokens (null otherwise, or in a dataset without addresses). */
-async function hostCount(state) {
-  if (!cardinalityAllowed || !DATASETS[state.dataset].hosts) return null;
-  const params = selection(state);
-  params.delete("most_recent"); // the same hosts as over the services, and cheaper to count
-  params.set("summarize", "ip");
-  params.set("summary_context", ""); // the scanned address
-  params.set("summary_limit", "1");
-  params.set("summary_cardinality", "true");
-  try {
-    const body = await api(endpoint(state), params);
-    return body ? body.summary.cardinality : 0;
-  } catch (error) {
-    if (error.status === 403) cardinalityAllowed = false;
-    return null;
-  }
+/** Whether a page of results should ask for ``host_count`` (Shoal, any token): the distinct hosts (scanned
+ *  addresses) the matches are on, in a dataset of addresses; counted on the first page, kept for the next. */
+function asksHosts(state, page) {
+  const key = `${state.dataset}?${selection(state)}`;
+  return DATASETS[state.dataset].hosts && (page === 0 || hostsCounted.key !== key);
+}
+
+/** The hosts of this selection: from the page that asked, or as counted for an earlier page of it. */
+function hostsOf(state, body) {
+  const key = `${state.dataset}?${selection(state)}`;
+  if (body && Number.isInteger(body.host_count)) hostsCounted = { key, n: body.host_count };
+  return DATASETS[state.dataset].hosts && hostsCounted.key === key ? hostsCounted.n : null;
 }
 
 function showResults(body, page, state) {
@@ -200,19 +196,16 @@ function showResults(body, page, state) {
   const capped =
     body.result_count > body.pages * 100 ? " (the API pages through the newest 10,000; export for all)" : "";
   const [unit, units] = unitOf(state);
-  const hosts = el("span", { className: "hosts" });
+  const hosts = hostsOf(state, body);
   results.append(
     el(
       "p",
       { className: "count" },
-      hosts,
+      el("span", { className: "hosts" }, hosts === null ? "" : `${plural(hosts, "host")} · `),
       `${plural(body.result_count, unit, units)} · page ${page + 1} of ${body.pages}${capped}`,
     ),
     ...body.results.map(reportCard),
   );
-  hostCount(state).then((n) => {
-    if (n !== null) hosts.textContent = `${plural(n, "host")} · `;
-  });
   $("page-state").textContent = `Page ${page + 1} of ${body.pages}`;
   $("previous").disabled = page === 0;
   $("next").disabled = page + 1 >= body.pages;
@@ -344,6 +337,7 @@ async function run() {
   results.setAttribute("aria-busy", "true");
   const search = selection(state);
   if (page) search.set("page", String(page));
+  if (asksHosts(state, page)) search.set("host_count", "true");
   const searching = api(endpoint(state), search);
   const summarising = state.summarize ? loadSummary(state) : null;
   try {
