@@ -11,11 +11,9 @@ from typing import Any
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
 from shoal.model import Item, Report
-from shoal.store.embedded import EmbeddedStore
+from tests.cli.local import no_saved_server, run, stored  # noqa: F401 (an autouse fixture)
 
 DAY0 = dt.date(2026, 1, 1)
 ADDRESSES = [f"198.51.100.{n}" for n in range(1, 9)]
@@ -55,22 +53,7 @@ HISTORY = generated_history()
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("diff")
-    store = EmbeddedStore(folder)
-    store.ingest(HISTORY)
-    store.close()
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def no_saved_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOAL_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.delenv("SHOAL_URL", raising=False)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
+    return stored(tmp_path_factory.mktemp("diff"), HISTORY)
 
 
 def values(report: Report) -> dict[str, str | None]:

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
-from shoal.store.embedded import EmbeddedStore
+from tests.cli.local import no_saved_server, run, stored  # noqa: F401 (an autouse fixture)
 from tests.store.test_trends import generated_year
 
 YEAR = generated_year()
@@ -19,22 +17,7 @@ YEAR = generated_year()
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("trend")
-    store = EmbeddedStore(folder)
-    store.ingest(YEAR)
-    store.close()
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def no_saved_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOAL_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.delenv("SHOAL_URL", raising=False)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
+    return stored(tmp_path_factory.mktemp("trend"), YEAR)
 
 
 SPAN = ("--from", "2026-01-01", "--to", "2026-12-31")

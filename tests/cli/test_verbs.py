@@ -13,11 +13,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
 from shoal.request.hosts import port_of
 from shoal.store.embedded import EmbeddedStore
+from tests.cli.local import no_saved_server, run, stored  # noqa: F401 (an autouse fixture)
 from tests.corpus import CORPUS
 
 SHOAL = [sys.executable, "-m", "shoal"]
@@ -25,22 +24,7 @@ SHOAL = [sys.executable, "-m", "shoal"]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("verbs")
-    store = EmbeddedStore(folder)
-    store.ingest(CORPUS)
-    store.close()
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def no_saved_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOAL_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.delenv("SHOAL_URL", raising=False)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
+    return stored(tmp_path_factory.mktemp("verbs"), CORPUS)
 
 
 def test_count_says_hosts_and_services_or_with_history_reports(data: Path) -> None:
