@@ -26,8 +26,7 @@ from shoal.cli.options import (
 )
 from shoal.cli.output import DEFAULT_SEPARATOR, LayoutOption, SeparatorOption, layout_of
 from shoal.cli.search import emit_summary, say_what_is_counted
-from shoal.cli.trend import OverOption, show_trend
-from shoal.errors import BadParameter
+from shoal.cli.trend import OverOption, parse_facets, show_trend
 from shoal.model import DATASET_TABLE
 from shoal.request.answers import ValueCounts
 from shoal.request.selection import Selection
@@ -56,19 +55,6 @@ def count_command(
     finally:
         backend.close()
     print(orjson.dumps(counted.body()).decode() if json_output else counted.text())
-
-
-def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
-    """``port-tcp,geo-country:20`` → [(port-tcp, default_limit), (geo-country, 20)]."""
-    facets = []
-    for raw in text.split(","):
-        name, _, limit = raw.strip().partition(":")
-        if not name:
-            raise BadParameter("facets", f"an empty facet in {text!r}: separate types with one comma")
-        if limit and not limit.isdigit():
-            raise BadParameter("facets", f"a facet's limit is a whole number, e.g. {name}:20, not {raw.strip()!r}")
-        facets.append((name, int(limit) if limit else default_limit))
-    return facets
 
 
 @selecting()

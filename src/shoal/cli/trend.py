@@ -15,11 +15,25 @@ import orjson
 from shoal.cli.options import asked, check_summary_type, open_backend, option_of
 from shoal.cli.output import Layout, emit
 from shoal.cli.search import bar
+from shoal.errors import BadParameter
 from shoal.request.answers import PeriodCounts
 from shoal.request.params import SUMMARY_INTERVAL
 from shoal.request.selection import Selection
 
 OverOption = option_of(SUMMARY_INTERVAL)
+
+
+def parse_facets(text: str, default_limit: int) -> list[tuple[str, int]]:
+    """``port-tcp,geo-country:20`` → [(port-tcp, default_limit), (geo-country, 20)]."""
+    facets = []
+    for raw in text.split(","):
+        name, _, limit = raw.strip().partition(":")
+        if not name:
+            raise BadParameter("facets", f"an empty facet in {text!r}: separate types with one comma")
+        if limit and not limit.isdigit():
+            raise BadParameter("facets", f"a facet's limit is a whole number, e.g. {name}:20, not {raw.strip()!r}")
+        facets.append((name, int(limit) if limit else default_limit))
+    return facets
 
 
 def show_trend(
@@ -32,8 +46,6 @@ def show_trend(
     json_output: bool,
     data: Any,
 ) -> None:
-    from shoal.cli.stats import parse_facets
-
     chosen = asked(selection, lambda: SUMMARY_INTERVAL.take(interval))
     backend = open_backend(data)
     try:
