@@ -119,7 +119,7 @@ def test_shoal_dns_fills_rdns(unbound: Target, tmp_path: Path) -> None:
         ("host", "dns-ns", f"ns2.{ZONE}"),
     }
     again = shoal("dns", VHOSTS_IP, "--resolver", DNS_IP, data=tmp_path)
-    assert "stored 1 rdns, fdns and mx reports and 0 new answers" in again.stdout  # a new report per lookup
+    assert "stored 1 rdns, fdns and mx report and 0 new answers" in again.stdout  # a new report per lookup
     with api(tmp_path) as client:
         page = client.get("/v1/domain/rdns", params={"ip": VHOSTS_IP, "most_recent": "true"})
         assert page.status_code == 200, page.text
