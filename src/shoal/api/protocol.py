@@ -4,6 +4,10 @@
   unknown method…) is answered 400 with Shoal's one JSON error shape (``code`` ``malformed_request``).
 - **Sizes.** A request line over ``MAX_REQUEST_LINE`` bytes is a 414, a request head (line and headers) over
   ``MAX_HEAD_BYTES`` a 431, and the connection closes (httptools would buffer a head of any size).
+- **Lingering close.** After a refusal the server stops sending (a half-close) and reads and drops what the
+  client is still sending, for at most ``LINGER_SECONDS`` and ``LINGER_BYTES``, before it closes, as nginx's
+  ``lingering_close`` does: closing with unread bytes makes the kernel reset the connection, and a client still
+  sending its 70 KB request line would lose the 414 it was sent.
 - **Slow and silent clients.** A whole request must arrive within ``head_timeout`` seconds of the moment the
   server starts waiting for it (a new connection, or the end of the previous response): bytes trickling in
   do not extend it, so a slow-loris client is cut off like a silent one (408 if it had started a request).
@@ -51,6 +55,8 @@ MAX_HEAD_BYTES = 64 * 1024
 SEND_TIMEOUT_SHARE = "send_timeout_share"  # the key of ``request.state`` a route sets (see the docstring)
 TIMEOUT_JITTER = 0.75  # a request's time runs out between 75% and 100% of head_timeout
 MAX_REQUEST_LINE = 16 * 1024
+LINGER_SECONDS = 2.0  # how long a refused client may go on sending before the connection closes
+LINGER_BYTES = 1024 * 1024  # how much of it is read and dropped
 MALFORMED = "malformed HTTP request: the server could not parse its request line or headers"
 HEAD_TOO_LARGE = f"the request line and headers are larger than {MAX_HEAD_BYTES:,} bytes"
 LINE_TOO_LONG = f"the request line is longer than {MAX_REQUEST_LINE:,} bytes (the query string may hold 8,192)"
@@ -120,6 +126,8 @@ class JsonErrorProtocol(HttpToolsProtocol):
     line_bytes = 0  # bytes of the request line seen so far, while it has no end
     line_done = False
     started = False  # a byte of the request being waited for has arrived
+    lingering = False  # refused: the response is sent, what the client still sends is dropped
+    lingered_bytes = 0
     counted: str | None = None  # the client key counted in the book
     request_timer: asyncio.TimerHandle | None = None
     send_timer: asyncio.TimerHandle | None = None
@@ -136,12 +144,14 @@ class JsonErrorProtocol(HttpToolsProtocol):
         address = self.client[0] if self.client else ""
         key = client_network(address)
         if not is_trusted(address, limits.trusted) and book.per_client[key] >= limits.max_per_client:
-            self.refuse(TooManyConnections(f"at most {limits.max_per_client} connections per client address"))
+            self.refuse(
+                TooManyConnections(f"at most {limits.max_per_client} connections per client address"), linger=False
+            )
             return
         if len(self.connections) > limits.max_connections:
             oldest = book.oldest_waiting()
             if oldest is None:
-                self.refuse(ServerBusy("the server is at its connection limit; retry in a moment"))
+                self.refuse(ServerBusy("the server is at its connection limit; retry in a moment"), linger=False)
                 return
             oldest.close_waiting()
         self.counted = key
@@ -149,10 +159,18 @@ class JsonErrorProtocol(HttpToolsProtocol):
         self.start_head()
         self.wait_for_request()
 
-    def refuse(self, error: ShoalError) -> None:
+    def refuse(self, error: ShoalError, linger: bool = True) -> None:
+        """Answer ``error`` and close; ``linger=False`` for a connection refused on arrival (it holds no slot)."""
         self.reading_head = False
         self.transport.write(error_response(error, self.server_state.default_headers))
-        self.transport.close()
+        if not linger or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.lingering = True
+        if self.request_timer is not None:
+            self.request_timer.cancel()
+        self.request_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         book = book_of(self.server_state)
@@ -197,6 +215,11 @@ class JsonErrorProtocol(HttpToolsProtocol):
     # -- requests --------------------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            self.lingered_bytes += len(data)
+            if self.lingered_bytes > LINGER_BYTES:
+                self.transport.close()
+            return
         if self.reading_head:
             self.started = True
             self.head_bytes += len(data)
