@@ -98,3 +98,29 @@ def test_discovery_only_records_open_ports() -> None:
         )
     assert sink.open_ports == [(f"127.{BLOCK}.2.6", 4120)] and sink.reports == []
     assert (collector.stats.tried, collector.stats.open_ports, collector.stats.reports) == (1, 1, 0)
+
+
+class FailingSink(ListSink):
+    """A sink whose first ``open_port`` raises (a store that is down, say)."""
+
+    def open_port(self, ip: str, port: int, day: dt.date) -> None:
+        if not self.open_ports:
+            self.open_ports.append(("failed", 0))
+            raise OSError("the store is down")
+        super().open_port(ip, port, day)
+
+
+def test_a_sink_failing_at_an_open_port_does_not_keep_its_connection() -> None:
+    ip = f"127.{BLOCK}.2.7"
+    with fake_server(ip, 4121, answers(b"\r\n\r\n", HTTP_OK)):
+        sink = FailingSink()
+        settings = ScanSettings(per_host=1, identify=False)
+        collector = Collector(ScanPolicy(allow=(net(f"{ip}/32"),)), settings, sink)
+
+        async def twice() -> None:
+            assert await collector.collect(ip, 4121) is None  # the failure is logged, the scan goes on
+            async with asyncio.timeout(2):  # the host's one slot is free again: the connection was closed
+                await collector.collect(ip, 4121)
+
+        run_event_loop(twice())
+    assert sink.open_ports == [("failed", 0), (ip, 4121)]

@@ -160,7 +160,11 @@ class Collector:
             return None
         day = dt.datetime.now(dt.UTC).date()
         self.stats.open_ports += 1
-        self.sink.open_port(ip, port, day)
+        try:
+            self.sink.open_port(ip, port, day)
+        except BaseException:
+            connection.close()  # its host's connection slot with it
+            raise
         if not self.settings.identify:
             connection.close()
             return None
