@@ -170,8 +170,8 @@ def closing(handler: Handler) -> Handler:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await handler(reader, writer)
-        except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass
+        except (OSError, asyncio.IncompleteReadError, ssl.SSLError, ValueError):
+            pass  # ValueError: bytes that are not the protocol (a client-first probe sent to a slow listener)
         finally:
             writer.transport.abort()
 
@@ -245,6 +245,9 @@ class CountingSink:
 
     def open_port(self, ip: str, port: int, day: dt.date) -> None:
         self.open_ports += 1
+
+    def closed_port(self, ip: str, port: int) -> None:
+        pass  # a connect that failed: the open ports counted fall short, which stops the measure
 
     def report(self, report: Report) -> None:
         protocol = report.items[2].context
