@@ -294,7 +294,7 @@ def report(result: dict[str, object]) -> None:
 
 
 def ensure_index(data: Path, corpus: Path | None) -> None:
-    if (data / "index").is_dir() and any((data / "index").glob("*.store")):
+    if (data / "index").is_dir() and any((data / "index").rglob("*.store")):
         return
     if corpus is None:
         sys.exit(f"{data} holds no index: give --corpus FILE to import one")
