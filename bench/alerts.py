@@ -12,7 +12,7 @@ medians of CPU time); and the delivery latency from a commit to the webhook's PO
   empty of earlier reports so every match is a ``new`` event with its report (the most events a batch can
   make). CPU time of this process.
 - **import with alerts**: ``shoal import`` into a fresh directory holding the alerts: the whole path (the batch
-  decoded by workers rather than the engine's shard processes while alerts exist, evaluation, the events).
+  through the shard processes, its new reports read back from the store once committed, evaluation, the events).
 - **delivery**: ``shoal serve`` running with an alert whose webhook is a receiver on loopback; one new matching
   report committed at a time by this process; the time from the commit's return to the POST's arrival.
 

@@ -17,7 +17,8 @@ from shoal.alerts.book import AlertBook
 from shoal.alerts.evaluate import AnchorIndex, Compiled
 from shoal.alerts.making import AlertRequest, create_alert
 from shoal.errors import BadParameter, QueryError
-from shoal.ingest.pipeline import ingest_stream
+from shoal.ingest.jsonl import LineChunk, decode_chunk
+from shoal.ingest.pipeline import ingest_chunks, ingest_stream
 from shoal.model import Item, Report
 from shoal.request.params import network
 from shoal.store.base import Store
@@ -94,6 +95,22 @@ def test_the_query_reads_as_the_search_box_and_is_kept_canonical(store: Store, t
     assert alert.query == "search-term:nginx and port-tcp:80"
     ingest_stream(store, [service("192.0.2.7", "nginx/1.2")])
     assert [(event["event"], event["alert"]["query"]) for event in events(tmp_path)] == [("new", alert.query)]
+
+
+def test_json_lines_go_to_the_shards_and_their_new_reports_to_the_watcher(store: Store, tmp_path: Path) -> None:
+    stored = service("192.0.2.1", "HTTP/1.1 200 OK")
+    ingest_stream(store, [stored])
+    create_alert(AlertBook(tmp_path), store, AlertRequest("web", "product-tag:nginx", HOOK))
+    known, new = (orjson.dumps(report.as_dict()) for report in (stored, service("192.0.2.2", "HTTP/1.1 200 OK")))
+    lines = [known, new, new, b"{", orjson.dumps(service("192.0.2.3", "x", tag="apache").as_dict())]
+    calls: list[int] = []
+    read_back = store.committed_reports  # type: ignore[attr-defined]
+    store.committed_reports = lambda dataset, batch: calls.append(batch) or read_back(dataset, batch)  # type: ignore[attr-defined]
+    totals = ingest_chunks(store, [LineChunk("lines", 1, lines)], decode_chunk, workers=0)
+    assert (totals.imported, totals.duplicates, [one.line for one in totals.rejected]) == (2, 2, [4])
+    assert len(calls) == 1  # the lines took the store's own path, read back once committed
+    (event,) = events(tmp_path)
+    assert event["event"] == "new" and [one["ip"] for one in event["services"]] == ["192.0.2.2"]
 
 
 def tagged(report: Report) -> Report:

@@ -7,8 +7,8 @@
 process feeds the engine. JSON lines of reports go to a store that takes them as they are (``ingest_lines``:
 the embedded one, whose shard processes decode each line once) with no worker of their own.
 Both commit in atomic batches and collect rejected records without stopping. After each commit, the reports
-it added go to the store's watcher (the data directory's alerts, ``shoal.alerts.evaluate``), which is why, while
-alerts exist, JSON lines are decoded here (by the workers) rather than by the store.
+it added go to the store's watcher (the data directory's alerts, ``shoal.alerts.evaluate``): those of JSON lines a
+store decoded itself are read back from it (``committed_reports``), in batches of BATCH_SIZE while alerts exist.
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ def ingest_chunks(
     totals = totals or IngestTotals()
     workers = default_workers() if workers is None else workers
     keep = watching(store)
-    if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines") and not keep:
-        size = LINES_BATCH_SIZE if batch_size is None else batch_size
-        return _ingest_lines(store, chunks, totals, on_batch, on_chunk, size, workers > 0)  # type: ignore[arg-type]
+    if decode is decode_chunk and transform is None and hasattr(store, "ingest_lines"):
+        size = (BATCH_SIZE if keep else LINES_BATCH_SIZE) if batch_size is None else batch_size
+        return _ingest_lines(store, chunks, totals, on_batch, on_chunk, size, workers > 0, keep)  # type: ignore[arg-type]
     batch_size = BATCH_SIZE if batch_size is None else batch_size
     if workers == 0:
         records = (record for chunk in chunks for record in _counted(decode(chunk), on_chunk))
@@ -131,8 +131,10 @@ def _ingest_lines(
     on_chunk: Callable[[int], None] | None,
     batch_size: int,
     processes: bool,
+    keep: bool,
 ) -> IngestTotals:
-    """JSON lines of reports of one input into a store that decodes them itself (``EmbeddedStore.ingest_lines``)."""
+    """JSON lines of reports of one input into a store that decodes them itself (``EmbeddedStore.ingest_lines``);
+    with ``keep``, the reports each commit added are read back from the store for its watcher."""
     pending = iter(chunks)
     first = next(pending, None)
     if first is None:
@@ -142,6 +144,8 @@ def _ingest_lines(
         totals.imported += outcome.imported
         totals.duplicates += outcome.duplicates
         totals.rejected += [Rejected(first.source, line, reason) for line, reason in outcome.rejected]
+        if keep and outcome.imported and store.watcher is not None:
+            store.watcher.committed(store.committed_reports(first.dataset, outcome.batch))
         if on_batch is not None:
             on_batch(totals)
 

@@ -29,6 +29,7 @@ from shoal.model import (
     check_item_count,
     content_id,
     host_key,
+    max_report_items,
 )
 from shoal.store.embedded.ports import observation_key
 from shoal.store.embedded.schema import (
@@ -67,15 +68,20 @@ class Unusual(Exception):
     """Not in the exact shape of a stored report: ``Report.from_dict`` decides."""
 
 
-def build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: bool = False) -> Built:
+def build(
+    data: Any, dataset: str, batch: int, kinds: set[str], superseded: bool = False, cap: int | None = None
+) -> Built:
     """The document of a decoded report, stored in commit ``batch``; ``kinds`` gets each (type, context) it holds
     (``type`` for the empty context, ``type/context`` otherwise). InvalidReport if it is not a valid report, or
-    if it is dated outside the days a sort key holds (schema.FIRST_DAY to LAST_DAY)."""
+    if it is dated outside the days a sort key holds (schema.FIRST_DAY to LAST_DAY). ``cap``: the items a report
+    may hold (``shoal.model.max_report_items``, read once by a caller that builds many)."""
+    if cap is None:
+        cap = max_report_items()
     try:
-        return _build(data, dataset, batch, kinds, superseded)
+        return _build(data, dataset, batch, kinds, superseded, cap)
     except Unusual:
         report = Report.from_dict(data, dataset)
-        return _build(report.as_dict(), dataset, batch, kinds, superseded)
+        return _build(report.as_dict(), dataset, batch, kinds, superseded, cap)
 
 
 _days: dict[object, tuple[str, int]] = {}  # a date as given → (YYYY-MM-DD, days since 1970)
@@ -121,7 +127,7 @@ def reversed_name(item_type: str, value: str) -> str:
     return found
 
 
-def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: bool) -> Built:
+def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: bool, cap: int) -> Built:
     if type(data) is not dict:
         raise Unusual
     report_id = data.get("id")
@@ -133,7 +139,8 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
     items = data.get("items")
     if type(items) is not list or not items:
         raise Unusual
-    check_item_count(len(items))  # the cap Report.from_dict applies, on the raw count (shoal.model)
+    if len(items) > cap:
+        check_item_count(len(items))  # the cap Report.from_dict applies, on the raw count (shoal.model)
 
     words: dict[str, list[str]] = {}
     exact: set[str] = set()
@@ -153,10 +160,10 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
     for raw in items:
         if type(raw) is not dict or len(raw) != 4:
             raise Unusual
-        item_type = raw.get("type")
-        value = raw.get("value")
-        context = raw.get("context")
-        metadata = raw.get("is_metadata")
+        try:
+            item_type, value, context, metadata = raw["type"], raw["value"], raw["context"], raw["is_metadata"]
+        except KeyError:
+            raise Unusual from None
         if (
             type(item_type) is not str
             or type(value) is not str

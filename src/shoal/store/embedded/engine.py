@@ -232,6 +232,10 @@ class EmbeddedStore(Store):
         with self._writing, self.stopped_on_failure():
             self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
 
+    def committed_reports(self, dataset: str, batch: int) -> list[Report]:
+        """The reports of ``dataset`` that commit ``batch`` (an ``Outcome.batch`` of ``ingest_lines``) added."""
+        return self.index(dataset).committed_reports(batch)
+
     def writer(self, dataset: str, processes: bool) -> DatasetWriter:
         """The dataset's writer, its shards written by their own processes from the first batch that asks for
         them on (or by this process until then)."""

@@ -154,6 +154,19 @@ class ReportIndex:
     def load(self, view: View, hit: Hit) -> Report:
         return report_from_stored(stored(view, hit), self.dataset)
 
+    def committed_reports(self, batch: int) -> list[Report]:
+        """The reports commit ``batch`` added (the documents stamped with it, each shard's in their order), read
+        back for the alert watcher: an import's lines are decoded by the shard processes only."""
+        view = self.view()
+        query = Query.range_query(self.schema, "batch", FieldType.Unsigned, batch, batch)
+        reports = []
+        for searcher in view.searchers:
+            total = searcher.search(query, limit=1, count=True).count
+            if total:
+                hits = searcher.search(query, limit=total, count=False).hits
+                reports += [report_from_stored(searcher.doc(address)["doc"][0], self.dataset) for _, address in hits]
+        return reports
+
     # -- summaries --------------------------------------------------------------------------------------------
 
     def summarize(self, filters: Filters, request: SummaryRequest) -> Summary:

@@ -90,8 +90,9 @@ class Batch:
 
 @dataclass
 class Outcome:
-    """A stored batch: its reports imported and duplicate, its lines rejected."""
+    """A stored batch: its commit number, its reports imported and duplicate, its lines rejected."""
 
+    batch: int
     imported: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
@@ -284,6 +285,7 @@ class DatasetWriter:
 
     def finalize(self, batch: Batch, finished: list[Finished]) -> Outcome:
         outcome = Outcome(
+            batch.number,
             imported=sum(answer.imported for answer in finished),
             duplicates=sum(answer.duplicates for answer in finished),
             rejected=batch.rejected + [rejection for answer in finished for rejection in answer.rejected],

@@ -20,7 +20,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from shoal.errors import StoreError
-from shoal.model import MAX_ID_LENGTH, SUPERSEDES, InvalidReport, Report, content_id
+from shoal.model import MAX_ID_LENGTH, SUPERSEDES, InvalidReport, Report, content_id, max_report_items
 from shoal.store.embedded.documents import build
 from shoal.store.embedded.ports import ObservationStore, keys
 from shoal.store.embedded.schema import SUPERSEDED, TYPE_SEP, build_schema, cut, open_shard
@@ -121,7 +121,7 @@ class ShardWriter:
             return
         stored = self.stored_ids([report_id for _, report_id, _ in decoded if report_id is not None])
         writer = self.writer()
-        pending, add_json = self.pending, writer.add_json
+        pending, add_json, cap = self.pending, writer.add_json, max_report_items()
         for number, report_id, data in decoded:
             if report_id is not None and (report_id in pending or report_id in stored):
                 try:
@@ -132,7 +132,7 @@ class ShardWriter:
                 result.duplicates += 1
                 continue
             try:
-                built = build(data, self.dataset, batch, result.kinds)
+                built = build(data, self.dataset, batch, result.kinds, cap=cap)
             except InvalidReport as exc:
                 result.rejected.append((number, str(exc)))
                 continue
