@@ -36,8 +36,6 @@ from pathlib import Path
 import httpx
 from starlette.datastructures import QueryParams
 
-from shoal.request.reading import known_types, summary_of
-from shoal.request.selection import Selection
 from shoal.store.embedded import EmbeddedStore
 
 HERE = Path(__file__).resolve().parent
@@ -163,6 +161,11 @@ def p90(times: Sequence[float]) -> float:
 
 def run_in_process(data: Path, plan: list[Query], runs: int) -> dict[str, str]:
     """Time each query against the store; return a signature per query to compare with the HTTP answers."""
+    # Imported here: bench/engines.py's workers import this module under an older Shoal too (--baseline), which
+    # may have no request room.
+    from shoal.request.reading import known_types, summary_of
+    from shoal.request.selection import Selection
+
     store = EmbeddedStore(data)
     signatures: dict[str, str] = {}
     try:

@@ -3,13 +3,14 @@
 replicas ClickHouse 18.16 cluster], at one or more corpus sizes, optionally against an older Shoal's chDB engine.
 
     python bench/engines.py --sizes 1000000,3000000 [--data DIR] [--runs 7] [--engines embedded,chdb,cluster]
-                            [--baseline SRC] [--migrate SIZE]
+                            [--baseline [NAME=]SRC ...] [--migrate SIZE]
 
 Steps: (1) ``bench/generate.py`` writes each corpus (kept, as for ``bench/core.py``); the query values (the /16,
 the nginx Server value) are picked from the smallest, so every size runs the same query text; (2) ``shoal
 --store URL import`` loads each corpus into each engine, timed (a store already holding that corpus, made by the
-same code, is reused); ``--baseline SRC`` adds ``chdb-before``: the same through the Shoal whose ``src`` folder
-is SRC (e.g. ``git worktree add /tmp/shoal-main main`` → ``/tmp/shoal-main/src``); (3) each store is opened in a
+same code, is reused); ``--baseline [NAME=]SRC`` adds NAME (default ``chdb-before``): the same through the Shoal
+whose ``src`` folder is SRC (e.g. ``git worktree add /tmp/shoal-main main`` → ``/tmp/shoal-main/src``), and may be
+given again for another older Shoal; (3) each store is opened in a
 worker process of its own, running that store's code, and ClickHouse's tables are merged (``OPTIMIZE … FINAL``)
 so that every size has the same part layout; (4) storage: the index files (embedded), ``system.parts`` bytes
 on disk per table, and per column of ``reports`` (chDB); (5) the query set of ``bench/core.py`` through the API's
@@ -18,7 +19,7 @@ falls on all of them alike. Per call the worker measures wall time, its process'
 and tantivy run their threads in it) and ClickHouse's own counters of rows and bytes read; medians are printed,
 with the ratio of each store to the embedded one of its size and the growth of each engine between sizes.
 Result counts and first pages must agree between the engines of one size. ``--migrate SIZE`` also times
-``shoal db migrate`` (this code) on a copy of ``chdb-before``'s store of that size, and checks it answers as
+``shoal db migrate`` (this code) on a copy of the first baseline's store of that size, and checks it answers as
 ``chdb`` does. The cluster (``scripts/clickhouse-cluster.sh``, its own ports) is stopped at the end; its CPU
 is spent in its servers, so only its wall time is given. Not part of the tests.
 """
@@ -423,10 +424,11 @@ def fitted(small: tuple[int, float], large: tuple[int, float]) -> tuple[float, f
 
 def sizing(targets: list[Target], plan: list[core.Query], timings: Timings) -> str:
     """Latency of each query at 100M and 1B reports on N nodes of CORES cores, from the CPU and rows read measured at
-    the two sizes of ``chdb`` (and ``chdb-before``): CPU(N) = a + b·N per query; a node holds N / nodes reports
-    (one shard a node, its replica elsewhere) and runs the b part on CORES × EFFICIENCY cores, all nodes at once."""
+    the two sizes of each chDB store (``chdb``, each baseline): CPU(N) = a + b·N per query; a node holds N / nodes
+    reports (one shard a node, its replica elsewhere) and runs the b part on CORES × EFFICIENCY cores, all nodes at
+    once."""
     lines = []
-    for name in ("chdb", "chdb-before"):
+    for name in dict.fromkeys(target.name for target in targets if target.kind == "chdb"):
         measured = sorted((t for t in targets if t.name == name), key=lambda t: t.size)
         if len(measured) < 2:
             continue
@@ -539,9 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="corpora and stores (default $TMPDIR/shoal-bench-engines)")  # fmt: skip
     parser.add_argument("--runs", type=int, default=7, help="timed rounds after 2 warm-ups (default 7)")
     parser.add_argument("--engines", default="embedded,chdb", help="embedded, chdb, cluster; comma-separated")
-    parser.add_argument("--baseline", type=Path, help="the src folder of an older Shoal: adds its chDB engine")
+    parser.add_argument("--baseline", action="append", default=[], metavar="[NAME=]SRC",
+                        help="the src folder of an older Shoal: adds its chDB engine as NAME (default chdb-before);"
+                        " repeatable")  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="reuse stores holding the corpus, whatever code made them")
-    parser.add_argument("--migrate", type=int, help="time `shoal db migrate` on a copy of chdb-before of this size")
+    parser.add_argument("--migrate", type=int, help="time `shoal db migrate` on a copy of the first baseline's store")
     args = parser.parse_args(arguments)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     engines = [name for name in args.engines.split(",") if name]
@@ -560,15 +564,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     name
                 ]
                 targets.append(Target(name, name, size, data / f"{name}-{size}", ROOT / "src", url))
-            if args.baseline is not None:
-                folder = data / f"chdb-before-{size}"
+            for baseline in args.baseline:
+                name, _, src = baseline.rpartition("=")
+                folder = data / f"{name or 'chdb-before'}-{size}"
                 targets.append(
-                    Target("chdb-before", "chdb", size, folder, args.baseline.resolve(), f"chdb://{folder / 'chdb'}")
+                    Target(
+                        name or "chdb-before", "chdb", size, folder, Path(src).resolve(), f"chdb://{folder / 'chdb'}"
+                    )
                 )
         for target in targets:
             ingest(target, corpora[target.size], args.reuse)
         if args.migrate is not None:
-            before = next(t for t in targets if t.name == "chdb-before" and t.size == args.migrate)
+            before = next(t for t in targets if t.src != ROOT / "src" and t.size == args.migrate)
             targets.append(migrate_copy(before, data))
         for target in targets:
             target.start()

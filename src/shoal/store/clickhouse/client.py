@@ -39,6 +39,11 @@ class Client(Protocol):
 
     def close(self) -> None: ...
 
+    def writes(self) -> int | None:
+        """How many writes this process has made to the store's files, when it is their only writer (what it read
+        stays true until the next); None when other processes may write (a server)."""
+        ...
+
 
 def rows(client: Client, sql: str, settings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows a query returns (it must not name a FORMAT: JSONEachRow is added)."""
@@ -144,6 +149,9 @@ class HttpClient:
     def close(self) -> None:
         self.http.close()
 
+    def writes(self) -> int | None:
+        return None  # a server: other processes write too
+
 
 class ChdbClient:
     """ClickHouse in this process (chDB), its files under ``path``. One session per process and one query at a
@@ -152,6 +160,7 @@ class ChdbClient:
 
     _sessions: ClassVar[dict[Path, Any]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
+    _writes: ClassVar[int] = 0  # statements other than a SELECT, and inserts, through this process's session
 
     def __init__(self, path: Path) -> None:
         try:
@@ -180,6 +189,8 @@ class ChdbClient:
         if settings:
             text += "\nSETTINGS " + ", ".join(f"{name} = {value!r}" for name, value in settings.items())
         with ChdbClient._lock:
+            if sql.lstrip()[:6].upper() != "SELECT":
+                ChdbClient._writes += 1
             try:
                 result = self.session.query(text, output or "TabSeparated")
             except Exception as exc:  # chDB raises its own RuntimeError subclass for every engine error
@@ -195,12 +206,17 @@ class ChdbClient:
 
     def insert(self, table: str, data: bytes, settings: Mapping[str, Any] | None = None) -> None:
         with ChdbClient._lock:
+            ChdbClient._writes += 1
             try:
                 inserter = self.session.send_insert(f"INSERT INTO {table}", "RowBinary")
                 inserter.append(data)
                 inserter.finish()
             except Exception as exc:
                 raise engine_error(str(exc), None) from exc
+
+    def writes(self) -> int:
+        """chDB locks its files to the process that opened them (another one fails to): it is their only writer."""
+        return ChdbClient._writes
 
     def close(self) -> None:
         """The session stays open for the life of the process (chDB allows one); ``close_sessions`` ends it."""

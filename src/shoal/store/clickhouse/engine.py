@@ -120,6 +120,8 @@ class ClickHouseStore(Store):
         self._layout: Layout | None = None
         self._types: dict[str, frozenset[str]] = {}
         self._types_checked = float("-inf")
+        self._marked: set[str] = set()  # datasets with superseded marks
+        self._unmarked: dict[str, int] = {}  # datasets without, and the client's count of writes when read
         self._lock = threading.Lock()
         self.quorum_timeout_ms = QUORUM_TIMEOUT_MS
 
@@ -210,12 +212,23 @@ class ClickHouseStore(Store):
         return self.layout.table(name)
 
     def superseded(self, dataset: str) -> bool:
-        """Whether ``dataset`` has superseded marks at all (without any, a selection leaves its clause out)."""
+        """Whether ``dataset`` has superseded marks at all (without any, a selection leaves its clause out). Marks
+        are never removed, so a dataset found marked stays so; one found unmarked stays so until the next write,
+        known only when this process is the store's only writer (chDB): otherwise it is asked again each time."""
+        if dataset in self._marked:
+            return True
+        writes = self.client.writes()
+        if writes is not None and self._unmarked.get(dataset) == writes:
+            return False
         found = rows(
             self.client,
             f"SELECT 1 AS marked FROM {self.table('superseded')} WHERE dataset = {literal(check_dataset(dataset))}"
             " LIMIT 1",
         )
+        if found:
+            self._marked.add(dataset)
+        elif writes is not None:
+            self._unmarked[dataset] = writes
         return bool(found)
 
     def selection(self, filters: Filters) -> str:
