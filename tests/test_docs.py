@@ -1,7 +1,9 @@
-"""Documentation cannot fall behind: every parameter the API reads or declares is documented in docs/api.md."""
+"""Documentation cannot fall behind: every parameter the API reads or declares is documented in docs/api.md, and
+every bench script the documents name exists."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,10 @@ def test_readme_opens_with_the_two_commands() -> None:
     commands = [line.split("#")[0].strip() for line in readme[:6] if line.startswith("bash ")]
     assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"]
     assert "scripts/test.sh" in (ROOT / ".ci/run").read_text()
+
+
+def test_every_bench_script_named_exists() -> None:
+    documents = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {name for path in documents for name in re.findall(r"\bbench/\w+\.py\b", path.read_text())}
+    assert "bench/fidelity.py" in named
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
