@@ -18,8 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shoal.cli.main import app
-from shoal.collect.connection import Timeouts
+from shoal.collect.connection import Connector, Timeouts
 from shoal.collect.policy import ScanPolicy
+from shoal.collect.ratelimit import ConnectionRate
 from shoal.collect.scanner import ScanSettings, run_event_loop
 from shoal.collect.schedules import ScheduleBook, run_schedule
 from shoal.collect.storing import StoreWriter
@@ -116,10 +117,10 @@ def test_the_collector_runs_schedules_inside_the_allow_list_only(empty_store: St
     book.close()
 
 
-def one_run(store: Store, book: ScheduleBook) -> dict[str, Any]:
+def one_run(store: Store, book: ScheduleBook, connector: Connector | None = None) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         writer = StoreWriter(store, None)
-        return await run_schedule(book.all()[0], book, store, POLICY, SETTINGS, writer)
+        return await run_schedule(book.all()[0], book, store, POLICY, SETTINGS, writer, connector)
 
     return run_event_loop(main())
 
@@ -139,6 +140,20 @@ def test_runs_count_new_changed_and_gone_services(empty_store: Store, tmp_path: 
         assert counted(one_run(empty_store, book)) == [1, 0, 1, 0]
     assert counted(one_run(empty_store, book)) == [0, 0, 0, 1]
     assert book.all()[0].open == []
+    book.close()
+
+
+def test_a_run_connects_through_the_servers_connector_so_they_share_one_rate(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    """A server's collector hands its connector to the schedules it runs: a run's connects wait for the same
+    rate limit (and per-host slots) as the queued collections and rescans, so together they keep max_rate."""
+    shared = Connector(POLICY, ConnectionRate(1000), SETTINGS.per_host, SETTINGS.timeouts)
+    book = ScheduleBook(tmp_path)
+    book.add([INSIDE], 60, str(PORT), None)
+    with fake_server(INSIDE, PORT, http(b"200 OK")):
+        assert counted(one_run(empty_store, book, shared)) == [1, 1, 0, 0]
+    assert shared.connects > 0  # the run connected through it (its own connector would have left it at 0)
     book.close()
 
 

@@ -94,12 +94,20 @@ def build_report(ip: str, port: int, service: Service, day: dt.date, port_type: 
 
 
 class Collector:
-    def __init__(self, policy: ScanPolicy, settings: ScanSettings, sink: ResultSink) -> None:
+    def __init__(
+        self, policy: ScanPolicy, settings: ScanSettings, sink: ResultSink, connector: Connector | None = None
+    ) -> None:
+        """``connector``: another collector's, shared so that both together keep its rate and per-host limits
+        (a server's scheduled scans beside its queued collections and rescans)."""
         self.policy = policy
         self.settings = settings
         self.sink = sink
-        self.rate = ConnectionRate(min(settings.rate, policy.max_rate))
-        self.connector = Connector(policy, self.rate, settings.per_host, settings.timeouts)
+        if connector is None:
+            connector = Connector(
+                policy, ConnectionRate(min(settings.rate, policy.max_rate)), settings.per_host, settings.timeouts
+            )
+        self.connector = connector
+        self.rate = connector.rate
         self.stats = ScanStats()
 
     async def scan(

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from shoal.changes import changes_between
+from shoal.collect.connection import Connector
 from shoal.collect.policy import ScanPolicy, parse_network
 from shoal.collect.scanner import Collector, ResultSink, ScanSettings
 from shoal.collect.targets import TOP_100_PORTS, UDP_WORDS, PortSpec, parse_port_spec, parse_ports
@@ -222,9 +223,16 @@ def known_services(store: Store, networks: Sequence[IPNetwork]) -> tuple[dict[st
 
 
 async def run_schedule(
-    schedule: Schedule, book: ScheduleBook, store: Store, policy: ScanPolicy, settings: ScanSettings, writer: Any
+    schedule: Schedule,
+    book: ScheduleBook,
+    store: Store,
+    policy: ScanPolicy,
+    settings: ScanSettings,
+    writer: Any,
+    connector: Connector | None = None,
 ) -> dict[str, Any]:
-    """One run of ``schedule`` into ``writer`` (a StoreWriter), recorded in ``book`` as it goes; the run."""
+    """One run of ``schedule`` into ``writer`` (a StoreWriter), recorded in ``book`` as it goes; the run.
+    ``connector``: the server's collector's, so a run and the queued collections share one rate limit."""
     started = time.time()
     run: dict[str, Any] = {"started": started, "running": True, "tried": 0, "targets": 0}
     networks = networks_of(schedule)
@@ -239,7 +247,7 @@ async def run_schedule(
         return run
     await asyncio.to_thread(book.record, schedule.id, run)
     sink = RunSink(writer)
-    collector = Collector(policy, settings, sink)
+    collector = Collector(policy, settings, sink, connector)
 
     async def progress() -> None:
         while True:

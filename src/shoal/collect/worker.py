@@ -123,7 +123,7 @@ class CollectionWorker:
         if self.rescan_every:
             tasks.append(asyncio.create_task(self._rescan(self.rescan_every)))
         if self.schedules is not None:
-            tasks.append(asyncio.create_task(self._run_schedules(self.schedules, writer)))
+            tasks.append(asyncio.create_task(self._run_schedules(self.schedules, writer, collector)))
         for target in await asyncio.to_thread(self._requeued):
             self._enqueue(target, durable=True)
         self._ready.set()
@@ -154,13 +154,16 @@ class CollectionWorker:
             for target in await asyncio.to_thread(self.known_open_ports):
                 self._enqueue(target)
 
-    async def _run_schedules(self, book: ScheduleBook, writer: StoreWriter) -> None:
-        """Run each due schedule in turn, one at a time; a run that fails is logged and recorded, and the
+    async def _run_schedules(self, book: ScheduleBook, writer: StoreWriter, collector: Collector) -> None:
+        """Run each due schedule in turn, one at a time, through ``collector``'s connector (one rate limit for
+        the runs, the queued collections and the rescans); a run that fails is logged and recorded, and the
         schedule is due again after its interval."""
         while True:
             for schedule in await asyncio.to_thread(book.due, time.time()):
                 try:
-                    await run_schedule(schedule, book, self.store, self.policy, self.settings, writer)
+                    await run_schedule(
+                        schedule, book, self.store, self.policy, self.settings, writer, collector.connector
+                    )
                 except Exception as exc:
                     log.warning("scheduled scan %d failed", schedule.id, exc_info=True)
                     failed = {"running": False, "finished": time.time(), "error": f"the run failed: {exc}"}
