@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from shoal.alerts import deliver
+from shoal.alerts.book import OPERATOR, Alert, AlertBook
 from shoal.alerts.deliver import BACKOFF_VARIABLE, EVENT_HEADER, SIGNATURE_HEADER
 from shoal.cli.main import app
 from tests.alerts.receiver import Receiver
@@ -142,3 +145,30 @@ def test_alert_test_posts_at_once(tmp_path: Path, receiver: Receiver) -> None:
     assert [event["event"] for event in receiver.events()] == ["test"]
     assert shoal(data, "alert", "delete", alert_id).returncode == 0
     assert shoal(data, "alert", "show", alert_id).returncode == 2
+
+
+def test_a_receiver_that_hangs_holds_back_only_its_own_alerts_events(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two alerts' events due at once, the first alert's webhook accepting the connection and never answering:
+    the second alert's event arrives while the first POST still waits for its (long) time-out."""
+    monkeypatch.setattr(deliver, "POST_TIMEOUT", 120.0)
+    hanging = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody reads or answers
+    book = AlertBook(tmp_path)
+    alerts = [
+        Alert(name, name, "port-tcp:80", "protocols", "", ("new",), url, "", OPERATOR, time.time())
+        for name, url in (("hangs", f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"), ("answers", receiver.url))
+    ]
+    for alert in alerts:
+        book.add(alert, [])
+        with book.transaction() as db:
+            AlertBook.queue(db, alert, "new", [])
+    deliverer = deliver.Deliverer(tmp_path, ())
+    deliverer.start()
+    try:
+        wait_for(lambda: len(receiver.posts) == 1, "the answering alert's event, beside the hanging one")
+        assert receiver.events()[0]["alert"]["id"] == "answers"
+        assert [event.alert for event in book.due(time.time() + 1, 10)] == ["hangs"]  # still being posted
+    finally:
+        hanging.close()
+        deliverer.stop()

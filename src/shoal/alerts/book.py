@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,11 +272,13 @@ class AlertBook:
         )
         return event_id
 
-    def due(self, now: float, limit: int) -> list[Event]:
+    def due(self, now: float, limit: int, busy: Collection[str] = ()) -> list[Event]:
+        """Events due at ``now``, of alerts other than ``busy`` (those being posted), oldest due first."""
+        skip = ",".join("?" * len(busy))
         rows = self.db.execute(
             "SELECT seq, id, alert, event, services, body, created, attempts, status, outcome FROM events"
-            " WHERE status = ? AND next_try <= ? ORDER BY next_try, seq LIMIT ?",
-            (PENDING, now, limit),
+            f" WHERE status = ? AND next_try <= ? AND alert NOT IN ({skip}) ORDER BY next_try, seq LIMIT ?",
+            (PENDING, now, *busy, limit),
         ).fetchall()
         return [Event(*row) for row in rows]
 

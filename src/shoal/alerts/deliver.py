@@ -7,6 +7,8 @@ the book's file: a restarted server goes on where its predecessor stopped. Each 
 (``X-Shoal-Event``; the body's ``id`` too) for the receiver to drop duplicates, and with a secret an HMAC-SHA256
 of the body (``X-Shoal-Signature: sha256=<hex>``). The target policy (``shoal.alerts.targets``) is checked on
 the addresses the webhook's name resolves to before every POST; a refused target fails the event at once.
+Alerts are posted side by side (up to ``POSTING_ALERTS`` at once, each alert's events in order by one thread), so
+a receiver that is slow or hangs until the time-out holds back its own alert's events only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +35,8 @@ log = logging.getLogger(__name__)
 BACKOFF_VARIABLE = "SHOAL_ALERT_BACKOFF"  # "FIRST,CEILING" seconds (tests shorten the waits)
 POLL_SECONDS = 1.0  # how often the queue is looked at (events of other processes' imports appear there)
 POST_TIMEOUT = 10.0
-BATCH = 50  # events posted per look at the queue
+BATCH = 50  # events taken per look at the queue
+POSTING_ALERTS = 8  # alerts whose events are being posted at once (a thread each)
 SIGNATURE_HEADER = "X-Shoal-Signature"
 EVENT_HEADER = "X-Shoal-Event"
 
@@ -120,15 +124,38 @@ class Deliverer:
 
     def _run(self) -> None:
         book: AlertBook | None = None
-        while not self._stop.is_set():
-            try:
-                if book is None and (self.data_dir / ALERTS_FILE).exists():
-                    book = AlertBook(self.data_dir)
-                if book is not None:
-                    for event in book.due(time.time(), BATCH):
-                        if self._stop.is_set():
-                            break
-                        deliver(book, event, self.allowed, self.backoff)
-            except Exception:
-                log.exception("delivering alert events failed; trying again")
-            self._stop.wait(POLL_SECONDS)
+        posting: dict[str, Future[None]] = {}  # alert id → the thread posting its events
+        with ThreadPoolExecutor(POSTING_ALERTS, thread_name_prefix="shoal-alert-post") as pool:
+            while not self._stop.is_set():
+                try:
+                    if book is None and (self.data_dir / ALERTS_FILE).exists():
+                        book = AlertBook(self.data_dir)
+                    if book is not None:
+                        for alert_id in [alert_id for alert_id, future in posting.items() if future.done()]:
+                            del posting[alert_id]
+                        free = POSTING_ALERTS - len(posting)
+                        for alert_id, events in by_alert(book.due(time.time(), BATCH, posting)).items():
+                            if free > 0:
+                                posting[alert_id] = pool.submit(self._post_in_order, book, events)
+                                free -= 1
+                except Exception:
+                    log.exception("delivering alert events failed; trying again")
+                self._stop.wait(POLL_SECONDS)
+
+    def _post_in_order(self, book: AlertBook, events: Sequence[Event]) -> None:
+        """One alert's due events, oldest first, until the deliverer stops."""
+        try:
+            for event in events:
+                if self._stop.is_set():
+                    return
+                deliver(book, event, self.allowed, self.backoff)
+        except Exception:
+            log.exception("delivering the events of alert %s failed; trying again", events[0].alert)
+
+
+def by_alert(events: Sequence[Event]) -> dict[str, list[Event]]:
+    """Events grouped by their alert, in the order given (each group, and the groups by their first event)."""
+    grouped: dict[str, list[Event]] = {}
+    for event in events:
+        grouped.setdefault(event.alert, []).append(event)
+    return grouped
