@@ -5,6 +5,7 @@ test opens on loopback, counting the services found, new, changed and gone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import signal
 import subprocess
@@ -22,9 +23,9 @@ from shoal.collect.connection import Connector, Timeouts
 from shoal.collect.policy import ScanPolicy
 from shoal.collect.ratelimit import ConnectionRate
 from shoal.collect.scanner import ScanSettings, run_event_loop
-from shoal.collect.schedules import ScheduleBook, run_schedule
+from shoal.collect.schedules import STOPPED, ScheduleBook, run_schedule
 from shoal.collect.storing import StoreWriter
-from shoal.collect.worker import CollectionWorker
+from shoal.collect.worker import KILLED, CollectionWorker
 from shoal.store.base import Store
 from tests.api.serving import free_port
 from tests.collect.conftest import BLOCK
@@ -193,3 +194,41 @@ def test_shoal_serve_runs_a_schedule_added_on_the_command_line(tmp_path: Path) -
     last = listed[0]["last_run"]
     assert (last["services"], last["new"], last["tried"]) == (1, 1, 1) and clients
     assert listed[0]["next_run"] == pytest.approx(last["started"] + 3600)
+
+
+def test_a_run_cut_by_a_stopping_server_is_recorded_as_interrupted_and_stays_due(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    book = ScheduleBook(tmp_path)
+    book.add([INSIDE], 60, str(PORT), None)
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)  # the collector waits for a banner, then for its probes' answers
+
+    async def main() -> None:
+        writer = StoreWriter(empty_store, None)
+        running = asyncio.create_task(run_schedule(book.all()[0], book, empty_store, POLICY, SETTINGS, writer))
+        while not book.all()[0].run.get("running"):
+            await asyncio.sleep(0.02)
+        running.cancel()  # what stopping the server's collector does
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    with fake_server(INSIDE, PORT, silent):
+        run_event_loop(main())
+    (schedule,) = book.all()
+    assert schedule.run["interrupted"] == STOPPED and not schedule.run["running"]
+    assert schedule.next_run <= time.time()  # due again at once
+    listed = run("schedule", "list", "--data", str(tmp_path))[1]
+    assert f"interrupted after 0 of 1 tried ({STOPPED})" in listed
+    book.close()
+
+
+def test_runs_a_killed_server_left_running_are_ended_before_the_next_server_runs_any(tmp_path: Path) -> None:
+    book = ScheduleBook(tmp_path)
+    book.add([INSIDE], 60, str(PORT), None)
+    book.record(1, {"started": time.time(), "running": True, "tried": 3, "targets": 10})
+    assert book.interrupted(KILLED) == 1 and book.interrupted(KILLED) == 0
+    run_state = book.all()[0].run
+    assert (run_state["running"], run_state["interrupted"], run_state["tried"]) == (False, KILLED, 3)
+    book.close()

@@ -98,6 +98,9 @@ def run_text(schedule: Schedule) -> str:
         return "never"
     if run.get("running"):
         return f"running since {moment(run['started'])}: {run.get('tried', 0):,} of {run.get('targets', 0):,} tried"
+    if run.get("interrupted"):
+        tried = f"{run.get('tried', 0):,} of {run.get('targets', 0):,} tried"
+        return f"{moment(run['started'])}: interrupted after {tried} ({run['interrupted']})"
     if run.get("error"):
         return f"{moment(run['started'])}: not run: {run['error']}"
     return f"{moment(run['started'])}: {run.get('tried', 0):,} ip:ports tried"

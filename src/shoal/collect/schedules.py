@@ -40,6 +40,7 @@ from shoal.usage import store_error
 FILE = "schedules.sqlite3"
 BUSY_SECONDS = 5.0
 PROGRESS_SECONDS = 1.0  # how often a running schedule's progress is written
+STOPPED = "the server stopped during the run"
 MAX_TRACKED = 100_000  # services a schedule remembers as open (to count those gone at the next run)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -170,6 +171,14 @@ class ScheduleBook:
                 (orjson.dumps(run).decode(), next_run, schedule_id),
             )
 
+    def interrupted(self, why: str) -> int:
+        """Runs still recorded as running (their server stopped or was killed during them) marked as ended,
+        ``why`` under ``interrupted``; how many. Their next run stays due."""
+        stale = [schedule for schedule in self.all() if schedule.run.get("running")]
+        for schedule in stale:
+            self.record(schedule.id, schedule.run | {"running": False, "finished": time.time(), "interrupted": why})
+        return len(stale)
+
     def remember_open(self, schedule_id: int, services: Sequence[str]) -> None:
         kept = list(services)[:MAX_TRACKED]
         self._run("UPDATE schedules SET open = ? WHERE id = ?", (orjson.dumps(kept).decode(), schedule_id))
@@ -259,6 +268,10 @@ async def run_schedule(
     try:
         stats = await collector.scan(networks, tcp, udp)
         await writer.flush()
+    except asyncio.CancelledError:
+        run.update(tried=collector.stats.tried, targets=collector.stats.targets)
+        book.record(schedule.id, run | {"running": False, "finished": time.time(), "interrupted": STOPPED})
+        raise
     finally:
         showing.cancel()
         with contextlib.suppress(asyncio.CancelledError):

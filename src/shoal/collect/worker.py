@@ -30,6 +30,7 @@ from shoal.usage import Charge, UsageBook
 
 CONCURRENT_COLLECTIONS = 32
 START_TIMEOUT = 10.0
+KILLED = "the server was stopped or killed during the run"
 SCHEDULE_SECONDS = 1.0  # how often the schedules are looked at for due runs
 log = logging.getLogger("shoal.collect")
 
@@ -157,7 +158,8 @@ class CollectionWorker:
     async def _run_schedules(self, book: ScheduleBook, writer: StoreWriter, collector: Collector) -> None:
         """Run each due schedule in turn, one at a time, through ``collector``'s connector (one rate limit for
         the runs, the queued collections and the rescans); a run that fails is logged and recorded, and the
-        schedule is due again after its interval."""
+        schedule is due again after its interval. Runs a killed server left recorded as running are ended first."""
+        await asyncio.to_thread(book.interrupted, KILLED)
         while True:
             for schedule in await asyncio.to_thread(book.due, time.time()):
                 try:
