@@ -20,6 +20,7 @@ import orjson
 from shoal.cli.common import console, fail
 from shoal.cli.remote import Server
 from shoal.collect.queue import Target, target_text
+from shoal.collect.targets import split_host_port
 from shoal.config import config_path
 from shoal.errors import BadParameter, Forbidden, ShoalError
 from shoal.request.answers import plural
@@ -82,12 +83,7 @@ def split_target(text: str) -> tuple[str, tuple[int, str] | None]:
     transport = "tcp"
     if slash and suffix.lower() in PREFIXES.values():
         text, transport = body, suffix.lower()
-    host, port = text, None
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or None
-    elif text.count(":") == 1:
-        host, port = text.split(":")
+    host, port = split_host_port(text)
     try:
         address = str(ipaddress.ip_address(host))
     except ValueError:

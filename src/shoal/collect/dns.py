@@ -40,6 +40,7 @@ import dns.resolver
 import dns.reversename
 
 from shoal.collect.ratelimit import ConnectionRate
+from shoal.collect.targets import split_host_port
 from shoal.ingest.dnsanswers import DNS_NAME
 from shoal.model import RDNS, DnsAnswer, Item, Report, host_key
 
@@ -61,13 +62,8 @@ def parse_resolver(text: str | None) -> tuple[str, int]:
         if not nameservers:
             raise ValueError("no system resolver configured: give --resolver IP[:PORT]")
         return str(nameservers[0]), DEFAULT_PORT
-    value = text.strip()
-    host, port = value, str(DEFAULT_PORT)
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest.removeprefix(":") or port
-    elif value.count(":") == 1:
-        host, port = value.split(":")
+    host, given = split_host_port(text.strip())
+    port = str(DEFAULT_PORT) if given is None else given
     try:
         address = ipaddress.ip_address(host)
         number = int(port)
@@ -191,10 +187,7 @@ class DnsClient:
         owner = name.rstrip(".").lower()
         for rdtype in ("A", "AAAA"):
             values, chain = await self.records(name, rdtype)
-            previous = owner
-            for target in chain:
-                answers.append(DnsAnswer(previous, "CNAME", target, day))
-                previous = target
+            previous = cname_answers(owner, chain, day, answers)
             for value in values:
                 addresses.append(value)
                 answers.append(DnsAnswer(previous, rdtype, value, day))
@@ -207,10 +200,7 @@ class DnsClient:
         owner = host_key(name)
         for asked, rdtype in ((owner, "NS"), (owner, "MX"), (owner, "TXT"), (f"_dmarc.{owner}", "TXT")):
             values, chain = await self.records(asked, rdtype)
-            previous = asked
-            for target in chain:
-                answers.append(DnsAnswer(previous, "CNAME", target, day))
-                previous = target
+            previous = cname_answers(asked, chain, day, answers)
             for value in values:
                 kept = forward_value(rdtype, value)
                 if kept is not None:
@@ -253,6 +243,16 @@ class DnsClient:
             servers.update(dict.fromkeys(await self.zone_servers(name)))
         lookup.name_servers = list(servers)[:MAX_NAMES]
         return lookup
+
+
+def cname_answers(asked: str, chain: Iterable[str], day: dt.date, answers: list[DnsAnswer]) -> str:
+    """Append a CNAME answer for each step of ``chain`` from ``asked`` to ``answers``; the name at its end (the
+    owner of the records found)."""
+    owner = asked
+    for target in chain:
+        answers.append(DnsAnswer(owner, "CNAME", target, day))
+        owner = target
+    return owner
 
 
 def forward_value(rdtype: str, text: str) -> str | None:

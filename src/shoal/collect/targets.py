@@ -76,6 +76,18 @@ HOST_NAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]
 MAX_NAME_FILE_BYTES = 64 << 20
 
 
+def split_host_port(text: str) -> tuple[str, str | None]:
+    """(host, port text or None) of ``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT`` (a bare IPv6 address has no port);
+    neither part is checked here."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, rest.removeprefix(":") or None
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, port
+    return text, None
+
+
 def is_host_name(text: str) -> bool:
     """A DNS name with at least one letter (so ``10.1`` is not one), labels of 1–63 characters."""
     return HOST_NAME.fullmatch(text) is not None and any(character.isalpha() for character in text)
