@@ -339,6 +339,17 @@ class _Checker:
             raise QueryError(foreign[0], where.type.start, where.type.end, foreign[1])
         raise QueryError(f"unknown type '{term.type}'", where.type.start, where.type.end, self._suggest(term.type))
 
+    @staticmethod
+    def context_allowed(term: Term | Range, rule: TypeRule, where: _TermLocation) -> None:
+        """A QueryError at the context when ``term`` has one and its type takes none."""
+        if not rule.context and term.context is not None:
+            raise QueryError(
+                f"{term.type} takes no context",
+                where.context.start,
+                where.context.end,
+                f"write {replace(term, context=None)}",
+            )
+
     def visit_range(self, node: Range) -> Term | Range:
         free = self.as_free_text(node)
         if isinstance(free, Term):
@@ -354,13 +365,7 @@ class _Checker:
                 f"ranges work on {', '.join(RANGE_TYPES)}; to search the text, quote it: "
                 f"{node.type}:{quote_value(self._text(where.value, node))}",
             )
-        if not rule.context and node.context is not None:
-            raise QueryError(
-                f"{node.type} takes no context",
-                where.context.start,
-                where.context.end,
-                f"write {replace(node, context=None)}",
-            )
+        self.context_allowed(node, rule, where)
         assert rule.bound is not None
         bounds = []
         for bound, span in ((node.low, where.low), (node.high, where.high)):
@@ -399,13 +404,7 @@ class _Checker:
                 term.span.end,
                 f"write {fixed}",
             )
-        if not rule.context and term.context is not None:
-            raise QueryError(
-                f"{term.type} takes no context",
-                where.context.start,
-                where.context.end,
-                f"write {replace(term, context=None)}",
-            )
+        self.context_allowed(term, rule, where)
         if term.prefix and rule.prefix_hint:
             raise QueryError(
                 f"{term.type} values cannot be prefixes", where.value.start, where.value.end, rule.prefix_hint
