@@ -133,11 +133,9 @@ class Deliverer:
                     if book is not None:
                         for alert_id in [alert_id for alert_id, future in posting.items() if future.done()]:
                             del posting[alert_id]
-                        free = POSTING_ALERTS - len(posting)
-                        for alert_id, events in by_alert(book.due(time.time(), BATCH, posting)).items():
-                            if free > 0:
-                                posting[alert_id] = pool.submit(self._post_in_order, book, events)
-                                free -= 1
+                        due = list(by_alert(book.due(time.time(), BATCH, posting)).items())
+                        for alert_id, events in due[: POSTING_ALERTS - len(posting)]:
+                            posting[alert_id] = pool.submit(self._post_in_order, book, events)
                 except Exception:
                     log.exception("delivering alert events failed; trying again")
                 self._stop.wait(POLL_SECONDS)
