@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -88,43 +88,16 @@ def selecting(
     SELECTING) in its place, and their values as one Selection (with its free-text ``query`` argument, if it
     has one); a value the API would refuse fails here, with the API's message. ``defaults``: this command's
     own, by attribute (``shoal export`` exports every dated report unless told otherwise)."""
-    chosen = params or SELECTING
     own = defaults or {}
 
-    def decorate(command: Callable[..., T]) -> Callable[..., T]:
-        hints = typing.get_type_hints(command, include_extras=True)
-        parameters: list[inspect.Parameter] = []
-        for parameter in inspect.signature(command).parameters.values():
-            if parameter.name != "selection":
-                parameters.append(
-                    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name])
-                )
-                continue
-            for param in chosen:
-                default = own.get(param.attribute, asked_default(param))
-                parameters.append(
-                    inspect.Parameter(
-                        param.attribute,
-                        inspect.Parameter.KEYWORD_ONLY,
-                        annotation=option_of(param, default),
-                        default=default,
-                    )
-                )
+    def default(param: Param[Any]) -> tuple[Any, Any]:
+        chosen = own.get(param.attribute, asked_default(param))
+        return chosen, chosen
 
-        @functools.wraps(command)
-        def run(**values: Any) -> T:
-            options = {param.attribute: values.pop(param.attribute) for param in chosen}
-            try:
-                selection = Selection.of(query=values.get("query"), **options)
-            except ShoalError as exc:
-                fail(exc)
-            return command(selection=selection, **values)
+    def selection(raw: dict[str, Any], values: dict[str, Any]) -> Selection:
+        return Selection.of(query=values.get("query"), **raw)
 
-        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
-        return run
-
-    return decorate
+    return functools.partial(replacing, "selection", params or SELECTING, default, selection)
 
 
 def taking(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -132,38 +105,53 @@ def taking(*params: Param[Any]) -> Callable[[Callable[..., T]], Callable[..., T]
     default and bounds from its record), and their values, each read as its parameter reads one (a bad one
     fails with the parameter's message, exit 2), as one mapping by attribute."""
 
-    def decorate(command: Callable[..., T]) -> Callable[..., T]:
-        hints = typing.get_type_hints(command, include_extras=True)
-        parameters: list[inspect.Parameter] = []
-        for parameter in inspect.signature(command).parameters.values():
-            if parameter.name != "options":
-                parameters.append(
-                    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name])
-                )
-                continue
-            parameters += [
+    def default(param: Param[Any]) -> tuple[Any, Any]:
+        return asked_default(param), option_default(param)
+
+    def options(raw: dict[str, Any], values: dict[str, Any]) -> Options:
+        return {param.attribute: taken(param, raw[param.attribute]) for param in params}
+
+    return functools.partial(replacing, "options", params, default, options)
+
+
+def replacing(
+    placeholder: str,
+    params: Sequence[Param[Any]],
+    default: Callable[[Param[Any]], tuple[Any, Any]],
+    made: Callable[[dict[str, Any], dict[str, Any]], Any],
+    command: Callable[..., T],
+) -> Callable[..., T]:
+    """``command`` with its ``placeholder`` parameter replaced by an option for each of ``params`` (``default``:
+    the value its help states and the value it starts as); it is called with ``made(raw, values)`` in the
+    placeholder's place, ``raw`` the options' values by attribute and ``values`` the command's own. A
+    ShoalError from ``made`` fails the command with its message (exit 2)."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    for parameter in inspect.signature(command).parameters.values():
+        if parameter.name != placeholder:
+            parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name]))
+            continue
+        for param in params:
+            stated, starting = default(param)
+            annotation = option_of(param, stated)
+            parameters.append(
                 inspect.Parameter(
-                    param.attribute,
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=option_of(param, asked_default(param)),
-                    default=option_default(param),
+                    param.attribute, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=starting
                 )
-                for param in params
-            ]
+            )
 
-        @functools.wraps(command)
-        def run(**values: Any) -> T:
-            try:
-                options = {param.attribute: taken(param, values.pop(param.attribute)) for param in params}
-            except ShoalError as exc:
-                fail(exc)
-            return command(options=options, **values)
+    @functools.wraps(command)
+    def run(**values: Any) -> T:
+        raw = {param.attribute: values.pop(param.attribute) for param in params}
+        try:
+            handed = made(raw, values)
+        except ShoalError as exc:
+            fail(exc)
+        return command(**{placeholder: handed}, **values)
 
-        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
-        return run
-
-    return decorate
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return run
 
 
 Options = dict[str, Any]  # what ``taking`` hands a command: each parameter's value, by attribute
