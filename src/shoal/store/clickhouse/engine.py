@@ -253,10 +253,11 @@ class ClickHouseStore(Store):
         return self.partitions_page(where, offset, limit)
 
     def partitions_page(self, where: str, offset: int, limit: int) -> Page:
-        """The matches counted per partition of ``reports`` (``schema.REPORTS_PARTITION``, newest days last), then
-        the page read from the partitions holding it only: the first page of a large selection reads the newest
-        rows of its newest partition, not those of every partition, and a page past the last match (or of no
-        match) reads nothing. Without writes in between, the page is the one a single statement would give."""
+        """The matches counted per partition of ``reports`` (``schema.REPORTS_PARTITION``: a greater one holds
+        later days), then the page read from the partitions holding it only: the first page of a large selection
+        reads the newest rows of its newest partition, not those of every partition, and a page past the last
+        match (or of no match) reads nothing. Without writes in between, the page is the one a single statement
+        would give."""
         reports = self.table("reports")
         found = rows(
             self.client,
