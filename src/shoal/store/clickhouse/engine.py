@@ -65,6 +65,7 @@ from shoal.store.clickhouse.compile import (
 from shoal.store.clickhouse.migrate import migrate
 from shoal.store.clickhouse.schema import (
     LATEST,
+    REPORTS_PARTITION,
     Layout,
     address16_of,
     answer_row,
@@ -246,13 +247,34 @@ class ClickHouseStore(Store):
         if filters.most_recent and self.layout.modern:
             return self.newest_page(filters.dataset, where, window)
         if filters.most_recent:  # one report per identity: count the identities, page the newest of each
-            total = f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}"
+            counted = rows(self.client, f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}")
             page = self.newest(filters.dataset, where, window)
-        else:
-            total = f"SELECT count() AS n FROM {self.table('reports')} WHERE {where}"
-            page = f"SELECT {REPORT_ROW} FROM {self.table('reports')} WHERE {where} ORDER BY day DESC, id DESC {window}"
-        counted = rows(self.client, total)
-        return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
+            return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
+        return self.partitions_page(where, offset, limit)
+
+    def partitions_page(self, where: str, offset: int, limit: int) -> Page:
+        """The matches counted per partition of ``reports`` (``schema.REPORTS_PARTITION``: a greater one holds
+        later days), then the page read from the partitions holding it only: the first page of a large selection
+        reads the newest rows of its newest partition, not those of every partition, and a page past the last
+        match (or of no match) reads nothing. Without writes in between, the page is the one a single statement
+        would give."""
+        reports = self.table("reports")
+        found = rows(
+            self.client,
+            f"SELECT {self.layout.partition()} AS part, count() AS n FROM {reports} WHERE {where} GROUP BY part",
+        )
+        counts = sorted(((int(row["part"]), int(row["n"])) for row in found), reverse=True)
+        total = sum(n for _, n in counts)
+        span = page_span(counts, offset, limit)
+        if span is None:
+            return Page(total=total, reports=[])
+        newest, oldest, newer = span
+        page = rows(
+            self.client,
+            f"SELECT {REPORT_ROW} FROM {reports} WHERE {where} AND {REPORTS_PARTITION} <= {newest}"
+            f" AND {REPORTS_PARTITION} >= {oldest} ORDER BY day DESC, id DESC LIMIT {offset - newer}, {limit}",
+        )
+        return Page(total=total, reports=[report_of(row) for row in page])
 
     def newest_page(self, dataset: str, where: str, window: str) -> Page:
         """most_recent in one pass over the matches: the newest (day, id) of each identity, the page of them
@@ -571,6 +593,23 @@ def in_lists(values: Iterable[Any], render: Callable[[Any], str] = literal) -> I
             chunk = []
     if chunk:
         yield ", ".join(chunk)
+
+
+def page_span(counts: Sequence[tuple[int, int]], offset: int, limit: int) -> tuple[int, int, int] | None:
+    """Of the matches counted per partition (the newest first), the partitions holding matches ``offset`` to
+    ``offset + limit``, newest first: (the newest, the oldest, how many matches the newer partitions hold); None
+    when there are none."""
+    if limit <= 0:
+        return None
+    seen = 0
+    first: tuple[int, int] | None = None
+    for part, count in counts:
+        if first is None and seen + count > offset:
+            first = (part, seen)
+        seen += count
+        if first is not None and seen >= offset + limit:
+            return first[0], part, first[1]
+    return None if first is None else (first[0], counts[-1][0], first[1])
 
 
 def observation_table(transport: str) -> str:

@@ -31,6 +31,7 @@ from shoal.store.clickhouse.client import rows
 from shoal.store.clickhouse.compile import literal
 from shoal.store.clickhouse.schema import (
     LATEST,
+    REPORTS_PARTITION,
     REPORTS_SHARD_KEY,
     Layout,
     bootstrap,
@@ -140,7 +141,9 @@ class ReportsRewrite:
         )
 
     def parts(self) -> list[int]:
-        found = rows(self.store.client, f"SELECT DISTINCT intDiv(day, 32) AS part FROM {self.layout.table('reports')}")
+        found = rows(
+            self.store.client, f"SELECT DISTINCT {REPORTS_PARTITION} AS part FROM {self.layout.table('reports')}"
+        )
         return sorted(int(row["part"]) for row in found)
 
     def parts_done(self) -> set[int]:
@@ -194,7 +197,7 @@ class ReportsRewrite:
         table = self.layout.table("reports")
         days = rows(
             self.store.client,
-            f"SELECT DISTINCT dataset, day FROM {table} WHERE intDiv(day, 32) = {part} ORDER BY dataset, day",
+            f"SELECT DISTINCT dataset, day FROM {table} WHERE {REPORTS_PARTITION} = {part} ORDER BY dataset, day",
         )
         for key in days:
             dataset, day = key["dataset"], int(key["day"])

@@ -80,6 +80,12 @@ class Layout:
         """The table a per-shard subquery reads: the shard's own part of ``name``."""
         return f"{self.database}.{name}_local" if self.cluster else f"{self.database}.{name}"
 
+    def partition(self) -> str:
+        """A report row's partition (``REPORTS_PARTITION``) as a query groups by it: the ``_partition_id`` of the
+        part it is read from (nothing to read) where the server has it and the query reads its tables itself,
+        else computed from the row's day."""
+        return "_partition_id" if self.modern and self.cluster is None else REPORTS_PARTITION
+
     def on_cluster(self) -> str:
         return f" ON CLUSTER {self.cluster}" if self.cluster else ""
 
@@ -95,7 +101,8 @@ OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 ANSWER_COLUMNS = "name String, type String, value String, day Int32"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
-REPORTS_ORDER = "PARTITION BY intDiv(day, 32) ORDER BY (dataset, day, id)"
+REPORTS_PARTITION = "intDiv(day, 32)"  # a report row's partition: 32 days (intDiv rounds towards zero)
+REPORTS_ORDER = f"PARTITION BY {REPORTS_PARTITION} ORDER BY (dataset, day, id)"
 REPORTS_SHARD_KEY = "cityHash64(id)"
 
 
