@@ -182,7 +182,8 @@ class AlertBook:
         commit of its dataset when its watched services were read (an engine that numbers its commits): a dataset
         that has no watermark yet (or one of another index) has it from there."""
         with self.transaction() as db:
-            if start is not None and self.watermark(db, alert.dataset, start) is None:
+            mark = None if start is None else self.mark(db, alert.dataset)
+            if start is not None and (mark is None or mark.instance != start.instance):
                 self.restart(db, alert.dataset, start)
             db.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _alert_row(alert))
             services = list(watched)
@@ -224,14 +225,20 @@ class AlertBook:
     # -- the watermark of each dataset ------------------------------------------------------------------------
 
     @staticmethod
-    def watermark(db: sqlite3.Connection, dataset: str, last: Commit) -> int | None:
-        """The last commit of ``dataset`` whose evaluation is done, or None when there is none that applies to the
-        index whose last commit is ``last``: none recorded, one of another index (made anew since), or one ahead of
-        it."""
+    def mark(db: sqlite3.Connection, dataset: str) -> Commit | None:
+        """The last commit of ``dataset`` whose evaluation is done, as recorded."""
         row = db.execute("SELECT instance, batch FROM evaluated WHERE dataset = ?", (dataset,)).fetchone()
-        if row is None or row[0] != last.instance or row[1] > last.batch:
+        return None if row is None else Commit(row[0], int(row[1]))
+
+    def watermark(self, db: sqlite3.Connection, dataset: str, last: Commit) -> int | None:
+        """The last commit of ``dataset`` whose evaluation is done, or None when there is none that applies to the
+        index whose last commit is ``last`` (read after every evaluation that may have been recorded): none
+        recorded, one of another index (made anew since), or one ahead of it (an index put back to an older
+        state)."""
+        mark = self.mark(db, dataset)
+        if mark is None or mark.instance != last.instance or mark.batch > last.batch:
             return None
-        return int(row[1])
+        return mark.batch
 
     @staticmethod
     def evaluated(db: sqlite3.Connection, dataset: str, commit: Commit) -> None:

@@ -287,16 +287,17 @@ class AlertWatcher:
         book = self.book()
         if book is None:
             return 0
-        queued = 0
-        last = store.last_commit(dataset)
-        end = last.batch if batch is None else min(batch, last.batch)
+        queued, now = 0, store.last_commit(dataset).batch
+        end = now if batch is None else min(batch, now)
         while True:
             alerts = [one for one in self.index().compiled if one.alert.dataset == dataset]
             if not alerts:
                 return queued
+            last = store.last_commit(dataset)  # after every evaluation recorded so far: none is ahead of it
             mark = book.watermark(book.db, dataset, last)
             if mark is None:
                 with book.transaction() as db:
+                    last = store.last_commit(dataset)
                     if book.watermark(db, dataset, last) is None:
                         book.restart(db, dataset, Commit(last.instance, end if batch is None else end - 1))
                 continue

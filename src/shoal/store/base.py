@@ -315,6 +315,8 @@ READS = (
     "known_addresses",
     "known_types",
     "count",
+    "last_commit",
+    "committed_reports",
 )
 
 

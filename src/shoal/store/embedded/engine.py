@@ -242,7 +242,7 @@ class EmbeddedStore(Store):
 
     def committed_reports(self, dataset: str, batch: int) -> Iterator[list[Report]]:
         """The reports of ``dataset`` that commit ``batch`` added, BATCH_READ at a time."""
-        return self.index(dataset).committed_reports(batch, BATCH_READ)
+        yield from self.index(dataset).committed_reports(batch, BATCH_READ)
 
     def writer(self, dataset: str, processes: bool) -> DatasetWriter:
         """The dataset's writer, its shards written by their own processes from the first batch that asks for
