@@ -315,8 +315,6 @@ READS = (
     "known_addresses",
     "known_types",
     "count",
-    "last_commit",
-    "committed_reports",
 )
 
 

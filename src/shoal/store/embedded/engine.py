@@ -38,6 +38,7 @@ from shoal.store.base import (
     Summary,
     SummaryRequest,
     day_number,
+    translated,
 )
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.documents import OBSERVED
@@ -235,11 +236,13 @@ class EmbeddedStore(Store):
         with self._writing, self.stopped_on_failure():
             self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
 
+    @translated  # reads, behind the boundary as READS are (not every engine has them: NumberedCommits)
     def last_commit(self, dataset: str) -> Commit:
         """The last commit of ``dataset`` that readers see (``NumberedCommits``)."""
         index = self.index(dataset)
         return Commit(index.instance(), read_state(index.folder).batch)
 
+    @translated
     def committed_reports(self, dataset: str, batch: int) -> Iterator[list[Report]]:
         """The reports of ``dataset`` that commit ``batch`` added, BATCH_READ at a time."""
         yield from self.index(dataset).committed_reports(batch, BATCH_READ)
