@@ -14,6 +14,11 @@ identity):
 
 The events of a batch are queued in the alert book in one transaction with the new state, one per alert and
 kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``shoal.alerts.deliver``).
+
+An engine that numbers its commits (``NumberedCommits``: the embedded one) gets a watermark per dataset, written in
+that transaction: the last commit evaluated. Each evaluation first evaluates, one commit at a time and each in a
+transaction of its own, the commits after it that no process evaluated (read back from the store), and ``shoal
+serve`` catches up when it starts (``catch_up``); an alert is evaluated over the commits after its ``since`` only.
 """
 
 from __future__ import annotations
