@@ -6,11 +6,15 @@ medians of CPU time); and the delivery latency from a commit to the webhook's PO
 
 - **import**: ``shoal import FILE`` of the batch (``bench/generate.py --seed 1``, JSON lines) into a fresh data
   directory with no alerts (a subprocess: its CPU time with its workers' and shard processes').
-- **evaluate**: the same batch's reports handed to ``AlertWatcher.committed`` (what the ingest path does after a
-  commit), with ``--alerts`` alerts drawn from the batch (product tags, a port and a banner word, title words,
-  host names, header words, and one network in five: a /24 alone, as a "watch my network" alert), the store
-  empty of earlier reports so every match is a ``new`` event with its report (the most events a batch can
-  make). CPU time of this process.
+- **evaluate**: the same batch's reports, committed to a store by this process (not timed), handed to
+  ``AlertWatcher.committed`` with the commit's number (what the ingest path does after a commit), with
+  ``--alerts`` alerts drawn from the batch (product tags, a port and a banner word, title words, host names,
+  header words, and one network in five: a /24 alone, as a "watch my network" alert), the store empty of earlier
+  reports so every match is a ``new`` event with its report (the most events a batch can make). CPU time of this
+  process.
+- **catch up**: the same commit, evaluated by ``AlertWatcher.catch_up`` for a book whose watermark is before it
+  (the process that committed it was killed before evaluating it): its reports read back from the store, then the
+  same evaluation. CPU time of this process.
 - **import with alerts**: ``shoal import`` into a fresh directory holding the alerts: the whole path (the batch
   through the shard processes, its new reports read back from the store once committed, evaluation, the events).
 - **delivery**: ``shoal serve`` running with an alert whose webhook is a receiver on loopback; one new matching
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -50,6 +55,7 @@ from shoal.alerts.evaluate import AlertWatcher  # noqa: E402
 from shoal.ingest.pipeline import ingest_stream  # noqa: E402
 from shoal.model import Item, Report  # noqa: E402
 from shoal.query.ast import quote_value  # noqa: E402
+from shoal.store.base import Commit, Store  # noqa: E402
 from shoal.store.registry import open_store  # noqa: E402
 
 SHOAL = [sys.executable, "-m", "shoal"]
@@ -89,14 +95,15 @@ def alert_queries(reports: Sequence[Report], count: int, seed: int) -> list[tupl
     return [rng.choice(drawn[rng.choices(kinds, weights)[0]]) for _ in range(count)]
 
 
-def write_alerts(folder: Path, queries: list[tuple[str, str]]) -> None:
+def write_alerts(folder: Path, queries: list[tuple[str, str]], start: Commit | None = None) -> None:
+    """The alerts, made before the batch (``start``: the commit before it, as the book's watermark)."""
     folder.mkdir(parents=True)
     book = AlertBook(folder)
     for number, (query, ip) in enumerate(queries):
         alert = Alert(
             new_alert_id(), f"a{number}", query, "protocols", ip, TRIGGERS, "http://127.0.0.1:9/", "", OPERATOR, 0.0
         )
-        book.add(alert, [])
+        book.add(alert, [], start)
 
 
 def import_batch(source: Path, folder: Path) -> tuple[float, float]:
@@ -106,12 +113,20 @@ def import_batch(source: Path, folder: Path) -> tuple[float, float]:
     return children_cpu() - before, time.perf_counter() - started
 
 
-def evaluate(reports: list[Report], folder: Path) -> tuple[float, float, int, int]:
-    """The watcher over the batch: (CPU seconds, wall seconds, events queued, services in them)."""
+def committed(reports: list[Report], folder: Path) -> tuple[Store, int]:
+    """A store holding the batch in one commit that no watcher saw, and the commit's number."""
+    store = open_store(None, folder)
+    store.watcher = None
+    return store, store.ingest(reports).commits["protocols"]
+
+
+def evaluate(folder: Path, store: Store, batch: int, reports: list[Report] | None) -> tuple[float, float, int, int]:
+    """The watcher of ``folder``'s alerts over commit ``batch``, handed its ``reports`` (the ingest path) or, with
+    None, catching up on it: (CPU seconds, wall seconds, events queued, services in them)."""
     watcher = AlertWatcher(folder)
     watcher.index()  # the alerts are read once per process (and again when they change): not per batch
     cpu, started = time.process_time(), time.perf_counter()
-    events = watcher.committed(reports)
+    events = watcher.catch_up(store) if reports is None else watcher.committed(store, {"protocols": batch}, reports)
     elapsed = time.process_time() - cpu, time.perf_counter() - started
     book = AlertBook(folder)
     services = book.db.execute("SELECT sum(services) FROM events").fetchone()[0] or 0
@@ -167,16 +182,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         reports = [Report.from_dict(orjson.loads(line)) for line in source.read_bytes().splitlines()]
         queries = alert_queries(reports, options.alerts, seed=1)
         print(f"{len(reports):,} reports, {len(queries):,} alerts; load {os.getloadavg()}", flush=True)
-        plain, evaluated, watched = [], [], []
+        plain, evaluated, caught, watched = [], [], [], []
         for run in range(options.runs):
             plain.append(import_batch(source, work / f"plain{run}"))
+            store, batch = committed(reports, work / f"store{run}")
             write_alerts(work / f"alerts{run}", queries)
-            evaluated.append(evaluate(reports, work / f"alerts{run}"))
+            evaluated.append(evaluate(work / f"alerts{run}", store, batch, reports))
+            write_alerts(work / f"caught{run}", queries, replace(store.last_commit("protocols"), batch=batch - 1))
+            caught.append(evaluate(work / f"caught{run}", store, batch, None))
+            store.close()
             write_alerts(work / f"watched{run}", queries)
             watched.append(import_batch(source, work / f"watched{run}"))
-            print(f"run {run}: import {plain[-1]}, evaluate {evaluated[-1]}, import with alerts {watched[-1]}")
+            print(
+                f"run {run}: import {plain[-1]}, evaluate {evaluated[-1]}, catch up {caught[-1]},"
+                f" import with alerts {watched[-1]}"
+            )
         import_cpu = statistics.median(cpu for cpu, _ in plain)
         evaluate_cpu = statistics.median(cpu for cpu, _, _, _ in evaluated)
+        caught_cpu = statistics.median(cpu for cpu, _, _, _ in caught)
         watched_cpu = statistics.median(cpu for cpu, _ in watched)
         print(f"import: {import_cpu:.2f} s CPU (wall {statistics.median(wall for _, wall in plain):.2f} s)")
         print(
@@ -184,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" (wall {statistics.median(wall for _, wall, _, _ in evaluated):.2f} s, {evaluated[0][2]:,} events,"
             f" {evaluated[0][3]:,} services in them)"
             f" = {evaluate_cpu / import_cpu:.2f}x the import"
+        )
+        print(
+            f"catch up on the commit: {caught_cpu:.2f} s CPU"
+            f" (wall {statistics.median(wall for _, wall, _, _ in caught):.2f} s, {caught[0][2]:,} events)"
+            f" = {caught_cpu / evaluate_cpu:.2f}x its evaluation"
         )
         print(
             f"import with the alerts: {watched_cpu:.2f} s CPU"

@@ -135,6 +135,8 @@ def serve_command(
         trusted=trusted,
     )
     store = open_store(data, server=True, create=init)
+    if store.watcher is not None and (caught_up := store.watcher.catch_up(store)):
+        errors.print(f"shoal: {caught_up} alert events queued for commits of reports no process had evaluated")
     settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
     collector = start_collection_worker(store, folder, allow, rescan_every) if workers == 1 else None
     app = create_app(store, TokenStore(folder), settings, collector, webhook_networks) if workers == 1 else None

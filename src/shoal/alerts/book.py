@@ -1,12 +1,15 @@
 """The alert book: ``DATA/alerts.sqlite3`` holds the alerts, the services each watches, and the event queue.
 
-``alerts``: one row an alert (its query, dataset, ip, triggers, webhook, secret and owner: "" for the operator,
-else the token id that made it over the API). ``services``: each service (a dataset's identity) some alert
+``alerts``: one row an alert (its query, dataset, ip, triggers, webhook, secret, owner: "" for the operator,
+else the token id that made it over the API, and ``since``: the last commit of its dataset when it was made, of an
+engine that numbers its commits; 0 otherwise). ``services``: each service (a dataset's identity) some alert
 watches, with the watched part of its newest report (``shoal.changes``), so the next report of the service can be
 compared without asking the engine; ``watched``: which alerts watch it (those whose query its newest report
 matches). ``events``: every event made, its JSON body as it is posted,
 its attempts, when it is next tried and how its last attempt went; pending events are the delivery queue (it
-survives a restart), and the last ``HISTORY`` finished ones per alert are its delivery history.
+survives a restart), and the last ``HISTORY`` finished ones per alert are its delivery history. ``evaluated``: per
+dataset, the last commit whose evaluation is done (its index's instance and number), written in the same
+transaction as that commit's events: the watermark the next evaluation catches up from (``shoal.alerts.evaluate``).
 
 Every process that stores reports writes here (its ingest's evaluation), ``shoal serve`` delivers from here.
 """
@@ -29,6 +32,7 @@ from shoal.errors import ShoalError
 from shoal.model import Report, identity_of
 from shoal.request.params import ALERT_DATASET
 from shoal.sqlite import PerThread, open_database
+from shoal.store.base import Commit
 
 ALERTS_FILE = "alerts.sqlite3"
 BUSY_SECONDS = 30.0
@@ -39,7 +43,8 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, query TEXT NOT NULL, dataset TEXT NOT NULL, ip TEXT NOT NULL,
-    triggers TEXT NOT NULL, webhook TEXT NOT NULL, secret TEXT NOT NULL, owner TEXT NOT NULL, created REAL NOT NULL);
+    triggers TEXT NOT NULL, webhook TEXT NOT NULL, secret TEXT NOT NULL, owner TEXT NOT NULL, created REAL NOT NULL,
+    since INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS services (
     identity TEXT PRIMARY KEY, ip TEXT NOT NULL, port INTEGER NOT NULL, fields BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS services_target ON services (ip, port);
@@ -54,7 +59,10 @@ CREATE INDEX IF NOT EXISTS events_due ON events (status, next_try);
 CREATE INDEX IF NOT EXISTS events_of_alert ON events (alert, seq);
 CREATE TABLE IF NOT EXISTS generation (n INTEGER NOT NULL);
 INSERT INTO generation SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM generation);
+CREATE TABLE IF NOT EXISTS evaluated (dataset TEXT PRIMARY KEY, instance TEXT NOT NULL, batch INTEGER NOT NULL);
 """
+# A book of the release before has no ``since`` (its alerts count as made before every commit) nor ``evaluated``.
+UPGRADE = "ALTER TABLE alerts ADD COLUMN since INTEGER NOT NULL DEFAULT 0"
 
 
 class AlertNotFound(ShoalError):
@@ -74,6 +82,7 @@ class Alert:
     secret: str  # "" for none: no signature header
     owner: str
     created: float
+    since: int = 0  # the last commit of its dataset when it was made (an engine that numbers them; else 0)
 
     def public(self) -> dict[str, Any]:
         """The alert as the API and ``alert show --json`` give it (the secret only as whether there is one)."""
@@ -142,7 +151,12 @@ class AlertBook:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / ALERTS_FILE
         first = open_database(self.path, "SELECT 1", BUSY_SECONDS)
-        first.executescript(SCHEMA)
+        if not current(first):  # written only when it must be: opening the book waits for no other writer
+            first.executescript(SCHEMA)
+            first.execute("BEGIN IMMEDIATE")
+            if "since" not in columns(first, "alerts"):
+                first.execute(UPGRADE)
+            first.execute("COMMIT")
         first.close()
         self.connections = PerThread(self.path, "SELECT 1", BUSY_SECONDS)
 
@@ -163,10 +177,15 @@ class AlertBook:
 
     # -- alerts -----------------------------------------------------------------------------------------------
 
-    def add(self, alert: Alert, watched: Iterable[Tracked]) -> None:
-        """Store an alert and the services it watches from the start (their newest reports)."""
+    def add(self, alert: Alert, watched: Iterable[Tracked], start: Commit | None = None) -> None:
+        """Store an alert and the services it watches from the start (their newest reports). ``start``: the last
+        commit of its dataset when its watched services were read (an engine that numbers its commits): a dataset
+        that has no watermark yet (or one of another index) has it from there."""
         with self.transaction() as db:
-            db.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _alert_row(alert))
+            mark = None if start is None else self.mark(db, alert.dataset)
+            if start is not None and (mark is None or mark.instance != start.instance):
+                self.restart(db, alert.dataset, start)
+            db.execute("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _alert_row(alert))
             services = list(watched)
             self.put_services(db, services)
             self.watch(db, ((alert.id, service.identity) for service in services))
@@ -202,6 +221,37 @@ class AlertBook:
     def generation(self) -> int:
         """A number that changes whenever an alert is added or deleted (evaluators reload then)."""
         return int(self.db.execute("SELECT n FROM generation").fetchone()[0])
+
+    # -- the watermark of each dataset ------------------------------------------------------------------------
+
+    @staticmethod
+    def mark(db: sqlite3.Connection, dataset: str) -> Commit | None:
+        """The last commit of ``dataset`` whose evaluation is done, as recorded."""
+        row = db.execute("SELECT instance, batch FROM evaluated WHERE dataset = ?", (dataset,)).fetchone()
+        return None if row is None else Commit(row[0], int(row[1]))
+
+    def watermark(self, db: sqlite3.Connection, dataset: str, last: Commit) -> int | None:
+        """The last commit of ``dataset`` whose evaluation is done, or None when there is none that applies to the
+        index whose last commit is ``last`` (read after every evaluation that may have been recorded): none
+        recorded, one of another index (made anew since), or one ahead of it (an index put back to an older
+        state)."""
+        mark = self.mark(db, dataset)
+        if mark is None or mark.instance != last.instance or mark.batch > last.batch:
+            return None
+        return mark.batch
+
+    @staticmethod
+    def evaluated(db: sqlite3.Connection, dataset: str, commit: Commit) -> None:
+        """Commit ``commit`` of ``dataset`` is evaluated (in the transaction that queued its events)."""
+        db.execute("INSERT OR REPLACE INTO evaluated VALUES (?, ?, ?)", (dataset, commit.instance, commit.batch))
+
+    def restart(self, db: sqlite3.Connection, dataset: str, start: Commit) -> None:
+        """Evaluate ``dataset`` from after ``start`` on (its watermark did not apply): an alert's ``since`` past it
+        counts commits of an index made anew since, and is cleared."""
+        self.evaluated(db, dataset, start)
+        changed = db.execute("UPDATE alerts SET since = 0 WHERE dataset = ? AND since > ?", (dataset, start.batch))
+        if changed.rowcount:
+            db.execute("UPDATE generation SET n = n + 1")
 
     # -- watched services -------------------------------------------------------------------------------------
 
@@ -312,6 +362,18 @@ class AlertBook:
         return [Event(*row) for row in rows]
 
 
+def columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def current(db: sqlite3.Connection) -> bool:
+    """Whether the book's file has this version's tables (and the generation its row)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"alerts", "services", "watched", "events", "generation", "evaluated"} <= tables:
+        return False
+    return "since" in columns(db, "alerts") and db.execute("SELECT 1 FROM generation").fetchone() is not None
+
+
 def watched_report(report: Report) -> dict[str, Any]:
     """The part of a report a watched service keeps: its id, date and the items ``changes_between`` reads."""
     items = [
@@ -354,4 +416,5 @@ def _alert_row(alert: Alert) -> tuple[Any, ...]:
         alert.secret,
         alert.owner,
         alert.created,
+        alert.since,
     )

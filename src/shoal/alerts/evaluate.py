@@ -14,12 +14,18 @@ identity):
 
 The events of a batch are queued in the alert book in one transaction with the new state, one per alert and
 kind (at most ``MAX_SERVICES`` services each); ``shoal serve`` posts them (``shoal.alerts.deliver``).
+
+An engine that numbers its commits (``NumberedCommits``: the embedded one) gets a watermark per dataset, written in
+that transaction: the last commit evaluated. Each evaluation first evaluates, one commit at a time and each in a
+transaction of its own, the commits after it that no process evaluated (read back from the store), and ``shoal
+serve`` catches up when it starts (``catch_up``); an alert is evaluated over the commits after its ``since`` only.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ from shoal.alerts.making import filters_of
 from shoal.changes import field_changes, watched_fields
 from shoal.errors import ShoalError
 from shoal.model import DATASET_TABLE, IPNetwork, Report, ipv4_of_mapped, report_dict
+from shoal.store.base import Commit, NumberedCommits, Store
 from shoal.store.matching import holds, words_of
 from shoal.store.plan import (
     AllOf,
@@ -245,17 +252,74 @@ class AlertWatcher:
     def active(self) -> bool:
         return bool(self.index().compiled)
 
-    def committed(self, reports: Sequence[Report]) -> int:
-        """Evaluate the alerts over a committed batch; the number of events queued. A failure is logged: the
-        batch stays stored whatever happens here."""
+    def committed(self, store: Store, commits: Mapping[str, int], reports: Sequence[Report] = ()) -> int:
+        """Evaluate the alerts over a committed batch; the number of events queued. ``commits``: the number of the
+        commit of each dataset the batch went to, of an engine that numbers them (``NumberedCommits``): the commits
+        before it that no process evaluated are caught up first, and a dataset's ``reports`` not given are read
+        back. Else ``reports`` are evaluated as they are. A failure is logged: the batch stays stored whatever
+        happens here (and, numbered, is evaluated by the next evaluation)."""
         try:
-            return self._evaluate(reports)
+            if isinstance(store, NumberedCommits):
+                return sum(
+                    self._catch_up(store, dataset, batch, [report for report in reports if report.dataset == dataset])
+                    for dataset, batch in commits.items()
+                )
+            book = self.book()
+            if book is None or not self.active() or not reports:
+                return 0
+            with book.transaction() as db:
+                return self._evaluate(db, self.index(), reports)
         except Exception:
             log.exception("evaluating the alerts over a batch of %d reports failed", len(reports))
             return 0
 
-    def _evaluate(self, reports: Sequence[Report]) -> int:
-        index = self.index()
+    def catch_up(self, store: Store) -> int:
+        """Evaluate the commits no process evaluated (it was killed between a commit and its evaluation), of each
+        dataset an alert watches: ``shoal serve`` does when it starts. The number of events queued."""
+        if not isinstance(store, NumberedCommits) or not self.active():
+            return 0
+        try:
+            datasets = sorted({one.alert.dataset for one in self.index().compiled})
+            return sum(self._catch_up(store, dataset, None, ()) for dataset in datasets)
+        except Exception:
+            log.exception("catching up on the commits the alerts were not evaluated over failed")
+            return 0
+
+    def _catch_up(self, store: NumberedCommits, dataset: str, batch: int | None, reports: Sequence[Report]) -> int:
+        """Evaluate the commits of ``dataset`` after its watermark up to ``batch`` (None: its last commit now), one
+        at a time, each in one transaction with its events and the watermark; ``reports`` are commit ``batch``'s,
+        the others are read back (BATCH_READ at a time). A dataset with no watermark yet starts at ``batch``."""
+        book = self.book()
+        if book is None:
+            return 0
+        queued, now = 0, store.last_commit(dataset).batch
+        end = now if batch is None else min(batch, now)
+        while True:
+            alerts = [one for one in self.index().compiled if one.alert.dataset == dataset]
+            if not alerts:
+                return queued
+            last = store.last_commit(dataset)  # after every evaluation recorded so far: none is ahead of it
+            mark = book.watermark(book.db, dataset, last)
+            if mark is None:
+                with book.transaction() as db:
+                    last = store.last_commit(dataset)
+                    if book.watermark(db, dataset, last) is None:
+                        book.restart(db, dataset, Commit(last.instance, end if batch is None else end - 1))
+                continue
+            todo = max(mark, min(one.alert.since for one in alerts)) + 1  # none is evaluated over its own past
+            if todo > end:
+                return queued
+            with book.transaction() as db:
+                if book.watermark(db, dataset, last) != mark:
+                    continue  # another process evaluated it meanwhile
+                index = AnchorIndex([one for one in alerts if one.alert.since < todo])
+                chunks = [reports] if todo == batch and reports else store.committed_reports(dataset, todo)
+                for chunk in chunks:
+                    queued += self._evaluate(db, index, chunk)
+                book.evaluated(db, dataset, Commit(last.instance, todo))
+
+    def _evaluate(self, db: sqlite3.Connection, index: AnchorIndex, reports: Sequence[Report]) -> int:
+        """The events of the alerts of ``index`` over ``reports``, written in ``db``'s transaction; their number."""
         book = self.book()
         if book is None or not index.compiled or not reports:
             return 0
@@ -292,14 +356,15 @@ class AlertWatcher:
                     for alert_id in watchers:
                         change.events[alert_id, "changed"].append(Service(ip, port, rendered(), changes))
             change.watching(key, watchers, hits)
-            if hits:
-                tracked[key] = change.kept[key] = Tracked(key, ip, port, now, set(hits))
+            others = service.watchers - watchers if service is not None else set()  # alerts not evaluated here
+            if hits or others:
+                tracked[key] = change.kept[key] = Tracked(key, ip, port, now, hits | others)
                 change.dropped.discard(key)
             else:
                 tracked.pop(key, None)
                 change.kept.pop(key, None)
                 change.dropped.add(key)
-        return change.record(book, alerts)
+        return change.record(book, db, alerts)
 
     @staticmethod
     def _fields_of(kept: dict[str, Any], known: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -323,7 +388,8 @@ class AlertWatcher:
                         change.events[alert_id, "gone"].append(gone)
                 change.watching(service.identity, service.watchers, set())
                 change.dropped.add(service.identity)
-            return change.record(book, alerts)
+            with book.transaction() as db:
+                return change.record(book, db, alerts)
         except Exception:
             log.exception("recording the services gone failed")
             return 0
@@ -348,21 +414,21 @@ class Change:
             self.unwatch.add((alert_id, identity))
             self.watch.discard((alert_id, identity))
 
-    def record(self, book: AlertBook, alerts: dict[str, Alert]) -> int:
-        """Write it in one transaction; the number of events queued (only the kinds each alert's triggers name)."""
+    def record(self, book: AlertBook, db: sqlite3.Connection, alerts: dict[str, Alert]) -> int:
+        """Write it in ``db``'s transaction; the number of events queued (only the kinds each alert's triggers
+        name)."""
+        book.put_services(db, self.kept.values())
+        book.drop_services(db, self.dropped)
+        book.unwatch(db, self.unwatch)
+        book.watch(db, self.watch)
         queued = 0
-        with book.transaction() as db:
-            book.put_services(db, self.kept.values())
-            book.drop_services(db, self.dropped)
-            book.unwatch(db, self.unwatch)
-            book.watch(db, self.watch)
-            for (alert_id, kind), services in self.events.items():
-                alert = alerts[alert_id]
-                if kind not in alert.triggers:
-                    continue
-                for start in range(0, len(services), MAX_SERVICES):
-                    book.queue(db, alert, kind, services[start : start + MAX_SERVICES])
-                    queued += 1
+        for (alert_id, kind), services in self.events.items():
+            alert = alerts[alert_id]
+            if kind not in alert.triggers:
+                continue
+            for start in range(0, len(services), MAX_SERVICES):
+                book.queue(db, alert, kind, services[start : start + MAX_SERVICES])
+                queued += 1
         return queued
 
 

@@ -1,6 +1,7 @@
 """Making an alert (the CLI's ``alert create`` and ``POST /v1/alerts`` alike): every value checked, nothing stored
 when one is wrong, and the services its query matches now recorded as watched, so only what appears or changes
-afterwards makes an event.
+afterwards makes an event (an engine that numbers its commits: the alert is evaluated over the commits after the
+last one when it was made, ``Alert.since``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from shoal.query.check import BUILTIN_TYPES
 from shoal.query.parser import parse
 from shoal.request.params import ALERT_DATASET, network
 from shoal.request.selection import parsed
-from shoal.store.base import Filters, Store
+from shoal.store.base import Filters, NumberedCommits, Store
 
 MAX_NAME_LENGTH = 200
 MAX_SECRET_LENGTH = 200
@@ -58,6 +59,8 @@ def create_alert(
         raise BadParameter("secret", f"'secret' is at most {MAX_SECRET_LENGTH} characters long")
     ip = "" if request.ip is None or not request.ip.strip() else str(network("ip", request.ip))
     text = request.query.strip()
+    # Read before the search that records what it watches: a commit landing in between is evaluated for it too.
+    start = store.last_commit(request.dataset) if isinstance(store, NumberedCommits) else None
     known = store.known_types(request.dataset) | BUILTIN_TYPES.keys()
     expression = parsed(text, "query", known, free_text=True) if text else None
     alert = Alert(
@@ -71,9 +74,10 @@ def create_alert(
         secret=request.secret,
         owner=owner,
         created=time.time(),
+        since=0 if start is None else start.batch,
     )
     filters = Filters(dataset=alert.dataset, expression=expression, ip=network("ip", ip) if ip else None)
-    book.add(alert, watched_now(store, alert, filters))
+    book.add(alert, watched_now(store, alert, filters), start)
     return alert
 
 

@@ -7,8 +7,10 @@
 process feeds the engine. JSON lines of reports go to a store that takes them as they are (``ingest_lines``:
 the embedded one, whose shard processes decode each line once) with no worker of their own.
 Both commit in atomic batches and collect rejected records without stopping. After each commit, the reports
-it added go to the store's watcher (the data directory's alerts, ``shoal.alerts.evaluate``): those of JSON lines a
-store decoded itself are read back from it (``committed_reports``), in batches of BATCH_SIZE while alerts exist.
+it added go to the store's watcher (the data directory's alerts, ``shoal.alerts.evaluate``) with the commit's
+number (an engine that numbers them): those of JSON lines a store decoded itself are read back from it
+(``committed_reports``), in batches of BATCH_SIZE while alerts exist, and commits no process evaluated are caught
+up first.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def _ingest_lines(
         totals.duplicates += outcome.duplicates
         totals.rejected += [Rejected(first.source, line, reason) for line, reason in outcome.rejected]
         if keep and outcome.imported and store.watcher is not None:
-            store.watcher.committed(store.committed_reports(first.dataset, outcome.batch))
+            store.watcher.committed(store, {first.dataset: outcome.batch})
         if on_batch is not None:
             on_batch(totals)
 
@@ -219,7 +221,7 @@ def _store_batches(
         if ready:
             results.append(store.ingest_prepared(ready))
             if kept and store.watcher is not None:
-                store.watcher.committed(added(kept, results[-1]))
+                store.watcher.committed(store, results[-1].commits, added(kept, results[-1]))
         if observations:
             results.append(store.ingest_observations(observations))
         if udp:

@@ -12,11 +12,11 @@ import functools
 import inspect
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import orjson
 
@@ -154,6 +154,32 @@ class IngestResult:
     imported: int = 0
     duplicates: int = 0
     imported_ids: list[str] = field(default_factory=list)
+    commits: dict[str, int] = field(default_factory=dict)  # dataset → the number of the commit that added its reports
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """The last commit of a dataset's reports, of an engine that numbers them: the index it is in (``instance``:
+    another one when the index was made anew, e.g. rewritten by ``shoal db migrate``) and its number."""
+
+    instance: str
+    batch: int
+
+
+@runtime_checkable
+class NumberedCommits(Protocol):
+    """An engine that numbers its commits of reports per dataset (1, 2, …; a number may be skipped), stamps each
+    report with its commit's number, and reads a commit's reports back: the alerts catch up on commits no process
+    evaluated (``shoal.alerts.evaluate``). The embedded engine; ClickHouse's inserts have no such number."""
+
+    def last_commit(self, dataset: str) -> Commit: ...
+
+    def committed_reports(self, dataset: str, batch: int) -> Iterator[list[Report]]:
+        """The reports commit ``batch`` added, in lists of a bounded size (``BATCH_READ``)."""
+        ...
+
+
+BATCH_READ = 50_000  # reports of a commit read back at a time (a commit may hold more)
 
 
 class Watcher(Protocol):
@@ -161,7 +187,9 @@ class Watcher(Protocol):
 
     def active(self) -> bool: ...
 
-    def committed(self, reports: Sequence[Report]) -> int: ...
+    def committed(self, store: Store, commits: Mapping[str, int], reports: Sequence[Report] = ()) -> int: ...
+
+    def catch_up(self, store: Store) -> int: ...
 
     def gone(self, targets: Iterable[tuple[str, int]]) -> int: ...
 

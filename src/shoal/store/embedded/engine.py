@@ -24,8 +24,10 @@ from urllib.parse import urlsplit
 from shoal.errors import StoreError
 from shoal.model import DATASETS, PROTOCOLS, Body, DnsAnswer, PortObservation, Report, UdpObservation
 from shoal.store.base import (
+    BATCH_READ,
     MAX_DAY,
     PAGE_SIZE,
+    Commit,
     Filters,
     IngestResult,
     OpenPorts,
@@ -36,6 +38,7 @@ from shoal.store.base import (
     Summary,
     SummaryRequest,
     day_number,
+    translated,
 )
 from shoal.store.embedded.bodies import BodyStore
 from shoal.store.embedded.documents import OBSERVED
@@ -45,7 +48,7 @@ from shoal.store.embedded.names import NameStore
 from shoal.store.embedded.ports import ObservationStore, encode_observations
 from shoal.store.embedded.processes import Layout, LocalShards, ShardProcesses, ShardSet
 from shoal.store.embedded.schema import INDEX_FORMAT
-from shoal.store.embedded.shards import default_shards, read_count, writing
+from shoal.store.embedded.shards import default_shards, read_count, read_state, writing
 
 PROCESS_BATCH = 1_000  # reports in a batch from which the shards' own processes write it
 
@@ -214,6 +217,7 @@ class EmbeddedStore(Store):
             result.imported += added.imported
             result.duplicates += added.duplicates
             result.imported_ids += added.imported_ids
+            result.commits |= added.commits
         return result
 
     def ingest_lines(
@@ -232,9 +236,16 @@ class EmbeddedStore(Store):
         with self._writing, self.stopped_on_failure():
             self.writer(dataset, processes).ingest_lines(chunks, on_batch, on_chunk, batch_size)
 
-    def committed_reports(self, dataset: str, batch: int) -> list[Report]:
-        """The reports of ``dataset`` that commit ``batch`` (an ``Outcome.batch`` of ``ingest_lines``) added."""
-        return self.index(dataset).committed_reports(batch)
+    @translated  # reads, behind the boundary as READS are (not every engine has them: NumberedCommits)
+    def last_commit(self, dataset: str) -> Commit:
+        """The last commit of ``dataset`` that readers see (``NumberedCommits``)."""
+        index = self.index(dataset)
+        return Commit(index.instance(), read_state(index.folder).batch)
+
+    @translated
+    def committed_reports(self, dataset: str, batch: int) -> Iterator[list[Report]]:
+        """The reports of ``dataset`` that commit ``batch`` added, BATCH_READ at a time."""
+        yield from self.index(dataset).committed_reports(batch, BATCH_READ)
 
     def writer(self, dataset: str, processes: bool) -> DatasetWriter:
         """The dataset's writer, its shards written by their own processes from the first batch that asks for

@@ -154,18 +154,28 @@ class ReportIndex:
     def load(self, view: View, hit: Hit) -> Report:
         return report_from_stored(stored(view, hit), self.dataset)
 
-    def committed_reports(self, batch: int) -> list[Report]:
-        """The reports commit ``batch`` added (the documents stamped with it, each shard's in their order), read
-        back for the alert watcher: an import's lines are decoded by the shard processes only."""
+    def committed_reports(self, batch: int, size: int) -> Iterator[list[Report]]:
+        """The reports commit ``batch`` added (the documents stamped with it, each shard's in their order), in lists
+        of at most ``size``, read back for the alert watcher: an import's lines are decoded by the shard processes
+        only, and a commit no process evaluated is read back by the next evaluation."""
         view = self.view()
         query = Query.range_query(self.schema, "batch", FieldType.Unsigned, batch, batch)
-        reports = []
+        reports: list[Report] = []
         for searcher in view.searchers:
             total = searcher.search(query, limit=1, count=True).count
-            if total:
-                hits = searcher.search(query, limit=total, count=False).hits
-                reports += [report_from_stored(searcher.doc(address)["doc"][0], self.dataset) for _, address in hits]
-        return reports
+            for _, address in searcher.search(query, limit=total, count=False).hits if total else []:
+                reports.append(report_from_stored(searcher.doc(address)["doc"][0], self.dataset))
+                if len(reports) == size:
+                    yield reports
+                    reports = []
+        if reports:
+            yield reports
+
+    def instance(self) -> str:
+        """Which index this is: its format file's inode and time, written once when the index is made (a rewritten
+        index, ``shoal db migrate``, is another one whose commits are numbered anew)."""
+        status = (self.folder / FORMAT_FILE).stat()
+        return f"{status.st_ino}:{status.st_mtime_ns}"
 
     # -- summaries --------------------------------------------------------------------------------------------
 

@@ -189,7 +189,8 @@ class DatasetWriter:
         outcome = outcomes[0]
         for number, reason in outcome.rejected:
             raise StoreError(f"report {reports[number].id!r} cannot be stored: {reason}")
-        return IngestResult(imported=outcome.imported, duplicates=outcome.duplicates, imported_ids=outcome.ids)
+        commits = {self.dataset: outcome.batch} if outcome.imported else {}  # a batch adding nothing is not committed
+        return IngestResult(outcome.imported, outcome.duplicates, outcome.ids, commits)
 
     def ingest_lines(
         self,
