@@ -14,9 +14,10 @@ back, rebuilt as the ingest builds it (in worker processes, one a core) and writ
 Stopped anywhere, it is finished by running it again: a partition not recorded is emptied and copied again,
 and the last step (the tables swapped, the old one dropped) checks where it stands before each move.
 Writers must be stopped meanwhile: what they add to a partition already copied would not be carried over.
-Version 3 creates ``ip_counts`` and its view (from then on, every report written is counted), then fills it from
-``reports`` a partition at a time (``IpCountsFill``): the partition emptied, counted in one INSERT … SELECT,
-recorded in ``migration_parts``; stopped anywhere, running it again does the partitions not recorded.
+Version 3 counts ``reports`` into ``ip_counts_fill`` a partition at a time (``IpCountsFill``: the partition
+emptied, counted by one INSERT … SELECT, recorded in ``migration_parts``), then makes ``ip_counts`` (one
+partition) from it and the view that keeps it, and drops what the fill used; stopped anywhere, running it again
+counts the partitions not recorded and makes ``ip_counts`` again.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from shoal.store.clickhouse.schema import (
     bootstrap,
     distributed_table,
     ip_counts_select,
-    ip_counts_tables,
+    ip_counts_table,
+    ip_counts_view,
     items_from_stored,
     latest,
     report_columns,
@@ -129,8 +131,8 @@ def part_done(store: ClickHouseStore, version: int, part: int) -> None:
 
 
 class IpCountsFill:
-    """Version 3: ``ip_counts`` and its view made, then filled from ``reports`` a partition at a time (module
-    docstring)."""
+    """Version 3: ``reports`` counted into ``ip_counts_fill`` a partition at a time, then ``ip_counts`` made from it
+    with its view (module docstring)."""
 
     def __init__(self, store: ClickHouseStore, progress: Progress) -> None:
         self.store = store
@@ -138,27 +140,45 @@ class IpCountsFill:
         self.progress = progress
 
     def run(self) -> None:
-        for statement in ip_counts_tables(self.layout):
+        for statement in ip_counts_table(self.layout, "ip_counts_fill", "PARTITION BY part "):
             self.store.client.execute(statement)
         create_parts_table(self.store)
         done = parts_done(self.store, 3)
         for part in reports_parts(self.store):
             if part not in done:
                 self.fill(part)
-        on_cluster = self.layout.on_cluster()
-        self.store.client.execute(f"DROP TABLE IF EXISTS {self.store.database}.migration_parts{on_cluster}")
+        self.finish()
 
     def fill(self, part: int) -> None:
-        """Count one partition: emptied first (the view, or a fill stopped halfway, put some of it there)."""
-        on_cluster = self.layout.on_cluster()
-        self.store.client.execute(f"ALTER TABLE {self.layout.local('ip_counts')}{on_cluster} DROP PARTITION {part}")
+        """Count one partition: emptied first (a fill stopped halfway left some of it)."""
+        self.store.client.execute(
+            f"ALTER TABLE {self.layout.local('ip_counts_fill')}{self.layout.on_cluster()} DROP PARTITION {part}"
+        )
         counted = ip_counts_select(self.layout.table("reports"), f" AND {REPORTS_PARTITION} = {part}")
         self.store.client.execute(
-            f"INSERT INTO {self.layout.table('ip_counts')} {counted}", self.store.write_settings()
+            f"INSERT INTO {self.layout.table('ip_counts_fill')} {counted}", self.store.write_settings()
         )
         part_done(self.store, 3, part)
         first = EPOCH + dt.timedelta(days=part * 32)
         self.progress(f"addresses of {first} to {first + dt.timedelta(days=31)}: counted")
+
+    def finish(self) -> None:
+        """``ip_counts`` made (again, if a run stopped here) from the counts, its view, and the fill's tables
+        dropped, the record of partitions first: the version is recorded after, so each step is redone by running
+        it again."""
+        layout, database = self.layout, self.store.database
+        self.drop(f"{database}.ip_counts_view", layout.table("ip_counts"), layout.local("ip_counts"))
+        for statement in ip_counts_table(self.layout):
+            self.store.client.execute(statement)
+        filled = f"SELECT dataset, prefix, part, n FROM {self.layout.table('ip_counts_fill')}"
+        self.store.client.execute(f"INSERT INTO {self.layout.table('ip_counts')} {filled}", self.store.write_settings())
+        self.store.client.execute(ip_counts_view(self.layout))
+        self.drop(f"{database}.migration_parts", layout.table("ip_counts_fill"), layout.local("ip_counts_fill"))
+
+    def drop(self, *tables: str) -> None:
+        """``tables`` dropped on every node (a name twice: once)."""
+        for table in dict.fromkeys(tables):
+            self.store.client.execute(f"DROP TABLE IF EXISTS {table}{self.layout.on_cluster()}")
 
 
 class ReportsRewrite:
