@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import orjson
@@ -122,8 +122,8 @@ def test_a_migrated_store_answers_as_a_new_one(old_store: ClickHouseStore, expec
     with pytest.raises(StoreError, match="shoal db migrate"):
         old_store.search(Filters())
     lines: list[str] = []
-    assert old_store.migrate(lines.append) == [f"2: {NAMES[2]}"]
-    assert old_store.schema_version() == LATEST and len(lines) == 3  # one line a partition
+    assert old_store.migrate(lines.append) == [f"2: {NAMES[2]}", f"3: {NAMES[3]}"]
+    assert old_store.schema_version() == LATEST and len(lines) == 6  # one line a partition, each version
     assert answers(old_store) == expected
     assert {report.id: report for report in old_store.iter_matches(Filters())} == {
         report.id: report for report in REPORTS if report.dataset == PROTOCOLS
@@ -140,15 +140,24 @@ class Stopped(Exception):
 def test_a_migration_stopped_after_a_partition_is_finished_by_running_it_again(
     old_store: ClickHouseStore, expected: list[object]
 ) -> None:
-    def stop(line: str) -> None:
-        raise Stopped(line)
+    lines: list[str] = []
+
+    def stop_in(version: int) -> Callable[[str], None]:
+        def stop(line: str) -> None:
+            lines.append(line)
+            if version == 2 or line.startswith("addresses"):
+                raise Stopped(line)
+
+        return stop
 
     with pytest.raises(Stopped):
-        old_store.migrate(stop)  # the first partition is copied and recorded, then the migration stops
+        old_store.migrate(stop_in(2))  # the first partition is copied and recorded, then the migration stops
     assert old_store.schema_version() == 1
-    lines: list[str] = []
+    with pytest.raises(Stopped):
+        old_store.migrate(stop_in(3))  # version 2 finished, version 3's first partition counted, then stopped
+    assert old_store.schema_version() == 2 and len(lines) == 4
     old_store.migrate(lines.append)
-    assert len(lines) == 2 and old_store.schema_version() == LATEST
+    assert len(lines) == 6 and old_store.schema_version() == LATEST
     assert old_store.count() == len(REPORTS)
     assert answers(old_store) == expected
 
@@ -166,7 +175,7 @@ def test_a_migration_stopped_between_its_last_moves_is_finished_by_running_it_ag
         f"RENAME TABLE {layout.local('reports')} TO {layout.local('reports_old')},"
         f" {layout.local('reports_next')} TO {layout.local('reports')}{layout.on_cluster()}"
     )
-    assert old_store.migrate() == [f"2: {NAMES[2]}"]
+    assert old_store.migrate() == [f"2: {NAMES[2]}", f"3: {NAMES[3]}"]
     assert answers(old_store) == expected
     summary = old_store.summarize(Filters(), SummaryRequest("port-tcp"))
     assert summary.cardinality > 0

@@ -77,6 +77,7 @@ from shoal.store.clickhouse.schema import (
     superseded_row,
     type_row,
 )
+from shoal.store.plan import IpRange, lower
 
 SCAN_CHUNK = 10_000
 OBSERVATION_TABLES = {"tcp": "observations", "udp": "udp_observations"}
@@ -250,20 +251,41 @@ class ClickHouseStore(Store):
             counted = rows(self.client, f"SELECT uniqExact(target) AS n FROM {self.table('reports')} WHERE {where}")
             page = self.newest(filters.dataset, where, window)
             return Page(total=int(counted[0]["n"]), reports=[report_of(row) for row in rows(self.client, page)])
-        return self.partitions_page(where, offset, limit)
+        return self.partitions_page(where, self.partition_counts(filters, where), offset, limit)
 
-    def partitions_page(self, where: str, offset: int, limit: int) -> Page:
-        """The matches counted per partition of ``reports`` (``schema.REPORTS_PARTITION``: a greater one holds
-        later days), then the page read from the partitions holding it only: the first page of a large selection
-        reads the newest rows of its newest partition, not those of every partition, and a page past the last
-        match (or of no match) reads nothing. Without writes in between, the page is the one a single statement
-        would give."""
+    def partition_counts(self, filters: Filters, where: str) -> list[tuple[int, int]]:
+        """The matches per partition of ``reports`` (``schema.REPORTS_PARTITION``: a greater one holds later days),
+        the newest first. A selection of whole /24s (IPv6: /120s) of the scanned address and nothing else, in a
+        dataset without superseded marks (or with ``history``), is counted from ``ip_counts`` (``schema.py``):
+        a few rows a prefix, not a row a report; any other, on the report rows."""
+        plan = lower(filters)
+        if (
+            isinstance(plan, IpRange)
+            and plan.context == ""
+            and plan.network.max_prefixlen - plan.network.prefixlen >= 8
+            and (filters.history or not self.superseded(filters.dataset))
+        ):
+            network = plan.network
+            first, last = (address16_of(address.packed)[:15].hex() for address in (network[0], network[-1]))
+            found = rows(
+                self.client,
+                f"SELECT part, sum(n) AS n FROM {self.table('ip_counts')} WHERE dataset = {literal(filters.dataset)}"
+                f" AND prefix >= unhex('{first}') AND prefix <= unhex('{last}') GROUP BY part",
+            )
+        else:
+            found = rows(
+                self.client,
+                f"SELECT {self.layout.partition()} AS part, count() AS n FROM {self.table('reports')}"
+                f" WHERE {where} GROUP BY part",
+            )
+        return sorted(((int(row["part"]), int(row["n"])) for row in found), reverse=True)
+
+    def partitions_page(self, where: str, counts: list[tuple[int, int]], offset: int, limit: int) -> Page:
+        """The page read from the partitions holding it only (``counts``: the matches per partition, newest first):
+        the first page of a large selection reads the newest rows of its newest partition, not those of every
+        partition, and a page past the last match (or of no match) reads nothing. Without writes in between, the
+        page is the one a single statement would give."""
         reports = self.table("reports")
-        found = rows(
-            self.client,
-            f"SELECT {self.layout.partition()} AS part, count() AS n FROM {reports} WHERE {where} GROUP BY part",
-        )
-        counts = sorted(((int(row["part"]), int(row["n"])) for row in found), reverse=True)
         total = sum(n for _, n in counts)
         span = page_span(counts, offset, limit)
         if span is None:

@@ -4,6 +4,7 @@
     2  reports rewritten: the items as parallel arrays with their words and hosts; on servers with text
        indexes, its tokens (tokens.py) and their index, and a projection ordered by address; the item types of
        each dataset in ``types``
+    3  ``ip_counts``: reports per scanned-address /24 and partition, kept by a materialized view on ``reports``
 
 A new database is made at the latest schema at once. An older one is brought forward a version at a time, each
 recorded in ``migrations`` (replicated to every node). Version 2 rewrites ``reports`` beside the old table
@@ -13,6 +14,10 @@ back, rebuilt as the ingest builds it (in worker processes, one a core) and writ
 Stopped anywhere, it is finished by running it again: a partition not recorded is emptied and copied again,
 and the last step (the tables swapped, the old one dropped) checks where it stands before each move.
 Writers must be stopped meanwhile: what they add to a partition already copied would not be carried over.
+Version 3 counts ``reports`` into ``ip_counts_fill`` a partition at a time (``IpCountsFill``: the partition
+emptied, counted by one INSERT … SELECT, recorded in ``migration_parts``), then makes ``ip_counts`` (one
+partition) from it and the view that keeps it, and drops what the fill used; stopped anywhere, running it again
+counts the partitions not recorded and makes ``ip_counts`` again.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ from shoal.store.clickhouse.schema import (
     Layout,
     bootstrap,
     distributed_table,
+    ip_counts_select,
+    ip_counts_table,
+    ip_counts_view,
     items_from_stored,
     latest,
     report_columns,
@@ -48,7 +56,8 @@ if TYPE_CHECKING:
     from shoal.store.clickhouse.engine import ClickHouseStore
 
 NAMES = {1: "reports, items, open-port observations, superseded reports, bodies and DNS answers",
-         2: "report rows hold their items and tokens (terms answered on the row)"}  # fmt: skip
+         2: "report rows hold their items and tokens (terms answered on the row)",
+         3: "reports counted per scanned-address /24 and partition (ip_counts)"}  # fmt: skip
 CHUNK = 10_000  # reports read and rebuilt at a time
 BATCH = 50_000  # reports written at a time
 Progress = Callable[[str], None]
@@ -72,6 +81,10 @@ def migrate(store: ClickHouseStore, progress: Progress | None = None, workers: i
         ReportsRewrite(store, progress or (lambda line: None), chosen).run()
         record(store, [2])
         applied.append(f"2: {NAMES[2]}")
+    if current < 3:
+        IpCountsFill(store, progress or (lambda line: None)).run()
+        record(store, [3])
+        applied.append(f"3: {NAMES[3]}")
     return applied
 
 
@@ -85,6 +98,87 @@ def rebuild(dataset: str, day: int, found: list[tuple[str, str]]) -> bytes:
 def record(store: ClickHouseStore, versions: range | list[int]) -> None:
     values = ", ".join(f"({version}, {literal(NAMES[version])}, now())" for version in versions)
     store.client.execute(f"INSERT INTO {store.database}.migrations VALUES {values}", store.write_settings())
+
+
+def create_parts_table(store: ClickHouseStore) -> None:
+    """``migration_parts``: the partitions of ``reports`` a migration has done (replicated to every node)."""
+    layout = store.layout
+    engine = (
+        "MergeTree()"
+        if layout.cluster is None
+        else f"ReplicatedMergeTree('/clickhouse/tables/all/{store.database}/migration_parts', '{{shard}}-{{replica}}')"
+    )
+    store.client.execute(
+        f"CREATE TABLE IF NOT EXISTS {store.database}.migration_parts{layout.on_cluster()}"
+        f" (version UInt32, part Int64, done DateTime) ENGINE = {engine} ORDER BY (version, part)"
+    )
+
+
+def reports_parts(store: ClickHouseStore) -> list[int]:
+    found = rows(store.client, f"SELECT DISTINCT {REPORTS_PARTITION} AS part FROM {store.layout.table('reports')}")
+    return sorted(int(row["part"]) for row in found)
+
+
+def parts_done(store: ClickHouseStore, version: int) -> set[int]:
+    found = rows(store.client, f"SELECT part FROM {store.database}.migration_parts WHERE version = {version}")
+    return {int(row["part"]) for row in found}
+
+
+def part_done(store: ClickHouseStore, version: int, part: int) -> None:
+    store.client.execute(
+        f"INSERT INTO {store.database}.migration_parts VALUES ({version}, {part}, now())", store.write_settings()
+    )
+
+
+class IpCountsFill:
+    """Version 3: ``reports`` counted into ``ip_counts_fill`` a partition at a time, then ``ip_counts`` made from it
+    with its view (module docstring)."""
+
+    def __init__(self, store: ClickHouseStore, progress: Progress) -> None:
+        self.store = store
+        self.layout: Layout = store.layout
+        self.progress = progress
+
+    def run(self) -> None:
+        for statement in ip_counts_table(self.layout, "ip_counts_fill", "PARTITION BY part "):
+            self.store.client.execute(statement)
+        create_parts_table(self.store)
+        done = parts_done(self.store, 3)
+        for part in reports_parts(self.store):
+            if part not in done:
+                self.fill(part)
+        self.finish()
+
+    def fill(self, part: int) -> None:
+        """Count one partition: emptied first (a fill stopped halfway left some of it)."""
+        self.store.client.execute(
+            f"ALTER TABLE {self.layout.local('ip_counts_fill')}{self.layout.on_cluster()} DROP PARTITION {part}"
+        )
+        counted = ip_counts_select(self.layout.table("reports"), f" AND {REPORTS_PARTITION} = {part}")
+        self.store.client.execute(
+            f"INSERT INTO {self.layout.table('ip_counts_fill')} {counted}", self.store.write_settings()
+        )
+        part_done(self.store, 3, part)
+        first = EPOCH + dt.timedelta(days=part * 32)
+        self.progress(f"addresses of {first} to {first + dt.timedelta(days=31)}: counted")
+
+    def finish(self) -> None:
+        """``ip_counts`` made (again, if a run stopped here) from the counts, its view, and the fill's tables
+        dropped, the record of partitions first: the version is recorded after, so each step is redone by running
+        it again."""
+        layout, database = self.layout, self.store.database
+        self.drop(f"{database}.ip_counts_view", layout.table("ip_counts"), layout.local("ip_counts"))
+        for statement in ip_counts_table(self.layout):
+            self.store.client.execute(statement)
+        filled = f"SELECT dataset, prefix, part, n FROM {self.layout.table('ip_counts_fill')}"
+        self.store.client.execute(f"INSERT INTO {self.layout.table('ip_counts')} {filled}", self.store.write_settings())
+        self.store.client.execute(ip_counts_view(self.layout))
+        self.drop(f"{database}.migration_parts", layout.table("ip_counts_fill"), layout.local("ip_counts_fill"))
+
+    def drop(self, *tables: str) -> None:
+        """``tables`` dropped on every node (a name twice: once)."""
+        for table in dict.fromkeys(tables):
+            self.store.client.execute(f"DROP TABLE IF EXISTS {table}{self.layout.on_cluster()}")
 
 
 class ReportsRewrite:
@@ -129,26 +223,13 @@ class ReportsRewrite:
             self.execute(statement)
         types = f"SELECT DISTINCT dataset, type FROM {self.layout.table('items')}"
         self.store.client.execute(f"INSERT INTO {self.layout.table('types')} {types}", self.store.write_settings())
-        engine = (
-            "MergeTree()"
-            if self.layout.cluster is None
-            else f"ReplicatedMergeTree('/clickhouse/tables/all/{self.store.database}/migration_parts',"
-            " '{shard}-{replica}')"
-        )
-        self.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.store.database}.migration_parts{self.layout.on_cluster()}"
-            f" (version UInt32, part Int64, done DateTime) ENGINE = {engine} ORDER BY (version, part)"
-        )
+        create_parts_table(self.store)
 
     def parts(self) -> list[int]:
-        found = rows(
-            self.store.client, f"SELECT DISTINCT {REPORTS_PARTITION} AS part FROM {self.layout.table('reports')}"
-        )
-        return sorted(int(row["part"]) for row in found)
+        return reports_parts(self.store)
 
     def parts_done(self) -> set[int]:
-        found = rows(self.store.client, f"SELECT part FROM {self.store.database}.migration_parts WHERE version = 2")
-        return {int(row["part"]) for row in found}
+        return parts_done(self.store, 2)
 
     def copy(self, part: int, pool: ProcessPoolExecutor | None = None) -> None:
         """Copy one partition: emptied first (a copy stopped halfway left some of it), recorded once whole."""
@@ -163,9 +244,7 @@ class ReportsRewrite:
                 self.write(batch)
                 waiting = 0
         self.write(batch)
-        self.store.client.execute(
-            f"INSERT INTO {self.store.database}.migration_parts VALUES (2, {part}, now())", self.store.write_settings()
-        )
+        part_done(self.store, 2, part)
         first = EPOCH + dt.timedelta(days=part * 32)
         self.progress(f"reports of {first} to {first + dt.timedelta(days=31)}: {copied:,} rewritten")
 
