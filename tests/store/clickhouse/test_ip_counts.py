@@ -7,16 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from shoal.model import PROTOCOLS, Item, Report
 from shoal.store.base import EPOCH, Filters
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.compile import selection
-from tests.engines import chdb_store, cluster_store, drop
 from tests.store.test_datasets import successor_of
 
 DAYS = (-40, 0, 32, 700)  # partitions -1, 0, 1, 21
@@ -45,16 +41,6 @@ NETWORKS = {  # the network, and whether its count comes from ip_counts
     "2001:db8::/127": False,
     "::/0": False,  # IPv6 only: the range less the IPv4-mapped one (plan.ip_range)
 }
-
-
-@pytest.fixture(params=["chdb", "clickhouse"])
-def store(request: pytest.FixtureRequest) -> Iterator[ClickHouseStore]:
-    if request.param == "chdb":
-        made = chdb_store(request.getfixturevalue("chdb_folder"))
-    else:
-        made = cluster_store(request.getfixturevalue("clickhouse_cluster"))
-    yield made
-    drop(made)
 
 
 def report(address: str, day: int) -> Report:

@@ -5,29 +5,15 @@ nothing) it is the page that ordering every match gives."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from shoal.model import PROTOCOLS, Item, Report
 from shoal.store.base import EPOCH, Filters
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.engine import page_span
-from tests.engines import chdb_store, cluster_store, drop
 from tests.store.test_datasets import successor_of
 
 DAYS = (-40, -1, 0, 31, 32, 700, 20_400, 20_401)  # partitions -1, 0 (days -31 to 31), 1, 21, 637
-
-
-@pytest.fixture(params=["chdb", "clickhouse"])
-def store(request: pytest.FixtureRequest) -> Iterator[ClickHouseStore]:
-    if request.param == "chdb":
-        made = chdb_store(request.getfixturevalue("chdb_folder"))
-    else:
-        made = cluster_store(request.getfixturevalue("clickhouse_cluster"))
-    yield made
-    drop(made)
 
 
 def dated(report_id: str, day: int) -> Report:

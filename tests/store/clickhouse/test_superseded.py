@@ -4,26 +4,12 @@ written marks meanwhile; a dataset found marked is never asked about again (mark
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from shoal.store.base import Filters
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import HttpClient
-from tests.engines import chdb_store, cluster_store, drop
 from tests.store.test_datasets import NEW, OLD
-
-
-@pytest.fixture(params=["chdb", "clickhouse"])
-def store(request: pytest.FixtureRequest) -> Iterator[ClickHouseStore]:
-    if request.param == "chdb":
-        made = chdb_store(request.getfixturevalue("chdb_folder"))
-    else:
-        made = cluster_store(request.getfixturevalue("clickhouse_cluster"))
-    yield made
-    drop(made)
 
 
 def asking(store: ClickHouseStore) -> list[str]:
