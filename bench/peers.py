@@ -39,6 +39,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -316,14 +317,17 @@ class Shoal(Engine):
         if self.shards is not None:
             made = [*shoal, "db", "init", "--shards", str(self.shards), "--data", str(self.folder)]
             subprocess.run(made, check=True, capture_output=True)  # this worker's stdout is its answers
-        process = subprocess.Popen(
-            [*shoal, "import", "--data", str(self.folder), str(corpus)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        summed = 0
-        while process.poll() is None:
-            summed = max(summed, tree_rss(process.pid))
-            time.sleep(0.2)
-        output, errors = process.communicate()
+        # Its output to files, not pipes: nobody reads a pipe while the import runs, and a long import's progress
+        # lines fill one (at 10M reports the progress thread blocked on it for the rest of the import).
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            process = subprocess.Popen(
+                [*shoal, "import", "--data", str(self.folder), str(corpus)], stdout=out, stderr=err
+            )
+            summed = 0
+            while process.poll() is None:
+                summed = max(summed, tree_rss(process.pid))
+                time.sleep(0.2)
+            output, errors = (read_back(file) for file in (out, err))
         if process.returncode != 0:
             raise RuntimeError(f"shoal import failed: {output.decode()}\n{errors.decode()[-2000:]}")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # the largest process, in MiB
@@ -377,6 +381,11 @@ class OneShard(Shoal):
 
 class Baseline(Shoal):
     name = "main"
+
+
+def read_back(file: Any) -> bytes:
+    file.seek(0)
+    return file.read()
 
 
 def tree_rss(pid: int) -> int:
