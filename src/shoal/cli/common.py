@@ -89,6 +89,10 @@ def open_store(data: Path | str | None, server: bool = False, create: bool = Fal
     ``shoal ct follow``) that must let other processes write meanwhile."""
     from shoal.store.registry import open_store as open_store_at
 
+    if create or server:  # a process that writes: few malloc arenas, before it starts its threads (``children``)
+        from shoal.children import few_malloc_arenas
+
+        few_malloc_arenas()
     folder = data_dir(data)
     url = store_url()
     new = url is None and not folder.exists()
