@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -148,25 +149,33 @@ def page_ids(store: EmbeddedStore, filters: Filters) -> tuple[int, list[str]]:
     return page.total, [report.id for report in page.reports]
 
 
+KILLS = 7  # moments a migration is killed at, spread over the time a whole one takes
+
+
 @pytest.mark.slow
 def test_kill_9_anywhere_in_a_migration_loses_nothing(tmp_path: Path) -> None:
     """Issue 22, item 11: ``shoal db migrate`` killed at a moment further on each time (each killed run leaves
-    its stages), then run to its end: every report, once, and no stage left behind."""
+    its stages), then run to its end: every report, once, and no stage left behind. The moments are fractions of
+    a whole migration of the same index timed first, so a fast machine kills it as often as a slow one."""
     reports = [*REPORTS, *generated_reports(15_000, seed=11)]
+    timed = tmp_path / "timed"
+    write_format1(timed / "index", reports)
+    started = time.monotonic()
+    assert shoal("db", "migrate", "--data", str(timed)).returncode == 0
+    whole = time.monotonic() - started
+    shutil.rmtree(timed)
     write_format1(tmp_path / "index", reports)
     command = [sys.executable, "-m", "shoal", "db", "migrate", "--data", str(tmp_path)]
     killed_at = []
-    delay = 1.5
-    while True:
+    for step in range(1, KILLS + 1):
         migration = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            migration.wait(timeout=delay)
+            migration.wait(timeout=whole * step / (KILLS + 1))
             break  # it finished before this kill
         except subprocess.TimeoutExpired:
             migration.kill()
             migration.wait()
             killed_at.append(sorted(path.name for path in tmp_path.iterdir()))
-        delay += 1.5
     assert killed_at, "the migration finished before the first kill"
     result = shoal("db", "migrate", "--data", str(tmp_path))
     assert result.returncode == 0, result.stderr
