@@ -11,7 +11,7 @@ the nginx Server value) are picked from the smallest, so every size runs the sam
 same code, is reused); ``--baseline [NAME=]SRC`` adds NAME (default ``chdb-before``): the same through the Shoal
 whose ``src`` folder is SRC (e.g. ``git worktree add /tmp/shoal-main main`` → ``/tmp/shoal-main/src``), and may be
 given again for another older Shoal; (3) each store is opened in a
-worker process of its own, running that store's code, and ClickHouse's tables are merged (``OPTIMIZE … FINAL``)
+worker process of its own, running that store's code, and its MergeTree tables are merged (``OPTIMIZE … FINAL``)
 so that every size has the same part layout; (4) storage: the index files (embedded), ``system.parts`` bytes
 on disk per table, and per column of ``reports`` (chDB); (5) the query set of ``bench/core.py`` through the API's
 own parameter parsing, **interleaved**: each round runs every query once on every store, so the machine's noise
@@ -100,10 +100,12 @@ def open_worker_store(kind: str, folder: Path, url: str | None, counters: Counte
 def merge(store: Any) -> None:
     from shoal.store.clickhouse.client import rows
 
-    tables = rows(store.client, f"SELECT name FROM system.tables WHERE database = '{store.database}'")
+    tables = rows(
+        store.client,
+        f"SELECT name FROM system.tables WHERE database = '{store.database}' AND engine LIKE '%MergeTree'",
+    )
     for table in tables:
-        if table["name"] in ("reports", "items"):
-            store.client.execute(f"OPTIMIZE TABLE {store.database}.{table['name']} FINAL")
+        store.client.execute(f"OPTIMIZE TABLE {store.database}.{table['name']} FINAL")
 
 
 def clickhouse_storage(store: Any) -> dict[str, Any]:
