@@ -1,6 +1,6 @@
-"""``shoal db migrate`` on a database an older Shoal made (schema 1: reports kept their items as JSON), on chDB and on
-the local 2 × 2 cluster: the migrated store answers every conformance case as a new one does, and a migration
-stopped anywhere is finished by running it again."""
+"""``shoal db migrate`` on a database an older Shoal made (schema 1: reports kept their items as JSON; schema 3: item
+arrays without codecs of their own), on chDB and on the local 2 × 2 cluster: the migrated store answers every
+conformance case as a new one does, and a migration stopped anywhere is finished by running it again."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from shoal.store.base import Filters, SummaryRequest, day_number
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import ChdbClient, HttpClient, rows
 from shoal.store.clickhouse.compile import literal
-from shoal.store.clickhouse.migrate import NAMES, ReportsRewrite
+from shoal.store.clickhouse.migrate import NAMES, ReportsRewrite, record
 from shoal.store.clickhouse.schema import (
     LATEST,
     NO_ADDRESS,
@@ -27,6 +27,7 @@ from shoal.store.clickhouse.schema import (
     address16,
     bootstrap,
     create_table,
+    item_arrays,
     items_table,
     other_tables,
     report_rows,
@@ -122,8 +123,9 @@ def test_a_migrated_store_answers_as_a_new_one(old_store: ClickHouseStore, expec
     with pytest.raises(StoreError, match="shoal db migrate"):
         old_store.search(Filters())
     lines: list[str] = []
-    assert old_store.migrate(lines.append) == [f"2: {NAMES[2]}", f"3: {NAMES[3]}"]
-    assert old_store.schema_version() == LATEST and len(lines) == 6  # one line a partition, each version
+    assert old_store.migrate(lines.append) == [f"2: {NAMES[2]}", f"3: {NAMES[3]}", f"4: {NAMES[4]}"]
+    assert old_store.schema_version() == LATEST
+    assert len(lines) == 3 * versions_rewriting(old_store)  # one line a partition, each version that rewrites
     assert answers(old_store) == expected
     assert {report.id: report for report in old_store.iter_matches(Filters())} == {
         report.id: report for report in REPORTS if report.dataset == PROTOCOLS
@@ -157,7 +159,7 @@ def test_a_migration_stopped_after_a_partition_is_finished_by_running_it_again(
         old_store.migrate(stop_in(3))  # version 2 finished, version 3's first partition counted, then stopped
     assert old_store.schema_version() == 2 and len(lines) == 4
     old_store.migrate(lines.append)
-    assert len(lines) == 6 and old_store.schema_version() == LATEST
+    assert len(lines) == 3 * versions_rewriting(old_store) and old_store.schema_version() == LATEST
     assert old_store.count() == len(REPORTS)
     assert answers(old_store) == expected
 
@@ -175,10 +177,75 @@ def test_a_migration_stopped_between_its_last_moves_is_finished_by_running_it_ag
         f"RENAME TABLE {layout.local('reports')} TO {layout.local('reports_old')},"
         f" {layout.local('reports_next')} TO {layout.local('reports')}{layout.on_cluster()}"
     )
-    assert old_store.migrate() == [f"2: {NAMES[2]}", f"3: {NAMES[3]}"]
+    assert old_store.migrate() == [f"2: {NAMES[2]}", f"3: {NAMES[3]}", f"4: {NAMES[4]}"]
     assert answers(old_store) == expected
     summary = old_store.summarize(Filters(), SummaryRequest("port-tcp"))
     assert summary.cardinality > 0
+
+
+def versions_rewriting(store: ClickHouseStore) -> int:
+    """The versions whose migration goes a partition at a time: 2 and 3, and 4 where it gives codecs."""
+    return 3 if store.layout.modern else 2
+
+
+@pytest.fixture
+def version_3_store(chdb_folder: object) -> Iterator[ClickHouseStore]:
+    """A chDB database as a Shoal of schema 3 left it (item arrays without codecs of their own), holding REPORTS."""
+    store = ClickHouseStore(ChdbClient(chdb_folder), f"shoal_test_{next(_databases)}")  # type: ignore[arg-type]
+    store.migrate()
+    store.ingest(REPORTS)
+    removed = ", ".join(f"MODIFY COLUMN {name} REMOVE CODEC" for name in item_array_names(store))
+    store.client.execute(f"ALTER TABLE {store.table('reports')} {removed}")
+    store.client.execute(f"TRUNCATE TABLE {store.database}.migrations")
+    record(store, range(1, 4))
+    yield store
+    drop(store)
+
+
+def item_array_names(store: ClickHouseStore) -> list[str]:
+    return [column.split()[0] for column in item_arrays(store.layout)]
+
+
+def codecs(store: ClickHouseStore) -> dict[str, str]:
+    found = rows(
+        store.client,
+        f"SELECT name, compression_codec FROM system.columns WHERE database = {literal(store.database)}"
+        " AND table = 'reports'",
+    )
+    return {row["name"]: row["compression_codec"] for row in found if row["name"] in item_array_names(store)}
+
+
+def part_names(store: ClickHouseStore) -> set[str]:
+    found = rows(
+        store.client,
+        f"SELECT name FROM system.parts WHERE database = {literal(store.database)} AND table = 'reports' AND active",
+    )
+    return {row["name"] for row in found}
+
+
+@pytest.mark.slow
+def test_version_4_gives_the_item_arrays_lz4_a_partition_at_a_time(
+    version_3_store: ClickHouseStore, expected: list[object]
+) -> None:
+    store = version_3_store
+    assert set(codecs(store).values()) == {""}
+    before = part_names(store)
+    lines: list[str] = []
+
+    def stop(line: str) -> None:
+        lines.append(line)
+        raise Stopped(line)
+
+    with pytest.raises(Stopped):
+        store.migrate(stop)  # the first partition rewritten and recorded, then stopped
+    assert store.schema_version() == 3
+    assert store.migrate(lines.append) == [f"4: {NAMES[4]}"]
+    assert len(lines) == 3 and len(set(lines)) == 3  # each partition rewritten once
+    assert store.schema_version() == LATEST
+    assert set(codecs(store).values()) == {"CODEC(LZ4)"}
+    assert len(part_names(store)) == 3 and not part_names(store) & before  # every part written again
+    assert answers(store) == expected
+    assert "migration_parts" not in tables(store)
 
 
 def tables(store: ClickHouseStore) -> list[str]:

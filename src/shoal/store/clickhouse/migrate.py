@@ -5,6 +5,7 @@
        indexes, its tokens (tokens.py) and their index, and a projection ordered by address; the item types of
        each dataset in ``types``
     3  ``ip_counts``: reports per scanned-address /24 and partition, kept by a materialized view on ``reports``
+    4  the item arrays of ``reports`` (read whole by pages and summaries) compressed with LZ4 on modern servers
 
 A new database is made at the latest schema at once. An older one is brought forward a version at a time, each
 recorded in ``migrations`` (replicated to every node). Version 2 rewrites ``reports`` beside the old table
@@ -18,6 +19,10 @@ Version 3 counts ``reports`` into ``ip_counts_fill`` a partition at a time (``Ip
 emptied, counted by one INSERT … SELECT, recorded in ``migration_parts``), then makes ``ip_counts`` (one
 partition) from it and the view that keeps it, and drops what the fill used; stopped anywhere, running it again
 counts the partitions not recorded and makes ``ip_counts`` again.
+Version 4 gives the item arrays of ``reports`` their codec (``schema.item_arrays``: LZ4, on modern servers;
+nothing to do on others) and rewrites each partition (``OPTIMIZE … FINAL``: a part is replaced whole, so a
+partition is either rewritten or not), recorded in ``migration_parts``; stopped anywhere, running it again
+rewrites the partitions not recorded.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from shoal.store.clickhouse.schema import (
     ip_counts_select,
     ip_counts_table,
     ip_counts_view,
+    item_arrays,
     items_from_stored,
     latest,
     report_columns,
@@ -57,7 +63,8 @@ if TYPE_CHECKING:
 
 NAMES = {1: "reports, items, open-port observations, superseded reports, bodies and DNS answers",
          2: "report rows hold their items and tokens (terms answered on the row)",
-         3: "reports counted per scanned-address /24 and partition (ip_counts)"}  # fmt: skip
+         3: "reports counted per scanned-address /24 and partition (ip_counts)",
+         4: "report rows' item arrays compressed with LZ4 (read whole by pages and summaries)"}  # fmt: skip
 CHUNK = 10_000  # reports read and rebuilt at a time
 BATCH = 50_000  # reports written at a time
 Progress = Callable[[str], None]
@@ -85,6 +92,11 @@ def migrate(store: ClickHouseStore, progress: Progress | None = None, workers: i
         IpCountsFill(store, progress or (lambda line: None)).run()
         record(store, [3])
         applied.append(f"3: {NAMES[3]}")
+    if current < 4:
+        if layout.modern:
+            CodecRewrite(store, progress or (lambda line: None)).run()
+        record(store, [4])
+        applied.append(f"4: {NAMES[4]}")
     return applied
 
 
@@ -179,6 +191,29 @@ class IpCountsFill:
         """``tables`` dropped on every node (a name twice: once)."""
         for table in dict.fromkeys(tables):
             self.store.client.execute(f"DROP TABLE IF EXISTS {table}{self.layout.on_cluster()}")
+
+
+class CodecRewrite:
+    """Version 4: the item arrays' codec, then ``reports`` rewritten a partition at a time (module docstring)."""
+
+    def __init__(self, store: ClickHouseStore, progress: Progress) -> None:
+        self.store = store
+        self.layout: Layout = store.layout
+        self.progress = progress
+
+    def run(self) -> None:
+        reports, cluster = self.layout.local("reports"), self.layout.on_cluster()
+        columns = ", ".join(f"MODIFY COLUMN {column}" for column in item_arrays(self.layout))
+        self.store.client.execute(f"ALTER TABLE {reports}{cluster} {columns}")
+        create_parts_table(self.store)
+        done = parts_done(self.store, 4)
+        for part in reports_parts(self.store):
+            if part not in done:
+                self.store.client.execute(f"OPTIMIZE TABLE {reports}{cluster} PARTITION {part} FINAL")
+                part_done(self.store, 4, part)
+                first = EPOCH + dt.timedelta(days=part * 32)
+                self.progress(f"item arrays of {first} to {first + dt.timedelta(days=31)}: rewritten")
+        self.store.client.execute(f"DROP TABLE IF EXISTS {self.store.database}.migration_parts{cluster}")
 
 
 class ReportsRewrite:

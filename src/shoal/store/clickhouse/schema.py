@@ -36,7 +36,8 @@ merge (SummingMergeTree, one partition). The matches of an ``ip=`` search of who
 
 What a server has is chosen by its version (``Layout``): from 21.8 a bloom-filter index on ``items.words``;
 from 26.2 (text indexes generally available) a text index on ``reports.tokens``, a projection of ``reports``
-ordered by address, and the modern SQL that uses them (``compile.py``). Older servers keep the portable SQL.
+ordered by address, the modern SQL that uses them (``compile.py``), and explicit codecs (schema 4: LZ4 for the
+item arrays, ``item_arrays``). Older servers keep the portable SQL and their configured compression.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from shoal.store.base import day_number
 from shoal.store.clickhouse.tokens import TOKENS
 from shoal.store.plan import item_host, port_value
 
-LATEST = 3  # the schema version this Shoal reads and writes (migrate.py brings older ones to it)
+LATEST = 4  # the schema version this Shoal reads and writes (migrate.py brings older ones to it)
 IPV4_MAPPED = b"\0" * 10 + b"\xff\xff"
 NO_ADDRESS = b"\0" * 16
 SKIP_INDEX_VERSION = (21, 8)  # from here: bloom-filter skip indexes on arrays, without experimental settings
@@ -117,19 +118,34 @@ def report_columns(layout: Layout) -> str:
     """Schema 2's report row: the items as parallel arrays, with each item's words (``shoal.query.words``) and
     the host it names. On a modern server also ``tokens``, computed by the server from them as each row is
     written (``tokens.TOKENS``), LowCardinality (the same RowBinary as String) for the short repeated strings,
-    and ZSTD for the columns only the index reads."""
-    if not layout.modern:
-        short, packed = "String", ""
-    else:
-        short, packed = "LowCardinality(String)", " CODEC(ZSTD(3))"
+    ZSTD for the columns only the index reads, and LZ4 for the item arrays (``item_arrays``)."""
+    packed = " CODEC(ZSTD(3))" if layout.modern else ""
     columns = (
-        f"dataset {short}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32, target String,"
-        f" item_type Array({short}), item_value Array(String), item_context Array({short}),"
-        f" item_metadata Array(UInt8), item_words Array(Array(String)){packed}, item_host Array(String){packed}"
+        f"dataset {short_string(layout)}, id String, day Int32, ip FixedString(16), has_ip UInt8, port Int32,"
+        f" target String, {', '.join(item_arrays(layout))}, item_words Array(Array(String)){packed},"
+        f" item_host Array(String){packed}"
     )
     if layout.modern:
         columns += f", tokens Array(String) MATERIALIZED {TOKENS}{packed}"
     return columns
+
+
+def short_string(layout: Layout) -> str:
+    return "LowCardinality(String)" if layout.modern else "String"
+
+
+def item_arrays(layout: Layout) -> list[str]:
+    """The item arrays of a report row that a page reads and a summary reads whole, as column definitions. On a
+    modern server LZ4 (schema 4): a server writes a column without a codec of its own by its configuration, and
+    chDB writes its larger parts (at 1M reports, those over ~110–170 MB) with ZSTD(3), which a summary of every
+    report decompresses 1.45× slower (``BENCHMARKS.md``, "LZ4 for the item arrays")."""
+    short, fast = short_string(layout), " CODEC(LZ4)" if layout.modern else ""
+    return [
+        f"item_type Array({short}){fast}",
+        f"item_value Array(String){fast}",
+        f"item_context Array({short}){fast}",
+        f"item_metadata Array(UInt8){fast}",
+    ]
 
 
 def report_indexes(layout: Layout) -> str:
@@ -226,8 +242,7 @@ def types_table(layout: Layout) -> list[str]:
 def ip_counts_table(layout: Layout, name: str = "ip_counts", partition: str = "") -> list[str]:
     """Schema 3's ``ip_counts`` (module docstring), under ``name``; one partition unless ``partition`` (the
     migration fills a copy partitioned as ``reports``: a read of a /16 costs ~0.6 ms of CPU more a part)."""
-    short = "LowCardinality(String)" if layout.modern else "String"
-    columns = f"dataset {short}, prefix FixedString(15), part Int32, n UInt64"
+    columns = f"dataset {short_string(layout)}, prefix FixedString(15), part Int32, n UInt64"
     tail = f"{partition}ORDER BY (dataset, prefix, part)"
     return create_table(layout, name, columns, tail, "cityHash64(prefix)", path=name, engine="SummingMergeTree")
 
