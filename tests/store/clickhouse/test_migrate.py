@@ -5,9 +5,13 @@ conformance case as a new one does, and a migration stopped anywhere is finished
 from __future__ import annotations
 
 import datetime as dt
+import os
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import orjson
 import pytest
@@ -34,7 +38,7 @@ from shoal.store.clickhouse.schema import (
     string,
 )
 from tests.corpus import CORPUS
-from tests.engines import _databases, drop
+from tests.engines import ROOT, _databases, drop
 from tests.store.test_conformance import SEARCH_CASES, SUMMARY_CASES, filters_for
 
 VERSION_1_REPORTS = (
@@ -188,16 +192,21 @@ def versions_rewriting(store: ClickHouseStore) -> int:
     return 3 if store.layout.modern else 2
 
 
-@pytest.fixture
-def version_3_store(chdb_folder: object) -> Iterator[ClickHouseStore]:
-    """A chDB database as a Shoal of schema 3 left it (item arrays without codecs of their own), holding REPORTS."""
-    store = ClickHouseStore(ChdbClient(chdb_folder), f"shoal_test_{next(_databases)}")  # type: ignore[arg-type]
+def version_3(store: ClickHouseStore) -> ClickHouseStore:
+    """``store``'s database (chDB) as a Shoal of schema 3 left it (item arrays without codecs of their own),
+    holding REPORTS."""
     store.migrate()
     store.ingest(REPORTS)
     removed = ", ".join(f"MODIFY COLUMN {name} REMOVE CODEC" for name in item_array_names(store))
     store.client.execute(f"ALTER TABLE {store.table('reports')} {removed}")
     store.client.execute(f"TRUNCATE TABLE {store.database}.migrations")
     record(store, range(1, 4))
+    return store
+
+
+@pytest.fixture
+def version_3_store(chdb_folder: object) -> Iterator[ClickHouseStore]:
+    store = version_3(ClickHouseStore(ChdbClient(chdb_folder), f"shoal_test_{next(_databases)}"))  # type: ignore[arg-type]
     yield store
     drop(store)
 
@@ -246,6 +255,31 @@ def test_version_4_gives_the_item_arrays_lz4_a_partition_at_a_time(
     assert len(part_names(store)) == 3 and not part_names(store) & before  # every part written again
     assert answers(store) == expected
     assert "migration_parts" not in tables(store)
+
+
+@pytest.mark.slow
+def test_shoal_db_status_and_migrate_of_a_chdb_store_say_the_version_and_each_partition(tmp_path: Path) -> None:
+    """A chdb:// store migrates itself when opened; ``shoal db status`` and ``shoal db migrate`` see it as it is."""
+    folder = tmp_path / "chdb"
+    make = (
+        "from pathlib import Path; from shoal.store.clickhouse import ClickHouseStore;"
+        " from shoal.store.clickhouse.client import ChdbClient;"
+        " from tests.store.clickhouse.test_migrate import version_3;"
+        f" version_3(ClickHouseStore(ChdbClient(Path({str(folder)!r})), 'shoal'))"
+    )
+    subprocess.run([sys.executable, "-c", make], cwd=ROOT, check=True, timeout=120)
+
+    def shoal(*args: str) -> tuple[int, str]:
+        environment = {**os.environ, "SHOAL_STORE": f"chdb://{folder}"}
+        command = [sys.executable, "-m", "shoal", "db", *args, "--data", str(tmp_path)]
+        done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+        return done.returncode, " ".join(done.stdout.split())
+
+    assert shoal("status") == (1, "shoal: schema version 3 (Shoal needs 4: run 'shoal db migrate')")
+    code, said = shoal("migrate")
+    assert code == 0 and said.count(": rewritten") == 3
+    assert said.endswith(f"applied migration 4: {NAMES[4]} shoal: schema version 4 (latest)")
+    assert shoal("status") == (0, "shoal: schema version 4 (latest)")
 
 
 def tables(store: ClickHouseStore) -> list[str]:

@@ -131,15 +131,21 @@ class ClickHouseStore(Store):
 
     @classmethod
     def open(cls, url: str, data_dir: Path, server: bool = False) -> ClickHouseStore:
-        """``chdb:///path`` (in this process, its files under path, by default DATA/chdb; its schema made on first
-        use, as the embedded engine's files are) or ``clickhouse://[user[:password]@]host:port[,host:port]/db
-        [?cluster=NAME]`` (servers tried in order; ``shoal db init`` makes the schema)."""
+        """``chdb:///path`` (in this process, its files under path, by default DATA/chdb; its schema made or
+        migrated on first use, as the embedded engine's files are) or ``clickhouse://[user[:password]@]host:port
+        [,host:port]/db[?cluster=NAME]`` (servers tried in order; ``shoal db init`` makes the schema)."""
+        store = cls.at(url, data_dir)
+        if isinstance(store.client, ChdbClient):
+            store.migrate()
+        return store
+
+    @classmethod
+    def at(cls, url: str, data_dir: Path) -> ClickHouseStore:
+        """The store ``url`` names, its schema as it is (``open``)."""
         parts = urlsplit(url)
         if parts.scheme == "chdb":
             folder = Path(parts.path) if parts.path else data_dir / "chdb"
-            store = cls(ChdbClient(folder), database="shoal", cluster=None)
-            store.migrate()
-            return store
+            return cls(ChdbClient(folder), database="shoal", cluster=None)
         credentials, _, netloc = parts.netloc.rpartition("@")
         user, _, password = credentials.partition(":")
         hosts = [host for host in netloc.split(",") if host]
@@ -151,7 +157,7 @@ class ClickHouseStore(Store):
 
     @classmethod
     def migrate_schema(cls, url: str, data_dir: Path, say: Say) -> None:
-        store = cls.open(url, data_dir)
+        store = cls.at(url, data_dir)
         try:
             for name in store.migrate(say):
                 say(f"applied migration {name}")
@@ -161,7 +167,7 @@ class ClickHouseStore(Store):
 
     @classmethod
     def schema_status(cls, url: str, data_dir: Path, say: Say) -> bool:
-        store = cls.open(url, data_dir)
+        store = cls.at(url, data_dir)
         try:
             version = store.schema_version()
         finally:
