@@ -4,6 +4,7 @@ most_recent across shards, a replica killed with SIGKILL, retried inserts."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import time
 from collections.abc import Iterator
 
@@ -65,8 +66,9 @@ def test_most_recent_keeps_the_newest_of_one_ip_port_held_by_both_shards(store: 
 
 
 def test_a_retried_insert_stores_nothing_twice(store: ClickHouseStore) -> None:
-    """The same block sent again (a client that timed out and retried) is deduplicated by the replicas, and the
-    same reports ingested again are recognised by id."""
+    """The same block sent again (a client that timed out and retried) is deduplicated by the replicas — and so
+    not counted again into ``ip_counts`` by its materialized view — and the same reports ingested again are
+    recognised by id."""
     prepared = [store.prepare(report(f"x{n:03d}", 1 + n % 5, ip=f"198.51.100.{n}")) for n in range(50)]
     assert store.ingest_prepared(prepared).imported == 50
     settings = store.write_settings()
@@ -75,6 +77,7 @@ def test_a_retried_insert_stores_nothing_twice(store: ClickHouseStore) -> None:
         store.client.insert(store.table("reports"), b"".join(p.report_row for p in prepared), settings)
     assert store.count() == 50
     assert store.search(Filters()).total == 50
+    assert store.search(Filters(ip=ipaddress.ip_network("198.51.100.0/24"))).total == 50  # counted from ip_counts
     summary = store.summarize(Filters(), SummaryRequest("title"))
     assert summary.cardinality == 5 and sum(count for _, count in summary.values) == 50
     retried = store.ingest_prepared(prepared)
