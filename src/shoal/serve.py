@@ -34,7 +34,13 @@ from uvicorn.supervisors import Multiprocess
 
 from shoal.alerts.deliver import Deliverer
 from shoal.api.app import create_app
-from shoal.api.limits import DEFAULT_QUERY_TIMEOUT, MAX_QUERY_TIMEOUT, MIN_TIMEOUT, ServerSettings
+from shoal.api.limits import (
+    DEFAULT_ALERTS_CATCH_UP,
+    DEFAULT_QUERY_TIMEOUT,
+    MAX_QUERY_TIMEOUT,
+    MIN_TIMEOUT,
+    ServerSettings,
+)
 from shoal.api.protocol import DEFAULT_LIMITS, ConnectionLimits, JsonErrorProtocol
 from shoal.cli.check import show
 from shoal.cli.common import DataOption, errors, fail, open_store
@@ -80,6 +86,15 @@ def serve_command(
     query_threads: Annotated[
         int, typer.Option(min=0, max=256, help="Threads per process running queries (0: 2 per core, at least 4).")
     ] = 0,
+    alerts_catch_up: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=86400,
+            help="Seconds between evaluations, for the alerts, of commits no process evaluated (one killed after"
+            " its commit).",
+        ),
+    ] = DEFAULT_ALERTS_CATCH_UP,
     allow: Annotated[
         list[str] | None,
         typer.Option(
@@ -137,7 +152,12 @@ def serve_command(
     store = open_store(data, server=True, create=init)
     if store.watcher is not None and (caught_up := store.watcher.catch_up(store)):
         errors.print(f"shoal: {caught_up} alert events queued for commits of reports no process had evaluated")
-    settings = ServerSettings(query_timeout=query_timeout, allow_anon=allow_anon, query_threads=query_threads)
+    settings = ServerSettings(
+        query_timeout=query_timeout,
+        allow_anon=allow_anon,
+        query_threads=query_threads,
+        alerts_catch_up=alerts_catch_up,
+    )
     collector = start_collection_worker(store, folder, allow, rescan_every) if workers == 1 else None
     app = create_app(store, TokenStore(folder), settings, collector, webhook_networks) if workers == 1 else None
     try:

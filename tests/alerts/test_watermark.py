@@ -1,7 +1,7 @@
 """The evaluation watermark (embedded engine): a commit no process evaluated — its process killed between the
-commit and the evaluation — is evaluated by the next one (an import, ``shoal serve``'s start) exactly once; a new
-alert is never evaluated over commits before it; an index rewritten by ``shoal db migrate`` (commits numbered
-anew) is neither evaluated again nor skipped."""
+commit and the evaluation — is evaluated by the next one (an import, ``shoal serve``'s start, a running server's
+periodic catch-up) exactly once; a new alert is never evaluated over commits before it; an index rewritten by
+``shoal db migrate`` (commits numbered anew) is neither evaluated again nor skipped."""
 
 from __future__ import annotations
 
@@ -98,6 +98,30 @@ def test_the_server_catches_up_at_start_and_a_newer_alert_not_over_its_past(tmp_
     finally:
         receiver.stop()
     assert queued == [(older.id, "new", "192.0.2.5"), (older.id, "changed", "192.0.2.5")]
+
+
+def test_a_running_server_catches_up_on_a_commit_no_process_evaluated_once(tmp_path: Path) -> None:
+    receiver = Receiver().start()
+    data = tmp_path / "data"
+    store = open_store(None, data)
+    ingest_stream(store, [service("192.0.2.1", "HTTP/1.1 200 OK")])
+    create_alert(AlertBook(data), store, AlertRequest("web", "product-tag:nginx", receiver.url))
+    store.close()
+    try:
+        with running_server(data, "--alerts-catch-up", "1"):
+            store = open_store(None, data)
+            store.watcher = None  # a commit no process evaluates (as if killed after it), made while the server runs
+            ingest_stream(store, [service("192.0.2.6", "HTTP/1.1 200 OK")])
+            store.close()
+            deadline = time.monotonic() + WAIT
+            while not events(data):
+                assert time.monotonic() < deadline, "the running server did not catch up"
+                time.sleep(0.1)
+            time.sleep(2.5)  # two more catch-ups at least: nothing is evaluated twice
+            queued = events(data)
+    finally:
+        receiver.stop()
+    assert [event["event"] for event in queued] == ["new"] and new_ips(data) == ["192.0.2.6"]
 
 
 def test_an_index_rewritten_by_migrate_is_not_evaluated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

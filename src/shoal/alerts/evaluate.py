@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sqlite3
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -444,3 +445,31 @@ def compile_alert(alert: Alert) -> Compiled | None:
 def plan_of(alert: Alert) -> Plan:
     """The plan an alert's reports meet (its query, dataset and ip, as a search would lower them)."""
     return lower(filters_of(alert))
+
+
+class PeriodicCatchUp:
+    """In a running server: every ``every`` seconds, the commits no process evaluated caught up
+    (``AlertWatcher.catch_up``), so that a server running for days queues the events of an import killed after
+    its commit without waiting for the next import or its own restart. A thread; ``stop`` waits for a catch-up
+    under way to end."""
+
+    def __init__(self, store: Store, every: float) -> None:
+        self.store = store
+        self.every = every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shoal-alerts-catch-up", daemon=True)
+
+    def start(self) -> PeriodicCatchUp:
+        if self.store.watcher is not None:
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        watcher = self.store.watcher
+        while watcher is not None and not self._stopped.wait(self.every):
+            watcher.catch_up(self.store)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from shoal import __version__
+from shoal.alerts.evaluate import PeriodicCatchUp
 from shoal.api.errors import install_error_handlers
 from shoal.api.guard import Guard
 from shoal.api.limits import ServerSettings, Slots
@@ -82,7 +83,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Everything made so far (modules, the app, the store) lives as long as the server: keep it out of the
     # garbage collector's full passes, which the allocations of every request trigger.
     gc.freeze()
+    catching_up = PeriodicCatchUp(app.state.store, app.state.settings.alerts_catch_up).start()
     yield
+    catching_up.stop()
     executor, app.state.executor = app.state.executor, None  # a new one starts if the app is served again
     if executor is not None:
         executor.shutdown(wait=False, cancel_futures=True)

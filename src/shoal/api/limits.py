@@ -36,6 +36,7 @@ T = TypeVar("T")
 MAX_QUERY_TIMEOUT = 3600.0  # the most ``shoal serve --query-timeout`` accepts
 MAX_QUERY_STRING = 8192  # bytes of the raw query string; longer is a 414
 ANON_SLOT_BUCKETS = 4096  # anonymous clients share this many slot files (bounded, whatever the addresses)
+DEFAULT_ALERTS_CATCH_UP = 60.0  # seconds between a server's catch-ups of commits no process evaluated
 SECONDS = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
 
 
@@ -44,6 +45,7 @@ class ServerSettings:
     query_timeout: float = DEFAULT_QUERY_TIMEOUT  # the default time limit, and the most ``timeout`` may ask
     allow_anon: bool = False  # accept ``Authorization: Bearer anon`` (class "anon": tight limits)
     query_threads: int = 0  # threads running queries per process; 0: 2 per core, at least 4
+    alerts_catch_up: float = DEFAULT_ALERTS_CATCH_UP  # seconds between catch-ups of unevaluated commits (alerts)
 
 
 def query_threads(settings: ServerSettings) -> int:
