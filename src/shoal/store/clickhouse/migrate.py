@@ -41,6 +41,7 @@ from shoal.store.clickhouse.client import rows
 from shoal.store.clickhouse.compile import literal
 from shoal.store.clickhouse.schema import (
     LATEST,
+    PARTITION_DAYS,
     REPORTS_PARTITION,
     REPORTS_SHARD_KEY,
     Layout,
@@ -142,6 +143,18 @@ def part_done(store: ClickHouseStore, version: int, part: int) -> None:
     )
 
 
+def days_of(part: int) -> str:
+    """The days of partition ``part`` of ``reports``, as progress lines name them."""
+    first = EPOCH + dt.timedelta(days=part * PARTITION_DAYS)
+    return f"{first} to {first + dt.timedelta(days=PARTITION_DAYS - 1)}"
+
+
+def drop_tables(store: ClickHouseStore, *tables: str) -> None:
+    """``tables`` dropped on every node (a name twice: once)."""
+    for table in dict.fromkeys(tables):
+        store.client.execute(f"DROP TABLE IF EXISTS {table}{store.layout.on_cluster()}")
+
+
 class IpCountsFill:
     """Version 3: ``reports`` counted into ``ip_counts_fill`` a partition at a time, then ``ip_counts`` made from it
     with its view (module docstring)."""
@@ -171,26 +184,21 @@ class IpCountsFill:
             f"INSERT INTO {self.layout.table('ip_counts_fill')} {counted}", self.store.write_settings()
         )
         part_done(self.store, 3, part)
-        first = EPOCH + dt.timedelta(days=part * 32)
-        self.progress(f"addresses of {first} to {first + dt.timedelta(days=31)}: counted")
+        self.progress(f"addresses of {days_of(part)}: counted")
 
     def finish(self) -> None:
         """``ip_counts`` made (again, if a run stopped here) from the counts, its view, and the fill's tables
         dropped, the record of partitions first: the version is recorded after, so each step is redone by running
         it again."""
         layout, database = self.layout, self.store.database
-        self.drop(f"{database}.ip_counts_view", layout.table("ip_counts"), layout.local("ip_counts"))
+        drop_tables(self.store, f"{database}.ip_counts_view", layout.table("ip_counts"), layout.local("ip_counts"))
         for statement in ip_counts_table(self.layout):
             self.store.client.execute(statement)
         filled = f"SELECT dataset, prefix, part, n FROM {self.layout.table('ip_counts_fill')}"
         self.store.client.execute(f"INSERT INTO {self.layout.table('ip_counts')} {filled}", self.store.write_settings())
         self.store.client.execute(ip_counts_view(self.layout))
-        self.drop(f"{database}.migration_parts", layout.table("ip_counts_fill"), layout.local("ip_counts_fill"))
-
-    def drop(self, *tables: str) -> None:
-        """``tables`` dropped on every node (a name twice: once)."""
-        for table in dict.fromkeys(tables):
-            self.store.client.execute(f"DROP TABLE IF EXISTS {table}{self.layout.on_cluster()}")
+        fill = (layout.table("ip_counts_fill"), layout.local("ip_counts_fill"))
+        drop_tables(self.store, f"{database}.migration_parts", *fill)
 
 
 class CodecRewrite:
@@ -211,9 +219,8 @@ class CodecRewrite:
             if part not in done:
                 self.store.client.execute(f"OPTIMIZE TABLE {reports}{cluster} PARTITION {part} FINAL")
                 part_done(self.store, 4, part)
-                first = EPOCH + dt.timedelta(days=part * 32)
-                self.progress(f"item arrays of {first} to {first + dt.timedelta(days=31)}: rewritten")
-        self.store.client.execute(f"DROP TABLE IF EXISTS {self.store.database}.migration_parts{cluster}")
+                self.progress(f"item arrays of {days_of(part)}: rewritten")
+        drop_tables(self.store, f"{self.store.database}.migration_parts")
 
 
 class ReportsRewrite:
@@ -280,8 +287,7 @@ class ReportsRewrite:
                 waiting = 0
         self.write(batch)
         part_done(self.store, 2, part)
-        first = EPOCH + dt.timedelta(days=part * 32)
-        self.progress(f"reports of {first} to {first + dt.timedelta(days=31)}: {copied:,} rewritten")
+        self.progress(f"reports of {days_of(part)}: {copied:,} rewritten")
 
     def write(self, batch: list[bytes]) -> None:
         if batch:
@@ -337,12 +343,11 @@ class ReportsRewrite:
                 f" {self.layout.local('reports_next')} TO {self.layout.local('reports')}{on_cluster}"
             )
         if self.layout.cluster is not None:  # the Distributed tables name their columns: made again
-            self.execute(f"DROP TABLE IF EXISTS {database}.reports_next{on_cluster}")
+            drop_tables(self.store, f"{database}.reports_next")
             if not self.distributed_is_current():
-                self.execute(f"DROP TABLE IF EXISTS {database}.reports{on_cluster}")
+                drop_tables(self.store, f"{database}.reports")
                 self.execute(distributed_table(self.layout, "reports", report_columns(self.layout), REPORTS_SHARD_KEY))
-        self.execute(f"DROP TABLE IF EXISTS {self.layout.local('reports_old')}{on_cluster}")
-        self.execute(f"DROP TABLE IF EXISTS {database}.migration_parts{on_cluster}")
+        drop_tables(self.store, self.layout.local("reports_old"), f"{database}.migration_parts")
 
     def distributed_is_current(self) -> bool:
         found = rows(

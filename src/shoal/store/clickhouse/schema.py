@@ -109,7 +109,8 @@ OBSERVATION_COLUMNS = "v6 UInt8, ip FixedString(16), port UInt16, day Date"
 SUPERSEDED_COLUMNS = "dataset String, id String"
 ANSWER_COLUMNS = "name String, type String, value String, day Int32"
 BODY_COLUMNS = "sha256 String, content_type String, truncated UInt8, data String"
-REPORTS_PARTITION = "intDiv(day, 32)"  # a report row's partition: 32 days (intDiv rounds towards zero)
+PARTITION_DAYS = 32  # days a partition of ``reports`` and ``items`` holds
+REPORTS_PARTITION = f"intDiv(day, {PARTITION_DAYS})"  # a row's partition (intDiv rounds towards zero)
 REPORTS_ORDER = f"PARTITION BY {REPORTS_PARTITION} ORDER BY (dataset, day, id)"
 REPORTS_SHARD_KEY = "cityHash64(id)"
 
@@ -205,7 +206,7 @@ def items_table(layout: Layout) -> list[str]:
         layout,
         "items",
         ITEM_COLUMNS.format(packed=" CODEC(ZSTD(3))" if layout.modern else ""),  # random ids: most of the bytes
-        "PARTITION BY intDiv(day, 32) ORDER BY (dataset, type, value)",
+        f"PARTITION BY {REPORTS_PARTITION} ORDER BY (dataset, type, value)",
         "cityHash64(report_id)",
         item_indexes,
     )
