@@ -18,15 +18,16 @@ import pytest
 
 from shoal.errors import StoreError
 from shoal.model import DATASETS, PROTOCOLS, Report
-from shoal.store.base import Filters, SummaryRequest, day_number
+from shoal.store.base import EPOCH, Filters, SummaryRequest, day_number
 from shoal.store.clickhouse import ClickHouseStore
 from shoal.store.clickhouse.client import ChdbClient, HttpClient, rows
 from shoal.store.clickhouse.compile import literal
-from shoal.store.clickhouse.migrate import NAMES, ReportsRewrite, record
+from shoal.store.clickhouse.migrate import NAMES, ReportsRewrite, days_of, record
 from shoal.store.clickhouse.schema import (
     LATEST,
     NO_ADDRESS,
     REPORTS_ORDER,
+    REPORTS_PARTITION,
     REPORTS_SHARD_KEY,
     address16,
     bootstrap,
@@ -285,3 +286,17 @@ def test_shoal_db_status_and_migrate_of_a_chdb_store_say_the_version_and_each_pa
 def tables(store: ClickHouseStore) -> list[str]:
     found = rows(store.client, f"SELECT name FROM system.tables WHERE database = {literal(store.database)}")
     return sorted(row["name"] for row in found)
+
+
+def test_progress_lines_name_the_days_clickhouse_puts_in_each_partition(chdb_folder: Path) -> None:
+    """intDiv rounds towards zero: partition 0 holds 63 days, and one before 1970 ends on its first day."""
+    found = rows(
+        ChdbClient(chdb_folder),
+        f"SELECT toInt32({REPORTS_PARTITION}) AS part, min(day) AS first, max(day) AS last"
+        " FROM (SELECT toInt32(number) - 200 AS day FROM numbers(400)) GROUP BY part HAVING part BETWEEN -5 AND 5",
+    )
+    assert len(found) == 11
+    for row in found:
+        first, last = (EPOCH + dt.timedelta(days=row[end]) for end in ("first", "last"))
+        assert days_of(row["part"]) == f"{first} to {last}"
+    assert days_of(0) == "1969-12-01 to 1970-02-01"

@@ -144,9 +144,12 @@ def part_done(store: ClickHouseStore, version: int, part: int) -> None:
 
 
 def days_of(part: int) -> str:
-    """The days of partition ``part`` of ``reports``, as progress lines name them."""
-    first = EPOCH + dt.timedelta(days=part * PARTITION_DAYS)
-    return f"{first} to {first + dt.timedelta(days=PARTITION_DAYS - 1)}"
+    """The days of partition ``part`` of ``reports``, as progress lines name them. ``REPORTS_PARTITION``'s intDiv
+    rounds towards zero: partition 0 holds the 31 days before 1970 too, and a partition before it ends on its
+    first day (partition -1: days -63 to -32)."""
+    first = part * PARTITION_DAYS - (PARTITION_DAYS - 1 if part <= 0 else 0)
+    last = part * PARTITION_DAYS + (PARTITION_DAYS - 1 if part >= 0 else 0)
+    return f"{EPOCH + dt.timedelta(days=first)} to {EPOCH + dt.timedelta(days=last)}"
 
 
 def drop_tables(store: ClickHouseStore, *tables: str) -> None:
