@@ -31,3 +31,5 @@ print(", ".join(names))')
         "packages in .venv)"
     touch "$stamp"
 fi
+# The native document builder (native/): built once, again when its sources change.
+bash scripts/build-native.sh

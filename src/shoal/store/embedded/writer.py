@@ -21,7 +21,7 @@ from tantivy import FieldType, Occur, Query
 
 from shoal.errors import StoreError
 from shoal.model import MAX_ID_LENGTH, SUPERSEDES, InvalidReport, Report, content_id, max_report_items
-from shoal.store.embedded.documents import build
+from shoal.store.embedded.documents import Built, build, build_line
 from shoal.store.embedded.ports import ObservationStore, keys
 from shoal.store.embedded.schema import SUPERSEDED, TYPE_SEP, build_schema, cut, open_shard
 from shoal.store.embedded.shards import shard_folder, shard_of
@@ -105,14 +105,20 @@ class ShardWriter:
         if result.batch != batch:  # the first lines of a batch: what another process stored since counts too
             self.index.reload()
             result.batch = batch
-        decoded: list[tuple[int, str | None, Any]] = []
+        cap = max_report_items()
+        decoded: list[tuple[int, str | None, Any]] = []  # a line's decoded JSON, or its document (Built) built natively
         for number, line in entries:
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                result.rejected.append((number, f"not valid JSON: {exc}"))
-                continue
-            report_id = id_of(data)
+            native = build_line(line, self.dataset, batch, result.kinds, cap)
+            if native is not None:
+                data: Any = native
+                report_id: str | None = native.id
+            else:
+                try:
+                    data = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    result.rejected.append((number, f"not valid JSON: {exc}"))
+                    continue
+                report_id = id_of(data)
             if report_id is not None and shard_of(report_id, self.count) != self.shard:
                 result.misrouted.append((number, line))
                 continue
@@ -121,18 +127,19 @@ class ShardWriter:
             return
         stored = self.stored_ids([report_id for _, report_id, _ in decoded if report_id is not None])
         writer = self.writer()
-        pending, add_json, cap = self.pending, writer.add_json, max_report_items()
+        pending, add_json = self.pending, writer.add_json
         for number, report_id, data in decoded:
             if report_id is not None and (report_id in pending or report_id in stored):
                 try:
-                    Report.from_dict(data, self.dataset)  # a duplicate still has to be a valid report
+                    if type(data) is not Built:  # a line the native builder took is a valid report
+                        Report.from_dict(data, self.dataset)  # a duplicate still has to be a valid report
                 except InvalidReport as exc:
                     result.rejected.append((number, str(exc)))
                     continue
                 result.duplicates += 1
                 continue
             try:
-                built = build(data, self.dataset, batch, result.kinds, cap=cap)
+                built = data if type(data) is Built else build(data, self.dataset, batch, result.kinds, cap=cap)
             except InvalidReport as exc:
                 result.rejected.append((number, str(exc)))
                 continue
