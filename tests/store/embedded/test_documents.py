@@ -175,7 +175,7 @@ items = st.lists(
 )
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
 @given(items)
 def test_any_report_the_native_builder_takes_builds_the_same(extra: list[dict[str, Any]]) -> None:
     report = usual(items=usual()["items"][:2] + extra)
