@@ -17,6 +17,7 @@ import ipaddress
 import os
 import secrets
 import socket
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -327,7 +328,26 @@ def _check_target(report: Report) -> None:
 
 
 def _is_port(value: str) -> bool:
-    return value.isascii() and value.isdigit() and 0 <= int(value) <= 65535
+    return port_number(value) is not None
+
+
+def port_number(value: str) -> int | None:
+    """The number of a port's ASCII decimal text (``0443`` is 443); None if it is not one or is over 65535. Never
+    ``int()`` of a long text (Python refuses over 4,300 digits, and an import must reject the line, not fail)."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0")
+    if len(digits) > 5:
+        return None
+    number = int(digits or "0")
+    return number if number <= 65535 else None
+
+
+def decimal_text(value: str) -> str:
+    """``str(int(value))`` of a decimal text (``value.isdecimal()``: Unicode digits too), whatever its length."""
+    if not value.isascii():
+        value = "".join(str(unicodedata.decimal(character)) for character in value)
+    return value.lstrip("0") or "0"
 
 
 # -- the datasets ------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shoal.model import PORT_TYPES, host_key
+from shoal.model import PORT_TYPES, decimal_text, host_key
 from shoal.query.ast import And, Expr, Match, Not, Or, Range, Term
 from shoal.query.check import CONTEXT_KEYWORDS, DAYS, TYPE_RULES, inclusive_bounds
 from shoal.query.words import split_words
@@ -256,7 +256,7 @@ def any_of(plans: list[Plan]) -> Plan:
 
 def port_value(value: str) -> str:
     """A port as items store it: without leading zeros (``0443`` is 443)."""
-    return str(int(value)) if value.isdigit() else value
+    return decimal_text(value) if value.isdecimal() else value
 
 
 def url_host(url: str) -> str | None:

@@ -151,6 +151,22 @@ def test_an_address_with_a_nul_is_an_invalid_report_not_a_crash() -> None:
         build(orjson.loads(line), PROTOCOLS, 1, set(), cap=CAP)
 
 
+def test_long_port_texts_are_rejected_or_normalised_not_a_crash() -> None:
+    """Python's int() refuses texts of over 4,300 digits: a port of 5,000 is an invalid report (the scanned port)
+    or a value without its leading zeros (a port under a named context), never a failed import."""
+    scanned = usual()["items"][:1]
+    too_long = orjson.dumps(
+        usual(items=[*scanned, {"context": "", "is_metadata": True, "type": "port-tcp", "value": "1" * 5_000}])
+    )
+    assert build_line(too_long, PROTOCOLS, 1, set(), CAP) is None
+    with pytest.raises(InvalidReport, match="not a port number"):
+        build(orjson.loads(too_long), PROTOCOLS, 1, set(), cap=CAP)
+    assert native_agrees(orjson.dumps(with_item("port-tcp", "0" * 5_000 + "80")))
+    named = orjson.dumps(with_item("port-tcp", "0" * 5_000 + "7" * 5_000, "alt"))
+    document = orjson.loads(build(orjson.loads(named), PROTOCOLS, 1, set(), cap=CAP).document)
+    assert document["words"]["port-tcp\x1ealt"] == "7" * 5_000
+
+
 def test_other_datasets_and_long_reports_are_left_to_build() -> None:
     line = orjson.dumps(usual())
     assert build_line(line, "domains", 1, set(), CAP) is None

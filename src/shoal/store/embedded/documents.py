@@ -34,8 +34,10 @@ from shoal.model import (
     Report,
     check_item_count,
     content_id,
+    decimal_text,
     host_key,
     max_report_items,
+    port_number,
 )
 from shoal.store.embedded.ports import observation_key
 from shoal.store.embedded.schema import (
@@ -228,13 +230,14 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
                 ipc.append(context + TS + address_bits(packed))
         elif item_type == "port-tcp" or item_type == "port-udp":  # port-udp as port-tcp: port-udp:053 finds 53
             if context == "":
-                if not (value.isascii() and value.isdigit() and int(value) <= 0xFFFF):
+                number = port_number(value)
+                if number is None:
                     raise Unusual
-                value = str(int(value))
+                value = str(number)
                 if item_type not in firsts:
-                    firsts[item_type] = int(value)
+                    firsts[item_type] = number
             elif value.isdecimal():
-                value = str(int(value))
+                value = decimal_text(value)
         elif item_type == "host" or item_type == "url":
             name = reversed_name(item_type, value)
             if name:
@@ -334,4 +337,4 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
 
 def index_value(item_type: str, value: str) -> str:
     """A value as its terms hold it: ports without leading zeros."""
-    return str(int(value)) if item_type in PORT_TYPES and value.isdecimal() else value
+    return decimal_text(value) if item_type in PORT_TYPES and value.isdecimal() else value
