@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from shoal.errors import QueryError
+from shoal.model import port_number
 from shoal.query.ast import Expr, Match, Not, Range, Span, Term, quote_value
 from shoal.query.foreign import foreign_hint
 from shoal.query.lexer import FREE_TEXT_TYPE, tokenize
@@ -110,10 +111,8 @@ def _canonical_ip(value: str) -> str | None:
 
 def _canonical_port(value: str) -> str | None:
     """``value`` without leading zeros, or None if it is not a whole number from 0 to 65535."""
-    if not (value.isascii() and value.isdigit()):
-        return None
-    digits = value.lstrip("0") or "0"
-    return digits if len(digits) <= 5 and int(digits) <= 65535 else None
+    number = port_number(value)
+    return None if number is None else str(number)
 
 
 MAX_NUMBER = (1 << 63) - 1  # the largest bound of a number range

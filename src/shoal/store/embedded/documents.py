@@ -35,7 +35,6 @@ from shoal.model import (
     Report,
     check_item_count,
     content_id,
-    decimal_text,
     host_key,
     max_report_items,
     port_number,
@@ -57,7 +56,7 @@ from shoal.store.embedded.schema import (
     target_of,
     v4_target,
 )
-from shoal.store.plan import url_host
+from shoal.store.plan import port_value, url_host
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 FIRST_DATE, LAST_DATE = (dt.date.fromordinal(EPOCH_ORDINAL + day) for day in (FIRST_DAY, LAST_DAY))
@@ -237,8 +236,8 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
                 value = str(number)
                 if item_type not in firsts:
                     firsts[item_type] = number
-            elif value.isdecimal():
-                value = decimal_text(value)
+            else:
+                value = port_value(value)
         elif item_type == "host" or item_type == "url":
             name = reversed_name(item_type, value)
             if name:
@@ -338,4 +337,4 @@ def _build(data: Any, dataset: str, batch: int, kinds: set[str], superseded: boo
 
 def index_value(item_type: str, value: str) -> str:
     """A value as its terms hold it: ports without leading zeros."""
-    return decimal_text(value) if item_type in PORT_TYPES and value.isdecimal() else value
+    return port_value(value) if item_type in PORT_TYPES else value
