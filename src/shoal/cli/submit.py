@@ -23,6 +23,7 @@ from shoal.collect.queue import Target, target_text
 from shoal.collect.targets import split_host_port
 from shoal.config import config_path
 from shoal.errors import BadParameter, Forbidden, ShoalError
+from shoal.model import decimal_text, port_number
 from shoal.request.answers import plural
 
 if TYPE_CHECKING:
@@ -90,9 +91,10 @@ def split_target(text: str) -> tuple[str, tuple[int, str] | None]:
         raise BadParameter(
             "targets", f"a server collects one address at a time (no CIDR, no name): {text!r} is not IP or IP:PORT"
         ) from None
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+    number = port_number(decimal_text(port)) if port is not None and port.isdecimal() else None
+    if port is not None and (number is None or number < 1):
         raise BadParameter("targets", f"a port is 1 to 65535, not {port!r} in {text!r}")
-    return address, (int(port), transport) if port is not None else None
+    return address, (number, transport) if number is not None else None
 
 
 def scan_remotely(server: Server, texts: list[str], ports_text: str | None, udp_ports_text: str | None = None) -> None:
