@@ -95,6 +95,14 @@ fn day_of(date: &str) -> Option<i64> {
     Some(era * 146_097 + day_of_era - 719_468)
 }
 
+/// The number of a text of ASCII digits, if it fits a u32.
+fn decimal(value: &str) -> Option<u32> {
+    if value.is_empty() || !value.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// Python's `str.strip()` of an ASCII string.
 fn strip(text: &str) -> &str {
     text.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1f'))
@@ -206,17 +214,17 @@ impl Builder {
         let mut first_context: Vec<(String, &str)> = Vec::with_capacity(24);
         let mut scanned: Option<Ipv4Addr> = None;
         let mut port: Option<u32> = None;
-        let ports: Vec<String> = report
+        // Each port item's number and text without leading zeros (`plan.port_value`), when its value is ASCII
+        // digits that fit a u32; the others are the Python builder's.
+        let ports: Vec<Option<(u32, String)>> = report
             .items
             .iter()
-            .map(|item| match item.value.parse::<u32>() {
-                Ok(n) if item.item_type.starts_with("port-") && item.value.bytes().all(|c| c.is_ascii_digit()) => {
-                    n.to_string()
-                }
-                _ => String::new(),
+            .map(|item| match &*item.item_type {
+                "port-tcp" | "port-udp" => decimal(&item.value).map(|n| (n, n.to_string())),
+                _ => None,
             })
             .collect();
-        for (item, port_text) in report.items.iter().zip(&ports) {
+        for (item, number) in report.items.iter().zip(&ports) {
             let (item_type, context): (&str, &str) = (&item.item_type, &item.context);
             let mut value: &str = &item.value;
             if item_type.is_empty() || !item_type.is_ascii() || !context.is_ascii() {
@@ -238,23 +246,19 @@ impl Builder {
                         }
                     }
                     "port-tcp" | "port-udp" => {
-                        if !value.is_ascii() {
+                        let digits = !value.is_empty() && value.bytes().all(|c| c.is_ascii_digit());
+                        if context.is_empty() || digits {
+                            // a scanned port must be one; a named context's digits lose their leading zeros
+                            let (n, text) = number.as_ref()?;
+                            if context.is_empty() && *n > 0xFFFF {
+                                return None;
+                            }
+                            if context.is_empty() && item_type == "port-tcp" && port.is_none() {
+                                port = Some(*n);
+                            }
+                            value = text;
+                        } else if !value.is_ascii() {
                             return None;
-                        }
-                        if context.is_empty() {
-                            let number: u32 = if port_text.is_empty() { return None } else { port_text.parse().ok()? };
-                            if number > 0xFFFF {
-                                return None;
-                            }
-                            if item_type == "port-tcp" && port.is_none() {
-                                port = Some(number);
-                            }
-                            value = port_text;
-                        } else if !value.is_empty() && value.bytes().all(|c| c.is_ascii_digit()) {
-                            if port_text.is_empty() {
-                                return None;
-                            }
-                            value = port_text;
                         }
                     }
                     "host" | "url" => {
@@ -326,10 +330,9 @@ impl Builder {
         for open_type in open_named.iter().filter(|t| empty_types.contains(t)) {
             let key = format!("{}{}", open_type, CONTEXT_SEP);
             let mut values: Vec<&str> = Vec::new();
-            for (item, port_text) in report.items.iter().zip(&ports) {
+            for (item, number) in report.items.iter().zip(&ports) {
                 if item.item_type == *open_type && item.context.is_empty() {
-                    let port = matches!(*open_type, "port-tcp" | "port-udp") && !port_text.is_empty();
-                    values.push(if port { port_text } else { &item.value });
+                    values.push(number.as_ref().map_or(&item.value, |(_, text)| text));
                 }
             }
             for value in &values {
